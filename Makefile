@@ -1,0 +1,31 @@
+# cstaserver: `make run` starts the demo exchange, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/twistd -n --pidfile= csta $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check cstaserver tests bench twisted
+	$(BIN)/ruff format --check cstaserver tests bench twisted
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_exchange.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

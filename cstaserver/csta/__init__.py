@@ -1,0 +1,1 @@
+"""cstaserver/csta"""

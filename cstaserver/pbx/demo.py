@@ -1,0 +1,78 @@
+"""The demo exchange of INTERFACE.md section 4: two LIMs, every monitorable device kind.
+
+| numbers   | kind                                              | LIM |
+| 1000-1009 | IP extension (ODN)                                 | 1   |
+| 1100-1109 | SIP extension (1100-1104 ODN, 1105-1109 EDN)       | 1   |
+| 1200-1204 | remote extension                                   | 2   |
+| 1300-1304 | cordless DECT extension                            | 2   |
+| 1400-1404 | virtual extension (no terminal logged on)          | 1   |
+| 1500-1504 | digital extension (1500-1502 ODN, 1503-1504 ADN)   | 2   |
+| 1600-1604 | analog extension                                   | 2   |
+| 1700-1702 | CAS extension                                      | 2   |
+| 2000      | CTI/ACD group, agents 5001-5005 at 1000-1004        | 1   |
+| 2100      | hunt group, members 1100-1103                       | 1   |
+| 2101      | cascade ring group: 1104, then 1105, then 1106      | 1   |
+| 0+digits  | external line; outside callers +46855501nn          | -   |
+"""
+
+from __future__ import annotations
+
+from cstaserver.pbx.plan import (
+    AcdGroup,
+    CascadeGroup,
+    DeviceKind,
+    DirectoryNumberType,
+    ExchangePlan,
+    ExternalNetwork,
+    Extension,
+    HuntGroup,
+    Lim,
+    PublicNumbering,
+)
+
+ODN = DirectoryNumberType.ODN
+EDN = DirectoryNumberType.EDN
+ADN = DirectoryNumberType.ADN
+
+
+def _range(start: int, count: int, kind: DeviceKind, lim: int, label: str, **kw) -> list[Extension]:
+    return [
+        Extension(number=str(n), kind=kind, lim=lim, name=f"{label} {n}", **kw)
+        for n in range(start, start + count)
+    ]
+
+
+def demo_plan() -> ExchangePlan:
+    """Build the demo exchange plan (INTERFACE.md section 4)."""
+    extensions: list[Extension] = []
+    extensions += _range(1000, 10, DeviceKind.IP_EXTENSION, 1, "IP")
+    extensions += _range(1100, 5, DeviceKind.SIP_EXTENSION, 1, "SIP")
+    extensions += _range(1105, 5, DeviceKind.SIP_EXTENSION, 1, "SIP", dn_type=EDN)
+    extensions += _range(1200, 5, DeviceKind.REMOTE_EXTENSION, 2, "Remote")
+    extensions += _range(1300, 5, DeviceKind.DECT_EXTENSION, 2, "DECT")
+    extensions += _range(1400, 5, DeviceKind.VIRTUAL_EXTENSION, 1, "Virtual", terminal=False)
+    extensions += _range(1500, 3, DeviceKind.DIGITAL_EXTENSION, 2, "Digital")
+    extensions += _range(1503, 2, DeviceKind.DIGITAL_EXTENSION, 2, "Digital", dn_type=ADN)
+    extensions += _range(1600, 5, DeviceKind.ANALOG_EXTENSION, 2, "Analog")
+    extensions += _range(1700, 3, DeviceKind.CAS_EXTENSION, 2, "CAS")
+    return ExchangePlan(
+        lims=[Lim(1, "LIM 1"), Lim(2, "LIM 2")],
+        extensions=extensions,
+        acd_groups=[
+            AcdGroup(
+                number="2000",
+                name="Call centre",
+                agent_ids=tuple(str(a) for a in range(5001, 5006)),
+                agent_devices=tuple(str(d) for d in range(1000, 1005)),
+                lim=1,
+            )
+        ],
+        hunt_groups=[
+            HuntGroup(number="2100", name="Hunt group", members=("1100", "1101", "1102", "1103"))
+        ],
+        cascade_groups=[
+            CascadeGroup(number="2101", name="Cascade group", members=("1104", "1105", "1106"))
+        ],
+        public_numbering=PublicNumbering(public_prefix="+468555", internal_length=4),
+        network=ExternalNetwork(),
+    )

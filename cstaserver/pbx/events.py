@@ -1,0 +1,258 @@
+"""Domain events of the switching model: every change of state, with its cause.
+
+The event set follows ECMA-269 clause 17 (call control events), 19 (logical device
+feature events, incl. agent states) in protocol-neutral form. Devices are named by their
+internal number (``"1001"``, the group ``"2000"``, the trunk ``"0"``); an external party by
+its number as dialled or presented (``"0812345"``, ``"+4685550107"``); ``None`` means
+"not known".
+
+Routing: every call event carries ``devices``, the devices that had or have a connection in
+the call(s) concerned (so a device monitor on any of them sees it), ``call_ids`` (the calls a
+call monitor must be on to see it) and ``states``, each party's connection state *after* the
+event (a device monitor's ``localConnectionInfo``). Device events carry their ``device``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from cstaserver.pbx.states import AgentState, ConnectionState, EventCause, ForwardingType
+
+
+def _freeze_states(value: Mapping[str, ConnectionState]) -> tuple[tuple[str, ConnectionState], ...]:
+    return tuple(value.items()) if isinstance(value, Mapping) else tuple(value)
+
+
+@attrs.frozen
+class CallEvent:
+    """Base of the events about a call."""
+
+    call_id: str
+    cause: EventCause = attrs.field(kw_only=True)
+    devices: tuple[str, ...] = attrs.field(kw_only=True, default=(), converter=tuple)
+    states: tuple[tuple[str, ConnectionState], ...] = attrs.field(
+        kw_only=True, default=(), converter=_freeze_states
+    )
+
+    @property
+    def call_ids(self) -> tuple[str, ...]:
+        return (self.call_id,)
+
+    def state_of(self, device: str) -> ConnectionState:
+        """The connection state of ``device`` in this call after the event (NULL if none)."""
+        for number, state in self.states:
+            if number == device:
+                return state
+        return ConnectionState.NULL
+
+
+@attrs.frozen
+class ServiceInitiated(CallEvent):
+    """17.2.x: a connection at ``device`` went to initiated (off-hook / MakeCall)."""
+
+    device: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class Originated(CallEvent):
+    calling_device: str = attrs.field(kw_only=True)
+    called_device: str | None = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class NetworkReached(CallEvent):
+    """The call left the exchange on ``trunk`` towards ``called_device``."""
+
+    trunk: str = attrs.field(kw_only=True)
+    called_device: str | None = attrs.field(kw_only=True)
+    calling_device: str | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen
+class Delivered(CallEvent):
+    alerting_device: str = attrs.field(kw_only=True)
+    calling_device: str | None = attrs.field(kw_only=True)
+    called_device: str | None = attrs.field(kw_only=True)
+    last_redirection_device: str | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen
+class Established(CallEvent):
+    answering_device: str = attrs.field(kw_only=True)
+    calling_device: str | None = attrs.field(kw_only=True)
+    called_device: str | None = attrs.field(kw_only=True)
+    last_redirection_device: str | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen
+class ConnectionCleared(CallEvent):
+    releasing_device: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class CallCleared(CallEvent):
+    pass
+
+
+@attrs.frozen
+class Held(CallEvent):
+    holding_device: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class Retrieved(CallEvent):
+    retrieving_device: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class ConnectionChange:
+    """One party of a transfer or conference: its old and new connection."""
+
+    device: str
+    old_call_id: str | None
+    new_call_id: str | None
+
+
+@attrs.frozen
+class Transferred(CallEvent):
+    """``call_id`` is the primary old call (the held one), ``secondary_old_call_id`` the
+    active one; the surviving call is ``new_call_id``."""
+
+    secondary_old_call_id: str | None = attrs.field(kw_only=True)
+    new_call_id: str = attrs.field(kw_only=True)
+    transferring_device: str = attrs.field(kw_only=True)
+    transferred_to_device: str | None = attrs.field(kw_only=True)
+    connections: tuple[ConnectionChange, ...] = attrs.field(kw_only=True, converter=tuple)
+
+    @property
+    def call_ids(self) -> tuple[str, ...]:
+        ids = [self.call_id]
+        for other in (self.secondary_old_call_id, self.new_call_id):
+            if other is not None and other not in ids:
+                ids.append(other)
+        return tuple(ids)
+
+
+@attrs.frozen
+class Conferenced(CallEvent):
+    """``call_id`` is the primary old call, ``new_call_id`` the conference call."""
+
+    secondary_old_call_id: str | None = attrs.field(kw_only=True)
+    new_call_id: str = attrs.field(kw_only=True)
+    conferencing_device: str = attrs.field(kw_only=True)
+    added_party: str | None = attrs.field(kw_only=True)
+    connections: tuple[ConnectionChange, ...] = attrs.field(kw_only=True, converter=tuple)
+
+    @property
+    def call_ids(self) -> tuple[str, ...]:
+        ids = [self.call_id]
+        for other in (self.secondary_old_call_id, self.new_call_id):
+            if other is not None and other not in ids:
+                ids.append(other)
+        return tuple(ids)
+
+
+@attrs.frozen
+class Diverted(CallEvent):
+    """The call left ``diverting_device`` (forwarding, deflection, group distribution)."""
+
+    diverting_device: str = attrs.field(kw_only=True)
+    new_destination: str | None = attrs.field(kw_only=True)
+    calling_device: str | None = attrs.field(kw_only=True, default=None)
+    called_device: str | None = attrs.field(kw_only=True, default=None)
+    last_redirection_device: str | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen
+class Failed(CallEvent):
+    failing_device: str | None = attrs.field(kw_only=True)
+    calling_device: str | None = attrs.field(kw_only=True, default=None)
+    called_device: str | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen
+class Queued(CallEvent):
+    queue: str = attrs.field(kw_only=True)
+    calling_device: str | None = attrs.field(kw_only=True)
+    called_device: str | None = attrs.field(kw_only=True)
+    number_queued: int = attrs.field(kw_only=True)
+    last_redirection_device: str | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen
+class DigitsGenerated(CallEvent):
+    device: str = attrs.field(kw_only=True)
+    digits: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class DeviceEvent:
+    """Base of the events about a device rather than a call."""
+
+    device: str
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return (self.device,)
+
+    @property
+    def call_ids(self) -> tuple[str, ...]:
+        return ()
+
+
+@attrs.frozen
+class Forwarding(DeviceEvent):
+    forwarding_type: ForwardingType = attrs.field(kw_only=True)
+    status: bool = attrs.field(kw_only=True)
+    forward_to: str | None = attrs.field(kw_only=True, default=None)
+    ring_count: int | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen
+class DoNotDisturb(DeviceEvent):
+    on: bool = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class AgentEvent(DeviceEvent):
+    """Agent state changes (ECMA-269 19.2.x); ``device`` is where the agent is logged on."""
+
+    agent_id: str = attrs.field(kw_only=True)
+    group: str | None = attrs.field(kw_only=True, default=None)
+    state: AgentState = attrs.field(kw_only=True)
+    cause: EventCause | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen
+class AgentLoggedOn(AgentEvent):
+    pass
+
+
+@attrs.frozen
+class AgentLoggedOff(AgentEvent):
+    pass
+
+
+@attrs.frozen
+class AgentReady(AgentEvent):
+    pass
+
+
+@attrs.frozen
+class AgentNotReady(AgentEvent):
+    pass
+
+
+@attrs.frozen
+class AgentBusy(AgentEvent):
+    pass
+
+
+@attrs.frozen
+class AgentWorkingAfterCall(AgentEvent):
+    pass
+
+
+SwitchEvent = CallEvent | DeviceEvent

@@ -1,0 +1,102 @@
+"""The switching model's seam: what the CSTA layer (and the simulator) may call.
+
+Operations follow ECMA-269 clause 17 (call control), 18 (call associated: GenerateDigits),
+19 (logical device features), 16 (snapshot), in protocol-neutral form. Every operation
+either changes switch state and emits domain events (``cstaserver.pbx.events``) to the
+subscribers *synchronously, after the state change is complete*, or raises
+``cstaserver.pbx.errors.SwitchError`` and changes nothing.
+
+Devices are internal numbers (``"1001"``); a number that is not in the plan but starts with
+the trunk prefix (``"0..."``) or ``"+"`` denotes an external party. Call IDs are short ASCII
+strings, stable for the life of the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from zope.interface import Attribute, Interface
+
+
+class ISwitch(Interface):
+    """The simulated MX-ONE exchange."""
+
+    plan = Attribute("The ExchangePlan the switch was built from (cstaserver.pbx.plan).")
+    public_numbering = Attribute("PublicNumbering: to_internal(e164) / to_public(number).")
+
+    # -- subscriptions -------------------------------------------------------------------
+    def subscribe(callback: Callable[[object], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every domain event; returns an unsubscribe function."""
+
+    def subscribe_device(device: str, callback: Callable[[object], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event whose ``devices`` include ``device``."""
+
+    def subscribe_call(call_id: str, callback: Callable[[object], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event whose ``call_ids`` include ``call_id``."""
+
+    # -- look-ups ------------------------------------------------------------------------
+    def device(number: str) -> object:
+        """The DeviceInfo (number, kind, lim, name, dn_type, ...) or SwitchError OBJECT_NOT_KNOWN."""
+
+    def devices() -> list:
+        """All DeviceInfo, in numbering-plan order."""
+
+    def is_external(number: str) -> bool:
+        """True for a number that leaves on a trunk or is an outside caller's."""
+
+    def snapshot_device(device: str) -> list:
+        """[(call_id, ConnectionState, [other party numbers])] for every call at ``device``."""
+
+    def snapshot_call(call_id: str) -> list:
+        """[(device, ConnectionState)] for every connection of the call; SwitchError if none."""
+
+    # -- call control (ECMA-269 17) ------------------------------------------------------
+    def make_call(calling: str, called: str, *, auto_originate: bool = True) -> tuple:
+        """17.2.11. Returns the calling connection ``(call_id, calling)``."""
+
+    def make_predictive_call(calling: str, called: str) -> tuple:
+        """17.2.12. Outside party first; ``calling`` (an ACD group or device) once answered."""
+
+    def answer_call(call_id: str, device: str) -> None: ...
+    def clear_connection(call_id: str, device: str) -> None: ...
+    def clear_call(call_id: str) -> None: ...
+    def hold_call(call_id: str, device: str) -> None: ...
+    def retrieve_call(call_id: str, device: str) -> None: ...
+
+    def consultation_call(held_call_id: str, device: str, consulted: str) -> tuple:
+        """Holds ``held_call_id`` and calls ``consulted``; returns the new connection."""
+
+    def transfer_call(held_call_id: str, active_call_id: str, device: str) -> str:
+        """Returns the call ID of the resulting call."""
+
+    def single_step_transfer(call_id: str, device: str, transferred_to: str) -> tuple:
+        """Returns the new connection of the transferred-to party ``(call_id, device)``."""
+
+    def conference_call(held_call_id: str, active_call_id: str, device: str) -> str:
+        """Returns the call ID of the conference."""
+
+    def single_step_conference(call_id: str, device_to_join: str) -> tuple: ...
+    def alternate_call(held_call_id: str, active_call_id: str, device: str) -> None: ...
+    def reconnect_call(held_call_id: str, active_call_id: str, device: str) -> None: ...
+    def deflect_call(call_id: str, device: str, new_destination: str) -> None: ...
+    def generate_digits(call_id: str, device: str, digits: str) -> None: ...
+
+    # -- logical device features (ECMA-269 19) -------------------------------------------
+    def set_forwarding(
+        device: str, forwarding_type: object, forward_to: str | None, activate: bool,
+        ring_count: int | None = None,
+    ) -> None: ...
+
+    def get_forwarding(device: str) -> list:
+        """[(ForwardingType, active: bool, forward_to, ring_count)]"""
+
+    def set_do_not_disturb(device: str, on: bool) -> None: ...
+    def get_do_not_disturb(device: str) -> bool: ...
+
+    def set_agent_state(
+        device: str, requested: object, agent_id: str | None = None,
+        password: str | None = None, group: str | None = None,
+    ) -> None: ...
+
+    def get_agent_state(device: str) -> list:
+        """[(agent_id, group, AgentState)] for the agents logged on at ``device``."""

@@ -1,0 +1,169 @@
+"""The exchange plan: LIMs, numbering plan, devices of every kind, groups, agents, trunks.
+
+Plain attrs data that describes what an MX-ONE is configured with (the "exchange data" of the
+CSTA Server operational directions): the monitored-object kinds of the seed (IP/SIP extension
+with ODN/EDN, remote, cordless DECT, virtual, digital ODN/ADN, analog, CAS, CTI/ACD group,
+hunt group incl. cascade ring group) and the external network behind trunks. The switching
+model (``cstaserver.pbx.switch``) is built from a plan; ``cstaserver.config`` stores it as
+JSON. Nothing here knows of protocols.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+
+class DeviceKind(enum.Enum):
+    """Every kind of device the CSTA server can monitor, plus trunks."""
+
+    IP_EXTENSION = "ip"
+    SIP_EXTENSION = "sip"
+    REMOTE_EXTENSION = "remote"
+    DECT_EXTENSION = "dect"
+    VIRTUAL_EXTENSION = "virtual"
+    DIGITAL_EXTENSION = "digital"
+    ANALOG_EXTENSION = "analog"
+    CAS_EXTENSION = "cas"
+    ACD_GROUP = "acd"
+    HUNT_GROUP = "hunt"
+    CASCADE_GROUP = "cascade"
+    TRUNK = "trunk"
+
+    @property
+    def is_extension(self) -> bool:
+        return self not in (
+            DeviceKind.ACD_GROUP,
+            DeviceKind.HUNT_GROUP,
+            DeviceKind.CASCADE_GROUP,
+            DeviceKind.TRUNK,
+        )
+
+    @property
+    def is_group(self) -> bool:
+        return self in (DeviceKind.ACD_GROUP, DeviceKind.HUNT_GROUP, DeviceKind.CASCADE_GROUP)
+
+
+class DirectoryNumberType(enum.Enum):
+    """MX-ONE directory number types: ordinary, extended (multi-terminal), additional."""
+
+    ODN = "odn"
+    EDN = "edn"
+    ADN = "adn"
+
+
+class HuntStrategy(enum.Enum):
+    SEQUENTIAL = "sequential"  # always from the first member
+    CIRCULAR = "circular"  # from the member after the last one chosen
+
+
+@attrs.define(frozen=True)
+class Lim:
+    """A Line Interface Module: one server of the exchange, with its own CSTA server."""
+
+    number: int
+    name: str = ""
+
+
+@attrs.define(frozen=True)
+class Extension:
+    """An extension of any kind; ``terminal`` False for a virtual extension with none."""
+
+    number: str
+    kind: DeviceKind
+    lim: int = 1
+    name: str = ""
+    dn_type: DirectoryNumberType = DirectoryNumberType.ODN
+    terminal: bool = True
+    handsfree: bool = True
+
+
+@attrs.define(frozen=True)
+class HuntGroup:
+    number: str
+    members: tuple[str, ...]
+    lim: int = 1
+    name: str = ""
+    strategy: HuntStrategy = HuntStrategy.SEQUENTIAL
+
+
+@attrs.define(frozen=True)
+class CascadeGroup:
+    """Members are added one after another (every ``step_seconds``); earlier ones keep ringing."""
+
+    number: str
+    members: tuple[str, ...]
+    lim: int = 1
+    name: str = ""
+    step_seconds: float = 10.0
+
+
+@attrs.define(frozen=True)
+class AcdGroup:
+    """A CTI/ACD group: agents log on with an agent ID at one of ``agent_devices``."""
+
+    number: str
+    agent_ids: tuple[str, ...]
+    agent_devices: tuple[str, ...]
+    lim: int = 1
+    name: str = ""
+    wrap_up_seconds: float = 10.0
+    queue_limit: int = 50
+
+
+@attrs.define(frozen=True)
+class PublicNumbering:
+    """Public E.164 numbers of extensions: ``public_prefix`` + the last ``internal_length``
+    digits of the extension (demo: ``+468555`` + ``1001`` = ``+4685551001``)."""
+
+    public_prefix: str = "+468555"
+    internal_length: int = 4
+
+    def to_internal(self, e164: str) -> str | None:
+        if not e164.startswith(self.public_prefix):
+            return None
+        rest = e164[len(self.public_prefix) :]
+        if len(rest) != self.internal_length or not rest.isdigit():
+            return None
+        return rest
+
+    def to_public(self, internal: str) -> str | None:
+        if len(internal) != self.internal_length or not internal.isdigit():
+            return None
+        return self.public_prefix + internal
+
+
+@attrs.define(frozen=True)
+class ExternalNetwork:
+    """The simulated public network behind the trunks; deterministic by number pattern.
+
+    A call to ``trunk_prefix`` + digits leaves on a trunk. Digits shorter than
+    ``min_digits`` are invalid; digits ending in ``busy_suffix`` are busy; ending in
+    ``no_answer_suffix`` ring until the alerting time-out; any other number answers after
+    ``answer_delay`` seconds. Outside callers present themselves as ``caller_prefix`` + nn.
+    """
+
+    trunk_prefix: str = "0"
+    trunk_device: str = "0"
+    trunk_count: int = 30
+    min_digits: int = 4
+    busy_suffix: str = "8"
+    no_answer_suffix: str = "9"
+    answer_delay: float = 3.0
+    caller_prefix: str = "+46855501"
+
+
+@attrs.define
+class ExchangePlan:
+    """Everything the switching model is built from."""
+
+    lims: list[Lim] = attrs.Factory(list)
+    extensions: list[Extension] = attrs.Factory(list)
+    hunt_groups: list[HuntGroup] = attrs.Factory(list)
+    cascade_groups: list[CascadeGroup] = attrs.Factory(list)
+    acd_groups: list[AcdGroup] = attrs.Factory(list)
+    public_numbering: PublicNumbering = attrs.Factory(PublicNumbering)
+    network: ExternalNetwork = attrs.Factory(ExternalNetwork)
+    alerting_timeout: float = 60.0
+    no_answer_ring_seconds: float = 5.0  # one ring period, for forward-on-no-answer ring counts
