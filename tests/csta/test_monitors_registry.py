@@ -1,0 +1,188 @@
+"""The monitor registry: routing by device and call, filters, limits, render-once fan-out."""
+
+from __future__ import annotations
+
+import pytest
+
+from cstaserver.csta.monitors import MonitorRegistry, filter_flag
+from cstaserver.pbx import events as ev
+from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.states import ConnectionState, EventCause
+
+
+class FakeSwitch:
+    def __init__(self) -> None:
+        self.subscribers: list = []
+
+    def subscribe(self, callback):
+        self.subscribers.append(callback)
+        return lambda: self.subscribers.remove(callback)
+
+    def emit(self, event) -> None:
+        for callback in list(self.subscribers):
+            callback(event)
+
+
+class Template:
+    def __init__(self, event, monitor) -> None:
+        self.text = f"{type(event).__name__}@{monitor.device or monitor.call_id}"
+
+    def render(self, xref: str) -> bytes:
+        return f"{self.text}#{xref}".encode()
+
+
+class Owner:
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    def deliver_event(self, data: bytes) -> None:
+        self.received.append(data)
+
+
+class BrokenOwner:
+    def deliver_event(self, data: bytes) -> None:
+        raise RuntimeError("client went away badly")
+
+
+def delivered(call_id="7", calling="1000", called="1001"):
+    return ev.Delivered(
+        call_id,
+        cause=EventCause.NEW_CALL,
+        devices=(calling, called),
+        states={calling: ConnectionState.CONNECTED, called: ConnectionState.ALERTING},
+        alerting_device=called,
+        calling_device=calling,
+        called_device=called,
+    )
+
+
+@pytest.fixture
+def setup():
+    switch = FakeSwitch()
+    renders: list = []
+
+    def render(event, monitor):
+        renders.append((event, monitor.device))
+        return Template(event, monitor)
+
+    registry = MonitorRegistry(switch, render, max_monitors=5, max_per_owner=3)
+    return switch, registry, renders
+
+
+def test_device_monitors_see_calls_of_their_device_only(setup):
+    switch, registry, _ = setup
+    a, b, c = Owner(), Owner(), Owner()
+    ma = registry.start(a, device="1000")
+    mb = registry.start(b, device="1001")
+    registry.start(c, device="1002")
+    switch.emit(delivered())
+    assert a.received == [f"Delivered@1000#{ma.cross_ref_id}".encode()]
+    assert b.received == [f"Delivered@1001#{mb.cross_ref_id}".encode()]
+    assert c.received == []
+
+
+def test_event_rendered_once_per_view_and_reused(setup):
+    switch, registry, renders = setup
+    owners = [Owner() for _ in range(3)]
+    monitors = [registry.start(o, device="1001") for o in owners]
+    switch.emit(delivered())
+    assert len(renders) == 1
+    assert [o.received[0].split(b"#")[1].decode() for o in owners] == [
+        m.cross_ref_id for m in monitors
+    ]
+    assert len({m.cross_ref_id for m in monitors}) == 3
+
+
+def test_call_monitor_follows_transfer_into_the_new_call(setup):
+    switch, registry, _ = setup
+    owner = Owner()
+    registry.start(owner, call_id="7")
+    switch.emit(
+        ev.Transferred(
+            "7",
+            cause=EventCause.TRANSFER,
+            devices=("1000", "1001", "1002"),
+            secondary_old_call_id="8",
+            new_call_id="8",
+            transferring_device="1000",
+            transferred_to_device="1002",
+            connections=(),
+        )
+    )
+    switch.emit(delivered(call_id="8", calling="1001", called="1002"))
+    assert len(owner.received) == 2
+    switch.emit(delivered(call_id="7"))
+    assert len(owner.received) == 2
+
+
+def test_filter_true_means_do_not_send(setup):
+    switch, registry, _ = setup
+    owner = Owner()
+    monitor = registry.start(owner, device="1001", suppressed={"delivered"})
+    switch.emit(delivered())
+    assert owner.received == []
+    registry.change_filter(monitor.cross_ref_id, owner, set())
+    switch.emit(delivered())
+    assert len(owner.received) == 1
+    assert filter_flag(delivered()) == "delivered"
+
+
+def test_limits_answer_with_ecma_269_values(setup):
+    _, registry, _ = setup
+    first, second = Owner(), Owner()
+    for _ in range(3):
+        registry.start(first, device="1000")
+    with pytest.raises(SwitchError) as per_owner:
+        registry.start(first, device="1000")
+    assert per_owner.value.value is ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED
+    registry.start(second, device="1000")
+    registry.start(second, device="1000")
+    with pytest.raises(SwitchError) as overall:
+        registry.start(second, device="1000")
+    assert overall.value.value is ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED
+
+
+def test_stop_unknown_or_foreign_cross_ref_id(setup):
+    _, registry, _ = setup
+    mine, theirs = Owner(), Owner()
+    monitor = registry.start(theirs, device="1000")
+    with pytest.raises(SwitchError) as foreign:
+        registry.stop(monitor.cross_ref_id, mine)
+    assert foreign.value.value is ErrorValue.INVALID_CROSS_REF_ID
+    with pytest.raises(SwitchError):
+        registry.stop("nope", mine)
+    registry.stop(monitor.cross_ref_id, theirs)
+    assert len(registry) == 0
+
+
+def test_one_failing_owner_does_not_stop_delivery_to_others(setup):
+    switch, registry, _ = setup
+    good = Owner()
+    registry.start(BrokenOwner(), device="1001")
+    registry.start(good, device="1001")
+    switch.emit(delivered())
+    assert len(good.received) == 1
+
+
+def test_stop_all_and_rebind(setup):
+    switch, registry, _ = setup
+    old, new = Owner(), Owner()
+    registry.start(old, device="1000")
+    registry.start(old, device="1001")
+    moved = registry.rebind(old, new)
+    assert len(moved) == 2 and registry.owned_by(old) == []
+    switch.emit(delivered())
+    assert len(new.received) == 2 and old.received == []
+    assert len(registry.stop_all(new)) == 2
+    assert len(registry) == 0
+    switch.emit(delivered())
+    assert len(new.received) == 2
+
+
+def test_device_events_reach_device_monitors(setup):
+    switch, registry, _ = setup
+    owner = Owner()
+    registry.start(owner, device="1003")
+    switch.emit(ev.DoNotDisturb("1003", on=True))
+    switch.emit(ev.DoNotDisturb("1004", on=True))
+    assert owner.received and len(owner.received) == 1
