@@ -1,0 +1,160 @@
+"""The exchange data model (ARCHITECTURE "Configuration is data"; issue 3 §1).
+
+Everything the simulated MX-ONE stores between runs, as attrs classes:
+
+- the numbering plan: :class:`cstaserver.pbx.plan.ExchangePlan` (reused, not copied);
+- the CSTA server settings per LIM that ``csta -i`` writes (INTERFACE.md §5, §3);
+- the ECMA-354 application-session authentication criteria that ``csta_authentication -i``
+  writes, with passwords only as salted scrypt hashes (:mod:`cstaserver.passwords`);
+- the web-service accounts (the "accounts file" of INTERFACE.md §3/§4) and the admin-shell
+  accounts (INTERFACE.md §6);
+- the configurable limits of INTERFACE.md §7 / PROTOCOLS.md §9.
+
+All LIMs of the simulation share one host, so every CSTA server serves the devices of the
+whole exchange and the ports of all CSTA servers must differ; a server's ``lim`` says on
+which LIM it is "installed" (the seed's Figure 2), as ``csta -p`` prints it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from cstaserver.pbx.plan import ExchangePlan
+
+#: The version of the JSON layout this code reads and writes (``exchange.json``).
+SCHEMA_VERSION = 1
+
+
+class ConfigError(Exception):
+    """Exchange data that cannot be used. ``str()`` is ``"<filename>: <problem>"``.
+
+    ``filename`` is the short name (``exchange.json``); ``path`` the full path when known.
+    """
+
+    def __init__(self, problem: str, filename: str = "exchange.json", path: str | None = None):
+        super().__init__(f"{filename}: {problem}")
+        self.problem = problem
+        self.filename = filename
+        self.path = path
+
+
+class ServerType(enum.Enum):
+    """``csta -i --type``: ECMA-323 XML over TCP (also TLS and SOAP), or TR/87 uaCSTA (SIP)."""
+
+    XML = "xml"
+    TR87 = "tr87"
+
+
+class AuthMode(enum.Enum):
+    """``csta -i --authentication``: ECMA-354 application session authentication."""
+
+    OFF = "off"
+    OPTIONAL = "optional"
+    MANDATORY = "mandatory"
+
+
+@attrs.frozen
+class CstaServerSettings:
+    """One CSTA server initiated on a LIM with ``csta -i`` (INTERFACE.md §3, §5).
+
+    ``port`` is the XML port (8882) for an XML server and the SIP port (5062, TCP and UDP)
+    for a TR/87 server. ``tls_port`` (8883) is XML over TLS, or SIP over TLS for TR/87.
+    ``web_port`` (8080) is the SOAP web service; only an XML server has one (the seed: "WS/SOAP
+    also transports the XML protocol, so do not select TR87, but XML"). ``None`` = not offered.
+    ``system_status_on_connect``: send SystemStatus right after a client connects.
+    """
+
+    lim: int
+    server_type: ServerType
+    port: int
+    tls_port: int | None = None
+    web_port: int | None = None
+    authentication: AuthMode = AuthMode.OFF
+    system_status_on_connect: bool = False
+
+
+@attrs.frozen
+class UserCredential:
+    """A user an application may log in as (ECMA-354 StartApplicationSession)."""
+
+    user: str
+    password_hash: str
+
+
+@attrs.frozen
+class ApplicationCriteria:
+    """``csta_authentication -i --application ID``: who may start sessions for an application.
+
+    ``max_duration`` bounds the session duration in seconds; 0 means no limit.
+    """
+
+    application_id: str
+    users: tuple[UserCredential, ...] = ()
+    max_duration: int = 0
+
+
+@attrs.frozen
+class AuthenticationCriteria:
+    """All authentication criteria (INTERFACE.md §5 ``csta_authentication``)."""
+
+    applications: tuple[ApplicationCriteria, ...] = ()
+
+    def application(self, application_id: str) -> ApplicationCriteria | None:
+        for criteria in self.applications:
+            if criteria.application_id == application_id:
+                return criteria
+        return None
+
+
+@attrs.frozen
+class WebAccount:
+    """A web-service (SOAP, HTTP Basic) account: the accounts file of INTERFACE.md §3."""
+
+    user: str
+    password_hash: str
+
+
+@attrs.frozen
+class AdminAccount:
+    """An admin-shell account (INTERFACE.md §6; demo ``admin``/``admin``)."""
+
+    user: str
+    password_hash: str
+
+
+@attrs.frozen
+class Limits:
+    """Configurable limits (INTERFACE.md §7, PROTOCOLS.md §9 assumed defaults).
+
+    ``session_cleanup_delay``: seconds an ended application session's monitors are kept
+    before they are stopped (0 = at once).
+    """
+
+    max_sessions: int = 1000
+    max_monitors: int = 20000
+    max_monitors_per_session: int = 10000
+    max_outstanding_requests: int = 100
+    max_message_bytes: int = 65535
+    session_cleanup_delay: int = 0
+
+
+@attrs.define(kw_only=True)
+class ExchangeData:
+    """Everything in ``exchange.json``: what a restart must not lose."""
+
+    schema_version: int = SCHEMA_VERSION
+    plan: ExchangePlan = attrs.Factory(ExchangePlan)
+    csta_servers: list[CstaServerSettings] = attrs.Factory(list)
+    authentication: AuthenticationCriteria = attrs.Factory(AuthenticationCriteria)
+    web_accounts: list[WebAccount] = attrs.Factory(list)
+    admin_accounts: list[AdminAccount] = attrs.Factory(list)
+    limits: Limits = attrs.Factory(Limits)
+
+    def csta_server(self, lim: int, server_type: ServerType) -> CstaServerSettings | None:
+        """The CSTA server of ``server_type`` on LIM ``lim``, if initiated."""
+        for server in self.csta_servers:
+            if server.lim == lim and server.server_type is server_type:
+                return server
+        return None

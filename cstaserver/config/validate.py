@@ -1,0 +1,135 @@
+"""Semantic checks of the exchange data (issue 3 §1), after the JSON types are right.
+
+The numbering plan: LIM numbers unique; directory numbers all digits, unique across
+extensions and groups, not starting with the trunk prefix; every device on a LIM that
+exists; extensions of an extension kind; hunt/cascade members and ACD agent positions are
+extensions; agent IDs unique. CSTA servers (INTERFACE.md §3, §5): on an existing LIM, one
+per (LIM, type), ports 1-65535 and all different (all LIMs share this host), a web port only
+on an XML server. Authentication criteria and accounts: unique names, well-formed password
+hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).
+Each problem is a :class:`ConfigError` whose text says what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from cstaserver.config.model import ConfigError, ExchangeData, ServerType
+from cstaserver.passwords import is_password_hash
+from cstaserver.pbx.plan import ExchangePlan
+
+
+def _duplicates(values: Iterable[object]) -> list[object]:
+    seen: set[object] = set()
+    duplicates: list[object] = []
+    for value in values:
+        if value in seen and value not in duplicates:
+            duplicates.append(value)
+        seen.add(value)
+    return duplicates
+
+
+def _check_plan(plan: ExchangePlan) -> None:
+    lims = [lim.number for lim in plan.lims]
+    if duplicate := _duplicates(lims):
+        raise ValueError(f"duplicate LIM number {duplicate[0]}")
+    groups = [*plan.hunt_groups, *plan.cascade_groups, *plan.acd_groups]
+    prefix = plan.network.trunk_prefix
+    for device in [*plan.extensions, *groups]:
+        if not device.number.isdigit() or not device.number.isascii():
+            raise ValueError(f"number {device.number!r} is not a string of digits")
+        if prefix and device.number.startswith(prefix):
+            raise ValueError(f"number {device.number} starts with the trunk prefix {prefix}")
+        if device.lim not in lims:
+            raise ValueError(f"number {device.number} is on LIM {device.lim}, which does not exist")
+    if duplicate := _duplicates(d.number for d in [*plan.extensions, *groups]):
+        raise ValueError(f"duplicate number {duplicate[0]}")
+    for extension in plan.extensions:
+        if not extension.kind.is_extension:
+            raise ValueError(
+                f"extension {extension.number} has kind {extension.kind.value}, "
+                "which is not an extension kind"
+            )
+    extensions = {extension.number for extension in plan.extensions}
+    for group in [*plan.hunt_groups, *plan.cascade_groups]:
+        for member in group.members:
+            if member not in extensions:
+                raise ValueError(f"group {group.number}: member {member} is not an extension")
+        if duplicate := _duplicates(group.members):
+            raise ValueError(f"group {group.number}: member {duplicate[0]} appears twice")
+    for acd in plan.acd_groups:
+        for device in acd.agent_devices:
+            if device not in extensions:
+                raise ValueError(
+                    f"ACD group {acd.number}: agent position {device} is not an extension"
+                )
+    if duplicate := _duplicates(a for acd in plan.acd_groups for a in acd.agent_ids):
+        raise ValueError(f"duplicate agent ID {duplicate[0]!r}")
+
+
+def _check_csta_servers(data: ExchangeData) -> None:
+    lims = {lim.number for lim in data.plan.lims}
+    ports: list[int] = []
+    for server in data.csta_servers:
+        name = f"CSTA server {server.server_type.value} on LIM {server.lim}"
+        if server.lim not in lims:
+            raise ValueError(f"{name}: LIM {server.lim} does not exist")
+        if server.web_port is not None and server.server_type is not ServerType.XML:
+            raise ValueError(f"{name}: only an XML server has a web port")
+        for port in (server.port, server.tls_port, server.web_port):
+            if port is not None:
+                if not 1 <= port <= 65535:
+                    raise ValueError(f"{name}: port {port} is not in 1-65535")
+                ports.append(port)
+    if duplicate := _duplicates((s.lim, s.server_type.value) for s in data.csta_servers):
+        lim, kind = duplicate[0]  # type: ignore[misc]
+        raise ValueError(f"two {kind} CSTA servers on LIM {lim}")
+    if duplicate := _duplicates(ports):
+        raise ValueError(f"port {duplicate[0]} is used twice by the CSTA servers")
+
+
+def _check_hashes(owner: str, users: Iterable[tuple[str, str]]) -> None:
+    users = list(users)
+    for user, password_hash in users:
+        if not user:
+            raise ValueError(f"{owner}: empty user name")
+        if not is_password_hash(password_hash):
+            raise ValueError(f"{owner}: user {user!r} has no valid password hash")
+    if duplicate := _duplicates(user for user, _ in users):
+        raise ValueError(f"{owner}: user {duplicate[0]!r} appears twice")
+
+
+def _check_accounts(data: ExchangeData) -> None:
+    applications = data.authentication.applications
+    for criteria in applications:
+        owner = f"authentication criteria {criteria.application_id!r}"
+        if not criteria.application_id:
+            raise ValueError("authentication criteria with an empty application ID")
+        if criteria.max_duration < 0:
+            raise ValueError(f"{owner}: negative max_duration {criteria.max_duration}")
+        _check_hashes(owner, ((u.user, u.password_hash) for u in criteria.users))
+    if duplicate := _duplicates(c.application_id for c in applications):
+        raise ValueError(f"authentication criteria for {duplicate[0]!r} appear twice")
+    _check_hashes("web accounts", ((a.user, a.password_hash) for a in data.web_accounts))
+    _check_hashes("admin accounts", ((a.user, a.password_hash) for a in data.admin_accounts))
+
+
+def _check_limits(data: ExchangeData) -> None:
+    for field in attrs.fields(type(data.limits)):
+        value = getattr(data.limits, field.name)
+        least = 0 if field.name == "session_cleanup_delay" else 1
+        if value < least:
+            raise ValueError(f"limits.{field.name} is {value}, less than {least}")
+
+
+def validate(data: ExchangeData, filename: str = "exchange.json") -> None:
+    """Raise :class:`ConfigError` naming the first problem of ``data``, if any."""
+    try:
+        _check_plan(data.plan)
+        _check_csta_servers(data)
+        _check_accounts(data)
+        _check_limits(data)
+    except ValueError as e:
+        raise ConfigError(str(e), filename) from None
