@@ -83,7 +83,10 @@ class ISwitch(Interface):
 
     # -- logical device features (ECMA-269 19) -------------------------------------------
     def set_forwarding(
-        device: str, forwarding_type: object, forward_to: str | None, activate: bool,
+        device: str,
+        forwarding_type: object,
+        forward_to: str | None,
+        activate: bool,
         ring_count: int | None = None,
     ) -> None: ...
 
@@ -94,8 +97,11 @@ class ISwitch(Interface):
     def get_do_not_disturb(device: str) -> bool: ...
 
     def set_agent_state(
-        device: str, requested: object, agent_id: str | None = None,
-        password: str | None = None, group: str | None = None,
+        device: str,
+        requested: object,
+        agent_id: str | None = None,
+        password: str | None = None,
+        group: str | None = None,
     ) -> None: ...
 
     def get_agent_state(device: str) -> list:

@@ -1,0 +1,162 @@
+"""Calls and connections with ECMA-269 connection states.
+
+ECMA-269 clause 6.1.3-6.1.5: a call is a set of connections, one per device taking part;
+each connection is in one of the states null, initiated, alerting, connected, hold, queued,
+fail, and moves only along the transitions of 6.1.5 (:data:`TRANSITIONS`; anything else is a
+bug in the switching model and raises :class:`InvalidTransition`). Call IDs are short
+decimal strings, stable for the life of the call.
+
+:meth:`Call.event` builds a call event with its routing fields filled in: ``devices`` (every
+device that has a connection after the event, or that had one before it: ``gone``) and
+``states`` (each one's connection state after the event, null for the gone ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import count
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from cstaserver.pbx.events import CallEvent
+from cstaserver.pbx.states import ConnectionState, EventCause
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IDelayedCall
+
+S = ConnectionState
+
+TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
+    S.NULL: frozenset({S.INITIATED, S.ALERTING, S.CONNECTED, S.QUEUED, S.FAIL}),
+    S.INITIATED: frozenset({S.CONNECTED, S.ALERTING, S.FAIL, S.NULL}),
+    S.ALERTING: frozenset({S.CONNECTED, S.FAIL, S.NULL}),
+    S.CONNECTED: frozenset({S.HOLD, S.FAIL, S.NULL}),
+    S.HOLD: frozenset({S.CONNECTED, S.NULL}),
+    S.QUEUED: frozenset({S.ALERTING, S.CONNECTED, S.FAIL, S.NULL}),
+    S.FAIL: frozenset({S.NULL}),
+}
+
+E = TypeVar("E", bound=CallEvent)
+
+
+class InvalidTransition(RuntimeError):
+    """A connection was asked to move along a transition ECMA-269 6.1.5 does not have."""
+
+
+@attrs.define(slots=True, eq=False)
+class Connection:
+    """One device's connection to one call (the CSTA connection ID is (call_id, device))."""
+
+    call_id: str
+    device: str
+    state: ConnectionState = ConnectionState.NULL
+
+    def move(self, new: ConnectionState) -> None:
+        if new not in TRANSITIONS[self.state]:
+            raise InvalidTransition(
+                f"connection {self.device} in call {self.call_id}: "
+                f"{self.state.value} -> {new.value}"
+            )
+        self.state = new
+
+
+@attrs.define(eq=False)
+class Call:
+    """A call: its connections (in joining order) and what it knows of its parties.
+
+    ``calling_device`` / ``called_device`` (the number dialled) and
+    ``last_redirection_device`` are what Delivered/Established report; ``delivery_cause`` is
+    the cause of the latest delivery (newCall, callForward..., distributed, ...). ``watchers``
+    are devices that see the call's events without a connection (the calling device of a
+    predictive call before it is reached). ``timers`` hold the call's pending time-outs.
+    """
+
+    call_id: str
+    calling_device: str | None = None
+    called_device: str | None = None
+    last_redirection_device: str | None = None
+    delivery_cause: EventCause = EventCause.NEW_CALL
+    origin_cause: EventCause = EventCause.NEW_CALL
+    connections: dict[str, Connection] = attrs.Factory(dict)
+    watchers: list[str] = attrs.Factory(list)
+    timers: dict[tuple[str, str], IDelayedCall] = attrs.Factory(dict)
+    prompting: str | None = None  # the number to call once the prompted caller answers
+    group: str | None = None  # the ACD / hunt / cascade group that distributed the call
+    predictive_target: str | None = None  # make_predictive_call: deliver here when answered
+    redirections: int = 0
+    ended: bool = False
+
+    # -- connections -------------------------------------------------------------------------
+    def connection(self, device: str) -> Connection | None:
+        return self.connections.get(device)
+
+    def add(self, device: str, state: ConnectionState) -> Connection:
+        conn = Connection(self.call_id, device)
+        conn.move(state)
+        self.connections[device] = conn
+        return conn
+
+    def remove(self, device: str) -> Connection:
+        conn = self.connections.pop(device)
+        conn.move(ConnectionState.NULL)
+        self.cancel_timers(device)
+        return conn
+
+    def in_state(self, *states: ConnectionState) -> list[Connection]:
+        return [c for c in self.connections.values() if c.state in states]
+
+    def others(self, device: str) -> list[str]:
+        return [d for d in self.connections if d != device]
+
+    def __iter__(self) -> Iterator[Connection]:
+        return iter(list(self.connections.values()))
+
+    # -- timers ------------------------------------------------------------------------------
+    def set_timer(self, purpose: str, device: str, delayed: IDelayedCall) -> None:
+        self.cancel_timer(purpose, device)
+        self.timers[(purpose, device)] = delayed
+
+    def cancel_timer(self, purpose: str, device: str) -> None:
+        delayed = self.timers.pop((purpose, device), None)
+        if delayed is not None and delayed.active():
+            delayed.cancel()
+
+    def cancel_timers(self, device: str | None = None) -> None:
+        for purpose, owner in list(self.timers):
+            if device is None or owner == device:
+                self.cancel_timer(purpose, owner)
+
+    # -- events ------------------------------------------------------------------------------
+    def states(self, gone: Iterable[str] = ()) -> list[tuple[str, ConnectionState]]:
+        """Each party's state now, then the ``gone`` devices and watchers as null."""
+        result = [(c.device, c.state) for c in self.connections.values()]
+        seen = {d for d, _ in result}
+        for device in (*gone, *self.watchers):
+            if device is not None and device not in seen:
+                seen.add(device)
+                result.append((device, ConnectionState.NULL))
+        return result
+
+    def event(
+        self, cls: type[E], cause: EventCause, *, gone: Iterable[str] = (), **fields: Any
+    ) -> E:
+        """A ``cls`` event of this call, routed to its devices (and the ``gone`` ones)."""
+        states = self.states(gone)
+        return cls(
+            self.call_id,
+            cause=cause,
+            devices=[d for d, _ in states],
+            states=states,
+            **fields,
+        )
+
+
+class CallIdAllocator:
+    """Short decimal call IDs, never reused while the switch runs."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._next = count(start)
+
+    def __call__(self) -> str:
+        return str(next(self._next))

@@ -1,0 +1,186 @@
+"""Runtime devices of the simulated exchange, built from the plan.
+
+ECMA-269 clause 6.1.2 (devices) and 19 (logical device features: forwarding, do not
+disturb, agent state). A :class:`DeviceInfo` is the static description of one number of the
+numbering plan (kind, LIM, name, directory number type, terminal) plus its runtime state:
+the ``sim busy`` flag, do-not-disturb, the forwarding table, the terminal mode (hands-free or
+manual, ECMA TR/82 4.1/4.2), the agent logged on at it and its connections (call ID ->
+Connection). Per-device objects use ``slots`` so a 10,000-extension exchange stays small.
+
+:class:`Numbering` resolves what a user dials: an internal number, a public E.164 number of
+an extension (``+4685551001`` -> ``1001``) or an external number that leaves on a trunk.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan
+from cstaserver.pbx.states import AgentState, ForwardingType, TerminalMode
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IDelayedCall
+
+    from cstaserver.pbx.calls import Connection
+
+
+@attrs.frozen
+class ForwardingEntry:
+    """One row of a device's forwarding table (ECMA-269 19.1.x GetForwarding)."""
+
+    forwarding_type: ForwardingType
+    active: bool
+    forward_to: str | None
+    ring_count: int | None = None
+
+
+@attrs.define(slots=True, eq=False)
+class Agent:
+    """An ACD agent logged on at a device (ECMA-269 19.1.x agent states)."""
+
+    agent_id: str
+    group: str
+    device: str
+    state: AgentState = AgentState.NOT_READY
+    idle_since: float = 0.0
+    wrap_up: IDelayedCall | None = None
+
+    def cancel_wrap_up(self) -> None:
+        if self.wrap_up is not None and self.wrap_up.active():
+            self.wrap_up.cancel()
+        self.wrap_up = None
+
+
+@attrs.define(slots=True, eq=False)
+class DeviceInfo:
+    """One device of the exchange: what the plan says about it and its runtime state.
+
+    Static: ``number``, ``kind``, ``lim``, ``name``, ``dn_type``, ``terminal`` (False for a
+    virtual extension without a terminal, groups and trunks), ``members`` (group members or
+    ACD agent devices). Runtime: ``mode`` (TerminalMode), ``busy`` (``sim busy``), ``dnd``,
+    ``forwarding`` (ForwardingType -> ForwardingEntry, None until first set), ``agent``
+    (the Agent logged on here) and ``connections`` (call ID -> Connection).
+    """
+
+    number: str
+    kind: DeviceKind
+    lim: int = 1
+    name: str = ""
+    dn_type: DirectoryNumberType = DirectoryNumberType.ODN
+    terminal: bool = True
+    members: tuple[str, ...] = ()
+    mode: TerminalMode = TerminalMode.HANDSFREE
+    busy: bool = False
+    dnd: bool = False
+    forwarding: dict[ForwardingType, ForwardingEntry] | None = None
+    agent: Agent | None = None
+    connections: dict[str, Connection] = attrs.field(factory=dict)
+
+    @property
+    def is_extension(self) -> bool:
+        return self.kind.is_extension
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind.is_group
+
+    def is_free(self) -> bool:
+        """Idle: no connection at all and not made busy by the simulator."""
+        return not self.busy and not self.connections
+
+    def active_forwarding(self, kinds: tuple[ForwardingType, ...]) -> ForwardingEntry | None:
+        """The first active forwarding among ``kinds`` (in that order), or None."""
+        if not self.forwarding:
+            return None
+        for kind in kinds:
+            entry = self.forwarding.get(kind)
+            if entry is not None and entry.active:
+                return entry
+        return None
+
+
+def build_devices(plan: ExchangePlan) -> dict[str, DeviceInfo]:
+    """All devices of ``plan`` in numbering-plan order: extensions, groups, the trunk."""
+    devices: dict[str, DeviceInfo] = {}
+
+    def add(info: DeviceInfo) -> None:
+        if info.number in devices:
+            raise ValueError(f"number {info.number} is defined twice in the exchange plan")
+        devices[info.number] = info
+
+    for ext in plan.extensions:
+        add(
+            DeviceInfo(
+                number=ext.number,
+                kind=ext.kind,
+                lim=ext.lim,
+                name=ext.name,
+                dn_type=ext.dn_type,
+                terminal=ext.terminal and ext.kind is not DeviceKind.VIRTUAL_EXTENSION,
+                mode=TerminalMode.HANDSFREE if ext.handsfree else TerminalMode.MANUAL,
+            )
+        )
+    for acd in plan.acd_groups:
+        add(_group(acd.number, DeviceKind.ACD_GROUP, acd.lim, acd.name, acd.agent_devices))
+    for hunt in plan.hunt_groups:
+        add(_group(hunt.number, DeviceKind.HUNT_GROUP, hunt.lim, hunt.name, hunt.members))
+    for cascade in plan.cascade_groups:
+        add(
+            _group(
+                cascade.number, DeviceKind.CASCADE_GROUP, cascade.lim, cascade.name, cascade.members
+            )
+        )
+    trunk = plan.network.trunk_device
+    if trunk not in devices:
+        add(_group(trunk, DeviceKind.TRUNK, 0, "Trunk", ()))
+    return devices
+
+
+def _group(number: str, kind: DeviceKind, lim: int, name: str, members: tuple) -> DeviceInfo:
+    return DeviceInfo(number=number, kind=kind, lim=lim, name=name, terminal=False, members=members)
+
+
+@attrs.frozen
+class Numbering:
+    """Digit analysis: internal numbers, public E.164 numbers, external numbers."""
+
+    plan: ExchangePlan
+    devices: dict[str, DeviceInfo]
+
+    def internal(self, number: str) -> str | None:
+        """The internal number ``number`` denotes, or None if it is not one of ours."""
+        if number in self.devices:
+            return number
+        mapped = self.plan.public_numbering.to_internal(number)
+        if mapped is not None and mapped in self.devices:
+            return mapped
+        return None
+
+    def is_external(self, number: str) -> bool:
+        """A number not of this exchange that goes out on a trunk or comes in from one."""
+        if not number or self.internal(number) is not None:
+            return False
+        net = self.plan.network
+        if number.startswith("+"):
+            return number[1:].isdigit()
+        prefix = net.trunk_prefix
+        return number.startswith(prefix) and len(number) > len(prefix) and number.isdigit()
+
+    def external_digits(self, number: str) -> str:
+        """The digits the outside network sees (the trunk prefix or ``+`` removed)."""
+        if number.startswith("+"):
+            return number[1:]
+        return number[len(self.plan.network.trunk_prefix) :]
+
+    def external_valid(self, number: str) -> bool:
+        """True if the outside network accepts the number (long enough)."""
+        return len(self.external_digits(number)) >= self.plan.network.min_digits
+
+    def resolve(self, number: str) -> str | None:
+        """Internal number, or the external number itself, or None (unknown / malformed)."""
+        internal = self.internal(number)
+        if internal is not None:
+            return internal
+        return number if self.is_external(number) else None

@@ -1,0 +1,330 @@
+"""Hunt groups, cascade ring groups and CTI/ACD groups with agents and a queue.
+
+ECMA-269 clause 6.1.2 (ACD and hunt group devices), 17.2.x Queued/Diverted (cause
+distributed) and 19.1.x / 19.2.x agent states (SetAgentState, Agent* events); ECMA TR/82
+"ACD" scenarios. A call that reaches a group is *distributed*: Diverted from the group
+(cause distributed, the group's monitor sees it) then Delivered at the member or agent with
+``calling_device`` the A-number, ``called_device`` the group (the number dialled) and
+``last_redirection_device`` the group.
+
+- Hunt group: the first free member (SEQUENTIAL from the first, CIRCULAR from the one after
+  the member chosen last). No free member: Failed (busy) at the caller; hunt groups have no
+  queue.
+- Cascade ring group: the first free member rings, then one more every ``step_seconds``
+  while the earlier ones keep ringing; the first to answer wins, the others get
+  ConnectionCleared. No free member at all: Failed (busy).
+- ACD group: agents log on at one of the group's agent devices (logged on = not ready),
+  go ready / not ready, are busy while on an ACD call, and work after call for
+  ``wrap_up_seconds`` before they are ready again. The ready agent idle the longest, whose
+  device is free, gets the next call; with none the call is Queued (the group's connection
+  is queued, ``number_queued`` the queue length) and distributed in arrival order as soon
+  as an agent is available. A full queue (``queue_limit``): Failed (busy). An agent who
+  does not answer is treated as any extension: the alerting time-out clears the call.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from cstaserver.pbx.calls import Call, Connection
+from cstaserver.pbx.devices import Agent, DeviceInfo
+from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.events import (
+    AgentBusy,
+    AgentEvent,
+    AgentLoggedOff,
+    AgentLoggedOn,
+    AgentNotReady,
+    AgentReady,
+    AgentWorkingAfterCall,
+    Diverted,
+    Queued,
+)
+from cstaserver.pbx.plan import AcdGroup, CascadeGroup, DeviceKind, HuntGroup, HuntStrategy
+from cstaserver.pbx.states import AgentState, ConnectionState, EventCause
+
+if TYPE_CHECKING:
+    from cstaserver.pbx.core import Exchange
+
+_AGENT_EVENTS: dict[AgentState, type[AgentEvent]] = {
+    AgentState.NOT_READY: AgentNotReady,
+    AgentState.READY: AgentReady,
+    AgentState.BUSY: AgentBusy,
+    AgentState.WORKING_AFTER_CALL: AgentWorkingAfterCall,
+}
+
+
+class AcdQueue:
+    """Runtime of one ACD group: its agents (by agent ID) and its queue of calls."""
+
+    def __init__(self, plan: AcdGroup) -> None:
+        self.plan = plan
+        self.agents: dict[str, Agent] = {}
+        self.queue: deque[Call] = deque()
+
+
+class Groups:
+    """Distribution of calls to hunt, cascade and ACD groups, and the ACD agents."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.x = exchange
+        plan = exchange.plan
+        self.hunt: dict[str, HuntGroup] = {g.number: g for g in plan.hunt_groups}
+        self.cascade: dict[str, CascadeGroup] = {g.number: g for g in plan.cascade_groups}
+        self.acd: dict[str, AcdQueue] = {g.number: AcdQueue(g) for g in plan.acd_groups}
+        self._last_hunted: dict[str, int] = {}
+        self.acd_of_device: dict[str, str] = {}
+        for group in plan.acd_groups:
+            for device in group.agent_devices:
+                self.acd_of_device.setdefault(device, group.number)
+
+    # -- offering ----------------------------------------------------------------------------
+    def offer(self, call: Call, info: DeviceInfo) -> None:
+        if info.kind is DeviceKind.ACD_GROUP:
+            self._offer_acd(call, self.acd[info.number])
+        elif info.kind is DeviceKind.HUNT_GROUP:
+            self._offer_hunt(call, self.hunt[info.number])
+        else:
+            self._offer_cascade(call, self.cascade[info.number])
+
+    def member_free(self, number: str) -> bool:
+        info = self.x.info(number)
+        return (
+            info is not None
+            and info.is_extension
+            and info.terminal
+            and info.is_free()
+            and not info.dnd
+        )
+
+    def distribute(self, call: Call, group: str, member: str) -> None:
+        """Diverted from ``group`` (cause distributed), then Delivered at ``member``."""
+        if group in call.connections:
+            self.x.remove_connection(call, group)
+        call.group = group
+        call.last_redirection_device = group
+        call.delivery_cause = EventCause.DISTRIBUTED
+        self.x.emit(
+            call.event(
+                Diverted,
+                EventCause.DISTRIBUTED,
+                gone=(group,),
+                diverting_device=group,
+                new_destination=member,
+                calling_device=call.calling_device,
+                called_device=call.called_device,
+                last_redirection_device=group,
+            )
+        )
+        self.x.alert(call, member)
+
+    def _offer_hunt(self, call: Call, group: HuntGroup) -> None:
+        members = group.members
+        start = 0
+        if group.strategy is HuntStrategy.CIRCULAR and group.number in self._last_hunted:
+            start = self._last_hunted[group.number] + 1
+        for step in range(len(members)):
+            index = (start + step) % len(members)
+            if self.member_free(members[index]):
+                self._last_hunted[group.number] = index
+                self.distribute(call, group.number, members[index])
+                return
+        self.x.fail(call, group.number, EventCause.BUSY)
+
+    def _offer_cascade(self, call: Call, group: CascadeGroup) -> None:
+        free = [m for m in group.members if self.member_free(m)]
+        if not free:
+            self.x.fail(call, group.number, EventCause.BUSY)
+            return
+        self.distribute(call, group.number, free[0])
+        rest = group.members[group.members.index(free[0]) + 1 :]
+        self._schedule_cascade(call, group, rest)
+
+    def _schedule_cascade(self, call: Call, group: CascadeGroup, rest: tuple[str, ...]) -> None:
+        if rest and not call.ended:
+            delayed = self.x.clock.callLater(
+                group.step_seconds, self._cascade_step, call, group, rest
+            )
+            call.set_timer("cascade", group.number, delayed)
+
+    def _cascade_step(self, call: Call, group: CascadeGroup, rest: tuple[str, ...]) -> None:
+        call.timers.pop(("cascade", group.number), None)
+        if call.ended or not call.in_state(ConnectionState.ALERTING):
+            return
+        member, rest = rest[0], rest[1:]
+        if self.member_free(member):
+            self.x.alert(call, member)
+        self._schedule_cascade(call, group, rest)
+
+    def _offer_acd(self, call: Call, acd: AcdQueue) -> None:
+        number = acd.plan.number
+        call.group = number
+        agent = self.longest_idle(acd)
+        if agent is not None:
+            self.distribute(call, number, agent.device)
+            return
+        if len(acd.queue) >= acd.plan.queue_limit:
+            self.x.fail(call, number, EventCause.BUSY)
+            return
+        self.x.add_connection(call, number, ConnectionState.QUEUED)
+        acd.queue.append(call)
+        self.x.emit(
+            call.event(
+                Queued,
+                EventCause.NO_AVAILABLE_AGENTS,
+                queue=number,
+                calling_device=call.calling_device,
+                called_device=call.called_device,
+                number_queued=len(acd.queue),
+                last_redirection_device=call.last_redirection_device,
+            )
+        )
+
+    def longest_idle(self, acd: AcdQueue) -> Agent | None:
+        best: Agent | None = None
+        for agent in acd.agents.values():
+            if agent.state is AgentState.READY and self.member_free(agent.device):
+                if best is None or agent.idle_since < best.idle_since:
+                    best = agent
+        return best
+
+    def dispatch(self) -> None:
+        """Give queued calls to agents that became available."""
+        for acd in self.acd.values():
+            while acd.queue:
+                agent = self.longest_idle(acd)
+                if agent is None:
+                    break
+                call = acd.queue.popleft()
+                if not call.ended:
+                    self.distribute(call, acd.plan.number, agent.device)
+
+    # -- hooks from the core -----------------------------------------------------------------
+    def on_answered(self, call: Call, device: str) -> None:
+        agent = self._agent_at(device)
+        if agent is not None and call.group == agent.group:
+            agent.cancel_wrap_up()
+            self._set_state(agent, AgentState.BUSY)
+
+    def on_released(self, call: Call, device: str, conn: Connection | None) -> None:
+        agent = self._agent_at(device)
+        if agent is not None and agent.state is AgentState.BUSY and call.group == agent.group:
+            self._work_after_call(agent)
+
+    def on_call_ended(self, call: Call) -> None:
+        acd = self.acd.get(call.group or "")
+        if acd is not None and call in acd.queue:
+            acd.queue.remove(call)
+
+    # -- agents (ECMA-269 19.1.x SetAgentState) ----------------------------------------------
+    def _agent_at(self, device: str) -> Agent | None:
+        info = self.x.info(device)
+        return info.agent if info is not None else None
+
+    def acd_for(self, device: str, group: str | None) -> AcdQueue:
+        """The ACD group an agent at ``device`` belongs to (``group`` if given)."""
+        own = self.acd_of_device.get(device)
+        if own is None:
+            raise SwitchError(
+                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT,
+                f"{device} is not an agent position of an ACD group",
+            )
+        if group is not None and group != own:
+            acd = self.acd.get(group)
+            if acd is None or device not in acd.plan.agent_devices:
+                raise SwitchError(
+                    ErrorValue.INVALID_PARAMETER_VALUE,
+                    f"{device} is not an agent device of {group}",
+                )
+            return acd
+        return self.acd[own]
+
+    def log_on(self, device: str, agent_id: str | None, group: str | None) -> None:
+        acd = self.acd_for(device, group)
+        info = self.x.info(device)
+        assert info is not None
+        if not agent_id or agent_id not in acd.plan.agent_ids:
+            raise SwitchError(
+                ErrorValue.INVALID_PARAMETER_VALUE,
+                f"agent ID {agent_id!r} is not an agent of group {acd.plan.number}",
+            )
+        if info.agent is not None:
+            raise SwitchError(
+                ErrorValue.INVALID_OBJECT_STATE,
+                f"agent {info.agent.agent_id} is already logged on at {device}",
+            )
+        if agent_id in acd.agents:
+            raise SwitchError(
+                ErrorValue.INVALID_OBJECT_STATE,
+                f"agent {agent_id} is logged on at {acd.agents[agent_id].device}",
+            )
+        agent = Agent(agent_id, acd.plan.number, device, idle_since=self.x.clock.seconds())
+        info.agent = agent
+        acd.agents[agent_id] = agent
+        self._emit_agent(AgentLoggedOn, agent)
+
+    def log_off(self, device: str, agent_id: str | None) -> None:
+        agent = self.require_agent(device, agent_id)
+        agent.cancel_wrap_up()
+        del self.acd[agent.group].agents[agent.agent_id]
+        info = self.x.info(device)
+        assert info is not None
+        info.agent = None
+        agent.state = AgentState.LOGGED_OFF
+        self._emit_agent(AgentLoggedOff, agent)
+
+    def require_agent(self, device: str, agent_id: str | None = None) -> Agent:
+        self.acd_for(device, None)
+        agent = self._agent_at(device)
+        if agent is None:
+            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, f"no agent is logged on at {device}")
+        if agent_id and agent_id != agent.agent_id:
+            raise SwitchError(
+                ErrorValue.INVALID_PARAMETER_VALUE,
+                f"agent {agent_id} is not the agent logged on at {device}",
+            )
+        return agent
+
+    def request_state(self, device: str, state: AgentState, agent_id: str | None) -> None:
+        """Ready / not ready / working after call, as requested (validated first)."""
+        agent = self.require_agent(device, agent_id)
+        if agent.state is AgentState.BUSY and state is not AgentState.WORKING_AFTER_CALL:
+            raise SwitchError(
+                ErrorValue.INVALID_OBJECT_STATE, f"agent {agent.agent_id} is busy on a call"
+            )
+        if state is AgentState.WORKING_AFTER_CALL:
+            self._work_after_call(agent)
+            return
+        agent.cancel_wrap_up()
+        self._set_state(agent, state)
+        self.dispatch()
+
+    def _work_after_call(self, agent: Agent) -> None:
+        agent.cancel_wrap_up()
+        self._set_state(agent, AgentState.WORKING_AFTER_CALL)
+        wrap = self.acd[agent.group].plan.wrap_up_seconds
+        agent.wrap_up = self.x.clock.callLater(wrap, self._wrap_up_done, agent)
+
+    def _wrap_up_done(self, agent: Agent) -> None:
+        agent.wrap_up = None
+        if agent.state is AgentState.WORKING_AFTER_CALL:
+            self._set_state(agent, AgentState.READY)
+            self.dispatch()
+
+    def _set_state(self, agent: Agent, state: AgentState) -> None:
+        if state is AgentState.READY and agent.state is not AgentState.READY:
+            agent.idle_since = self.x.clock.seconds()
+        agent.state = state
+        self._emit_agent(_AGENT_EVENTS[state], agent)
+
+    def _emit_agent(self, cls: type[AgentEvent], agent: Agent) -> None:
+        self.x.emit(
+            cls(agent.device, agent_id=agent.agent_id, group=agent.group, state=agent.state)
+        )
+        self.x.log.debug(
+            "agent {agent_id} at {device}: {state}",
+            agent_id=agent.agent_id,
+            device=agent.device,
+            state=agent.state.value,
+        )

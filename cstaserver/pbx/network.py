@@ -1,0 +1,112 @@
+"""Trunks and the simulated outside network.
+
+ECMA-269 17.2.x Network Reached, ECMA TR/82 "Outgoing call to the network", "Incoming call
+from the network" and 17.2.12 Make Predictive Call. The network is deterministic
+(``plan.ExternalNetwork``): a call to ``0`` + digits leaves on the trunk (NetworkReached),
+then
+
+- fewer than ``min_digits`` digits: Failed (invalidNumberFormat);
+- digits ending in ``busy_suffix``: Failed (busy);
+- otherwise the outside party alerts (Delivered, the external number as alerting device) and
+  answers after ``answer_delay`` seconds (Established), unless the digits end in
+  ``no_answer_suffix``: then it rings until the alerting time-out.
+
+All trunks busy (``trunk_count`` outside parties in calls): Failed (trunksBusy) for an
+outgoing call, SwitchError NETWORK_BUSY for an outside caller. A failed outside party is
+released by the network at once.
+
+Predictive call: the outside party is called first (the calling device or group sees the
+call's events as a watcher); when it answers, the call is offered to the calling device or
+ACD group with the outside party as ``calling_device`` and the calling device or group as
+``called_device`` (what the agent's screen needs). If the outside party is busy or does not
+answer, the call fails or times out and nothing reaches the agent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cstaserver.pbx.calls import Call, Connection
+from cstaserver.pbx.events import NetworkReached
+from cstaserver.pbx.states import ConnectionState, EventCause
+
+if TYPE_CHECKING:
+    from cstaserver.pbx.core import Exchange
+
+
+class Network:
+    """The trunk side of the exchange."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.x = exchange
+        self.rules = exchange.plan.network
+
+    def call_out(self, call: Call, number: str) -> None:
+        """Offer ``call`` to an external ``number`` over a trunk."""
+        if self.x.trunks_in_use() >= self.rules.trunk_count:
+            self.x.fail(call, number, EventCause.TRUNKS_BUSY)
+            return
+        numbering = self.x.numbering
+        if not numbering.external_valid(number):
+            self.x.fail(call, number, EventCause.INVALID_NUMBER_FORMAT)
+            return
+        self.x.emit(
+            call.event(
+                NetworkReached,
+                EventCause.NORMAL,
+                trunk=self.rules.trunk_device,
+                called_device=number,
+                calling_device=call.calling_device,
+            )
+        )
+        digits = numbering.external_digits(number)
+        if self.rules.busy_suffix and digits.endswith(self.rules.busy_suffix):
+            self.x.fail(call, number, EventCause.BUSY)
+            return
+        self.x.alert(call, number)
+        if not (self.rules.no_answer_suffix and digits.endswith(self.rules.no_answer_suffix)):
+            conn = call.connections[number]
+            self.x.set_timer(call, conn, "answer", self.rules.answer_delay, self._outside_answers)
+
+    def _outside_answers(self, call: Call, conn: Connection) -> None:
+        if conn.state is ConnectionState.ALERTING:
+            self.x.answer(call, conn.device)
+
+    def call_in(self, caller: str, target: str) -> Call:
+        """An outside ``caller`` calls ``target`` (validated by the caller of this method)."""
+        self.x.require_trunk()
+        call = self.x.new_call(calling_device=caller, called_device=target)
+        self.x.add_connection(call, caller, ConnectionState.CONNECTED)
+        self.x.log.debug(
+            "call {call_id} in from {caller} to {target}",
+            call_id=call.call_id,
+            caller=caller,
+            target=target,
+        )
+        self.x.router.offer(call, target)
+        return call
+
+    def predictive(self, calling: str, called: str) -> Call:
+        """Make Predictive Call: ``called`` first, ``calling`` once it answers."""
+        call = self.x.new_call(
+            calling_device=calling,
+            called_device=called,
+            origin_cause=EventCause.MAKE_PREDICTIVE_CALL,
+            delivery_cause=EventCause.MAKE_PREDICTIVE_CALL,
+            predictive_target=calling,
+        )
+        call.watchers.append(calling)
+        self.x.router.offer(call, called)
+        return call
+
+    def predictive_answered(self, call: Call, answering: str) -> None:
+        """The called party of a predictive call answered: now reach the calling side."""
+        target = call.predictive_target
+        assert target is not None
+        call.predictive_target = None
+        call.watchers.remove(target)
+        call.calling_device = answering
+        call.called_device = target
+        call.last_redirection_device = None
+        call.delivery_cause = EventCause.NEW_CALL
+        self.x.router.offer(call, target)

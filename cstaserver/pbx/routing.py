@@ -1,0 +1,110 @@
+"""Routing a call to its destination: extension features, groups, the network.
+
+ECMA-269 clause 19.1.x (forwarding, do not disturb) as the exchange applies them when a call
+is offered to an extension (ECMA TR/82 "Call Forwarding" scenarios), in this order:
+
+1. forward immediate (``forwardImmediate``, or the ``...Int``/``...Ext`` variant matching the
+   caller) -> Diverted (callForwardImmediate), then the call is offered to the destination
+   with ``last_redirection_device`` set;
+2. do not disturb -> forward on busy if set (Diverted callForwardBusy), else Failed
+   (doNotDisturb) with the caller's connection in fail;
+3. busy (a connection of any kind, or ``sim busy on``) -> forward on busy if set, else Failed
+   (busy);
+4. otherwise the extension alerts (Delivered); with forward on no answer set, after
+   ``ring_count`` x ``plan.no_answer_ring_seconds`` (ring count 3 if not given) the call is
+   Diverted (callForwardNoAnswer).
+
+A call is redirected at most :data:`MAX_REDIRECTIONS` times (forwarding loops); after that
+forwarding is not applied. Groups are handled by ``groups.py``, external numbers by
+``network.py``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cstaserver.pbx.calls import Call, Connection
+from cstaserver.pbx.events import Diverted
+from cstaserver.pbx.plan import DeviceKind
+from cstaserver.pbx.states import ConnectionState, EventCause, ForwardingType
+
+if TYPE_CHECKING:
+    from cstaserver.pbx.core import Exchange
+    from cstaserver.pbx.devices import DeviceInfo
+
+F = ForwardingType
+MAX_REDIRECTIONS = 8
+DEFAULT_RING_COUNT = 3
+
+_IMMEDIATE = {False: (F.IMMEDIATE, F.IMMEDIATE_INTERNAL), True: (F.IMMEDIATE, F.IMMEDIATE_EXTERNAL)}
+_BUSY = {False: (F.BUSY, F.BUSY_INTERNAL), True: (F.BUSY, F.BUSY_EXTERNAL)}
+_NO_ANSWER = {False: (F.NO_ANSWER, F.NO_ANSWER_INTERNAL), True: (F.NO_ANSWER, F.NO_ANSWER_EXTERNAL)}
+
+
+class Router:
+    """Offers calls to destinations (see the module docstring for the order of features)."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.x = exchange
+
+    def offer(self, call: Call, target: str) -> None:
+        """Route ``call`` to ``target`` (an internal number or an external number)."""
+        info = self.x.info(target)
+        if info is None:
+            self.x.network.call_out(call, target)
+        elif info.kind.is_group:
+            self.x.groups.offer(call, info)
+        elif info.kind is DeviceKind.TRUNK:
+            self.x.fail(call, target, EventCause.INVALID_NUMBER_FORMAT)
+        else:
+            self._offer_extension(call, info)
+
+    def divert(self, call: Call, from_device: str, to: str, cause: EventCause) -> None:
+        """The call leaves ``from_device`` for ``to`` (Diverted) and is offered there."""
+        if from_device in call.connections:
+            self.x.remove_connection(call, from_device)
+        call.redirections += 1
+        call.last_redirection_device = from_device
+        call.delivery_cause = cause
+        self.x.emit(
+            call.event(
+                Diverted,
+                cause,
+                gone=(from_device,),
+                diverting_device=from_device,
+                new_destination=to,
+                calling_device=call.calling_device,
+                called_device=call.called_device,
+                last_redirection_device=from_device,
+            )
+        )
+        self.offer(call, to)
+
+    def _offer_extension(self, call: Call, info: DeviceInfo) -> None:
+        external = self.x.numbering.is_external(call.calling_device or "")
+        may_forward = call.redirections < MAX_REDIRECTIONS
+        number = info.number
+        if may_forward:
+            entry = info.active_forwarding(_IMMEDIATE[external])
+            if entry is not None and entry.forward_to:
+                self.divert(call, number, entry.forward_to, EventCause.CALL_FORWARD_IMMEDIATE)
+                return
+        if info.dnd or not info.is_free():
+            entry = info.active_forwarding(_BUSY[external]) if may_forward else None
+            if entry is not None and entry.forward_to:
+                self.divert(call, number, entry.forward_to, EventCause.CALL_FORWARD_BUSY)
+                return
+            cause = EventCause.DO_NOT_DISTURB if info.dnd else EventCause.BUSY
+            self.x.fail(call, number, cause)
+            return
+        self.x.alert(call, number)
+        entry = info.active_forwarding(_NO_ANSWER[external]) if may_forward else None
+        if entry is not None and entry.forward_to:
+            rings = entry.ring_count or DEFAULT_RING_COUNT
+            delay = rings * self.x.plan.no_answer_ring_seconds
+            conn = call.connections[number]
+            self.x.set_timer(call, conn, "no_answer", delay, self._no_answer, entry.forward_to)
+
+    def _no_answer(self, call: Call, conn: Connection, forward_to: str) -> None:
+        if conn.state is ConnectionState.ALERTING:
+            self.divert(call, conn.device, forward_to, EventCause.CALL_FORWARD_NO_ANSWER)

@@ -1,0 +1,190 @@
+"""The simulated terminals and outside callers: the ``sim`` controls of INTERFACE.md 6.
+
+What a person does at a telephone (ECMA TR/82 "manual" scenarios: going off-hook, dialling,
+answering, going on-hook, the hold key) and what callers from the outside network do. Each
+method acts through the switching core and returns, or raises ``SwitchError`` with a
+message a user can read.
+
+Manual dialling (``call``): the terminal goes off-hook (ServiceInitiated, cause newCall) and
+dials. A number the exchange cannot route gives Failed with the caller's connection in fail
+(TR/82 "invalid number"): cause invalidNumberFormat for a malformed number (not digits, too
+short for the network, the trunk itself), destNotObtainable for a well-formed number that is
+not allocated, busy for the caller's own number. Otherwise Originated (newCall) and the
+called side, as for MakeCall. ``call`` from an outside number (``+46...``) is an incoming
+call from the network (the trunk side is the calling party).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cstaserver.pbx.calls import Call
+from cstaserver.pbx.devices import DeviceInfo
+from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.states import (
+    ConnectionState,
+    EventCause,
+    RequestedAgentState,
+    TerminalMode,
+)
+
+if TYPE_CHECKING:
+    from cstaserver.pbx.switch import Switch
+    from cstaserver.pbx.traffic import TrafficRun
+
+S = ConnectionState
+_HANGUP_ORDER = (S.CONNECTED, S.INITIATED, S.FAIL, S.ALERTING, S.QUEUED, S.HOLD)
+_AGENT_ACTIONS = {
+    "ready": RequestedAgentState.READY,
+    "notready": RequestedAgentState.NOT_READY,
+    "logout": RequestedAgentState.LOGGED_OFF,
+}
+
+
+class Simulator:
+    """Terminals and outside callers of one :class:`~cstaserver.pbx.switch.Switch`."""
+
+    def __init__(self, switch: Switch) -> None:
+        self.switch = switch
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _terminal(self, device: str) -> DeviceInfo:
+        return self.switch._terminal(device)
+
+    def _pick(self, number: str, states: tuple[ConnectionState, ...], error: ErrorValue) -> Call:
+        """The call of ``number``'s connection in the first of ``states`` that it has."""
+        conns = self.switch.connections_at(number)
+        for state in states:
+            for call_id, conn in conns.items():
+                if conn.state is state:
+                    return self.switch.calls[call_id]
+        raise SwitchError(error, f"{number} has no call to do that with")
+
+    # -- a person at a terminal, or an outside caller -----------------------------------------
+    def off_hook(self, device: str) -> str:
+        """Lift the handset: dial tone (ServiceInitiated, connection initiated)."""
+        info = self._terminal(device)
+        existing = self.switch._check_may_originate(info)
+        if existing is not None:
+            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, f"{info.number} is off-hook")
+        return self.switch.off_hook(info.number, EventCause.NEW_CALL).call_id
+
+    def call(self, from_: str, to: str) -> str:
+        """``sim call FROM TO``: a terminal dials, or an outside caller calls in."""
+        sw = self.switch
+        if sw.numbering.is_external(from_):
+            target = sw._destination(to, ErrorValue.INVALID_CALLED_DEVICE)
+            return sw.network.call_in(from_, target).call_id
+        try:
+            info = self._terminal(from_)
+        except SwitchError as exc:
+            raise SwitchError(ErrorValue.INVALID_CALLING_DEVICE, exc.message) from None
+        call = sw._check_may_originate(info)
+        if call is None:
+            call = sw.off_hook(info.number, EventCause.NEW_CALL)
+        target = sw.numbering.resolve(to)
+        cause = self._dial_failure(info.number, to, target)
+        if cause is not None:
+            call.called_device = to
+            sw.fail(call, to, cause)
+        else:
+            assert target is not None
+            call.called_device = target
+            sw.originate(call, info.number, target)
+        return call.call_id
+
+    def _dial_failure(self, calling: str, dialled: str, target: str | None) -> EventCause | None:
+        sw = self.switch
+        if target is None:
+            digits = dialled[1:] if dialled.startswith("+") else dialled
+            if not digits.isdigit():
+                return EventCause.INVALID_NUMBER_FORMAT
+            return EventCause.DEST_NOT_OBTAINABLE
+        info = sw.info(target)
+        if info is None and not sw.numbering.external_valid(target):
+            return EventCause.INVALID_NUMBER_FORMAT
+        if info is not None and info.number == sw.plan.network.trunk_device:
+            return EventCause.INVALID_NUMBER_FORMAT
+        if target == calling:
+            return EventCause.BUSY
+        return None
+
+    def answer(self, device: str) -> str:
+        """``sim answer``: the terminal (or outside party) answers what alerts at it."""
+        number = self.switch._party_number(device)
+        call = self._pick(number, (S.ALERTING,), ErrorValue.NO_CALL_TO_ANSWER)
+        if self.switch.info(number) is not None:
+            self.switch.answer_call(call.call_id, number)
+        else:
+            self.switch.answer(call, number)
+        return call.call_id
+
+    def hangup(self, device: str) -> str:
+        """``sim hangup``: on-hook; clears the active connection (else the held one)."""
+        number = self.switch._party_number(device)
+        call = self._pick(number, _HANGUP_ORDER, ErrorValue.NO_CONNECTION_TO_CLEAR)
+        self.switch.clear_connection(call.call_id, number)
+        return call.call_id
+
+    def hold(self, device: str) -> str:
+        """``sim hold``: the hold key on the active call."""
+        info = self._terminal(device)
+        call = self._pick(info.number, (S.CONNECTED,), ErrorValue.NO_ACTIVE_CALL)
+        self.switch.hold_call(call.call_id, info.number)
+        return call.call_id
+
+    def retrieve(self, device: str) -> str:
+        """The hold key again: retrieve the held call."""
+        info = self._terminal(device)
+        call = self._pick(info.number, (S.HOLD,), ErrorValue.NO_HELD_CALL)
+        self.switch.retrieve_call(call.call_id, info.number)
+        return call.call_id
+
+    def busy(self, device: str, on: bool) -> None:
+        """``sim busy on|off``: the terminal is busy for callers (and cannot originate)."""
+        info = self._extension(device)
+        info.busy = bool(on)
+        if not info.busy:
+            self.switch.groups.dispatch()
+
+    def mode(self, device: str, mode: TerminalMode | str) -> None:
+        """``sim mode handsfree|manual`` (ECMA TR/82 4.2 vs 4.1 MakeCall)."""
+        info = self._extension(device)
+        try:
+            info.mode = TerminalMode(mode)
+        except ValueError:
+            raise SwitchError(
+                ErrorValue.INVALID_PARAMETER_VALUE,
+                f"mode must be handsfree or manual, not {mode!r}",
+            ) from None
+
+    def _extension(self, device: str) -> DeviceInfo:
+        info = self.switch.device(device)
+        if not info.is_extension:
+            raise SwitchError(
+                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT, f"{info.number} is not an extension"
+            )
+        return info
+
+    # -- agents ------------------------------------------------------------------------------
+    def agent(self, device: str, action: str, agent_id: str | None = None) -> None:
+        """``sim agent DEVICE login AGENT_ID | logout | ready | notready``."""
+        if action == "login":
+            self.switch.set_agent_state(device, RequestedAgentState.LOGGED_ON, agent_id)
+            return
+        requested = _AGENT_ACTIONS.get(action)
+        if requested is None:
+            raise SwitchError(
+                ErrorValue.INVALID_PARAMETER_VALUE,
+                f"agent action must be login, logout, ready or notready, not {action!r}",
+            )
+        self.switch.set_agent_state(device, requested, agent_id)
+
+    # -- traffic -----------------------------------------------------------------------------
+    def traffic(
+        self, rate: float, seconds: float, to: str | None = None, seed: int | None = None
+    ) -> TrafficRun:
+        """``sim traffic``: outside calls at ``rate`` per second for ``seconds``."""
+        from cstaserver.pbx.traffic import TrafficGenerator
+
+        return TrafficGenerator(self.switch).start(rate, seconds, to=to, seed=seed)

@@ -1,0 +1,549 @@
+"""The simulated MX-ONE: :class:`Switch`, the ISwitch operations on the switching core.
+
+ECMA-269 clause 17 (call control services), 18 (GenerateDigits), 19 (logical device
+features: forwarding, do not disturb, agent state) and 16 (snapshots), with the call
+scenarios of ECMA TR/82. Each operation validates everything first and raises exactly one
+``SwitchError`` (changing nothing), or changes state and emits its events through the core.
+
+Choices where ECMA-269 leaves room (documented for the CSTA layer):
+
+- MakeCall from a device that is off-hook with dial tone (an initiated connection) uses that
+  connection (no new ServiceInitiated); from a device with a connected (active) call or a
+  failed one: INVALID_OBJECT_STATE; from a device made busy with ``sim busy``: RESOURCE_BUSY.
+  A device that only has held or alerting calls may make a call.
+- MakeCall on a hands-free terminal: ServiceInitiated (makeCall, initiated) -> Originated
+  (makeCall, connected) -> the called side. With ``auto_originate=False`` or a terminal in
+  manual mode the calling device is prompted (TR/82 4.1): Delivered at the calling device
+  (cause makeCall, alerting); when it answers, Originated and then the called side.
+- A called number the switch knows is invalid (not in the plan, not external, too short for
+  the network, the trunk itself, the calling device) is refused with INVALID_CALLED_DEVICE;
+  dialled by a terminal (``sim call``) it gives Failed instead (see ``simulator.py``).
+- Transfer and conference keep the held call (the primary old call) as the resulting call;
+  the Transferred event itself clears the transferring device's connections (state null in
+  ``states``), and the secondary call ends without CallCleared, as in ECMA-269 17.2.x.
+- Retrieve while another call of the device is active: INVALID_OBJECT_STATE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twisted.internet.interfaces import IReactorTime
+from zope.interface import implementer
+
+from cstaserver.pbx.calls import Call, Connection
+from cstaserver.pbx.core import Exchange
+from cstaserver.pbx.devices import DeviceInfo, ForwardingEntry
+from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.events import (
+    Conferenced,
+    ConnectionChange,
+    DigitsGenerated,
+    DoNotDisturb,
+    Forwarding,
+    Held,
+    Retrieved,
+    Transferred,
+)
+from cstaserver.pbx.interfaces import ISwitch
+from cstaserver.pbx.plan import DeviceKind, ExchangePlan
+from cstaserver.pbx.states import (
+    AgentState,
+    ConnectionState,
+    EventCause,
+    ForwardingType,
+    RequestedAgentState,
+    TerminalMode,
+)
+
+S = ConnectionState
+CONFERENCE_LIMIT = 8
+DIGITS = frozenset("0123456789*#ABCDabcd")
+
+
+@implementer(ISwitch)
+class Switch(Exchange):
+    """The simulated exchange: ``Switch(plan, clock)``."""
+
+    def __init__(self, plan: ExchangePlan, clock: IReactorTime) -> None:
+        super().__init__(plan, clock)
+
+    # -- subscriptions -----------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[object], None]) -> Callable[[], None]:
+        return self.bus.subscribe(callback)
+
+    def subscribe_device(
+        self, device: str, callback: Callable[[object], None]
+    ) -> Callable[[], None]:
+        return self.bus.subscribe_device(self.numbering.internal(device) or device, callback)
+
+    def subscribe_call(
+        self, call_id: str, callback: Callable[[object], None]
+    ) -> Callable[[], None]:
+        return self.bus.subscribe_call(call_id, callback)
+
+    # -- look-ups ----------------------------------------------------------------------------
+    def device(self, number: str) -> DeviceInfo:
+        internal = self.numbering.internal(number)
+        if internal is None:
+            raise SwitchError(ErrorValue.OBJECT_NOT_KNOWN, f"no device {number!r} in the plan")
+        return self._devices[internal]
+
+    def devices(self) -> list[DeviceInfo]:
+        return list(self._devices.values())
+
+    def is_external(self, number: str) -> bool:
+        return self.numbering.is_external(number)
+
+    def snapshot_device(self, device: str) -> list:
+        number = self._party_number(device)
+        result = []
+        for call_id, conn in self.connections_at(number).items():
+            call = self.calls[call_id]
+            result.append((call_id, conn.state, call.others(number)))
+        return result
+
+    def snapshot_call(self, call_id: str) -> list:
+        call = self._call(call_id)
+        return [(conn.device, conn.state) for conn in call]
+
+    # -- validation helpers ------------------------------------------------------------------
+    def _call(self, call_id: str) -> Call:
+        call = self.calls.get(call_id)
+        if call is None:
+            raise SwitchError(ErrorValue.INVALID_CALL_ID, f"no call {call_id!r}")
+        return call
+
+    def _party_number(self, number: str) -> str:
+        """An internal device (public numbers mapped) or an external party's number."""
+        internal = self.numbering.internal(number)
+        if internal is not None:
+            return internal
+        if self.numbering.is_external(number):
+            return number
+        raise SwitchError(ErrorValue.OBJECT_NOT_KNOWN, f"no device {number!r}")
+
+    def _terminal(self, number: str) -> DeviceInfo:
+        """An extension with a terminal (what can answer, hold, dial ...)."""
+        info = self.device(number) if not self.numbering.is_external(number) else None
+        if info is None or not info.is_extension:
+            raise SwitchError(
+                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT,
+                f"{number} is not an extension with a terminal",
+            )
+        if not info.terminal:
+            raise SwitchError(
+                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT, f"no terminal is logged on at {number}"
+            )
+        return info
+
+    def _connection(self, call: Call, number: str, error: ErrorValue) -> Connection:
+        conn = call.connection(number)
+        if conn is None:
+            raise SwitchError(error, f"{number} has no connection in call {call.call_id}")
+        return conn
+
+    def _party(self, call_id: str, device: str) -> tuple[Call, DeviceInfo, Connection]:
+        """Call, extension and its connection for a terminal operation."""
+        call = self._call(call_id)
+        info = self._terminal(device)
+        return call, info, self._connection(call, info.number, ErrorValue.INVALID_CONNECTION_ID)
+
+    def _destination(self, number: str, error: ErrorValue, exclude: str | None = None) -> str:
+        """The internal or external number a call to ``number`` goes to, or ``error``."""
+        target = self.numbering.resolve(number or "")
+        if target is None:
+            raise SwitchError(error, f"{number!r} is not a number of the exchange or the network")
+        info = self.info(target)
+        if info is not None and info.kind is DeviceKind.TRUNK:
+            raise SwitchError(error, f"{number!r} is the trunk itself")
+        if info is None and not self.numbering.external_valid(target):
+            raise SwitchError(error, f"{number!r} is too short for the network")
+        if target == exclude:
+            raise SwitchError(error, f"{number!r} is the device itself")
+        return target
+
+    def _check_may_originate(self, info: DeviceInfo) -> Call | None:
+        """Refuse a busy calling device; its initiated (off-hook) call if it has one."""
+        if info.busy:
+            raise SwitchError(ErrorValue.RESOURCE_BUSY, f"{info.number} is busy")
+        initiated = None
+        for call_id, conn in info.connections.items():
+            if conn.state in (S.CONNECTED, S.FAIL):
+                raise SwitchError(
+                    ErrorValue.INVALID_OBJECT_STATE,
+                    f"{info.number} is {conn.state.value} in call {call_id}",
+                )
+            if conn.state is S.INITIATED:
+                initiated = self.calls[call_id]
+        return initiated
+
+    def _check_no_active(self, info: DeviceInfo, except_call: str | None = None) -> None:
+        for call_id, conn in info.connections.items():
+            if call_id != except_call and conn.state in (S.CONNECTED, S.INITIATED):
+                raise SwitchError(
+                    ErrorValue.INVALID_OBJECT_STATE,
+                    f"{info.number} has an active call {call_id}",
+                )
+
+    def _two_calls(
+        self, held_call_id: str, active_call_id: str, device: str
+    ) -> tuple[Call, Call, DeviceInfo]:
+        """Validation shared by transfer, conference, alternate, reconnect."""
+        if held_call_id == active_call_id:
+            raise SwitchError(ErrorValue.INVALID_CALL_ID, "held and active call are the same")
+        held, info, hconn = self._party(held_call_id, device)
+        active = self._call(active_call_id)
+        aconn = self._connection(active, info.number, ErrorValue.INVALID_CONNECTION_ID)
+        if hconn.state is not S.HOLD:
+            raise SwitchError(ErrorValue.NO_HELD_CALL, f"call {held_call_id} is not held")
+        if aconn.state is not S.CONNECTED:
+            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {active_call_id} is not active")
+        return held, active, info
+
+    # -- call control ------------------------------------------------------------------------
+    def make_call(self, calling: str, called: str, *, auto_originate: bool = True) -> tuple:
+        internal = self.numbering.internal(calling)
+        info = self.info(internal) if internal is not None else None
+        if info is None or not info.is_extension or not info.terminal:
+            raise SwitchError(
+                ErrorValue.INVALID_CALLING_DEVICE, f"{calling!r} cannot originate a call"
+            )
+        target = self._destination(called, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+        call = self._check_may_originate(info)
+        if call is not None:
+            call.origin_cause = EventCause.MAKE_CALL
+            call.called_device = target
+            self.originate(call, info.number, target)
+            return (call.call_id, info.number)
+        if not auto_originate or info.mode is TerminalMode.MANUAL:
+            call = self.new_call(
+                calling_device=info.number, called_device=target, origin_cause=EventCause.MAKE_CALL
+            )
+            call.prompting = target
+            self.alert(call, info.number, cause=EventCause.MAKE_CALL)
+        else:
+            call = self.off_hook(info.number, EventCause.MAKE_CALL)
+            call.called_device = target
+            self.originate(call, info.number, target)
+        return (call.call_id, info.number)
+
+    def make_predictive_call(self, calling: str, called: str) -> tuple:
+        internal = self.numbering.internal(calling)
+        info = self.info(internal) if internal is not None else None
+        if info is None or not (
+            info.kind is DeviceKind.ACD_GROUP or (info.is_extension and info.terminal)
+        ):
+            raise SwitchError(
+                ErrorValue.INVALID_CALLING_DEVICE,
+                f"{calling!r} is neither an ACD group nor an extension with a terminal",
+            )
+        target = self._destination(called, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+        call = self.network.predictive(info.number, target)
+        return (call.call_id, info.number)
+
+    def answer_call(self, call_id: str, device: str) -> None:
+        call, info, conn = self._party(call_id, device)
+        if conn.state is not S.ALERTING:
+            raise SwitchError(
+                ErrorValue.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
+            )
+        self.answer(call, info.number)
+
+    def clear_connection(self, call_id: str, device: str) -> None:
+        call = self._call(call_id)
+        number = self._party_number(device)
+        self._connection(call, number, ErrorValue.NO_CONNECTION_TO_CLEAR)
+        self.release(call, number, EventCause.NORMAL_CLEARING)
+
+    def clear_call(self, call_id: str) -> None:
+        self.clear_all(self._call(call_id), EventCause.NORMAL_CLEARING)
+
+    def hold_call(self, call_id: str, device: str) -> None:
+        call, info, conn = self._party(call_id, device)
+        if conn.state is not S.CONNECTED:
+            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {call_id} is not active")
+        self._hold(call, conn, EventCause.NORMAL)
+
+    def _hold(self, call: Call, conn: Connection, cause: EventCause) -> None:
+        conn.move(S.HOLD)
+        self.emit(call.event(Held, cause, holding_device=conn.device))
+
+    def _retrieve(self, call: Call, conn: Connection, cause: EventCause) -> None:
+        conn.move(S.CONNECTED)
+        self.emit(call.event(Retrieved, cause, retrieving_device=conn.device))
+
+    def retrieve_call(self, call_id: str, device: str) -> None:
+        call, info, conn = self._party(call_id, device)
+        if conn.state is not S.HOLD:
+            raise SwitchError(ErrorValue.NO_HELD_CALL, f"call {call_id} is not held")
+        self._check_no_active(info)
+        self._retrieve(call, conn, EventCause.NORMAL)
+
+    def consultation_call(self, held_call_id: str, device: str, consulted: str) -> tuple:
+        call, info, conn = self._party(held_call_id, device)
+        if conn.state is not S.CONNECTED:
+            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {held_call_id} is not active")
+        target = self._destination(consulted, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+        self._hold(call, conn, EventCause.CONSULTATION)
+        new = self.off_hook(info.number, EventCause.CONSULTATION)
+        new.called_device = target
+        self.originate(new, info.number, target)
+        return (new.call_id, info.number)
+
+    def transfer_call(self, held_call_id: str, active_call_id: str, device: str) -> str:
+        held, active, info = self._two_calls(held_call_id, active_call_id, device)
+        number = info.number
+        held_others, active_others = held.others(number), active.others(number)
+        if not held_others or not active_others:
+            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, "nobody to transfer to")
+        hconn = self.remove_connection(held, number)
+        aconn = self.remove_connection(active, number)
+        for other in active_others:
+            self.move_connection(active, held, other)
+        self.retire(active)
+        held.calling_device = held_others[0]
+        held.called_device = active.called_device
+        held.last_redirection_device = number
+        held.delivery_cause = EventCause.TRANSFER
+        changes = [ConnectionChange(d, held.call_id, held.call_id) for d in held_others]
+        changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
+        self.emit(
+            held.event(
+                Transferred,
+                EventCause.TRANSFER,
+                gone=(number,),
+                secondary_old_call_id=active.call_id,
+                new_call_id=held.call_id,
+                transferring_device=number,
+                transferred_to_device=active_others[0],
+                connections=changes,
+            )
+        )
+        self.groups.on_released(held, number, hconn)
+        self.groups.on_released(active, number, aconn)
+        self.groups.dispatch()
+        return held.call_id
+
+    def single_step_transfer(self, call_id: str, device: str, transferred_to: str) -> tuple:
+        call, info, conn = self._party(call_id, device)
+        if conn.state is not S.CONNECTED:
+            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {call_id} is not active")
+        target = self._destination(transferred_to, ErrorValue.INVALID_DESTINATION, info.number)
+        others = call.others(info.number)
+        if not others or target in others:
+            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, "nobody to transfer")
+        self.remove_connection(call, info.number)
+        call.calling_device = others[0]
+        call.called_device = target
+        call.last_redirection_device = info.number
+        call.delivery_cause = EventCause.SINGLE_STEP_TRANSFER
+        self.emit(
+            call.event(
+                Transferred,
+                EventCause.SINGLE_STEP_TRANSFER,
+                gone=(info.number,),
+                secondary_old_call_id=None,
+                new_call_id=call.call_id,
+                transferring_device=info.number,
+                transferred_to_device=target,
+                connections=[ConnectionChange(d, call.call_id, call.call_id) for d in others],
+            )
+        )
+        self.groups.on_released(call, info.number, conn)
+        self.router.offer(call, target)
+        self.groups.dispatch()
+        return (call.call_id, target)
+
+    def conference_call(self, held_call_id: str, active_call_id: str, device: str) -> str:
+        held, active, info = self._two_calls(held_call_id, active_call_id, device)
+        number = info.number
+        held_others, active_others = held.others(number), active.others(number)
+        if len(held.connections) + len(active_others) > CONFERENCE_LIMIT:
+            raise SwitchError(
+                ErrorValue.CONFERENCE_MEMBER_LIMIT_EXCEEDED,
+                f"a conference has at most {CONFERENCE_LIMIT} parties",
+            )
+        held.connections[number].move(S.CONNECTED)
+        self.remove_connection(active, number)
+        for other in active_others:
+            self.move_connection(active, held, other)
+        self.retire(active)
+        changes = [ConnectionChange(d, held.call_id, held.call_id) for d in [number, *held_others]]
+        changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
+        self.emit(
+            held.event(
+                Conferenced,
+                EventCause.CONFERENCE,
+                secondary_old_call_id=active.call_id,
+                new_call_id=held.call_id,
+                conferencing_device=number,
+                added_party=active_others[0] if active_others else None,
+                connections=changes,
+            )
+        )
+        return held.call_id
+
+    def single_step_conference(self, call_id: str, device_to_join: str) -> tuple:
+        call = self._call(call_id)
+        info = self._terminal(device_to_join)
+        if info.number in call.connections:
+            raise SwitchError(
+                ErrorValue.INVALID_OBJECT_STATE, f"{info.number} is already in call {call_id}"
+            )
+        if not call.in_state(S.CONNECTED):
+            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, f"call {call_id} is not connected")
+        if not info.is_free():
+            raise SwitchError(ErrorValue.RESOURCE_BUSY, f"{info.number} is busy")
+        if len(call.connections) >= CONFERENCE_LIMIT:
+            raise SwitchError(
+                ErrorValue.CONFERENCE_MEMBER_LIMIT_EXCEEDED,
+                f"a conference has at most {CONFERENCE_LIMIT} parties",
+            )
+        self.add_connection(call, info.number, S.CONNECTED)
+        self.emit(
+            call.event(
+                Conferenced,
+                EventCause.SINGLE_STEP_CONFERENCE,
+                secondary_old_call_id=None,
+                new_call_id=call.call_id,
+                conferencing_device=info.number,
+                added_party=info.number,
+                connections=[
+                    ConnectionChange(d, call.call_id, call.call_id) for d in call.connections
+                ],
+            )
+        )
+        return (call.call_id, info.number)
+
+    def alternate_call(self, held_call_id: str, active_call_id: str, device: str) -> None:
+        held, active, info = self._two_calls(held_call_id, active_call_id, device)
+        self._hold(active, active.connections[info.number], EventCause.ALTERNATE)
+        self._retrieve(held, held.connections[info.number], EventCause.ALTERNATE)
+
+    def reconnect_call(self, held_call_id: str, active_call_id: str, device: str) -> None:
+        if held_call_id == active_call_id:
+            raise SwitchError(ErrorValue.INVALID_CALL_ID, "held and active call are the same")
+        held, info, hconn = self._party(held_call_id, device)
+        active = self._call(active_call_id)
+        aconn = self._connection(active, info.number, ErrorValue.INVALID_CONNECTION_ID)
+        if hconn.state is not S.HOLD:
+            raise SwitchError(ErrorValue.NO_HELD_CALL, f"call {held_call_id} is not held")
+        if aconn.state is S.HOLD:
+            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {active_call_id} is held")
+        self.release(active, info.number, EventCause.NORMAL_CLEARING)
+        self._retrieve(held, hconn, EventCause.NORMAL)
+
+    def deflect_call(self, call_id: str, device: str, new_destination: str) -> None:
+        call, info, conn = self._party(call_id, device)
+        if conn.state is not S.ALERTING or call.prompting is not None:
+            raise SwitchError(
+                ErrorValue.INVALID_CONNECTION_STATE, f"call {call_id} is not alerting at {device}"
+            )
+        target = self._destination(new_destination, ErrorValue.INVALID_DESTINATION, info.number)
+        if target in call.connections:
+            raise SwitchError(ErrorValue.INVALID_DESTINATION, f"{target} is already in the call")
+        self.router.divert(call, info.number, target, EventCause.REDIRECTED)
+
+    def generate_digits(self, call_id: str, device: str, digits: str) -> None:
+        call, info, conn = self._party(call_id, device)
+        if conn.state is not S.CONNECTED:
+            raise SwitchError(
+                ErrorValue.INVALID_CONNECTION_STATE, f"call {call_id} is not connected at {device}"
+            )
+        if not digits or not set(digits) <= DIGITS:
+            raise SwitchError(ErrorValue.INVALID_PARAMETER_VALUE, f"bad digits {digits!r}")
+        self.emit(call.event(DigitsGenerated, EventCause.NORMAL, device=info.number, digits=digits))
+
+    # -- logical device features -------------------------------------------------------------
+    def _feature_device(self, device: str) -> DeviceInfo:
+        info = self.device(device)
+        if not info.is_extension:
+            raise SwitchError(
+                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT,
+                f"{info.number} is a {info.kind.value}, not an extension",
+            )
+        return info
+
+    def set_forwarding(
+        self,
+        device: str,
+        forwarding_type: object,
+        forward_to: str | None,
+        activate: bool,
+        ring_count: int | None = None,
+    ) -> None:
+        info = self._feature_device(device)
+        if not isinstance(forwarding_type, ForwardingType):
+            raise SwitchError(
+                ErrorValue.INVALID_PARAMETER_VALUE, f"unknown forwarding type {forwarding_type!r}"
+            )
+        if ring_count is not None and not 1 <= ring_count <= 15:
+            raise SwitchError(ErrorValue.VALUE_OUT_OF_RANGE, "ring count must be 1..15")
+        target = None
+        if activate:
+            target = self._destination(
+                forward_to or "", ErrorValue.INVALID_FORWARDING_DESTINATION, info.number
+            )
+        elif forward_to:
+            target = self.numbering.resolve(forward_to) or forward_to
+        if info.forwarding is None:
+            info.forwarding = {}
+        info.forwarding[forwarding_type] = ForwardingEntry(
+            forwarding_type, activate, target, ring_count
+        )
+        self.emit(
+            Forwarding(
+                info.number,
+                forwarding_type=forwarding_type,
+                status=activate,
+                forward_to=target,
+                ring_count=ring_count,
+            )
+        )
+
+    def get_forwarding(self, device: str) -> list:
+        info = self._feature_device(device)
+        entries = (info.forwarding or {}).values()
+        return [(e.forwarding_type, e.active, e.forward_to, e.ring_count) for e in entries]
+
+    def set_do_not_disturb(self, device: str, on: bool) -> None:
+        info = self._feature_device(device)
+        info.dnd = bool(on)
+        self.emit(DoNotDisturb(info.number, on=info.dnd))
+        if not info.dnd:
+            self.groups.dispatch()
+
+    def get_do_not_disturb(self, device: str) -> bool:
+        return self._feature_device(device).dnd
+
+    def set_agent_state(
+        self,
+        device: str,
+        requested: object,
+        agent_id: str | None = None,
+        password: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        info = self.device(device)
+        if requested is RequestedAgentState.LOGGED_ON:
+            self.groups.log_on(info.number, agent_id, group)
+        elif requested is RequestedAgentState.LOGGED_OFF:
+            self.groups.log_off(info.number, agent_id)
+        elif isinstance(requested, RequestedAgentState):
+            state = {
+                RequestedAgentState.READY: AgentState.READY,
+                RequestedAgentState.NOT_READY: AgentState.NOT_READY,
+                RequestedAgentState.WORKING_AFTER_CALL: AgentState.WORKING_AFTER_CALL,
+            }[requested]
+            self.groups.request_state(info.number, state, agent_id)
+        else:
+            raise SwitchError(
+                ErrorValue.INVALID_PARAMETER_VALUE, f"unknown agent state {requested!r}"
+            )
+
+    def get_agent_state(self, device: str) -> list:
+        info = self.device(device)
+        if info.agent is None:
+            return []
+        return [(info.agent.agent_id, info.agent.group, info.agent.state)]

@@ -1,0 +1,118 @@
+"""Fixtures of the switching-model tests: the demo switch on a task.Clock and an event
+recorder that writes each domain event as one short line (type, cause, key fields)."""
+
+from __future__ import annotations
+
+import pytest
+from twisted.internet.task import Clock
+
+from cstaserver.pbx import events as ev
+from cstaserver.pbx.demo import demo_plan
+from cstaserver.pbx.simulator import Simulator
+from cstaserver.pbx.switch import Switch
+
+
+def _route(calling: str | None, called: str | None, via: str | None = None) -> str:
+    text = f"{calling}->{called}"
+    return f"{text} via {via}" if via else text
+
+
+def describe(event: object) -> str:
+    """One line per event: ``Type cause key-fields``."""
+    name = type(event).__name__
+    if isinstance(event, ev.AgentEvent):
+        return f"{name} {event.device} {event.agent_id} {event.state.value}"
+    if isinstance(event, ev.Forwarding):
+        status = "on" if event.status else "off"
+        return f"{name} {event.device} {event.forwarding_type.value} {status} {event.forward_to}"
+    if isinstance(event, ev.DoNotDisturb):
+        return f"{name} {event.device} {'on' if event.on else 'off'}"
+    head = f"{name} {event.cause.value}"
+    match event:
+        case ev.ServiceInitiated():
+            return f"{head} {event.device}"
+        case ev.Originated():
+            return f"{head} {_route(event.calling_device, event.called_device)}"
+        case ev.NetworkReached():
+            return f"{head} {event.trunk} {event.called_device}"
+        case ev.Delivered():
+            route = _route(event.calling_device, event.called_device, event.last_redirection_device)
+            return f"{head} at {event.alerting_device} {route}"
+        case ev.Established():
+            route = _route(event.calling_device, event.called_device, event.last_redirection_device)
+            return f"{head} by {event.answering_device} {route}"
+        case ev.ConnectionCleared():
+            return f"{head} {event.releasing_device}"
+        case ev.Held():
+            return f"{head} {event.holding_device}"
+        case ev.Retrieved():
+            return f"{head} {event.retrieving_device}"
+        case ev.Transferred():
+            return f"{head} by {event.transferring_device} to {event.transferred_to_device}"
+        case ev.Conferenced():
+            return f"{head} by {event.conferencing_device} add {event.added_party}"
+        case ev.Diverted():
+            return f"{head} {event.diverting_device}->{event.new_destination}"
+        case ev.Failed():
+            return f"{head} at {event.failing_device}"
+        case ev.Queued():
+            return f"{head} at {event.queue} n={event.number_queued}"
+        case ev.DigitsGenerated():
+            return f"{head} {event.device} {event.digits}"
+    return head
+
+
+class Recorder:
+    """Collects every event of a switch; ``take()`` returns the lines so far and forgets."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+        self._taken = 0
+
+    def __call__(self, event: object) -> None:
+        self.events.append(event)
+
+    def take(self) -> list[str]:
+        lines = [describe(e) for e in self.events[self._taken :]]
+        self._taken = len(self.events)
+        return lines
+
+    def last(self, cls: type | None = None):
+        for event in reversed(self.events):
+            if cls is None or isinstance(event, cls):
+                return event
+        raise AssertionError(f"no {cls} event")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def switch(clock: Clock) -> Switch:
+    return Switch(demo_plan(), clock)
+
+
+@pytest.fixture
+def sim(switch: Switch) -> Simulator:
+    return Simulator(switch)
+
+
+@pytest.fixture
+def rec(switch: Switch) -> Recorder:
+    recorder = Recorder()
+    switch.subscribe(recorder)
+    return recorder
+
+
+@pytest.fixture
+def states(switch: Switch):
+    """``states(call_id)`` -> {device: state value} of a live call ({} once it is gone)."""
+
+    def get(call_id: str) -> dict[str, str]:
+        if call_id not in switch.calls:
+            return {}
+        return {device: state.value for device, state in switch.snapshot_call(call_id)}
+
+    return get
