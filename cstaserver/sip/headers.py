@@ -1,0 +1,552 @@
+"""SIP header grammar: RFC 3261 §7.3 (header fields), §20 (field definitions), §25.1 (ABNF).
+
+This module knows the shape of header *values*, never how a message is framed:
+
+- :class:`Headers`, an ordered multi-map with case-insensitive names; compact forms
+  (§7.3.3, and the later IANA single-letter forms) are normalised to their full names.
+- :func:`split_list`, splitting a comma-joined value on commas outside quotes and ``<>``
+  (§7.3.1).
+- :class:`NameAddress` (From, To, Contact, Route, Record-Route: §20.10, §20.20, §20.39),
+  :class:`Via` (§20.42), :class:`CSeq` (§20.16) and :class:`SipUri` (§19.1.1, the parts a
+  UA needs to reach a target).
+
+Every parse function raises :class:`HeaderSyntaxError`; the message codec turns that into
+a ``400 Bad Request``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from attrs import evolve, field, frozen
+
+MAGIC_COOKIE = "z9hG4bK"
+"""RFC 3261 §8.1.1.7: a branch starting with this is an RFC 3261 transaction id."""
+
+_TOKEN_CHARS = "A-Za-z0-9\\-.!%*_+`'~"
+TOKEN_RE = re.compile(f"[{_TOKEN_CHARS}]+")
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_HOST_RE = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+")
+_SENT_PROTOCOL_RE = re.compile(
+    f"\\s*([{_TOKEN_CHARS}]+)\\s*/\\s*([{_TOKEN_CHARS}]+)\\s*/\\s*([{_TOKEN_CHARS}]+)\\s+(.+?)\\s*$",
+    re.DOTALL,
+)
+_SENT_BY_RE = re.compile(f"({_HOST_RE.pattern})(?:\\s*:\\s*([0-9]{{1,5}}))?")
+_CSEQ_RE = re.compile(f"([0-9]+)\\s+([{_TOKEN_CHARS}]+)")
+
+MAX_CSEQ = 2**31 - 1
+"""RFC 3261 §8.1.1.5: the sequence number must be expressible as a 32-bit unsigned
+integer and less than 2**31."""
+
+
+class HeaderSyntaxError(ValueError):
+    """A header value does not follow the RFC 3261 grammar."""
+
+
+# Full names as RFC 3261 and its extensions spell them; the key is the lower-case name.
+_CANONICAL_NAMES = {
+    name.lower(): name
+    for name in (
+        "Accept",
+        "Accept-Contact",
+        "Accept-Encoding",
+        "Accept-Language",
+        "Alert-Info",
+        "Allow",
+        "Allow-Events",
+        "Authentication-Info",
+        "Authorization",
+        "Call-ID",
+        "Call-Info",
+        "Contact",
+        "Content-Disposition",
+        "Content-Encoding",
+        "Content-Language",
+        "Content-Length",
+        "Content-Type",
+        "CSeq",
+        "Date",
+        "Error-Info",
+        "Event",
+        "Expires",
+        "From",
+        "Identity",
+        "Identity-Info",
+        "In-Reply-To",
+        "Max-Forwards",
+        "MIME-Version",
+        "Min-Expires",
+        "Min-SE",
+        "Organization",
+        "Priority",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "Proxy-Require",
+        "Record-Route",
+        "Refer-To",
+        "Referred-By",
+        "Reject-Contact",
+        "Reply-To",
+        "Request-Disposition",
+        "Require",
+        "Retry-After",
+        "Route",
+        "Server",
+        "Session-Expires",
+        "Subject",
+        "Supported",
+        "Timestamp",
+        "To",
+        "Unsupported",
+        "User-Agent",
+        "Via",
+        "Warning",
+        "WWW-Authenticate",
+    )
+}
+
+COMPACT_FORMS = {
+    "a": "Accept-Contact",
+    "b": "Referred-By",
+    "c": "Content-Type",
+    "d": "Request-Disposition",
+    "e": "Content-Encoding",
+    "f": "From",
+    "i": "Call-ID",
+    "j": "Reject-Contact",
+    "k": "Supported",
+    "l": "Content-Length",
+    "m": "Contact",
+    "n": "Identity-Info",
+    "o": "Event",
+    "r": "Refer-To",
+    "s": "Subject",
+    "t": "To",
+    "u": "Allow-Events",
+    "v": "Via",
+    "x": "Session-Expires",
+    "y": "Identity",
+}
+"""RFC 3261 §7.3.3 and the IANA SIP header registry's compact forms."""
+
+LIST_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "Accept",
+        "Accept-Encoding",
+        "Accept-Language",
+        "Alert-Info",
+        "Allow",
+        "Allow-Events",
+        "Call-Info",
+        "Contact",
+        "Content-Encoding",
+        "Content-Language",
+        "Error-Info",
+        "In-Reply-To",
+        "Proxy-Require",
+        "Record-Route",
+        "Require",
+        "Route",
+        "Supported",
+        "Unsupported",
+        "Via",
+        "Warning",
+    )
+)
+"""Headers defined as comma-separated lists (§7.3.1): a comma-joined value is split."""
+
+
+def canonical_name(name: str) -> str:
+    """The full, conventionally spelled name of a header (compact forms expanded).
+
+    Unknown names are kept as written (they are still compared case-insensitively)."""
+    lower = name.lower()
+    if lower in COMPACT_FORMS:
+        return COMPACT_FORMS[lower]
+    return _CANONICAL_NAMES.get(lower, name)
+
+
+class Headers:
+    """An ordered multi-map of header fields: names compare case-insensitively.
+
+    Values are kept as received (after unfolding), so an echoed header is byte-exact."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = []
+        for name, value in items:
+            self.add(name, value)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        wanted = canonical_name(name).lower()
+        return any(item.lower() == wanted for item, _ in self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return self._normalised() == other._normalised()
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+    def _normalised(self) -> list[tuple[str, str]]:
+        return [(name.lower(), value) for name, value in self._items]
+
+    def add(self, name: str, value: str) -> None:
+        """Append one header field; a CR or LF in the value is refused (header injection)."""
+        if "\r" in value or "\n" in value or not TOKEN_RE.fullmatch(name):
+            raise ValueError(f"invalid header field {name!r}: {value!r}")
+        self._items.append((canonical_name(name), value))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of ``name``, or ``default``."""
+        wanted = canonical_name(name).lower()
+        for item, value in self._items:
+            if item.lower() == wanted:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name``, in order."""
+        wanted = canonical_name(name).lower()
+        return [value for item, value in self._items if item.lower() == wanted]
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every ``name`` field by one, at the place of the first (or at the end)."""
+        if "\r" in value or "\n" in value or not TOKEN_RE.fullmatch(name):
+            raise ValueError(f"invalid header field {name!r}: {value!r}")
+        wanted = canonical_name(name).lower()
+        index = next(
+            (i for i, (item, _) in enumerate(self._items) if item.lower() == wanted),
+            len(self._items),
+        )
+        self.remove(name)
+        self._items.insert(index, (canonical_name(name), value))
+
+    def prepend(self, name: str, value: str) -> None:
+        """Insert one header field before all others (a Via we add)."""
+        self.add(name, value)
+        self._items.insert(0, self._items.pop())
+
+    def replace_first(self, name: str, value: str) -> None:
+        """Replace the value of the first ``name`` field (e.g. the top Via)."""
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"invalid header value {value!r}")
+        wanted = canonical_name(name).lower()
+        for index, (item, _) in enumerate(self._items):
+            if item.lower() == wanted:
+                self._items[index] = (item, value)
+                return
+        self.add(name, value)
+
+    def remove(self, name: str) -> int:
+        """Remove every ``name`` field; return how many were removed."""
+        wanted = canonical_name(name).lower()
+        before = len(self._items)
+        self._items = [(item, value) for item, value in self._items if item.lower() != wanted]
+        return before - len(self._items)
+
+    def copy(self) -> Headers:
+        duplicate = Headers()
+        duplicate._items = list(self._items)
+        return duplicate
+
+
+def _scan(value: str, separator: str, *, angle: bool) -> list[str]:
+    """Split ``value`` on ``separator`` outside quoted strings (and ``<>`` if ``angle``)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    depth = 0
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if quoted:
+            current.append(char)
+            if char == "\\" and index + 1 < len(value):
+                current.append(value[index + 1])
+                index += 1
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+            current.append(char)
+        elif angle and char == "<":
+            depth += 1
+            current.append(char)
+        elif angle and char == ">" and depth:
+            depth -= 1
+            current.append(char)
+        elif char == separator and not depth:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    if quoted:
+        raise HeaderSyntaxError(f"unterminated quoted string in {value!r}")
+    parts.append("".join(current))
+    return parts
+
+
+def split_list(value: str) -> list[str]:
+    """Split a comma-joined header value (RFC 3261 §7.3.1) into its stripped elements."""
+    return [part.strip(" \t") for part in _scan(value, ",", angle=True)]
+
+
+Params = tuple[tuple[str, "str | None"], ...]
+
+
+def parse_params(text: str) -> Params:
+    """Parse ``;name[=value]`` parameters (generic-param, §25.1), LWS allowed around ``=``.
+
+    ``text`` is what follows the element, starting with ``;`` (or empty)."""
+    text = text.strip(" \t")
+    if not text:
+        return ()
+    if not text.startswith(";"):
+        raise HeaderSyntaxError(f"expected ';' before parameters in {text!r}")
+    params: list[tuple[str, str | None]] = []
+    for raw in _scan(text[1:], ";", angle=False):
+        name, equals, value = raw.partition("=")
+        name = name.strip(" \t")
+        if not TOKEN_RE.fullmatch(name):
+            raise HeaderSyntaxError(f"invalid parameter {raw!r}")
+        if not equals:
+            params.append((name, None))
+            continue
+        value = value.strip(" \t")
+        if not value or not (
+            (value.startswith('"') and value.endswith('"') and len(value) >= 2)
+            or re.fullmatch(r"[^\s\";,]+", value)
+        ):
+            raise HeaderSyntaxError(f"invalid parameter value {raw!r}")
+        params.append((name, value))
+    return tuple(params)
+
+
+def format_params(params: Params) -> str:
+    return "".join(f";{name}" if value is None else f";{name}={value}" for name, value in params)
+
+
+def find_param(params: Params, name: str) -> str | None:
+    """The value of parameter ``name`` (case-insensitive); ``""`` for a flag, else None."""
+    wanted = name.lower()
+    for key, value in params:
+        if key.lower() == wanted:
+            return "" if value is None else value
+    return None
+
+
+def has_param(params: Params, name: str) -> bool:
+    wanted = name.lower()
+    return any(key.lower() == wanted for key, _ in params)
+
+
+def _check_uri(uri: str) -> str:
+    if not _SCHEME_RE.match(uri) or re.search(r"[\s<>\"]", uri):
+        raise HeaderSyntaxError(f"invalid URI {uri!r}")
+    return uri
+
+
+def _unquote(quoted: str) -> str:
+    """The content of a quoted-string with its quoted-pairs resolved."""
+    return re.sub(r"\\(.)", r"\1", quoted[1:-1], flags=re.DOTALL)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@frozen
+class NameAddress:
+    """A name-addr or addr-spec with header parameters (§20.10 and §25.1)."""
+
+    uri: str
+    display_name: str | None = None
+    params: Params = ()
+
+    @classmethod
+    def parse(cls, value: str) -> NameAddress:
+        text = value.strip(" \t")
+        display: str | None = None
+        if text.startswith('"'):
+            match = re.match(r'"((?:[^"\\]|\\.)*)"', text, re.DOTALL)
+            if match is None:
+                raise HeaderSyntaxError(f"unterminated display name in {value!r}")
+            display = _unquote(match.group(0))
+            text = text[match.end() :].lstrip(" \t")
+            if not text.startswith("<"):
+                raise HeaderSyntaxError(f"expected '<' after display name in {value!r}")
+        if "<" in text.split(";", 1)[0] or text.startswith("<"):
+            before, _, rest = text.partition("<")
+            if display is None:
+                words = before.strip(" \t")
+                if words and not all(TOKEN_RE.fullmatch(word) for word in words.split()):
+                    raise HeaderSyntaxError(f"display name needs quotes in {value!r}")
+                display = " ".join(words.split()) or None
+            uri, closed, params = rest.partition(">")
+            if not closed:
+                raise HeaderSyntaxError(f"missing '>' in {value!r}")
+            return cls(_check_uri(uri), display, parse_params(params))
+        # addr-spec: the URI cannot hold ';', ',' or '?' (§20.10), so parameters follow ';'.
+        uri, semicolon, params = text.partition(";")
+        uri = uri.strip(" \t")
+        if "?" in uri or "," in uri:
+            raise HeaderSyntaxError(f"URI with headers must be in <> in {value!r}")
+        return cls(_check_uri(uri), None, parse_params(semicolon + params))
+
+    @property
+    def tag(self) -> str | None:
+        return find_param(self.params, "tag")
+
+    def param(self, name: str) -> str | None:
+        return find_param(self.params, name)
+
+    def __str__(self) -> str:
+        display = f"{_quote(self.display_name)} " if self.display_name is not None else ""
+        return f"{display}<{self.uri}>{format_params(self.params)}"
+
+
+@frozen
+class Via:
+    """One Via element (§20.42): ``SIP/2.0/transport sent-by;params``."""
+
+    transport: str
+    host: str
+    port: int | None = None
+    params: Params = ()
+    protocol: str = "SIP/2.0"
+
+    @classmethod
+    def parse(cls, value: str) -> Via:
+        parts = _scan(value, ";", angle=False)
+        match = _SENT_PROTOCOL_RE.fullmatch(parts[0])
+        if match is None:
+            raise HeaderSyntaxError(f"invalid Via {value!r}")
+        name, version, transport, sent_by = match.groups()
+        host_port = _SENT_BY_RE.fullmatch(sent_by)
+        if host_port is None:
+            raise HeaderSyntaxError(f"invalid Via sent-by {sent_by!r}")
+        port = int(host_port.group(2)) if host_port.group(2) else None
+        if port is not None and port > 65535:
+            raise HeaderSyntaxError(f"invalid Via port in {value!r}")
+        params = parse_params(";" + ";".join(parts[1:])) if len(parts) > 1 else ()
+        return cls(
+            transport.upper(),
+            host_port.group(1),
+            port,
+            params,
+            f"{name.upper()}/{version}",
+        )
+
+    @property
+    def branch(self) -> str | None:
+        return find_param(self.params, "branch")
+
+    @property
+    def sent_by(self) -> str:
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    @property
+    def received(self) -> str | None:
+        return find_param(self.params, "received")
+
+    @property
+    def rport(self) -> int | None:
+        """The filled-in rport value (RFC 3581), or None if absent or not filled in."""
+        value = find_param(self.params, "rport")
+        return int(value) if value and value.isdigit() else None
+
+    def with_param(self, name: str, value: str | None) -> Via:
+        """A copy with parameter ``name`` set (replaced in place, or appended)."""
+        wanted = name.lower()
+        if has_param(self.params, name):
+            params = tuple(
+                (key, value) if key.lower() == wanted else (key, old) for key, old in self.params
+            )
+        else:
+            params = (*self.params, (name, value))
+        return evolve(self, params=params)
+
+    def __str__(self) -> str:
+        return f"{self.protocol}/{self.transport} {self.sent_by}{format_params(self.params)}"
+
+
+@frozen
+class CSeq:
+    """The CSeq header (§20.16): a sequence number and a method."""
+
+    number: int
+    method: str
+
+    @classmethod
+    def parse(cls, value: str) -> CSeq:
+        match = _CSEQ_RE.fullmatch(value.strip(" \t"))
+        if match is None:
+            raise HeaderSyntaxError(f"invalid CSeq {value!r}")
+        number = int(match.group(1))
+        if number > MAX_CSEQ:
+            raise HeaderSyntaxError(f"CSeq number too large in {value!r}")
+        return cls(number, match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.method}"
+
+
+@frozen
+class SipUri:
+    """The parts of a sip:/sips: URI (§19.1.1) needed to reach a target."""
+
+    scheme: str
+    host: str
+    user: str | None = None
+    port: int | None = None
+    params: Params = field(default=())
+    headers: str | None = None
+
+    @classmethod
+    def parse(cls, uri: str) -> SipUri:
+        scheme, colon, rest = uri.partition(":")
+        if not colon or scheme.lower() not in ("sip", "sips"):
+            raise HeaderSyntaxError(f"not a SIP URI: {uri!r}")
+        user: str | None = None
+        if "@" in rest:
+            user, _, rest = rest.rpartition("@")
+        rest, _, headers = rest.partition("?")
+        host_port, _, params = rest.partition(";")
+        match = _SENT_BY_RE.fullmatch(host_port)
+        if match is None:
+            raise HeaderSyntaxError(f"invalid host in {uri!r}")
+        port = int(match.group(2)) if match.group(2) else None
+        parsed = tuple(
+            (name, value or None)
+            for name, _, value in (p.partition("=") for p in params.split(";") if p)
+        )
+        return cls(scheme.lower(), match.group(1), user, port, parsed, headers or None)
+
+    def param(self, name: str) -> str | None:
+        return find_param(self.params, name)
+
+
+def option_tags(values: Iterable[str]) -> set[str]:
+    """The option tags listed in Supported/Require header values, lower-cased."""
+    return {tag.strip().lower() for value in values for tag in value.split(",") if tag.strip()}
+
+
+def media_type(content_type: str | None) -> str | None:
+    """``type/subtype`` of a Content-Type value, lower-cased, parameters dropped."""
+    if content_type is None:
+        return None
+    return content_type.split(";", 1)[0].strip(" \t").lower() or None

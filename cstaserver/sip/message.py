@@ -1,0 +1,480 @@
+"""SIP messages and their codec: RFC 3261 §7 (message format), §8.2.6 (building a
+response), §18.3 (framing) and §20.14 (Content-Length).
+
+- :class:`SipRequest` / :class:`SipResponse`, attrs records holding a start line,
+  :class:`~cstaserver.sip.headers.Headers` and the body as bytes, kept byte for byte.
+  ``Content-Length`` is not stored: it is the body's length by construction and is written
+  by :meth:`to_bytes`.
+- :func:`parse_datagram` for UDP (one message per datagram; Content-Length may be absent,
+  bytes after the announced length are dropped) and :class:`SipStreamParser` for TCP
+  (Content-Length framing, leading CRLF keep-alives skipped, any chunking).
+- :class:`SipParseError` carries the status to answer (400, 505 or 513) and, when the start
+  line and headers could be read, the request itself so that a response can be built.
+- :func:`make_response` copies Via, From, To (adding our tag), Call-ID and CSeq.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from attrs import define, field, frozen
+
+from cstaserver.sip.headers import (
+    LIST_HEADERS,
+    TOKEN_RE,
+    CSeq,
+    Headers,
+    HeaderSyntaxError,
+    NameAddress,
+    Via,
+    canonical_name,
+    media_type,
+    split_list,
+)
+
+REASON_PHRASES = {
+    100: "Trying",
+    180: "Ringing",
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    420: "Bad Extension",
+    422: "Session Interval Too Small",
+    481: "Call/Transaction Does Not Exist",
+    487: "Request Terminated",
+    489: "Bad Event",
+    491: "Request Pending",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+}
+
+_REQUEST_LINE_RE = re.compile(r"([^ ]+) ([^ ]+) ([Ss][Ii][Pp]/[0-9]+\.[0-9]+)")
+_STATUS_LINE_RE = re.compile(
+    r"[Ss][Ii][Pp]/([0-9]+\.[0-9]+) ([1-6][0-9][0-9])(?: (.*))?", re.DOTALL
+)
+_HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
+_LINE_SPLIT_RE = re.compile(r"\r?\n")
+_LOOSE_LENGTH_RE = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
+
+_DATE_RE = re.compile(
+    r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
+)
+"""RFC 3261 §20.17: an RFC 1123 date, always in GMT."""
+_SINGLE_HEADERS = ("From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Type")
+_REQUIRED_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+_ADDRESS_HEADERS = ("From", "To", "Route", "Record-Route")
+
+
+class SipParseError(Exception):
+    """A message that cannot be accepted, and the status that answers it.
+
+    ``message`` is the request or response as far as it could be read (start line and
+    headers), or None. ``fatal`` is set by :class:`SipStreamParser` when the stream
+    cannot be re-synchronised (the connection should be closed)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        message: SipRequest | SipResponse | None = None,
+        *,
+        fatal: bool = False,
+    ) -> None:
+        super().__init__(f"{status} {detail}")
+        self.status = status
+        self.detail = detail
+        self.message = message
+        self.fatal = fatal
+
+    @property
+    def reason(self) -> str:
+        return REASON_PHRASES.get(self.status, "Bad Request")
+
+
+@frozen
+class ParserLimits:
+    """Size limits (PROTOCOLS.md §9: 65,535-byte messages by default)."""
+
+    max_message_size: int = 65535
+    max_headers: int = 256
+    max_line_length: int = 8192
+
+
+DEFAULT_LIMITS = ParserLimits()
+
+
+class _MessageMixin:
+    """Typed views of the headers both requests and responses carry."""
+
+    headers: Headers
+    body: bytes
+
+    @property
+    def call_id(self) -> str | None:
+        return self.headers.get("Call-ID")
+
+    @property
+    def cseq(self) -> CSeq:
+        return CSeq.parse(self.headers.get("CSeq") or "")
+
+    @property
+    def vias(self) -> list[Via]:
+        return [Via.parse(value) for value in self.headers.get_all("Via")]
+
+    @property
+    def top_via(self) -> Via:
+        return Via.parse(self.headers.get("Via") or "")
+
+    @property
+    def from_address(self) -> NameAddress:
+        return NameAddress.parse(self.headers.get("From") or "")
+
+    @property
+    def to_address(self) -> NameAddress:
+        return NameAddress.parse(self.headers.get("To") or "")
+
+    @property
+    def from_tag(self) -> str | None:
+        return self.from_address.tag
+
+    @property
+    def to_tag(self) -> str | None:
+        return self.to_address.tag
+
+    @property
+    def contacts(self) -> list[NameAddress]:
+        return [NameAddress.parse(value) for value in self.headers.get_all("Contact")]
+
+    @property
+    def content_type(self) -> str | None:
+        """The media type (``type/subtype``, lower-case) of the body, if declared."""
+        return media_type(self.headers.get("Content-Type"))
+
+
+def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
+    """The wire form: CRLF line ends, Content-Length = the body's length in bytes; the
+    body is appended untouched."""
+    lines = [start_line]
+    lines.extend(f"{name}: {value}" for name, value in headers)
+    lines.append(f"Content-Length: {len(body)}")
+    head = "\r\n".join(lines) + "\r\n\r\n"
+    return head.encode("utf-8", "surrogateescape") + body
+
+
+@define(eq=True)
+class SipRequest(_MessageMixin):
+    """A SIP request (RFC 3261 §7.1)."""
+
+    method: str
+    uri: str
+    headers: Headers = field(factory=Headers)
+    body: bytes = b""
+    version: str = "SIP/2.0"
+
+    def to_bytes(self) -> bytes:
+        return _serialize(f"{self.method} {self.uri} {self.version}", self.headers, self.body)
+
+
+@define(eq=True)
+class SipResponse(_MessageMixin):
+    """A SIP response (RFC 3261 §7.2)."""
+
+    status: int
+    reason: str = ""
+    headers: Headers = field(factory=Headers)
+    body: bytes = b""
+    version: str = "SIP/2.0"
+
+    def to_bytes(self) -> bytes:
+        start_line = f"{self.version} {self.status} {self.reason}"
+        return _serialize(start_line, self.headers, self.body)
+
+
+SipMessage = SipRequest | SipResponse
+
+
+def make_response(
+    request: SipRequest,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> SipResponse:
+    """A response to ``request`` per RFC 3261 §8.2.6.
+
+    Via (all, in order), From, Call-ID and CSeq are copied verbatim; To too, with
+    ``;tag=to_tag`` added when it has no tag yet. Works on a request that failed
+    validation (whatever is present is copied)."""
+    response = SipResponse(status, reason if reason is not None else REASON_PHRASES.get(status, ""))
+    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+        for value in request.headers.get_all(name):
+            if name == "To" and to_tag is not None and not _has_tag(value):
+                value = f"{value};tag={to_tag}"
+            response.headers.add(name, value)
+    for name, value in headers:
+        response.headers.add(name, value)
+    response.body = body
+    return response
+
+
+def _has_tag(to_value: str) -> bool:
+    try:
+        return NameAddress.parse(to_value).tag is not None
+    except HeaderSyntaxError:
+        return ";tag=" in to_value.replace(" ", "").lower()
+
+
+def _parse_start_line(line: str) -> SipRequest | SipResponse:
+    if line[:4].upper() == "SIP/":
+        status = _STATUS_LINE_RE.fullmatch(line)
+        if status is None:
+            raise SipParseError(400, f"malformed status line {line[:80]!r}")
+        return SipResponse(
+            int(status.group(2)), status.group(3) or "", version=f"SIP/{status.group(1)}"
+        )
+    request = _REQUEST_LINE_RE.fullmatch(line)
+    if request is None:
+        raise SipParseError(400, f"malformed request line {line[:80]!r}")
+    method, uri, version = request.groups()
+    if not TOKEN_RE.fullmatch(method):
+        raise SipParseError(400, f"invalid method {method[:40]!r}")
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", uri):
+        raise SipParseError(400, f"invalid Request-URI {uri[:80]!r}")
+    return SipRequest(method, uri, version=version.upper())
+
+
+def _header_lines(lines: list[str], limits: ParserLimits) -> list[tuple[str, str]]:
+    """Unfold continuation lines (§7.3.1) and split each field into name and value."""
+    fields: list[tuple[str, str]] = []
+    for line in lines:
+        if len(line) > limits.max_line_length:
+            raise SipParseError(513, "header line too long")
+        if "\r" in line:
+            raise SipParseError(400, "bare CR in header")
+        if line[:1] in (" ", "\t"):
+            if not fields:
+                raise SipParseError(400, "continuation line before the first header")
+            name, value = fields[-1]
+            continued = line.strip(" \t")
+            fields[-1] = (name, f"{value} {continued}".strip(" \t"))
+            continue
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not TOKEN_RE.fullmatch(name):
+            raise SipParseError(400, f"malformed header line {line[:80]!r}")
+        fields.append((name, value.strip(" \t")))
+        if len(fields) > limits.max_headers:
+            raise SipParseError(513, "too many header fields")
+    return fields
+
+
+def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | None]:
+    """Start line and headers; returns the message (no body) and its Content-Length."""
+    text = head.decode("utf-8", "surrogateescape")
+    lines = _LINE_SPLIT_RE.split(text)
+    try:
+        message = _parse_start_line(lines[0])
+    except SipParseError as error:
+        error.message = _loose_request(lines, limits)
+        raise
+    lengths: list[str] = []
+    try:
+        for name, value in _header_lines(lines[1:], limits):
+            if canonical_name(name) == "Content-Length":
+                lengths.append(value)
+            elif canonical_name(name).lower() in LIST_HEADERS:
+                for element in split_list(value):
+                    message.headers.add(name, element)
+            else:
+                message.headers.add(name, value)
+    except SipParseError as error:
+        error.message = message
+        raise
+    except (HeaderSyntaxError, ValueError) as error:
+        raise SipParseError(400, str(error), message) from None
+    if not lengths:
+        return message, None
+    if len(set(lengths)) > 1 or not lengths[0].isdigit() or not lengths[0].isascii():
+        raise SipParseError(400, "invalid or conflicting Content-Length", message)
+    return message, int(lengths[0])
+
+
+def _loose_request(lines: list[str], limits: ParserLimits) -> SipRequest | None:
+    """A request whose start line is malformed, read leniently so it can be answered."""
+    method, _, uri = lines[0].partition(" ")
+    if not TOKEN_RE.fullmatch(method) or method.upper().startswith("SIP/"):
+        return None
+    request = SipRequest(method, uri.strip())
+    try:
+        for name, value in _header_lines(lines[1:], limits):
+            request.headers.add(name, value)
+    except (SipParseError, ValueError):
+        return None
+    return request
+
+
+def _check_number(message: SipMessage, name: str, maximum: int) -> None:
+    value = message.headers.get(name)
+    if value is not None and (not value.isdigit() or not value.isascii() or int(value) > maximum):
+        raise SipParseError(400, f"invalid {name} {value[:40]!r}", message)
+
+
+def validate(message: SipMessage) -> None:
+    """Check the fields a UA relies on (§8.1.1, §8.2.2); raise :class:`SipParseError`."""
+    for name in _REQUIRED_HEADERS:
+        if name not in message.headers:
+            raise SipParseError(400, f"missing {name}", message)
+    for name in _SINGLE_HEADERS:
+        if len(message.headers.get_all(name)) > 1:
+            raise SipParseError(400, f"more than one {name}", message)
+    try:
+        cseq = message.cseq
+        for value in message.headers.get_all("Via"):
+            Via.parse(value)
+        for name in _ADDRESS_HEADERS:
+            for value in message.headers.get_all(name):
+                NameAddress.parse(value)
+        for value in message.headers.get_all("Contact"):
+            if value.strip() != "*":
+                NameAddress.parse(value)
+    except HeaderSyntaxError as error:
+        raise SipParseError(400, str(error), message) from None
+    content_type = message.headers.get("Content-Type")
+    if content_type is not None and not re.fullmatch(
+        r"[A-Za-z0-9\-.!%*_+`'~]+\s*/\s*[A-Za-z0-9\-.!%*_+`'~]+\s*(;.*)?", content_type, re.DOTALL
+    ):
+        raise SipParseError(400, f"invalid Content-Type {content_type[:40]!r}", message)
+    date = message.headers.get("Date")
+    if date is not None and not _DATE_RE.fullmatch(date):
+        raise SipParseError(400, f"invalid Date {date[:40]!r}", message)
+    _check_number(message, "Max-Forwards", 255)
+    _check_number(message, "Expires", 2**32 - 1)
+    if isinstance(message, SipRequest):
+        if message.version != "SIP/2.0":
+            raise SipParseError(505, f"version {message.version}", message)
+        if cseq.method != message.method:
+            raise SipParseError(400, "CSeq method does not match the request method", message)
+        if (
+            message.uri.lower().startswith(("sip:", "sips:"))
+            and "?" in message.uri.rpartition("@")[2]
+        ):
+            raise SipParseError(400, "escaped headers in the Request-URI", message)
+
+
+def _check_size(message: SipMessage, size: int, limits: ParserLimits) -> None:
+    if size > limits.max_message_size:
+        raise SipParseError(513, f"message of {size} bytes", message)
+
+
+def parse_datagram(data: bytes, limits: ParserLimits = DEFAULT_LIMITS) -> SipMessage:
+    """Parse the one message in a UDP datagram (RFC 3261 §18.3)."""
+    data = data.lstrip(b"\r\n")
+    match = _HEAD_END_RE.search(data)
+    head, rest = (data[: match.start()], data[match.end() :]) if match else (data, b"")
+    if not head:
+        raise SipParseError(400, "empty message")
+    message, length = _parse_head(head, limits)
+    _check_size(message, len(data), limits)
+    if length is None:
+        message.body = rest
+    elif length > len(rest):
+        raise SipParseError(400, "Content-Length larger than the datagram", message)
+    else:
+        message.body = rest[:length]
+    validate(message)
+    return message
+
+
+class SipStreamParser:
+    """Incremental parser for a stream transport (RFC 3261 §18.3): feed bytes in any
+    chunks, then call :meth:`next_message` until it returns None.
+
+    :meth:`next_message` raises :class:`SipParseError` for a bad message; unless
+    ``error.fatal``, parsing continues with the next message. A missing Content-Length is
+    taken as 0."""
+
+    def __init__(self, limits: ParserLimits = DEFAULT_LIMITS) -> None:
+        self._limits = limits
+        self._buffer = bytearray()
+        self._scanned = 0
+        self._pending: tuple[SipMessage, int, int] | None = None
+        self._skip = 0
+        self.failed = False
+
+    def feed(self, data: bytes) -> None:
+        if not self.failed:
+            self._buffer.extend(data)
+
+    def next_message(self) -> SipMessage | None:
+        if self.failed:
+            return None
+        if self._skip:
+            dropped = min(self._skip, len(self._buffer))
+            del self._buffer[:dropped]
+            self._skip -= dropped
+            if self._skip:
+                return None
+        if self._pending is None and not self._read_head():
+            return None
+        assert self._pending is not None
+        message, length, head_size = self._pending
+        if len(self._buffer) < length:
+            return None
+        self._pending = None
+        message.body = bytes(self._buffer[:length])
+        del self._buffer[:length]
+        _check_size(message, head_size + length, self._limits)
+        validate(message)
+        return message
+
+    def _fail(self, status: int, detail: str) -> SipParseError:
+        self.failed = True
+        self._buffer.clear()
+        return SipParseError(status, detail, fatal=True)
+
+    def _read_head(self) -> bool:
+        """Frame the next head; True once ``self._pending`` is set."""
+        start = 0
+        while start < len(self._buffer) and self._buffer[start] in b"\r\n":
+            start += 1
+        if start:
+            del self._buffer[:start]
+            self._scanned = 0
+        match = _HEAD_END_RE.search(self._buffer, max(0, self._scanned - 3))
+        if match is None:
+            self._scanned = len(self._buffer)
+            if len(self._buffer) > self._limits.max_message_size:
+                raise self._fail(513, "no end of headers within the size limit")
+            return False
+        self._scanned = 0
+        head = bytes(self._buffer[: match.start()])
+        del self._buffer[: match.end()]
+        try:
+            message, length = _parse_head(head, self._limits)
+        except SipParseError as error:
+            # Keep the stream in step if the body's length can still be told.
+            lengths = set(_LOOSE_LENGTH_RE.findall(head))
+            if len(lengths) > 1 or not all(value.isdigit() for value in lengths):
+                fatal = self._fail(error.status, f"cannot frame: {error.detail}")
+                fatal.message = error.message
+                raise fatal from None
+            self._skip = int(lengths.pop()) if lengths else 0
+            raise
+        length = length or 0
+        if len(head) + length > self._limits.max_message_size:
+            self._skip = length
+            raise SipParseError(513, f"message of {len(head) + length} bytes", message)
+        self._pending = (message, length, len(head))
+        return True

@@ -1,0 +1,425 @@
+"""SIP transactions: RFC 3261 §17 on an injected clock.
+
+- :class:`InviteServerTransaction` (§17.2.1, with the 2xx handling of RFC 6026 folded in):
+  an optional 100 Trying, then the final response, retransmitted on unreliable transports
+  by Timer G (T1 doubling up to T2) until an ACK arrives or Timer H (64*T1) fires. Unlike
+  plain RFC 3261 a 2xx is retransmitted by the transaction too; the dialog passes the ACK
+  (matched whatever its CSeq) to :meth:`InviteServerTransaction.ack_received`.
+- :class:`NonInviteServerTransaction` (§17.2.2): Timer J (64*T1 on UDP, 0 on TCP).
+- :class:`NonInviteClientTransaction` (§17.1.2): Timer E (UDP retransmission), Timer F
+  (64*T1 timeout, on every transport), Timer K. A timeout fires its Deferred with a
+  :class:`RequestTimeout` value, never an errback: nothing else is torn down.
+- :func:`server_key` / :class:`TransactionTable`: matching on the Via branch when it
+  carries the magic cookie (§17.2.3), else (RFC 2543 peers, pidgin-sipe, a bare
+  ``z9hG4bK``) on Call-ID + CSeq number + method + From tag (+ the body for non-INVITE
+  requests, since sipe re-uses CSeq numbers after every final INVITE response).
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import hashlib
+import secrets
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from attrs import frozen
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+
+from cstaserver.sip.headers import MAGIC_COOKIE, HeaderSyntaxError
+from cstaserver.sip.message import SipRequest, SipResponse, make_response
+
+
+@frozen
+class TimerSettings:
+    """RFC 3261 §17.1.1.1 timer values, in seconds."""
+
+    t1: float = 0.5
+    t2: float = 4.0
+    t4: float = 5.0
+
+    @property
+    def timeout(self) -> float:
+        """64*T1: Timers B, F, H and J."""
+        return 64 * self.t1
+
+
+@frozen
+class RequestTimeout:
+    """What a client transaction's Deferred fires with when no final response came
+    (``reason`` "timeout": Timer F) or the request could not be sent."""
+
+    request: SipRequest
+    reason: str = "timeout"
+
+
+class TransactionState(enum.Enum):
+    TRYING = "trying"
+    PROCEEDING = "proceeding"
+    COMPLETED = "completed"
+    CONFIRMED = "confirmed"
+    TERMINATED = "terminated"
+
+
+def generate_branch() -> str:
+    """A new RFC 3261 branch: the magic cookie and 64 random bits (§8.1.1.7)."""
+    return MAGIC_COOKIE + secrets.token_hex(8)
+
+
+def server_key(request: SipRequest, method: str | None = None) -> Hashable:
+    """The key matching a request to its server transaction (§17.2.3).
+
+    ``method`` overrides the request's method (CANCEL looks up its INVITE); ACK matches
+    the INVITE it acknowledges."""
+    method = method or request.method
+    if method == "ACK":
+        method = "INVITE"
+    try:
+        via = request.top_via
+        branch = via.branch
+    except HeaderSyntaxError:
+        via, branch = None, None
+    if via is not None and branch and branch.startswith(MAGIC_COOKIE) and branch != MAGIC_COOKIE:
+        return ("rfc3261", branch, via.sent_by.lower(), method)
+    try:
+        from_tag = request.from_tag
+        number = request.cseq.number
+    except HeaderSyntaxError:
+        from_tag, number = None, None
+    body = b"" if method == "INVITE" else hashlib.sha1(request.body).digest()
+    return ("rfc2543", request.call_id, number, method, from_tag, body)
+
+
+Sender = Callable[[Any], None]
+Finished = Callable[[Any], None]
+
+
+class _Timers:
+    """Named one-shot timers on an injected clock, cancelled together."""
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self._clock = clock
+        self._calls: dict[str, IDelayedCall] = {}
+
+    def start(self, name: str, delay: float, function: Callable[[], None]) -> None:
+        self.stop(name)
+        self._calls[name] = self._clock.callLater(delay, self._fire, name, function)
+
+    def _fire(self, name: str, function: Callable[[], None]) -> None:
+        self._calls.pop(name, None)
+        function()
+
+    def stop(self, name: str) -> None:
+        call = self._calls.pop(name, None)
+        if call is not None and call.active():
+            call.cancel()
+
+    def stop_all(self) -> None:
+        for name in list(self._calls):
+            self.stop(name)
+
+
+class ServerTransaction(abc.ABC):
+    """Common part of the server transactions: the last response and its resending."""
+
+    log = Logger()
+
+    def __init__(
+        self,
+        request: SipRequest,
+        *,
+        clock: IReactorTime,
+        timers: TimerSettings,
+        send: Sender,
+        reliable: bool,
+        on_terminated: Finished | None = None,
+    ) -> None:
+        self.key = server_key(request)
+        self.request = request
+        self.state = TransactionState.TRYING
+        self.last_response: SipResponse | None = None
+        self._settings = timers
+        self._timers = _Timers(clock)
+        self._send = send
+        self._reliable = reliable
+        self.on_terminated = on_terminated
+
+    @property
+    def finished(self) -> bool:
+        """True once a final response was given."""
+        return self.state in (
+            TransactionState.COMPLETED,
+            TransactionState.CONFIRMED,
+            TransactionState.TERMINATED,
+        )
+
+    @abc.abstractmethod
+    def respond(self, response: SipResponse) -> None:
+        """Send ``response`` (provisional or final) and move the state machine."""
+
+    def respond_with(self, status: int, **kwargs: Any) -> None:
+        """Answer with a response built from the request (RFC 3261 §8.2.6)."""
+        self.respond(make_response(self.request, status, **kwargs))
+
+    def request_retransmitted(self) -> None:
+        """The request came again: absorb it, re-sending the last response if any."""
+        if self.last_response is not None and self.state is not TransactionState.TERMINATED:
+            self.log.debug(
+                "retransmission of {method}: re-sending {status}",
+                method=self.request.method,
+                status=self.last_response.status,
+            )
+            self._transmit(self.last_response)
+
+    def _transmit(self, response: SipResponse) -> None:
+        self.last_response = response
+        try:
+            self._send(response)
+        except Exception:
+            self.log.failure("cannot send {status}", status=response.status)
+
+    def terminate(self) -> None:
+        if self.state is TransactionState.TERMINATED:
+            return
+        self.state = TransactionState.TERMINATED
+        self._timers.stop_all()
+        if self.on_terminated is not None:
+            self.on_terminated(self)
+
+
+class NonInviteServerTransaction(ServerTransaction):
+    """RFC 3261 §17.2.2."""
+
+    def respond(self, response: SipResponse) -> None:
+        if self.finished:
+            self.log.debug(
+                "late {status} to {method} dropped",
+                status=response.status,
+                method=self.request.method,
+            )
+            return
+        self._transmit(response)
+        if response.status < 200:
+            self.state = TransactionState.PROCEEDING
+            return
+        self.state = TransactionState.COMPLETED
+        self._timers.start("J", 0 if self._reliable else self._settings.timeout, self.terminate)
+
+
+class InviteServerTransaction(ServerTransaction):
+    """RFC 3261 §17.2.1 (+ RFC 6026): final responses, 2xx included, are retransmitted
+    until the ACK; ``on_ack_timeout`` is called when Timer H fires without one."""
+
+    def __init__(
+        self,
+        request: SipRequest,
+        *,
+        trying_delay: float | None = 0.2,
+        on_ack_timeout: Callable[[InviteServerTransaction], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(request, **kwargs)
+        self.state = TransactionState.PROCEEDING
+        self.on_ack_timeout = on_ack_timeout
+        self.dialog: Any = None
+        """The dialog this INVITE creates or refreshes (set by the endpoint)."""
+        if trying_delay is not None:
+            self._timers.start("trying", trying_delay, self._send_trying)
+
+    @property
+    def awaiting_ack(self) -> bool:
+        return self.state is TransactionState.COMPLETED
+
+    def _send_trying(self) -> None:
+        if self.last_response is None and self.state is TransactionState.PROCEEDING:
+            self._transmit(make_response(self.request, 100))
+
+    def respond(self, response: SipResponse) -> None:
+        if self.state is not TransactionState.PROCEEDING:
+            self.log.debug(
+                "late {status} to INVITE dropped", status=response.status, method="INVITE"
+            )
+            return
+        self._timers.stop("trying")
+        self._transmit(response)
+        if response.status < 200:
+            return
+        self.state = TransactionState.COMPLETED
+        if not self._reliable:
+            self._timers.start("G", self._settings.t1, lambda: self._retransmit(self._settings.t1))
+        self._timers.start("H", self._settings.timeout, self._ack_timeout)
+
+    def _retransmit(self, interval: float) -> None:
+        if self.state is not TransactionState.COMPLETED or self.last_response is None:
+            return
+        self.log.debug("Timer G: re-sending {status}", status=self.last_response.status)
+        self._transmit(self.last_response)
+        following = min(2 * interval, self._settings.t2)
+        self._timers.start("G", following, lambda: self._retransmit(following))
+
+    def _ack_timeout(self) -> None:
+        self.log.info(
+            "Timer H: no ACK for {status} to INVITE {call_id}",
+            status=self.last_response.status if self.last_response else None,
+            call_id=self.request.call_id,
+        )
+        callback = self.on_ack_timeout
+        self.terminate()
+        if callback is not None:
+            callback(self)
+
+    def ack_received(self) -> None:
+        if self.state is not TransactionState.COMPLETED:
+            return
+        self.state = TransactionState.CONFIRMED
+        self._timers.stop("G")
+        self._timers.stop("H")
+        self._timers.start("I", 0 if self._reliable else self._settings.t4, self.terminate)
+
+    def request_retransmitted(self) -> None:
+        if self.state is TransactionState.CONFIRMED:
+            return
+        super().request_retransmitted()
+
+
+class NonInviteClientTransaction:
+    """RFC 3261 §17.1.2; :attr:`deferred` fires with the final :class:`SipResponse` or a
+    :class:`RequestTimeout`."""
+
+    log = Logger()
+
+    def __init__(
+        self,
+        request: SipRequest,
+        *,
+        clock: IReactorTime,
+        timers: TimerSettings,
+        send: Sender,
+        reliable: bool,
+        on_terminated: Finished | None = None,
+    ) -> None:
+        self.request = request
+        self.key = client_key(request.top_via.branch or "", request.method)
+        self.state = TransactionState.TRYING
+        self.deferred: Deferred[SipResponse | RequestTimeout] = Deferred()
+        self._settings = timers
+        self._timers = _Timers(clock)
+        self._send = send
+        self._reliable = reliable
+        self.on_terminated = on_terminated
+
+    def start(self) -> None:
+        if not self._transmit():
+            self._finish(RequestTimeout(self.request, "transport error"))
+            return
+        if not self._reliable:
+            self._timers.start("E", self._settings.t1, lambda: self._retransmit(self._settings.t1))
+        self._timers.start("F", self._settings.timeout, self._timeout)
+
+    def _transmit(self) -> bool:
+        try:
+            self._send(self.request)
+        except Exception:
+            self.log.failure("cannot send {method}", method=self.request.method)
+            return False
+        return True
+
+    def _retransmit(self, interval: float) -> None:
+        if self.state not in (TransactionState.TRYING, TransactionState.PROCEEDING):
+            return
+        self._transmit()
+        following = (
+            self._settings.t2
+            if self.state is TransactionState.PROCEEDING
+            else min(2 * interval, self._settings.t2)
+        )
+        self._timers.start("E", following, lambda: self._retransmit(following))
+
+    def _timeout(self) -> None:
+        self.log.debug(
+            "Timer F: no response to {method} {cseq}",
+            method=self.request.method,
+            cseq=self.request.headers.get("CSeq"),
+        )
+        self._finish(RequestTimeout(self.request))
+
+    def response_received(self, response: SipResponse) -> None:
+        if self.state not in (TransactionState.TRYING, TransactionState.PROCEEDING):
+            return
+        if response.status < 200:
+            self.state = TransactionState.PROCEEDING
+            return
+        self._finish(response)
+
+    def _finish(self, result: SipResponse | RequestTimeout) -> None:
+        self._timers.stop_all()
+        if isinstance(result, SipResponse) and not self._reliable:
+            self.state = TransactionState.COMPLETED
+            self._timers.start("K", self._settings.t4, self.terminate)
+        else:
+            self.terminate()
+        self.deferred.callback(result)
+
+    def terminate(self) -> None:
+        if self.state is TransactionState.TERMINATED:
+            return
+        self.state = TransactionState.TERMINATED
+        self._timers.stop_all()
+        if self.on_terminated is not None:
+            self.on_terminated(self)
+
+
+def client_key(branch: str, method: str) -> Hashable:
+    """§17.1.3: a response matches the client transaction of its top Via branch and
+    CSeq method."""
+    return (branch, method)
+
+
+class TransactionTable:
+    """The transactions a UA core owns, by key; terminated ones remove themselves."""
+
+    def __init__(self) -> None:
+        self._server: dict[Hashable, ServerTransaction] = {}
+        self._client: dict[Hashable, NonInviteClientTransaction] = {}
+
+    def __len__(self) -> int:
+        return len(self._server) + len(self._client)
+
+    def find_server(
+        self, request: SipRequest, method: str | None = None
+    ) -> ServerTransaction | None:
+        return self._server.get(server_key(request, method))
+
+    def add_server(self, transaction: ServerTransaction) -> None:
+        self._server[transaction.key] = transaction
+        transaction.on_terminated = self._server_terminated
+
+    def _server_terminated(self, transaction: ServerTransaction) -> None:
+        if self._server.get(transaction.key) is transaction:
+            del self._server[transaction.key]
+
+    def find_client(self, response: SipResponse) -> NonInviteClientTransaction | None:
+        try:
+            key = client_key(response.top_via.branch or "", response.cseq.method)
+        except HeaderSyntaxError:
+            return None
+        return self._client.get(key)
+
+    def add_client(self, transaction: NonInviteClientTransaction) -> None:
+        self._client[transaction.key] = transaction
+        transaction.on_terminated = self._client_terminated
+
+    def _client_terminated(self, transaction: NonInviteClientTransaction) -> None:
+        if self._client.get(transaction.key) is transaction:
+            del self._client[transaction.key]
+
+    @property
+    def server_transactions(self) -> list[ServerTransaction]:
+        return list(self._server.values())
+
+    @property
+    def client_transactions(self) -> list[NonInviteClientTransaction]:
+        return list(self._client.values())

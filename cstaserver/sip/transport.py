@@ -1,0 +1,213 @@
+"""SIP transports: RFC 3261 §18 over UDP and TCP on one port number.
+
+- :class:`SipDatagramProtocol`: one message per datagram (§18.3); CRLF keep-alives
+  ignored.
+- :class:`SipStreamProtocol` / :class:`SipStreamFactory`: one
+  :class:`~cstaserver.sip.message.SipStreamParser` per connection; a bad message is
+  answered and parsing goes on; only an unframable stream closes the connection.
+- :func:`listen_sip` starts both on an injected reactor, TCP first so that port 0 gives
+  one free number for both.
+
+Both feed the same :class:`~cstaserver.sip.endpoint.SipEndpoint`; bad input never raises
+out of a protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import frozen
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IAddress, IListeningPort
+from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from cstaserver.sip.endpoint import SipEndpoint
+from cstaserver.sip.interfaces import ISipFlow
+from cstaserver.sip.message import SipParseError, SipStreamParser, parse_datagram
+
+
+def _host_port(address: IAddress) -> tuple[str, int]:
+    return (getattr(address, "host", ""), getattr(address, "port", 0))
+
+
+@implementer(ISipFlow)
+@frozen
+class UdpFlow:
+    """A UDP socket and one peer address."""
+
+    protocol: SipDatagramProtocol
+    peer: tuple[str, int]
+
+    transport_name = "UDP"
+    reliable = False
+    connected = True
+
+    @property
+    def local(self) -> tuple[str, int]:
+        return self.protocol.local
+
+    def send_bytes(self, data: bytes) -> None:
+        self.protocol.send_datagram(data, self.peer)
+
+    def to_address(self, host: str, port: int) -> ISipFlow:
+        return UdpFlow(self.protocol, (host, port))
+
+
+class SipDatagramProtocol(DatagramProtocol):
+    """SIP over UDP."""
+
+    log = Logger()
+
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        self.endpoint = endpoint
+
+    @property
+    def local(self) -> tuple[str, int]:
+        return _host_port(self.transport.getHost()) if self.transport else ("", 0)
+
+    def send_datagram(self, data: bytes, address: tuple[str, int]) -> None:
+        if self.transport is None:
+            raise ConnectionError("UDP port is not listening")
+        self.transport.write(data, address)
+
+    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+        flow = UdpFlow(self, (addr[0], addr[1]))
+        if not datagram.strip(b"\r\n\t \x00"):
+            return  # keep-alive
+        try:
+            try:
+                message = parse_datagram(datagram, self.endpoint.config.limits)
+            except SipParseError as error:
+                self.endpoint.parse_failed(error, flow)
+                return
+            self.endpoint.message_received(message, flow)
+        except Exception:
+            self.log.failure("error on a datagram from {peer}", peer=flow.peer)
+
+
+@implementer(ISipFlow)
+class SipStreamProtocol(Protocol):
+    """SIP over one TCP connection; the connection is its own flow."""
+
+    log = Logger()
+    transport_name = "TCP"
+    reliable = True
+
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        self.endpoint = endpoint
+        self.parser = SipStreamParser(endpoint.config.limits)
+        self.peer: tuple[str, int] = ("", 0)
+        self.local: tuple[str, int] = ("", 0)
+        self.connected = False
+
+    def connectionMade(self) -> None:
+        self.connected = True
+        self.peer = _host_port(self.transport.getPeer())
+        self.local = _host_port(self.transport.getHost())
+        self.log.debug("SIP connection from {peer}", peer=self.peer)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.parser.feed(data)
+        while True:
+            try:
+                message = self.parser.next_message()
+            except SipParseError as error:
+                self._guarded(self.endpoint.parse_failed, error)
+                if error.fatal:
+                    self.log.info("closing {peer}: {detail}", peer=self.peer, detail=error.detail)
+                    self.transport.loseConnection()
+                    return
+                continue
+            except Exception:
+                self.log.failure("parser error on {peer}", peer=self.peer)
+                self.transport.loseConnection()
+                return
+            if message is None:
+                return
+            self._guarded(self.endpoint.message_received, message)
+
+    def _guarded(self, handler: Any, argument: Any) -> None:
+        try:
+            handler(argument, self)
+        except Exception:
+            self.log.failure("error handling a message from {peer}", peer=self.peer)
+
+    def send_bytes(self, data: bytes) -> None:
+        if not self.connected or self.transport is None:
+            raise ConnectionError(f"connection to {self.peer} is closed")
+        self.transport.write(data)
+
+    def to_address(self, host: str, port: int) -> ISipFlow:
+        return self
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.connected = False
+        self.log.debug("SIP connection from {peer} closed", peer=self.peer)
+        try:
+            self.endpoint.flow_closed(self)
+        except Exception:
+            self.log.failure("error closing the dialogs of {peer}", peer=self.peer)
+
+
+class SipStreamFactory(Factory):
+    """Builds a :class:`SipStreamProtocol` per TCP connection."""
+
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        self.endpoint = endpoint
+
+    def buildProtocol(self, addr: IAddress) -> SipStreamProtocol:
+        protocol = SipStreamProtocol(self.endpoint)
+        protocol.factory = self
+        return protocol
+
+
+@frozen
+class SipListeners:
+    """The UDP and TCP ports of one SIP listener (the same port number)."""
+
+    udp: IListeningPort
+    tcp: IListeningPort
+
+    @property
+    def port(self) -> int:
+        return int(self.tcp.getHost().port)
+
+    def stop_listening(self) -> Deferred[None]:
+        udp = maybeDeferred(self.udp.stopListening)
+        return udp.addCallback(lambda _: maybeDeferred(self.tcp.stopListening)).addCallback(
+            lambda _: None
+        )
+
+
+def listen_sip(
+    reactor: Any, endpoint: SipEndpoint, port: int = 5062, interface: str = ""
+) -> Deferred[SipListeners]:
+    """Listen for SIP on TCP and UDP ``port`` (0: a free number, the same for both).
+
+    ``reactor`` provides ``IReactorTCP`` and ``IReactorUDP``. Fails with
+    ``CannotListenError`` if either port is taken."""
+    return Deferred.fromCoroutine(_listen(reactor, endpoint, port, interface))
+
+
+async def _listen(reactor: Any, endpoint: SipEndpoint, port: int, interface: str) -> SipListeners:
+    server_class = TCP6ServerEndpoint if ":" in interface else TCP4ServerEndpoint
+    attempts = 5 if port == 0 else 1
+    for attempt in range(attempts):
+        tcp = await server_class(reactor, port, interface=interface).listen(
+            SipStreamFactory(endpoint)
+        )
+        number = tcp.getHost().port
+        try:
+            udp = reactor.listenUDP(number, SipDatagramProtocol(endpoint), interface=interface)
+        except CannotListenError:
+            await maybeDeferred(tcp.stopListening)
+            if attempt == attempts - 1:
+                raise
+            continue
+        return SipListeners(udp, tcp)
+    raise CannotListenError(interface, port, None)  # unreachable: the loop returns or raises
