@@ -42,6 +42,7 @@ class ErrorValue(enum.Enum):
     INVALID_OBJECT_TYPE = (ErrorCategory.OPERATION, "invalidObjectType")
     INVALID_PARAMETER_VALUE = (ErrorCategory.OPERATION, "invalidParameterValue")
     INVALID_CROSS_REF_ID = (ErrorCategory.OPERATION, "invalidCrossRefID")
+    INVALID_MONITOR_OBJECT = (ErrorCategory.OPERATION, "invalidMonitorObject")
     SERVICE_NOT_SUPPORTED = (ErrorCategory.OPERATION, "serviceNotSupported")
     # state incompatibility errors (12.2.3)
     STATE_GENERIC = (ErrorCategory.STATE_INCOMPATIBILITY, "generic")
