@@ -1,0 +1,171 @@
+"""The association seam (ARCHITECTURE.md): one client connection as the core sees it.
+
+A transport (raw XML over TCP/TLS, a TR/87 SIP dialog, a SOAP session) turns each client
+connection into an :class:`Association` by calling :meth:`CstaCore.associate` with an
+:class:`IMessageTransport` of its own. The transport hands every received CSTA body to
+:meth:`Association.receive` together with an opaque *correlation* (the raw port's invoke ID,
+the SIP transaction, the HTTP request); the core answers exactly once through
+``transport.write_message(data, correlation)`` and pushes events with ``correlation=None``.
+
+Ordering (PROTOCOLS.md R6): a service's response is written before any event it causes.
+Events produced while a request is being handled are held in a FIFO and released right after
+the response. Per monitor, events keep the switch's order.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from zope.interface import Attribute, Interface
+
+if TYPE_CHECKING:
+    from cstaserver.csta.core import CstaCore
+
+log = Logger()
+_association_ids = itertools.count(1)
+
+
+class IMessageTransport(Interface):
+    """What a transport offers the core for one client connection."""
+
+    peer = Attribute("A printable peer address, e.g. '127.0.0.1:50123'.")
+
+    def write_message(data: bytes, correlation: object) -> None:
+        """Write one CSTA message: the answer to the request ``correlation`` identifies, or,
+        with ``correlation=None``, an unsolicited message (event)."""
+
+    def send_request(data: bytes) -> Deferred:
+        """Send a server-originated request (SystemStatus); fires with the client's answer
+        (or fails on time-out). Transports without such a path fail the Deferred."""
+
+    def close(reason: str) -> None:
+        """End the connection cleanly, after what was already written."""
+
+
+class AuthMode(enum.Enum):
+    """ECMA-354 application-session authentication per CSTA server (set by ``csta -i``)."""
+
+    OFF = "off"
+    OPTIONAL = "optional"
+    MANDATORY = "mandatory"
+
+
+@attrs.frozen
+class Profile:
+    """How one listener's clients are served."""
+
+    name: str = "xml"  # xml, tls, tr87, soap: for logs and ``csta -p``
+    auth_mode: AuthMode = AuthMode.OPTIONAL
+    e164_presentation: bool = False  # the Lync dialect: other parties as tel:+E.164
+    server_id: str = ""  # which CSTA server (LIM/type) the listener belongs to
+
+
+@attrs.define(eq=False)
+class Association:
+    """One client connection, protocol-neutral."""
+
+    core: CstaCore
+    transport: Any  # IMessageTransport
+    profile: Profile
+    id: int = attrs.field(factory=lambda: next(_association_ids))
+    namespace: str | None = None  # the first request's namespace: default for unsolicited
+    session: Any = None  # the ECMA-354 ApplicationSession, when one was started
+    device_strings: dict[str, str] = attrs.Factory(dict)  # echo rule (PROTOCOLS.md 5.5)
+    system_registrations: set[str] = attrs.Factory(set)
+    closed: bool = False
+    requests: int = 0
+    events_sent: int = 0
+    _hold: int = 0
+    _held: list[bytes] = attrs.Factory(list)
+    _outstanding: int = 0
+
+    @property
+    def peer(self) -> str:
+        return str(getattr(self.transport, "peer", "?"))
+
+    @property
+    def owner(self) -> object:
+        """Who owns this association's monitors: its session when it has one (so monitors
+        outlive a dropped connection for the cleanup delay), else the association."""
+        return self.session if self.session is not None else self
+
+    # -- from the transport ---------------------------------------------------------------
+    def receive(self, body: bytes, correlation: object) -> None:
+        """Handle one CSTA message body; answer exactly once through the transport."""
+        if self.closed:
+            return
+        self.requests += 1
+        self._hold += 1
+        try:
+            self.core.dispatch(self, body, correlation, self._answer)
+        finally:
+            self._hold -= 1
+            if not self._hold:
+                self._release()
+
+    def connection_lost(self, reason: str = "connection lost") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.core.dissociate(self, reason)
+
+    # -- towards the transport ------------------------------------------------------------
+    def _answer(self, data: bytes, correlation: object) -> None:
+        if self.closed:
+            return
+        try:
+            self.transport.write_message(data, correlation)
+        except Exception:
+            log.failure("writing a response to {peer} failed", peer=self.peer)
+
+    def deliver_event(self, data: bytes) -> None:
+        """An event for one of this association's monitors (called by the registry)."""
+        if self.closed:
+            return
+        if self._hold:
+            self._held.append(data)
+            return
+        self.events_sent += 1
+        self.transport.write_message(data, None)
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for data in held:
+            self.deliver_event(data)
+
+    def begin_outstanding(self) -> bool:
+        """Count one more request in progress; False when over the limit."""
+        if self._outstanding >= self.core.limits.max_outstanding_requests:
+            return False
+        self._outstanding += 1
+        return True
+
+    def end_outstanding(self) -> None:
+        self._outstanding = max(0, self._outstanding - 1)
+
+    @property
+    def outstanding(self) -> int:
+        return self._outstanding
+
+    def send_unsolicited(self, data: bytes) -> None:
+        """A server-originated message that expects no answer (ApplicationSessionTerminated)."""
+        self.deliver_event(data)
+
+    def send_request(self, data: bytes) -> Deferred:
+        return self.transport.send_request(data)
+
+    def close(self, reason: str) -> None:
+        if not self.closed:
+            self.transport.close(reason)
+
+    def remember_device_string(self, number: str, text: str) -> None:
+        self.device_strings[number] = text
+
+
+ResponseWriter = Callable[[bytes, object], None]

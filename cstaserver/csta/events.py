@@ -1,0 +1,237 @@
+"""Switch domain events as ECMA-269 clause 17/18/21 events (ECMA-323 encoding).
+
+One function per domain event builds the CSTA event for one *view*: the monitored device
+(its ``localConnectionInfo`` comes from the event's per-party states) and the monitor's
+presentation of devices. The result is serialised once into an ``EventTemplate`` and the
+registry reuses its bytes for every monitor with that view, only ``monitorCrossRefID``
+differing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cstaserver.csta import codec
+from cstaserver.csta.messages import common as cm
+from cstaserver.csta.messages import events as ce
+from cstaserver.csta.presentation import Presenter
+from cstaserver.csta.types import DeviceID, EventCause, ForwardingType, LocalConnectionState
+from cstaserver.pbx import events as ev
+
+XREF = "0"  # placeholder; the template substitutes each monitor's crossRefID
+
+
+def _cause(value: Any) -> EventCause | None:
+    if value is None:
+        return None
+    try:
+        return EventCause(value.value)
+    except ValueError:
+        return None
+
+
+def _local(event: ev.CallEvent, viewpoint: str | None) -> LocalConnectionState | None:
+    if viewpoint is None:
+        return None
+    return LocalConnectionState(event.state_of(viewpoint).value)
+
+
+def _connection_list(p: Presenter, changes: tuple[ev.ConnectionChange, ...]) -> list:
+    return [
+        cm.ConnectionListItem(
+            new_connection=p.connection(c.new_call_id, c.device) if c.new_call_id else None,
+            old_connection=p.connection(c.old_call_id, c.device) if c.old_call_id else None,
+        )
+        for c in changes
+    ]
+
+
+def _agent(cls: type) -> Callable[[ev.AgentEvent, Presenter, str | None], Any]:
+    def build(e: ev.AgentEvent, p: Presenter, _v: str | None) -> Any:
+        return cls(
+            monitor_cross_ref_id=XREF,
+            agent_device=p.extended(e.device),
+            agent_id=e.agent_id,
+            acd_group=p.device_id(e.group),
+            cause=_cause(e.cause),
+        )
+
+    return build
+
+
+Builder = Callable[[Any, Presenter, "str | None"], Any]
+
+BUILDERS: dict[type, Builder] = {
+    ev.ServiceInitiated: lambda e, p, v: ce.ServiceInitiatedEvent(
+        monitor_cross_ref_id=XREF,
+        initiated_connection=p.connection(e.call_id, e.device),
+        initiating_device=p.extended(e.device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Originated: lambda e, p, v: ce.OriginatedEvent(
+        monitor_cross_ref_id=XREF,
+        originated_connection=p.connection(e.call_id, e.calling_device),
+        calling_device=p.extended(e.calling_device),
+        called_device=p.extended(e.called_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.NetworkReached: lambda e, p, v: ce.NetworkReachedEvent(
+        monitor_cross_ref_id=XREF,
+        outbound_connection=p.connection(e.call_id, e.called_device),
+        network_interface_used=p.extended(e.trunk),
+        calling_device=p.extended(e.calling_device),
+        called_device=p.extended(e.called_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Delivered: lambda e, p, v: ce.DeliveredEvent(
+        monitor_cross_ref_id=XREF,
+        connection=p.connection(e.call_id, e.alerting_device),
+        alerting_device=p.extended(e.alerting_device),
+        calling_device=p.extended(e.calling_device),
+        called_device=p.extended(e.called_device),
+        last_redirection_device=p.extended(e.last_redirection_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Established: lambda e, p, v: ce.EstablishedEvent(
+        monitor_cross_ref_id=XREF,
+        established_connection=p.connection(e.call_id, e.answering_device),
+        answering_device=p.extended(e.answering_device),
+        calling_device=p.extended(e.calling_device),
+        called_device=p.extended(e.called_device),
+        last_redirection_device=p.extended(e.last_redirection_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.ConnectionCleared: lambda e, p, v: ce.ConnectionClearedEvent(
+        monitor_cross_ref_id=XREF,
+        dropped_connection=p.connection(e.call_id, e.releasing_device),
+        releasing_device=p.extended(e.releasing_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.CallCleared: lambda e, p, v: ce.CallClearedEvent(
+        monitor_cross_ref_id=XREF,
+        cleared_call=p.connection(e.call_id, None),
+        cause=_cause(e.cause),
+    ),
+    ev.Held: lambda e, p, v: ce.HeldEvent(
+        monitor_cross_ref_id=XREF,
+        held_connection=p.connection(e.call_id, e.holding_device),
+        holding_device=p.extended(e.holding_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Retrieved: lambda e, p, v: ce.RetrievedEvent(
+        monitor_cross_ref_id=XREF,
+        retrieved_connection=p.connection(e.call_id, e.retrieving_device),
+        retrieving_device=p.extended(e.retrieving_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Transferred: lambda e, p, v: ce.TransferedEvent(
+        monitor_cross_ref_id=XREF,
+        primary_old_call=p.connection(e.call_id, e.transferring_device),
+        secondary_old_call=p.connection(e.secondary_old_call_id, e.transferring_device)
+        if e.secondary_old_call_id
+        else None,
+        transferring_device=p.extended(e.transferring_device),
+        transferred_to_device=p.extended(e.transferred_to_device),
+        transferred_connections=_connection_list(p, e.connections),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Conferenced: lambda e, p, v: ce.ConferencedEvent(
+        monitor_cross_ref_id=XREF,
+        primary_old_call=p.connection(e.call_id, e.conferencing_device),
+        secondary_old_call=p.connection(e.secondary_old_call_id, e.conferencing_device)
+        if e.secondary_old_call_id
+        else None,
+        conferencing_device=p.extended(e.conferencing_device),
+        added_party=p.extended(e.added_party),
+        conference_connections=_connection_list(p, e.connections),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Diverted: lambda e, p, v: ce.DivertedEvent(
+        monitor_cross_ref_id=XREF,
+        connection=p.connection(e.call_id, e.diverting_device),
+        diverting_device=p.extended(e.diverting_device),
+        new_destination=p.extended(e.new_destination),
+        calling_device=p.extended(e.calling_device),
+        called_device=p.extended(e.called_device),
+        last_redirection_device=p.extended(e.last_redirection_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Failed: lambda e, p, v: ce.FailedEvent(
+        monitor_cross_ref_id=XREF,
+        failed_connection=p.connection(e.call_id, e.failing_device),
+        failing_device=p.extended(e.failing_device),
+        calling_device=p.extended(e.calling_device),
+        called_device=p.extended(e.called_device),
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.Queued: lambda e, p, v: ce.QueuedEvent(
+        monitor_cross_ref_id=XREF,
+        queued_connection=p.connection(e.call_id, e.queue),
+        queue=p.extended(e.queue),
+        calling_device=p.extended(e.calling_device),
+        called_device=p.extended(e.called_device),
+        last_redirection_device=p.extended(e.last_redirection_device),
+        number_queued=e.number_queued,
+        local_connection_info=_local(e, v),
+        cause=_cause(e.cause),
+    ),
+    ev.DigitsGenerated: lambda e, p, v: ce.DigitsGeneratedEvent(
+        monitor_cross_ref_id=XREF,
+        connection=p.connection(e.call_id, e.device),
+        digit_generated_list=e.digits,
+        connection_info=_local(e, v),
+    ),
+    ev.Forwarding: lambda e, p, v: ce.ForwardingEvent(
+        monitor_cross_ref_id=XREF,
+        device=p.extended(e.device),
+        forwarding_type=ForwardingType(e.forwarding_type.value),
+        forward_status=e.status,
+        forward_to=DeviceID(value=p.text(e.forward_to)) if e.forward_to else None,
+        ring_count=e.ring_count,
+    ),
+    ev.DoNotDisturb: lambda e, p, v: ce.DoNotDisturbEvent(
+        monitor_cross_ref_id=XREF, device=p.extended(e.device), do_not_disturb_on=e.on
+    ),
+    ev.AgentLoggedOn: _agent(ce.AgentLoggedOnEvent),
+    ev.AgentLoggedOff: _agent(ce.AgentLoggedOffEvent),
+    ev.AgentReady: _agent(ce.AgentReadyEvent),
+    ev.AgentNotReady: _agent(ce.AgentNotReadyEvent),
+    ev.AgentBusy: _agent(ce.AgentBusyEvent),
+    ev.AgentWorkingAfterCall: _agent(ce.AgentWorkingAfterCallEvent),
+}
+
+
+def to_csta(event: object, presenter: Presenter, viewpoint: str | None) -> Any | None:
+    """The CSTA event message for ``event`` seen from ``viewpoint`` (None: a call monitor)."""
+    builder = BUILDERS.get(type(event))
+    return builder(event, presenter, viewpoint) if builder else None
+
+
+class EventRenderer:
+    """Renders a switch event for one monitor's view into a reusable template."""
+
+    def __init__(self, switch: Any) -> None:
+        self.numbering = getattr(switch, "public_numbering", None)
+
+    def presenter(self, view: Any) -> Presenter:
+        e164, echo = view if view else (False, ())
+        return Presenter(self.numbering, e164=e164, echo=echo)
+
+    def render(self, event: object, monitor: Any) -> Any:
+        message = to_csta(event, self.presenter(monitor.view), monitor.device)
+        if message is None:
+            return None
+        return codec.EventTemplate(message, monitor.namespace)

@@ -1,0 +1,48 @@
+"""How devices are named to a client (PROTOCOLS.md 5.5 echo rule, R7, R8).
+
+- The monitored device of a monitor, and the calling device of MakeCall, are written exactly
+  as the client wrote them (``tel:+4685551001;phone-context=…`` stays byte for byte).
+- Other parties: for the Lync dialect (TR/87) as E.164 ``tel:`` URIs without phone-context,
+  using the public number plan; for everyone else as dialling numbers.
+- External parties that are E.164 numbers become ``tel:+…`` for Lync, stay as they are
+  otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from cstaserver.csta.types import ConnectionID, DeviceID, ExtendedDeviceID
+
+
+@attrs.frozen
+class Presenter:
+    """Renders internal numbers for one view: ``(e164, {number: client string})``."""
+
+    numbering: Any  # has to_public(internal) -> str | None
+    e164: bool = False
+    echo: tuple[tuple[str, str], ...] = ()
+
+    def text(self, number: str) -> str:
+        for known, text in self.echo:
+            if known == number:
+                return text
+        if not self.e164:
+            return number
+        if number.startswith("+"):
+            return "tel:" + number
+        public = self.numbering.to_public(number) if self.numbering else None
+        return "tel:" + public if public else number
+
+    def device_id(self, number: str | None) -> DeviceID | None:
+        return DeviceID(value=self.text(number)) if number is not None else None
+
+    def extended(self, number: str | None) -> ExtendedDeviceID:
+        if number is None:
+            return ExtendedDeviceID(not_known=True)
+        return ExtendedDeviceID(device_identifier=DeviceID(value=self.text(number)))
+
+    def connection(self, call_id: str | None, number: str | None) -> ConnectionID:
+        return ConnectionID(call_id=call_id, device_id=self.device_id(number))

@@ -1,0 +1,11 @@
+"""The CSTA service handlers; importing this package registers every one of them."""
+
+from cstaserver.csta.services import (  # noqa: F401
+    call_control,
+    capabilities,
+    logical,
+    monitoring,
+    sessions,
+    snapshot,
+    system,
+)

@@ -1,0 +1,139 @@
+"""ECMA-269 clause 13 Capability Exchange services: Get CSTA Features (13.1.x) - derived
+from the service table and the event builders, so it cannot drift from what is implemented
+- Get Switching Function Devices (with the Switching Function Devices messages it sends
+after its response), Get Logical / Physical Device Information."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from cstaserver.csta import codec
+from cstaserver.csta.events import BUILDERS
+from cstaserver.csta.messages import capabilities as cap
+from cstaserver.csta.monitors import EVENT_FILTER_FLAGS
+from cstaserver.csta.services.common import internal_device
+from cstaserver.csta.services.registry import service
+from cstaserver.csta.types import DeviceCategory, DeviceID
+from cstaserver.pbx.plan import DeviceKind
+
+#: Which ``supportedServices`` list a request module belongs to (ECMA-323 ed3 9.x).
+SERVICE_LISTS = {
+    "capabilities": "cap_exchange_serv_list",
+    "system": "system_stat_serv_list",
+    "monitoring": "monitoring_serv_list",
+    "snapshot": "snapshot_serv_list",
+    "call_control": "call_control_serv_list",
+    "logical": "logical_serv_list",
+}
+#: Flag names that are not the lowerCamel of the request's root name.
+FLAG_NAMES = {
+    "SingleStepTransferCall": "singleStepTransfer",
+    "SingleStepConferenceCall": "singleStepConference",
+    "GetCSTAFeatures": "getCSTAFeatures",
+}
+#: Requests that ECMA-323 lists elsewhere than their module suggests.
+LIST_OVERRIDES = {"GenerateDigits": "call_associated_serv_list"}
+EVENT_LISTS = {
+    "callControl": "call_control_evts_list",
+    "callAssociated": "call_associated_evts_list",
+    "logicalDeviceFeature": "logical_evts_list",
+}
+SEGMENT = 50  # devices per SwitchingFunctionDevices message, well under a 64 KiB frame
+
+
+def _flag(name: str) -> str:
+    return FLAG_NAMES.get(name, name[:1].lower() + name[1:])
+
+
+def supported_features(services: Any) -> cap.GetCSTAFeaturesResponse:
+    lists: dict[str, dict[str, bool]] = {}
+    for request_class in services:
+        name = request_class.csta_name
+        module = request_class.__module__.rsplit(".", 1)[-1]
+        target = LIST_OVERRIDES.get(name) or SERVICE_LISTS.get(module)
+        if target is not None:
+            lists.setdefault(target, {})[_flag(name)] = True
+    events: dict[str, dict[str, bool]] = {}
+    for event_class in BUILDERS:
+        group, flag = EVENT_FILTER_FLAGS[event_class]
+        events.setdefault(EVENT_LISTS[group], {})[flag] = True
+    sort = lambda flags: dict(sorted(flags.items()))  # noqa: E731
+    return cap.GetCSTAFeaturesResponse(
+        supported_services=cap.SupportedServices(**{k: sort(v) for k, v in lists.items()}),
+        supported_events=cap.SupportedEvents(**{k: sort(v) for k, v in events.items()}),
+    )
+
+
+def category_of(kind: DeviceKind) -> DeviceCategory:
+    if kind is DeviceKind.ACD_GROUP:
+        return DeviceCategory.ACD
+    if kind.is_group:
+        return DeviceCategory.GROUP
+    if kind is DeviceKind.TRUNK:
+        return DeviceCategory.NETWORK_INTERFACE
+    return DeviceCategory.STATION
+
+
+@service(cap.GetCSTAFeatures)
+def get_csta_features(request: Any) -> cap.GetCSTAFeaturesResponse:
+    return supported_features(request.core.services)
+
+
+_cross_refs = itertools.count(1)
+
+
+@service(cap.GetSwitchingFunctionDevices)
+def get_switching_function_devices(request: Any) -> cap.GetSwitchingFunctionDevicesResponse:
+    message: cap.GetSwitchingFunctionDevices = request.message
+    devices = request.switch.devices()
+    if message.requested_device_id is not None:
+        number = internal_device(request, message.requested_device_id)
+        devices = [d for d in devices if d.number == number]
+    if message.requested_device_category is not None:
+        devices = [d for d in devices if category_of(d.kind) is message.requested_device_category]
+    xref = f"sfd{next(_cross_refs)}"
+    segments = [devices[i : i + SEGMENT] for i in range(0, len(devices), SEGMENT)] or [[]]
+    for index, segment in enumerate(segments, start=1):
+        listing = cap.SwitchingFunctionDevices(
+            service_cross_ref_id=xref,
+            segment_id=index,
+            last_segment=index == len(segments),
+            device_list=[
+                cap.DeviceEntry(
+                    device_id=DeviceID(value=d.number),
+                    device_category=category_of(d.kind),
+                    device_model_name=d.kind.value,
+                    system_name=d.name or None,
+                    system_element=f"LIM{d.lim}",
+                )
+                for d in segment
+            ],
+        )
+        # sent after the response: the association holds events until it is written
+        request.association.send_unsolicited(codec.encode(listing, request.namespace))
+    return cap.GetSwitchingFunctionDevicesResponse(service_cross_ref_id=xref)
+
+
+@service(cap.GetLogicalDeviceInformation)
+def get_logical_device_information(request: Any) -> cap.GetLogicalDeviceInformationResponse:
+    info = request.switch.device(internal_device(request, request.message.device))
+    return cap.GetLogicalDeviceInformationResponse(
+        device_category=category_of(info.kind),
+        device_model_name=info.kind.value,
+        max_active_calls=1,
+        max_held_calls=1,
+        max_fwd_settings=len(cap_forwarding_types()),
+    )
+
+
+def cap_forwarding_types() -> tuple[str, ...]:
+    return ("forwardImmediate", "forwardBusy", "forwardNoAns")
+
+
+@service(cap.GetPhysicalDeviceInformation)
+def get_physical_device_information(request: Any) -> cap.GetPhysicalDeviceInformationResponse:
+    info = request.switch.device(internal_device(request, request.message.device))
+    return cap.GetPhysicalDeviceInformationResponse(
+        device_category=category_of(info.kind), device_model_name=info.kind.value
+    )

@@ -1,0 +1,61 @@
+"""Helpers shared by the service handlers: device and connection identifiers in, switch
+numbers out (PROTOCOLS.md 5.5: one canonicalisation for every transport)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cstaserver.csta.deviceid import canonical
+from cstaserver.csta.errors import CstaError
+from cstaserver.csta.types import ConnectionID, DeviceID
+from cstaserver.pbx.errors import ErrorValue
+
+
+def device_number(
+    request: Any, device: DeviceID | None, error: ErrorValue = ErrorValue.INVALID_DEVICE_ID
+) -> str:
+    """The switch number a client's DeviceID denotes (internal or external)."""
+    if device is None or not device.value.strip():
+        raise CstaError(error, "no device given")
+    try:
+        result = canonical(device.value, request.switch.public_numbering)
+    except ValueError as exc:
+        raise CstaError(error, str(exc)) from None
+    if not result.number:
+        raise CstaError(error, f"no number in {device.value!r}")
+    return result.number
+
+
+def internal_device(
+    request: Any, device: DeviceID | None, error: ErrorValue = ErrorValue.INVALID_DEVICE_ID
+) -> str:
+    """A number that must be a device of this exchange (not an outside party)."""
+    number = device_number(request, device, error)
+    if request.switch.is_external(number):
+        raise CstaError(error, f"{number} is not a device of this exchange")
+    request.switch.device(number)  # raises OBJECT_NOT_KNOWN for unknown numbers
+    return number
+
+
+def connection(
+    request: Any, conn: ConnectionID | None, *, need_device: bool = True
+) -> tuple[str, str | None]:
+    """(call ID, device number) of a ConnectionID."""
+    if conn is None or not conn.call_id:
+        raise CstaError(ErrorValue.INVALID_CONNECTION_ID, "no callID in the connection")
+    device = None
+    if conn.device_id is not None and conn.device_id.value.strip():
+        device = device_number(request, conn.device_id, ErrorValue.INVALID_CONNECTION_ID)
+    elif need_device:
+        raise CstaError(ErrorValue.INVALID_CONNECTION_ID, "no deviceID in the connection")
+    return conn.call_id.strip(), device
+
+
+def echo_connection(request: Any, call_id: str, number: str) -> ConnectionID:
+    """A ConnectionID naming ``number`` as this client wrote it (echo rule)."""
+    text = request.association.device_strings.get(number)
+    if text is None:
+        text = request.core.renderer.presenter(
+            (request.association.profile.e164_presentation, ())
+        ).text(number)
+    return ConnectionID(call_id=call_id, device_id=DeviceID(value=text))

@@ -1,0 +1,63 @@
+"""ECMA-269 clause 16 Snapshot services: Snapshot Device (16.1.2), Snapshot Call (16.1.1),
+answered with the snapshot data in the response (never a serviceCrossRefID)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cstaserver.csta.messages.common import CallState
+from cstaserver.csta.messages.snapshot import (
+    SnapshotCall,
+    SnapshotCallData,
+    SnapshotCallResponse,
+    SnapshotCallResponseInfo,
+    SnapshotDevice,
+    SnapshotDeviceData,
+    SnapshotDeviceResponse,
+    SnapshotDeviceResponseInfo,
+)
+from cstaserver.csta.services.common import connection, internal_device
+from cstaserver.csta.services.registry import service
+from cstaserver.csta.types import LocalConnectionState
+
+
+def _presenter(request: Any) -> Any:
+    association = request.association
+    echo = tuple(association.device_strings.items())
+    return request.core.renderer.presenter((association.profile.e164_presentation, echo))
+
+
+@service(SnapshotDevice)
+def snapshot_device(request: Any) -> SnapshotDeviceResponse:
+    number = internal_device(request, request.message.snapshot_object)
+    p = _presenter(request)
+    items = []
+    for call_id, state, others in request.switch.snapshot_device(number):
+        states = [LocalConnectionState(state.value)] + [
+            LocalConnectionState(s.value)
+            for device, s in request.switch.snapshot_call(call_id)
+            if device != number
+        ]
+        items.append(
+            SnapshotDeviceResponseInfo(
+                connection_identifier=p.connection(call_id, number),
+                endpoint_device=p.extended(others[0]) if others else None,
+                local_call_state=CallState(compound_call_state=states),
+            )
+        )
+    return SnapshotDeviceResponse(snapshot=SnapshotDeviceData(snapshot_data=items))
+
+
+@service(SnapshotCall)
+def snapshot_call(request: Any) -> SnapshotCallResponse:
+    call_id, _ = connection(request, request.message.snapshot_object, need_device=False)
+    p = _presenter(request)
+    items = [
+        SnapshotCallResponseInfo(
+            device_on_call=p.extended(device),
+            call_identifier=p.connection(call_id, device),
+            local_connection_state=LocalConnectionState(state.value),
+        )
+        for device, state in request.switch.snapshot_call(call_id)
+    ]
+    return SnapshotCallResponse(snapshot=SnapshotCallData(snapshot_data=items))

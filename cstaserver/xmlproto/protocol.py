@@ -1,0 +1,236 @@
+"""CSTA XML over TCP/TLS with the 8-byte header (ECMA-323 annex "CSTA XML without SOAP";
+PROTOCOLS.md 1): one connection = one association of the core.
+
+- Responses echo the request's invoke ID byte for byte; events use ``9999``; requests the
+  server sends (SystemStatus) take IDs 0001-9998 from a per-connection counter, and the
+  client's answers to them are matched here, never handed to the core as requests.
+- A bad frame or bad XML gets a ``CSTAErrorCode`` with its invoke ID; the connection closes
+  only when the stream cannot be resynchronised (a length below 8).
+- Bounded write buffer: the protocol registers as a streaming producer; while the transport
+  is paused, messages queue up to ``max_backlog_bytes``; a client that still does not read is
+  dropped with a log line, never allowed to grow memory without limit.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from typing import Any
+
+from twisted.internet import protocol
+from twisted.internet.defer import Deferred
+from twisted.internet.error import TimeoutError as DeferredTimeout
+from twisted.internet.interfaces import IPushProducer
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from cstaserver.csta.association import Association, IMessageTransport, Profile
+from cstaserver.csta.errors import encode_error
+from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
+from cstaserver.pbx.errors import ErrorValue
+from cstaserver.xmlproto.framing import (
+    EVENT_INVOKE_ID,
+    HEADER_LENGTH,
+    MAX_FRAME,
+    Deframer,
+    FramingError,
+    encode_frame,
+)
+
+log = Logger()
+
+#: Our answer to a frame over the size limit (no standard value means "too large").
+MESSAGE_TOO_LARGE = ErrorValue.VALUE_OUT_OF_RANGE
+
+_ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
+
+
+def root_name(body: bytes) -> str | None:
+    """The local name of a body's root element, skipping declaration, comments, PIs."""
+    pos = 0
+    while True:
+        match = _ROOT.search(body, pos)
+        if match is None:
+            return None
+        start = match.start()
+        if body.startswith((b"<?", b"<!"), start):
+            end = body.find(b">", start)
+            if end < 0:
+                return None
+            pos = end + 1
+            continue
+        return match.group(1).decode("ascii", "replace")
+
+
+def is_answer(name: str | None) -> bool:
+    return name is not None and (name.endswith("Response") or name == "CSTAErrorCode")
+
+
+@implementer(IMessageTransport, IPushProducer)
+class CstaXmlProtocol(protocol.Protocol):
+    """One raw-XML client connection."""
+
+    association: Association | None = None
+
+    def __init__(
+        self,
+        core: Any,
+        profile: Profile,
+        clock: Any,
+        *,
+        max_backlog_bytes: int = 4 * 1024 * 1024,
+        request_timeout: float = 30.0,
+        system_status_on_connect: bool = False,
+    ) -> None:
+        self.core = core
+        self.profile = profile
+        self.clock = clock
+        self.deframer = Deframer(
+            max_frame=min(core.limits.max_message_bytes + HEADER_LENGTH, MAX_FRAME)
+        )
+        self.max_backlog_bytes = max_backlog_bytes
+        self.request_timeout = request_timeout
+        self.system_status_on_connect = system_status_on_connect
+        self._paused = False
+        self._backlog: collections.deque[bytes] = collections.deque()
+        self._backlog_bytes = 0
+        self._pending: dict[str, Deferred] = {}
+        self._next_invoke = 0
+        self.peer = "?"
+
+    # -- Twisted hooks --------------------------------------------------------------------
+    def connectionMade(self) -> None:
+        address = self.transport.getPeer()
+        self.peer = f"{getattr(address, 'host', '?')}:{getattr(address, 'port', '?')}"
+        self.transport.registerProducer(self, True)
+        self.association = self.core.associate(self, self.profile)
+        if self.system_status_on_connect:
+            self.core.send_system_status(self.association, "normal")
+
+    def dataReceived(self, data: bytes) -> None:
+        try:
+            frames = self.deframer.feed(data)
+        except FramingError as exc:
+            log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(exc))
+            self.transport.loseConnection()
+            return
+        for frame in frames:
+            if self.association is None or self.association.closed:
+                return
+            try:
+                self._frame_received(frame)
+            except Exception:
+                log.failure("frame from {peer} failed", peer=self.peer)
+
+    def connectionLost(self, reason: Any = None) -> None:
+        pending, self._pending = self._pending, {}
+        for deferred in pending.values():
+            if not deferred.called:
+                deferred.errback(ConnectionError("connection lost"))
+        self._backlog.clear()
+        if self.association is not None:
+            self.association.connection_lost("connection closed")
+
+    # -- IPushProducer (flow control of our writes) ---------------------------------------
+    def pauseProducing(self) -> None:
+        self._paused = True
+
+    def resumeProducing(self) -> None:
+        self._paused = False
+        while self._backlog and not self._paused:
+            data = self._backlog.popleft()
+            self._backlog_bytes -= len(data)
+            self.transport.write(data)
+
+    def stopProducing(self) -> None:
+        self._paused = True
+
+    # -- frames in ------------------------------------------------------------------------
+    def _frame_received(self, frame: Any) -> None:
+        namespace = self.association.namespace or DEFAULT_NAMESPACE
+        if frame.oversized:
+            log.info(
+                "frame of {length} bytes from {peer} over the limit",
+                length=frame.length,
+                peer=self.peer,
+            )
+            self.write_message(encode_error(MESSAGE_TOO_LARGE, namespace), frame.invoke_id)
+            return
+        pending = self._pending.get(frame.invoke_id)
+        if pending is not None and is_answer(root_name(frame.body)):
+            del self._pending[frame.invoke_id]
+            pending.callback(frame.body)
+            return
+        self.association.receive(frame.body, frame.invoke_id)
+
+    # -- IMessageTransport ----------------------------------------------------------------
+    def write_message(self, data: bytes, correlation: object) -> None:
+        invoke_id = correlation if isinstance(correlation, str) else EVENT_INVOKE_ID
+        try:
+            frame = encode_frame(invoke_id, data)
+        except ValueError:
+            log.error(
+                "message of {size} bytes for {peer} does not fit a frame",
+                size=len(data),
+                peer=self.peer,
+            )
+            namespace = (self.association and self.association.namespace) or DEFAULT_NAMESPACE
+            frame = encode_frame(
+                invoke_id, encode_error(ErrorValue.SYSTEM_RESOURCE_GENERIC, namespace)
+            )
+        if self._paused:
+            self._backlog.append(frame)
+            self._backlog_bytes += len(frame)
+            if self._backlog_bytes > self.max_backlog_bytes:
+                log.warn(
+                    "dropping {peer}: it does not read ({size} bytes waiting)",
+                    peer=self.peer,
+                    size=self._backlog_bytes,
+                )
+                self._backlog.clear()
+                self._backlog_bytes = 0
+                self.transport.abortConnection()
+            return
+        self.transport.write(frame)
+
+    def send_request(self, data: bytes) -> Deferred:
+        invoke_id = self._allocate_invoke_id()
+        deferred: Deferred = Deferred()
+        self._pending[invoke_id] = deferred
+        call = self.clock.callLater(self.request_timeout, self._request_timed_out, invoke_id)
+        deferred.addBoth(lambda result: (call.active() and call.cancel(), result)[1])
+        self.write_message(data, invoke_id)
+        return deferred
+
+    def _request_timed_out(self, invoke_id: str) -> None:
+        deferred = self._pending.pop(invoke_id, None)
+        if deferred is not None:
+            deferred.errback(DeferredTimeout(f"no answer to {invoke_id}"))
+
+    def _allocate_invoke_id(self) -> str:
+        for _ in range(9998):
+            self._next_invoke = self._next_invoke % 9998 + 1
+            candidate = f"{self._next_invoke:04d}"
+            if candidate not in self._pending:
+                return candidate
+        raise RuntimeError("no free invoke ID")
+
+    def close(self, reason: str) -> None:
+        log.info("closing {peer}: {reason}", peer=self.peer, reason=reason)
+        self.transport.loseConnection()
+
+
+class CstaXmlFactory(protocol.Factory):
+    """Builds one :class:`CstaXmlProtocol` per connection (plain TCP or behind TLS)."""
+
+    def __init__(self, core: Any, profile: Profile, clock: Any, **options: Any) -> None:
+        self.core = core
+        self.profile = profile
+        self.clock = clock
+        self.options = options
+        self.connections: set[CstaXmlProtocol] = set()
+
+    def buildProtocol(self, addr: Any) -> CstaXmlProtocol:
+        proto = CstaXmlProtocol(self.core, self.profile, self.clock, **self.options)
+        proto.factory = self
+        return proto
