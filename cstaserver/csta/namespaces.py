@@ -28,6 +28,7 @@ __all__ = [
     "ED6_ECMA_CH",
     "DEFAULT_NAMESPACE",
     "APPL_SESSION",
+    "APPL_SESSION_NAMESPACE",
     "LYNC_RCC_EXTENSION",
     "AVAYA_CSTA",
     "ELTEX_CSTA",
@@ -63,6 +64,7 @@ DEFAULT_NAMESPACE = ED3
 
 #: ECMA-354 application sessions: these messages keep this namespace in every edition.
 APPL_SESSION = "http://www.ecma-international.org/standards/ecma-354/appl_session"
+APPL_SESSION_NAMESPACE = APPL_SESSION
 #: Microsoft Lync/OCS RCC private element ``lcs:line``.
 LYNC_RCC_EXTENSION = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"
 #: Vendor login elements inside ``applicationSpecificInfo``.
