@@ -14,7 +14,6 @@ the response. Per monitor, events keep the switch's order.
 
 from __future__ import annotations
 
-import enum
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,8 @@ import attrs
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface
+
+from cstaserver.config.model import AuthMode
 
 if TYPE_CHECKING:
     from cstaserver.csta.core import CstaCore
@@ -46,14 +47,6 @@ class IMessageTransport(Interface):
 
     def close(reason: str) -> None:
         """End the connection cleanly, after what was already written."""
-
-
-class AuthMode(enum.Enum):
-    """ECMA-354 application-session authentication per CSTA server (set by ``csta -i``)."""
-
-    OFF = "off"
-    OPTIONAL = "optional"
-    MANDATORY = "mandatory"
 
 
 @attrs.frozen
