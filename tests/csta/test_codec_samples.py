@@ -249,3 +249,136 @@ def test_decode_errors(data: bytes, field: str, missing: bool) -> None:
 def test_enum_case_is_tolerated() -> None:
     data = b"<MakeCall><callingDevice>1</callingDevice><calledDirectoryNumber>2</calledDirectoryNumber><autoOriginate>DoNotPrompt</autoOriginate></MakeCall>"
     assert decode(data).message.auto_originate is AutoOriginate.DO_NOT_PROMPT
+
+
+OPENSCAPE_DELIVERED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<DeliveredEvent xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed4">
+ <monitorCrossRefID>1234</monitorCrossRefID>
+ <connection><callID>FF000100000000002A</callID><deviceID>N&lt;1001&gt;</deviceID></connection>
+ <alertingDevice><deviceIdentifier>N&lt;1001&gt;</deviceIdentifier></alertingDevice>
+ <callingDevice><deviceIdentifier>N&lt;+4685550123&gt;</deviceIdentifier></callingDevice>
+ <calledDevice><deviceIdentifier>N&lt;1001&gt;</deviceIdentifier></calledDevice>
+ <lastRedirectionDevice><notRequired/></lastRedirectionDevice>
+ <localConnectionInfo>alerting</localConnectionInfo>
+ <cause>newCall</cause>
+ <servicesPermitted><callControlServices><answerCall>true</answerCall></callControlServices></servicesPermitted>
+ <networkCallingDevice><restricted/></networkCallingDevice>
+</DeliveredEvent>"""
+
+
+def test_openscape_delivered_event() -> None:
+    from cstaserver.csta.messages import DeliveredEvent
+    from cstaserver.csta.types import EventCause, LocalConnectionState
+
+    event = decode(OPENSCAPE_DELIVERED).message
+    assert isinstance(event, DeliveredEvent)
+    assert event.monitor_cross_ref_id == "1234"
+    assert event.connection.call_id == "FF000100000000002A"
+    assert event.connection.device_id is not None
+    assert event.connection.device_id.value == "N<1001>"
+    assert event.calling_device is not None and event.calling_device.value == "N<+4685550123>"
+    assert event.local_connection_info is LocalConnectionState.ALERTING
+    assert event.cause is EventCause.NEW_CALL
+    assert event.network_calling_device is not None and event.network_calling_device.restricted
+    assert event.services_permitted is not None  # kept raw
+    # unknown <notRequired/> inside a known structure is ignored
+    assert event.last_redirection_device is not None
+    assert event.last_redirection_device.value is None
+
+
+@pytest.mark.parametrize(
+    ("data", "check"),
+    [
+        (
+            b"<AnswerCall><callToBeAnswered><callID>5</callID><deviceID>tel:+4685551001</deviceID>"
+            b"</callToBeAnswered></AnswerCall>",
+            lambda m: m.call_to_be_answered.call_id == "5",
+        ),
+        (
+            b"<HoldCall><callToBeHeld><deviceID>1001</deviceID><callID>5</callID></callToBeHeld>"
+            b"<connectionReservation>false</connectionReservation></HoldCall>",
+            lambda m: (
+                m.call_to_be_held.device_id.value == "1001" and m.connection_reservation is False
+            ),
+        ),
+        (
+            b"<ConsultationCall><existingCall><callID>5</callID><deviceID>1001</deviceID></existingCall>"
+            b"<consultedDevice>tel:+4685551003</consultedDevice><consultOptions>transferOnly</consultOptions>"
+            b"</ConsultationCall>",
+            lambda m: (
+                m.consulted_device.value == "tel:+4685551003"
+                and m.consult_options.value == "transferOnly"
+            ),
+        ),
+        (
+            b"<SingleStepTransferCall><transferredTo>1003</transferredTo>"
+            b"<activeCall><callID>5</callID><deviceID>1001</deviceID></activeCall></SingleStepTransferCall>",
+            lambda m: m.transferred_to.value == "1003" and m.active_call.call_id == "5",
+        ),
+        (
+            b"<DeflectCall><callToBeDiverted><callID>5</callID><deviceID>1001</deviceID></callToBeDiverted>"
+            b"<newDestination>tel:+4685550999</newDestination></DeflectCall>",
+            lambda m: m.new_destination.value == "tel:+4685550999",
+        ),
+        (
+            b"<GenerateDigits><connectionToSendDigits><callID>5</callID><deviceID>1001</deviceID>"
+            b"</connectionToSendDigits><charactersToSend>12#</charactersToSend></GenerateDigits>",
+            lambda m: m.characters_to_send == "12#",
+        ),
+        (
+            b"<SetAgentState><device>1000</device><requestedAgentState>loggedOn</requestedAgentState>"
+            b"<agentID>5001</agentID><group>2000</group></SetAgentState>",
+            lambda m: (
+                m.agent_id == "5001"
+                and m.group.value == "2000"
+                and m.requested_agent_state.value == "loggedOn"
+            ),
+        ),
+        (
+            b"<GetForwardingResponse><forwardingList><forwardListItem><forwardingType>forwardBusy"
+            b"</forwardingType><forwardStatus>true</forwardStatus><forwardDN>1002</forwardDN>"
+            b"</forwardListItem></forwardingList></GetForwardingResponse>",
+            lambda m: (
+                m.forwarding_list[0].forward_dn.value == "1002"
+                and m.forwarding_list[0].forward_status is True
+            ),
+        ),
+        (
+            b"<SnapshotDeviceResponse><crossRefIDorSnapshotData><snapshotData>"
+            b"<snapshotDeviceResponseInfo><connectionIdentifier><callID>5</callID><deviceID>1001"
+            b"</deviceID></connectionIdentifier><localCallState><compoundCallState>"
+            b"<localConnectionState>connected</localConnectionState></compoundCallState>"
+            b"</localCallState></snapshotDeviceResponseInfo></snapshotData>"
+            b"</crossRefIDorSnapshotData></SnapshotDeviceResponse>",
+            lambda m: (
+                m.snapshot.snapshot_data[0].local_call_state.compound_call_state[0].value
+                == "connected"
+            ),
+        ),
+        (
+            b"<SystemRegister><requestTypes><systemStatus>true</systemStatus></requestTypes>"
+            b"</SystemRegister>",
+            lambda m: m.request_types == {"systemStatus": True},
+        ),
+        (
+            b'<StopApplicationSession xmlns="http://www.ecma-international.org/standards/ecma-354/appl_session">'
+            b"<sessionID>abc</sessionID><sessionEndReason><definedEndReason>normal</definedEndReason>"
+            b"</sessionEndReason></StopApplicationSession>",
+            lambda m: m.session_id == "abc" and m.session_end_reason.defined_end_reason == "normal",
+        ),
+    ],
+)
+def test_more_requests_and_responses(data: bytes, check: object) -> None:
+    decoded = decode(b'<?xml version="1.0"?>' + data)
+    assert decoded.message is not None
+    assert check(decoded.message)  # type: ignore[operator]
+
+
+def test_old_ecma_ch_ed2_monitor_start() -> None:
+    data = b"""<MonitorStart xmlns="http://www.ecma.ch/standards/ecma-323/csta/ed2">
+      <monitorObject><callObject><callID>9</callID></callObject></monitorObject>
+      <monitorType>call</monitorType></MonitorStart>"""
+    decoded = decode(data)
+    assert namespaces.edition_of(decoded.namespace) is namespaces.Edition.ED2
+    assert decoded.message.monitor_object.call_object.call_id == "9"
+    assert decoded.message.monitor_type is MonitorType.CALL
