@@ -157,6 +157,12 @@ class SipEndpoint:
         for dialog in list(self._dialogs.values()):
             self.end_dialog(dialog, reason, send_bye=True)
 
+    def stop(self) -> None:
+        """Cancel every timer: end dialogs without BYE and drop all transactions."""
+        for dialog in list(self._dialogs.values()):
+            self.end_dialog(dialog, "shutdown", send_bye=False)
+        self.transactions.terminate_all()
+
     # -- sending ------------------------------------------------------------------------
 
     def _send(self, flow: ISipFlow, message: SipRequest | SipResponse) -> None:

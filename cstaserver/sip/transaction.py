@@ -181,6 +181,13 @@ class ServerTransaction(abc.ABC):
         except Exception:
             self.log.failure("cannot send {status}", status=response.status)
 
+    def _after(self, timer: str, unreliable_delay: float) -> None:
+        """Terminate after ``timer`` on UDP; at once on a reliable transport (delay 0)."""
+        if self._reliable:
+            self.terminate()
+        else:
+            self._timers.start(timer, unreliable_delay, self.terminate)
+
     def terminate(self) -> None:
         if self.state is TransactionState.TERMINATED:
             return
@@ -206,7 +213,7 @@ class NonInviteServerTransaction(ServerTransaction):
             self.state = TransactionState.PROCEEDING
             return
         self.state = TransactionState.COMPLETED
-        self._timers.start("J", 0 if self._reliable else self._settings.timeout, self.terminate)
+        self._after("J", self._settings.timeout)
 
 
 class InviteServerTransaction(ServerTransaction):
@@ -277,7 +284,7 @@ class InviteServerTransaction(ServerTransaction):
         self.state = TransactionState.CONFIRMED
         self._timers.stop("G")
         self._timers.stop("H")
-        self._timers.start("I", 0 if self._reliable else self._settings.t4, self.terminate)
+        self._after("I", self._settings.t4)
 
     def request_retransmitted(self) -> None:
         if self.state is TransactionState.CONFIRMED:
@@ -415,6 +422,11 @@ class TransactionTable:
     def _client_terminated(self, transaction: NonInviteClientTransaction) -> None:
         if self._client.get(transaction.key) is transaction:
             del self._client[transaction.key]
+
+    def terminate_all(self) -> None:
+        """Terminate every transaction, cancelling its timers (the service stops)."""
+        for transaction in [*self._server.values(), *self._client.values()]:
+            transaction.terminate()
 
     @property
     def server_transactions(self) -> list[ServerTransaction]:

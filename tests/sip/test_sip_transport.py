@@ -1,0 +1,177 @@
+"""Transports: in-memory TCP connections and real loopback UDP/TCP sockets."""
+
+from __future__ import annotations
+
+from twisted.internet import defer, protocol
+from twisted.internet import reactor as global_reactor
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.task import Clock, deferLater
+from twisted.internet.testing import StringTransportWithDisconnection
+from twisted.trial import unittest
+
+from cstaserver.sip.endpoint import SipEndpoint
+from cstaserver.sip.message import SipResponse, SipStreamParser, parse_datagram
+from cstaserver.sip.transport import (
+    SipDatagramProtocol,
+    SipStreamFactory,
+    SipStreamProtocol,
+    listen_sip,
+)
+from tests.sip.sip_support import CSTA, RecordingApplication, sip_request
+
+
+def connected() -> tuple[SipStreamProtocol, StringTransportWithDisconnection, RecordingApplication]:
+    app = RecordingApplication()
+    endpoint = SipEndpoint(app, Clock())
+    server = SipStreamFactory(endpoint).buildProtocol(None)
+    transport = StringTransportWithDisconnection()
+    transport.protocol = server
+    server.makeConnection(transport)
+    return server, transport, app
+
+
+def written(transport: StringTransportWithDisconnection) -> list:
+    parser = SipStreamParser()
+    parser.feed(transport.value())
+    messages = []
+    while (message := parser.next_message()) is not None:
+        messages.append(message)
+    return messages
+
+
+class TestStreamProtocol:
+    def test_invite_fed_one_byte_at_a_time(self) -> None:
+        server, transport, app = connected()
+        for byte in sip_request("INVITE", body=b"<R/>"):
+            server.dataReceived(bytes([byte]))
+        (response,) = written(transport)
+        assert response.status == 200
+        assert response.contacts[0].uri.endswith(";transport=tcp")
+
+    def test_bad_message_answered_and_connection_kept(self) -> None:
+        server, transport, _ = connected()
+        server.dataReceived(
+            sip_request("INFO", cseq_method="BYE", body=b"<x/>") + sip_request("OPTIONS")
+        )
+        assert [r.status for r in written(transport)] == [400, 200]
+        assert transport.connected
+
+    def test_unframable_stream_answered_then_closed(self) -> None:
+        server, transport, _ = connected()
+        server.dataReceived(sip_request("INFO").replace(b"Content-Length: 0", b"Content-Length: x"))
+        assert [r.status for r in written(transport)] == [400]
+        assert not transport.connected
+
+    def test_keepalives_ignored(self) -> None:
+        server, transport, _ = connected()
+        server.dataReceived(b"\r\n\r\n" * 3)
+        server.dataReceived(sip_request("OPTIONS"))
+        assert [r.status for r in written(transport)] == [200]
+
+    def test_connection_loss_ends_the_dialog(self) -> None:
+        server, transport, app = connected()
+        server.dataReceived(sip_request("INVITE", body=b"<R/>"))
+        transport.loseConnection()
+        assert [reason for _, reason in app.ended] == ["connection lost"]
+
+
+class TestDatagramProtocol:
+    def test_garbage_and_keepalive_never_raise(self) -> None:
+        app = RecordingApplication()
+        server = SipDatagramProtocol(SipEndpoint(app, Clock()))
+        server.datagramReceived(b"\r\n\r\n", ("127.0.0.1", 5))
+        server.datagramReceived(b"\x00garbage", ("127.0.0.1", 5))
+        # no transport: the answer cannot be sent, which is logged, not raised
+        server.datagramReceived(sip_request("OPTIONS", transport="UDP"), ("127.0.0.1", 5))
+        self.flushed = True
+
+
+class _UdpClient(protocol.DatagramProtocol):
+    def __init__(self) -> None:
+        self.received: defer.DeferredQueue = defer.DeferredQueue()
+
+    def datagramReceived(self, datagram: bytes, addr: object) -> None:
+        self.received.put(parse_datagram(datagram))
+
+
+class _TcpClient(protocol.Protocol):
+    def __init__(self) -> None:
+        self.parser = SipStreamParser()
+        self.received: defer.DeferredQueue = defer.DeferredQueue()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.parser.feed(data)
+        while (message := self.parser.next_message()) is not None:
+            self.received.put(message)
+
+
+class LoopbackTests(unittest.TestCase):
+    """UDP and TCP on the same port number, on 127.0.0.1."""
+
+    timeout = 10
+
+    async def _start(self) -> int:
+        self.app = RecordingApplication()
+        self.endpoint = SipEndpoint(self.app, global_reactor)
+        listeners = await listen_sip(global_reactor, self.endpoint, 0, "127.0.0.1")
+        self.addCleanup(listeners.stop_listening)
+        self.addCleanup(self.endpoint.stop)
+        assert listeners.udp.getHost().port == listeners.port
+        return listeners.port
+
+    @defer.inlineCallbacks
+    def test_udp_options_and_dialog(self):  # type: ignore[no-untyped-def]
+        port = yield defer.Deferred.fromCoroutine(self._start())
+        client = _UdpClient()
+        udp = global_reactor.listenUDP(0, client, interface="127.0.0.1")
+        self.addCleanup(udp.stopListening)
+        client.transport.write(sip_request("OPTIONS", transport="UDP"), ("127.0.0.1", port))
+        response = yield client.received.get()
+        self.assertEqual(response.status, 200)
+        client.transport.write(
+            sip_request("INVITE", transport="UDP", call_id="udp1", body=b"<R/>"),
+            ("127.0.0.1", port),
+        )
+        ok = yield client.received.get()
+        self.assertEqual(ok.status, 200)
+        self.assertTrue(ok.contacts[0].uri.endswith(";transport=udp"))
+        client.transport.write(
+            sip_request("ACK", transport="UDP", call_id="udp1", to_tag=ok.to_tag),
+            ("127.0.0.1", port),
+        )
+        yield deferLater(global_reactor, 0.05, lambda: None)
+        (dialog,) = self.endpoint.dialogs.values()
+        result = dialog.send_request("INFO", b"<DeliveredEvent/>", CSTA)
+        event = yield client.received.get()
+        self.assertEqual((event.method, event.body), ("INFO", b"<DeliveredEvent/>"))
+        client.transport.write(
+            SipResponse(200, "OK", event.headers.copy()).to_bytes(), ("127.0.0.1", port)
+        )
+        answered = yield result
+        self.assertEqual(answered.status, 200)
+        self.endpoint.close()
+        bye = yield client.received.get()
+        self.assertEqual(bye.method, "BYE")
+
+    @defer.inlineCallbacks
+    def test_tcp_sipe_flow(self):  # type: ignore[no-untyped-def]
+        port = yield defer.Deferred.fromCoroutine(self._start())
+        client = _TcpClient()
+        yield connectProtocol(TCP4ClientEndpoint(global_reactor, "127.0.0.1", port), client)
+        self.addCleanup(client.transport.loseConnection)
+        client.transport.write(sip_request("INVITE", body=b"<RequestSystemStatus/>"))
+        ok = yield client.received.get()
+        tag = ok.to_tag
+        client.transport.write(
+            sip_request("ACK", to_tag=tag, cseq=1)
+            + sip_request("INFO", to_tag=tag, cseq=2, body=b"<GetCSTAFeatures/>")
+            + sip_request("INFO", to_tag=tag, cseq=3, body=b"<MonitorStart/>")
+        )
+        first = yield client.received.get()
+        second = yield client.received.get()
+        self.assertEqual(sorted((first.cseq.number, second.cseq.number)), [2, 3])
+        self.assertEqual(second.body, b"<echo><MonitorStart/></echo>")
+        client.transport.write(sip_request("BYE", to_tag=tag, cseq=4))
+        bye_ok = yield client.received.get()
+        self.assertEqual((bye_ok.status, bye_ok.cseq.method), (200, "BYE"))
+        self.assertEqual([reason for _, reason in self.app.ended], ["bye"])
