@@ -80,6 +80,7 @@ class ISipDialog(Interface):
     remote_uri = Attribute("the client's URI (From of its requests)")
     local_uri = Attribute("our URI (To of its requests, the Request-URI's AOR)")
     remote_target = Attribute("the client's Contact URI, where in-dialog requests go")
+    confirmed = Attribute("True once we sent a 2xx to its INVITE")
     terminated = Attribute("True once the dialog ended")
     context = Attribute("free slot for the application (e.g. its association)")
 

@@ -166,3 +166,20 @@ def test_coerce_answer() -> None:
 def test_config_refuses_short_session_expires() -> None:
     with pytest.raises(ValueError):
         SipConfig(session_expires=60)
+
+
+def test_interfaces_are_provided() -> None:
+    from zope.interface.verify import verifyObject
+
+    from cstaserver.sip.interfaces import ISipApplication, ISipDialog, ISipFlow
+    from cstaserver.sip.transport import SipDatagramProtocol, SipStreamProtocol, UdpFlow
+    from tests.sip.sip_support import RecordingApplication
+
+    endpoint, app, _ = make_endpoint()
+    flow = RecordingFlow(reliable=True)
+    deliver(endpoint, flow, sip_request("INVITE"))
+    (dialog,) = endpoint.dialogs.values()
+    assert verifyObject(ISipDialog, dialog)
+    assert verifyObject(ISipApplication, RecordingApplication())
+    assert verifyObject(ISipFlow, UdpFlow(SipDatagramProtocol(endpoint), ("127.0.0.1", 5060)))
+    assert verifyObject(ISipFlow, SipStreamProtocol(endpoint))
