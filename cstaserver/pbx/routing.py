@@ -50,7 +50,9 @@ class Router:
     def offer(self, call: Call, target: str) -> None:
         """Route ``call`` to ``target`` (an internal number or an external number)."""
         info = self.x.info(target)
-        if info is None:
+        if target in call.connections:  # already a party of this very call
+            self.x.fail(call, target, EventCause.BUSY)
+        elif info is None:
             self.x.network.call_out(call, target)
         elif info.kind.is_group:
             self.x.groups.offer(call, info)

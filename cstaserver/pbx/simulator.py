@@ -73,7 +73,7 @@ class Simulator:
         """``sim call FROM TO``: a terminal dials, or an outside caller calls in."""
         sw = self.switch
         if sw.numbering.is_external(from_):
-            target = sw._destination(to, ErrorValue.INVALID_CALLED_DEVICE)
+            target = sw._destination(to, ErrorValue.INVALID_CALLED_DEVICE, exclude=from_)
             return sw.network.call_in(from_, target).call_id
         try:
             info = self._terminal(from_)

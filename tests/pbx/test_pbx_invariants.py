@@ -84,7 +84,7 @@ def apply(switch: Switch, sim: Simulator, clock: Clock, name: str, a: str, b: st
                 op(held[0], active[0], a)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(action, max_size=25))
 def test_random_operations_keep_the_model_consistent(steps):
     clock = Clock()
