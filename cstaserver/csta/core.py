@@ -20,7 +20,13 @@ from twisted.python.failure import Failure
 
 from cstaserver.csta import codec
 from cstaserver.csta.association import Association, Profile
-from cstaserver.csta.errors import CstaError, encode_error, error_from_switch
+from cstaserver.csta.errors import (
+    UNSUPPORTED_SERVICE,
+    CstaError,
+    encode_error,
+    error_for_decode,
+    error_from_switch,
+)
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
 from cstaserver.csta.xmlsafe import XmlRejected
@@ -164,7 +170,7 @@ class CstaCore:
         except codec.DecodeError as exc:
             namespace = getattr(exc, "namespace", None) or fallback_ns
             log.info("bad request from {peer}: {reason}", peer=association.peer, reason=str(exc))
-            answer(encode_error(ErrorValue.INVALID_PARAMETER_VALUE, namespace), correlation)
+            answer(encode_error(error_for_decode(exc), namespace), correlation)
             return
         namespace = decoded.namespace or fallback_ns
         message = decoded.message
@@ -173,7 +179,7 @@ class CstaCore:
             log.info(
                 "unsupported service {name} from {peer}", name=decoded.name, peer=association.peer
             )
-            answer(encode_error(ErrorValue.SERVICE_NOT_SUPPORTED, namespace), correlation)
+            answer(encode_error(UNSUPPORTED_SERVICE, namespace), correlation)
             return
         if association.namespace is None and self.sessions.is_csta_namespace(namespace):
             association.namespace = namespace

@@ -25,7 +25,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from cstaserver.csta.association import Association, IMessageTransport, Profile
-from cstaserver.csta.errors import encode_error
+from cstaserver.csta.errors import MESSAGE_TOO_LARGE, encode_error
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.pbx.errors import ErrorValue
 from cstaserver.xmlproto.framing import (
@@ -38,9 +38,6 @@ from cstaserver.xmlproto.framing import (
 )
 
 log = Logger()
-
-#: Our answer to a frame over the size limit (no standard value means "too large").
-MESSAGE_TOO_LARGE = ErrorValue.VALUE_OUT_OF_RANGE
 
 _ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 
