@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
 from twisted.internet.interfaces import IOpenSSLServerConnectionCreator
-from twisted.internet.ssl import Certificate, CertificateOptions, PrivateCertificate, TLSVersion
+from twisted.internet.ssl import CertificateOptions, TLSVersion
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -22,11 +24,12 @@ log = Logger()
 
 
 def certificate_options(bundle: CertificateBundle) -> CertificateOptions:
-    private = PrivateCertificate.loadPEM(bundle.key_pem + bundle.certificate_pem)
+    """Twisted's options for the bundle (cryptography key objects: pyOpenSSL's own key
+    type is deprecated)."""
     return CertificateOptions(
-        privateKey=private.privateKey.original,
-        certificate=private.original,
-        extraCertChain=[Certificate.loadPEM(pem).original for pem in bundle.chain_pem],
+        privateKey=serialization.load_pem_private_key(bundle.key_pem, password=None),
+        certificate=x509.load_pem_x509_certificate(bundle.certificate_pem),
+        extraCertChain=[x509.load_pem_x509_certificate(pem) for pem in bundle.chain_pem],
         raiseMinimumTo=TLSVersion.TLSv1_2,
     )
 
