@@ -29,7 +29,7 @@ from cstaserver.csta.errors import (
 )
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
-from cstaserver.csta.xmlsafe import XmlRejected
+from cstaserver.csta.xmlsafe import XmlRejected, parse_document
 from cstaserver.pbx.errors import ErrorValue, SwitchError
 
 log = Logger()
@@ -168,7 +168,7 @@ class CstaCore:
             answer(encode_error(ErrorValue.GENERIC, fallback_ns), correlation)
             return
         except codec.DecodeError as exc:
-            namespace = getattr(exc, "namespace", None) or fallback_ns
+            namespace = getattr(exc, "namespace", None) or _root_namespace(body) or fallback_ns
             log.info("bad request from {peer}: {reason}", peer=association.peer, reason=str(exc))
             answer(encode_error(error_for_decode(exc), namespace), correlation)
             return
@@ -242,6 +242,15 @@ class CstaCore:
 
     def stop(self) -> None:
         self.monitors.close()
+
+
+def _root_namespace(body: bytes) -> str | None:
+    """The namespace of a well-formed body's root (to answer a DecodeError in it)."""
+    try:
+        tag = parse_document(body).tag
+    except Exception:
+        return None
+    return tag[1 : tag.rfind("}")] if isinstance(tag, str) and tag.startswith("{") else None
 
 
 def default_services() -> ServiceTable:

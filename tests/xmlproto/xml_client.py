@@ -698,12 +698,18 @@ class World:
     core: CstaCore
     sim: Simulator
     factory: CstaXmlFactory
+    clients: list[MemoryClient] = attrs.Factory(list)
 
     def connect(self) -> MemoryClient:
-        return connect_memory(self.factory)
+        client = connect_memory(self.factory)
+        self.clients.append(client)
+        return client
 
     def advance(self, seconds: float) -> None:
+        """Advance the switch clock and deliver what the server wrote meanwhile."""
         self.clock.advance(seconds)
+        for client in self.clients:
+            client.flush()
 
 
 def make_world(
