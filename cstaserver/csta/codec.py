@@ -548,13 +548,19 @@ class EventTemplate:
         self.namespace = namespace
         data = encode(attrs.evolve(event, monitor_cross_ref_id=_PLACEHOLDER), namespace)
         prefix, found, suffix = data.partition(_PLACEHOLDER_BYTES)
-        if not found or _PLACEHOLDER_BYTES in suffix:
-            raise ValueError("event template placeholder not unique")
-        self._prefix = prefix
-        self._suffix = suffix
+        if found and _PLACEHOLDER_BYTES not in suffix:
+            self._prefix: bytes | None = prefix
+            self._suffix = suffix
+        else:  # a client-supplied string contains the placeholder: encode per monitor
+            self._prefix = None
+            self._suffix = b""
 
     def render(self, cross_ref_id: str) -> bytes:
         """The event's bytes for one monitor."""
+        if self._prefix is None:
+            return encode(
+                attrs.evolve(self.event, monitor_cross_ref_id=cross_ref_id), self.namespace
+            )
         return self._prefix + escape_text(cross_ref_id).encode("utf-8") + self._suffix
 
 

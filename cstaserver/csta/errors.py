@@ -97,7 +97,7 @@ _CATEGORY_FIELDS: dict[ErrorCategory, str] = {
 _ED3: dict[ErrorValue, str] = {
     value: value.name_ed3
     for value in ErrorValue
-    if value not in (EV.SERVICE_NOT_SUPPORTED, EV.INVALID_PARAMETER_VALUE)
+    if value is not EV.SERVICE_NOT_SUPPORTED
 }
 
 # ed4 and later: ECMA-269 7th-edition spellings.

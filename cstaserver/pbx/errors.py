@@ -24,7 +24,11 @@ class ErrorCategory(enum.Enum):
 
 
 class ErrorValue(enum.Enum):
-    """One ECMA-269 error value: (category, ed3 value name)."""
+    """One ECMA-269 error value: (category, ed3 value name).
+
+    The ed3 spellings follow PROTOCOLS.md 3.1 (``outstandingReqLimitExceeded``,
+    ``invalidDeviceState``, ``deviceOutOfService``); ``csta.errors`` holds the ed4+ table.
+    """
 
     # operation errors (12.2.1)
     GENERIC = (ErrorCategory.OPERATION, "generic")
@@ -46,8 +50,8 @@ class ErrorValue(enum.Enum):
     SERVICE_NOT_SUPPORTED = (ErrorCategory.OPERATION, "serviceNotSupported")
     # state incompatibility errors (12.2.3)
     STATE_GENERIC = (ErrorCategory.STATE_INCOMPATIBILITY, "generic")
-    INVALID_OBJECT_STATE = (ErrorCategory.STATE_INCOMPATIBILITY, "invalidObjectState")
-    INVALID_CONNECTION_STATE = (ErrorCategory.STATE_INCOMPATIBILITY, "invalidConnectionID")
+    INVALID_OBJECT_STATE = (ErrorCategory.STATE_INCOMPATIBILITY, "invalidDeviceState")
+    INVALID_CONNECTION_STATE = (ErrorCategory.STATE_INCOMPATIBILITY, "invalidConnectionState")
     NO_ACTIVE_CALL = (ErrorCategory.STATE_INCOMPATIBILITY, "noActiveCall")
     NO_HELD_CALL = (ErrorCategory.STATE_INCOMPATIBILITY, "noHeldCall")
     NO_CALL_TO_CLEAR = (ErrorCategory.STATE_INCOMPATIBILITY, "noCallToClear")
@@ -56,7 +60,7 @@ class ErrorValue(enum.Enum):
     # system resource availability errors (12.2.4)
     SYSTEM_RESOURCE_GENERIC = (ErrorCategory.SYSTEM_RESOURCE_AVAILABILITY, "generic")
     RESOURCE_BUSY = (ErrorCategory.SYSTEM_RESOURCE_AVAILABILITY, "resourceBusy")
-    RESOURCE_OUT_OF_SERVICE = (ErrorCategory.SYSTEM_RESOURCE_AVAILABILITY, "resourceOutOfService")
+    RESOURCE_OUT_OF_SERVICE = (ErrorCategory.SYSTEM_RESOURCE_AVAILABILITY, "deviceOutOfService")
     NETWORK_BUSY = (ErrorCategory.SYSTEM_RESOURCE_AVAILABILITY, "networkBusy")
     OVERALL_MONITOR_LIMIT_EXCEEDED = (
         ErrorCategory.SYSTEM_RESOURCE_AVAILABILITY,
@@ -74,7 +78,7 @@ class ErrorValue(enum.Enum):
     TRUNK_LIMIT_EXCEEDED = (ErrorCategory.SUBSCRIBED_RESOURCE_AVAILABILITY, "trunkLimitExceeded")
     OUTSTANDING_REQUEST_LIMIT_EXCEEDED = (
         ErrorCategory.SUBSCRIBED_RESOURCE_AVAILABILITY,
-        "outstandingRequestLimitExceeded",
+        "outstandingReqLimitExceeded",
     )
     # performance management (12.2.6)
     PERFORMANCE_LIMIT_EXCEEDED = (ErrorCategory.PERFORMANCE_MANAGEMENT, "performanceLimitExceeded")

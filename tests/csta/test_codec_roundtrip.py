@@ -123,3 +123,19 @@ def test_registry_covers_the_brief() -> None:
     assert "SwitchingFunctionDevices" in MESSAGES
     assert "ApplicationSessionTerminated" in MESSAGES
     assert "CSTAErrorCode" in MESSAGES
+
+
+def test_event_template_when_a_field_holds_the_placeholder_text():
+    """A client-chosen string equal to the template placeholder still renders right."""
+    from cstaserver.csta import codec as codec_module
+    from cstaserver.csta.messages.events import CallClearedEvent
+    from cstaserver.csta.types import ConnectionID
+
+    event = CallClearedEvent(
+        monitor_cross_ref_id="x",
+        cleared_call=ConnectionID(call_id=codec_module._PLACEHOLDER),
+    )
+    template = codec_module.EventTemplate(event)
+    assert template.render("42") == codec_module.encode(
+        attrs.evolve(event, monitor_cross_ref_id="42")
+    )

@@ -44,9 +44,14 @@ def test_ed3_no_call_to_answer_is_pinned() -> None:
         (ErrorValue.INVALID_CROSS_REF_ID, ED4, "operation", "invalidMonitorCrossReferenceID"),
         (ErrorValue.INVALID_DEVICE_ID, ED3, "operation", "invalidDeviceIdentifier"),
         (ErrorValue.INVALID_DEVICE_ID, ED6, "operation", "invalidDeviceID"),
-        (ErrorValue.INVALID_PARAMETER_VALUE, ED3, "operation", "generic"),
+        (ErrorValue.INVALID_PARAMETER_VALUE, ED3, "operation", "invalidParameterValue"),
         (ErrorValue.INVALID_PARAMETER_VALUE, ED4, "operation", "invalidParameterValue"),
-        (ErrorValue.INVALID_CONNECTION_STATE, ED3, "stateIncompatibility", "invalidConnectionID"),
+        (
+            ErrorValue.INVALID_CONNECTION_STATE,
+            ED3,
+            "stateIncompatibility",
+            "invalidConnectionState",
+        ),
         (
             ErrorValue.INVALID_CONNECTION_STATE,
             ED4,
@@ -69,7 +74,7 @@ def test_ed3_no_call_to_answer_is_pinned() -> None:
             ErrorValue.OUTSTANDING_REQUEST_LIMIT_EXCEEDED,
             ED3,
             "subscribedResourceAvailability",
-            "outstandingRequestLimitExceeded",
+            "outstandingReqLimitExceeded",
         ),
         (
             ErrorValue.OUTSTANDING_REQUEST_LIMIT_EXCEEDED,

@@ -48,9 +48,9 @@ class FramingAndXmlErrors(unittest.TestCase):
         assert (frame.invoke_id, frame.name) == ("ab#1", "RequestSystemStatusResponse")
 
     async def test_missing_mandatory_field(self) -> None:
-        """ed3 has no invalidParameterValue (csta/errors.py tables): generic; ed4 has it."""
+        """A missing mandatory field: invalidParameterValue, in the request's edition."""
         inner = "<callingDevice>1000</callingDevice>"
-        assert await self.client.error(xml("MakeCall", inner)) == "operation/generic"
+        assert await self.client.error(xml("MakeCall", inner)) == "operation/invalidParameterValue"
         assert await self.client.error(xml("MakeCall", inner, ED4)) == (
             "operation/invalidParameterValue"
         )
@@ -113,7 +113,7 @@ class LimitTests(unittest.TestCase):
         waiting = [client.request(Req.start_session(password="wrong")) for _ in range(2)]
         assert not any(d.called for d in waiting)
         assert await client.error(xml("RequestSystemStatus")) == (
-            "subscribedResourceAvailability/outstandingRequestLimitExceeded"
+            "subscribedResourceAvailability/outstandingReqLimitExceeded"
         )
         world.advance(5)
         for deferred in waiting:
