@@ -1,0 +1,74 @@
+"""The web port's HTTP site (RFC 9110/9112 via twisted.web): a request body limit and the
+resource tree.
+
+:class:`LimitedRequest` stops keeping a request body once it is larger than the site's
+``max_body_bytes`` (the exchange's ``limits.max_message_bytes``) and marks the request
+``oversized``; the SOAP resource answers it 413. Bodies are never spooled to disk.
+
+Tree: ``/`` status page, ``/api/status`` its JSON, ``/csta`` the SOAP endpoint (WSDL at
+``/csta?wsdl``).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from twisted.web import resource, server
+
+DEFAULT_MAX_BODY = 65535
+#: Idle HTTP connections are closed after this many seconds (above the long-poll cap).
+IDLE_TIMEOUT = 120
+
+
+class LimitedRequest(server.Request):
+    """A request whose body is kept only up to the site's limit."""
+
+    oversized = False
+    _received = 0
+
+    def _limit(self) -> int:
+        site = getattr(self.channel, "site", None)
+        return int(getattr(site, "max_body_bytes", DEFAULT_MAX_BODY))
+
+    def gotLength(self, length: int | None) -> None:  # noqa: N802 (Twisted hook)
+        self.content = io.BytesIO()
+        self._received = 0
+        if length is not None and length > self._limit():
+            self.oversized = True
+
+    def handleContentChunk(self, data: bytes) -> None:  # noqa: N802 (Twisted hook)
+        if self.oversized:
+            return
+        self._received += len(data)
+        if self._received > self._limit():
+            self.oversized = True
+            self.content = io.BytesIO()
+            return
+        self.content.write(data)
+
+
+class WebSite(server.Site):
+    requestFactory = LimitedRequest
+
+    def __init__(self, root: resource.Resource, reactor: Any, *, max_body_bytes: int) -> None:
+        super().__init__(root, reactor=reactor, timeout=IDLE_TIMEOUT)
+        self.max_body_bytes = max_body_bytes
+        self.displayTracebacks = False
+
+
+def make_site(
+    soap: resource.Resource,
+    status_page: resource.Resource,
+    status_api: resource.Resource,
+    reactor: Any,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+) -> WebSite:
+    root = resource.Resource()
+    root.putChild(b"", status_page)
+    root.putChild(b"csta", soap)
+    api = resource.Resource()
+    api.putChild(b"status", status_api)
+    root.putChild(b"api", api)
+    return WebSite(root, reactor, max_body_bytes=max_body_bytes)

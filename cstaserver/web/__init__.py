@@ -1,0 +1,1 @@
+"""The status page of the web port (``/`` and ``/api/status``)."""
