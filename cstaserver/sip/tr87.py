@@ -1,0 +1,228 @@
+"""TR/87 uaCSTA (ECMA TR/87 clause 7; ECMA-323 ed4 annex K), the MS Lync 2013 RCC dialect:
+each SIP dialog is one association of the CSTA core (PROTOCOLS.md 5).
+
+- The INVITE's body (``RequestSystemStatus`` with the ``lcs:line`` private element) is
+  answered in the 200 OK with ``RequestSystemStatusResponse`` ``normal``; an INVITE without
+  a body is accepted with an empty 200. A re-INVITE refreshes the dialog and keeps its
+  monitors (sipe skips MonitorStart when it has a crossRefID).
+- Requests arrive as INFO with ``application/csta+xml``; the CSTA response (or
+  ``CSTAErrorCode``) travels in the body of the 200 OK to that INFO.
+- Events go to the client as INFO requests in the dialog. They are sent after the 200 OK of
+  the request that caused them (R6) and never wait for each other's 200s (R1): an INFO the
+  client never answers times out (Timer F) without harming the dialog or its monitors.
+- A new INVITE for a line that already has a dialog (route expiry, client restart, R9)
+  replaces the old dialog (BYE, its monitors stopped) or keeps both, by setting.
+- An out-of-dialog INFO with a CSTA body is answered 481 or served, by setting.
+- Devices are presented in E.164 (``tel:+4685551001``); the line's own string is echoed.
+
+Authentication (our decision, docs/tr87.md): TR/87 has no ECMA-354 messages; the SIP dialog
+is the session (TR/87 7.1). Lync reaches the gateway as a trusted application over a static
+route, so TR/87 associations are not asked for an application session whatever the CSTA
+server's ``authentication`` mode; restrict who can reach the port with ``--interface``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from cstaserver.config.model import AuthMode
+from cstaserver.csta import codec
+from cstaserver.csta.association import Association, IMessageTransport, Profile
+from cstaserver.csta.deviceid import canonical
+from cstaserver.csta.xmlsafe import XmlRejected
+from cstaserver.sip.interfaces import ISipApplication, SipAnswer
+
+log = Logger()
+
+CSTA_XML = "application/csta+xml"
+EVENT_HEADERS = (("Content-Disposition", "signal;handling=required"),)
+
+
+@attrs.frozen
+class Tr87Settings:
+    replace_line_dialogs: bool = True  # a new INVITE for a line ends the old dialog
+    serve_out_of_dialog_info: bool = False  # else 481
+
+
+@implementer(IMessageTransport)
+class DialogTransport:
+    """One SIP dialog as the core's message transport."""
+
+    def __init__(self, dialog: Any, clock: Any) -> None:
+        self.dialog = dialog
+        self.clock = clock
+        self.peer = str(getattr(dialog, "remote_uri", "sip"))
+        self._answering = 0
+        self._queued: list[bytes] = []
+        self.unanswered_events = 0
+
+    # -- the core's side ------------------------------------------------------------------
+    def write_message(self, data: bytes, correlation: object) -> None:
+        if isinstance(correlation, Deferred):
+            correlation.callback(SipAnswer(200, data, CSTA_XML))
+            return
+        if self._answering:
+            self._queued.append(data)  # after the 200 OK of the request being answered
+            return
+        self._send_event(data)
+
+    def send_request(self, data: bytes) -> Deferred:
+        return self.dialog.send_request("INFO", data, CSTA_XML, EVENT_HEADERS).addCallback(
+            lambda response: getattr(response, "body", b"")
+        )
+
+    def close(self, reason: str) -> None:
+        if not self.dialog.terminated:
+            self.dialog.end(reason)
+
+    # -- requests in ----------------------------------------------------------------------
+    def answer(self, association: Association, body: bytes) -> Deferred:
+        """Run one CSTA request; the Deferred fires with the SipAnswer. Events it causes
+        are sent once the endpoint has sent that answer (next reactor turn)."""
+        answer: Deferred = Deferred()
+        self._answering += 1
+        try:
+            association.receive(body, answer)
+        finally:
+            self.clock.callLater(0, self._release)
+        return answer
+
+    def _release(self) -> None:
+        self._answering -= 1
+        if self._answering:
+            return
+        queued, self._queued = self._queued, []
+        for data in queued:
+            self._send_event(data)
+
+    def _send_event(self, data: bytes) -> None:
+        if self.dialog.terminated:
+            return
+        sent = self.dialog.send_request("INFO", data, CSTA_XML, EVENT_HEADERS)
+        sent.addCallback(self._event_answered)
+
+    def _event_answered(self, response: Any) -> None:
+        if not hasattr(response, "status"):
+            self.unanswered_events += 1  # RequestTimeout: counted, nothing else (R1)
+
+
+def line_of(body: bytes, numbering: Any) -> tuple[str, str] | None:
+    """(line number, line string) from the ``lcs:line`` private element of a body."""
+    if not body.strip():
+        return None
+    try:
+        decoded = codec.decode(body)
+    except (XmlRejected, codec.DecodeError):
+        return None
+    for element in codec.find_descendants(decoded.element, "line"):
+        text = (element.text or "").strip()
+        if text:
+            try:
+                return canonical(text, numbering).number, text
+            except ValueError:
+                return None
+    return None
+
+
+@attrs.define(eq=False)
+class DialogState:
+    """What the application keeps in ``dialog.context``."""
+
+    association: Association
+    transport: DialogTransport
+    line: str | None = None
+
+
+@implementer(ISipApplication)
+class Tr87Application:
+    """Maps SIP dialogs onto CSTA associations."""
+
+    def __init__(
+        self, core: Any, clock: Any, settings: Tr87Settings | None = None, server_id: str = ""
+    ) -> None:
+        self.core = core
+        self.clock = clock
+        self.settings = settings or Tr87Settings()
+        self.profile = Profile(
+            name="tr87", auth_mode=AuthMode.OFF, e164_presentation=True, server_id=server_id
+        )
+        self.lines: dict[str, Any] = {}  # line number -> dialog
+
+    def _numbering(self) -> Any:
+        return getattr(self.core.switch, "public_numbering", None)
+
+    def dialog_requested(self, dialog: Any, invite: Any) -> Any:
+        body = invite.body or b""
+        if dialog.confirmed:  # re-INVITE: refresh, keep the association and monitors
+            state = dialog.context
+            if body.strip() and state is not None:
+                return state.transport.answer(state.association, body)
+            return SipAnswer(200)
+        transport = DialogTransport(dialog, self.clock)
+        state = DialogState(self.core.associate(transport, self.profile), transport)
+        dialog.context = state
+        line = line_of(body, self._numbering())
+        if line is not None:
+            number, text = line
+            state.association.remember_device_string(number, text)
+            state.line = number
+            self._claim_line(number, dialog)
+        if not body.strip():
+            return SipAnswer(200)
+        return transport.answer(state.association, body)
+
+    def _claim_line(self, number: str, dialog: Any) -> None:
+        old = self.lines.get(number)
+        self.lines[number] = dialog
+        if old is not None and old is not dialog and not old.terminated:
+            if self.settings.replace_line_dialogs:
+                log.info("line {line}: a new dialog replaces the old one", line=number)
+                old.end("replaced")
+
+    def request_in_dialog(self, dialog: Any, request: Any) -> Any:
+        state = dialog.context
+        if state is None or state.association.closed:
+            return 481
+        if not (request.body or b"").strip():
+            return SipAnswer(200)
+        return state.transport.answer(state.association, request.body)
+
+    def out_of_dialog_request(self, request: Any) -> Any:
+        if not self.settings.serve_out_of_dialog_info or not (request.body or b"").strip():
+            return 481
+        transport = _OneShotTransport()
+        association = self.core.associate(transport, self.profile)
+        answer: Deferred = Deferred()
+        association.receive(request.body, answer)
+        association.connection_lost("out-of-dialog request answered")
+        return answer
+
+    def dialog_ended(self, dialog: Any, reason: str) -> None:
+        state = dialog.context
+        if state is None:
+            return
+        if state.line is not None and self.lines.get(state.line) is dialog:
+            del self.lines[state.line]
+        state.association.connection_lost(f"dialog ended: {reason}")
+
+
+@implementer(IMessageTransport)
+class _OneShotTransport:
+    """An out-of-dialog INFO: a response, no events (there is nowhere to send them)."""
+
+    peer = "sip (out of dialog)"
+
+    def write_message(self, data: bytes, correlation: object) -> None:
+        if isinstance(correlation, Deferred):
+            correlation.callback(SipAnswer(200, data, CSTA_XML))
+
+    def send_request(self, data: bytes) -> Deferred:
+        raise ConnectionError("no dialog")
+
+    def close(self, reason: str) -> None:
+        pass
