@@ -185,9 +185,7 @@ def parse_envelope(data: bytes, version: SoapVersion, *, max_bytes: int) -> Soap
             raise SoapFault("MustUnderstand", f"header {block.tag} is not understood")
     children = _elements(body)
     if len(children) != 1:
-        raise SoapFault(
-            version.client_fault, f"the Body must hold exactly one element, not {len(children)}"
-        )
+        raise SoapFault(CLIENT, f"the Body must hold exactly one element, not {len(children)}")
     return SoapRequest(version=version, body=children[0], headers=blocks)
 
 

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock, deferLater
 from twisted.protocols.policies import WrappingFactory
 from twisted.web import resource, server
-from twisted.web.client import Agent, HTTPConnectionPool, readBody
+from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
 
 from cstaserver.csta.service import make_core
@@ -37,6 +38,18 @@ def demo_exchange() -> Any:
 
 def basic(user: str = DEMO_USER, password: str = DEMO_PASSWORD) -> bytes:
     return b"Basic " + base64.b64encode(f"{user}:{password}".encode())
+
+
+class _Collect(Protocol):
+    def __init__(self, done: defer.Deferred) -> None:
+        self.done = done
+        self.parts: list[bytes] = []
+
+    def dataReceived(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.done.callback(b"".join(self.parts))
 
 
 async def _close_connections(wrapper: WrappingFactory, reactor: Any) -> None:
@@ -82,12 +95,14 @@ class LoopbackWeb:
             throttle=throttle if throttle is not None else {"delay": 0.01},
             policy=policy or DeliveryPolicy(backoff=(0.01,), timeout=2.0),
         )
-        self.wrapper = WrappingFactory(self.site)  # knows the open connections
+        self.wrapper = WrappingFactory(self.site)
         self.port: Any = None
         self.agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
 
     def listen(self, factory: Any = None) -> int:
-        self.port = self.reactor.listenTCP(0, factory or self.wrapper, interface="127.0.0.1")
+        """Listen with the site (or ``factory``), tracking connections for tear-down."""
+        self.wrapper = WrappingFactory(factory or self.site)
+        self.port = self.reactor.listenTCP(0, self.wrapper, interface="127.0.0.1")
         return self.port.getHost().port
 
     @property
@@ -121,8 +136,9 @@ class LoopbackWeb:
         raw = Headers({k: [v] for k, v in (headers or {}).items()})
         producer = _BytesProducer(body) if body is not None else None
         response = await self.agent.request(method, url.encode(), raw, producer)
-        data = await readBody(response)
-        return response.code, response.headers, data
+        collected: defer.Deferred = defer.Deferred()
+        response.deliverBody(_Collect(collected))
+        return response.code, response.headers, await collected
 
     async def post(
         self,

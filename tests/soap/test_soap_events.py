@@ -1,0 +1,238 @@
+"""Events for SOAP clients: WS-Eventing style Subscribe/NotifyTo POSTs (ECMA-348 5th ed.
+Annex A, Ecma TR/90) and the GetEvents long poll."""
+
+from __future__ import annotations
+
+from lxml import etree
+from twisted.internet import defer, reactor
+from twisted.internet.task import Clock, deferLater
+from twisted.trial import unittest
+from twisted.web.server import Site
+
+from cstaserver.csta.namespaces import APPL_SESSION, ED3
+from cstaserver.soap.envelope import SOAP_NS
+from cstaserver.soap.events import MAX_POLL_SECONDS, DeliveryPolicy, EventQueue
+from cstaserver.soap.testing import LoopbackWeb, NotifyReceiver, soap11
+
+S11 = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def body_names(envelope: bytes) -> list[str]:
+    body = etree.fromstring(envelope).find(f"{{{S11}}}Body")
+    response = body[0]
+    if etree.QName(response).localname == "GetEventsResponse":
+        return [etree.QName(e).localname for e in response]
+    return [etree.QName(response).localname]
+
+
+def monitor_start(number: str) -> str:
+    return f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>{number}</deviceObject></monitorObject></MonitorStart>'
+
+
+def make_call(calling: str, called: str) -> str:
+    return f'<MakeCall xmlns="{ED3}"><callingDevice>{calling}</callingDevice><calledDirectoryNumber>{called}</calledDirectoryNumber></MakeCall>'
+
+
+def get_events(timeout: float, max_events: int | None = None) -> str:
+    extra = f"<maxEvents>{max_events}</maxEvents>" if max_events else ""
+    return f'<GetEvents xmlns="{SOAP_NS}"><timeout>{timeout}</timeout>{extra}</GetEvents>'
+
+
+def session_header(session_id: str) -> str:
+    return f'<cs:sessionID xmlns:cs="{SOAP_NS}">{session_id}</cs:sessionID>'
+
+
+class EventQueueTests(unittest.TestCase):
+    def test_waiter_gets_the_events_of_one_turn_together(self) -> None:
+        clock = Clock()
+        queue = EventQueue(clock)
+        waiting = queue.wait(10, 100)
+        queue.push(b"a")
+        queue.push(b"b")
+        self.assertNoResult(waiting)
+        clock.advance(0)
+        self.assertEqual(self.successResultOf(waiting), [b"a", b"b"])
+
+    def test_timeout_is_capped_and_answers_empty(self) -> None:
+        clock = Clock()
+        queue = EventQueue(clock)
+        waiting = queue.wait(10_000, 10)
+        clock.advance(MAX_POLL_SECONDS)
+        self.assertEqual(self.successResultOf(waiting), [])
+
+    def test_bounded_oldest_dropped_and_max_events(self) -> None:
+        queue = EventQueue(Clock(), limit=3)
+        for item in (b"1", b"2", b"3", b"4"):
+            queue.push(item)
+        self.assertEqual(queue.dropped, 1)
+        self.assertEqual(self.successResultOf(queue.wait(1, 2)), [b"2", b"3"])
+        self.assertEqual(self.successResultOf(queue.wait(0, 10)), [b"4"])
+
+    def test_cancelled_waiter_is_forgotten(self) -> None:
+        clock = Clock()
+        queue = EventQueue(clock)
+        waiting = queue.wait(5, 10)
+        waiting.cancel()
+        self.failureResultOf(waiting, defer.CancelledError)
+        queue.push(b"x")
+        clock.advance(0)
+        self.assertEqual(len(queue), 1)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class LongPollTests(unittest.TestCase):
+    def setUp(self) -> None:
+        self.web = LoopbackWeb(reactor)
+        self.web.listen()
+        self.addCleanup(lambda: self.web.stop())
+
+    async def test_events_after_make_call(self) -> None:
+        await self.web.post(soap11(monitor_start("1000")))
+        status, _h, data = await self.web.post(soap11(make_call("1000", "1001")))
+        self.assertEqual(status, 200)
+        status, _h, data = await self.web.post(soap11(get_events(1)))
+        self.assertEqual(status, 200)
+        self.assertEqual(
+            body_names(data), ["ServiceInitiatedEvent", "OriginatedEvent", "DeliveredEvent"]
+        )
+
+    async def test_waits_for_an_event(self) -> None:
+        await self.web.post(soap11(monitor_start("1005")))
+        polling = defer.ensureDeferred(self.web.post(soap11(get_events(10))))
+        await deferLater(reactor, 0.2, lambda: None)
+        self.assertFalse(polling.called)
+        from cstaserver.pbx.simulator import Simulator
+
+        Simulator(self.web.switch).call("1006", "1005")
+        status, _h, data = await polling
+        self.assertEqual(status, 200)
+        self.assertEqual(body_names(data), ["DeliveredEvent"])
+
+    async def test_times_out_empty(self) -> None:
+        started = reactor.seconds()
+        status, _h, data = await self.web.post(soap11(get_events(0.2)))
+        self.assertEqual(status, 200)
+        self.assertEqual(body_names(data), [])
+        self.assertGreaterEqual(reactor.seconds() - started, 0.15)
+
+    async def test_bad_timeout_is_a_client_fault(self) -> None:
+        status, _h, data = await self.web.post(soap11(get_events("soon")))  # type: ignore[arg-type]
+        self.assertEqual(status, 500)
+        self.assertIn(b"Client", data)
+
+    async def test_session_terminated_reaches_the_poll_and_ends_the_channel(self) -> None:
+        start = f'<StartApplicationSession xmlns="{APPL_SESSION}"><applicationInfo><applicationID>demo</applicationID></applicationInfo><requestedSessionDuration>30</requestedSessionDuration></StartApplicationSession>'
+        _s, _h, data = await self.web.post(soap11(start))
+        session_id = etree.fromstring(data).xpath("//*[local-name()='sessionID']")[-1].text
+        header = session_header(session_id)
+        await self.web.post(soap11(monitor_start("1007"), header))
+        polling = defer.ensureDeferred(self.web.post(soap11(get_events(10), header)))
+        await deferLater(reactor, 0.1, lambda: None)
+        self.web.clock.advance(31)  # the session timer (core clock) expires
+        _s, _h, data = await polling
+        self.assertEqual(body_names(data), ["ApplicationSessionTerminated"])
+        await deferLater(reactor, 0.05, lambda: None)
+        self.assertNotIn(session_id, self.web.site.channels.by_session)
+        self.assertEqual(len(self.web.core.monitors), 0)
+
+
+class SubscriptionTests(unittest.TestCase):
+    def setUp(self) -> None:
+        self.web = LoopbackWeb(
+            reactor, policy=DeliveryPolicy(attempts=2, backoff=(0.01,), timeout=2, max_failures=2)
+        )
+        self.web.listen()
+        self.addCleanup(lambda: self.web.stop())
+
+    def receiver(self, status: int = 202) -> tuple[NotifyReceiver, str]:
+        receiver = NotifyReceiver(status)
+        port = reactor.listenTCP(0, Site(receiver), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return receiver, f"http://127.0.0.1:{port.getHost().port}/events"
+
+    async def subscribe(self, url: str, header: str = "") -> str:
+        body = f'<Subscribe xmlns="{SOAP_NS}"><NotifyTo>{url}</NotifyTo></Subscribe>'
+        status, _h, data = await self.web.post(soap11(body, header))
+        self.assertEqual(status, 200, data)
+        return etree.fromstring(data).xpath("//*[local-name()='subscriptionID']")[0].text
+
+    async def test_events_are_posted_to_notify_to(self) -> None:
+        receiver, url = self.receiver()
+        subscription_id = await self.subscribe(url)
+        await self.web.post(soap11(monitor_start("1000")))
+        await self.web.post(soap11(make_call("1000", "1001")))
+        bodies = await receiver.wait_for(3)
+        names = [body_names(b)[0] for b in bodies]
+        self.assertEqual(names, ["ServiceInitiatedEvent", "OriginatedEvent", "DeliveredEvent"])
+        header = etree.fromstring(bodies[0]).find(f"{{{S11}}}Header")
+        self.assertEqual(header.find(f"{{{SOAP_NS}}}subscriptionID").text, subscription_id)
+        # nothing left for the long poll: the subscription took them
+        _s, _h, data = await self.web.post(soap11(get_events(0)))
+        self.assertEqual(body_names(data), [])
+
+    async def test_ws_eventing_delivery_form_and_unsubscribe(self) -> None:
+        receiver, url = self.receiver()
+        wse = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
+        wsa = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+        body = (
+            f'<Subscribe xmlns="{SOAP_NS}" xmlns:wse="{wse}" xmlns:wsa="{wsa}">'
+            f"<wse:Delivery><wse:NotifyTo><wsa:Address>{url}</wsa:Address></wse:NotifyTo>"
+            "</wse:Delivery></Subscribe>"
+        )
+        _s, _h, data = await self.web.post(soap11(body))
+        subscription_id = etree.fromstring(data).xpath("//*[local-name()='subscriptionID']")[0].text
+        unsubscribe = f'<Unsubscribe xmlns="{SOAP_NS}"><subscriptionID>{subscription_id}</subscriptionID></Unsubscribe>'
+        status, _h, _d = await self.web.post(soap11(unsubscribe))
+        self.assertEqual(status, 200)
+        status, _h, _d = await self.web.post(soap11(unsubscribe))
+        self.assertEqual(status, 500)  # no such subscription any more
+        await self.web.post(soap11(monitor_start("1002")))
+        await self.web.post(soap11(make_call("1002", "1003")))
+        _s, _h, data = await self.web.post(soap11(get_events(1)))
+        self.assertEqual(len(body_names(data)), 3)
+        self.assertEqual(receiver.bodies, [])
+
+    async def test_bad_notify_to_is_a_client_fault(self) -> None:
+        for target in ("", "<NotifyTo>ftp://x/</NotifyTo>", "<NotifyTo>not a url</NotifyTo>"):
+            body = f'<Subscribe xmlns="{SOAP_NS}">{target}</Subscribe>'
+            status, _h, data = await self.web.post(soap11(body))
+            self.assertEqual(status, 500)
+            self.assertIn(b"NotifyTo", data)
+
+    async def test_failing_endpoint_drops_the_subscription(self) -> None:
+        receiver, url = self.receiver(status=500)
+        await self.subscribe(url)
+        channel = self.web.site.channels.by_login["csta_user"]
+        subscription = channel.subscription
+        await self.web.post(soap11(monitor_start("1004")))
+        await self.web.post(soap11(make_call("1004", "1005")))
+        for _ in range(100):
+            if channel.subscription is None:
+                break
+            await deferLater(reactor, 0.02, lambda: None)
+        self.assertIsNone(channel.subscription)
+        self.assertFalse(subscription.active)
+        self.assertEqual(subscription.failed, 2)
+        self.assertEqual(len(receiver.bodies), 4)  # 2 events x 2 attempts
+        # later events wait for a long poll again; requests were never held up
+        from cstaserver.pbx.simulator import Simulator
+
+        Simulator(self.web.switch).answer("1005")
+        _s, _h, data = await self.web.post(soap11(get_events(1)))
+        self.assertIn("EstablishedEvent", body_names(data))
+
+    async def test_unreachable_endpoint_does_not_block_other_clients(self) -> None:
+        port = reactor.listenTCP(0, Site(NotifyReceiver()), interface="127.0.0.1")
+        dead = f"http://127.0.0.1:{port.getHost().port}/gone"
+        await port.stopListening()
+        await self.subscribe(dead)
+        await self.web.post(soap11(monitor_start("1006")))
+        status, _h, data = await self.web.post(soap11(make_call("1006", "1007")))
+        self.assertEqual(status, 200)
+        self.assertIn(b"MakeCallResponse", data)
+        channel = self.web.site.channels.by_login["csta_user"]
+        for _ in range(100):
+            if channel.subscription is None:
+                break
+            await deferLater(reactor, 0.02, lambda: None)
+        self.assertIsNone(channel.subscription)
