@@ -48,8 +48,8 @@ class Simulator:
         self.switch = switch
 
     # -- helpers -----------------------------------------------------------------------------
-    def _terminal(self, device: str) -> DeviceInfo:
-        return self.switch._terminal(device)
+    def require_terminal(self, device: str) -> DeviceInfo:
+        return self.switch.require_terminal(device)
 
     def _pick(self, number: str, states: tuple[ConnectionState, ...], error: ErrorValue) -> Call:
         """The call of ``number``'s connection in the first of ``states`` that it has."""
@@ -63,8 +63,8 @@ class Simulator:
     # -- a person at a terminal, or an outside caller -----------------------------------------
     def off_hook(self, device: str) -> str:
         """Lift the handset: dial tone (ServiceInitiated, connection initiated)."""
-        info = self._terminal(device)
-        existing = self.switch._check_may_originate(info)
+        info = self.require_terminal(device)
+        existing = self.switch.check_may_originate(info)
         if existing is not None:
             raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, f"{info.number} is off-hook")
         return self.switch.off_hook(info.number, EventCause.NEW_CALL).call_id
@@ -73,13 +73,13 @@ class Simulator:
         """``sim call FROM TO``: a terminal dials, or an outside caller calls in."""
         sw = self.switch
         if sw.numbering.is_external(from_):
-            target = sw._destination(to, ErrorValue.INVALID_CALLED_DEVICE, exclude=from_)
+            target = sw.destination(to, ErrorValue.INVALID_CALLED_DEVICE, exclude=from_)
             return sw.network.call_in(from_, target).call_id
         try:
-            info = self._terminal(from_)
+            info = self.require_terminal(from_)
         except SwitchError as exc:
             raise SwitchError(ErrorValue.INVALID_CALLING_DEVICE, exc.message) from None
-        call = sw._check_may_originate(info)
+        call = sw.check_may_originate(info)
         if call is None:
             call = sw.off_hook(info.number, EventCause.NEW_CALL)
         target = sw.numbering.resolve(to)
@@ -111,7 +111,7 @@ class Simulator:
 
     def answer(self, device: str) -> str:
         """``sim answer``: the terminal (or outside party) answers what alerts at it."""
-        number = self.switch._party_number(device)
+        number = self.switch.party_number(device)
         call = self._pick(number, (S.ALERTING,), ErrorValue.NO_CALL_TO_ANSWER)
         if self.switch.info(number) is not None:
             self.switch.answer_call(call.call_id, number)
@@ -121,21 +121,21 @@ class Simulator:
 
     def hangup(self, device: str) -> str:
         """``sim hangup``: on-hook; clears the active connection (else the held one)."""
-        number = self.switch._party_number(device)
+        number = self.switch.party_number(device)
         call = self._pick(number, _HANGUP_ORDER, ErrorValue.NO_CONNECTION_TO_CLEAR)
         self.switch.clear_connection(call.call_id, number)
         return call.call_id
 
     def hold(self, device: str) -> str:
         """``sim hold``: the hold key on the active call."""
-        info = self._terminal(device)
+        info = self.require_terminal(device)
         call = self._pick(info.number, (S.CONNECTED,), ErrorValue.NO_ACTIVE_CALL)
         self.switch.hold_call(call.call_id, info.number)
         return call.call_id
 
     def retrieve(self, device: str) -> str:
         """The hold key again: retrieve the held call."""
-        info = self._terminal(device)
+        info = self.require_terminal(device)
         call = self._pick(info.number, (S.HOLD,), ErrorValue.NO_HELD_CALL)
         self.switch.retrieve_call(call.call_id, info.number)
         return call.call_id

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from cstaserver.pbx.calls import Call, Connection
@@ -46,7 +45,7 @@ from cstaserver.pbx.events import (
     Transferred,
 )
 from cstaserver.pbx.interfaces import ISwitch
-from cstaserver.pbx.plan import DeviceKind, ExchangePlan
+from cstaserver.pbx.plan import DeviceKind
 from cstaserver.pbx.states import (
     AgentState,
     ConnectionState,
@@ -63,10 +62,13 @@ DIGITS = frozenset("0123456789*#ABCDabcd")
 
 @implementer(ISwitch)
 class Switch(Exchange):
-    """The simulated exchange: ``Switch(plan, clock)``."""
+    """The simulated exchange: ``Switch(plan, clock)`` (an ``IReactorTime``).
 
-    def __init__(self, plan: ExchangePlan, clock: IReactorTime) -> None:
-        super().__init__(plan, clock)
+    Beyond ISwitch, for the simulator, the admin shell and diagnostics: ``clock``,
+    ``calls`` (call ID -> Call), ``numbering`` (digit analysis), ``info(number)`` (DeviceInfo
+    or None, no public-number mapping), ``connections_at(number)``, and the validators
+    ``party_number``, ``require_terminal``, ``destination`` and ``check_may_originate``.
+    """
 
     # -- subscriptions -----------------------------------------------------------------------
     def subscribe(self, callback: Callable[[object], None]) -> Callable[[], None]:
@@ -96,7 +98,7 @@ class Switch(Exchange):
         return self.numbering.is_external(number)
 
     def snapshot_device(self, device: str) -> list:
-        number = self._party_number(device)
+        number = self.party_number(device)
         result = []
         for call_id, conn in self.connections_at(number).items():
             call = self.calls[call_id]
@@ -114,7 +116,7 @@ class Switch(Exchange):
             raise SwitchError(ErrorValue.INVALID_CALL_ID, f"no call {call_id!r}")
         return call
 
-    def _party_number(self, number: str) -> str:
+    def party_number(self, number: str) -> str:
         """An internal device (public numbers mapped) or an external party's number."""
         internal = self.numbering.internal(number)
         if internal is not None:
@@ -123,7 +125,7 @@ class Switch(Exchange):
             return number
         raise SwitchError(ErrorValue.OBJECT_NOT_KNOWN, f"no device {number!r}")
 
-    def _terminal(self, number: str) -> DeviceInfo:
+    def require_terminal(self, number: str) -> DeviceInfo:
         """An extension with a terminal (what can answer, hold, dial ...)."""
         info = self.device(number) if not self.numbering.is_external(number) else None
         if info is None or not info.is_extension:
@@ -146,10 +148,10 @@ class Switch(Exchange):
     def _party(self, call_id: str, device: str) -> tuple[Call, DeviceInfo, Connection]:
         """Call, extension and its connection for a terminal operation."""
         call = self._call(call_id)
-        info = self._terminal(device)
+        info = self.require_terminal(device)
         return call, info, self._connection(call, info.number, ErrorValue.INVALID_CONNECTION_ID)
 
-    def _destination(self, number: str, error: ErrorValue, exclude: str | None = None) -> str:
+    def destination(self, number: str, error: ErrorValue, exclude: str | None = None) -> str:
         """The internal or external number a call to ``number`` goes to, or ``error``."""
         target = self.numbering.resolve(number or "")
         if target is None:
@@ -163,7 +165,7 @@ class Switch(Exchange):
             raise SwitchError(error, f"{number!r} is the device itself")
         return target
 
-    def _check_may_originate(self, info: DeviceInfo) -> Call | None:
+    def check_may_originate(self, info: DeviceInfo) -> Call | None:
         """Refuse a busy calling device; its initiated (off-hook) call if it has one."""
         if info.busy:
             raise SwitchError(ErrorValue.RESOURCE_BUSY, f"{info.number} is busy")
@@ -209,8 +211,8 @@ class Switch(Exchange):
             raise SwitchError(
                 ErrorValue.INVALID_CALLING_DEVICE, f"{calling!r} cannot originate a call"
             )
-        target = self._destination(called, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
-        call = self._check_may_originate(info)
+        target = self.destination(called, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+        call = self.check_may_originate(info)
         if call is not None:
             call.origin_cause = EventCause.MAKE_CALL
             call.called_device = target
@@ -238,7 +240,7 @@ class Switch(Exchange):
                 ErrorValue.INVALID_CALLING_DEVICE,
                 f"{calling!r} is neither an ACD group nor an extension with a terminal",
             )
-        target = self._destination(called, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+        target = self.destination(called, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
         call = self.network.predictive(info.number, target)
         return (call.call_id, info.number)
 
@@ -252,7 +254,7 @@ class Switch(Exchange):
 
     def clear_connection(self, call_id: str, device: str) -> None:
         call = self._call(call_id)
-        number = self._party_number(device)
+        number = self.party_number(device)
         self._connection(call, number, ErrorValue.NO_CONNECTION_TO_CLEAR)
         self.release(call, number, EventCause.NORMAL_CLEARING)
 
@@ -284,7 +286,7 @@ class Switch(Exchange):
         call, info, conn = self._party(held_call_id, device)
         if conn.state is not S.CONNECTED:
             raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {held_call_id} is not active")
-        target = self._destination(consulted, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+        target = self.destination(consulted, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
         self._hold(call, conn, EventCause.CONSULTATION)
         new = self.off_hook(info.number, EventCause.CONSULTATION)
         new.called_device = target
@@ -329,7 +331,7 @@ class Switch(Exchange):
         call, info, conn = self._party(call_id, device)
         if conn.state is not S.CONNECTED:
             raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {call_id} is not active")
-        target = self._destination(transferred_to, ErrorValue.INVALID_DESTINATION, info.number)
+        target = self.destination(transferred_to, ErrorValue.INVALID_DESTINATION, info.number)
         others = call.others(info.number)
         if not others or target in others:
             raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, "nobody to transfer")
@@ -386,7 +388,7 @@ class Switch(Exchange):
 
     def single_step_conference(self, call_id: str, device_to_join: str) -> tuple:
         call = self._call(call_id)
-        info = self._terminal(device_to_join)
+        info = self.require_terminal(device_to_join)
         if info.number in call.connections:
             raise SwitchError(
                 ErrorValue.INVALID_OBJECT_STATE, f"{info.number} is already in call {call_id}"
@@ -440,7 +442,7 @@ class Switch(Exchange):
             raise SwitchError(
                 ErrorValue.INVALID_CONNECTION_STATE, f"call {call_id} is not alerting at {device}"
             )
-        target = self._destination(new_destination, ErrorValue.INVALID_DESTINATION, info.number)
+        target = self.destination(new_destination, ErrorValue.INVALID_DESTINATION, info.number)
         if target in call.connections:
             raise SwitchError(ErrorValue.INVALID_DESTINATION, f"{target} is already in the call")
         self.router.divert(call, info.number, target, EventCause.REDIRECTED)
@@ -482,7 +484,7 @@ class Switch(Exchange):
             raise SwitchError(ErrorValue.VALUE_OUT_OF_RANGE, "ring count must be 1..15")
         target = None
         if activate:
-            target = self._destination(
+            target = self.destination(
                 forward_to or "", ErrorValue.INVALID_FORWARDING_DESTINATION, info.number
             )
         elif forward_to:

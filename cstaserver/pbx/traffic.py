@@ -60,7 +60,7 @@ class TrafficGenerator:
         if not rate > 0 or not seconds > 0:
             raise SwitchError(ErrorValue.VALUE_OUT_OF_RANGE, "rate and seconds must be positive")
         if to is not None:
-            self.switch._destination(to, ErrorValue.INVALID_CALLED_DEVICE)
+            self.switch.destination(to, ErrorValue.INVALID_CALLED_DEVICE)
         self.run = TrafficRun(rate, seconds, to, seed)
         self.rng = random.Random(seed)
         self._end = self.clock.seconds() + seconds
@@ -80,7 +80,7 @@ class TrafficGenerator:
         self.run.offered += 1
         try:
             call = self.switch.network.call_in(
-                caller, self.switch._destination(target, ErrorValue.INVALID_CALLED_DEVICE)
+                caller, self.switch.destination(target, ErrorValue.INVALID_CALLED_DEVICE)
             )
         except SwitchError:
             self.run.rejected += 1
