@@ -19,7 +19,16 @@ class ExampleTests(unittest.TestCase):
         web = LoopbackWeb(reactor)
         web.listen()
         self.addCleanup(lambda: web.stop())
-        command = [sys.executable, str(SCRIPT), "--wsdl", web.url + "?wsdl", "--from", "1002", "--to", "1003"]
+        command = [
+            sys.executable,
+            str(SCRIPT),
+            "--wsdl",
+            web.url + "?wsdl",
+            "--from",
+            "1002",
+            "--to",
+            "1003",
+        ]
         result = await in_thread(
             reactor, lambda: subprocess.run(command, capture_output=True, text=True, timeout=60)
         )
