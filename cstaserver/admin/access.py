@@ -1,0 +1,141 @@
+"""Logging in to the admin shell (INTERFACE.md §6: "telnet 8023, ssh 8022, loopback; login
+with an admin account from the data directory"; PROTOCOLS.md §8 "Admin shell").
+
+Wired like ``twisted.conch.manhole_tap``: telnet is ``TelnetTransport(
+AuthenticatingTelnetProtocol, portal)`` → ``TelnetBootstrapProtocol`` →
+``insults.ServerProtocol`` → :class:`~.shell.AdminShell`; ssh is ``manhole_ssh.ConchFactory``
+with a ``TerminalRealm`` whose terminal protocol is the same shell. One ``twisted.cred``
+portal with :class:`AdminAccountsChecker`: the hashed admin accounts of the exchange data
+(read at each login, so a restored account list applies at once), checked with
+:func:`cstaserver.passwords.verify_password`; a wrong password is refused after a delay. The
+ssh host key is generated in the data directory on first use (``ssh_host_key``, Ed25519,
+mode 0600).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from twisted.conch import interfaces as iconch
+from twisted.conch import manhole_ssh, telnet
+from twisted.conch.insults import insults
+from twisted.conch.ssh import keys
+from twisted.cred import credentials, error
+from twisted.cred.checkers import ICredentialsChecker
+from twisted.cred.portal import IRealm, Portal
+from twisted.internet import defer, task
+from twisted.internet.protocol import ServerFactory
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from cstaserver.passwords import verify_password
+
+log = Logger()
+
+HOST_KEY_FILE = "ssh_host_key"
+FAILURE_DELAY = 1.0
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+@implementer(ICredentialsChecker)
+class AdminAccountsChecker:
+    """User name and password against ``ExchangeData.admin_accounts`` (scrypt hashes)."""
+
+    credentialInterfaces = (credentials.IUsernamePassword,)
+
+    def __init__(
+        self,
+        accounts: Callable[[], Sequence[Any]],
+        clock: Any,
+        failure_delay: float = FAILURE_DELAY,
+    ) -> None:
+        self.accounts = accounts
+        self.clock = clock
+        self.failure_delay = failure_delay
+
+    def requestAvatarId(self, creds: Any) -> defer.Deferred:  # noqa: N802 (twisted.cred API)
+        user = _text(creds.username)
+        password = _text(creds.password)
+        for account in self.accounts():
+            if account.user == user and verify_password(password, account.password_hash):
+                log.info("admin {user} logged in", user=user)
+                return defer.succeed(user.encode("utf-8"))
+        log.warn("admin login refused for {user}", user=user)
+
+        def refuse() -> None:
+            raise error.UnauthorizedLogin("wrong user name or password")
+
+        return task.deferLater(self.clock, self.failure_delay, refuse)
+
+
+@implementer(IRealm)
+class AdminRealm(manhole_ssh.TerminalRealm):
+    """Gives a logged-in administrator the shell, over telnet or ssh.
+
+    ``shell_factory(user)`` makes the terminal protocol (an :class:`~.shell.AdminShell`).
+    """
+
+    def __init__(self, shell_factory: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.shell_factory = shell_factory
+
+    def _getAvatar(self, avatarId: bytes) -> Any:  # noqa: N802, N803 (TerminalRealm hook)
+        user = _text(avatarId)
+        avatar = super()._getAvatar(avatarId)
+        session = avatar.original.getComponent(iconch.ISession)
+        session.chainedProtocolFactory = lambda: insults.ServerProtocol(self.shell_factory, user)
+        return avatar
+
+    def requestAvatar(self, avatarId: bytes, mind: Any, *interfaces: Any) -> tuple:  # noqa: N802, N803
+        if telnet.ITelnetProtocol in interfaces:
+            protocol = telnet.TelnetBootstrapProtocol(
+                insults.ServerProtocol, self.shell_factory, _text(avatarId)
+            )
+            return (telnet.ITelnetProtocol, protocol, lambda: None)
+        return super().requestAvatar(avatarId, mind, *interfaces)
+
+
+def admin_portal(realm: AdminRealm, checker: AdminAccountsChecker) -> Portal:
+    return Portal(realm, [checker])
+
+
+def telnet_factory(portal: Portal) -> ServerFactory:
+    factory = ServerFactory()
+    factory.protocol = lambda: telnet.TelnetTransport(telnet.AuthenticatingTelnetProtocol, portal)
+    return factory
+
+
+def host_key(data_path: Path) -> keys.Key:
+    """The ssh host key in ``<data>/ssh_host_key``, generated (Ed25519, 0600) if missing."""
+    path = Path(data_path) / HOST_KEY_FILE
+    if not path.exists():
+        pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # made by another process meanwhile: use that one
+        else:
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(pem)
+            log.info("ssh host key generated: {path}", path=str(path))
+    return keys.Key.fromFile(str(path))
+
+
+def ssh_factory(portal: Portal, key: keys.Key) -> manhole_ssh.ConchFactory:
+    factory = manhole_ssh.ConchFactory(portal)
+    name = key.sshType()
+    factory.publicKeys = {name: key.public()}
+    factory.privateKeys = {name: key}
+    return factory

@@ -1,0 +1,218 @@
+"""The changes the administrator's commands make to the exchange data, as pure functions
+(INTERFACE.md §5; the seed's 6.2 "initiate CSTA server", 6.3 "remove", 6.5-6.8
+"authentication settings").
+
+Each function takes the current :class:`~cstaserver.config.ExchangeData` and the parsed
+command line and returns the new data (a copy; the old one is not touched) with what changed,
+or raises :class:`~cstaserver.admin.output.CommandError` with one line. Options left out keep
+their current values. The result is validated with :func:`cstaserver.config.validate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import attrs
+
+from cstaserver.admin.output import CommandError
+from cstaserver.admin.parsing import given
+from cstaserver.config import (
+    ApplicationCriteria,
+    AuthenticationCriteria,
+    AuthMode,
+    ConfigError,
+    CstaServerSettings,
+    ExchangeData,
+    ServerType,
+    UserCredential,
+    validate,
+)
+from cstaserver.passwords import hash_password
+
+#: Ports of a newly initiated server (INTERFACE.md §3): port, TLS port, web port.
+DEFAULT_PORTS: dict[ServerType, tuple[int, int | None, int | None]] = {
+    ServerType.XML: (8882, 8883, 8080),
+    ServerType.TR87: (5062, None, None),
+}
+
+
+@attrs.frozen
+class ServerChange:
+    """One CSTA server before and after ``csta -i`` (``old`` None: newly initiated)."""
+
+    old: CstaServerSettings | None
+    new: CstaServerSettings
+
+
+def checked(data: ExchangeData) -> ExchangeData:
+    """``data`` if it is valid, else CommandError naming the problem."""
+    try:
+        validate(data)
+    except ConfigError as e:
+        raise CommandError(e.problem) from None
+    return data
+
+
+def lims(data: ExchangeData) -> list[int]:
+    return sorted(lim.number for lim in data.plan.lims)
+
+
+def require_lim(data: ExchangeData, lim: int) -> int:
+    known = lims(data)
+    if lim not in known:
+        listed = ", ".join(str(n) for n in known) or "none"
+        raise CommandError(f"LIM {lim} does not exist (LIMs: {listed})")
+    return lim
+
+
+def default_lim(data: ExchangeData, server_type: ServerType) -> int:
+    """The LIM of the first server of ``server_type``, else the first LIM."""
+    for server in data.csta_servers:
+        if server.server_type is server_type:
+            return server.lim
+    known = lims(data)
+    if not known:
+        raise CommandError("the exchange has no LIM")
+    return known[0]
+
+
+def new_server(server_type: ServerType, lim: int) -> CstaServerSettings:
+    port, tls_port, web_port = DEFAULT_PORTS[server_type]
+    return CstaServerSettings(
+        lim=lim,
+        server_type=server_type,
+        port=port,
+        tls_port=tls_port,
+        web_port=web_port,
+        authentication=AuthMode.OFF,
+    )
+
+
+def server_for(data: ExchangeData, args: argparse.Namespace) -> CstaServerSettings:
+    """The server ``csta -i`` would change: the existing one of that type and LIM, or a new
+    one with the default ports."""
+    server_type = args.type or ServerType.XML
+    lim = require_lim(data, args.lim) if args.lim is not None else default_lim(data, server_type)
+    return data.csta_server(lim, server_type) or new_server(server_type, lim)
+
+
+def initiate_server(
+    data: ExchangeData, args: argparse.Namespace
+) -> tuple[ExchangeData, ServerChange]:
+    """``csta -i``: initiate a CSTA server, or change the one of that type on that LIM."""
+    base = server_for(data, args)
+    old = data.csta_server(base.lim, base.server_type)
+    changes = {
+        name: getattr(args, name)
+        for name in ("port", "tls_port", "web_port", "authentication")
+        if given(args, name)
+    }
+    new = attrs.evolve(base, **changes)
+    servers = [new if s is old else s for s in data.csta_servers]
+    if old is None:
+        servers.append(new)
+    result = checked(attrs.evolve(data, csta_servers=servers))
+    return result, ServerChange(old, new)
+
+
+def matching_servers(data: ExchangeData, args: argparse.Namespace) -> list[CstaServerSettings]:
+    if args.lim is not None:
+        require_lim(data, args.lim)
+    return [
+        s
+        for s in data.csta_servers
+        if (args.type is None or s.server_type is args.type)
+        and (args.lim is None or s.lim == args.lim)
+    ]
+
+
+def remove_servers(
+    data: ExchangeData, args: argparse.Namespace
+) -> tuple[ExchangeData, list[CstaServerSettings]]:
+    """``csta -e``: remove every CSTA server of the type and LIM given (all when left out)."""
+    removed = matching_servers(data, args)
+    if not removed:
+        what = " ".join(
+            part
+            for part in (
+                args.type.value if args.type else "",
+                f"on LIM {args.lim}" if args.lim is not None else "",
+            )
+            if part
+        )
+        raise CommandError(f"no CSTA server {what} initiated".replace("  ", " "))
+    servers = [s for s in data.csta_servers if s not in removed]
+    return checked(attrs.evolve(data, csta_servers=servers)), removed
+
+
+def default_application(data: ExchangeData) -> str | None:
+    applications = data.authentication.applications
+    return applications[0].application_id if applications else None
+
+
+def set_criteria(
+    data: ExchangeData, args: argparse.Namespace, *, create: bool
+) -> tuple[ExchangeData, ApplicationCriteria]:
+    """``csta_authentication -i`` (``create``: new or existing application) and ``-c``
+    (existing only): set the application's user, password and maximum duration."""
+    application_id = args.application if given(args, "application") else None
+    application_id = application_id or default_application(data)
+    if not application_id:
+        raise CommandError("give the application ID (--application ID)")
+    application_id = application_id.strip()
+    if not application_id or any(c.isspace() for c in application_id):
+        raise CommandError(f"{application_id!r} is not an application ID (no blanks)")
+    current = data.authentication.application(application_id)
+    if current is None and not create:
+        raise CommandError(
+            f"no authentication criteria for application {application_id!r} (use -i)"
+        )
+    criteria = current or ApplicationCriteria(application_id=application_id)
+    users = list(criteria.users)
+    user = args.user if given(args, "user") else None
+    password = args.password if args.password is not None else None
+    if user is None and password is not None:
+        if len(users) != 1:
+            raise CommandError("--password needs --user")
+        user = users[0].user
+    if user is not None:
+        user = user.strip()
+        if not user or any(c.isspace() for c in user):
+            raise CommandError(f"{user!r} is not a user name (no blanks)")
+        existing = next((u for u in users if u.user == user), None)
+        if password is not None:
+            if not password:
+                raise CommandError(f"user {user!r}: the password must not be empty")
+            credential = UserCredential(user, hash_password(password))
+            users = [credential if u is existing else u for u in users]
+            if existing is None:
+                users.append(credential)
+        elif existing is None:
+            raise CommandError(f"user {user!r} needs a password (--password)")
+    changes: dict[str, object] = {"users": tuple(users)}
+    if given(args, "max_duration"):
+        changes["max_duration"] = args.max_duration
+    new = attrs.evolve(criteria, **changes)
+    applications = [new if c is current else c for c in data.authentication.applications]
+    if current is None:
+        applications.append(new)
+    authentication = AuthenticationCriteria(applications=tuple(applications))
+    return checked(attrs.evolve(data, authentication=authentication)), new
+
+
+def remove_criteria(
+    data: ExchangeData, args: argparse.Namespace
+) -> tuple[ExchangeData, list[ApplicationCriteria]]:
+    """``csta_authentication -e``: the criteria of one application, else all of them."""
+    applications = data.authentication.applications
+    if args.application is not None:
+        removed = [c for c in applications if c.application_id == args.application]
+        if not removed:
+            raise CommandError(f"no authentication criteria for application {args.application!r}")
+    else:
+        removed = list(applications)
+        if not removed:
+            raise CommandError("no authentication criteria to remove")
+    kept = tuple(c for c in applications if c not in removed)
+    authentication = AuthenticationCriteria(applications=kept)
+    return checked(attrs.evolve(data, authentication=authentication)), removed

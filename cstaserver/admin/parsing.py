@@ -1,0 +1,240 @@
+"""The command lines of the administrator's commands (INTERFACE.md §5; the seed's ``csta``,
+``csta_authentication`` and ``mxone_certificate``).
+
+``parse(program, argv)`` returns an ``argparse.Namespace`` with ``program`` and ``action``
+set, or raises :class:`~cstaserver.admin.output.CommandError` with one line (an unknown
+option, a bad port, an option that does not belong to the action). ``-h`` gives
+``action == "help"`` and the text in ``help``. Values are checked here only for their form;
+whether they fit the exchange (a LIM that exists, a port not in use) is checked when the
+command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from cstaserver.admin.output import CommandError
+from cstaserver.config import AuthMode, ServerType
+
+DEFAULT_DATA = "./mxone-data"
+NONE_WORDS = ("none", "-", "off")
+
+PROGRAMS = ("csta", "csta_authentication", "mxone_certificate")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises CommandError instead of printing and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise CommandError(message or f"exit {status}")
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    return port
+
+
+def optional_port(text: str) -> int | None:
+    """A port, or ``none`` (not offered)."""
+    if text.strip().lower() in NONE_WORDS:
+        return None
+    return port_number(text)
+
+
+def lim_number(text: str) -> int:
+    try:
+        lim = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a LIM number") from None
+    if lim < 1:
+        raise argparse.ArgumentTypeError(f"{lim} is not a LIM number")
+    return lim
+
+
+def seconds(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of seconds (0 = no limit)")
+    return value
+
+
+def _choice(enum_type: type) -> Callable[[str], object]:
+    def convert(text: str) -> object:
+        try:
+            return enum_type(text.strip().lower())
+        except ValueError:
+            allowed = "|".join(member.value for member in enum_type)
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {allowed}") from None
+
+    convert.__name__ = enum_type.__name__
+    return convert
+
+
+server_type = _choice(ServerType)
+auth_mode = _choice(AuthMode)
+
+
+def _parser(program: str, usage: str) -> _Parser:
+    parser = _Parser(prog=program, usage=usage, add_help=False, allow_abbrev=False)
+    parser.add_argument("-h", "--help", action="store_true", help="show this help")
+    parser.add_argument(
+        "--data", default=DEFAULT_DATA, help=f"exchange data directory [{DEFAULT_DATA}]"
+    )
+    return parser
+
+
+def _actions(parser: _Parser, *flags: tuple[str, str, str]) -> None:
+    group = parser.add_mutually_exclusive_group()
+    for flag, action, text in flags:
+        group.add_argument(flag, dest="action", action="store_const", const=action, help=text)
+
+
+def csta_parser() -> _Parser:
+    parser = _parser(
+        "csta",
+        "csta -i [--type xml|tr87] [--lim N] [--port N] [--tls-port N|none] "
+        "[--web-port N|none] [--authentication off|optional|mandatory]\n"
+        "       csta -e [--type xml|tr87] [--lim N]\n"
+        "       csta -p [--monitors] [--sessions]",
+    )
+    _actions(
+        parser,
+        ("-i", "initiate", "initiate (or change) a CSTA server"),
+        ("-e", "remove", "remove CSTA servers; their clients are closed cleanly"),
+        ("-p", "print", "print the CSTA servers, their clients and state"),
+    )
+    parser.add_argument("--type", type=server_type, help="xml (ECMA-323, TLS, SOAP) or tr87")
+    parser.add_argument("--lim", type=lim_number, help="the LIM the server is installed on")
+    parser.add_argument("--port", type=port_number, help="XML port (8882) or SIP port (5062)")
+    parser.add_argument("--tls-port", type=optional_port, default=False, help="TLS port or none")
+    parser.add_argument("--web-port", type=optional_port, default=False, help="web port or none")
+    parser.add_argument("--authentication", type=auth_mode, help="off|optional|mandatory")
+    parser.add_argument("--monitors", action="store_true", help="list the monitored devices")
+    parser.add_argument("--sessions", action="store_true", help="list application sessions")
+    return parser
+
+
+def authentication_parser() -> _Parser:
+    parser = _parser(
+        "csta_authentication",
+        "csta_authentication -i|-c [--application ID] [--user U] [--password P] "
+        "[--max-duration SECONDS]\n"
+        "       csta_authentication -e [--application ID]\n"
+        "       csta_authentication -p",
+    )
+    _actions(
+        parser,
+        ("-i", "initiate", "initiate authentication criteria for an application"),
+        ("-c", "change", "change the criteria of an application"),
+        ("-e", "remove", "remove criteria (of one application, else all)"),
+        ("-p", "print", "print the criteria (never passwords)"),
+    )
+    parser.add_argument("--application", help="application ID (ECMA-354 applicationID)")
+    parser.add_argument("--user", help="user name the application logs in with")
+    parser.add_argument("--password", help="that user's password")
+    parser.add_argument("--max-duration", type=seconds, help="session duration limit, 0 = none")
+    return parser
+
+
+def certificate_parser() -> _Parser:
+    parser = _parser(
+        "mxone_certificate",
+        "mxone_certificate -p | --self-signed [--cn NAME] | --install CERT KEY [--chain FILE]",
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-p", dest="action", action="store_const", const="print", help="print the certificate"
+    )
+    group.add_argument(
+        "--self-signed",
+        dest="action",
+        action="store_const",
+        const="self-signed",
+        help="create and install a self-signed certificate",
+    )
+    group.add_argument(
+        "--install", nargs=2, metavar=("CERT", "KEY"), help="install a certificate and its key"
+    )
+    parser.add_argument("--cn", help="common name of a self-signed certificate [localhost]")
+    parser.add_argument("--chain", help="PEM file with the intermediate certificates")
+    return parser
+
+
+PARSERS: dict[str, Callable[[], _Parser]] = {
+    "csta": csta_parser,
+    "csta_authentication": authentication_parser,
+    "mxone_certificate": certificate_parser,
+}
+
+#: Options each action accepts (besides --data and -h).
+_ALLOWED = {
+    ("csta", "initiate"): {"type", "lim", "port", "tls_port", "web_port", "authentication"},
+    ("csta", "remove"): {"type", "lim"},
+    ("csta", "print"): {"monitors", "sessions"},
+    ("csta_authentication", "initiate"): {"application", "user", "password", "max_duration"},
+    ("csta_authentication", "change"): {"application", "user", "password", "max_duration"},
+    ("csta_authentication", "remove"): {"application"},
+    ("csta_authentication", "print"): set(),
+    ("mxone_certificate", "print"): set(),
+    ("mxone_certificate", "self-signed"): {"cn"},
+    ("mxone_certificate", "install"): {"chain"},
+}
+
+_ACTION_WORDS = {
+    "csta": "-i, -e or -p",
+    "csta_authentication": "-i, -c, -e or -p",
+    "mxone_certificate": "-p, --self-signed or --install CERT KEY",
+}
+
+
+def given(args: argparse.Namespace, name: str) -> bool:
+    """Whether the option ``name`` (dest spelling) was given on the command line."""
+    value = getattr(args, name, None)
+    if name in ("tls_port", "web_port"):
+        return value is not False
+    return value is not None and value is not False
+
+
+def option_name(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def parse(program: str, argv: Sequence[str]) -> argparse.Namespace:
+    """Parse one command line; CommandError with one line if it is wrong."""
+    if program not in PARSERS:
+        raise CommandError(f"unknown command {program!r}")
+    parser = PARSERS[program]()
+    args = parser.parse_args(list(argv))
+    args.program = program
+    if args.help:
+        args.action = "help"
+        args.help_text = parser.format_help()
+        return args
+    if program == "mxone_certificate" and args.install is not None:
+        args.action = "install"
+    if args.action is None:
+        raise CommandError(f"say what to do: {_ACTION_WORDS[program]} (-h for help)")
+    allowed = _ALLOWED[program, args.action]
+    for dest in sorted(_ALLOWED_ALL[program] - allowed):
+        if given(args, dest):
+            raise CommandError(f"{option_name(dest)} does not go with this action")
+    return args
+
+
+_ALLOWED_ALL = {
+    program: set().union(*(options for (p, _), options in _ALLOWED.items() if p == program))
+    for program in PROGRAMS
+}

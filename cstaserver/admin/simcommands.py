@@ -1,0 +1,120 @@
+"""The ``sim`` controls of the admin shell (INTERFACE.md §6): what a person does at a
+simulated terminal, or an outside caller, through :class:`cstaserver.pbx.simulator.Simulator`.
+
+``sim call FROM TO``, ``sim answer|hangup|hold|retrieve DEVICE``, ``sim busy DEVICE on|off``,
+``sim mode DEVICE handsfree|manual``, ``sim agent DEVICE login AGENT_ID|logout|ready|notready``,
+``sim traffic RATE SECONDS [--to NUMBER]`` (``sim traffic`` alone: the last run's counters).
+A refusal of the switch is one line (its reason) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from cstaserver.admin.output import CommandError, ICommandOutput
+from cstaserver.pbx.errors import SwitchError
+
+USAGE = {
+    "call": "sim call FROM TO",
+    "answer": "sim answer DEVICE",
+    "hangup": "sim hangup DEVICE",
+    "hold": "sim hold DEVICE",
+    "retrieve": "sim retrieve DEVICE",
+    "busy": "sim busy DEVICE on|off",
+    "mode": "sim mode DEVICE handsfree|manual",
+    "agent": "sim agent DEVICE login AGENT_ID | logout | ready | notready",
+    "traffic": "sim traffic RATE SECONDS [--to NUMBER]",
+}
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise CommandError(f"{what} {text!r} is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise CommandError(f"{what} must be more than 0")
+    return value
+
+
+def _traffic(controls: SimControls, args: list[str], out: ICommandOutput) -> None:
+    if not args:
+        run = controls.last_run
+        if run is None:
+            raise CommandError("no traffic run yet")
+        out.write(
+            f"traffic: offered {run.offered}, answered {run.answered}, failed {run.failed}, "
+            f"rejected {run.rejected}, cleared {run.cleared}, in progress {run.in_progress}"
+            f"{', finished' if run.finished else ''}\n"
+        )
+        return
+    to = None
+    if len(args) == 4 and args[2] == "--to":
+        to = args[3]
+    elif len(args) != 2:
+        raise CommandError(f"usage: {USAGE['traffic']}")
+    rate = _number(args[0], "RATE")
+    seconds = _number(args[1], "SECONDS")
+    controls.last_run = controls.simulator.traffic(rate, seconds, to=to)
+    target = f" to {to}" if to else ""
+    out.write(f"traffic: {rate:g} calls/s for {seconds:g} s{target} (sim traffic: counters)\n")
+
+
+def _do(simulator: Any, verb: str, args: list[str]) -> str:
+    usage = CommandError(f"usage: {USAGE[verb]}")
+    if verb == "call":
+        if len(args) != 2:
+            raise usage
+        return f"call {simulator.call(args[0], args[1])}: {args[0]} calls {args[1]}"
+    if verb in ("answer", "hangup", "hold", "retrieve"):
+        if len(args) != 1:
+            raise usage
+        call_id = getattr(simulator, verb)(args[0])
+        return f"{args[0]}: {verb} (call {call_id})"
+    if verb == "busy":
+        if len(args) != 2 or args[1] not in ("on", "off"):
+            raise usage
+        simulator.busy(args[0], args[1] == "on")
+        return f"{args[0]}: busy {args[1]}"
+    if verb == "mode":
+        if len(args) != 2:
+            raise usage
+        simulator.mode(args[0], args[1])
+        return f"{args[0]}: {args[1]} terminal"
+    if verb == "agent":
+        if not args or len(args) < 2:
+            raise usage
+        if args[1] == "login":
+            if len(args) != 3:
+                raise usage
+            simulator.agent(args[0], "login", args[2])
+            return f"{args[0]}: agent {args[2]} logged on"
+        if len(args) != 2:
+            raise usage
+        simulator.agent(args[0], args[1])
+        return f"{args[0]}: agent {args[1]}"
+    raise CommandError(f"unknown sim control {verb!r}: {', '.join(USAGE)}")
+
+
+@attrs.define
+class SimControls:
+    """The ``sim`` command of one server: its Simulator and the last traffic run."""
+
+    simulator: Any
+    last_run: Any = None
+
+    def run(self, args: list[str], out: ICommandOutput) -> None:
+        """One ``sim`` command line (without the word ``sim``)."""
+        try:
+            if not args:
+                raise CommandError(f"usage: sim {'|'.join(USAGE)} ...")
+            if args[0] == "traffic":
+                _traffic(self, args[1:], out)
+                return
+            out.write(_do(self.simulator, args[0], args[1:]) + "\n")
+        except CommandError as e:
+            out.error(f"sim: {e}\n")
+        except SwitchError as e:
+            out.error(f"sim: {e.message}\n")

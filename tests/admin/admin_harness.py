@@ -1,0 +1,142 @@
+"""Helpers for the admin tests: an in-process server on loopback with ephemeral ports (real
+reactor), commands over its control channel, free ports, a small terminal client."""
+
+from __future__ import annotations
+
+import re
+import socket
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer, protocol
+from twisted.internet import reactor as global_reactor
+from twisted.internet.task import deferLater
+
+from cstaserver.admin import control
+from cstaserver.admin.output import BufferOutput
+from cstaserver.admin.service import build_admin
+from cstaserver.config import DataDirectory, ensure_demo
+from cstaserver.csta.service import build_core
+from cstaserver.service import RunSettings, build_service
+from cstaserver.soap.service import build_web_listeners
+from cstaserver.xmlproto.service import build_tls_listeners, build_xml_listeners
+
+WAIT = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def demo_data(path: Path) -> DataDirectory:
+    ensure_demo(path)
+    return DataDirectory(path)
+
+
+class Server:
+    """The demo server in this process: CSTA core, XML/TLS/web listeners, admin."""
+
+    def __init__(self, testcase: Any, data: Path, *, shell: bool = False) -> None:
+        settings = RunSettings(
+            data=data,
+            xml_port=0,
+            tls_port=0,
+            sip_port=0,
+            web_port=0,
+            admin_port=free_port() if shell else 0,
+            admin_ssh_port=free_port() if shell else 0,
+        )
+        builders = [
+            build_core,
+            build_xml_listeners,
+            build_tls_listeners,
+            build_web_listeners,
+            partial(build_admin, failure_delay=0.05),
+        ]
+        self.settings = settings
+        self.root = build_service(settings, global_reactor, builders=builders)
+        self.context = self.root.context
+        self.root.startService()
+        testcase.addCleanup(self.root.stopService)
+
+    @property
+    def core(self) -> Any:
+        return self.context.components["csta"]
+
+    @property
+    def live(self) -> Any:
+        return self.context.components["admin"]
+
+    @property
+    def socket_path(self) -> Path:
+        return self.context.data_directory.path / "control.sock"
+
+    def port_of(self, name: str) -> int:
+        for service in self.root:
+            if getattr(service, "name", None) == name and getattr(service, "port", None):
+                return service.port.getHost().port
+        for services in self.live._listeners.values():
+            for service in services:
+                if service.name == name and service.port is not None:
+                    return service.port.getHost().port
+        raise LookupError(name)
+
+    async def command(self, program: str, *argv: str) -> tuple[int, str, str]:
+        """Run a command over the control channel: (status, stdout, stderr)."""
+        out = BufferOutput()
+        status = await control.send(global_reactor, self.socket_path, program, list(argv), out)
+        assert status is not None, "the control channel did not answer"
+        return status, out.stdout, out.stderr
+
+
+async def settle(delay: float = 0.05) -> None:
+    await deferLater(global_reactor, delay, lambda: None)
+
+
+class TerminalClient(protocol.Protocol):
+    """Collects what a telnet server writes; ``expect`` waits for a pattern (bounded)."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.closed = defer.Deferred()
+        self._waiter: defer.Deferred | None = None
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buffer += data
+        if self._waiter is not None:
+            waiter, self._waiter = self._waiter, None
+            waiter.callback(None)
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.closed.callback(None)
+        if self._waiter is not None:
+            waiter, self._waiter = self._waiter, None
+            waiter.callback(None)
+
+    @property
+    def text(self) -> str:
+        """The output without telnet negotiation and terminal control sequences."""
+        data = re.sub(
+            rb"\xff[\xfb-\xfe].|\xff\xfa.*?\xff\xf0|\xff[\xf0-\xfa]", b"", self.buffer, flags=re.S
+        )
+        data = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>cEMD78]", b"", data)
+        return data.decode("utf-8", "replace").replace("\r", "")
+
+    async def expect(self, pattern: str, since: int = 0, timeout: float = WAIT) -> str:
+        """Wait until ``pattern`` appears in the text after position ``since``."""
+        deadline = global_reactor.seconds() + timeout
+        while pattern not in self.text[since:]:
+            if self.closed.called or global_reactor.seconds() > deadline:
+                raise AssertionError(f"{pattern!r} not seen; got {self.text[since:]!r}")
+            self._waiter = defer.Deferred()
+            self._waiter.addTimeout(0.2, global_reactor, onTimeoutCancel=lambda *a: None)
+            await self._waiter
+        return self.text[since:]
+
+    def send(self, text: str) -> int:
+        mark = len(self.text)
+        self.transport.write(text.encode("utf-8"))
+        return mark
