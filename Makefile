@@ -27,5 +27,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_exchange.py
 
+# Benchmarks of the XML port (bench/README.md); not part of `make test`. BENCH_ARGS passes options.
+.PHONY: bench-xml bench-fanout
+bench-xml: $(STAMP)
+	$(BIN)/python bench/xml_load.py compare $(BENCH_ARGS)
+
+bench-fanout: $(STAMP)
+	$(BIN)/python bench/fanout.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

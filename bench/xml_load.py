@@ -1,0 +1,469 @@
+"""Load generator for the ECMA-323 XML port (not a test): asyncio, one process, loopback.
+
+Each *slot* owns a pair of extensions of the generated exchange (``common.pair``) and
+alternates MakeCall(A -> B) and ClearCall(the call ID MakeCallResponse gave, A), so every
+MakeCall does the core's real work (decode, switch state, events routed, encode) and calls
+never pile up. The reference server (``ref_echo.py``) gets the very same request mix.
+
+- ``closed``: N connections x W slots each, every slot with one request outstanding at a
+  time; reports completed requests/s over the measured window (after a warm-up).
+- ``open``: a fixed timetable of R requests/s for D seconds over a pool of slots; request i
+  is due at t0 + i/R and its latency runs from that *intended* time, so a late server (or a
+  late client) shows in the figures (no coordinated omission). A slot whose previous request
+  is still unanswered at its turn queues the next one, still timed from its intended time.
+- ``compare`` (``make bench-xml``): starts ``ref_echo.py`` and ``xml_server.py`` side by side
+  (pinned to the first CPU with taskset when there are two or more; this process to the
+  others), runs the closed loop against each, then the open loop against ours, prints a
+  Markdown table with the ratio ours/reference and writes ``bench/results/xml-<date>.json``.
+  Both servers are stopped by PID in a ``finally``.
+
+    .venv/bin/python bench/xml_load.py compare [--seconds 10] [--connections 10] [--window 4]
+    .venv/bin/python bench/xml_load.py closed --port P [--connections 10] [--window 4]
+    .venv/bin/python bench/xml_load.py open --port P [--rate 1000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import sys
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+MAKE_CALL = 0
+CLEAR_CALL = 1
+KIND_NAMES = ("MakeCall", "ClearCall")
+
+
+class Slot:
+    """One pair of extensions and its request in flight."""
+
+    __slots__ = ("calling", "called", "conn", "call_id", "busy", "backlog")
+
+    def __init__(self, index: int, conn: LoadConnection) -> None:
+        self.calling, self.called = common.pair(index)
+        self.conn = conn
+        self.call_id: bytes | None = None
+        self.busy = False
+        self.backlog: list[float] = []  # open loop: intended times of queued requests
+
+    def next_request(self) -> tuple[int, bytes]:
+        if self.call_id is None:
+            return MAKE_CALL, common.make_call(self.calling, self.called)
+        return CLEAR_CALL, common.clear_call(self.call_id.decode(), self.calling)
+
+
+class Recorder:
+    """Latencies (seconds) per request kind inside the measured window, errors, events."""
+
+    def __init__(self) -> None:
+        self.window = (float("inf"), float("inf"))
+        self.latency = (array("d"), array("d"))
+        self.completed = 0
+        self.errors = 0
+        self.events = 0
+        self.send_lag = array("d")
+
+    def record(self, kind: int, intended: float, now: float, error: bool) -> None:
+        start, end = self.window
+        if start <= intended < end:
+            self.latency[kind].append(now - intended)
+            self.completed += 1
+            if error:
+                self.errors += 1
+
+
+class LoadConnection(asyncio.Protocol):
+    """One client connection; writes are batched per read and per timetable tick."""
+
+    def __init__(self, recorder: Recorder, closed_loop: bool) -> None:
+        self.recorder = recorder
+        self.closed_loop = closed_loop
+        self.running = True
+        self.transport: asyncio.Transport | None = None
+        self.deframer = common.ClientDeframer()
+        self.pending: dict[bytes, tuple[Slot, int, float]] = {}
+        self.out: list[bytes] = []
+        self._next = 0
+        self.lost = asyncio.get_running_loop().create_future()
+
+    # asyncio hooks
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(exc)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        rec = self.recorder
+        for invoke_id, body in self.deframer.feed(data):
+            if invoke_id == common.EVENT_ID:
+                rec.events += 1
+                continue
+            entry = self.pending.pop(invoke_id, None)
+            if entry is None:
+                continue
+            slot, kind, intended = entry
+            error = b"CSTAErrorCode" in body[:200]
+            if kind == MAKE_CALL and not error:
+                slot.call_id = common.element_text(body, b"callID")
+            elif kind == CLEAR_CALL:
+                slot.call_id = None
+            rec.record(kind, intended, now, error)
+            slot.busy = False
+            if slot.backlog:
+                self.send(slot, slot.backlog.pop(0))
+            elif self.closed_loop and self.running:
+                self.send(slot, now)
+        self.flush()
+
+    # requests
+    def send(self, slot: Slot, intended: float) -> None:
+        kind, body = slot.next_request()
+        self._next = self._next % 9998 + 1
+        invoke_id = b"%04d" % self._next
+        self.pending[invoke_id] = (slot, kind, intended)
+        slot.busy = True
+        self.out.append(common.frame(invoke_id, body))
+
+    def flush(self) -> None:
+        if self.out and self.transport is not None:
+            self.transport.write(b"".join(self.out))
+            self.out.clear()
+
+
+async def _connect(host: str, port: int, n: int, recorder: Recorder, closed_loop: bool) -> list:
+    loop = asyncio.get_running_loop()
+    conns = []
+    for _ in range(n):
+        _t, proto = await loop.create_connection(
+            lambda: LoadConnection(recorder, closed_loop), host, port
+        )
+        conns.append(proto)
+    return conns
+
+
+async def _drain(conns: list[LoadConnection], timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while any(c.pending for c in conns) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return sum(len(c.pending) for c in conns)
+
+
+async def _clear_leftovers(conns: list[LoadConnection], slots: list[Slot]) -> None:
+    """Clear calls a slot still holds (so the next run starts from an idle exchange)."""
+    for conn in conns:
+        conn.closed_loop = False
+    for slot in slots:
+        if slot.call_id is not None and not slot.busy:
+            slot.conn.send(slot, time.monotonic())
+    for conn in conns:
+        conn.flush()
+    await _drain(conns, 5.0)
+
+
+def _summary(rec: Recorder, measured: float) -> dict[str, Any]:
+    both = list(rec.latency[MAKE_CALL]) + list(rec.latency[CLEAR_CALL])
+    return {
+        "measured_s": round(measured, 3),
+        "requests": rec.completed,
+        "req_per_s": rec.completed / measured if measured > 0 else 0.0,
+        "makecalls_per_s": len(rec.latency[MAKE_CALL]) / measured if measured > 0 else 0.0,
+        "errors": rec.errors,
+        "events_received": rec.events,
+        "latency_all": common.latency_summary(both),
+        "latency_makecall": common.latency_summary(rec.latency[MAKE_CALL]),
+        "latency_clearcall": common.latency_summary(rec.latency[CLEAR_CALL]),
+    }
+
+
+async def closed_loop(
+    host: str,
+    port: int,
+    *,
+    connections: int = 10,
+    window: int = 4,
+    seconds: float = 10.0,
+    warmup: float = 2.0,
+    first_slot: int = 0,
+    max_requests: int = 5_000_000,
+) -> dict[str, Any]:
+    """N connections x W outstanding requests each, for ``warmup + seconds``."""
+    rec = Recorder()
+    conns = await _connect(host, port, connections, rec, closed_loop=True)
+    slots = [
+        Slot(first_slot + c * window + w, conns[c])
+        for c in range(connections)
+        for w in range(window)
+    ]
+    t0 = time.monotonic()
+    rec.window = (t0 + warmup, t0 + warmup + seconds)
+    for slot in slots:
+        slot.conn.send(slot, t0)
+    for conn in conns:
+        conn.flush()
+    end = rec.window[1]
+    while time.monotonic() < end and rec.completed < max_requests:
+        if any(c.lost.done() for c in conns):
+            raise RuntimeError("server closed a connection")
+        await asyncio.sleep(0.05)
+    measured = min(time.monotonic(), end) - rec.window[0]
+    for conn in conns:
+        conn.running = False
+    left = await _drain(conns, 10.0)
+    await _clear_leftovers(conns, slots)
+    for conn in conns:
+        conn.transport.close()
+    result = {
+        "mode": "closed",
+        "connections": connections,
+        "window": window,
+        "outstanding": connections * window,
+        "unanswered": left,
+    }
+    result.update(_summary(rec, measured))
+    return result
+
+
+async def open_loop(
+    host: str,
+    port: int,
+    *,
+    rate: float = 1000.0,
+    seconds: float = 10.0,
+    warmup: float = 1.0,
+    connections: int = 10,
+    pool: int = 500,
+    first_slot: int = 1000,
+) -> dict[str, Any]:
+    """A fixed timetable of ``rate`` requests/s; latency from each intended send time."""
+    rec = Recorder()
+    conns = await _connect(host, port, connections, rec, closed_loop=False)
+    slots = [Slot(first_slot + i, conns[i % connections]) for i in range(pool)]
+    total = int(rate * (warmup + seconds))
+    period = 1.0 / rate
+    t0 = time.monotonic() + 0.05
+    rec.window = (t0 + warmup, t0 + warmup + seconds)
+    queued = 0
+    i = 0
+    while i < total:
+        now = time.monotonic()
+        while i < total:
+            intended = t0 + i * period
+            if intended > now:
+                break
+            slot = slots[i % pool]
+            if slot.busy:
+                slot.backlog.append(intended)
+                queued += 1
+            else:
+                slot.conn.send(slot, intended)
+                if intended >= rec.window[0]:
+                    rec.send_lag.append(now - intended)
+            i += 1
+        for conn in conns:
+            conn.flush()
+        if any(c.lost.done() for c in conns):
+            raise RuntimeError("server closed a connection")
+        delay = t0 + i * period - time.monotonic()
+        await asyncio.sleep(max(0.0, delay))
+    left = await _drain(conns, 10.0)
+    await _clear_leftovers(conns, slots)
+    for conn in conns:
+        conn.transport.close()
+    result = {
+        "mode": "open",
+        "offered_per_s": rate,
+        "connections": connections,
+        "pool": pool,
+        "queued_behind_slot": queued,
+        "unanswered": left,
+        "client_send_lag": common.latency_summary(rec.send_lag),
+    }
+    result.update(_summary(rec, seconds))
+    return result
+
+
+# -- compare: make bench-xml ---------------------------------------------------------------
+def _fmt_row(label: str, r: dict[str, Any]) -> list[Any]:
+    lat = r["latency_all"]
+    mc = r["latency_makecall"]
+    return [
+        label,
+        r["req_per_s"],
+        r["makecalls_per_s"],
+        lat["p50_ms"],
+        lat["p99_ms"],
+        lat["p99_9_ms"],
+        mc["p99_ms"],
+        r["errors"],
+    ]
+
+
+def measure(coroutine: Any) -> dict[str, Any]:
+    """Run one load coroutine with this process's cyclic GC off (a pause of the load
+    generator would show up as server latency); every run is bounded in time and count."""
+    gc.disable()
+    try:
+        return asyncio.run(coroutine)
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+def compare(args: argparse.Namespace) -> dict[str, Any]:
+    prefix, load_cpus = common.cpu_plan()
+    pinned = common.pin_self(load_cpus)
+    procs: dict[str, Any] = {}
+    try:
+        procs["reference"] = common.start_process(
+            prefix + [common.PYTHON, str(common.HERE / "ref_echo.py")]
+        )
+        procs["ours"] = common.start_process(
+            prefix
+            + [
+                common.PYTHON,
+                str(common.HERE / "xml_server.py"),
+                "--extensions",
+                str(args.extensions),
+                "--gc",
+                args.server_gc,
+            ]
+        )
+        ports = {name: common.read_port(proc) for name, proc in procs.items()}
+        runs: dict[str, Any] = {}
+        for name in ("reference", "ours"):
+            print(f"closed loop against {name} ...", file=sys.stderr)
+            runs[f"closed_{name}"] = measure(
+                closed_loop(
+                    "127.0.0.1",
+                    ports[name],
+                    connections=args.connections,
+                    window=args.window,
+                    seconds=args.seconds,
+                    warmup=args.warmup,
+                )
+            )
+        print(f"open loop at {args.rate:g}/s against ours ...", file=sys.stderr)
+        runs["open_ours"] = measure(
+            open_loop(
+                "127.0.0.1",
+                ports["ours"],
+                rate=args.rate,
+                seconds=args.seconds,
+                connections=args.connections,
+            )
+        )
+    finally:
+        for proc in procs.values():
+            common.stop_process(proc)
+
+    ref, ours, opened = runs["closed_reference"], runs["closed_ours"], runs["open_ours"]
+    ratio = ours["req_per_s"] / ref["req_per_s"] if ref["req_per_s"] else float("nan")
+    targets = {
+        "closed_ratio_ge_0.5": ratio >= 0.5,
+        "open_p99_lt_5ms": opened["latency_all"]["p99_ms"] < 5.0,
+    }
+    headers = [
+        "run",
+        "req/s",
+        "MakeCall/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "MakeCall p99 ms",
+        "errors",
+    ]
+    rows = [
+        _fmt_row(f"reference, closed {args.connections}x{args.window}", ref),
+        _fmt_row(f"ours, closed {args.connections}x{args.window}", ours),
+        _fmt_row(f"ours, open {args.rate:g} req/s offered", opened),
+    ]
+    print()
+    print(common.markdown_table(headers, rows))
+    print()
+    print(f"ratio ours/reference (req/s, closed loop): {ratio:.2f} (target >= 0.50)")
+    print(
+        f"open loop p99 {opened['latency_all']['p99_ms']:.2f} ms at {args.rate:g} req/s "
+        f"(target < 5 ms); client send lag p99 {opened['client_send_lag']['p99_ms']:.2f} ms"
+    )
+    print("targets: " + ", ".join(f"{k}={'met' if v else 'MISSED'}" for k, v in targets.items()))
+    data = {
+        "command": " ".join(sys.argv),
+        "environment": common.environment(),
+        "pinning": {"server_prefix": prefix, "load_cpus": load_cpus, "load_pinned": pinned},
+        "exchange_extensions": args.extensions,
+        "server_gc": args.server_gc,
+        "ratio_ours_reference": ratio,
+        "targets": targets,
+        "runs": runs,
+    }
+    if not args.no_write:
+        path = common.write_results("xml", data)
+        print(f"results: {path.relative_to(common.REPO)}")
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("closed", "open", "compare"):
+        p = sub.add_parser(name)
+        if name != "compare":
+            p.add_argument("--host", default="127.0.0.1")
+            p.add_argument("--port", type=int, required=True)
+        p.add_argument("--connections", type=int, default=10)
+        p.add_argument("--seconds", type=float, default=10.0)
+        p.add_argument("--warmup", type=float, default=2.0)
+        if name in ("closed", "compare"):
+            p.add_argument("--window", type=int, default=4)
+        if name in ("open", "compare"):
+            p.add_argument("--rate", type=float, default=1000.0)
+        if name == "open":
+            p.add_argument("--pool", type=int, default=500)
+        if name == "compare":
+            p.add_argument("--extensions", type=int, default=10_000)
+            p.add_argument("--server-gc", choices=("default", "freeze"), default="default")
+            p.add_argument("--no-write", action="store_true", help="do not write results JSON")
+    args = parser.parse_args()
+    if args.command == "compare":
+        compare(args)
+        return
+    if args.command == "closed":
+        result = measure(
+            closed_loop(
+                args.host,
+                args.port,
+                connections=args.connections,
+                window=args.window,
+                seconds=args.seconds,
+                warmup=args.warmup,
+            )
+        )
+    else:
+        result = measure(
+            open_loop(
+                args.host,
+                args.port,
+                rate=args.rate,
+                seconds=args.seconds,
+                warmup=args.warmup,
+                connections=args.connections,
+                pool=args.pool,
+            )
+        )
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
