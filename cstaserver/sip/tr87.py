@@ -34,7 +34,7 @@ from cstaserver.config.model import AuthMode
 from cstaserver.csta import codec
 from cstaserver.csta.association import Association, IMessageTransport, Profile
 from cstaserver.csta.deviceid import canonical
-from cstaserver.csta.xmlsafe import XmlRejected
+from cstaserver.csta.xmlsafe import XmlRejected, parse_document
 from cstaserver.sip.interfaces import ISipApplication, SipAnswer
 
 log = Logger()
@@ -111,6 +111,20 @@ class DialogTransport:
             self.unanswered_events += 1  # RequestTimeout: counted, nothing else (R1)
 
 
+def not_well_formed(body: bytes) -> SipAnswer | None:
+    """400 for a body that is not well-formed XML (or carries a DTD): a SIP problem
+    (PROTOCOLS.md 5.6). A well-formed body that is not a valid CSTA request is the core's
+    to answer (200 OK with ``CSTAErrorCode``); so is its size."""
+    if not body.strip():
+        return None
+    try:
+        parse_document(body, max_bytes=len(body))
+    except XmlRejected as rejected:
+        log.info("400 to a body that is not well-formed XML: {reason}", reason=rejected.reason)
+        return SipAnswer(400, reason="Malformed CSTA XML")
+    return None
+
+
 def line_of(body: bytes, numbering: Any) -> tuple[str, str] | None:
     """(line number, line string) from the ``lcs:line`` private element of a body."""
     if not body.strip():
@@ -158,6 +172,9 @@ class Tr87Application:
 
     def dialog_requested(self, dialog: Any, invite: Any) -> Any:
         body = invite.body or b""
+        refusal = not_well_formed(body)
+        if refusal is not None:
+            return refusal
         if dialog.confirmed:  # re-INVITE: refresh, keep the association and monitors
             state = dialog.context
             if body.strip() and state is not None:
@@ -190,11 +207,17 @@ class Tr87Application:
             return 481
         if not (request.body or b"").strip():
             return SipAnswer(200)
+        refusal = not_well_formed(request.body)
+        if refusal is not None:
+            return refusal
         return state.transport.answer(state.association, request.body)
 
     def out_of_dialog_request(self, request: Any) -> Any:
         if not self.settings.serve_out_of_dialog_info or not (request.body or b"").strip():
             return 481
+        refusal = not_well_formed(request.body)
+        if refusal is not None:
+            return refusal
         transport = _OneShotTransport()
         association = self.core.associate(transport, self.profile)
         answer: Deferred = Deferred()
