@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from twisted.conch import telnet
 from twisted.internet import defer, protocol
 from twisted.internet import reactor as global_reactor
 from twisted.internet.task import deferLater
@@ -140,3 +141,24 @@ class TerminalClient(protocol.Protocol):
         mark = len(self.text)
         self.transport.write(text.encode("utf-8"))
         return mark
+
+
+class TelnetClient(TerminalClient, telnet.TelnetProtocol):
+    """A telnet user, as a usual client: the server echoes; line mode, window size and
+    suppress-go-ahead agreed (the manhole bootstrap asks for them)."""
+
+    def enableRemote(self, option: bytes) -> bool:
+        return option in (telnet.ECHO, telnet.SGA)
+
+    def enableLocal(self, option: bytes) -> bool:
+        return option in (telnet.LINEMODE, telnet.NAWS, telnet.SGA)
+
+    def disableRemote(self, option: bytes) -> None:
+        pass
+
+    def disableLocal(self, option: bytes) -> None:
+        pass
+
+    def send(self, text: str) -> int:
+        """``\n`` goes out as CR LF (TelnetTransport), a lone ``\r`` as CR NUL (NVT)."""
+        return super().send(text.replace("\r", "\r\x00"))
