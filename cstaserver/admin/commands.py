@@ -69,6 +69,8 @@ def _applied(target: IExchangeTarget) -> str:
 async def csta_initiate(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
     change = await target.update(lambda data: editing.initiate_server(data, args))
     verb = "initiated" if change.old is None else "changed"
+    if change.old == change.new:
+        verb = "unchanged"
     out.write(f"{describe_server(change.new)}: {verb}, saved, {_applied(target)}\n")
 
 

@@ -1,0 +1,204 @@
+"""The administrator's commands on the data directory, no server running (INTERFACE.md §5):
+each command's happy path, and wrong input giving one line on stderr, exit status 2 and the
+exchange data unchanged (file bytes compared)."""
+
+from __future__ import annotations
+
+import io
+import socket
+from pathlib import Path
+
+import pytest
+
+from cstaserver.admin.commands import console_main
+from cstaserver.certificates import self_signed
+from cstaserver.config import AuthMode, DataDirectory, ServerType, ensure_demo
+from cstaserver.passwords import verify_password
+
+
+@pytest.fixture(scope="module")
+def demo_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("demo")
+    ensure_demo(path)
+    return DataDirectory(path).exchange_file.read_bytes()
+
+
+@pytest.fixture
+def data(tmp_path: Path, demo_bytes: bytes) -> Path:
+    path = tmp_path / "data"
+    path.mkdir(mode=0o700)
+    (path / "exchange.json").write_bytes(demo_bytes)
+    return path
+
+
+def run(program: str, data: Path, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = console_main(
+        program,
+        [*argv, "--data", str(data)],
+        stdin=io.StringIO(),
+        stdout=out,
+        stderr=err,
+        send=lambda *args: None,  # no server
+    )
+    return status, out.getvalue(), err.getvalue()
+
+
+def stored(data: Path) -> bytes:
+    return (data / "exchange.json").read_bytes()
+
+
+def test_csta_print_offline(data: Path) -> None:
+    status, out, err = run("csta", data, "-p")
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "CSTA server: not running (stored settings)"
+    assert lines[2].split() == [
+        "LIM", "TYPE", "PORT", "TLS-PORT", "WEB-PORT", "AUTHENTICATION", "LISTENING",
+        "CLIENTS", "SESSIONS", "TLS",
+    ]  # fmt: skip
+    assert lines[3].split()[:7] == ["1", "xml", "8882", "8883", "8080", "optional", "no"]
+    assert lines[4].split()[:7] == ["2", "tr87", "5062", "-", "-", "optional", "no"]
+
+
+def test_csta_initiate_keeps_what_is_left_out(data: Path) -> None:
+    status, out, err = run("csta", data, "-i", "--authentication", "mandatory")
+    assert (status, err) == (0, "")
+    assert "CSTA server xml on LIM 1" in out and "changed, saved" in out
+    server = DataDirectory(data).load().csta_server(1, ServerType.XML)
+    assert server.authentication is AuthMode.MANDATORY
+    assert (server.port, server.tls_port, server.web_port) == (8882, 8883, 8080)
+
+
+def test_csta_initiate_new_server_and_remove(data: Path) -> None:
+    status, out, _ = run(
+        "csta", data, "-i", "--type", "xml", "--lim", "2", "--port", "9882",
+        "--tls-port", "none", "--web-port", "none",
+    )  # fmt: skip
+    assert status == 0 and "initiated" in out
+    assert DataDirectory(data).load().csta_server(2, ServerType.XML).port == 9882
+    status, out, _ = run("csta", data, "-e", "--type", "xml", "--lim", "2")
+    assert status == 0 and "CSTA server xml on LIM 2: removed" in out
+    assert DataDirectory(data).load().csta_server(2, ServerType.XML) is None
+
+
+@pytest.mark.parametrize(
+    ("program", "argv", "message"),
+    [
+        ("csta", ["-i", "--port", "abc"], "'abc' is not a port number"),
+        ("csta", ["-i", "--port", "70000"], "70000 is not a port number"),
+        ("csta", ["-i", "--bogus"], "unrecognized arguments: --bogus"),
+        ("csta", ["-i", "--lim", "7"], "LIM 7 does not exist (LIMs: 1, 2)"),
+        ("csta", ["-i", "--port", "5062"], "port 5062 is used twice"),
+        ("csta", ["-i", "--type", "tr87", "--web-port", "8081"], "only an XML server has a web port"),
+        ("csta", ["-i", "--type", "sip"], "'sip' is not one of xml|tr87"),
+        ("csta", ["-i", "--authentication", "always"], "is not one of off|optional|mandatory"),
+        ("csta", ["-e", "--port", "1"], "--port does not go with this action"),
+        ("csta", ["-e", "--type", "xml", "--lim", "2"], "no CSTA server xml on LIM 2"),
+        ("csta", [], "say what to do: -i, -e or -p"),
+        ("csta", ["-i", "-e"], "not allowed with argument"),
+        ("csta_authentication", ["-c", "--application", "x"], "no authentication criteria for application 'x'"),
+        ("csta_authentication", ["-i", "--application", "x", "--user", "u"], "user 'u' needs a password"),
+        ("csta_authentication", ["-i", "--application", "a b"], "is not an application ID"),
+        ("csta_authentication", ["-i", "--max-duration", "-5"], "not a number of seconds"),
+        ("csta_authentication", ["-e", "--application", "nope"], "no authentication criteria for application 'nope'"),
+        ("csta_authentication", ["-p", "--user", "x"], "--user does not go with this action"),
+        ("mxone_certificate", ["--install", "/nonexistent.pem", "/nonexistent.key"], "cannot read the key file"),
+        ("mxone_certificate", ["-p", "--self-signed"], "not allowed with argument"),
+    ],
+)  # fmt: skip
+def test_wrong_input_changes_nothing(
+    program: str, argv: list[str], message: str, data: Path
+) -> None:
+    before = stored(data)
+    status, out, err = run(program, data, *argv)
+    assert status == 2
+    assert out == ""
+    assert err.startswith(f"{program}: ") and err.count("\n") == 1 and err.endswith("\n")
+    assert message in err
+    assert stored(data) == before
+
+
+def test_port_in_use_offline(data: Path) -> None:
+    before = stored(data)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        busy = holder.getsockname()[1]
+        status, _, err = run("csta", data, "-i", "--port", str(busy))
+    assert status == 2 and f"port {busy} is in use" in err
+    assert stored(data) == before
+
+
+def test_missing_data_directory(tmp_path: Path) -> None:
+    status, _, err = run("csta", tmp_path / "nothing", "-p")
+    assert status == 2 and "no exchange data" in err
+
+
+def test_criteria_initiate_change_print_remove(data: Path) -> None:
+    status, out, _ = run(
+        "csta_authentication", data, "-i", "--application", "crm", "--user", "bob",
+        "--password", "s3cret", "--max-duration", "600",
+    )  # fmt: skip
+    assert status == 0 and "application crm: users bob, max duration 600 s" in out
+    criteria = DataDirectory(data).load().authentication.application("crm")
+    assert verify_password("s3cret", criteria.users[0].password_hash)
+    assert b"s3cret" not in stored(data)
+    status, out, _ = run(
+        "csta_authentication", data, "-c", "--application", "crm", "--password", "n3w"
+    )
+    assert status == 0
+    criteria = DataDirectory(data).load().authentication.application("crm")
+    assert verify_password("n3w", criteria.users[0].password_hash) and criteria.max_duration == 600
+    status, out, _ = run("csta_authentication", data, "-p")
+    assert status == 0 and "s3cret" not in out and "n3w" not in out and "scrypt" not in out
+    rows = [line.split() for line in out.splitlines()]
+    assert ["crm", "bob", "600"] in rows and ["demo", "csta_user", "no", "limit"] in rows
+    status, out, _ = run("csta_authentication", data, "-e", "--application", "crm")
+    assert status == 0 and "crm: removed" in out
+    assert DataDirectory(data).load().authentication.application("crm") is None
+
+
+def test_certificates(data: Path, tmp_path: Path) -> None:
+    status, out, _ = run("mxone_certificate", data, "-p")
+    assert status == 0 and out.startswith("no certificate installed")
+    status, out, _ = run("mxone_certificate", data, "--self-signed", "--cn", "pbx.example")
+    assert status == 0 and "CN=pbx.example" in out
+    assert (data / "tls" / "server.pem").stat().st_mode & 0o777 == 0o600
+    bundle = self_signed("other.example")
+    (tmp_path / "cert.pem").write_bytes(bundle.certificate_pem)
+    (tmp_path / "key.pem").write_bytes(bundle.key_pem)
+    (tmp_path / "wrong.pem").write_bytes(self_signed("x").key_pem)
+    installed = (data / "tls" / "server.pem").read_bytes()
+    status, _, err = run(
+        "mxone_certificate",
+        data,
+        "--install",
+        str(tmp_path / "cert.pem"),
+        str(tmp_path / "wrong.pem"),
+    )
+    assert status == 2 and "does not match" in err
+    assert (data / "tls" / "server.pem").read_bytes() == installed
+    status, out, _ = run(
+        "mxone_certificate",
+        data,
+        "--install",
+        str(tmp_path / "cert.pem"),
+        str(tmp_path / "key.pem"),
+    )
+    assert status == 0 and "CN=other.example" in out
+    status, out, _ = run("mxone_certificate", data, "-p")
+    assert "CN=other.example" in out and "fingerprint:" in out
+
+
+def test_help(data: Path) -> None:
+    for program in ("csta", "csta_authentication", "mxone_certificate"):
+        status, out, err = run(program, data, "-h")
+        assert status == 0 and out.startswith("usage: ") and err == ""
+
+
+def test_no_terminal_no_values_uses_current(data: Path) -> None:
+    before = DataDirectory(data).load()
+    status, out, _ = run("csta", data, "-i")
+    assert status == 0 and "unchanged" in out
+    assert DataDirectory(data).load() == before
