@@ -1,0 +1,218 @@
+"""The twistd plugin, run for real in subprocesses (INTERFACE.md §1-§2; issue 3 §2-§4).
+
+Every process is started with a bounded deadline and killed by its PID in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from twisted.application.service import IServiceMaker
+from twisted.plugin import getPlugins
+
+import cstaserver.service
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT = 15.0
+#: Every listener on a free port, so parallel runs never collide.
+FREE_PORTS = [
+    "--xml-port=0",
+    "--tls-port=0",
+    "--sip-port=0",
+    "--web-port=0",
+    "--admin-port=0",
+    "--admin-ssh-port=0",
+]
+
+
+def twistd_command(*args: str) -> list[str]:
+    script = Path(sys.executable).parent / "twistd"
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()", *args]
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        twistd_command(*args),
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+@contextmanager
+def running(tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        twistd_command("-n", "--pidfile=", "csta", *args),
+        cwd=tmp_path,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=TIMEOUT)
+        process.stdout.close()
+        process.stderr.close()
+
+
+def read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
+    """Lines of stdout up to the first containing ``marker``; fails after TIMEOUT seconds."""
+    lines: list[str] = []
+    deadline = time.monotonic() + TIMEOUT
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if marker in line:
+                return lines
+    pytest.fail(f"no {marker!r} in the output: {lines!r}; stderr: {process.stderr.read()!r}")
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """SIGINT, then wait. A clean stop ends with "Server Shut Down." and, as twistd re-raises
+    the terminating signal after shutting down (``app._exitWithSignal``), status -SIGINT."""
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=TIMEOUT)
+    return process.returncode, out, err
+
+
+CLEAN = -signal.SIGINT
+
+
+# -- the plugin ---------------------------------------------------------------------------
+
+
+def test_plugin_is_found() -> None:
+    (maker,) = [p for p in getPlugins(IServiceMaker) if p.tapname == "csta"]
+    assert maker.options is cstaserver.service.Options
+    assert maker.makeService is cstaserver.service.makeService
+
+
+def test_twistd_help_lists_csta(tmp_path: Path) -> None:
+    result = run(tmp_path, "--help")
+    assert result.returncode == 0
+    assert any(line.split()[:1] == ["csta"] for line in result.stdout.splitlines())
+
+
+def test_csta_help_lists_every_option(tmp_path: Path) -> None:
+    result = run(tmp_path, "-n", "csta", "--help")
+    assert result.returncode == 0, result.stderr
+    for option in ["--data=", "--interface=", "--xml-port=", "--tls-port=", "--sip-port="]:
+        assert option in result.stdout
+    for option in ["--web-port=", "--admin-port=", "--admin-ssh-port=", "--no-demo"]:
+        assert option in result.stdout
+    assert "--log-format=" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--xml-port", "99999"], "--xml-port: 99999 is not a port number (0-65535)"),
+        (["--interface", "example.org"], "--interface: 'example.org' is not an IP address"),
+        (["--log-format", "yaml"], "--log-format: 'yaml' is not one of: text, json"),
+    ],
+)
+def test_bad_option_is_a_usage_error(tmp_path: Path, args: list[str], line: str) -> None:
+    result = run(tmp_path, "-n", "--pidfile=", "csta", *args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert line in result.stdout.splitlines()[-1]
+    assert not (tmp_path / "mxone-data").exists()
+
+
+# -- start-up -----------------------------------------------------------------------------
+
+
+def test_corrupt_file_one_line_and_non_zero_exit(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    exchange = data / "exchange.json"
+    exchange.write_text('{"schema_version": 1, "plan": {"lims": [}}')
+    result = run(tmp_path, "-n", "--pidfile=", "csta", "--data", str(data), *FREE_PORTS)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"csta: {exchange}: not valid JSON: Expecting value at line 1 column 41"
+    ]
+    assert "Traceback" not in result.stdout
+    assert exchange.read_text() == '{"schema_version": 1, "plan": {"lims": [}}'
+    assert sorted(os.listdir(data)) == ["exchange.json"]
+
+
+def test_run_smoke_demo_then_restart(tmp_path: Path) -> None:
+    """``make run``: the demo is created, the summary logged; SIGINT stops it cleanly."""
+    data = tmp_path / "data"
+    with running(tmp_path, "--data", str(data), *FREE_PORTS) as process:
+        lines = read_until(process, "csta: started")
+        code, out, err = stop(process)
+    text = "\n".join(lines)
+    assert f"created the demo exchange in {data}" in text
+    assert "exchange: 2 LIMs, 48 extensions, 3 groups, 5 agents" in text
+    assert "group 2100 (hunt group, LIM 1): members 1100-1103" in text
+    assert "admin shell login: admin / admin (the default: please change it)" in text
+    assert code == CLEAN, err
+    assert "Server Shut Down." in out
+    assert "Traceback" not in text + out + err
+    first = (data / "exchange.json").read_bytes()
+
+    with running(tmp_path, "--data", str(data), "--no-demo", *FREE_PORTS) as process:
+        lines = read_until(process, "csta: started")
+        code, _, err = stop(process)
+    assert code == CLEAN, err
+    assert not any("created the" in line for line in lines)
+    assert any("exchange: 2 LIMs" in line for line in lines)
+    assert (data / "exchange.json").read_bytes() == first
+
+
+def test_default_data_directory_is_relative_to_the_working_directory(tmp_path: Path) -> None:
+    with running(tmp_path, "--no-demo", *FREE_PORTS) as process:
+        read_until(process, "csta: started")
+        code, _, err = stop(process)
+    assert code == CLEAN, err
+    assert (tmp_path / "mxone-data" / "exchange.json").exists()
+
+
+def test_json_log_format_one_event_per_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with running(tmp_path, "--data", str(data), "--log-format", "json", *FREE_PORTS) as process:
+        lines = read_until(process, "csta: started")
+        code, out, err = stop(process)
+    assert code == CLEAN, err
+    lines += out.splitlines()
+    events = [json.loads(line) for line in lines]  # every line is one JSON event
+    assert all(isinstance(event, dict) for event in events)
+    formats = [event.get("log_format") for event in events]
+    assert "LIM {lim} ({name}): {count} devices: {kinds}" in formats
+    assert "Server Shut Down." in formats
+    summary = next(e for e in events if e.get("log_format", "").startswith("exchange: {lims}"))
+    assert (summary["lims"], summary["extensions"], summary["agents"]) == (2, 48, 5)
+    assert summary["log_namespace"] == "cstaserver.service"
+    assert "Traceback" not in err

@@ -1,0 +1,204 @@
+"""``twistd -n csta`` options (INTERFACE.md §2; issue 3 §2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from twisted.python import usage
+from twisted.scripts.twistd import ServerOptions
+
+from cstaserver.logging import JSON_OBSERVER_NAME
+from cstaserver.service import Options, RunSettings
+
+
+def parse(*args: str) -> Options:
+    options = Options()
+    options.parseOptions(list(args))
+    return options
+
+
+def test_defaults() -> None:
+    options = parse()
+    assert options.settings == RunSettings()
+    assert options.settings == RunSettings(
+        data=Path("./mxone-data"),
+        interface="127.0.0.1",
+        xml_port=None,
+        tls_port=None,
+        sip_port=None,
+        web_port=None,
+        admin_port=8023,
+        admin_ssh_port=8022,
+        demo=True,
+        log_format="text",
+    )
+    assert options["data"] == "./mxone-data"
+    assert options["no-demo"] is False
+    assert options["xml-port"] is None and options["admin-port"] == 8023
+
+
+def test_every_option() -> None:
+    options = parse(
+        "--data",
+        "/srv/mx",
+        "--interface",
+        "0.0.0.0",
+        "--xml-port",
+        "9882",
+        "--tls-port",
+        "9883",
+        "--sip-port",
+        "0",
+        "--web-port",
+        "9080",
+        "--admin-port",
+        "0",
+        "--admin-ssh-port",
+        "9022",
+        "--no-demo",
+        "--log-format",
+        "json",
+    )
+    assert options.settings == RunSettings(
+        data=Path("/srv/mx"),
+        interface="0.0.0.0",
+        xml_port=9882,
+        tls_port=9883,
+        sip_port=0,
+        web_port=9080,
+        admin_port=0,
+        admin_ssh_port=9022,
+        demo=False,
+        log_format="json",
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("::", "::"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("::1", "::1"),
+        ("0:0::0:1", "::1"),
+        ("10.1.2.3", "10.1.2.3"),
+    ],
+)
+def test_interface_accepts_addresses(given: str, expected: str) -> None:
+    assert parse("--interface", given).settings.interface == expected
+
+
+PORT_OPTIONS = [
+    "--xml-port",
+    "--tls-port",
+    "--sip-port",
+    "--web-port",
+    "--admin-port",
+    "--admin-ssh-port",
+]
+
+
+@pytest.mark.parametrize("option", PORT_OPTIONS)
+@pytest.mark.parametrize("value", ["-1", "65536", "http", "", "8o82", "1.5"])
+def test_bad_port(option: str, value: str) -> None:
+    with pytest.raises(usage.UsageError) as caught:
+        parse(option, value)
+    message = str(caught.value)
+    assert message.startswith(f"{option}: ")
+    assert "is not a port number (0-65535)" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("option", PORT_OPTIONS)
+def test_port_bounds(option: str) -> None:
+    for value in ("0", "65535", "1"):
+        parse(option, value, *(["--admin-port", "1234"] if option != "--admin-port" else []))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--interface", "localhost"], "--interface: 'localhost' is not an IP address"),
+        (["--interface", "127.0.0.256"], "--interface: '127.0.0.256' is not an IP address"),
+        (["--interface", ""], "--interface: '' is not an IP address"),
+        (["--log-format", "xml"], "--log-format: 'xml' is not one of: text, json"),
+        (["--data", ""], "--data: the directory name must not be empty"),
+        (
+            ["--xml-port", "9000", "--tls-port", "9000"],
+            "--tls-port 9000: the same port as --xml-port",
+        ),
+        (["--web-port", "8023"], "--admin-port 8023: the same port as --web-port"),
+        (["--colour", "blue"], "option --colour not recognized"),
+        (["--xml-port"], "--xml-port requires argument"),
+        (["extra"], ""),
+    ],
+)
+def test_bad_values(args: list[str], message: str) -> None:
+    with pytest.raises(usage.UsageError) as caught:
+        parse(*args)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_port_zero_may_repeat() -> None:
+    settings = parse("--xml-port", "0", "--tls-port", "0", "--admin-port", "0").settings
+    assert (settings.xml_port, settings.tls_port, settings.admin_port) == (0, 0, 0)
+
+
+def test_help_lists_every_option() -> None:
+    text = str(Options())
+    for option in [
+        "--data=",
+        "--interface=",
+        "--xml-port=",
+        "--tls-port=",
+        "--sip-port=",
+        "--web-port=",
+        "--admin-port=",
+        "--admin-ssh-port=",
+        "--no-demo",
+        "--log-format=",
+    ]:
+        assert option in text
+
+
+# -- --log-format json under twistd: it sets twistd's --logger ----------------------------
+
+
+def twistd(*args: str) -> ServerOptions:
+    config = ServerOptions()
+    config.parseOptions(list(args))
+    return config
+
+
+def test_json_sets_twistd_logger() -> None:
+    from cstaserver.logging import json_stdout_observer
+
+    config = twistd("-n", "--pidfile=", "csta", "--log-format", "json")
+    assert config["logger"] is json_stdout_observer
+    assert JSON_OBSERVER_NAME == "cstaserver.logging.json_stdout_observer"
+
+
+def test_text_leaves_twistd_logger_alone() -> None:
+    assert twistd("-n", "csta")["logger"] is None
+
+
+def test_explicit_twistd_logger_wins() -> None:
+    config = twistd(
+        "-n", "--logger", "twisted.logger.textFileLogObserver", "csta", "--log-format", "json"
+    )
+    from twisted.logger import textFileLogObserver
+
+    assert config["logger"] is textFileLogObserver
+
+
+@pytest.mark.parametrize(
+    ("twistd_args", "message"),
+    [
+        ([], "--log-format json writes to stdout: run twistd -n"),
+        (["-n", "--logfile", "x.log"], "--log-format json writes to stdout: drop twistd --logfile"),
+    ],
+)
+def test_json_needs_stdout(twistd_args: list[str], message: str) -> None:
+    with pytest.raises(usage.UsageError, match=message):
+        twistd(*twistd_args, "csta", "--log-format", "json")
