@@ -35,5 +35,11 @@ bench-xml: $(STAMP)
 bench-fanout: $(STAMP)
 	$(BIN)/python bench/fanout.py $(BENCH_ARGS)
 
+# TR/87 with SIPp against ours and a stateless Kamailio (bench/tr87/README.md); installs
+# sip-tester and kamailio with apt-get when missing. Not part of `make test`.
+.PHONY: bench-tr87
+bench-tr87: $(STAMP)
+	$(BIN)/python bench/tr87/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

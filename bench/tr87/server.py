@@ -1,0 +1,76 @@
+"""Benchmark server (not a test): the real TR/87 stack - ``SipEndpoint`` (UDP and TCP on one
+port) → ``Tr87Application`` → ``CstaCore`` → ``Switch`` on the demo exchange - on 127.0.0.1,
+until SIGTERM or SIGINT.
+
+    .venv/bin/python bench/tr87/server.py [--port 0] [--log-level warn]
+
+Prints ``PORT <n>`` once it listens and ``STATS {...}`` (the endpoint's counters, JSON) when
+it stops. Logging goes to stderr at ``--log-level``; the product's per-dialog logs still pass
+through the logging system's filter, as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from typing import Any
+
+from twisted.internet import reactor as _reactor
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+
+from cstaserver.csta.core import CstaCore
+from cstaserver.pbx.demo import demo_plan
+from cstaserver.pbx.switch import Switch
+from cstaserver.sip.endpoint import SipConfig, SipEndpoint
+from cstaserver.sip.tr87 import Tr87Application
+from cstaserver.sip.transport import listen_sip
+
+reactor: Any = _reactor
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log-level", default="warn", choices=["debug", "info", "warn", "error"])
+    args = parser.parse_args()
+    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(args.log_level))
+    observer = FilteringLogObserver(textFileLogObserver(sys.stderr), [predicate])
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
+
+    switch = Switch(demo_plan(), reactor)
+    core = CstaCore(switch, reactor)
+    endpoint = SipEndpoint(Tr87Application(core, reactor), reactor, SipConfig())
+
+    def listening(listeners: Any) -> None:
+        say(f"PORT {listeners.port}")
+
+    def failed(failure: Any) -> None:
+        sys.stderr.write(f"cannot listen: {failure.getErrorMessage()}\n")
+        reactor.stop()
+
+    listen_sip(reactor, endpoint, args.port, "127.0.0.1").addCallbacks(listening, failed)
+
+    def stop(*_: Any) -> None:
+        reactor.callFromThread(reactor.stop)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    reactor.run(installSignalHandlers=False)
+    say("STATS " + json.dumps(dict(endpoint.stats)))
+
+
+if __name__ == "__main__":
+    main()
