@@ -15,7 +15,10 @@ the global reactor; it hands it to :func:`build_service`, which
 A listener is a :class:`ListenerService` (made with :meth:`ServiceContext.tcp_listener`,
 :meth:`~ServiceContext.udp_listener` or :meth:`~ServiceContext.endpoint_listener`): it logs
 ``listening: <name> on <host>:<port>`` with the real port, and a port that cannot be bound
-stops start-up with one line naming it (INTERFACE.md §2).
+stops start-up with one line naming it and exit status 1 (INTERFACE.md §2). By then twistd
+has begun logging and routes stderr into the log, so that line is a log line (``[stderr#error]
+csta: cannot listen: ...``, or a JSON event); a bad data file is found before logging begins,
+so its line goes to the real stderr.
 
 When started, the server logs the exchange summary (:mod:`cstaserver.config.summary`) before
 any port is bound, once all services run the admin login hint, and once the reactor runs
@@ -410,24 +413,55 @@ class ServiceContext:
 ServiceBuilder = Callable[[ServiceContext], Iterable[IService]]
 
 
+def build_xml_listeners(context: ServiceContext) -> Iterable[IService]:
+    """The XML port of each XML CSTA server, also answering HTTP (INTERFACE.md §3): the
+    composition of ARCHITECTURE "Shared ports are composed, not imported" - the first byte
+    hands a connection to the XML factory or to the server's web site
+    (:mod:`cstaserver.soap.sniff`), so neither transport imports the other."""
+    from cstaserver.soap.service import web_site
+    from cstaserver.soap.sniff import sniffing_factory
+    from cstaserver.xmlproto.service import xml_factory
+
+    for server in context.servers(ServerType.XML):
+        factory = sniffing_factory(
+            xml_factory(context, server), web_site(context, server), clock=context.reactor
+        )
+        yield context.tcp_listener("xml", server.port, factory)
+
+
 def service_builders() -> list[ServiceBuilder]:
-    """**The place where later issues add the CSTA core and the listeners** (issue 3 §3).
+    """**The place where the CSTA core and the listeners are added** (issue 3 §3).
 
     Each builder is a function ``build(context: ServiceContext) -> Iterable[IService]``,
     imported here (inside this function, so ``twistd --help`` stays light) and listed in
-    start-up order. A listener builder returns :class:`ListenerService` instances named as in
-    INTERFACE.md §2, e.g.::
+    start-up order; it may leave shared objects in ``context.components`` for the builders
+    after it. A listener builder returns :class:`ListenerService` instances named as in
+    INTERFACE.md §2, made with :meth:`ServiceContext.tcp_listener` (or ``udp_listener``,
+    ``endpoint_listener``), e.g.::
 
         def build_xml_listeners(context):
             core = context.components["csta"]
             for server in context.servers(ServerType.XML):
                 yield context.tcp_listener("xml", server.port, XmlFactory(core))
 
-    Admin listeners bind ``context.settings.admin_interface`` and skip a port of 0. Planned
-    order: CSTA core (leaves itself in ``context.components``), ``xml``, ``tls``, ``sip``,
-    ``web``, ``admin-telnet``, ``admin-ssh``.
+    Admin listeners bind ``context.settings.admin_interface`` and skip a port of 0.
+    ``cstaserver.admin.live`` rebuilds a changed CSTA server's listeners with the builders
+    here whose name contains ``listeners``.
     """
-    return []
+    from cstaserver.admin.service import build_admin
+    from cstaserver.csta.service import build_core
+    from cstaserver.sip.service import build_sip_listeners
+    from cstaserver.soap.service import build_web_listeners
+    from cstaserver.xmlproto.service import build_tls_listeners
+
+    return [
+        build_core,  # the CSTA core: context.components["csta"]
+        build_xml_listeners,  # xml (+ HTTP on the same port)
+        build_tls_listeners,  # tls
+        build_sip_listeners,  # sip (TCP and UDP)
+        build_web_listeners,  # web
+        build_admin,  # admin-telnet, admin-ssh, the control socket
+    ]
 
 
 def _switch_factory(plan: Any, clock: Any) -> Any:
@@ -487,6 +521,14 @@ def _load_exchange(directory: DataDirectory, demo: bool) -> tuple[ExchangeData, 
         raise StartupError(f"csta: {where}: {e.strerror or e}") from None
 
 
+def _ensure_certificate(directory: DataDirectory) -> None:
+    """A new data directory gets a self-signed TLS certificate (INTERFACE.md §1)."""
+    from cstaserver.certificates import CertificateStore
+
+    if CertificateStore(directory.path).ensure_self_signed():
+        log.info("created a self-signed TLS certificate (mxone_certificate -p shows it)")
+
+
 def _has_default_admin_password(data: ExchangeData) -> bool:
     return any(
         account.user == DEFAULT_ADMIN_USER
@@ -508,6 +550,7 @@ def build_service(
     if created:
         kind = "demo" if settings.demo else "empty"
         log.info("created the {kind} exchange in {path}", kind=kind, path=str(directory.path))
+        _ensure_certificate(directory)
     context = ServiceContext(
         reactor=reactor,
         settings=settings,

@@ -9,6 +9,7 @@ import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,14 +61,13 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def running(tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+def running(tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         twistd_command("-n", "--pidfile=", "csta", *args),
         cwd=tmp_path,
         env=environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         yield process
@@ -79,30 +79,40 @@ def running(tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
         process.stderr.close()
 
 
-def read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
-    """Lines of stdout up to the first containing ``marker``; fails after TIMEOUT seconds."""
+def read_until(process: subprocess.Popen[bytes], marker: str) -> tuple[list[str], str]:
+    """Lines of stdout up to the first containing ``marker``, and the rest read so far;
+    fails after TIMEOUT seconds.
+
+    Reads the pipe's file descriptor directly (``select`` + ``os.read``): a buffered
+    ``readline`` could hold complete lines in its buffer while ``select`` waits for more."""
     lines: list[str] = []
+    pending = b""
+    fd = process.stdout.fileno()
     deadline = time.monotonic() + TIMEOUT
     with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
+        selector.register(fd, selectors.EVENT_READ)
         while time.monotonic() < deadline:
             if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
                 break
-            line = process.stdout.readline()
-            if not line:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break
-            lines.append(line.rstrip("\n"))
-            if marker in line:
-                return lines
-    pytest.fail(f"no {marker!r} in the output: {lines!r}; stderr: {process.stderr.read()!r}")
+            *complete, pending = (pending + chunk).split(b"\n")
+            for index, raw in enumerate(complete):
+                lines.append(raw.decode("utf-8", "replace"))
+                if marker in lines[-1]:
+                    rest = b"\n".join([*complete[index + 1 :], pending])
+                    return lines, rest.decode("utf-8", "replace")
+    stderr = process.stderr.read() if process.poll() is not None else "(running)"
+    pytest.fail(f"no {marker!r} in the output: {lines!r}; stderr: {stderr!r}")
 
 
-def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+def stop(process: subprocess.Popen[bytes]) -> tuple[int, str, str]:
     """SIGINT, then wait. A clean stop ends with "Server Shut Down." and, as twistd re-raises
     the terminating signal after shutting down (``app._exitWithSignal``), status -SIGINT."""
     os.kill(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=TIMEOUT)
-    return process.returncode, out, err
+    return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 CLEAN = -signal.SIGINT
@@ -171,25 +181,55 @@ def test_run_smoke_demo_then_restart(tmp_path: Path) -> None:
     """``make run``: the demo is created, the summary logged; SIGINT stops it cleanly."""
     data = tmp_path / "data"
     with running(tmp_path, "--data", str(data), *FREE_PORTS) as process:
-        lines = read_until(process, "csta: started")
+        lines, _ = read_until(process, "csta: started")
         code, out, err = stop(process)
     text = "\n".join(lines)
     assert f"created the demo exchange in {data}" in text
     assert "exchange: 2 LIMs, 48 extensions, 3 groups, 5 agents" in text
     assert "group 2100 (hunt group, LIM 1): members 1100-1103" in text
     assert "admin shell login: admin / admin (the default: please change it)" in text
+    for name in ("xml", "tls", "sip", "web"):  # every port 0: the real port is logged
+        (line,) = [line for line in lines if f"listening: {name} on " in line]
+        assert int(line.rsplit(":", 1)[1]) > 0, line
+    assert not any("listening: admin-" in line for line in lines)  # --admin-port=0
     assert code == CLEAN, err
     assert "Server Shut Down." in out
     assert "Traceback" not in text + out + err
     first = (data / "exchange.json").read_bytes()
 
     with running(tmp_path, "--data", str(data), "--no-demo", *FREE_PORTS) as process:
-        lines = read_until(process, "csta: started")
+        lines, _ = read_until(process, "csta: started")
         code, _, err = stop(process)
     assert code == CLEAN, err
     assert not any("created the" in line for line in lines)
     assert any("exchange: 2 LIMs" in line for line in lines)
     assert (data / "exchange.json").read_bytes() == first
+
+
+def test_port_in_use_one_line_and_non_zero_exit(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = run(
+            tmp_path,
+            "-n",
+            "--pidfile=",
+            "csta",
+            "--data",
+            "data",
+            *FREE_PORTS,
+            f"--xml-port={port}",
+        )
+    # Logging has begun by then and twistd routes stderr into the log: the one line is a
+    # log line (in JSON with --log-format json).
+    assert result.returncode == 1
+    line = f"csta: cannot listen: xml on 127.0.0.1:{port}: Address already in use"
+    assert [entry for entry in result.stdout.splitlines() if line in entry] == [
+        entry for entry in result.stdout.splitlines() if "cannot listen" in entry
+    ]
+    assert sum(line in entry for entry in result.stdout.splitlines()) == 1
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_default_data_directory_is_relative_to_the_working_directory(tmp_path: Path) -> None:
@@ -203,10 +243,10 @@ def test_default_data_directory_is_relative_to_the_working_directory(tmp_path: P
 def test_json_log_format_one_event_per_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with running(tmp_path, "--data", str(data), "--log-format", "json", *FREE_PORTS) as process:
-        lines = read_until(process, "csta: started")
+        lines, rest = read_until(process, "csta: started")
         code, out, err = stop(process)
     assert code == CLEAN, err
-    lines += out.splitlines()
+    lines += (rest + out).splitlines()
     events = [json.loads(line) for line in lines]  # every line is one JSON event
     assert all(isinstance(event, dict) for event in events)
     formats = [event.get("log_format") for event in events]

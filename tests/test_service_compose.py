@@ -57,6 +57,7 @@ class FakeSwitch:
 
 def build(tmp_path: Path, reactor=None, **kwargs) -> CstaService:
     settings = kwargs.pop("settings", RunSettings(data=tmp_path / "data"))
+    kwargs.setdefault("builders", [])  # the switch and the summary only
     return build_service(
         settings, reactor or MemoryReactorClock(), switch_factory=FakeSwitch, **kwargs
     )
@@ -187,8 +188,16 @@ def test_no_hint_once_the_admin_password_is_changed(tmp_path: Path) -> None:
 # -- builders and listeners -------------------------------------------------------------
 
 
-def test_service_builders_is_the_extension_point() -> None:
-    assert isinstance(service_builders(), list)
+def test_service_builders_in_start_up_order() -> None:
+    names = [getattr(b, "__name__", "") for b in service_builders()]
+    assert names == [
+        "build_core",
+        "build_xml_listeners",
+        "build_tls_listeners",
+        "build_sip_listeners",
+        "build_web_listeners",
+        "build_admin",
+    ]
 
 
 def test_builders_get_the_context_and_add_listeners(tmp_path: Path) -> None:
