@@ -122,6 +122,7 @@ def test_port_bounds(option: str) -> None:
         (["--interface", "127.0.0.256"], "--interface: '127.0.0.256' is not an IP address"),
         (["--interface", ""], "--interface: '' is not an IP address"),
         (["--log-format", "xml"], "--log-format: 'xml' is not one of: text, json"),
+        (["--web-auth", "ldap"], "--web-auth: 'ldap' is not one of: file, pam"),
         (["--data", ""], "--data: the directory name must not be empty"),
         (
             ["--xml-port", "9000", "--tls-port", "9000"],
@@ -158,8 +159,15 @@ def test_help_lists_every_option() -> None:
         "--admin-ssh-port=",
         "--no-demo",
         "--log-format=",
+        "--web-auth=",
     ]:
         assert option in text
+
+
+@pytest.mark.parametrize("mode", ["file", "pam"])
+def test_web_auth_reaches_the_run_settings(mode: str) -> None:
+    assert parse("--web-auth", mode).settings.web_auth == mode
+    assert parse().settings.web_auth == "file"
 
 
 # -- --log-format json under twistd: it sets twistd's --logger ----------------------------

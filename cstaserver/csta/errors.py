@@ -95,9 +95,7 @@ _CATEGORY_FIELDS: dict[ErrorCategory, str] = {
 
 # ed2/ed3: the ed3 names carried by ErrorValue, minus the values those editions lack.
 _ED3: dict[ErrorValue, str] = {
-    value: value.name_ed3
-    for value in ErrorValue
-    if value is not EV.SERVICE_NOT_SUPPORTED
+    value: value.name_ed3 for value in ErrorValue if value is not EV.SERVICE_NOT_SUPPORTED
 }
 
 # ed4 and later: ECMA-269 7th-edition spellings.

@@ -59,6 +59,7 @@ class UdpFlow:
 
 
 class SipDatagramProtocol(DatagramProtocol):
+    noisy = False
     """SIP over UDP."""
 
     log = Logger()
@@ -156,6 +157,8 @@ class SipStreamProtocol(Protocol):
 
 class SipStreamFactory(Factory):
     """Builds a :class:`SipStreamProtocol` per TCP connection."""
+
+    noisy = False  # listeners are logged once, as 'listening: ...'
 
     def __init__(self, endpoint: SipEndpoint) -> None:
         self.endpoint = endpoint

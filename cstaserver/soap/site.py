@@ -49,6 +49,7 @@ class LimitedRequest(server.Request):
 
 
 class WebSite(server.Site):
+    noisy = False  # listeners are logged once, as 'listening: ...'
     requestFactory = LimitedRequest
 
     def __init__(self, root: resource.Resource, reactor: Any, *, max_body_bytes: int) -> None:

@@ -66,6 +66,8 @@ class SniffingProtocol(Protocol):
 class SniffingFactory(Factory):
     """Builds :class:`SniffingProtocol` in front of an XML factory and an HTTP site."""
 
+    noisy = False  # listeners are logged once, as 'listening: ...'
+
     def __init__(
         self, xml: Factory, web: Factory, *, clock: Any = None, handover_after: float | None = 1.0
     ) -> None:

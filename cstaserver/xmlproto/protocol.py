@@ -230,12 +230,13 @@ class CstaXmlProtocol(protocol.Protocol):
 class CstaXmlFactory(protocol.Factory):
     """Builds one :class:`CstaXmlProtocol` per connection (plain TCP or behind TLS)."""
 
+    noisy = False  # listeners are logged once, as 'listening: ...'
+
     def __init__(self, core: Any, profile: Profile, clock: Any, **options: Any) -> None:
         self.core = core
         self.profile = profile
         self.clock = clock
         self.options = options
-        self.connections: set[CstaXmlProtocol] = set()
 
     def buildProtocol(self, addr: Any) -> CstaXmlProtocol:
         proto = CstaXmlProtocol(self.core, self.profile, self.clock, **self.options)
