@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan
-from cstaserver.pbx.states import AgentState, ForwardingType, TerminalMode
+from cstaserver.pbx.states import AgentState, ConnectionState, ForwardingType, TerminalMode
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall
@@ -87,8 +87,12 @@ class DeviceInfo:
         return self.kind.is_group
 
     def is_free(self) -> bool:
-        """Idle: no connection at all and not made busy by the simulator."""
-        return not self.busy and not self.connections
+        """Free for a new call: not made busy by the simulator, and every call it has is on
+        hold (a line with only held calls takes another call, as Lync's "answer a second
+        call" needs; any alerting, connected, initiated or failed connection makes it busy)."""
+        if self.busy:
+            return False
+        return all(conn.state is ConnectionState.HOLD for conn in self.connections.values())
 
     def active_forwarding(self, kinds: tuple[ForwardingType, ...]) -> ForwardingEntry | None:
         """The first active forwarding among ``kinds`` (in that order), or None."""

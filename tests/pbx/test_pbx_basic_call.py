@@ -94,6 +94,20 @@ def test_called_busy_in_a_call(switch, rec, states):
     assert rec.take()[-1] == "Failed busy at 1001"
 
 
+def test_a_line_with_only_held_calls_takes_another_call(switch, rec, states):
+    """Call waiting on hold: the held line rings for a second caller, who can be answered."""
+    first = call_answered(switch, rec, "1002", "1001")
+    switch.hold_call(first, "1001")
+    rec.take()
+    second, _ = switch.make_call("1000", "1001")
+    assert rec.take()[-1] == "Delivered newCall at 1001 1000->1001"
+    switch.answer_call(second, "1001")
+    assert states(first)["1001"] == "hold"
+    assert states(second) == {"1000": "connected", "1001": "connected"}
+    third, _ = switch.make_call("1003", "1001")
+    assert rec.take()[-1] == "Failed busy at 1001"
+
+
 def test_calling_device_busy_refused(switch, sim, rec):
     call_answered(switch, rec)
     with pytest.raises(SwitchError) as err:

@@ -51,6 +51,13 @@ def connection(
     return conn.call_id.strip(), device
 
 
+def presenter(request: Any) -> Any:
+    """How this client names devices: its echo strings, E.164 for the Lync dialect."""
+    association = request.association
+    echo = tuple(association.device_strings.items())
+    return request.core.renderer.presenter((association.profile.e164_presentation, echo))
+
+
 def echo_connection(request: Any, call_id: str, number: str) -> ConnectionID:
     """A ConnectionID naming ``number`` as this client wrote it (echo rule)."""
     text = request.association.device_strings.get(number)

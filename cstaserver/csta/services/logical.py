@@ -7,7 +7,7 @@ from typing import Any
 
 from cstaserver.csta.errors import CstaError
 from cstaserver.csta.messages import logical as lg
-from cstaserver.csta.services.common import device_number, internal_device
+from cstaserver.csta.services.common import device_number, internal_device, presenter
 from cstaserver.csta.services.registry import service
 from cstaserver.csta.types import AgentState, DeviceID, ForwardingType
 from cstaserver.pbx import states
@@ -45,11 +45,12 @@ def set_forwarding(request: Any) -> lg.SetForwardingResponse:
 @service(lg.GetForwarding)
 def get_forwarding(request: Any) -> lg.GetForwardingResponse:
     device = internal_device(request, request.message.device)
+    p = presenter(request)
     items = [
         lg.ForwardListItem(
             forwarding_type=ForwardingType(kind.value),
             forward_status=active,
-            forward_dn=DeviceID(value=target) if target else None,
+            forward_dn=p.device_id(target),
             ring_count=ring_count,
         )
         for kind, active, target, ring_count in request.switch.get_forwarding(device)

@@ -16,21 +16,15 @@ from cstaserver.csta.messages.snapshot import (
     SnapshotDeviceResponse,
     SnapshotDeviceResponseInfo,
 )
-from cstaserver.csta.services.common import connection, internal_device
+from cstaserver.csta.services.common import connection, internal_device, presenter
 from cstaserver.csta.services.registry import service
 from cstaserver.csta.types import LocalConnectionState
-
-
-def _presenter(request: Any) -> Any:
-    association = request.association
-    echo = tuple(association.device_strings.items())
-    return request.core.renderer.presenter((association.profile.e164_presentation, echo))
 
 
 @service(SnapshotDevice)
 def snapshot_device(request: Any) -> SnapshotDeviceResponse:
     number = internal_device(request, request.message.snapshot_object)
-    p = _presenter(request)
+    p = presenter(request)
     items = []
     for call_id, state, others in request.switch.snapshot_device(number):
         states = [LocalConnectionState(state.value)] + [
@@ -51,7 +45,7 @@ def snapshot_device(request: Any) -> SnapshotDeviceResponse:
 @service(SnapshotCall)
 def snapshot_call(request: Any) -> SnapshotCallResponse:
     call_id, _ = connection(request, request.message.snapshot_object, need_device=False)
-    p = _presenter(request)
+    p = presenter(request)
     items = [
         SnapshotCallResponseInfo(
             device_on_call=p.extended(device),
