@@ -18,6 +18,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from cstaserver.config.model import Limits
 from cstaserver.csta import codec
 from cstaserver.csta.association import Association, Profile
 from cstaserver.csta.errors import (
@@ -35,16 +36,8 @@ from cstaserver.pbx.errors import ErrorValue, SwitchError
 log = Logger()
 
 
-@attrs.frozen
-class CoreLimits:
-    """Configurable limits (INTERFACE.md 7; PROTOCOLS.md 9 defaults)."""
-
-    max_sessions: int = 1000
-    max_monitors: int = 20000
-    max_monitors_per_session: int = 10000
-    max_outstanding_requests: int = 100
-    max_message_bytes: int = 65535
-    session_cleanup_delay: float = 0.0
+#: The limits are the exchange data's (INTERFACE.md 7; PROTOCOLS.md 9 defaults).
+CoreLimits = Limits
 
 
 @attrs.define(eq=False)

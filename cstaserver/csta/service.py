@@ -15,24 +15,13 @@ from typing import Any
 from twisted.application.service import Service
 
 from cstaserver.csta.auth import Authenticator
-from cstaserver.csta.core import CoreLimits, CstaCore
-
-
-def core_limits(limits: Any) -> CoreLimits:
-    return CoreLimits(
-        max_sessions=limits.max_sessions,
-        max_monitors=limits.max_monitors,
-        max_monitors_per_session=limits.max_monitors_per_session,
-        max_outstanding_requests=limits.max_outstanding_requests,
-        max_message_bytes=limits.max_message_bytes,
-        session_cleanup_delay=float(limits.session_cleanup_delay),
-    )
+from cstaserver.csta.core import CstaCore
 
 
 def make_core(exchange: Any, switch: Any, clock: Any) -> CstaCore:
     """The core for ``exchange`` (ExchangeData); criteria are read live, so changes made by
     ``csta_authentication`` apply to the next login."""
-    core = CstaCore(switch, clock, limits=core_limits(exchange.limits))
+    core = CstaCore(switch, clock, limits=exchange.limits)
     core.exchange = exchange
     core.sessions.authenticator = Authenticator(
         lambda: core.exchange.authentication.applications, clock
