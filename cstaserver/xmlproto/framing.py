@@ -25,7 +25,14 @@ _HEADER = struct.Struct(">2sH4s")
 
 
 class FramingError(Exception):
-    """The stream cannot be resynchronised (a length below the header's 8 bytes)."""
+    """The stream cannot be resynchronised (a length below the header's 8 bytes).
+
+    ``frames``: the frames completed before the bad header in the same ``feed`` call (still
+    to be answered before the connection closes)."""
+
+    def __init__(self, message: str, frames: list[Frame] | None = None) -> None:
+        super().__init__(message)
+        self.frames = frames or []
 
 
 @attrs.frozen
@@ -81,7 +88,7 @@ class Deframer:
             _fmt, length, raw_id = _HEADER.unpack_from(buf)
             invoke_id = _decode_invoke_id(raw_id)
             if length < HEADER_LENGTH:
-                raise FramingError(f"frame length {length} is below the 8-byte header")
+                raise FramingError(f"frame length {length} is below the 8-byte header", frames)
             if length > self.max_frame:
                 oversized = Frame(invoke_id, b"", oversized=True, length=length)
                 available = len(buf) - HEADER_LENGTH

@@ -115,12 +115,17 @@ class CstaXmlProtocol(protocol.Protocol):
             self.core.send_system_status(self.association, "normal")
 
     def dataReceived(self, data: bytes) -> None:
+        failed: FramingError | None = None
         try:
             frames = self.deframer.feed(data)
         except FramingError as exc:
-            log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(exc))
+            failed, frames = exc, exc.frames
+        self._frames_received(frames)
+        if failed is not None:
+            log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(failed))
             self.transport.loseConnection()
-            return
+
+    def _frames_received(self, frames: list[Any]) -> None:
         for frame in frames:
             if self.association is None or self.association.closed:
                 return
