@@ -386,9 +386,12 @@ class DoNotDisturbEvent:
     extensions: Raw | None = None
 
 
-@message("AgentLoggedOnEvent", Kind.EVENT)
+# The agent events (ECMA-269 21.x) share one of three layouts: log on/off carry the
+# password, ready/not ready nothing more, busy/working after call the pending state.
+
+
 @attrs.frozen(kw_only=True)
-class AgentLoggedOnEvent:
+class _AgentLogEvent:
     monitor_cross_ref_id: str
     agent_device: ExtendedDeviceID
     agent_id: str | None = None
@@ -396,61 +399,60 @@ class AgentLoggedOnEvent:
     agent_password: str | None = None
     cause: EventCause | None = None
     extensions: Raw | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _AgentStateEvent:
+    monitor_cross_ref_id: str
+    agent_device: ExtendedDeviceID
+    agent_id: str | None = None
+    acd_group: DeviceID | None = x("acdGroup", default=None)
+    cause: EventCause | None = None
+    extensions: Raw | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _AgentPendingEvent:
+    monitor_cross_ref_id: str
+    agent_device: ExtendedDeviceID
+    agent_id: str | None = None
+    acd_group: DeviceID | None = x("acdGroup", default=None)
+    pending_agent_state: AgentState | None = None
+    cause: EventCause | None = None
+    extensions: Raw | None = None
+
+
+@message("AgentLoggedOnEvent", Kind.EVENT)
+@attrs.frozen(kw_only=True)
+class AgentLoggedOnEvent(_AgentLogEvent):
+    pass
 
 
 @message("AgentLoggedOffEvent", Kind.EVENT)
 @attrs.frozen(kw_only=True)
-class AgentLoggedOffEvent:
-    monitor_cross_ref_id: str
-    agent_device: ExtendedDeviceID
-    agent_id: str | None = None
-    acd_group: DeviceID | None = x("acdGroup", default=None)
-    agent_password: str | None = None
-    cause: EventCause | None = None
-    extensions: Raw | None = None
+class AgentLoggedOffEvent(_AgentLogEvent):
+    pass
 
 
 @message("AgentReadyEvent", Kind.EVENT)
 @attrs.frozen(kw_only=True)
-class AgentReadyEvent:
-    monitor_cross_ref_id: str
-    agent_device: ExtendedDeviceID
-    agent_id: str | None = None
-    acd_group: DeviceID | None = x("acdGroup", default=None)
-    cause: EventCause | None = None
-    extensions: Raw | None = None
+class AgentReadyEvent(_AgentStateEvent):
+    pass
 
 
 @message("AgentNotReadyEvent", Kind.EVENT)
 @attrs.frozen(kw_only=True)
-class AgentNotReadyEvent:
-    monitor_cross_ref_id: str
-    agent_device: ExtendedDeviceID
-    agent_id: str | None = None
-    acd_group: DeviceID | None = x("acdGroup", default=None)
-    cause: EventCause | None = None
-    extensions: Raw | None = None
+class AgentNotReadyEvent(_AgentStateEvent):
+    pass
 
 
 @message("AgentBusyEvent", Kind.EVENT)
 @attrs.frozen(kw_only=True)
-class AgentBusyEvent:
-    monitor_cross_ref_id: str
-    agent_device: ExtendedDeviceID
-    agent_id: str | None = None
-    acd_group: DeviceID | None = x("acdGroup", default=None)
-    pending_agent_state: AgentState | None = None
-    cause: EventCause | None = None
-    extensions: Raw | None = None
+class AgentBusyEvent(_AgentPendingEvent):
+    pass
 
 
 @message("AgentWorkingAfterCallEvent", Kind.EVENT)
 @attrs.frozen(kw_only=True)
-class AgentWorkingAfterCallEvent:
-    monitor_cross_ref_id: str
-    agent_device: ExtendedDeviceID
-    agent_id: str | None = None
-    acd_group: DeviceID | None = x("acdGroup", default=None)
-    pending_agent_state: AgentState | None = None
-    cause: EventCause | None = None
-    extensions: Raw | None = None
+class AgentWorkingAfterCallEvent(_AgentPendingEvent):
+    pass
