@@ -41,5 +41,11 @@ bench-fanout: $(STAMP)
 bench-tr87: $(STAMP)
 	$(BIN)/python bench/tr87/run.py $(BENCH_ARGS)
 
+# Long hypothesis run of the hardening properties (bench/fuzz.py: >= 100,000 cases); not part
+# of `make test`, which runs the same properties briefly. FUZZ_ARGS passes options.
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info
