@@ -296,8 +296,16 @@ class ListenerService(Service):
     any other exception is a bug and propagates as it is.
     """
 
-    def __init__(self, name: str, interface: str, port: int, listen: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        name: str,
+        interface: str,
+        port: int,
+        listen: Callable[[], object],
+        detail: str = "",
+    ) -> None:
         self.name = name
+        self.detail = detail  # e.g. " (udp, tcp)" after the address
         self.interface = interface
         self.requested_port = port
         self._listen = listen
@@ -339,9 +347,10 @@ class ListenerService(Service):
         self.port = port
         host = port.getHost()
         log.info(
-            "listening: {name} on {address}",
+            "listening: {name} on {address}{detail}",
             name=self.name,
             address=format_address(host.host, host.port),
+            detail=self.detail,
             host=host.host,
             port=host.port,
         )

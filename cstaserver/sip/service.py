@@ -56,4 +56,4 @@ def build_sip_listeners(context: Any) -> Iterator[Any]:
             listening = listen_sip(context.reactor, endpoint, port=port, interface=interface)
             return listening.addCallback(lambda listeners: SipPort(endpoint, listeners))
 
-        yield ListenerService("sip", interface, server.port, listen)
+        yield ListenerService("sip", interface, server.port, listen, detail=" (udp, tcp)")
