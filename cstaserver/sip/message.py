@@ -460,7 +460,8 @@ class SipStreamParser:
             return False
         self._scanned = 0
         head = bytes(self._buffer[: match.start()])
-        del self._buffer[: match.end()]
+        head_size = match.end()  # the blank line ending the head counts towards the size
+        del self._buffer[:head_size]
         try:
             message, length = _parse_head(head, self._limits)
         except SipParseError as error:
@@ -473,8 +474,8 @@ class SipStreamParser:
             self._skip = int(lengths.pop()) if lengths else 0
             raise
         length = length or 0
-        if len(head) + length > self._limits.max_message_size:
+        if head_size + length > self._limits.max_message_size:
             self._skip = length
-            raise SipParseError(513, f"message of {len(head) + length} bytes", message)
-        self._pending = (message, length, len(head))
+            raise SipParseError(513, f"message of {head_size + length} bytes", message)
+        self._pending = (message, length, head_size)
         return True
