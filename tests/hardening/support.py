@@ -12,10 +12,12 @@ so the fuzz driver can report how many cases ran.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import socket
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -345,10 +347,12 @@ class FullServer:
         telnet: bool = False,
         changes: Callable[[Any], Any] | None = None,
     ) -> None:
+        from cstaserver.certificates import CertificateStore
         from cstaserver.config import DataDirectory, ensure_demo
         from cstaserver.service import RunSettings, build_service
 
         ensure_demo(data)
+        CertificateStore(data).ensure_self_signed()
         if changes is not None:
             directory = DataDirectory(data)
             directory.save(changes(directory.load()))
@@ -453,3 +457,57 @@ def raw_connections() -> Iterator[list[RawConnection]]:
 
 def deferred(coroutine: Any) -> defer.Deferred:
     return defer.Deferred.fromCoroutine(coroutine)
+
+
+# --------------------------------------------------------------------------- clients
+
+
+async def xml_client(port: int, *, tls: bool = False) -> Any:
+    """An :class:`XmlClient` on a loopback TCP (or TLS, certificate not checked)
+    connection to ``port``; disconnect it with ``client.disconnect()``."""
+    from twisted.internet.endpoints import (
+        SSL4ClientEndpoint,
+        TCP4ClientEndpoint,
+        connectProtocol,
+    )
+    from twisted.internet.ssl import CertificateOptions
+
+    from tests.xmlproto.xml_client import XmlClient
+
+    client = XmlClient()
+    if tls:
+        endpoint: Any = SSL4ClientEndpoint(
+            global_reactor, "127.0.0.1", port, CertificateOptions(verify=False)
+        )
+    else:
+        endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", port)
+    await connectProtocol(endpoint, client)
+    return client
+
+
+async def http_post(
+    port: int, body: bytes, content_type: bytes = b"text/xml; charset=utf-8"
+) -> tuple[int, bytes]:
+    """POST ``body`` to ``/csta`` (demo web account); (status, body)."""
+    from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
+    from twisted.web.http_headers import Headers
+
+    from cstaserver.soap.testing import basic
+
+    agent = Agent(global_reactor, pool=HTTPConnectionPool(global_reactor, persistent=False))
+    headers = Headers({b"Content-Type": [content_type], b"Authorization": [basic()]})
+    producer = FileBodyProducer(io.BytesIO(body))
+    url = f"http://127.0.0.1:{port}/csta".encode()
+    response = await agent.request(b"POST", url, headers, producer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # readBody on a plain transport
+        return response.code, await readBody(response)
+
+
+async def sip_ua(testcase: Any, port: int, transport: str = "udp") -> Any:
+    """A sipe-style :class:`~tests.sip.tr87_ua.Tr87UA` for the TR/87 port ``port``."""
+    from types import SimpleNamespace
+
+    from tests.sip.tr87_ua import connect_ua
+
+    return await connect_ua(testcase, SimpleNamespace(port=port), transport)
