@@ -1,0 +1,260 @@
+"""Benchmark server (not a test): the whole cstaserver as ``twistd -n csta`` composes it -
+``cstaserver.service.makeService`` over a data directory - on a generated exchange, every
+port 0 (any free port) on 127.0.0.1, until SIGTERM or SIGINT.
+
+    .venv/bin/python bench/full_server.py [--extensions 10000] [--data DIR] [--log-level warn]
+
+What differs from ``twistd -n csta``, and why:
+
+- the data directory is prepared here (``--data``, default a fresh temporary directory that
+  is removed at exit): the generated exchange of ``common.generated_plan`` (numbers from
+  10000, public ``+46855`` + five digits, so ``tel:+4685510000`` is 10000), the demo's CSTA
+  servers (XML + TLS + web on LIM 1, TR/87), authentication *optional*, the demo application
+  ``demo`` / ``csta_user`` / ``csta`` and web account ``csta_user`` / ``csta``, limits raised
+  to 2,000 sessions and 40,000 monitors so that the soak's own load never hits them, and a
+  self-signed certificate installed with ``CertificateStore.install(self_signed())``;
+- all ports are 0 and the admin shell ports are off (``--admin-port 0 --admin-ssh-port 0``);
+- the soft descriptor limit is raised to the hard one (1,000+ client connections);
+- logging goes to stderr at ``--log-level`` (twistd would log at info to a file or stdout).
+
+The server is composed as ``makeService`` does it (``build_service`` on the parsed
+``Options``, then ``gc.collect(); gc.freeze()``), with one addition: the switch factory
+subscribes the event-stamp recorder before the core's monitor registry. The services are
+started the way twistd starts them (``privilegedStartService`` then ``startService``).
+
+Prints ``PID <n>`` and ``PORTS {"xml": n, "tls": n, "sip": n, "web": n}`` once every listener
+listens. Commands on stdin (one per line; answers on stdout):
+
+- ``stats`` -> ``STATS {json}``: RSS (``VmRSS``) and open descriptors of this process, the
+  core's associations, sessions, monitors, events routed and deliveries, SOAP sessions, and
+  the garbage collector's pauses;
+- ``monitors PATH`` -> ``MONITORS n``: every monitor's ``monitorCrossRefID`` with its owner's
+  profile (xml, tls, tr87, soap) and the number of events the server handed to it
+  (``Monitor.delivered``), as JSON;
+- ``gc`` -> ``GC n``: a full collection (the product never asks for one; the churn benchmark
+  does, to read RSS without garbage waiting for the collector);
+- ``traffic RATE SECONDS RING TALK``, ``stamps on|off``, ``dump PATH``: as in
+  ``xml_server.py`` (switch-side calls between pairs of extensions, event stamps);
+  ``stamps take PATH`` dumps the stamp table and clears it (bounded memory in a soak).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import reactor as _reactor
+from twisted.internet import stdio
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+from xml_server import Control, EventStamps, GcPauses, PairTraffic, say  # noqa: E402
+
+reactor: Any = _reactor
+
+
+def process_figures(pid: int | str = "self") -> dict[str, int]:
+    """RSS (bytes, ``VmRSS``), peak RSS (``VmHWM``) and open descriptors of a process."""
+    out = {"rss_bytes": 0, "hwm_bytes": 0, "fds": 0}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                out["rss_bytes"] = int(line.split()[1]) * 1024
+            elif line.startswith("VmHWM:"):
+                out["hwm_bytes"] = int(line.split()[1]) * 1024
+        out["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        pass
+    return out
+
+
+def prepare_data(path: Path, extensions: int) -> None:
+    """The generated exchange, the demo's servers and logins, a self-signed certificate."""
+    import attrs
+
+    from cstaserver.certificates import CertificateStore, self_signed
+    from cstaserver.config import DataDirectory, demo_exchange_data
+    from cstaserver.config.defaults import default_csta_servers
+    from cstaserver.config.model import AuthMode, Limits
+
+    plan = common.generated_plan(extensions)
+    demo = demo_exchange_data()
+    data = attrs.evolve(
+        demo,
+        plan=plan,
+        csta_servers=default_csta_servers(plan, AuthMode.OPTIONAL),
+        limits=Limits(max_sessions=2000, max_monitors=40_000, max_monitors_per_session=20_000),
+    )
+    directory = DataDirectory(path)
+    directory.create()
+    directory.save(data)
+    CertificateStore(path).install(self_signed())
+
+
+class BenchControl(Control):
+    """``xml_server.Control`` plus the commands of this module's docstring."""
+
+    def __init__(self, traffic: PairTraffic, stamps: EventStamps, root: Any, gc_pauses: Any):
+        super().__init__(traffic, stamps)
+        self.root = root
+        self.gc_pauses = gc_pauses
+
+    @property
+    def core(self) -> Any:
+        return self.root.context.components["csta"]
+
+    def lineReceived(self, line: bytes) -> None:  # noqa: N802
+        words = line.decode().split()
+        try:
+            if words[:1] == ["stats"]:
+                say("STATS " + json.dumps(self.stats()))
+            elif words[:1] == ["monitors"]:
+                table = {
+                    m.cross_ref_id: [getattr(m.owner.profile, "name", "?"), m.delivered]
+                    for m in self.core.monitors
+                }
+                Path(words[1]).write_text(json.dumps(table))
+                say(f"MONITORS {len(table)}")
+            elif words[:1] == ["gc"]:
+                say(f"GC {gc.collect()}")
+            elif words[:2] == ["stamps", "take"]:
+                table, self.stamps.table = self.stamps.table, {}
+                Path(words[2]).write_text(json.dumps(table))
+                say(f"TAKEN {len(table)}")
+            else:
+                super().lineReceived(line)
+        except Exception as exc:  # report, keep serving
+            say(f"ERROR {exc!r}")
+
+    def stats(self) -> dict[str, Any]:
+        core = self.core
+        sites = self.root.context.components.get("web", {})
+        soap_sessions = 0
+        for site in sites.values():
+            soap_sessions += len(site.channels.by_session) + len(site.channels.by_login)
+        return {
+            "time": time.monotonic(),
+            **process_figures(),
+            "associations": len(core.associations),
+            "sessions": len(core.sessions.sessions),
+            "monitors": len(core.monitors),
+            "events_routed": core.monitors.events_routed,
+            "deliveries": core.monitors.deliveries,
+            "soap_sessions": soap_sessions,
+            "calls": len(getattr(core.switch, "calls", ())),
+            "gc": {
+                "count": self.gc_pauses.count,
+                "longest_ms": [round(x * 1000, 2) for x in self.gc_pauses.longest],
+            },
+        }
+
+
+def listener_ports(root: Any) -> dict[str, int]:
+    from cstaserver.service import ListenerService
+
+    ports: dict[str, int] = {}
+    for service in root:
+        if isinstance(service, ListenerService) and service.port is not None:
+            ports.setdefault(service.name, service.port.getHost().port)
+    return ports
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--extensions", type=int, default=10_000)
+    parser.add_argument("--data", help="data directory to use as it is (default: a fresh one)")
+    parser.add_argument("--log-level", default="warn")
+    args = parser.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    globalLogBeginner.beginLoggingTo(
+        [
+            FilteringLogObserver(
+                textFileLogObserver(sys.stderr),
+                [LogLevelFilterPredicate(LogLevel.levelWithName(args.log_level))],
+            )
+        ],
+        redirectStandardIO=False,
+    )
+    tmp = None
+    if args.data:
+        data = Path(args.data)
+    else:
+        tmp = tempfile.mkdtemp(prefix="csta-bench-")
+        data = Path(tmp)
+        prepare_data(data, args.extensions)
+    try:
+        from cstaserver.service import Options, _switch_factory, build_service
+
+        options = Options()
+        options.parseOptions(
+            ["--data", str(data), "--interface", "127.0.0.1"]
+            + ["--xml-port", "0", "--tls-port", "0", "--sip-port", "0", "--web-port", "0"]
+            + ["--admin-port", "0", "--admin-ssh-port", "0"]
+        )
+        stamps = EventStamps()
+
+        def switch_factory(plan: Any, clock: Any) -> Any:
+            switch = _switch_factory(plan, clock)
+            switch.subscribe(stamps)  # before the core's monitor registry: stamps come first
+            return switch
+
+        # = cstaserver.service.makeService, with the stamping subscriber added first
+        root = build_service(options.settings, reactor, switch_factory=switch_factory)
+        gc.collect()
+        gc.freeze()
+        gc_pauses = GcPauses()
+        root.privilegedStartService()
+        root.startService()
+        switch = root.context.switch
+        plan_numbers = sorted(int(n) for n in (e.number for e in switch_plan(root)))
+        pairs = [
+            (str(plan_numbers[i]), str(plan_numbers[i + 1]))
+            for i in range(0, len(plan_numbers) - 1, 2)
+        ]
+        stdio.StandardIO(BenchControl(PairTraffic(switch, pairs), stamps, root, gc_pauses))
+
+        def announce() -> None:
+            say(f"PID {os.getpid()}")
+            say("PORTS " + json.dumps(listener_ports(root)))
+
+        def stop(*_: Any) -> None:
+            reactor.callFromThread(reactor.stop)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        reactor.callWhenRunning(announce)
+        reactor.addSystemEventTrigger("before", "shutdown", root.stopService)
+        reactor.run(installSignalHandlers=False)
+        sys.stderr.write(f"full_server gc: {gc_pauses.report()}\n")
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def switch_plan(root: Any) -> list[Any]:
+    """The extensions with a terminal (the ones the simulator can answer and hang up)."""
+    return [e for e in root.context.exchange.plan.extensions if e.terminal]
+
+
+if __name__ == "__main__":
+    main()
