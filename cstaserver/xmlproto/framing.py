@@ -73,6 +73,11 @@ class Deframer:
     def buffered(self) -> int:
         return len(self._buffer)
 
+    @property
+    def partial(self) -> bool:
+        """True while a frame has started but not ended (header or body bytes missing)."""
+        return bool(self._buffer) or self._skip > 0
+
     def feed(self, data: bytes) -> list[Frame]:
         frames: list[Frame] = []
         if self._skip:

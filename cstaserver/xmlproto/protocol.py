@@ -7,6 +7,9 @@ PROTOCOLS.md 1): one connection = one association of the core.
 - A bad frame or bad XML gets a ``CSTAErrorCode`` with its invoke ID; the connection closes
   only when the stream cannot be resynchronised (a length below 8).
 - TCP_NODELAY on every connection: frames are small and latency matters more than packets.
+- A partial frame idle for ``partial_frame_timeout`` seconds (default 60; None = never)
+  closes the connection with a log line: a client that sends half a header and stops does
+  not hold a connection forever.
 - Bounded write buffer: the protocol registers as a streaming producer; while the transport
   is paused, messages queue up to ``max_backlog_bytes``; a client that still does not read is
   dropped with a log line, never allowed to grow memory without limit.
@@ -39,6 +42,9 @@ from cstaserver.xmlproto.framing import (
 )
 
 log = Logger()
+
+#: Seconds a started but unfinished frame may stay idle before the connection is closed.
+PARTIAL_FRAME_TIMEOUT = 60.0
 
 _ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 
@@ -79,6 +85,7 @@ class CstaXmlProtocol(protocol.Protocol):
         max_backlog_bytes: int = 4 * 1024 * 1024,
         request_timeout: float = 30.0,
         system_status_on_connect: bool = False,
+        partial_frame_timeout: float | None = PARTIAL_FRAME_TIMEOUT,
     ) -> None:
         self.core = core
         self.profile = profile
@@ -89,6 +96,8 @@ class CstaXmlProtocol(protocol.Protocol):
         self.max_backlog_bytes = max_backlog_bytes
         self.request_timeout = request_timeout
         self.system_status_on_connect = system_status_on_connect
+        self.partial_frame_timeout = partial_frame_timeout
+        self._partial_timer: Any = None
         self._paused = False
         self._backlog: collections.deque[bytes] = collections.deque()
         self._backlog_bytes = 0
@@ -124,6 +133,26 @@ class CstaXmlProtocol(protocol.Protocol):
         if failed is not None:
             log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(failed))
             self.transport.loseConnection()
+            return
+        self._watch_partial_frame()
+
+    def _watch_partial_frame(self) -> None:
+        timer, self._partial_timer = self._partial_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+        if self.deframer.partial and self.partial_frame_timeout is not None:
+            self._partial_timer = self.clock.callLater(
+                self.partial_frame_timeout, self._partial_frame_timed_out
+            )
+
+    def _partial_frame_timed_out(self) -> None:
+        self._partial_timer = None
+        log.info(
+            "closing {peer}: a partial frame idle for {seconds} s",
+            peer=self.peer,
+            seconds=self.partial_frame_timeout,
+        )
+        self.transport.abortConnection()
 
     def _frames_received(self, frames: list[Any]) -> None:
         for frame in frames:
@@ -135,6 +164,8 @@ class CstaXmlProtocol(protocol.Protocol):
                 log.failure("frame from {peer} failed", peer=self.peer)
 
     def connectionLost(self, reason: Any = None) -> None:
+        if self._partial_timer is not None and self._partial_timer.active():
+            self._partial_timer.cancel()
         pending, self._pending = self._pending, {}
         for deferred in pending.values():
             if not deferred.called:
