@@ -130,6 +130,8 @@ class Limits:
 
     ``session_cleanup_delay``: seconds an ended application session's monitors are kept
     before they are stopped (0 = at once).
+    ``max_associations``: concurrent client associations over all transports (XML/TLS
+    connections, TR/87 dialogs, SOAP channels); one more is refused (INTERFACE.md §7).
     """
 
     max_sessions: int = 1000
@@ -138,6 +140,7 @@ class Limits:
     max_outstanding_requests: int = 100
     max_message_bytes: int = 65535
     session_cleanup_delay: int = 0
+    max_associations: int = 1000
 
 
 @attrs.define(kw_only=True)

@@ -162,3 +162,16 @@ class Association:
 
 
 ResponseWriter = Callable[[bytes, object], None]
+
+#: Seconds a refused client is told to wait (SIP and HTTP ``Retry-After``).
+BUSY_RETRY_AFTER = 30
+
+
+def association_limit_reached(core: Any) -> bool:
+    """True when ``core`` already serves ``limits.max_associations`` associations: a new
+    client is refused (XML: CSTAErrorCode resourceBusy and close; TR/87: 503; SOAP: 503)."""
+    limit = getattr(core.limits, "max_associations", None)
+    if limit is None or len(core.associations) < limit:
+        return False
+    log.warn("association limit {limit} reached: a new client is refused", limit=limit)
+    return True

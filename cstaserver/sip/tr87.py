@@ -32,7 +32,13 @@ from zope.interface import implementer
 
 from cstaserver.config.model import AuthMode
 from cstaserver.csta import codec
-from cstaserver.csta.association import Association, IMessageTransport, Profile
+from cstaserver.csta.association import (
+    BUSY_RETRY_AFTER,
+    Association,
+    IMessageTransport,
+    Profile,
+    association_limit_reached,
+)
 from cstaserver.csta.deviceid import canonical
 from cstaserver.csta.xmlsafe import XmlRejected, parse_document
 from cstaserver.sip.interfaces import ISipApplication, SipAnswer
@@ -180,6 +186,8 @@ class Tr87Application:
             if body.strip() and state is not None:
                 return state.transport.answer(state.association, body)
             return SipAnswer(200)
+        if association_limit_reached(self.core):
+            return SipAnswer(503, headers=(("Retry-After", str(BUSY_RETRY_AFTER)),))
         transport = DialogTransport(dialog, self.clock)
         state = DialogState(self.core.associate(transport, self.profile), transport)
         dialog.context = state

@@ -28,7 +28,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.csta.association import IMessageTransport, Profile
+from cstaserver.csta.association import IMessageTransport, Profile, association_limit_reached
 from cstaserver.soap.envelope import document_root
 from cstaserver.soap.events import QUEUE_LIMIT, DeliveryPolicy, EventQueue, Subscription
 
@@ -42,6 +42,10 @@ class ChannelClosed(Exception):
 
 class NoServerRequests(Exception):
     """SOAP has no path for requests from the server to the client (SystemStatus)."""
+
+
+class ServerBusy(Exception):
+    """No new channel: the association limit is reached (HTTP 503)."""
 
 
 @implementer(IMessageTransport)
@@ -164,6 +168,8 @@ class SoapChannels:
         self.by_session: dict[str, SoapChannel] = {}
 
     def _new(self, user: str, peer: str, kind: str) -> SoapChannel:
+        if association_limit_reached(self.core):
+            raise ServerBusy("too many clients")
         return SoapChannel(
             self.core,
             self.profile,

@@ -24,7 +24,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import resource, server
 
+from cstaserver.csta.association import BUSY_RETRY_AFTER
 from cstaserver.soap.auth import REALM, BasicAuthGate, Refused
+from cstaserver.soap.channel import ServerBusy
 from cstaserver.soap.dispatch import SoapDispatcher
 from cstaserver.soap.envelope import (
     SERVER,
@@ -143,6 +145,13 @@ class CstaSoapResource(resource.Resource):
         try:
             soap = parse_envelope(data, version, max_bytes=self.max_bytes)
             answer = await self.dispatcher.handle(soap, user, peer, gone)
+        except ServerBusy as busy:
+            fault = SoapFault(SERVER, f"server busy: {busy}")
+            headers = {b"Retry-After": str(BUSY_RETRY_AFTER).encode()}
+            _send(
+                request, gone, 503, version.content_type.encode(), fault.envelope(version), headers
+            )
+            return
         except SoapFault as fault:
             _send(
                 request,

@@ -28,7 +28,12 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.csta.association import Association, IMessageTransport, Profile
+from cstaserver.csta.association import (
+    Association,
+    IMessageTransport,
+    Profile,
+    association_limit_reached,
+)
 from cstaserver.csta.errors import MESSAGE_TOO_LARGE, encode_error
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.pbx.errors import ErrorValue
@@ -118,6 +123,11 @@ class CstaXmlProtocol(protocol.Protocol):
                 set_no_delay(True)
             except OSError:  # not a TCP socket
                 pass
+        if association_limit_reached(self.core):
+            busy = encode_error(ErrorValue.RESOURCE_BUSY, DEFAULT_NAMESPACE)
+            self.transport.write(encode_frame(EVENT_INVOKE_ID, busy))
+            self.transport.loseConnection()
+            return
         self.transport.registerProducer(self, True)
         self.association = self.core.associate(self, self.profile)
         if self.system_status_on_connect:
