@@ -1,0 +1,542 @@
+"""Soak benchmark (not a test): the whole server under steady mixed load for ``--minutes``
+(10 by default), sampling its memory, descriptors and event latency every ``--interval``
+seconds, and checking at the end that no event was lost.
+
+    .venv/bin/python bench/soak.py [--minutes 10] [--rate 20] [--sessions 1000]
+
+Load, all against one ``bench/full_server.py`` (the composed server, 10,000 generated
+extensions, pinned to the first CPU when there are two or more):
+
+- **ECMA-354 over the XML port**: ``--sessions`` (1,000) connections, each with one
+  application session (the server allows one session per association, so one connection per
+  session) and ``--monitors`` / sessions device monitors (10 each: 10,000 monitors, every
+  extension once);
+- **TR/87**: ``--dialogs`` (100) SIP dialogs over UDP from one small Python UA here (INVITE
+  with RequestSystemStatus + ``lcs:line`` tel:+4685510000.., ACK, INFO MonitorStart on the
+  line), answering every event INFO and counting it once (a retransmission is not counted);
+- **SOAP**: ``--soap-clients`` (4) HTTP clients (stdlib ``http.client``, one thread each,
+  HTTP Basic), each with an ECMA-354 session (``sessionID`` header), 5 device monitors, and a
+  ``GetEvents`` long poll (5 s) in a loop;
+- **calls**: the server's own traffic (``traffic`` command: two-party calls between pairs of
+  extensions through the simulator, ``--rate`` calls/s, ring 1 s, talk 3 s), so every call
+  gives events to 2 XML monitors and, for the first extensions, to TR/87 and SOAP monitors.
+
+Every ``--interval`` s: the server's RSS (``VmRSS``), open descriptors (``/proc/<pid>/fd``),
+sessions, monitors and deliveries, and the switch-to-client latency of the XML events of
+that interval (stamps taken by a switch subscriber registered before the core, matched to
+the client's arrival time, as in ``fanout.py``; the stamp table is taken and cleared each
+interval, so it does not grow).
+
+At the end: RSS and descriptor slopes (least squares over the samples after the first
+minute of load), and per monitor the events the server handed to it (``Monitor.delivered``,
+read with the server's ``monitors`` command after the traffic has stopped and the clients
+have drained) against the events the clients received. Then everything is closed (BYE,
+StopApplicationSession, connections) and the server stopped by its PID in a ``finally``.
+Targets: no event lost; RSS slope below 1 % of RSS per hour... reported as growth over the
+run; descriptor count constant. Writes ``bench/results/soak-<date>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import gc
+import http.client
+import json
+import re
+import resource
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import clients  # noqa: E402
+import common  # noqa: E402
+from fanout import EventSink  # noqa: E402
+
+ED3 = common.NS
+LCS = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP_NS = "urn:cstaserver:soap"
+XREF_RE = re.compile(rb"<(?:[\w.-]+:)?monitorCrossRefID>([^<]+)<")
+
+
+# -- TR/87: a small UA over UDP ------------------------------------------------------------
+class Dialog:
+    __slots__ = ("line", "call_id", "from_header", "to_header", "cseq", "xref", "seen")
+
+    def __init__(self, line: str, host: str) -> None:
+        self.line = line
+        self.call_id = uuid.uuid4().hex
+        self.from_header = f"<sip:soak@{host}>;tag={uuid.uuid4().hex[:8]};epid=soak"
+        self.to_header = "<sip:rccgateway@127.0.0.1>"
+        self.cseq = 0
+        self.xref = ""
+        self.seen: set[str] = set()
+
+
+class SipUa(asyncio.DatagramProtocol):
+    """Lync-style requests (no Via branch), 200 OK to every request from the server."""
+
+    def __init__(self) -> None:
+        self.transport: Any = None
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.dialogs: dict[str, Dialog] = {}
+        self.waiting: dict[tuple[str, str], asyncio.Future[tuple[str, dict, bytes]]] = {}
+        self.events: Counter[bytes] = Counter()
+        self.retransmitted_events = 0
+        self.byes_from_server = 0
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.host, self.port = transport.get_extra_info("sockname")[:2]
+
+    @staticmethod
+    def parse(data: bytes) -> tuple[str, dict[str, str], bytes]:
+        head, _, body = data.partition(b"\r\n\r\n")
+        first, *lines = head.decode("utf-8", "replace").split("\r\n")
+        headers: dict[str, str] = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), value.strip())
+        return first, headers, body
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        first, headers, body = self.parse(data)
+        call_id = headers.get("call-id", headers.get("i", ""))
+        cseq = headers.get("cseq", "")
+        if first.startswith("SIP/2.0 "):
+            if first[8:9] == "1":
+                return
+            future = self.waiting.pop((call_id, cseq), None)
+            if future is not None and not future.done():
+                future.set_result((first, headers, body))
+            return
+        reply = ["SIP/2.0 200 OK"]
+        for name in ("via", "from", "to", "call-id"):
+            if name in headers:
+                reply.append(f"{name.title()}: {headers[name]}")
+        reply += [f"CSeq: {cseq}", "Content-Length: 0", "", ""]
+        self.transport.sendto("\r\n".join(reply).encode(), addr)
+        dialog = self.dialogs.get(call_id)
+        if first.startswith("BYE"):
+            self.byes_from_server += 1
+        if dialog is None or not first.startswith("INFO"):
+            return
+        if cseq in dialog.seen:
+            self.retransmitted_events += 1
+            return
+        dialog.seen.add(cseq)
+        match = XREF_RE.search(body)
+        if match:
+            self.events[match.group(1)] += 1
+
+    def request(
+        self, dialog: Dialog, method: str, server: tuple[str, int], body: str = ""
+    ) -> asyncio.Future[tuple[str, dict, bytes]]:
+        if method != "ACK":
+            dialog.cseq += 1
+        cseq = f"{max(1, dialog.cseq)} {method}"
+        data = body.encode()
+        lines = [
+            f"{method} sip:rccgateway@127.0.0.1 SIP/2.0",
+            f"Via: SIP/2.0/UDP {self.host}:{self.port}",
+            "Max-Forwards: 70",
+            f"From: {dialog.from_header}",
+            f"To: {dialog.to_header}",
+            f"Call-ID: {dialog.call_id}",
+            f"CSeq: {cseq}",
+            f"Contact: <sip:soak@{self.host}:{self.port};transport=udp>",
+        ]
+        if method == "INVITE":
+            lines.append("Supported: timer")
+        if data:
+            lines += ["Content-Disposition: signal;handling=required"]
+            lines += ["Content-Type: application/csta+xml"]
+        lines += [f"Content-Length: {len(data)}", "", ""]
+        future = asyncio.get_running_loop().create_future()
+        if method != "ACK":
+            self.waiting[(dialog.call_id, cseq)] = future
+        else:
+            future.set_result(("", {}, b""))
+        self.transport.sendto("\r\n".join(lines).encode() + data, server)
+        return future
+
+    async def open_dialog(self, line: str, server: tuple[str, int]) -> Dialog:
+        dialog = Dialog(line, self.host)
+        self.dialogs[dialog.call_id] = dialog
+        private = (
+            f'<extensions><privateData><private><lcs:line xmlns:lcs="{LCS}">{line}</lcs:line>'
+            "</private></privateData></extensions>"
+        )
+        body = f'<RequestSystemStatus xmlns="{ED3}">{private}</RequestSystemStatus>'
+        first, headers, _ = await asyncio.wait_for(self.request(dialog, "INVITE", server, body), 10)
+        if not first.startswith("SIP/2.0 200"):
+            raise RuntimeError(f"INVITE {line}: {first}")
+        dialog.to_header = headers["to"]
+        self.request(dialog, "ACK", server)
+        monitor = (
+            f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>{line}</deviceObject>'
+            "</monitorObject></MonitorStart>"
+        )
+        first, _, answer = await asyncio.wait_for(self.request(dialog, "INFO", server, monitor), 10)
+        xref = clients.xref_of(answer)
+        if xref is None:
+            raise RuntimeError(f"TR/87 MonitorStart {line}: {answer[:200]!r}")
+        dialog.xref = xref.decode()
+        return dialog
+
+
+# -- SOAP: long-polling clients (one thread each) -------------------------------------------
+class SoapPoller:
+    AUTH = "Basic " + base64.b64encode(b"csta_user:csta").decode()
+
+    def __init__(self, port: int, devices: list[str], poll: float) -> None:
+        self.port = port
+        self.devices = devices
+        self.poll = poll
+        self.session = ""
+        self.xrefs: list[str] = []
+        self.events: Counter[bytes] = Counter()
+        self.polls = 0
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=self.poll + 30)
+
+    def call(self, inner: str) -> bytes:
+        header = ""
+        if self.session:
+            header = (
+                f'<soap:Header><cs:sessionID xmlns:cs="{SOAP_NS}">{self.session}'
+                "</cs:sessionID></soap:Header>"
+            )
+        envelope = (
+            f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{SOAP11}">'
+            f"{header}<soap:Body>{inner}</soap:Body></soap:Envelope>"
+        )
+        headers = {"Content-Type": "text/xml; charset=utf-8", "Authorization": self.AUTH}
+        self.conn.request("POST", "/csta", envelope.encode(), headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"SOAP {response.status}: {body[:300]!r}")
+        return body
+
+    def setup(self) -> None:
+        answer = self.call(clients.start_session().decode())
+        session = common.element_text(answer, b"sessionID")
+        if session is None:
+            raise RuntimeError(f"SOAP session refused: {answer[:300]!r}")
+        self.session = session.decode()
+        for device in self.devices:
+            xref = XREF_RE.search(self.call(common.monitor_start(device).decode()))
+            if xref is None:
+                raise RuntimeError(f"SOAP MonitorStart {device} refused")
+            self.xrefs.append(xref.group(1).decode())
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 24 * 3600  # bounded; stopped by the event long before
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                body = self.call(
+                    f'<GetEvents xmlns="{SOAP_NS}"><timeout>{self.poll:g}</timeout></GetEvents>'
+                )
+            except Exception as exc:  # noqa: BLE001 - record and keep polling
+                self.errors.append(repr(exc))
+                if len(self.errors) > 100:
+                    return
+                time.sleep(0.5)
+                continue
+            self.polls += 1
+            for xref in XREF_RE.findall(body):
+                self.events[xref] += 1
+
+    def close(self) -> None:
+        try:
+            self.call(clients.stop_session(self.session).decode())
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(f"stop: {exc!r}")
+        self.conn.close()
+
+
+# -- the soak ---------------------------------------------------------------------------------
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope (y per second) of (t, y) points; 0 with fewer than two."""
+    n = len(points)
+    if n < 2:
+        return 0.0
+    mt = sum(t for t, _ in points) / n
+    my = sum(y for _, y in points) / n
+    var = sum((t - mt) ** 2 for t, _ in points)
+    return sum((t - mt) * (y - my) for t, y in points) / var if var else 0.0
+
+
+async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    ports = server.ports
+    sink = EventSink()
+    per_session = args.monitors // args.sessions
+    t_setup = time.monotonic()
+
+    # XML sessions and monitors
+    limit = asyncio.Semaphore(50)
+    xml: list[clients.XmlClient] = []
+
+    async def xml_session(index: int) -> None:
+        async with limit:
+            client = await clients.connect(ports["xml"], on_event=sink.event)
+            await client.start_session()
+            first = common.FIRST_EXTENSION + index * per_session
+            await asyncio.gather(*(client.monitor(str(first + k)) for k in range(per_session)))
+            xml.append(client)
+
+    await asyncio.gather(*(xml_session(i) for i in range(args.sessions)))
+    print(f"{len(xml)} XML sessions, {per_session} monitors each", file=sys.stderr)
+
+    # TR/87 dialogs
+    _t, ua = await loop.create_datagram_endpoint(SipUa, local_addr=("127.0.0.1", 0))
+    sip_server = ("127.0.0.1", ports["sip"])
+    dialogs = []
+    for start in range(0, args.dialogs, 20):
+        lines = [
+            f"tel:+46855{common.FIRST_EXTENSION + j}"
+            for j in range(start, min(args.dialogs, start + 20))
+        ]
+        dialogs += await asyncio.gather(*(ua.open_dialog(line, sip_server) for line in lines))
+    print(f"{len(dialogs)} TR/87 dialogs", file=sys.stderr)
+
+    # SOAP long pollers
+    pollers = []
+    base = common.FIRST_EXTENSION + args.dialogs
+    for c in range(args.soap_clients):
+        devices = [str(base + c * 5 + k) for k in range(5)]
+        poller = SoapPoller(ports["web"], devices, args.poll)
+        await loop.run_in_executor(None, poller.setup)
+        pollers.append(poller)
+    threads = [threading.Thread(target=p.run, daemon=True) for p in pollers]
+    for thread in threads:
+        thread.start()
+    setup_seconds = time.monotonic() - t_setup
+    print(f"{len(pollers)} SOAP pollers; set-up took {setup_seconds:.1f} s", file=sys.stderr)
+
+    # traffic and sampling
+    duration = args.minutes * 60.0
+    await server.acommand("stamps on", "STAMPS")
+    server.proc.stdin.write(f"traffic {args.rate} {duration} {args.ring} {args.talk}\n")
+    server.proc.stdin.flush()
+    t0 = time.monotonic()
+    samples = []
+    previous: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        index = 0
+        while True:
+            index += 1
+            sink.step = index
+            next_at = t0 + index * args.interval
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            path = Path(tmp) / "stamps.json"
+            await server.acommand(f"stamps take {path}", "TAKEN")
+            table = json.loads(path.read_text())
+            stats = await server.astats()
+            latencies = []
+            unmatched = 0
+            for _step, now, key in sink.arrivals:
+                stamp = table.get(key, previous.get(key))
+                if stamp is None:
+                    unmatched += 1
+                else:
+                    latencies.append(now - stamp)
+            sink.arrivals = []
+            previous = table
+            lat = common.latency_summary(latencies)
+            sample = {
+                "t": round(time.monotonic() - t0, 1),
+                "rss_bytes": stats["rss_bytes"],
+                "fds": stats["fds"],
+                "associations": stats["associations"],
+                "sessions": stats["sessions"],
+                "monitors": stats["monitors"],
+                "deliveries": stats["deliveries"],
+                "calls": stats["calls"],
+                "xml_events": lat["count"],
+                "unmatched": unmatched,
+                "p50_ms": round(lat["p50_ms"], 2),
+                "p99_ms": round(lat["p99_ms"], 2),
+                "max_ms": round(lat["max_ms"], 2),
+                "gc_longest_ms": stats["gc"]["longest_ms"],
+            }
+            samples.append(sample)
+            print(
+                f"t={sample['t']:.0f}s rss={sample['rss_bytes'] / 2**20:.1f}MB "
+                f"fds={sample['fds']} calls={sample['calls']} "
+                f"events={sample['xml_events']} p99={sample['p99_ms']}ms",
+                file=sys.stderr,
+            )
+            if time.monotonic() - t0 >= duration:
+                break
+    done = await server.acommand("stamps off", "STAMPS")
+    traffic = await loop.run_in_executor(None, server.expect, "TRAFFIC", args.ring + args.talk + 60)
+    await asyncio.sleep(args.poll + 2)  # in-flight events, one more long poll
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "monitors.json"
+        await server.acommand(f"monitors {path}", "MONITORS")
+        delivered: dict[str, list] = json.loads(path.read_text())
+    await asyncio.sleep(args.poll + 1)
+    for poller in pollers:
+        poller.stop.set()
+    for thread in threads:
+        await loop.run_in_executor(None, thread.join, args.poll + 30)
+
+    received: Counter[bytes] = Counter()
+    for client in xml:
+        received.update(client.events)
+    received.update(ua.events)
+    for poller in pollers:
+        received.update(poller.events)
+    by_profile: dict[str, dict[str, int]] = {}
+    lost = extra = 0
+    for xref, (profile, sent) in delivered.items():
+        got = received.get(xref.encode(), 0)
+        entry = by_profile.setdefault(profile, {"monitors": 0, "sent": 0, "received": 0})
+        entry["monitors"] += 1
+        entry["sent"] += sent
+        entry["received"] += got
+        lost += max(0, sent - got)
+        extra += max(0, got - sent)
+
+    # close everything
+    for poller in pollers:
+        await loop.run_in_executor(None, poller.close)
+    for dialog in dialogs:
+        ua.request(dialog, "BYE", sip_server)
+    await asyncio.sleep(1)
+    for client in xml:
+        client.close()
+    await asyncio.sleep(2)
+    end_stats = await server.astats()
+
+    steady = [s for s in samples if s["t"] >= min(60.0, duration / 2)]
+    rss_slope = slope([(s["t"], s["rss_bytes"]) for s in steady])
+    fd_slope = slope([(s["t"], s["fds"]) for s in steady])
+    rss_values = [s["rss_bytes"] for s in steady] or [0]
+    fds_values = [s["fds"] for s in steady] or [0]
+    all_latency = [s["p99_ms"] for s in samples if s["xml_events"]]
+    growth = rss_slope * 3600
+    return {
+        "minutes": args.minutes,
+        "rate_calls_per_s": args.rate,
+        "ring_s": args.ring,
+        "talk_s": args.talk,
+        "sessions": len(xml),
+        "monitors_per_session": per_session,
+        "tr87_dialogs": len(dialogs),
+        "soap_clients": len(pollers),
+        "setup_seconds": round(setup_seconds, 1),
+        "traffic": traffic,
+        "stamps": done,
+        "samples": samples,
+        "rss_slope_bytes_per_min": rss_slope * 60,
+        "rss_growth_per_hour_pct": 100 * growth / (sum(rss_values) / len(rss_values)),
+        "rss_min_max_steady": [min(rss_values), max(rss_values)],
+        "fds_slope_per_min": fd_slope * 60,
+        "fds_min_max_steady": [min(fds_values), max(fds_values)],
+        "worst_interval_p99_ms": max(all_latency) if all_latency else float("nan"),
+        "events_by_transport": by_profile,
+        "events_lost": lost,
+        "events_extra": extra,
+        "tr87_retransmitted_event_infos": ua.retransmitted_events,
+        "tr87_byes_from_server": ua.byes_from_server,
+        "soap_polls": sum(p.polls for p in pollers),
+        "soap_errors": [e for p in pollers for e in p.errors][:20],
+        "server_after_close": end_stats,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    prefix, load_cpus = common.cpu_plan()
+    pinned = common.pin_self(load_cpus)
+    with clients.FullServer(args.extensions, prefix) as server:
+        gc.disable()  # bounded run: the client must not pause itself
+        try:
+            result = asyncio.run(soak(args, server))
+        finally:
+            gc.enable()
+    rss_flat = result["rss_growth_per_hour_pct"] < 5.0
+    fds_flat = result["fds_min_max_steady"][1] - result["fds_min_max_steady"][0] <= 2
+    return {
+        "command": " ".join(sys.argv),
+        "environment": common.environment(),
+        "pinning": {"server_prefix": prefix, "load_cpus": load_cpus, "load_pinned": pinned},
+        "targets": {
+            "no_event_lost": result["events_lost"] == 0 and result["events_extra"] == 0,
+            "rss_flat_lt_5pct_per_hour": rss_flat,
+            "fds_flat": fds_flat,
+        },
+        **result,
+    }
+
+
+def report(data: dict[str, Any]) -> str:
+    rows = []
+    for profile, e in sorted(data["events_by_transport"].items()):
+        rows.append([profile, e["monitors"], e["sent"], e["received"], e["sent"] - e["received"]])
+    events = common.markdown_table(
+        ["transport", "monitors", "events sent", "received", "lost"], rows
+    )
+    lines = [
+        f"soak {data['minutes']:g} min at {data['rate_calls_per_s']:g} calls/s: "
+        f"{data['sessions']} XML sessions x {data['monitors_per_session']} monitors, "
+        f"{data['tr87_dialogs']} TR/87 dialogs, {data['soap_clients']} SOAP pollers "
+        f"({data['traffic']})",
+        "",
+        events,
+        "",
+        f"RSS slope {data['rss_slope_bytes_per_min'] / 1024:,.1f} kB/min "
+        f"({data['rss_growth_per_hour_pct']:.2f} %/hour; steady RSS "
+        f"{data['rss_min_max_steady'][0] / 2**20:.1f} - "
+        f"{data['rss_min_max_steady'][1] / 2**20:.1f} MB)",
+        f"descriptors slope {data['fds_slope_per_min']:.2f}/min (steady "
+        f"{data['fds_min_max_steady'][0]} - {data['fds_min_max_steady'][1]})",
+        f"worst interval p99 event latency {data['worst_interval_p99_ms']:.1f} ms",
+        "targets: "
+        + ", ".join(f"{k}={'met' if v else 'MISSED'}" for k, v in data["targets"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--interval", type=float, default=10.0, help="sampling period, s")
+    parser.add_argument("--rate", type=float, default=20.0, help="calls/s")
+    parser.add_argument("--ring", type=float, default=1.0)
+    parser.add_argument("--talk", type=float, default=3.0)
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--monitors", type=int, default=10_000)
+    parser.add_argument("--dialogs", type=int, default=100)
+    parser.add_argument("--soap-clients", type=int, default=4)
+    parser.add_argument("--poll", type=float, default=5.0, help="GetEvents timeout, s")
+    parser.add_argument("--extensions", type=int, default=10_000)
+    parser.add_argument("--name", default="soak", help="results file name [soak]")
+    parser.add_argument("--no-write", action="store_true", help="do not write results JSON")
+    args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    data = run(args)
+    print()
+    print(report(data))
+    if not args.no_write:
+        path = common.write_results(args.name, data)
+        print(f"results: {path.relative_to(common.REPO)}")
+
+
+if __name__ == "__main__":
+    main()
