@@ -208,18 +208,32 @@ class MonitorRegistry:
 
     # -- fan-out --------------------------------------------------------------------------
     def _watchers(self, event: Any) -> list[Monitor]:
+        by_device, by_call = self._by_device, self._by_call
+        buckets: list[list[Monitor]] = []
+        if by_device:
+            for device in event.devices:
+                bucket = by_device.get(device)
+                if bucket:
+                    buckets.append(bucket)
+        if by_call:
+            for call_id in event.call_ids:
+                bucket = by_call.get(call_id)
+                if bucket:
+                    buckets.append(bucket)
+        if len(buckets) <= 1:  # none, or one bucket (a monitor is in one bucket only once)
+            return list(buckets[0]) if buckets else []
         seen: dict[int, Monitor] = {}
-        for device in event.devices:
-            for monitor in self._by_device.get(device, ()):
-                seen.setdefault(id(monitor), monitor)
-        for call_id in event.call_ids:
-            for monitor in self._by_call.get(call_id, ()):
+        for bucket in buckets:
+            for monitor in bucket:
                 seen.setdefault(id(monitor), monitor)
         return list(seen.values())
 
     def on_switch_event(self, event: object) -> None:
         self.events_routed += 1
         watchers = self._watchers(event)
+        if not watchers:  # no monitor sees it: nothing to render
+            self._follow_calls(event)
+            return
         flag = filter_flag(event)
         cache: dict[tuple, Any] = {}
         for monitor in watchers:

@@ -88,6 +88,9 @@ class EventBus:
             self._delivering = False
 
     def _targets(self, event: object) -> list[Callback]:
+        if not self._by_device and not self._by_call:
+            # the usual case (the CSTA core subscribes to everything): no merge needed
+            return list(self._all.values())
         targets: dict[int, Callback] = dict(self._all)
         for device in getattr(event, "devices", ()):
             entries = self._by_device.get(device)

@@ -131,22 +131,26 @@ class Call:
     def states(self, gone: Iterable[str] = ()) -> list[tuple[str, ConnectionState]]:
         """Each party's state now, then the ``gone`` devices and watchers as null."""
         result = [(c.device, c.state) for c in self.connections.values()]
-        seen = {d for d, _ in result}
-        for device in (*gone, *self.watchers):
-            if device is not None and device not in seen:
-                seen.add(device)
-                result.append((device, ConnectionState.NULL))
+        extra = (*gone, *self.watchers) if self.watchers else gone
+        if extra:  # usually empty or one or two: the set only then
+            seen = {d for d, _ in result}
+            for device in extra:
+                if device is not None and device not in seen:
+                    seen.add(device)
+                    result.append((device, ConnectionState.NULL))
         return result
 
     def event(
         self, cls: type[E], cause: EventCause, *, gone: Iterable[str] = (), **fields: Any
     ) -> E:
         """A ``cls`` event of this call, routed to its devices (and the ``gone`` ones)."""
-        states = self.states(gone)
+        # Tuples built here pass the event's converters unchanged (about 1 us of the 2.7 us
+        # a Delivered event cost with lists and the Mapping check).
+        states = tuple(self.states(gone))
         return cls(
             self.call_id,
             cause=cause,
-            devices=[d for d, _ in states],
+            devices=tuple([d for d, _ in states]),
             states=states,
             **fields,
         )

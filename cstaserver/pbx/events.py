@@ -22,6 +22,8 @@ from cstaserver.pbx.states import AgentState, ConnectionState, EventCause, Forwa
 
 
 def _freeze_states(value: Mapping[str, ConnectionState]) -> tuple[tuple[str, ConnectionState], ...]:
+    if type(value) is tuple:  # what Call.event passes: skip the (slow) ABC Mapping check
+        return value
     return tuple(value.items()) if isinstance(value, Mapping) else tuple(value)
 
 
