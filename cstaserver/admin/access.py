@@ -9,7 +9,9 @@ portal with :class:`AdminAccountsChecker`: the hashed admin accounts of the exch
 (read at each login, so a restored account list applies at once), checked with
 :func:`cstaserver.passwords.verify_password`; a wrong password is refused after a delay. The
 ssh host key is generated in the data directory on first use (``ssh_host_key``, Ed25519,
-mode 0600).
+mode 0600). Over telnet, wrong passwords are also limited per peer address with the ECMA-354
+login throttle (:class:`~cstaserver.csta.auth.FailureThrottle`: more than 5 failures within
+60 s close the connection at the next attempt until the minute has passed).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from cstaserver.csta.auth import FailureThrottle
 from cstaserver.passwords import verify_password
 
 log = Logger()
@@ -107,9 +110,36 @@ def admin_portal(realm: AdminRealm, checker: AdminAccountsChecker) -> Portal:
     return Portal(realm, [checker])
 
 
-def telnet_factory(portal: Portal) -> ServerFactory:
+class ThrottledTelnetProtocol(telnet.AuthenticatingTelnetProtocol):
+    """The telnet login, with failures counted per peer address."""
+
+    def __init__(self, portal: Portal, throttle: FailureThrottle) -> None:
+        super().__init__(portal)
+        self.throttle = throttle
+
+    def _peer(self) -> str:
+        return str(getattr(self.transport.getPeer(), "host", "?"))
+
+    def telnet_Password(self, line: bytes) -> str:  # noqa: N802 (Twisted hook)
+        if self.throttle.blocked(self._peer()):
+            log.warn("admin login from {peer} refused: too many failures", peer=self._peer())
+            self.transport.write(b"\nToo many failed logins\n")
+            self.transport.loseConnection()
+            return "Discard"
+        return super().telnet_Password(line)
+
+    def _ebLogin(self, failure: Any) -> None:  # noqa: N802 (Twisted hook)
+        self.throttle.failed(self._peer())
+        super()._ebLogin(failure)
+
+
+def telnet_factory(portal: Portal, clock: Any = None) -> ServerFactory:
+    """Telnet logins through ``portal``; failures limited per peer (on ``clock``)."""
+    if clock is None:
+        from twisted.internet import reactor as clock
+    throttle = FailureThrottle(clock, delay=0)
     factory = ServerFactory()
-    factory.protocol = lambda: telnet.TelnetTransport(telnet.AuthenticatingTelnetProtocol, portal)
+    factory.protocol = lambda: telnet.TelnetTransport(ThrottledTelnetProtocol, portal, throttle)
     return factory
 
 

@@ -124,7 +124,7 @@ def build_admin(context: Any, failure_delay: float = access.FAILURE_DELAY) -> It
     portal = access.admin_portal(access.AdminRealm(lambda user: AdminShell(runtime, user)), checker)
     interface = settings.admin_interface
     if settings.admin_port:
-        factory = access.telnet_factory(portal)
+        factory = access.telnet_factory(portal, context.reactor)
         yield context.tcp_listener("admin-telnet", settings.admin_port, factory, interface)
     if settings.admin_ssh_port:
         factory = access.ssh_factory(portal, access.host_key(context.data_directory.path))
