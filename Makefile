@@ -24,8 +24,36 @@ lint: $(STAMP)
 	$(BIN)/ruff check cstaserver tests bench twisted
 	$(BIN)/ruff format --check cstaserver tests bench twisted
 
+# Every benchmark side by side with its reference, one table (bench/README.md): writes
+# bench/results/<date>.json and .md. BENCH_ARGS passes options (e.g. --full, --only tls,soap).
 bench: $(STAMP)
-	$(BIN)/python bench/bench_exchange.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+# TLS vs plain TCP, SOAP vs twisted.web (wrk), memory per device/connection/monitor, 10-minute
+# soak (--minutes), session churn (bench/README.md). Not part of `make test`.
+.PHONY: bench-tls bench-soap bench-memory bench-soak bench-churn bench-startup
+bench-tls: $(STAMP)
+	$(BIN)/python bench/tls_load.py $(BENCH_ARGS)
+
+bench-soap: $(STAMP)
+	$(BIN)/python bench/soap_load.py $(BENCH_ARGS)
+
+bench-memory: $(STAMP)
+	$(BIN)/python bench/memory.py $(BENCH_ARGS)
+
+bench-soak: $(STAMP)
+	$(BIN)/python bench/soak.py $(BENCH_ARGS)
+
+bench-churn: $(STAMP)
+	$(BIN)/python bench/churn.py $(BENCH_ARGS)
+
+bench-startup: $(STAMP)
+	$(BIN)/python bench/startup.py $(BENCH_ARGS)
+
+# docs/conformance.md (+ .json) from a traced run of the test suite (tools/conformance.py).
+.PHONY: conformance
+conformance: $(STAMP)
+	$(BIN)/python tools/conformance.py
 
 # Benchmarks of the XML port (bench/README.md); not part of `make test`. BENCH_ARGS passes options.
 .PHONY: bench-xml bench-fanout
