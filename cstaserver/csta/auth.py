@@ -24,6 +24,9 @@ from zope.interface import Interface, implementer
 
 log = Logger()
 
+#: Prune the failed-login table when it holds this many addresses.
+PRUNE_AT = 1024
+
 
 class IApplication(Interface):
     """The avatar of an authenticated CSTA application."""
@@ -127,11 +130,19 @@ class FailureThrottle:
             self._failures.pop(peer, None)
         return recent
 
+    def prune(self) -> None:
+        """Forget the addresses whose failures are all older than the window (called as the
+        table grows, so addresses that never come back do not accumulate)."""
+        for peer in list(self._failures):
+            self._recent(peer)
+
     def blocked(self, peer: str) -> bool:
         return len(self._recent(peer)) >= self.max_failures
 
     def failed(self, peer: str) -> defer.Deferred:
         """Record a failure; the Deferred fires after the delay."""
+        if len(self._failures) >= PRUNE_AT:
+            self.prune()
         self._failures.setdefault(peer, []).append(self.clock.seconds())
         return defer.Deferred.fromCoroutine(self._sleep()) if self.delay else defer.succeed(None)
 

@@ -110,3 +110,20 @@ class SessionLifetime(unittest.TestCase):
         frame = await world.connect().request(Req.start_session(reattach=session))
         assert frame.name == "StartApplicationSessionNegResponse"
         await world.connect().ok(xml("RequestSystemStatus"))
+
+
+def test_failure_throttle_forgets_addresses_that_never_come_back() -> None:
+    """Failed logins from many distinct addresses do not accumulate for ever."""
+    from twisted.internet.task import Clock
+
+    from cstaserver.csta.auth import PRUNE_AT, FailureThrottle
+
+    clock = Clock()
+    throttle = FailureThrottle(clock, delay=0, window=60.0)
+    for n in range(PRUNE_AT):
+        throttle.failed(f"10.0.{n // 256}.{n % 256}")
+    assert len(throttle._failures) == PRUNE_AT
+    clock.advance(61)
+    throttle.failed("192.0.2.1")
+    assert list(throttle._failures) == ["192.0.2.1"]
+    assert not throttle.blocked("10.0.0.1")
