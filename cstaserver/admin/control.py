@@ -11,6 +11,7 @@ socket, which only the server's user may open; they are never logged.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,15 @@ def control_factory(runner: Callable[[str, Sequence[str], ICommandOutput], Any])
     return Factory.forProtocol(lambda: ControlServerProtocol(runner))
 
 
+#: ``sockaddr_un.sun_path`` holds 108 bytes on Linux, the last one the terminating NUL.
+MAX_SOCKET_PATH = 107
+
+
+def socket_path_fits(path: Path | str) -> bool:
+    """Whether ``path`` can name a UNIX socket (a deep data directory may be too long)."""
+    return len(os.fsencode(str(path))) <= MAX_SOCKET_PATH
+
+
 def control_endpoint(reactor: Any, path: Path) -> UNIXServerEndpoint:
     """The socket, mode 0600; ``wantPID`` replaces a stale socket left by a crash."""
     return UNIXServerEndpoint(reactor, str(path), mode=0o600, wantPID=True)
@@ -129,6 +139,12 @@ async def send(
 def send_blocking(path: Path, program: str, argv: Sequence[str], out: ICommandOutput) -> int | None:
     """:func:`send` from a console script: runs the global reactor until the answer."""
     if not Path(path).exists():
+        return None
+    if not socket_path_fits(path):
+        out.error(
+            f"note: {path} is too long for a UNIX socket; editing the data directory "
+            "(a running server sees the change after a restart)\n"
+        )
         return None
     from twisted.internet import reactor
 

@@ -65,6 +65,14 @@ class ControlService(Service):
 
     def startService(self) -> None:
         super().startService()
+        if not control.socket_path_fits(self.path):
+            log.error(
+                "control channel {path} not available: the path is longer than a UNIX "
+                "socket allows ({limit} bytes); csta commands will not reach this server",
+                path=str(self.path),
+                limit=control.MAX_SOCKET_PATH,
+            )
+            return None
         endpoint = control.control_endpoint(self.reactor, self.path)
         return endpoint.listen(self.factory).addCallbacks(self._listening, self._failed)
 

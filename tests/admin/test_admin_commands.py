@@ -202,3 +202,24 @@ def test_no_terminal_no_values_uses_current(data: Path) -> None:
     status, out, _ = run("csta", data, "-i")
     assert status == 0 and "unchanged" in out
     assert DataDirectory(data).load() == before
+
+
+def test_a_data_directory_too_deep_for_a_unix_socket_still_works(tmp_path):
+    """csta -p on a data directory whose control socket path cannot be a UNIX socket: a
+    note, then the data directory is read (no traceback from the socket layer)."""
+    import io
+
+    from cstaserver.admin.commands import console_main
+    from cstaserver.admin.control import MAX_SOCKET_PATH
+    from cstaserver.config import DataDirectory, demo_exchange_data
+
+    deep = tmp_path / ("d" * (MAX_SOCKET_PATH + 5))
+    directory = DataDirectory(deep)
+    directory.create()
+    directory.save(demo_exchange_data())
+    (deep / "control.sock").touch()  # as left by a server that could not listen there
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = console_main("csta", ["-p", "--data", str(deep)], stdout=stdout, stderr=stderr)
+    assert status == 0
+    assert "too long for a UNIX socket" in stderr.getvalue()
+    assert "xml" in stdout.getvalue()
