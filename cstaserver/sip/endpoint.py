@@ -95,6 +95,8 @@ class SipConfig:
     symmetric_responses: bool = True
     end_dialogs_on_disconnect: bool = True
     """End a dialog when the TCP connection it last used closes."""
+    partial_message_timeout: float | None = 60.0
+    """Close a TCP connection holding half a message idle this long (None: never)."""
 
 
 class SipEndpoint:

@@ -413,6 +413,11 @@ class SipStreamParser:
         self._skip = 0
         self.failed = False
 
+    @property
+    def partial(self) -> bool:
+        """Part of a message is buffered (CRLF keep-alives do not count)."""
+        return bool(self._buffer.strip(b"\r\n")) or self._skip > 0
+
     def feed(self, data: bytes) -> None:
         if not self.failed:
             self._buffer.extend(data)

@@ -26,6 +26,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from cstaserver.partial import PartialMessageGuard
 from cstaserver.sip.endpoint import SipEndpoint
 from cstaserver.sip.interfaces import ISipFlow
 from cstaserver.sip.message import SipParseError, SipStreamParser, parse_datagram
@@ -105,6 +106,9 @@ class SipStreamProtocol(Protocol):
         self.peer: tuple[str, int] = ("", 0)
         self.local: tuple[str, int] = ("", 0)
         self.connected = False
+        self._partial = PartialMessageGuard(
+            endpoint.clock, endpoint.config.partial_message_timeout, self._partial_timed_out
+        )
 
     def connectionMade(self) -> None:
         self.connected = True
@@ -129,8 +133,17 @@ class SipStreamProtocol(Protocol):
                 self.transport.loseConnection()
                 return
             if message is None:
+                self._partial.watch(self.parser.partial)
                 return
             self._guarded(self.endpoint.message_received, message)
+
+    def _partial_timed_out(self) -> None:
+        self.log.info(
+            "closing {peer}: a partial SIP message idle for {seconds} s",
+            peer=self.peer,
+            seconds=self.endpoint.config.partial_message_timeout,
+        )
+        self.transport.abortConnection()
 
     def _guarded(self, handler: Any, argument: Any) -> None:
         try:
@@ -148,6 +161,7 @@ class SipStreamProtocol(Protocol):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.connected = False
+        self._partial.cancel()
         self.log.debug("SIP connection from {peer} closed", peer=self.peer)
         try:
             self.endpoint.flow_closed(self)

@@ -36,6 +36,7 @@ from cstaserver.csta.association import (
 )
 from cstaserver.csta.errors import MESSAGE_TOO_LARGE, encode_error
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
+from cstaserver.partial import PartialMessageGuard
 from cstaserver.pbx.errors import ErrorValue
 from cstaserver.xmlproto.framing import (
     EVENT_INVOKE_ID,
@@ -102,7 +103,9 @@ class CstaXmlProtocol(protocol.Protocol):
         self.request_timeout = request_timeout
         self.system_status_on_connect = system_status_on_connect
         self.partial_frame_timeout = partial_frame_timeout
-        self._partial_timer: Any = None
+        self._partial = PartialMessageGuard(
+            clock, partial_frame_timeout, self._partial_frame_timed_out
+        )
         self._paused = False
         self._backlog: collections.deque[bytes] = collections.deque()
         self._backlog_bytes = 0
@@ -147,16 +150,9 @@ class CstaXmlProtocol(protocol.Protocol):
         self._watch_partial_frame()
 
     def _watch_partial_frame(self) -> None:
-        timer, self._partial_timer = self._partial_timer, None
-        if timer is not None and timer.active():
-            timer.cancel()
-        if self.deframer.partial and self.partial_frame_timeout is not None:
-            self._partial_timer = self.clock.callLater(
-                self.partial_frame_timeout, self._partial_frame_timed_out
-            )
+        self._partial.watch(self.deframer.partial)
 
     def _partial_frame_timed_out(self) -> None:
-        self._partial_timer = None
         log.info(
             "closing {peer}: a partial frame idle for {seconds} s",
             peer=self.peer,
@@ -174,8 +170,7 @@ class CstaXmlProtocol(protocol.Protocol):
                 log.failure("frame from {peer} failed", peer=self.peer)
 
     def connectionLost(self, reason: Any = None) -> None:
-        if self._partial_timer is not None and self._partial_timer.active():
-            self._partial_timer.cancel()
+        self._partial.cancel()
         pending, self._pending = self._pending, {}
         for deferred in pending.values():
             if not deferred.called:

@@ -74,6 +74,23 @@ class TestStreamProtocol:
         transport.loseConnection()
         assert [reason for _, reason in app.ended] == ["connection lost"]
 
+    def test_half_a_message_left_idle_closes_the_connection(self) -> None:
+        """A client that sends part of a message and stops does not hold the connection."""
+        server, transport, _ = connected()
+        clock = server.endpoint.clock
+        server.dataReceived(sip_request("OPTIONS")[:40])
+        clock.advance(server.endpoint.config.partial_message_timeout - 1)
+        assert transport.connected
+        clock.advance(1)
+        assert not transport.connected
+
+    def test_complete_messages_and_keepalives_leave_no_timer(self) -> None:
+        server, transport, _ = connected()
+        server.dataReceived(sip_request("OPTIONS") + b"\r\n\r\n")
+        server.endpoint.clock.advance(3600)
+        assert transport.connected
+        assert [r.status for r in written(transport)] == [200]
+
 
 class TestDatagramProtocol:
     def test_garbage_and_keepalive_never_raise(self) -> None:
