@@ -34,6 +34,9 @@ listens. Commands on stdin (one per line; answers on stdout):
   (``Monitor.delivered``), as JSON;
 - ``gc`` -> ``GC n``: a full collection (the product never asks for one; the churn benchmark
   does, to read RSS without garbage waiting for the collector);
+- ``trace start`` / ``trace top PATH`` -> ``TRACE ...``: start ``tracemalloc`` with a
+  baseline snapshot / write the 25 biggest growths since then (by traceback) as JSON (a
+  diagnostic for the soak: ``soak.py --tracemalloc``; it slows the server down);
 - ``traffic RATE SECONDS RING TALK``, ``stamps on|off``, ``dump PATH``: as in
   ``xml_server.py`` (switch-side calls between pairs of extensions, event stamps);
   ``stamps take PATH`` dumps the stamp table and clears it (bounded memory in a soak).
@@ -154,6 +157,28 @@ class BenchControl(Control):
                 }
                 Path(words[1]).write_text(json.dumps(table))
                 say(f"MONITORS {len(table)}")
+            elif words[:2] == ["trace", "start"]:
+                import tracemalloc
+
+                tracemalloc.start(12)
+                self.trace_baseline = tracemalloc.take_snapshot()
+                say("TRACE started")
+            elif words[:2] == ["trace", "top"]:
+                import tracemalloc
+
+                gc.collect()
+                stats = tracemalloc.take_snapshot().compare_to(self.trace_baseline, "traceback")
+                top = [
+                    {
+                        "size_diff": st.size_diff,
+                        "count_diff": st.count_diff,
+                        "traceback": st.traceback.format(),
+                    }
+                    for st in stats[:25]
+                ]
+                total = sum(st.size_diff for st in stats)
+                Path(words[2]).write_text(json.dumps({"total_diff": total, "top": top}, indent=1))
+                say(f"TRACE {total}")
             elif words[:1] == ["gc"]:
                 say(f"GC {gc.collect()}")
             elif words[:2] == ["stamps", "take"]:
