@@ -69,6 +69,36 @@ def test_deep_nesting_is_refused() -> None:
     assert parse_document(b"<a>" * 64 + b"x" + b"</a>" * 64) is not None
 
 
+def _nested(depth: int, declaration: str = "") -> str:
+    return declaration + "<a>" * depth + "x" + "</a>" * depth
+
+
+@pytest.mark.parametrize(
+    ("declaration", "encoding"),
+    [
+        ("", "utf-8"),
+        ('<?xml version="1.0" encoding="UTF-8"?>', "utf-8"),
+        ("<?xml version='1.0' encoding='us-ascii'?>", "ascii"),
+        ('<?xml version="1.0" encoding="ISO-8859-1"?>', "latin-1"),
+        ('<?xml version="1.0" encoding="UTF-16"?>', "utf-16"),
+        ('<?xml version="1.0" encoding="UTF-16LE"?>', "utf-16-le"),
+    ],
+    ids=["no-declaration", "utf-8", "ascii", "latin-1", "utf-16-bom", "utf-16le-no-bom"],
+)
+def test_depth_limit_in_every_encoding(declaration: str, encoding: str) -> None:
+    """The byte-level shortcuts (UTF-8 only) and the tree walk agree at the limit."""
+    assert parse_document(_nested(64, declaration).encode(encoding)) is not None
+    deep = _nested(65, declaration).encode(encoding)
+    assert "deeper" in _rejected(deep).reason
+
+
+def test_doctype_refused_whatever_the_declaration_says() -> None:
+    # a version attribute that looks like an encoding must not fool the UTF-8 shortcut
+    tricky = b'<?xml version="utf-8" encoding="UTF-16"?><!DOCTYPE a><a/>'
+    _rejected(tricky.decode().encode("utf-16"))
+    _rejected(b'<?xml version="1.0" encoding="utf-8"?><!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>')
+
+
 def test_very_deep_nesting_is_refused_fast() -> None:
     _rejected(b"<a>" * 5000 + b"</a>" * 5000, max_bytes=100_000)
 
