@@ -94,6 +94,8 @@ def _split_params(text: str, params: dict[str, str]) -> str:
 
 def canonical(text: str, public_plan: PublicNumberPlan | None = None) -> CanonicalDevice:
     """Canonicalise one device identifier (see the module docstring for the rules)."""
+    if text.isdigit():  # "1001", what most requests carry: every rule leaves it as it is
+        return CanonicalDevice(number=text, external=False, params={}, original=text)
     original = text
     value = text.strip()
     if value.startswith("<") and value.endswith(">"):

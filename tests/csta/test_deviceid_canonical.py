@@ -96,3 +96,12 @@ def test_present(number: str, style: PresentationStyle, expected: str) -> None:
 
 def test_present_e164_never_has_phone_context() -> None:
     assert "phone-context" not in present("1001", PresentationStyle.E164_TEL_URI, PLAN)
+
+
+@pytest.mark.parametrize("text", ["1001", "0", "4685551001", "\u0661\u0662", "\u00b2"])
+def test_plain_digit_strings_are_their_own_canonical_form(text: str) -> None:
+    """The fast path for digit-only text gives what the general rules give."""
+    assert canonical(text, PLAN) == CanonicalDevice(
+        number=text, external=False, params={}, original=text
+    )
+    assert canonical(f" {text} ", PLAN).number == text  # the general path, same number
