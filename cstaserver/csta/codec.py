@@ -400,10 +400,11 @@ def _compile(cls: type) -> _Plan:
 
     def decode(element: etree._Element) -> Any:
         kwargs: dict[str, Any] = {}
-        for name, tag in attr_readers:
-            value = element.get(tag)
-            if value is not None:
-                kwargs[name] = value
+        if attr_readers and element.keys():  # DeviceID: 0.3 us saved when none is set
+            for name, tag in attr_readers:
+                value = element.get(tag)
+                if value is not None:
+                    kwargs[name] = value
         if text_field is not None:
             kwargs[text_field] = _text(element)
             return cls(**kwargs)
@@ -412,8 +413,7 @@ def _compile(cls: type) -> _Plan:
             tag = child.tag
             if type(tag) is not str:
                 continue
-            if tag[0] == "{":
-                tag = tag[tag.rfind("}") + 1 :]
+            tag = tag.rpartition("}")[2]
             if tag in repeated_names:
                 index.setdefault(tag, []).append(child)
             elif tag not in index:
