@@ -14,6 +14,7 @@ out of a protocol.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from attrs import frozen
@@ -59,14 +60,50 @@ class UdpFlow:
         return UdpFlow(self.protocol, (host, port))
 
 
+#: The UDP receive buffer asked for (SO_RCVBUF). Linux's default (208 KiB) overflowed in
+#: bursts: SIPp retransmitted from 125 calls/s while our endpoint had counted no loss
+#: (bench/tr87). Above ``net.core.rmem_max`` the kernel caps it unless SO_RCVBUFFORCE is
+#: allowed (CAP_NET_ADMIN); the size granted is logged.
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
+
+
+def enlarge_receive_buffer(sock: socket.socket, size: int) -> int:
+    """Ask for a ``size``-byte receive buffer on ``sock``; returns what the kernel granted
+    (as ``getsockopt`` reports it: Linux doubles the value for its own bookkeeping)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    except OSError:
+        pass
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    if granted < size and force is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force, size)  # beyond rmem_max, if allowed
+        except OSError:
+            pass
+        granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    return granted
+
+
 class SipDatagramProtocol(DatagramProtocol):
     noisy = False
     """SIP over UDP."""
 
     log = Logger()
 
-    def __init__(self, endpoint: SipEndpoint) -> None:
+    def __init__(self, endpoint: SipEndpoint, receive_buffer: int = UDP_RECEIVE_BUFFER) -> None:
         self.endpoint = endpoint
+        self.receive_buffer = receive_buffer
+
+    def startProtocol(self) -> None:
+        sock = getattr(self.transport, "socket", None)
+        if self.receive_buffer and isinstance(sock, socket.socket):
+            granted = enlarge_receive_buffer(sock, self.receive_buffer)
+            self.log.info(
+                "SIP UDP receive buffer: {granted} bytes (asked for {asked})",
+                granted=granted,
+                asked=self.receive_buffer,
+            )
 
     @property
     def local(self) -> tuple[str, int]:

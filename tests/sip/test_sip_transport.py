@@ -192,3 +192,31 @@ class LoopbackTests(unittest.TestCase):
         bye_ok = yield client.received.get()
         self.assertEqual((bye_ok.status, bye_ok.cseq.method), (200, "BYE"))
         self.assertEqual([reason for _, reason in self.app.ended], ["bye"])
+
+
+class ReceiveBufferTests(unittest.TestCase):
+    """The UDP socket asks for a large receive buffer (bursts of INVITE/INFO datagrams)."""
+
+    timeout = 10
+
+    def test_enlarge_receive_buffer_grows_or_reports_the_cap(self) -> None:
+        import socket
+
+        from cstaserver.sip.transport import enlarge_receive_buffer
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        before = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        granted = enlarge_receive_buffer(sock, 8 * before)
+        self.assertEqual(granted, sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+        self.assertGreaterEqual(granted, before)
+
+    @defer.inlineCallbacks
+    def test_listener_logs_the_granted_size(self):  # type: ignore[no-untyped-def]
+        from twisted.logger import capturedLogs
+
+        with capturedLogs() as events:
+            yield defer.Deferred.fromCoroutine(LoopbackTests._start(self))  # type: ignore[arg-type]
+        (line,) = [e for e in events if "receive buffer" in e.get("log_format", "")]
+        self.assertEqual(line["asked"], 4 * 1024 * 1024)
+        self.assertGreater(line["granted"], 0)
