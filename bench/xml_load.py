@@ -142,12 +142,19 @@ class LoadConnection(asyncio.Protocol):
             self.out.clear()
 
 
-async def _connect(host: str, port: int, n: int, recorder: Recorder, closed_loop: bool) -> list:
+async def _connect(
+    host: str, port: int, n: int, recorder: Recorder, closed_loop: bool, tls: Any = None
+) -> list:
+    """``n`` connections; ``tls``: an ``ssl.SSLContext`` for TLS (``bench/tls_load.py``)."""
     loop = asyncio.get_running_loop()
     conns = []
     for _ in range(n):
         _t, proto = await loop.create_connection(
-            lambda: LoadConnection(recorder, closed_loop), host, port
+            lambda: LoadConnection(recorder, closed_loop),
+            host,
+            port,
+            ssl=tls,
+            server_hostname="" if tls is not None else None,
         )
         conns.append(proto)
     return conns
@@ -197,10 +204,11 @@ async def closed_loop(
     warmup: float = 2.0,
     first_slot: int = 0,
     max_requests: int = 5_000_000,
+    tls: Any = None,
 ) -> dict[str, Any]:
     """N connections x W outstanding requests each, for ``warmup + seconds``."""
     rec = Recorder()
-    conns = await _connect(host, port, connections, rec, closed_loop=True)
+    conns = await _connect(host, port, connections, rec, closed_loop=True, tls=tls)
     slots = [
         Slot(first_slot + c * window + w, conns[c])
         for c in range(connections)
@@ -245,10 +253,11 @@ async def open_loop(
     connections: int = 10,
     pool: int = 500,
     first_slot: int = 1000,
+    tls: Any = None,
 ) -> dict[str, Any]:
     """A fixed timetable of ``rate`` requests/s; latency from each intended send time."""
     rec = Recorder()
-    conns = await _connect(host, port, connections, rec, closed_loop=False)
+    conns = await _connect(host, port, connections, rec, closed_loop=False, tls=tls)
     slots = [Slot(first_slot + i, conns[i % connections]) for i in range(pool)]
     total = int(rate * (warmup + seconds))
     period = 1.0 / rate
