@@ -45,6 +45,13 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 TRANSPORTS = ("XML", "TLS", "TR/87", "SOAP")
+#: Cells that cannot exist: TR/87 has no ECMA-354 messages, the SIP dialog is the session
+#: (TR/87 clause 7.1; docs/sessions.md). Shown as "n/a", not counted as gaps.
+NOT_APPLICABLE = {
+    ("StartApplicationSession", "TR/87"),
+    ("StopApplicationSession", "TR/87"),
+    ("ResetApplicationSessionTimer", "TR/87"),
+}
 _ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 
 # -- the pytest plugin ---------------------------------------------------------------------------
@@ -199,6 +206,7 @@ def build(trace: dict[str, Any], pytest_args: list[str]) -> tuple[str, dict[str,
     header = "| | " + " | ".join(TRANSPORTS) + " |\n|---|" + "---|" * len(TRANSPORTS)
     lines: list[str] = []
     gaps: list[str] = []
+    by_transport: dict[str, list[str]] = defaultdict(list)
     details: list[str] = []
     data: dict[str, Any] = {"services": {}, "events": {}}
 
@@ -209,13 +217,15 @@ def build(trace: dict[str, Any], pytest_args: list[str]) -> tuple[str, dict[str,
             entry: dict[str, Any] = {}
             for transport in TRANSPORTS:
                 got = found.get((kind, name, transport), {"ok": set(), "error": set()})
+                if (label, transport) in NOT_APPLICABLE and not got["ok"] and not got["error"]:
+                    marks.append("n/a")
+                    continue
                 marks.append(cell(got["ok"], got["error"]))
                 entry[transport] = {"ok": sorted(got["ok"]), "error": sorted(got["error"])}
                 if not got["ok"]:
-                    gaps.append(
-                        f"- {label} over {transport}"
-                        + (" (only error answers)" if got["error"] else "")
-                    )
+                    suffix = " (only error answers)" if got["error"] else ""
+                    gaps.append(f"- {label} over {transport}{suffix}")
+                    by_transport[transport].append(f"{label}{suffix}")
                 proof = sorted(got["ok"]) or sorted(got["error"])
                 if proof:
                     shown = ", ".join(f"`{n}`" for n in proof[:6])
@@ -242,7 +252,9 @@ def build(trace: dict[str, Any], pytest_args: list[str]) -> tuple[str, dict[str,
         "A cell shows **✓ n**: n tests got a positive answer to the request over that "
         "transport (or received the event over it); **errors only (n)**: tests reached the "
         "service over the transport but every answer there was a `CSTAErrorCode` or "
-        "NegResponse (error-path tests); empty: no test covers it (a gap). The marks are "
+        "NegResponse (error-path tests); **n/a**: the transport has no such message (ECMA-354 "
+        "over TR/87, where the SIP dialog is the session); empty: no test covers it (a gap). "
+        "The marks are "
         "recorded while the tests run: the script wraps `CstaCore.dispatch` and "
         "`Association.deliver_event` and files each request and event under the running test "
         "and the transport of its association (XML port, TLS, TR/87 dialog, SOAP channel). "
@@ -251,9 +263,17 @@ def build(trace: dict[str, Any], pytest_args: list[str]) -> tuple[str, dict[str,
         "",
         *lines,
         "",
-        f"## Gaps ({len(gaps)})",
+        f"## Gaps ({len(gaps)} cells)",
         "",
-        *(gaps or ["None."]),
+        *(
+            [
+                f"- **{transport}** ({len(by_transport[transport])}): "
+                + ", ".join(by_transport[transport])
+                for transport in TRANSPORTS
+                if by_transport[transport]
+            ]
+            or ["None."]
+        ),
         "",
         "## The tests behind each cell",
         "",
