@@ -149,12 +149,18 @@ class FullServer:
     """``bench/full_server.py`` as a child: ports, PID, and its stdin/stdout commands.
     Use as a context manager; it is stopped by its PID on exit."""
 
-    def __init__(self, extensions: int = 10_000, prefix: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        extensions: int = 10_000,
+        prefix: list[str] | None = None,
+        extra: list[str] | None = None,
+    ) -> None:
         self.args = (prefix or []) + [
             common.PYTHON,
             str(common.HERE / "full_server.py"),
             "--extensions",
             str(extensions),
+            *(extra or []),
         ]
         self.proc: subprocess.Popen | None = None
         self.pid = 0

@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--extensions", type=int, default=10_000)
     parser.add_argument("--data", help="data directory to use as it is (default: a fresh one)")
     parser.add_argument("--log-level", default="warn")
+    parser.add_argument("--profile", metavar="PATH", help="cProfile the reactor, stats to PATH")
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -290,7 +291,14 @@ def main() -> None:
         signal.signal(signal.SIGINT, stop)
         reactor.callWhenRunning(announce)
         reactor.addSystemEventTrigger("before", "shutdown", root.stopService)
-        reactor.run(installSignalHandlers=False)
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.runcall(reactor.run, installSignalHandlers=False)
+            profiler.dump_stats(args.profile)
+        else:
+            reactor.run(installSignalHandlers=False)
         sys.stderr.write(f"full_server gc: {gc_pauses.report()}\n")
     finally:
         if tmp is not None:

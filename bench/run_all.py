@@ -113,9 +113,16 @@ def run_script(args: list[str], timeout: float) -> tuple[int, str]:
                     continue
 
 
+#: every sub-benchmark's result file as read, kept in ``<date>.json`` under "details" (a
+#: later run of the same benchmark the same day overwrites its own file)
+DETAILS: dict[str, Any] = {}
+
+
 def today_result(name: str) -> dict[str, Any]:
     path = common.RESULTS / f"{name}-{datetime.date.today():%Y-%m-%d}.json"
-    return json.loads(path.read_text())
+    data = json.loads(path.read_text())
+    DETAILS[name] = data
+    return data
 
 
 # -- the benchmarks -----------------------------------------------------------------------------
@@ -531,6 +538,7 @@ def main() -> None:
         "full": args.full,
         "environment": common.environment(),
         "rows": rows,
+        "details": DETAILS,
     }
     (common.RESULTS / f"{now:%Y-%m-%d}.json").write_text(json.dumps(data, indent=2) + "\n")
     print()
