@@ -88,10 +88,11 @@ def true_flags(element) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
 
 class LoopbackServiceTests(unittest.TestCase):
     timeout = 20
+    tls = False
 
     async def setUp(self) -> None:
         self.world = make_world()
-        self.server = LoopbackServer(self, self.world.factory)
+        self.server = LoopbackServer(self, self.world.factory, tls=self.tls)
         self.client = await self.server.connect()
 
     async def call_between(self, calling: str, called: str, *, answer: bool = True) -> str:
@@ -443,3 +444,9 @@ class LoopbackServiceTests(unittest.TestCase):
         refused = await client.request(Req.stop_session(session))
         assert refused.name == "StopApplicationSessionNegResponse"
         assert "invalidSessionID" in refused.body.decode()
+
+
+class TlsServiceTests(LoopbackServiceTests):
+    """Every service again over TLS (port 8883's protocol): the same answers and events."""
+
+    tls = True

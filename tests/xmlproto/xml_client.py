@@ -31,11 +31,13 @@ import attrs
 from twisted.internet import defer, protocol
 from twisted.internet import reactor as global_reactor
 from twisted.internet.address import IPv4Address
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.endpoints import SSL4ClientEndpoint, TCP4ClientEndpoint, connectProtocol
+from twisted.internet.ssl import Certificate, optionsForClientTLS
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
+from cstaserver.certificates import CertificateStore, self_signed
 from cstaserver.csta import codec
 from cstaserver.csta.association import Profile
 from cstaserver.csta.core import CoreLimits, CstaCore
@@ -43,6 +45,7 @@ from cstaserver.csta.types import ConnectionID, DeviceID, ExtendedDeviceID
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
+from cstaserver.tlscontext import ReloadingServerTLS
 from cstaserver.xmlproto.framing import EVENT_INVOKE_ID, Deframer, encode_frame
 from cstaserver.xmlproto.protocol import CstaXmlFactory
 
@@ -653,12 +656,23 @@ class TrackingFactory(WrappingFactory):
 
 
 class LoopbackServer:
-    """``factory`` listening on 127.0.0.1, an ephemeral port, with the real reactor."""
+    """``factory`` listening on 127.0.0.1, an ephemeral port, with the real reactor; with
+    ``tls`` over TLS with a freshly made self-signed certificate that clients verify."""
 
-    def __init__(self, testcase: Any, factory: protocol.Factory) -> None:
+    def __init__(self, testcase: Any, factory: protocol.Factory, *, tls: bool = False) -> None:
         self.testcase = testcase
         self.tracking = TrackingFactory(factory)
-        self.port = global_reactor.listenTCP(0, self.tracking, interface="127.0.0.1")
+        self.client_tls: Any = None
+        if tls:
+            store = CertificateStore(testcase.mktemp())
+            store.install(self_signed("localhost"))
+            trust = Certificate.loadPEM(store.load().certificate_pem)
+            self.client_tls = optionsForClientTLS("localhost", trustRoot=trust)
+            self.port = global_reactor.listenSSL(
+                0, self.tracking, ReloadingServerTLS(store), interface="127.0.0.1"
+            )
+        else:
+            self.port = global_reactor.listenTCP(0, self.tracking, interface="127.0.0.1")
         self.clients: list[XmlClient] = []
         testcase.addCleanup(self.close)
 
@@ -668,7 +682,12 @@ class LoopbackServer:
 
     async def connect(self, client: XmlClient | None = None) -> XmlClient:
         client = client or XmlClient()
-        endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", self.port_number)
+        if self.client_tls is not None:
+            endpoint: Any = SSL4ClientEndpoint(
+                global_reactor, "127.0.0.1", self.port_number, self.client_tls
+            )
+        else:
+            endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", self.port_number)
         await connectProtocol(endpoint, client)
         self.clients.append(client)
         return client
