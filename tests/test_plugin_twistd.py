@@ -25,7 +25,7 @@ from twisted.plugin import getPlugins
 import cstaserver.service
 
 REPO = Path(__file__).resolve().parent.parent
-TIMEOUT = 15.0
+TIMEOUT = 60.0  # an upper bound only: start and stop take about 1 s and 0.01 s
 #: Every listener on a free port, so parallel runs never collide.
 FREE_PORTS = [
     "--xml-port=0",
