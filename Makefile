@@ -21,8 +21,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check cstaserver tests bench twisted
-	$(BIN)/ruff format --check cstaserver tests bench twisted
+	$(BIN)/ruff check cstaserver tests bench twisted tools
+	$(BIN)/ruff format --check cstaserver tests bench twisted tools
 
 # Every benchmark side by side with its reference, one table (bench/README.md): writes
 # bench/results/<date>.json and .md. BENCH_ARGS passes options (e.g. --full, --only tls,soap).

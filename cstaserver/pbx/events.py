@@ -118,15 +118,12 @@ class ConnectionChange:
 
 
 @attrs.frozen
-class Transferred(CallEvent):
-    """``call_id`` is the primary old call (the held one), ``secondary_old_call_id`` the
-    active one; the surviving call is ``new_call_id``."""
+class MergingCallEvent(CallEvent):
+    """A transfer or conference: two old calls become ``new_call_id``; a call monitor on any
+    of them sees the event."""
 
     secondary_old_call_id: str | None = attrs.field(kw_only=True)
     new_call_id: str = attrs.field(kw_only=True)
-    transferring_device: str = attrs.field(kw_only=True)
-    transferred_to_device: str | None = attrs.field(kw_only=True)
-    connections: tuple[ConnectionChange, ...] = attrs.field(kw_only=True, converter=tuple)
 
     @property
     def call_ids(self) -> tuple[str, ...]:
@@ -138,22 +135,22 @@ class Transferred(CallEvent):
 
 
 @attrs.frozen
-class Conferenced(CallEvent):
+class Transferred(MergingCallEvent):
+    """``call_id`` is the primary old call (the held one), ``secondary_old_call_id`` the
+    active one; the surviving call is ``new_call_id``."""
+
+    transferring_device: str = attrs.field(kw_only=True)
+    transferred_to_device: str | None = attrs.field(kw_only=True)
+    connections: tuple[ConnectionChange, ...] = attrs.field(kw_only=True, converter=tuple)
+
+
+@attrs.frozen
+class Conferenced(MergingCallEvent):
     """``call_id`` is the primary old call, ``new_call_id`` the conference call."""
 
-    secondary_old_call_id: str | None = attrs.field(kw_only=True)
-    new_call_id: str = attrs.field(kw_only=True)
     conferencing_device: str = attrs.field(kw_only=True)
     added_party: str | None = attrs.field(kw_only=True)
     connections: tuple[ConnectionChange, ...] = attrs.field(kw_only=True, converter=tuple)
-
-    @property
-    def call_ids(self) -> tuple[str, ...]:
-        ids = [self.call_id]
-        for other in (self.secondary_old_call_id, self.new_call_id):
-            if other is not None and other not in ids:
-                ids.append(other)
-        return tuple(ids)
 
 
 @attrs.frozen
