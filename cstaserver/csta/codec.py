@@ -57,15 +57,19 @@ class DecodeError(ValueError):
     """A message that is well-formed XML but not a valid instance of its message class.
 
     ``field`` is the path of the offending element (``MakeCall/callingDevice``); ``missing``
-    tells a missing mandatory field from a bad value. ``csta.errors.error_for_decode`` maps it
-    to the ``CSTAErrorCode`` to answer.
+    tells a missing mandatory field from a bad value; ``namespace`` is the root's namespace
+    (the answer goes in it). ``csta.errors.error_for_decode`` maps it to the
+    ``CSTAErrorCode`` to answer.
     """
 
-    def __init__(self, field: str, reason: str, *, missing: bool = False) -> None:
+    def __init__(
+        self, field: str, reason: str, *, missing: bool = False, namespace: str = ""
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
         self.missing = missing
+        self.namespace = namespace
 
 
 @attrs.frozen
@@ -481,9 +485,9 @@ def decode_element(root: etree._Element) -> Decoded:
         message = _plan(cls).decode(root)
     except DecodeError as exc:
         path = f"{name}/{exc.field}" if exc.field else name
-        raise DecodeError(path, exc.reason, missing=exc.missing) from None
+        raise DecodeError(path, exc.reason, missing=exc.missing, namespace=namespace) from None
     except (TypeError, ValueError) as exc:  # attrs validators, odd values
-        raise DecodeError(name, str(exc)) from None
+        raise DecodeError(name, str(exc), namespace=namespace) from None
     return Decoded(name=name, namespace=namespace, message=message, element=root)
 
 

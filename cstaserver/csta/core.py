@@ -28,9 +28,9 @@ from cstaserver.csta.errors import (
     error_for_decode,
     error_from_switch,
 )
-from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
+from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
-from cstaserver.csta.xmlsafe import XmlRejected, parse_document
+from cstaserver.csta.xmlsafe import XmlRejected
 from cstaserver.pbx.errors import ErrorValue, SwitchError
 
 log = Logger()
@@ -156,12 +156,9 @@ class CstaCore:
         fallback_ns = association.namespace or DEFAULT_NAMESPACE
         try:
             decoded = codec.decode(body, max_bytes=self.limits.max_message_bytes)
-        except XmlRejected as exc:
-            log.info("bad XML from {peer}: {reason}", peer=association.peer, reason=str(exc))
-            answer(encode_error(ErrorValue.GENERIC, fallback_ns), correlation)
-            return
-        except codec.DecodeError as exc:
-            namespace = getattr(exc, "namespace", None) or _root_namespace(body) or fallback_ns
+        except (XmlRejected, codec.DecodeError) as exc:
+            # a DecodeError knows the request's namespace; refused XML has none to trust
+            namespace = getattr(exc, "namespace", "") or fallback_ns
             log.info("bad request from {peer}: {reason}", peer=association.peer, reason=str(exc))
             answer(encode_error(error_for_decode(exc), namespace), correlation)
             return
@@ -174,7 +171,7 @@ class CstaCore:
             )
             answer(encode_error(UNSUPPORTED_SERVICE, namespace), correlation)
             return
-        if association.namespace is None and self.sessions.is_csta_namespace(namespace):
+        if association.namespace is None and is_csta_namespace(namespace):
             association.namespace = namespace
         refusal = self.sessions.refusal(association, message)
         if refusal is not None:
@@ -235,15 +232,6 @@ class CstaCore:
 
     def stop(self) -> None:
         self.monitors.close()
-
-
-def _root_namespace(body: bytes) -> str | None:
-    """The namespace of a well-formed body's root (to answer a DecodeError in it)."""
-    try:
-        tag = parse_document(body).tag
-    except Exception:
-        return None
-    return tag[1 : tag.rfind("}")] if isinstance(tag, str) and tag.startswith("{") else None
 
 
 def default_services() -> ServiceTable:

@@ -214,7 +214,7 @@ def error_for_decode(error: DecodeError | XmlRejected | Exception) -> ErrorValue
     """The error value to answer for a request the codec could not read.
 
     Malformed or refused XML → ``operation/generic``; a missing mandatory element →
-    ``invalidParameterValue`` (ed3: ``generic``); a bad value → ``valueOutOfRange``.
+    ``invalidParameterValue``; a bad value → ``valueOutOfRange``.
     """
     if isinstance(error, DecodeError):
         return EV.INVALID_PARAMETER_VALUE if error.missing else EV.VALUE_OUT_OF_RANGE

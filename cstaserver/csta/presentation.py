@@ -2,10 +2,10 @@
 
 - The monitored device of a monitor, and the calling device of MakeCall, are written exactly
   as the client wrote them (``tel:+4685551001;phone-context=…`` stays byte for byte).
-- Other parties: for the Lync dialect (TR/87) as E.164 ``tel:`` URIs without phone-context,
-  using the public number plan; for everyone else as dialling numbers.
-- External parties that are E.164 numbers become ``tel:+…`` for Lync, stay as they are
-  otherwise.
+- Everyone else through ``deviceid.present``, the one rendering function: for the Lync
+  dialect (TR/87) E.164 ``tel:`` URIs without phone-context via the public number plan (a
+  number without a public form as ``tel:N;phone-context=dialstring``); otherwise dialling
+  numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from cstaserver.csta.deviceid import PresentationStyle, present
 from cstaserver.csta.types import ConnectionID, DeviceID, ExtendedDeviceID
 
 
@@ -29,12 +30,8 @@ class Presenter:
         for known, text in self.echo:
             if known == number:
                 return text
-        if not self.e164:
-            return number
-        if number.startswith("+"):
-            return "tel:" + number
-        public = self.numbering.to_public(number) if self.numbering else None
-        return "tel:" + public if public else number
+        style = PresentationStyle.E164_TEL_URI if self.e164 else PresentationStyle.DIALLING
+        return present(number, style, self.numbering)
 
     def device_id(self, number: str | None) -> DeviceID | None:
         return DeviceID(value=self.text(number)) if number is not None else None

@@ -97,20 +97,14 @@ class SessionService:
         self.sessions: dict[str, ApplicationSession] = {}
 
     # -- policy ---------------------------------------------------------------------------
-    @staticmethod
-    def is_csta_namespace(namespace: str) -> bool:
-        return namespace != APPL_SESSION
-
     def refusal(self, association: Association, message: object) -> ErrorValue | None:
         """Why a request may not be served now (mandatory mode without a session)."""
         if association.profile.auth_mode is not AuthMode.MANDATORY:
             return None
         if association.session is not None:
             return None
-        if getattr(type(message), "csta_name", "").endswith(
-            ("ApplicationSession", "ApplicationSessionTimer")
-        ) or _is_session_message(message):
-            return None
+        if getattr(type(message), "csta_namespace", None) == APPL_SESSION:
+            return None  # the ECMA-354 requests themselves
         return ErrorValue.SECURITY_GENERIC
 
     @staticmethod
@@ -276,7 +270,3 @@ class SessionService:
             session=session.session_id,
             delay=delay,
         )
-
-
-def _is_session_message(message: object) -> bool:
-    return type(message).__module__.endswith("messages.sessions")
