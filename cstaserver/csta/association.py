@@ -15,7 +15,6 @@ the response. Per monitor, events keep the switch's order.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -142,10 +141,6 @@ class Association:
     def end_outstanding(self) -> None:
         self._outstanding = max(0, self._outstanding - 1)
 
-    @property
-    def outstanding(self) -> int:
-        return self._outstanding
-
     def send_unsolicited(self, data: bytes) -> None:
         """A server-originated message that expects no answer (ApplicationSessionTerminated)."""
         self.deliver_event(data)
@@ -160,8 +155,6 @@ class Association:
     def remember_device_string(self, number: str, text: str) -> None:
         self.device_strings[number] = text
 
-
-ResponseWriter = Callable[[bytes, object], None]
 
 #: Seconds a refused client is told to wait (SIP and HTTP ``Retry-After``).
 BUSY_RETRY_AFTER = 30

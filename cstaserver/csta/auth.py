@@ -19,6 +19,7 @@ from twisted.cred import error as cred_error
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet import defer
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
@@ -144,12 +145,9 @@ class FailureThrottle:
         if len(self._failures) >= PRUNE_AT:
             self.prune()
         self._failures.setdefault(peer, []).append(self.clock.seconds())
-        return defer.Deferred.fromCoroutine(self._sleep()) if self.delay else defer.succeed(None)
-
-    async def _sleep(self) -> None:
-        from twisted.internet.task import deferLater
-
-        await deferLater(self.clock, self.delay, lambda: None)
+        return (
+            deferLater(self.clock, self.delay, lambda: None) if self.delay else defer.succeed(None)
+        )
 
 
 class Authenticator:

@@ -16,6 +16,7 @@ from cstaserver.csta.services.common import internal_device
 from cstaserver.csta.services.registry import service
 from cstaserver.csta.types import DeviceCategory, DeviceID
 from cstaserver.pbx.plan import DeviceKind
+from cstaserver.pbx.states import ForwardingType
 
 #: Which ``supportedServices`` list a request module belongs to (ECMA-323 ed3 9.x).
 SERVICE_LISTS = {
@@ -123,12 +124,8 @@ def get_logical_device_information(request: Any) -> cap.GetLogicalDeviceInformat
         device_model_name=info.kind.value,
         max_active_calls=1,
         max_held_calls=1,
-        max_fwd_settings=len(cap_forwarding_types()),
+        max_fwd_settings=len(ForwardingType),  # every type the switch forwards on
     )
-
-
-def cap_forwarding_types() -> tuple[str, ...]:
-    return ("forwardImmediate", "forwardBusy", "forwardNoAns")
 
 
 @service(cap.GetPhysicalDeviceInformation)

@@ -60,9 +60,4 @@ def presenter(request: Any) -> Any:
 
 def echo_connection(request: Any, call_id: str, number: str) -> ConnectionID:
     """A ConnectionID naming ``number`` as this client wrote it (echo rule)."""
-    text = request.association.device_strings.get(number)
-    if text is None:
-        text = request.core.renderer.presenter(
-            (request.association.profile.e164_presentation, ())
-        ).text(number)
-    return ConnectionID(call_id=call_id, device_id=DeviceID(value=text))
+    return presenter(request).connection(call_id, number)
