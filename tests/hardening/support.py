@@ -492,7 +492,7 @@ async def http_post(
     from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
     from twisted.web.http_headers import Headers
 
-    from cstaserver.soap.testing import basic
+    from tests.soap.soap_support import basic
 
     agent = Agent(global_reactor, pool=HTTPConnectionPool(global_reactor, persistent=False))
     headers = Headers({b"Content-Type": [content_type], b"Authorization": [basic()]})

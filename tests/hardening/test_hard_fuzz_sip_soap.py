@@ -27,7 +27,6 @@ from cstaserver.sip.message import (
 )
 from cstaserver.sip.tr87 import Tr87Application
 from cstaserver.soap.envelope import SOAP11, SOAP12, SoapFault, parse_envelope
-from cstaserver.soap.testing import basic, soap11, soap12
 from tests.hardening.support import (
     FUZZ,
     LogCapture,
@@ -38,6 +37,7 @@ from tests.hardening.support import (
 )
 from tests.sip.sip_support import RecordingFlow, deliver, lenient_parse, sip_request
 from tests.sip.tr87_ua import Lync
+from tests.soap.soap_support import basic, soap11, soap12
 from tests.xmlproto.xml_client import Req
 
 # --------------------------------------------------------------------------- SIP
@@ -211,7 +211,7 @@ def soap_site() -> Any:
     if not _SOAP:
         from twisted.internet import reactor
 
-        from cstaserver.soap.testing import LoopbackWeb
+        from tests.soap.soap_support import LoopbackWeb
 
         _SOAP.append(LoopbackWeb(reactor, throttle={"delay": 0}))
     return _SOAP[0]

@@ -12,7 +12,6 @@ import attrs
 from twisted.trial import unittest
 
 from cstaserver.config import Limits, demo_exchange_data
-from cstaserver.soap.testing import soap11
 from tests.hardening.support import (
     FullServer,
     deferred,
@@ -21,6 +20,7 @@ from tests.hardening.support import (
     until,
     xml_client,
 )
+from tests.soap.soap_support import soap11
 from tests.xmlproto.xml_client import Req, parse_frame
 
 LIMIT = 3

@@ -12,9 +12,9 @@ from twisted.internet import reactor as global_reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.trial import unittest
 
-from cstaserver.soap.testing import LoopbackWeb, basic, soap11
 from tests.admin.admin_harness import Server, TelnetClient, demo_data
 from tests.hardening.support import LogCapture, answer_now, deferred, until
+from tests.soap.soap_support import LoopbackWeb, basic, soap11
 from tests.xmlproto.xml_client import Req, connect_memory, make_world
 
 WRONG = "Wr0ng-pa55word-7c1e"

@@ -158,7 +158,7 @@ class StuckClientTests(unittest.TestCase):
 
 
 def _soap(body: str) -> bytes:
-    from cstaserver.soap.testing import soap11
+    from tests.soap.soap_support import soap11
 
     return soap11(body)
 

@@ -18,7 +18,6 @@ from twisted.internet import reactor as global_reactor
 from twisted.trial import unittest
 
 from cstaserver.config import Limits
-from cstaserver.soap.testing import soap11
 from cstaserver.xmlproto.framing import encode_frame
 from tests.hardening.support import (
     FullServer,
@@ -28,6 +27,7 @@ from tests.hardening.support import (
     sip_ua,
     xml_client,
 )
+from tests.soap.soap_support import soap11
 from tests.xmlproto.xml_client import ED3, Req
 
 REFUSAL_BOUND = 1.0  # seconds: the refusal must come within this, measured in wall time

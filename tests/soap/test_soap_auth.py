@@ -22,7 +22,7 @@ from cstaserver.soap.auth import (
     make_checker,
     parse_basic,
 )
-from cstaserver.soap.testing import LoopbackWeb, basic, demo_exchange, soap11
+from tests.soap.soap_support import LoopbackWeb, basic, demo_exchange, soap11
 
 FEATURES = soap11(f'<GetCSTAFeatures xmlns="{ED3}"/>')
 

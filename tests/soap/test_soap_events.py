@@ -12,7 +12,7 @@ from twisted.web.server import Site
 from cstaserver.csta.namespaces import APPL_SESSION, ED3
 from cstaserver.soap.envelope import SOAP_NS
 from cstaserver.soap.events import MAX_POLL_SECONDS, DeliveryPolicy, EventQueue
-from cstaserver.soap.testing import LoopbackWeb, NotifyReceiver, soap11
+from tests.soap.soap_support import LoopbackWeb, NotifyReceiver, soap11
 
 S11 = "http://schemas.xmlsoap.org/soap/envelope/"
 

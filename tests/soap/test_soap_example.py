@@ -9,7 +9,7 @@ from pathlib import Path
 from twisted.internet import reactor
 from twisted.trial import unittest
 
-from cstaserver.soap.testing import LoopbackWeb, in_thread
+from tests.soap.soap_support import LoopbackWeb, in_thread
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "soap_call.py"
 

@@ -8,7 +8,7 @@ from twisted.internet import reactor
 from twisted.trial import unittest
 
 from cstaserver.csta.namespaces import ED3, ED4
-from cstaserver.soap.testing import LoopbackWeb, basic, soap11, soap12
+from tests.soap.soap_support import LoopbackWeb, basic, soap11, soap12
 
 S11 = "http://schemas.xmlsoap.org/soap/envelope/"
 S12 = "http://www.w3.org/2003/05/soap-envelope"

@@ -11,8 +11,8 @@ from cstaserver.csta.service import build_core
 from cstaserver.service import ListenerService, RunSettings, build_service
 from cstaserver.soap.service import build_web_listeners, web_site
 from cstaserver.soap.sniff import sniffing_factory
-from cstaserver.soap.testing import LoopbackWeb
 from cstaserver.xmlproto.service import xml_factory
+from tests.soap.soap_support import LoopbackWeb
 
 
 def build_xml_listeners_with_http(context):  # the wiring proposed for cstaserver/service.py

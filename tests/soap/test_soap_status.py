@@ -11,7 +11,7 @@ from twisted.trial import unittest
 from cstaserver.csta.namespaces import ED3
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.states import RequestedAgentState
-from cstaserver.soap.testing import LoopbackWeb, soap11
+from tests.soap.soap_support import LoopbackWeb, soap11
 
 
 class StatusTests(unittest.TestCase):

@@ -17,8 +17,8 @@ from cstaserver.csta.messages.monitoring import MonitorObject
 from cstaserver.csta.namespaces import APPL_SESSION, ED3
 from cstaserver.csta.types import ConnectionID, DeviceID
 from cstaserver.pbx.errors import ErrorValue
-from cstaserver.soap.testing import LoopbackWeb
 from cstaserver.soap.wsdl import XSD_FILES, operations, wsdl_document, xsd_document
+from tests.soap.soap_support import LoopbackWeb
 
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 

@@ -9,7 +9,7 @@ from twisted.internet import reactor
 from twisted.trial import unittest
 
 from cstaserver.csta.namespaces import ED3
-from cstaserver.soap.testing import DEMO_PASSWORD, DEMO_USER, LoopbackWeb, in_thread
+from tests.soap.soap_support import DEMO_PASSWORD, DEMO_USER, LoopbackWeb, in_thread
 
 
 def zeep_client(wsdl_url: str, user: str = DEMO_USER, password: str = DEMO_PASSWORD) -> Any:
