@@ -57,6 +57,14 @@ class Profile:
     e164_presentation: bool = False  # the Lync dialect: other parties as tel:+E.164
     server_id: str = ""  # which CSTA server (LIM/type) the listener belongs to
 
+    @classmethod
+    def for_server(cls, server: Any, name: str, **options: Any) -> Profile:
+        """The profile of one CSTA server's listener (``CstaServerSettings``): its name in
+        logs and ``csta -p`` is ``LIM <n> <type>``; its authentication mode is the server's
+        unless ``options`` say otherwise."""
+        options.setdefault("auth_mode", server.authentication)
+        return cls(name=name, server_id=f"LIM {server.lim} {server.server_type.value}", **options)
+
 
 @attrs.define(eq=False)
 class Association:

@@ -39,7 +39,7 @@ def sip_endpoint(context: Any, server: Any) -> SipEndpoint:
     application = Tr87Application(
         context.components["csta"],
         context.reactor,
-        server_id=f"LIM {server.lim} {server.server_type.value}",
+        server=server,
     )
     config = SipConfig(contact_host=None if interface not in WILDCARDS else "localhost")
     return SipEndpoint(application, context.reactor, config)

@@ -163,13 +163,17 @@ class Tr87Application:
     """Maps SIP dialogs onto CSTA associations."""
 
     def __init__(
-        self, core: Any, clock: Any, settings: Tr87Settings | None = None, server_id: str = ""
+        self, core: Any, clock: Any, settings: Tr87Settings | None = None, server: Any = None
     ) -> None:
         self.core = core
         self.clock = clock
         self.settings = settings or Tr87Settings()
-        self.profile = Profile(
-            name="tr87", auth_mode=AuthMode.OFF, e164_presentation=True, server_id=server_id
+        # the dialog is the session: no ECMA-354 authentication (module docstring)
+        options = {"auth_mode": AuthMode.OFF, "e164_presentation": True}
+        self.profile = (
+            Profile.for_server(server, "tr87", **options)
+            if server is not None
+            else Profile(name="tr87", **options)
         )
         self.lines: dict[str, Any] = {}  # line number -> dialog
 

@@ -27,15 +27,7 @@ from cstaserver.soap.site import WebSite, make_site
 from cstaserver.web.resource import StatusApi, StatusPage
 from cstaserver.web.status import StatusSources
 
-__all__ = ["soap_profile", "make_web_site", "web_site", "build_web_listeners", "WebChannels"]
-
-
-def soap_profile(server: Any) -> Profile:
-    return Profile(
-        name="soap",
-        auth_mode=server.authentication,
-        server_id=f"LIM {server.lim} {server.server_type.value}",
-    )
+__all__ = ["make_web_site", "web_site", "build_web_listeners", "WebChannels"]
 
 
 def make_web_site(
@@ -56,7 +48,7 @@ def make_web_site(
     max_bytes = core.limits.max_message_bytes
     channels = SoapChannels(
         core,
-        soap_profile(server),
+        Profile.for_server(server, "soap"),
         reactor,
         agent=agent if agent is not None else make_agent(reactor),
         policy=policy,

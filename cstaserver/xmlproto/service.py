@@ -16,18 +16,10 @@ from cstaserver.xmlproto.protocol import CstaXmlFactory
 log = Logger()
 
 
-def xml_profile(server: Any, name: str = "xml") -> Profile:
-    return Profile(
-        name=name,
-        auth_mode=server.authentication,
-        server_id=f"LIM {server.lim} {server.server_type.value}",
-    )
-
-
 def xml_factory(context: Any, server: Any, name: str = "xml") -> CstaXmlFactory:
     return CstaXmlFactory(
         context.components["csta"],
-        xml_profile(server, name),
+        Profile.for_server(server, name),
         context.reactor,
         system_status_on_connect=server.system_status_on_connect,
     )
