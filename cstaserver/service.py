@@ -55,6 +55,7 @@ from cstaserver.config import (
     empty_exchange_data,
 )
 from cstaserver.config.summary import exchange_summary
+from cstaserver.config.values import whole_number
 from cstaserver.logging import JSON_OBSERVER_NAME
 from cstaserver.passwords import verify_password
 
@@ -89,12 +90,9 @@ def _parse_port(option: str, value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        port = int(value, 10)
-    except ValueError:
-        raise usage.UsageError(f"--{option}: {value!r} is not a port number (0-65535)") from None
-    if not 0 <= port <= 65535:
-        raise usage.UsageError(f"--{option}: {port} is not a port number (0-65535)")
-    return port
+        return whole_number(value, "a port number (0-65535)", low=0, high=65535)
+    except ValueError as error:
+        raise usage.UsageError(f"--{option}: {error}") from None
 
 
 def _parse_interface(value: str) -> str:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from cstaserver.admin.output import CommandError
 from cstaserver.config import AuthMode, ServerType
+from cstaserver.config.values import whole_number
 
 DEFAULT_DATA = "./mxone-data"
 NONE_WORDS = ("none", "-", "off")
@@ -34,14 +35,15 @@ class _Parser(argparse.ArgumentParser):
         raise CommandError(message or f"exit {status}")
 
 
-def port_number(text: str) -> int:
+def _argument(text: str, what: str, **bounds: Any) -> int:
     try:
-        port = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
-    return port
+        return whole_number(text, what, **bounds)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def port_number(text: str) -> int:
+    return _argument(text, "a port number (1-65535)", low=1, high=65535)
 
 
 def optional_port(text: str) -> int | None:
@@ -52,23 +54,11 @@ def optional_port(text: str) -> int | None:
 
 
 def lim_number(text: str) -> int:
-    try:
-        lim = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a LIM number") from None
-    if lim < 1:
-        raise argparse.ArgumentTypeError(f"{lim} is not a LIM number")
-    return lim
+    return _argument(text, "a LIM number", low=1)
 
 
 def seconds(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a number of seconds (0 = no limit)")
-    return value
+    return _argument(text, "a number of seconds", low=0, range_hint=" (0 = no limit)")
 
 
 def _choice(enum_type: type) -> Callable[[str], object]:
