@@ -22,6 +22,8 @@ from typing import Protocol
 
 import attrs
 
+from cstaserver.pbx.plan import PublicNumbering
+
 __all__ = [
     "PublicNumberPlan",
     "PrefixNumberPlan",
@@ -42,25 +44,9 @@ class PublicNumberPlan(Protocol):
         """``1001`` → ``+4685551001``; None when the number has no public form."""
 
 
-@attrs.frozen
-class PrefixNumberPlan:
-    """A public prefix plus fixed-length extensions: ``+468555`` + ``1xxx``."""
-
-    public_prefix: str = "+468555"
-    internal_length: int = 4
-
-    def to_internal(self, e164: str) -> str | None:
-        if not e164.startswith(self.public_prefix):
-            return None
-        rest = e164[len(self.public_prefix) :]
-        if len(rest) == self.internal_length and rest.isdigit():
-            return rest
-        return None
-
-    def to_public(self, internal: str) -> str | None:
-        if len(internal) == self.internal_length and internal.isdigit():
-            return self.public_prefix + internal
-        return None
+#: A public prefix plus fixed-length extensions (``+468555`` + ``1xxx``): the switch's own
+#: public numbering satisfies :class:`PublicNumberPlan` as it is.
+PrefixNumberPlan = PublicNumbering
 
 
 @attrs.frozen

@@ -189,9 +189,10 @@ class Switch(Exchange):
                 )
 
     def _two_calls(
-        self, held_call_id: str, active_call_id: str, device: str
+        self, held_call_id: str, active_call_id: str, device: str, *, active_connected: bool = True
     ) -> tuple[Call, Call, DeviceInfo]:
-        """Validation shared by transfer, conference, alternate, reconnect."""
+        """Validation shared by transfer, conference, alternate, reconnect (which accepts an
+        active call in any state but hold: ``active_connected=False``)."""
         if held_call_id == active_call_id:
             raise SwitchError(ErrorValue.INVALID_CALL_ID, "held and active call are the same")
         held, info, hconn = self._party(held_call_id, device)
@@ -199,8 +200,10 @@ class Switch(Exchange):
         aconn = self._connection(active, info.number, ErrorValue.INVALID_CONNECTION_ID)
         if hconn.state is not S.HOLD:
             raise SwitchError(ErrorValue.NO_HELD_CALL, f"call {held_call_id} is not held")
-        if aconn.state is not S.CONNECTED:
+        if active_connected and aconn.state is not S.CONNECTED:
             raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {active_call_id} is not active")
+        if aconn.state is S.HOLD:
+            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {active_call_id} is held")
         return held, active, info
 
     # -- call control ------------------------------------------------------------------------
@@ -424,17 +427,11 @@ class Switch(Exchange):
         self._retrieve(held, held.connections[info.number], EventCause.ALTERNATE)
 
     def reconnect_call(self, held_call_id: str, active_call_id: str, device: str) -> None:
-        if held_call_id == active_call_id:
-            raise SwitchError(ErrorValue.INVALID_CALL_ID, "held and active call are the same")
-        held, info, hconn = self._party(held_call_id, device)
-        active = self._call(active_call_id)
-        aconn = self._connection(active, info.number, ErrorValue.INVALID_CONNECTION_ID)
-        if hconn.state is not S.HOLD:
-            raise SwitchError(ErrorValue.NO_HELD_CALL, f"call {held_call_id} is not held")
-        if aconn.state is S.HOLD:
-            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {active_call_id} is held")
+        held, active, info = self._two_calls(
+            held_call_id, active_call_id, device, active_connected=False
+        )
         self.release(active, info.number, EventCause.NORMAL_CLEARING)
-        self._retrieve(held, hconn, EventCause.NORMAL)
+        self._retrieve(held, held.connections[info.number], EventCause.NORMAL)
 
     def deflect_call(self, call_id: str, device: str, new_destination: str) -> None:
         call, info, conn = self._party(call_id, device)
