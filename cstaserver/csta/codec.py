@@ -219,6 +219,19 @@ class _Plan:
 _PLANS: dict[type, _Plan] = {}
 
 
+def _write_content(plan: _Plan, value: Any, tag: str, out: list[str]) -> None:
+    """After ``<tag`` (and any xmlns): the attributes, then the body and ``</tag>``, or
+    ``/>`` when the body is empty (``<ClearConnectionResponse xmlns="…"/>``)."""
+    plan.encode_attrs(value, out)
+    mark = len(out)
+    out.append(">")
+    plan.encode_body(value, out)
+    if len(out) == mark + 1:
+        out[mark] = "/>"
+    else:
+        out.append(f"</{tag}>")
+
+
 def _plan(cls: type) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is None:
@@ -275,16 +288,8 @@ def _value_codec(info: FieldInfo) -> tuple[Callable[[Any, str, list[str]], None]
         struct = base
 
         def write_struct(value: Any, tag: str, out: list[str]) -> None:
-            plan = _plan(struct)
             out.append("<" + tag)
-            plan.encode_attrs(value, out)
-            mark = len(out)
-            out.append(">")
-            plan.encode_body(value, out)
-            if len(out) == mark + 1:
-                out[mark] = "/>"
-            else:
-                out.append(f"</{tag}>")
+            _write_content(_plan(struct), value, tag, out)
 
         def decode_struct(element: etree._Element) -> Any:
             return _plan(struct).decode(element)
@@ -514,14 +519,7 @@ def _encode_str(message: Any, namespace: str) -> str:
     out = [XML_DECLARATION, "<" + name]
     if ns:
         out.append(f' xmlns="{_escape_attr(ns)}"')
-    plan.encode_attrs(message, out)
-    mark = len(out)
-    out.append(">")
-    plan.encode_body(message, out)
-    if len(out) == mark + 1:
-        out[mark] = "/>"
-    else:
-        out.append(f"</{name}>")
+    _write_content(plan, message, name, out)
     return "".join(out)
 
 
