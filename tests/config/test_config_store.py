@@ -1,4 +1,4 @@
-"""DataDirectory: atomic save, load errors, ensure_demo (issue 3 §1)."""
+"""DataDirectory: atomic save, load errors, ensure_demo."""
 
 from __future__ import annotations
 

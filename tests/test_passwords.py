@@ -1,4 +1,4 @@
-"""cstaserver.passwords: salted scrypt hashes (issue 3 §1)."""
+"""cstaserver.passwords: salted scrypt hashes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""exchange.json: round trip and strict reading (issue 3 §1)."""
+"""exchange.json: round trip and strict reading."""
 
 from __future__ import annotations
 
