@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import count
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import attrs
+from twisted.internet.interfaces import IDelayedCall
 
 from cstaserver.pbx.events import CallEvent
 from cstaserver.pbx.states import ConnectionState, EventCause
-
-if TYPE_CHECKING:
-    from twisted.internet.interfaces import IDelayedCall
 
 S = ConnectionState
 

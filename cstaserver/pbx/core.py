@@ -1,9 +1,9 @@
-"""The switching core: the exchange's state and the call-progress steps every feature uses.
+"""The call-processing core: the switch's state and the call-progress steps every feature uses.
 
 ECMA-269 clause 6 (the call model) and the event semantics of clause 17: each step changes
 the connection states of one call (6.1.5) and then emits the matching domain event
 (Originated, Delivered, Established, Failed, Diverted, ConnectionCleared, CallCleared).
-Features (routing, groups, network, the CSTA services in ``switch.py``, the simulator)
+Features (routing, groups, network, the ISwitch services of ``switch.py``, the simulator)
 are written in terms of these steps; none of them builds call events by hand.
 
 Clearing rule (ECMA-269 6.3 / TR/82 "Clearing"): when a connection is released, the call goes
@@ -11,18 +11,28 @@ on only while at least two connections remain and one of them is connected or on
 conference of three minus one); otherwise the other connections are released too
 (ConnectionCleared each, cause normalClearing) and CallCleared ends the call.
 Alerting time-out: a connection that alerts for ``plan.alerting_timeout`` seconds clears the
-whole call with cause alertTimeOut (ECMA-269 12.2.x "alertTimeOut").
+whole call with the switch's cause ``EventCause.ALERT_TIME_OUT`` (ECMA-269 calls this cause
+alertTimeExpired, 12.3.x EventCause; the CSTA layer writes it so).
+
+Wiring: the features are built on the core (each gets the narrow ``ICallSteps`` /
+``ITrunkSteps`` it drives) and the core calls them back through three hooks given to
+:meth:`CallProcessing.wire` once they exist: ``route`` (offer a call to a number: the
+router), ``distribution`` (``ICallDistribution``: the groups) and ``reach_predictive`` (a
+predictive call's outside party answered: the network). ``Switch`` does this wiring; until
+then a step that needs a hook raises ``RuntimeError``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from cstaserver.pbx.bus import EventBus
 from cstaserver.pbx.calls import Call, CallIdAllocator, Connection
 from cstaserver.pbx.devices import DeviceInfo, Numbering, build_devices
-from cstaserver.pbx.errors import ErrorValue, SwitchError
 from cstaserver.pbx.events import (
     CallCleared,
     ConnectionCleared,
@@ -32,6 +42,7 @@ from cstaserver.pbx.events import (
     Originated,
     ServiceInitiated,
 )
+from cstaserver.pbx.interfaces import ICallDistribution, ITrunkSteps
 from cstaserver.pbx.plan import ExchangePlan
 from cstaserver.pbx.states import ConnectionState, EventCause
 
@@ -44,17 +55,42 @@ S = ConnectionState
 #: Turn on at run time (manhole: ``cstaserver.pbx.core.CALL_TRACE = True``) to log them.
 CALL_TRACE = False
 
+Route = Callable[[Call, str], None]
 
-class Exchange:
-    """State of the simulated exchange and the call-progress steps (see module docstring)."""
+
+class NotWired(RuntimeError):
+    """A step needed a feature hook before ``CallProcessing.wire`` was called."""
+
+
+def _not_wired(*args: object) -> None:
+    raise NotWired("CallProcessing.wire() has not been called")
+
+
+@implementer(ICallDistribution)
+class _NoDistribution:
+    """The distribution hook before wiring: any use is a wiring mistake."""
+
+    def on_answered(self, call: Call, device: str) -> None:
+        _not_wired()
+
+    def on_released(self, call: Call, device: str, conn: Connection | None) -> None:
+        _not_wired()
+
+    def on_call_ended(self, call: Call) -> None:
+        _not_wired()
+
+    def dispatch(self) -> None:
+        _not_wired()
+
+
+@implementer(ITrunkSteps)
+class CallProcessing:
+    """The switch's state (devices, calls, event bus, timers on ``clock``) and the
+    call-progress steps (see the module docstring, also for :meth:`wire`)."""
 
     log = Logger()
 
     def __init__(self, plan: ExchangePlan, clock: IReactorTime) -> None:
-        from cstaserver.pbx.groups import Groups
-        from cstaserver.pbx.network import Network
-        from cstaserver.pbx.routing import Router
-
         self.plan = plan
         self.clock = clock
         self.public_numbering = plan.public_numbering
@@ -64,9 +100,17 @@ class Exchange:
         self.calls: dict[str, Call] = {}
         self._external: dict[str, dict[str, Connection]] = {}
         self._call_ids = CallIdAllocator()
-        self.router = Router(self)
-        self.groups = Groups(self)
-        self.network = Network(self)
+        self._route: Route = _not_wired
+        self._distribution: ICallDistribution = _NoDistribution()
+        self._reach_predictive: Route = _not_wired
+
+    def wire(
+        self, *, route: Route, distribution: ICallDistribution, reach_predictive: Route
+    ) -> None:
+        """Give the core its feature hooks (once the features, built on the core, exist)."""
+        self._route = route
+        self._distribution = distribution
+        self._reach_predictive = reach_predictive
 
     # -- look-ups ----------------------------------------------------------------------------
     def info(self, number: str) -> DeviceInfo | None:
@@ -79,12 +123,12 @@ class Exchange:
             return info.connections
         return self._external.get(number, {})
 
+    def devices(self) -> list[DeviceInfo]:
+        """Every device, in numbering-plan order."""
+        return list(self._devices.values())
+
     def trunks_in_use(self) -> int:
         return sum(len(conns) for conns in self._external.values())
-
-    def require_trunk(self) -> None:
-        if self.trunks_in_use() >= self.plan.network.trunk_count:
-            raise SwitchError(ErrorValue.NETWORK_BUSY, "all trunks are busy")
 
     # -- calls and connections ---------------------------------------------------------------
     def new_call(self, **fields) -> Call:
@@ -117,6 +161,10 @@ class Exchange:
     def emit(self, event: object) -> None:
         self.bus.publish(event)
 
+    def offer(self, call: Call, target: str) -> None:
+        """Route ``call`` to ``target`` through the routing hook."""
+        self._route(call, target)
+
     # -- call progress -----------------------------------------------------------------------
     def off_hook(self, device: str, cause: EventCause) -> Call:
         """A new call with ``device`` initiated (dial tone): ServiceInitiated."""
@@ -137,7 +185,7 @@ class Exchange:
             self.log.debug(
                 "call {call_id} originated at {device}", call_id=call.call_id, device=device
             )
-        self.router.offer(call, called)
+        self._route(call, called)
 
     def alert(self, call: Call, device: str, *, cause: EventCause | None = None) -> None:
         """``device`` starts alerting (Delivered) with the alerting time-out running."""
@@ -237,9 +285,9 @@ class Exchange:
             call.cancel_timer("cascade", call.group)
         for other in call.in_state(S.ALERTING):
             self.release(call, other.device, EventCause.NORMAL_CLEARING, settle=False)
-        self.groups.on_answered(call, device)
+        self._distribution.on_answered(call, device)
         if call.predictive_target is not None:
-            self.network.predictive_answered(call, device)
+            self._reach_predictive(call, device)
 
     def fail(self, call: Call, failing_device: str | None, cause: EventCause) -> None:
         """The call cannot be completed: the waiting parties' connections go to fail."""
@@ -272,7 +320,7 @@ class Exchange:
         """``device`` leaves the call (ConnectionCleared); the call ends if it cannot go on."""
         conn = self.remove_connection(call, device)
         self.emit(call.event(ConnectionCleared, cause, gone=(device,), releasing_device=device))
-        self.groups.on_released(call, device, conn)
+        self._distribution.on_released(call, device, conn)
         if settle and not call.ended and not self.goes_on(call):
             involved = [device, *call.connections]
             for other in list(call.connections):
@@ -285,9 +333,9 @@ class Exchange:
                         releasing_device=other,
                     )
                 )
-                self.groups.on_released(call, other, None)
+                self._distribution.on_released(call, other, None)
             self.end_call(call, EventCause.NORMAL_CLEARING, involved=involved)
-        self.groups.dispatch()
+        self._distribution.dispatch()
 
     @staticmethod
     def goes_on(call: Call) -> bool:
@@ -302,15 +350,15 @@ class Exchange:
         for device in order:
             conn = self.remove_connection(call, device)
             self.emit(call.event(ConnectionCleared, cause, gone=(device,), releasing_device=device))
-            self.groups.on_released(call, device, conn)
+            self._distribution.on_released(call, device, conn)
         self.end_call(call, cause, involved=order)
-        self.groups.dispatch()
+        self._distribution.dispatch()
 
     def end_call(self, call: Call, cause: EventCause, *, involved) -> None:
         call.ended = True
         call.cancel_timers()
         self.calls.pop(call.call_id, None)
-        self.groups.on_call_ended(call)
+        self._distribution.on_call_ended(call)
         self.emit(call.event(CallCleared, cause, gone=involved))
         if CALL_TRACE:
             self.log.debug("call {call_id} cleared", call_id=call.call_id)

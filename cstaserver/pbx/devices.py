@@ -13,17 +13,12 @@ an extension (``+4685551001`` -> ``1001``) or an external number that leaves on 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import attrs
+from twisted.internet.interfaces import IDelayedCall
 
+from cstaserver.pbx.calls import Connection
 from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan
 from cstaserver.pbx.states import AgentState, ConnectionState, ForwardingType, TerminalMode
-
-if TYPE_CHECKING:
-    from twisted.internet.interfaces import IDelayedCall
-
-    from cstaserver.pbx.calls import Connection
 
 
 @attrs.frozen

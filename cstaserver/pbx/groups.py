@@ -25,7 +25,10 @@ distributed) and 19.1.x / 19.2.x agent states (SetAgentState, Agent* events); EC
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from zope.interface import implementer
 
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.devices import Agent, DeviceInfo
@@ -41,11 +44,18 @@ from cstaserver.pbx.events import (
     Diverted,
     Queued,
 )
-from cstaserver.pbx.plan import AcdGroup, CascadeGroup, DeviceKind, HuntGroup, HuntStrategy
+from cstaserver.pbx.interfaces import ICallDistribution, ICallSteps
+from cstaserver.pbx.plan import (
+    AcdGroup,
+    CascadeGroup,
+    DeviceKind,
+    ExchangePlan,
+    HuntGroup,
+    HuntStrategy,
+)
 from cstaserver.pbx.states import AgentState, ConnectionState, EventCause
 
-if TYPE_CHECKING:
-    from cstaserver.pbx.core import Exchange
+log = Logger()
 
 _AGENT_EVENTS: dict[AgentState, type[AgentEvent]] = {
     AgentState.NOT_READY: AgentNotReady,
@@ -64,12 +74,18 @@ class AcdQueue:
         self.queue: deque[Call] = deque()
 
 
+@implementer(ICallDistribution)
 class Groups:
-    """Distribution of calls to hunt, cascade and ACD groups, and the ACD agents."""
+    """Distribution of calls to hunt, cascade and ACD groups, and the ACD agents.
 
-    def __init__(self, exchange: Exchange) -> None:
-        self.x = exchange
-        plan = exchange.plan
+    Built from the plan's groups; drives calls through the core's ``ICallSteps`` and keeps
+    time (cascade steps, wrap-up) on ``clock``. The core calls it back as its
+    ``ICallDistribution``.
+    """
+
+    def __init__(self, plan: ExchangePlan, clock: IReactorTime, steps: ICallSteps) -> None:
+        self.steps = steps
+        self.clock = clock
         self.hunt: dict[str, HuntGroup] = {g.number: g for g in plan.hunt_groups}
         self.cascade: dict[str, CascadeGroup] = {g.number: g for g in plan.cascade_groups}
         self.acd: dict[str, AcdQueue] = {g.number: AcdQueue(g) for g in plan.acd_groups}
@@ -89,7 +105,7 @@ class Groups:
             self._offer_cascade(call, self.cascade[info.number])
 
     def member_free(self, number: str) -> bool:
-        info = self.x.info(number)
+        info = self.steps.info(number)
         return (
             info is not None
             and info.is_extension
@@ -101,11 +117,11 @@ class Groups:
     def distribute(self, call: Call, group: str, member: str) -> None:
         """Diverted from ``group`` (cause distributed), then Delivered at ``member``."""
         if group in call.connections:
-            self.x.remove_connection(call, group)
+            self.steps.remove_connection(call, group)
         call.group = group
         call.last_redirection_device = group
         call.delivery_cause = EventCause.DISTRIBUTED
-        self.x.emit(
+        self.steps.emit(
             call.event(
                 Diverted,
                 EventCause.DISTRIBUTED,
@@ -117,7 +133,7 @@ class Groups:
                 last_redirection_device=group,
             )
         )
-        self.x.alert(call, member)
+        self.steps.alert(call, member)
 
     def _offer_hunt(self, call: Call, group: HuntGroup) -> None:
         members = group.members
@@ -130,12 +146,12 @@ class Groups:
                 self._last_hunted[group.number] = index
                 self.distribute(call, group.number, members[index])
                 return
-        self.x.fail(call, group.number, EventCause.BUSY)
+        self.steps.fail(call, group.number, EventCause.BUSY)
 
     def _offer_cascade(self, call: Call, group: CascadeGroup) -> None:
         free = [m for m in group.members if self.member_free(m)]
         if not free:
-            self.x.fail(call, group.number, EventCause.BUSY)
+            self.steps.fail(call, group.number, EventCause.BUSY)
             return
         self.distribute(call, group.number, free[0])
         rest = group.members[group.members.index(free[0]) + 1 :]
@@ -143,7 +159,7 @@ class Groups:
 
     def _schedule_cascade(self, call: Call, group: CascadeGroup, rest: tuple[str, ...]) -> None:
         if rest and not call.ended:
-            delayed = self.x.clock.callLater(
+            delayed = self.clock.callLater(
                 group.step_seconds, self._cascade_step, call, group, rest
             )
             call.set_timer("cascade", group.number, delayed)
@@ -154,7 +170,7 @@ class Groups:
             return
         member, rest = rest[0], rest[1:]
         if self.member_free(member):
-            self.x.alert(call, member)
+            self.steps.alert(call, member)
         self._schedule_cascade(call, group, rest)
 
     def _offer_acd(self, call: Call, acd: AcdQueue) -> None:
@@ -165,11 +181,11 @@ class Groups:
             self.distribute(call, number, agent.device)
             return
         if len(acd.queue) >= acd.plan.queue_limit:
-            self.x.fail(call, number, EventCause.BUSY)
+            self.steps.fail(call, number, EventCause.BUSY)
             return
-        self.x.add_connection(call, number, ConnectionState.QUEUED)
+        self.steps.add_connection(call, number, ConnectionState.QUEUED)
         acd.queue.append(call)
-        self.x.emit(
+        self.steps.emit(
             call.event(
                 Queued,
                 EventCause.NO_AVAILABLE_AGENTS,
@@ -219,7 +235,7 @@ class Groups:
 
     # -- agents (ECMA-269 19.1.x SetAgentState) ----------------------------------------------
     def _agent_at(self, device: str) -> Agent | None:
-        info = self.x.info(device)
+        info = self.steps.info(device)
         return info.agent if info is not None else None
 
     def acd_for(self, device: str, group: str | None) -> AcdQueue:
@@ -242,7 +258,7 @@ class Groups:
 
     def log_on(self, device: str, agent_id: str | None, group: str | None) -> None:
         acd = self.acd_for(device, group)
-        info = self.x.info(device)
+        info = self.steps.info(device)
         assert info is not None
         if not agent_id or agent_id not in acd.plan.agent_ids:
             raise SwitchError(
@@ -259,7 +275,7 @@ class Groups:
                 ErrorValue.INVALID_OBJECT_STATE,
                 f"agent {agent_id} is logged on at {acd.agents[agent_id].device}",
             )
-        agent = Agent(agent_id, acd.plan.number, device, idle_since=self.x.clock.seconds())
+        agent = Agent(agent_id, acd.plan.number, device, idle_since=self.clock.seconds())
         info.agent = agent
         acd.agents[agent_id] = agent
         self._emit_agent(AgentLoggedOn, agent)
@@ -268,7 +284,7 @@ class Groups:
         agent = self.require_agent(device, agent_id)
         agent.cancel_wrap_up()
         del self.acd[agent.group].agents[agent.agent_id]
-        info = self.x.info(device)
+        info = self.steps.info(device)
         assert info is not None
         info.agent = None
         agent.state = AgentState.LOGGED_OFF
@@ -304,7 +320,7 @@ class Groups:
         agent.cancel_wrap_up()
         self._set_state(agent, AgentState.WORKING_AFTER_CALL)
         wrap = self.acd[agent.group].plan.wrap_up_seconds
-        agent.wrap_up = self.x.clock.callLater(wrap, self._wrap_up_done, agent)
+        agent.wrap_up = self.clock.callLater(wrap, self._wrap_up_done, agent)
 
     def _wrap_up_done(self, agent: Agent) -> None:
         agent.wrap_up = None
@@ -314,15 +330,15 @@ class Groups:
 
     def _set_state(self, agent: Agent, state: AgentState) -> None:
         if state is AgentState.READY and agent.state is not AgentState.READY:
-            agent.idle_since = self.x.clock.seconds()
+            agent.idle_since = self.clock.seconds()
         agent.state = state
         self._emit_agent(_AGENT_EVENTS[state], agent)
 
     def _emit_agent(self, cls: type[AgentEvent], agent: Agent) -> None:
-        self.x.emit(
+        self.steps.emit(
             cls(agent.device, agent_id=agent.agent_id, group=agent.group, state=agent.state)
         )
-        self.x.log.debug(
+        log.debug(
             "agent {agent_id} at {device}: {state}",
             agent_id=agent.agent_id,
             device=agent.device,

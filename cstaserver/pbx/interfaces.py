@@ -6,6 +6,10 @@ either changes switch state and emits domain events (``cstaserver.pbx.events``) 
 subscribers *synchronously, after the state change is complete*, or raises
 ``cstaserver.pbx.errors.SwitchError`` and changes nothing.
 
+Below ISwitch, the seams inside the switch: what the routing, group and network features
+may drive of the call-processing core (``ICallSteps``, ``ITrunkSteps``) and what the core
+tells the groups (``ICallDistribution``).
+
 Devices are internal numbers (``"1001"``); a number that is not in the plan but starts with
 the trunk prefix (``"0..."``) or ``"+"`` denotes an external party. Call IDs are short ASCII
 strings, stable for the life of the call.
@@ -106,3 +110,72 @@ class ISwitch(Interface):
 
     def get_agent_state(device: str) -> list:
         """[(agent_id, group, AgentState)] for the agents logged on at ``device``."""
+
+
+# -- seams inside the switch ---------------------------------------------------------------
+# The switch is a facade (``switch.Switch``) over the call-processing core
+# (``core.CallProcessing``) and three features: routing (``routing.Router``), groups
+# (``groups.Groups``) and the outside network (``network.Network``). Each feature gets only
+# the narrow part of the core it drives, below; the core calls the features back through
+# hooks given to ``CallProcessing.wire`` once they exist (see its docstring).
+
+
+class ICallSteps(Interface):
+    """The call-progress steps a feature drives (ECMA-269 6.1.5 state changes and their
+    events). Provided by ``core.CallProcessing``; used by ``Router`` and ``Groups``."""
+
+    def info(number: str) -> object:
+        """The DeviceInfo of an internal number, or None (an outside party, or unknown)."""
+
+    def add_connection(call: object, device: str, state: object) -> object:
+        """Join ``device`` to ``call`` in ``state`` (a ConnectionState); the Connection."""
+
+    def remove_connection(call: object, device: str) -> object:
+        """Take ``device``'s connection out of ``call`` (state null); the Connection."""
+
+    def emit(event: object) -> None:
+        """Publish a domain event to the subscribers."""
+
+    def alert(call: object, device: str, *, cause: object = None) -> None:
+        """``device`` alerts (Delivered), the alerting time-out running."""
+
+    def fail(call: object, failing_device: str | None, cause: object) -> None:
+        """The call cannot be completed (Failed)."""
+
+    def set_timer(
+        call: object, conn: object, purpose: str, delay: float, action: object, *args: object
+    ) -> None:
+        """Run ``action(call, conn, *args)`` after ``delay`` if ``conn`` is still in a call."""
+
+
+class ITrunkSteps(ICallSteps):
+    """What the outside network also does with the core: calls it places or receives, an
+    outside party answering, re-offering a call to routing. Used by ``Network``."""
+
+    def new_call(**fields: object) -> object:
+        """A new Call (fresh call ID) with ``fields`` (calling_device, called_device, ...)."""
+
+    def answer(call: object, device: str) -> None:
+        """An alerting connection is answered (Established)."""
+
+    def offer(call: object, target: str) -> None:
+        """Route ``call`` to ``target`` (the routing hook given to ``CallProcessing.wire``)."""
+
+    def trunks_in_use() -> int:
+        """Outside parties now in calls (one trunk each)."""
+
+
+class ICallDistribution(Interface):
+    """What the core tells the group feature as calls progress (``groups.Groups``)."""
+
+    def on_answered(call: object, device: str) -> None:
+        """``device`` answered ``call`` (an agent goes busy)."""
+
+    def on_released(call: object, device: str, conn: object) -> None:
+        """``device`` left ``call`` (an agent starts work after call)."""
+
+    def on_call_ended(call: object) -> None:
+        """``call`` ended (it leaves a queue it waited in)."""
+
+    def dispatch() -> None:
+        """Give queued calls to the agents that became available."""

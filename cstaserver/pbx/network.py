@@ -24,33 +24,38 @@ answer, the call fails or times out and nothing reaches the agent.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from twisted.logger import Logger
 
 from cstaserver.pbx.calls import Call, Connection
+from cstaserver.pbx.devices import Numbering
+from cstaserver.pbx.errors import ErrorValue, SwitchError
 from cstaserver.pbx.events import NetworkReached
+from cstaserver.pbx.interfaces import ITrunkSteps
+from cstaserver.pbx.plan import ExternalNetwork
 from cstaserver.pbx.states import ConnectionState, EventCause
 
-if TYPE_CHECKING:
-    from cstaserver.pbx.core import Exchange
+log = Logger()
 
 
 class Network:
-    """The trunk side of the exchange."""
+    """The trunk side of the exchange: ``rules`` (the plan's ExternalNetwork), the numbering
+    plan's digit analysis, and the core's ``ITrunkSteps`` to drive the calls."""
 
-    def __init__(self, exchange: Exchange) -> None:
-        self.x = exchange
-        self.rules = exchange.plan.network
+    def __init__(self, rules: ExternalNetwork, numbering: Numbering, steps: ITrunkSteps) -> None:
+        self.rules = rules
+        self.numbering = numbering
+        self.steps = steps
 
     def call_out(self, call: Call, number: str) -> None:
         """Offer ``call`` to an external ``number`` over a trunk."""
-        if self.x.trunks_in_use() >= self.rules.trunk_count:
-            self.x.fail(call, number, EventCause.TRUNKS_BUSY)
+        if self.steps.trunks_in_use() >= self.rules.trunk_count:
+            self.steps.fail(call, number, EventCause.TRUNKS_BUSY)
             return
-        numbering = self.x.numbering
+        numbering = self.numbering
         if not numbering.external_valid(number):
-            self.x.fail(call, number, EventCause.INVALID_NUMBER_FORMAT)
+            self.steps.fail(call, number, EventCause.INVALID_NUMBER_FORMAT)
             return
-        self.x.emit(
+        self.steps.emit(
             call.event(
                 NetworkReached,
                 EventCause.NORMAL,
@@ -61,34 +66,37 @@ class Network:
         )
         digits = numbering.external_digits(number)
         if self.rules.busy_suffix and digits.endswith(self.rules.busy_suffix):
-            self.x.fail(call, number, EventCause.BUSY)
+            self.steps.fail(call, number, EventCause.BUSY)
             return
-        self.x.alert(call, number)
+        self.steps.alert(call, number)
         if not (self.rules.no_answer_suffix and digits.endswith(self.rules.no_answer_suffix)):
             conn = call.connections[number]
-            self.x.set_timer(call, conn, "answer", self.rules.answer_delay, self._outside_answers)
+            self.steps.set_timer(
+                call, conn, "answer", self.rules.answer_delay, self._outside_answers
+            )
 
     def _outside_answers(self, call: Call, conn: Connection) -> None:
         if conn.state is ConnectionState.ALERTING:
-            self.x.answer(call, conn.device)
+            self.steps.answer(call, conn.device)
 
     def call_in(self, caller: str, target: str) -> Call:
         """An outside ``caller`` calls ``target`` (validated by the caller of this method)."""
-        self.x.require_trunk()
-        call = self.x.new_call(calling_device=caller, called_device=target)
-        self.x.add_connection(call, caller, ConnectionState.CONNECTED)
-        self.x.log.debug(
+        if self.steps.trunks_in_use() >= self.rules.trunk_count:
+            raise SwitchError(ErrorValue.NETWORK_BUSY, "all trunks are busy")
+        call = self.steps.new_call(calling_device=caller, called_device=target)
+        self.steps.add_connection(call, caller, ConnectionState.CONNECTED)
+        log.debug(
             "call {call_id} in from {caller} to {target}",
             call_id=call.call_id,
             caller=caller,
             target=target,
         )
-        self.x.router.offer(call, target)
+        self.steps.offer(call, target)
         return call
 
     def predictive(self, calling: str, called: str) -> Call:
         """Make Predictive Call: ``called`` first, ``calling`` once it answers."""
-        call = self.x.new_call(
+        call = self.steps.new_call(
             calling_device=calling,
             called_device=called,
             origin_cause=EventCause.MAKE_PREDICTIVE_CALL,
@@ -96,7 +104,7 @@ class Network:
             predictive_target=calling,
         )
         call.watchers.append(calling)
-        self.x.router.offer(call, called)
+        self.steps.offer(call, called)
         return call
 
     def predictive_answered(self, call: Call, answering: str) -> None:
@@ -109,4 +117,4 @@ class Network:
         call.called_device = target
         call.last_redirection_device = None
         call.delivery_cause = EventCause.NEW_CALL
-        self.x.router.offer(call, target)
+        self.steps.offer(call, target)

@@ -16,21 +16,20 @@ is offered to an extension (ECMA TR/82 "Call Forwarding" scenarios), in this ord
 
 A call is redirected at most :data:`MAX_REDIRECTIONS` times (forwarding loops); after that
 forwarding is not applied. Groups are handled by ``groups.py``, external numbers by
-``network.py``.
+``network.py``: the router gets their entry points (``offer_group``, ``call_out``) as
+callables, and drives the calls through the core's ``ICallSteps``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from cstaserver.pbx.calls import Call, Connection
+from cstaserver.pbx.devices import DeviceInfo, Numbering
 from cstaserver.pbx.events import Diverted
+from cstaserver.pbx.interfaces import ICallSteps
 from cstaserver.pbx.plan import DeviceKind
 from cstaserver.pbx.states import ConnectionState, EventCause, ForwardingType
-
-if TYPE_CHECKING:
-    from cstaserver.pbx.core import Exchange
-    from cstaserver.pbx.devices import DeviceInfo
 
 F = ForwardingType
 MAX_REDIRECTIONS = 8
@@ -44,31 +43,43 @@ _NO_ANSWER = {False: (F.NO_ANSWER, F.NO_ANSWER_INTERNAL), True: (F.NO_ANSWER, F.
 class Router:
     """Offers calls to destinations (see the module docstring for the order of features)."""
 
-    def __init__(self, exchange: Exchange) -> None:
-        self.x = exchange
+    def __init__(
+        self,
+        steps: ICallSteps,
+        numbering: Numbering,
+        no_answer_ring_seconds: float,
+        *,
+        offer_group: Callable[[Call, DeviceInfo], None],
+        call_out: Callable[[Call, str], None],
+    ) -> None:
+        self.steps = steps
+        self.numbering = numbering
+        self.no_answer_ring_seconds = no_answer_ring_seconds
+        self.offer_group = offer_group
+        self.call_out = call_out
 
     def offer(self, call: Call, target: str) -> None:
         """Route ``call`` to ``target`` (an internal number or an external number)."""
-        info = self.x.info(target)
+        info = self.steps.info(target)
         if target in call.connections:  # already a party of this very call
-            self.x.fail(call, target, EventCause.BUSY)
+            self.steps.fail(call, target, EventCause.BUSY)
         elif info is None:
-            self.x.network.call_out(call, target)
+            self.call_out(call, target)
         elif info.kind.is_group:
-            self.x.groups.offer(call, info)
+            self.offer_group(call, info)
         elif info.kind is DeviceKind.TRUNK:
-            self.x.fail(call, target, EventCause.INVALID_NUMBER_FORMAT)
+            self.steps.fail(call, target, EventCause.INVALID_NUMBER_FORMAT)
         else:
             self._offer_extension(call, info)
 
     def divert(self, call: Call, from_device: str, to: str, cause: EventCause) -> None:
         """The call leaves ``from_device`` for ``to`` (Diverted) and is offered there."""
         if from_device in call.connections:
-            self.x.remove_connection(call, from_device)
+            self.steps.remove_connection(call, from_device)
         call.redirections += 1
         call.last_redirection_device = from_device
         call.delivery_cause = cause
-        self.x.emit(
+        self.steps.emit(
             call.event(
                 Diverted,
                 cause,
@@ -83,7 +94,7 @@ class Router:
         self.offer(call, to)
 
     def _offer_extension(self, call: Call, info: DeviceInfo) -> None:
-        external = self.x.numbering.is_external(call.calling_device or "")
+        external = self.numbering.is_external(call.calling_device or "")
         may_forward = call.redirections < MAX_REDIRECTIONS
         number = info.number
         if may_forward:
@@ -97,15 +108,15 @@ class Router:
                 self.divert(call, number, entry.forward_to, EventCause.CALL_FORWARD_BUSY)
                 return
             cause = EventCause.DO_NOT_DISTURB if info.dnd else EventCause.BUSY
-            self.x.fail(call, number, cause)
+            self.steps.fail(call, number, cause)
             return
-        self.x.alert(call, number)
+        self.steps.alert(call, number)
         entry = info.active_forwarding(_NO_ANSWER[external]) if may_forward else None
         if entry is not None and entry.forward_to:
             rings = entry.ring_count or DEFAULT_RING_COUNT
-            delay = rings * self.x.plan.no_answer_ring_seconds
+            delay = rings * self.no_answer_ring_seconds
             conn = call.connections[number]
-            self.x.set_timer(call, conn, "no_answer", delay, self._no_answer, entry.forward_to)
+            self.steps.set_timer(call, conn, "no_answer", delay, self._no_answer, entry.forward_to)
 
     def _no_answer(self, call: Call, conn: Connection, forward_to: str) -> None:
         if conn.state is ConnectionState.ALERTING:

@@ -1,4 +1,4 @@
-"""The simulated terminals and outside callers: the ``sim`` controls of INTERFACE.md 6.
+"""The simulated terminals and outside callers: the ``sim`` controls of the admin shell.
 
 What a person does at a telephone (ECMA TR/82 "manual" scenarios: going off-hook, dialling,
 answering, going on-hook, the hold key) and what callers from the outside network do. Each
@@ -16,8 +16,6 @@ call from the network (the trunk side is the calling party).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cstaserver.pbx.calls import Call
 from cstaserver.pbx.devices import DeviceInfo
 from cstaserver.pbx.errors import ErrorValue, SwitchError
@@ -27,10 +25,8 @@ from cstaserver.pbx.states import (
     RequestedAgentState,
     TerminalMode,
 )
-
-if TYPE_CHECKING:
-    from cstaserver.pbx.switch import Switch
-    from cstaserver.pbx.traffic import TrafficRun
+from cstaserver.pbx.switch import Switch
+from cstaserver.pbx.traffic import TrafficGenerator, TrafficRun
 
 S = ConnectionState
 _HANGUP_ORDER = (S.CONNECTED, S.INITIATED, S.FAIL, S.ALERTING, S.QUEUED, S.HOLD)
@@ -46,6 +42,7 @@ class Simulator:
 
     def __init__(self, switch: Switch) -> None:
         self.switch = switch
+        self.core = switch.core  # a person at a terminal drives the call steps directly
 
     # -- helpers -----------------------------------------------------------------------------
     def require_terminal(self, device: str) -> DeviceInfo:
@@ -67,7 +64,7 @@ class Simulator:
         existing = self.switch.check_may_originate(info)
         if existing is not None:
             raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, f"{info.number} is off-hook")
-        return self.switch.off_hook(info.number, EventCause.NEW_CALL).call_id
+        return self.core.off_hook(info.number, EventCause.NEW_CALL).call_id
 
     def call(self, from_: str, to: str) -> str:
         """``sim call FROM TO``: a terminal dials, or an outside caller calls in."""
@@ -81,16 +78,16 @@ class Simulator:
             raise SwitchError(ErrorValue.INVALID_CALLING_DEVICE, exc.message) from None
         call = sw.check_may_originate(info)
         if call is None:
-            call = sw.off_hook(info.number, EventCause.NEW_CALL)
+            call = self.core.off_hook(info.number, EventCause.NEW_CALL)
         target = sw.numbering.resolve(to)
         cause = self._dial_failure(info.number, to, target)
         if cause is not None:
             call.called_device = to
-            sw.fail(call, to, cause)
+            self.core.fail(call, to, cause)
         else:
             assert target is not None
             call.called_device = target
-            sw.originate(call, info.number, target)
+            self.core.originate(call, info.number, target)
         return call.call_id
 
     def _dial_failure(self, calling: str, dialled: str, target: str | None) -> EventCause | None:
@@ -116,7 +113,7 @@ class Simulator:
         if self.switch.info(number) is not None:
             self.switch.answer_call(call.call_id, number)
         else:
-            self.switch.answer(call, number)
+            self.core.answer(call, number)
         return call.call_id
 
     def hangup(self, device: str) -> str:
@@ -185,6 +182,4 @@ class Simulator:
         self, rate: float, seconds: float, to: str | None = None, seed: int | None = None
     ) -> TrafficRun:
         """``sim traffic``: outside calls at ``rate`` per second for ``seconds``."""
-        from cstaserver.pbx.traffic import TrafficGenerator
-
         return TrafficGenerator(self.switch).start(rate, seconds, to=to, seed=seed)

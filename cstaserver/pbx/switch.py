@@ -28,10 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from cstaserver.pbx.calls import Call, Connection
-from cstaserver.pbx.core import Exchange
+from cstaserver.pbx.core import CallProcessing
 from cstaserver.pbx.devices import DeviceInfo, ForwardingEntry
 from cstaserver.pbx.errors import ErrorValue, SwitchError
 from cstaserver.pbx.events import (
@@ -44,8 +45,11 @@ from cstaserver.pbx.events import (
     Retrieved,
     Transferred,
 )
+from cstaserver.pbx.groups import Groups
 from cstaserver.pbx.interfaces import ISwitch
-from cstaserver.pbx.plan import DeviceKind
+from cstaserver.pbx.network import Network
+from cstaserver.pbx.plan import DeviceKind, ExchangePlan
+from cstaserver.pbx.routing import Router
 from cstaserver.pbx.states import (
     AgentState,
     ConnectionState,
@@ -61,8 +65,14 @@ DIGITS = frozenset("0123456789*#ABCDabcd")
 
 
 @implementer(ISwitch)
-class Switch(Exchange):
+class Switch:
     """The simulated exchange: ``Switch(plan, clock)`` (an ``IReactorTime``).
+
+    A facade: it holds the call-processing core (``core``, a :class:`CallProcessing`) and the
+    features built on it - ``router`` (forwarding, busy, DND), ``groups`` (hunt, cascade,
+    ACD and agents) and ``network`` (trunks, outside parties, predictive calls) - wires them
+    together, and implements the ISwitch services by validating a request and then driving
+    the core's steps.
 
     Beyond ISwitch, for the simulator, the admin shell and diagnostics: ``clock``,
     ``calls`` (call ID -> Call), ``numbering`` (digit analysis), ``info(number)`` (DeviceInfo
@@ -70,29 +80,65 @@ class Switch(Exchange):
     ``party_number``, ``require_terminal``, ``destination`` and ``check_may_originate``.
     """
 
+    def __init__(self, plan: ExchangePlan, clock: IReactorTime) -> None:
+        self.core = core = CallProcessing(plan, clock)
+        self.plan = plan
+        self.clock = clock
+        self.public_numbering = plan.public_numbering
+        self.numbering = core.numbering
+        self.groups = Groups(plan, clock, core)
+        self.network = Network(plan.network, core.numbering, core)
+        self.router = Router(
+            core,
+            core.numbering,
+            plan.no_answer_ring_seconds,
+            offer_group=self.groups.offer,
+            call_out=self.network.call_out,
+        )
+        core.wire(
+            route=self.router.offer,
+            distribution=self.groups,
+            reach_predictive=self.network.predictive_answered,
+        )
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        """Call ID -> Call, every call in progress."""
+        return self.core.calls
+
+    def info(self, number: str) -> DeviceInfo | None:
+        """The DeviceInfo of an internal number (no public-number mapping), or None."""
+        return self.core.info(number)
+
+    def connections_at(self, number: str) -> dict[str, Connection]:
+        """Call ID -> Connection at a device or an outside party (empty if none)."""
+        return self.core.connections_at(number)
+
     # -- subscriptions -----------------------------------------------------------------------
     def subscribe(self, callback: Callable[[object], None]) -> Callable[[], None]:
-        return self.bus.subscribe(callback)
+        return self.core.bus.subscribe(callback)
 
     def subscribe_device(
         self, device: str, callback: Callable[[object], None]
     ) -> Callable[[], None]:
-        return self.bus.subscribe_device(self.numbering.internal(device) or device, callback)
+        return self.core.bus.subscribe_device(self.numbering.internal(device) or device, callback)
 
     def subscribe_call(
         self, call_id: str, callback: Callable[[object], None]
     ) -> Callable[[], None]:
-        return self.bus.subscribe_call(call_id, callback)
+        return self.core.bus.subscribe_call(call_id, callback)
 
     # -- look-ups ----------------------------------------------------------------------------
     def device(self, number: str) -> DeviceInfo:
         internal = self.numbering.internal(number)
         if internal is None:
             raise SwitchError(ErrorValue.OBJECT_NOT_KNOWN, f"no device {number!r} in the plan")
-        return self._devices[internal]
+        info = self.core.info(internal)
+        assert info is not None  # ``internal`` is a number of the plan
+        return info
 
     def devices(self) -> list[DeviceInfo]:
-        return list(self._devices.values())
+        return self.core.devices()
 
     def is_external(self, number: str) -> bool:
         return self.numbering.is_external(number)
@@ -100,7 +146,7 @@ class Switch(Exchange):
     def snapshot_device(self, device: str) -> list:
         number = self.party_number(device)
         result = []
-        for call_id, conn in self.connections_at(number).items():
+        for call_id, conn in self.core.connections_at(number).items():
             call = self.calls[call_id]
             result.append((call_id, conn.state, call.others(number)))
         return result
@@ -156,7 +202,7 @@ class Switch(Exchange):
         target = self.numbering.resolve(number or "")
         if target is None:
             raise SwitchError(error, f"{number!r} is not a number of the exchange or the network")
-        info = self.info(target)
+        info = self.core.info(target)
         if info is not None and info.kind is DeviceKind.TRUNK:
             raise SwitchError(error, f"{number!r} is the trunk itself")
         if info is None and not self.numbering.external_valid(target):
@@ -209,7 +255,7 @@ class Switch(Exchange):
     # -- call control ------------------------------------------------------------------------
     def make_call(self, calling: str, called: str, *, auto_originate: bool = True) -> tuple:
         internal = self.numbering.internal(calling)
-        info = self.info(internal) if internal is not None else None
+        info = self.core.info(internal) if internal is not None else None
         if info is None or not info.is_extension or not info.terminal:
             raise SwitchError(
                 ErrorValue.INVALID_CALLING_DEVICE, f"{calling!r} cannot originate a call"
@@ -219,23 +265,23 @@ class Switch(Exchange):
         if call is not None:
             call.origin_cause = EventCause.MAKE_CALL
             call.called_device = target
-            self.originate(call, info.number, target)
+            self.core.originate(call, info.number, target)
             return (call.call_id, info.number)
         if not auto_originate or info.mode is TerminalMode.MANUAL:
-            call = self.new_call(
+            call = self.core.new_call(
                 calling_device=info.number, called_device=target, origin_cause=EventCause.MAKE_CALL
             )
             call.prompting = target
-            self.alert(call, info.number, cause=EventCause.MAKE_CALL)
+            self.core.alert(call, info.number, cause=EventCause.MAKE_CALL)
         else:
-            call = self.off_hook(info.number, EventCause.MAKE_CALL)
+            call = self.core.off_hook(info.number, EventCause.MAKE_CALL)
             call.called_device = target
-            self.originate(call, info.number, target)
+            self.core.originate(call, info.number, target)
         return (call.call_id, info.number)
 
     def make_predictive_call(self, calling: str, called: str) -> tuple:
         internal = self.numbering.internal(calling)
-        info = self.info(internal) if internal is not None else None
+        info = self.core.info(internal) if internal is not None else None
         if info is None or not (
             info.kind is DeviceKind.ACD_GROUP or (info.is_extension and info.terminal)
         ):
@@ -253,16 +299,16 @@ class Switch(Exchange):
             raise SwitchError(
                 ErrorValue.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
             )
-        self.answer(call, info.number)
+        self.core.answer(call, info.number)
 
     def clear_connection(self, call_id: str, device: str) -> None:
         call = self._call(call_id)
         number = self.party_number(device)
         self._connection(call, number, ErrorValue.NO_CONNECTION_TO_CLEAR)
-        self.release(call, number, EventCause.NORMAL_CLEARING)
+        self.core.release(call, number, EventCause.NORMAL_CLEARING)
 
     def clear_call(self, call_id: str) -> None:
-        self.clear_all(self._call(call_id), EventCause.NORMAL_CLEARING)
+        self.core.clear_all(self._call(call_id), EventCause.NORMAL_CLEARING)
 
     def hold_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
@@ -272,11 +318,11 @@ class Switch(Exchange):
 
     def _hold(self, call: Call, conn: Connection, cause: EventCause) -> None:
         conn.move(S.HOLD)
-        self.emit(call.event(Held, cause, holding_device=conn.device))
+        self.core.emit(call.event(Held, cause, holding_device=conn.device))
 
     def _retrieve(self, call: Call, conn: Connection, cause: EventCause) -> None:
         conn.move(S.CONNECTED)
-        self.emit(call.event(Retrieved, cause, retrieving_device=conn.device))
+        self.core.emit(call.event(Retrieved, cause, retrieving_device=conn.device))
 
     def retrieve_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
@@ -291,9 +337,9 @@ class Switch(Exchange):
             raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {held_call_id} is not active")
         target = self.destination(consulted, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
         self._hold(call, conn, EventCause.CONSULTATION)
-        new = self.off_hook(info.number, EventCause.CONSULTATION)
+        new = self.core.off_hook(info.number, EventCause.CONSULTATION)
         new.called_device = target
-        self.originate(new, info.number, target)
+        self.core.originate(new, info.number, target)
         return (new.call_id, info.number)
 
     def transfer_call(self, held_call_id: str, active_call_id: str, device: str) -> str:
@@ -302,18 +348,18 @@ class Switch(Exchange):
         held_others, active_others = held.others(number), active.others(number)
         if not held_others or not active_others:
             raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, "nobody to transfer to")
-        hconn = self.remove_connection(held, number)
-        aconn = self.remove_connection(active, number)
+        hconn = self.core.remove_connection(held, number)
+        aconn = self.core.remove_connection(active, number)
         for other in active_others:
-            self.move_connection(active, held, other)
-        self.retire(active)
+            self.core.move_connection(active, held, other)
+        self.core.retire(active)
         held.calling_device = held_others[0]
         held.called_device = active.called_device
         held.last_redirection_device = number
         held.delivery_cause = EventCause.TRANSFER
         changes = [ConnectionChange(d, held.call_id, held.call_id) for d in held_others]
         changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
-        self.emit(
+        self.core.emit(
             held.event(
                 Transferred,
                 EventCause.TRANSFER,
@@ -338,12 +384,12 @@ class Switch(Exchange):
         others = call.others(info.number)
         if not others or target in others:
             raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, "nobody to transfer")
-        self.remove_connection(call, info.number)
+        self.core.remove_connection(call, info.number)
         call.calling_device = others[0]
         call.called_device = target
         call.last_redirection_device = info.number
         call.delivery_cause = EventCause.SINGLE_STEP_TRANSFER
-        self.emit(
+        self.core.emit(
             call.event(
                 Transferred,
                 EventCause.SINGLE_STEP_TRANSFER,
@@ -370,13 +416,13 @@ class Switch(Exchange):
                 f"a conference has at most {CONFERENCE_LIMIT} parties",
             )
         held.connections[number].move(S.CONNECTED)
-        self.remove_connection(active, number)
+        self.core.remove_connection(active, number)
         for other in active_others:
-            self.move_connection(active, held, other)
-        self.retire(active)
+            self.core.move_connection(active, held, other)
+        self.core.retire(active)
         changes = [ConnectionChange(d, held.call_id, held.call_id) for d in [number, *held_others]]
         changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
-        self.emit(
+        self.core.emit(
             held.event(
                 Conferenced,
                 EventCause.CONFERENCE,
@@ -405,8 +451,8 @@ class Switch(Exchange):
                 ErrorValue.CONFERENCE_MEMBER_LIMIT_EXCEEDED,
                 f"a conference has at most {CONFERENCE_LIMIT} parties",
             )
-        self.add_connection(call, info.number, S.CONNECTED)
-        self.emit(
+        self.core.add_connection(call, info.number, S.CONNECTED)
+        self.core.emit(
             call.event(
                 Conferenced,
                 EventCause.SINGLE_STEP_CONFERENCE,
@@ -430,7 +476,7 @@ class Switch(Exchange):
         held, active, info = self._two_calls(
             held_call_id, active_call_id, device, active_connected=False
         )
-        self.release(active, info.number, EventCause.NORMAL_CLEARING)
+        self.core.release(active, info.number, EventCause.NORMAL_CLEARING)
         self._retrieve(held, held.connections[info.number], EventCause.NORMAL)
 
     def deflect_call(self, call_id: str, device: str, new_destination: str) -> None:
@@ -452,7 +498,9 @@ class Switch(Exchange):
             )
         if not digits or not set(digits) <= DIGITS:
             raise SwitchError(ErrorValue.INVALID_PARAMETER_VALUE, f"bad digits {digits!r}")
-        self.emit(call.event(DigitsGenerated, EventCause.NORMAL, device=info.number, digits=digits))
+        self.core.emit(
+            call.event(DigitsGenerated, EventCause.NORMAL, device=info.number, digits=digits)
+        )
 
     # -- logical device features -------------------------------------------------------------
     def _feature_device(self, device: str) -> DeviceInfo:
@@ -491,7 +539,7 @@ class Switch(Exchange):
         info.forwarding[forwarding_type] = ForwardingEntry(
             forwarding_type, activate, target, ring_count
         )
-        self.emit(
+        self.core.emit(
             Forwarding(
                 info.number,
                 forwarding_type=forwarding_type,
@@ -509,7 +557,7 @@ class Switch(Exchange):
     def set_do_not_disturb(self, device: str, on: bool) -> None:
         info = self._feature_device(device)
         info.dnd = bool(on)
-        self.emit(DoNotDisturb(info.number, on=info.dnd))
+        self.core.emit(DoNotDisturb(info.number, on=info.dnd))
         if not info.dnd:
             self.groups.dispatch()
 

@@ -11,16 +11,13 @@ clock and one ``random.Random(seed)``, so a run with a seed is repeatable. The
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
 import attrs
 
 from cstaserver.pbx.errors import ErrorValue, SwitchError
 from cstaserver.pbx.events import CallCleared, Delivered, Established, Failed
 from cstaserver.pbx.states import ConnectionState
-
-if TYPE_CHECKING:
-    from cstaserver.pbx.switch import Switch
+from cstaserver.pbx.switch import Switch
 
 RING_SECONDS = (1.0, 4.0)
 TALK_SECONDS = (5.0, 30.0)

@@ -26,7 +26,7 @@ def test_subscribe_call_and_unsubscribe(switch, rec):
     unsubscribe()  # twice is harmless
     switch.clear_call(call_id)
     assert [type(e).__name__ for e in seen] == ["Established"]
-    assert switch.bus.subscriber_count() == 1  # the recorder
+    assert switch.core.bus.subscriber_count() == 1  # the recorder
 
 
 def test_device_monitor_sees_its_own_clearing(switch, rec):
