@@ -1,5 +1,5 @@
 """Benchmark server (not a test): the whole cstaserver as ``twistd -n csta`` composes it -
-``cstaserver.service.makeService`` over a data directory - on a generated exchange, every
+``cstaserver.app.makeService`` over a data directory - on a generated exchange, every
 port 0 (any free port) on 127.0.0.1, until SIGTERM or SIGINT.
 
     .venv/bin/python bench/full_server.py [--extensions 10000] [--data DIR] [--log-level warn]
@@ -45,6 +45,7 @@ listens. Commands on stdin (one per line; answers on stdout):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -92,7 +93,7 @@ def process_figures(pid: int | str = "self") -> dict[str, int]:
 
 #: Limits raised over the defaults so that a benchmark's own load never hits them (the soak
 #: has 1,000 XML sessions + 100 TR/87 dialogs + SOAP sessions: over the default 1,000
-#: associations); the defaults are PROTOCOLS.md 9's assumed starting values.
+#: associations); the defaults are the assumed starting values of docs/protocol-notes.md L1.
 RAISED_LIMITS = {
     "max_sessions": 2000,
     "max_associations": 2000,
@@ -144,7 +145,7 @@ class BenchControl(Control):
 
     @property
     def core(self) -> Any:
-        return self.root.context.components["csta"]
+        return self.root.runtime.core
 
     def lineReceived(self, line: bytes) -> None:  # noqa: N802
         words = line.decode().split()
@@ -192,7 +193,7 @@ class BenchControl(Control):
 
     def stats(self) -> dict[str, Any]:
         core = self.core
-        sites = self.root.context.components.get("web", {})
+        sites = {s.settings.lim: s.site for s in self.root.servers() if s.site is not None}
         soap_sessions = 0
         for site in sites.values():
             soap_sessions += len(site.channels.by_session) + len(site.channels.by_login)
@@ -214,12 +215,10 @@ class BenchControl(Control):
 
 
 def listener_ports(root: Any) -> dict[str, int]:
-    from cstaserver.service import ListenerService
-
     ports: dict[str, int] = {}
-    for service in root:
-        if isinstance(service, ListenerService) and service.port is not None:
-            ports.setdefault(service.name, service.port.getHost().port)
+    for role in ("xml", "tls", "sip", "web"):
+        with contextlib.suppress(LookupError):
+            ports[role] = root.port_of(role)
     return ports
 
 
@@ -250,7 +249,9 @@ def main() -> None:
         data = Path(tmp)
         prepare_data(data, args.extensions)
     try:
-        from cstaserver.service import Options, _switch_factory, build_service
+        from cstaserver.app.options import Options
+        from cstaserver.app.root import build_service
+        from cstaserver.pbx.switch import Switch
 
         options = Options()
         options.parseOptions(
@@ -261,18 +262,18 @@ def main() -> None:
         stamps = EventStamps()
 
         def switch_factory(plan: Any, clock: Any) -> Any:
-            switch = _switch_factory(plan, clock)
+            switch = Switch(plan, clock)
             switch.subscribe(stamps)  # before the core's monitor registry: stamps come first
             return switch
 
-        # = cstaserver.service.makeService, with the stamping subscriber added first
+        # = cstaserver.app.root.make_service, with the stamping subscriber added first
         root = build_service(options.settings, reactor, switch_factory=switch_factory)
         gc.collect()
         gc.freeze()
         gc_pauses = GcPauses()
         root.privilegedStartService()
         root.startService()
-        switch = root.context.switch
+        switch = root.runtime.switch
         plan_numbers = sorted(int(n) for n in (e.number for e in switch_plan(root)))
         pairs = [
             (str(plan_numbers[i]), str(plan_numbers[i + 1]))
@@ -307,7 +308,7 @@ def main() -> None:
 
 def switch_plan(root: Any) -> list[Any]:
     """The extensions with a terminal (the ones the simulator can answer and hang up)."""
-    return [e for e in root.context.exchange.plan.extensions if e.terminal]
+    return [e for e in root.runtime.exchange.plan.extensions if e.terminal]
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Long fuzzing run of the hardening properties (issue 9 §1): the same hypothesis properties
+"""Long fuzzing run of the hardening properties: the same hypothesis properties
 as ``make test`` (tests/hardening/test_hard_fuzz_*.py), with the ``fuzz`` settings profile
 selected through ``CSTA_FUZZ_PROFILE``: ``--examples`` per property (default 12,500: over
 100,000 cases for the eight properties). Prints the cases run per property, the total and the

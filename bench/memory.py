@@ -1,4 +1,4 @@
-"""Memory benchmark (not a test, issue 5): the server's resident memory per device, per idle
+"""Memory benchmark (not a test): the server's resident memory per device, per idle
 TCP connection, per idle TLS connection, per ECMA-354 session and per device monitor.
 
     .venv/bin/python bench/memory.py [--connections 1000] [--monitors 10000]

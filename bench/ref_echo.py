@@ -1,8 +1,8 @@
 """Reference server for ``bench/xml_load.py`` (not a test): bare Twisted with the same
 8-byte ECMA-323 framing, an lxml parse of every body with the project's safe parser
 settings (``cstaserver/csta/xmlsafe.py``: no DTD, no entities, no network), and a canned
-answer - the floor our XML port is compared with (PROTOCOLS.md 9: "bare Twisted with this
-framing and an lxml parse").
+answer - the floor our XML port is compared with: bare Twisted with this framing and an
+lxml parse (docs/protocol-notes.md L2).
 
     .venv/bin/python bench/ref_echo.py [--port 0]
 

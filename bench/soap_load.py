@@ -1,11 +1,11 @@
-"""SOAP benchmark (not a test, issue 7): ``wrk`` POSTing SOAP 1.1 MakeCall/ClearCall
+"""SOAP benchmark (not a test): ``wrk`` POSTing SOAP 1.1 MakeCall/ClearCall
 envelopes with HTTP Basic to the real SOAP endpoint and, side by side in the same run, to a
 bare ``twisted.web`` reference (``soap_ref.py``: lxml parse, canned envelope).
 
     .venv/bin/python bench/soap_load.py [--seconds 10] [--connections 20] [--threads 2]
 
 - Ours: ``bench/full_server.py`` - the composed server, whose web port is the site of
-  ``cstaserver.soap.service.make_web_site`` (SOAP at ``/csta``, Basic checked against the
+  ``cstaserver.app.web.make_web_site`` (SOAP at ``/csta``, Basic checked against the
   web accounts: demo ``csta_user`` / ``csta``), on 10,000 generated extensions.
 - The request mix (a Lua script for wrk, written to a temporary directory): every answer
   carrying a ``callID`` (a MakeCallResponse) queues a ClearCall for that call and device;

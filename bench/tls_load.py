@@ -1,4 +1,4 @@
-"""TLS benchmark (not a test, issue 5): the XML benchmark over TLS side by side with plain
+"""TLS benchmark (not a test): the XML benchmark over TLS side by side with plain
 TCP in one run, against the real server, and TLS handshakes per second.
 
     .venv/bin/python bench/tls_load.py [--seconds 10] [--connections 10] [--window 4]

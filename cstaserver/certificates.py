@@ -1,4 +1,4 @@
-"""The server certificate of the CSTA server (the seed's ``mxone_certificate``): stored in
+"""The server certificate of the CSTA server (the MX-ONE command ``mxone_certificate``): stored in
 the data directory, checked before it is installed, and served by TLS listeners that pick up
 a newly installed certificate for new connections without a restart.
 

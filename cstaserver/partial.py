@@ -1,6 +1,6 @@
-"""A bound on half-sent messages, shared by the stream transports (PROTOCOLS.md 1.3 and the
-issue 9 "slow and stuck clients"): a connection that holds part of a message and sends
-nothing more for ``seconds`` is closed, so a stuck client cannot hold a connection forever.
+"""A bound on half-sent messages, shared by the stream transports (docs/protocol-notes.md
+X9, slow and stuck clients): a connection that holds part of a message and sends nothing more
+for ``seconds`` is closed, so a stuck client cannot hold a connection forever.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Password hashes for the exchange data (issue 3 §1): salted scrypt, never plain text.
+"""Password hashes for the exchange data: salted scrypt, never plain text.
 
 Every password the exchange data stores (ECMA-354 authentication criteria users, web-service
-accounts, admin-shell accounts; INTERFACE.md §4-§6) is kept as
+accounts, admin-shell accounts) is kept as
 
     scrypt$<n>$<r>$<p>$<salt, base64>$<hash, base64>
 

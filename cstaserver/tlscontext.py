@@ -1,8 +1,9 @@
 """Server-side TLS for the CSTA listeners: TLS 1.2 or later, no compression, Twisted's sane
 cipher defaults (``CertificateOptions``), and the certificate picked up from the data
 directory for every new connection, so a certificate installed with ``mxone_certificate``
-is used without a restart (the seed: "XML clients may use TLS on 8883 once the server has a
-valid certificate").
+is used without a restart (the MX-ONE operational directions "CSTA Server (Phase III)": an
+XML client running TLS, on 8883 by default, needs a server with a valid certificate, handled
+with the command ``mxone_certificate``).
 """
 
 from __future__ import annotations

@@ -237,7 +237,7 @@ def served() -> Served:
 def test_monitor_start_and_make_call_through_the_real_core(served: Served) -> None:
     """A client monitors 1000 and calls 1001: the switch is asked for exactly that call,
     the client gets MakeCallResponse with the switch's call ID, then the call's events for
-    its monitor (ECMA-269 R6 order: the response before the events it causes)."""
+    its monitor (docs/protocol-notes.md R6: the response before the events it causes)."""
     switch, core, transport = served
     switch.answer("make_call", ("42", "1000"), events=originated("42"))
     started = codec.decode(transport.request(MONITOR_START))

@@ -1,5 +1,5 @@
-"""Logging in to the admin shell (INTERFACE.md §6: "telnet 8023, ssh 8022, loopback; login
-with an admin account from the data directory"; PROTOCOLS.md §8 "Admin shell").
+"""Logging in to the admin shell (docs/admin.md: telnet 8023 and ssh 8022 on loopback, login
+with an admin account from the data directory).
 
 Wired like ``twisted.conch.manhole_tap``: telnet is ``TelnetTransport(
 AuthenticatingTelnetProtocol, portal)`` → ``TelnetBootstrapProtocol`` →

@@ -1,6 +1,6 @@
-"""The administrator's commands, written once (INTERFACE.md §5; the seed's procedure:
-``csta -i``/``-e``/``-p``, ``csta_authentication -i``/``-c``/``-e``/``-p``,
-``mxone_certificate``).
+"""The administrator's commands, written once (docs/admin.md; the procedure of the MX-ONE
+operational directions "CSTA Server (Phase III)": ``csta -i``/``-e``/``-p``,
+``csta_authentication -i``/``-c``/``-e``/``-p``, ``mxone_certificate``).
 
 :func:`run` takes a program name, its arguments, an :class:`~.target.IExchangeTarget` and an
 :class:`~.output.ICommandOutput`, and returns (a Deferred of) the exit status: 0, or 2 for

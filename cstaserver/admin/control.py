@@ -1,6 +1,6 @@
-"""The local control channel (ARCHITECTURE.md "the admin commands reach a running server
-through one local control channel"; INTERFACE.md §5 "act on the running server ... when it
-runs"): Twisted AMP over a UNIX socket, ``<data>/control.sock``, mode 0600.
+"""The local control channel: the one way the administrator's commands reach a running
+server (docs/admin.md: they act on the running server when it runs, else on the data
+directory). Twisted AMP over a UNIX socket, ``<data>/control.sock``, mode 0600.
 
 One command, :class:`RunCommand` (program and arguments, already completed by any prompting
 on the client side), answered with the exit status. While it runs the server sends the

@@ -1,6 +1,7 @@
 """The changes the administrator's commands make to the exchange data, as pure functions
-(INTERFACE.md §5; the seed's 6.2 "initiate CSTA server", 6.3 "remove", 6.5-6.8
-"authentication settings").
+(docs/admin.md; in the MX-ONE operational directions "CSTA Server (Phase III)": "initiate
+CSTA server", "remove CSTA server" and the "CSTA application session authentication
+settings" sections).
 
 Each function takes the current :class:`~cstaserver.config.ExchangeData` and the parsed
 command line and returns the new data (a copy; the old one is not touched) with what changed,
@@ -29,7 +30,7 @@ from cstaserver.config import (
 )
 from cstaserver.passwords import hash_password
 
-#: Ports of a newly initiated server (INTERFACE.md §3): port, TLS port, web port.
+#: Ports of a newly initiated server (the MX-ONE defaults): port, TLS port, web port.
 DEFAULT_PORTS: dict[ServerType, tuple[int, int | None, int | None]] = {
     ServerType.XML: (8882, 8883, 8080),
     ServerType.TR87: (5062, None, None),

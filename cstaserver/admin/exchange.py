@@ -1,6 +1,6 @@
-"""``exchange print|dump|restore`` in the admin shell (INTERFACE.md §6 ``exchange print``; the
-seed's 7 "Termination": "if exchange data have been altered a dump to backup media must be
-performed").
+"""``exchange print|dump|restore`` in the admin shell (docs/admin.md; the "Termination" step
+of the MX-ONE operational directions "CSTA Server (Phase III)": "if exchange data have been
+altered a dump to backup media must be performed").
 
 - ``exchange print`` lists the numbering plan: every device with its kind, LIM, directory
   number type and state; ``exchange print NUMBER`` one device in detail (calls, forwarding,

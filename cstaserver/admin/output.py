@@ -1,5 +1,5 @@
-"""Where an administrator's command writes (INTERFACE.md §5: "one line saying what is wrong",
-aligned tables stable enough to script against).
+"""Where an administrator's command writes (docs/admin.md): one line saying what is wrong,
+aligned tables stable enough to script against.
 
 The commands are written once (:mod:`cstaserver.admin.commands`) and write through an
 :class:`ICommandOutput`: a console script writes to its stdout/stderr, the control channel

@@ -1,5 +1,6 @@
-"""The command lines of the administrator's commands (INTERFACE.md §5; the seed's ``csta``,
-``csta_authentication`` and ``mxone_certificate``).
+"""The command lines of the administrator's commands (docs/admin.md): ``csta``,
+``csta_authentication`` and ``mxone_certificate`` of the MX-ONE operational directions
+"CSTA Server (Phase III)".
 
 ``parse(program, argv)`` returns an ``argparse.Namespace`` with ``program`` and ``action``
 set, or raises :class:`~cstaserver.admin.output.CommandError` with one line (an unknown

@@ -1,6 +1,6 @@
-"""Interactive values for ``csta -i`` and ``csta_authentication -i|-c`` (INTERFACE.md §5:
-"without option values ask for each value interactively, with the current value as the
-default, as an I/O terminal would"; the seed's "Aids: I/O terminal").
+"""Interactive values for ``csta -i`` and ``csta_authentication -i|-c`` (docs/admin.md):
+without option values they ask for each value interactively, with the current value as the
+default, as the I/O terminal of the MX-ONE operational directions ("Aids") would.
 
 :func:`prompted_options` asks an :class:`IPrompter` for each value and returns the answers
 as extra command-line options, so the answers go through the same parser and checks as

@@ -1,7 +1,7 @@
-"""The admin shell (INTERFACE.md §6): a line-editing command shell with history, prompt
+"""The admin shell (docs/admin.md): a line-editing command shell with history, prompt
 ``mxone> ``, reached over telnet (8023) and ssh (8022) once logged in (:mod:`.access`).
 
-Commands: the administrator's commands of §5 (``csta``, ``csta_authentication``,
+Commands: the administrator's commands (``csta``, ``csta_authentication``,
 ``mxone_certificate``: the same code as the console scripts, :func:`.commands.run`, acting on
 the running server; ``-i``/``-c`` without values prompt here), ``exchange print|dump|restore``
 (:mod:`.exchange`), the ``sim`` controls of the simulated terminals and callers

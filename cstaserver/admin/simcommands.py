@@ -1,4 +1,4 @@
-"""The ``sim`` controls of the admin shell (INTERFACE.md §6): what a person does at a
+"""The ``sim`` controls of the admin shell (docs/admin.md): what a person does at a
 simulated terminal, or an outside caller, through :class:`cstaserver.pbx.simulator.Simulator`.
 
 ``sim call FROM TO``, ``sim answer|hangup|hold|retrieve DEVICE``, ``sim busy DEVICE on|off``,

@@ -1,5 +1,6 @@
-"""What ``csta -p [--monitors] [--sessions]`` prints (INTERFACE.md §5; the seed's 6.3 "print
-CSTA server related information": server status and monitored devices).
+"""What ``csta -p [--monitors] [--sessions]`` prints (docs/admin.md; "print CSTA server
+related information" in the MX-ONE operational directions "CSTA Server (Phase III)": server
+status and monitored devices).
 
 :class:`StatusView` is the data (built by the running server, or from the data directory when
 it does not run); :func:`format_status` the text: aligned tables with a header line each, one

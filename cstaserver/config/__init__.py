@@ -1,4 +1,4 @@
-"""Exchange data: the model, its JSON file and the data directory (issue 3 §1).
+"""Exchange data: the model, its JSON file and the data directory.
 
 ``from cstaserver.config import ExchangeData, DataDirectory, ensure_demo, ConfigError``.
 Modules: :mod:`.model` (attrs classes), :mod:`.codec` (JSON), :mod:`.validate` (semantic

@@ -1,4 +1,4 @@
-"""The JSON form of the exchange data (issue 3 §1): ``exchange.json``.
+"""The JSON form of the exchange data: ``exchange.json``.
 
 A small hand-written converter driven by the attrs field types, so the classes of
 :mod:`cstaserver.pbx.plan` and :mod:`cstaserver.config.model` are described once. The JSON
@@ -6,8 +6,8 @@ form: an object per attrs instance with every field, enums by value, tuples and 
 arrays. Reading is strict: an unknown field, a value of the wrong JSON type (``true`` is not
 an int, ``1.5`` is not an int, NaN is not a number), an unknown enum value or an unknown
 ``schema_version`` is a :class:`ConfigError` naming the place (``plan.extensions[3].kind``).
-A missing field takes its attrs default if it has one (so a later issue can add a field with
-a default without a schema bump); a missing field without a default is an error. Semantic
+A missing field takes its attrs default if it has one (so a later version can add a field
+with a default without a schema bump); a missing field without a default is an error. Semantic
 checks (duplicate numbers, group members ...) follow in :mod:`cstaserver.config.validate`.
 """
 

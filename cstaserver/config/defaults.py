@@ -1,16 +1,17 @@
-"""The exchange data of a new data directory (INTERFACE.md §4; issue 3 §1).
+"""The exchange data of a new data directory (the demo exchange of the README).
 
 How the demo expresses its two LIMs: every LIM of the simulation runs on this one host, so
 one CSTA server of each type is enough to reach every device of the exchange, and their ports
 must differ. The default CSTA servers put the XML server (8882, TLS 8883, web 8080) on the
 first LIM and the TR/87 server (5062) on the last LIM: in the demo that is XML on LIM 1 and
-TR/87 on LIM 2 (the seed's Figure 2, one server per LIM); in an empty exchange (one LIM,
-``--no-demo``) both are on LIM 1. ``csta -i --lim N`` can move or add servers.
+TR/87 on LIM 2 (one server per LIM, as Figure 2 of the MX-ONE operational directions "CSTA
+Server (Phase III)" draws it); in an empty exchange (one LIM, ``--no-demo``) both are on
+LIM 1. ``csta -i --lim N`` can move or add servers.
 
 The demo adds: authentication optional on both servers, authentication criteria for
 application ``demo`` (user ``csta_user``, password ``csta``), the web account ``csta_user`` /
 ``csta``. Every new exchange gets the admin account ``admin`` / ``admin``, which the start-up
-log asks to change (INTERFACE.md §6).
+log asks to change (docs/admin.md).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def empty_exchange_data() -> ExchangeData:
 
 
 def demo_exchange_data() -> ExchangeData:
-    """The demo exchange of INTERFACE.md §4."""
+    """The demo exchange (README, "The demo numbers")."""
     plan = demo_plan()
     criteria = ApplicationCriteria(
         application_id=DEMO_APPLICATION,

@@ -1,18 +1,19 @@
-"""The exchange data model (ARCHITECTURE "Configuration is data"; issue 3 §1).
+"""The exchange data model (configuration is data: saved atomically, a restart loses nothing).
 
 Everything the simulated MX-ONE stores between runs, as attrs classes:
 
 - the numbering plan: :class:`cstaserver.pbx.plan.ExchangePlan` (reused, not copied);
-- the CSTA server settings per LIM that ``csta -i`` writes (INTERFACE.md §5, §3);
+- the CSTA server settings per LIM that ``csta -i`` writes (docs/admin.md);
 - the ECMA-354 application-session authentication criteria that ``csta_authentication -i``
   writes, with passwords only as salted scrypt hashes (:mod:`cstaserver.passwords`);
-- the web-service accounts (the "accounts file" of INTERFACE.md §3/§4) and the admin-shell
-  accounts (INTERFACE.md §6);
-- the configurable limits of INTERFACE.md §7 / PROTOCOLS.md §9.
+- the web-service accounts (the "accounts file" of docs/soap.md) and the admin-shell
+  accounts (docs/admin.md);
+- the configurable limits (docs/protocol-notes.md L1).
 
 All LIMs of the simulation share one host, so every CSTA server serves the devices of the
 whole exchange and the ports of all CSTA servers must differ; a server's ``lim`` says on
-which LIM it is "installed" (the seed's Figure 2), as ``csta -p`` prints it.
+which LIM it is "installed" (Figure 2 of the MX-ONE operational directions "CSTA Server
+(Phase III)"), as ``csta -p`` prints it.
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ class AuthMode(enum.Enum):
 
 @attrs.frozen
 class CstaServerSettings:
-    """One CSTA server initiated on a LIM with ``csta -i`` (INTERFACE.md §3, §5).
+    """One CSTA server initiated on a LIM with ``csta -i`` (docs/protocol-notes.md P1).
 
     ``port`` is the XML port (8882) for an XML server and the SIP port (5062, TCP and UDP)
     for a TR/87 server. ``tls_port`` (8883) is XML over TLS, or SIP over TLS for TR/87.
-    ``web_port`` (8080) is the SOAP web service; only an XML server has one (the seed: "WS/SOAP
-    also transports the XML protocol, so do not select TR87, but XML"). ``None`` = not offered.
+    ``web_port`` (8080) is the SOAP web service; only an XML server has one (the MX-ONE
+    operational directions: "WS/SOAP also transports the XML protocol, so do not select TR87,
+    but XML"). ``None`` = not offered.
     ``system_status_on_connect``: send SystemStatus right after a client connects.
     """
 
@@ -97,7 +99,7 @@ class ApplicationCriteria:
 
 @attrs.frozen
 class AuthenticationCriteria:
-    """All authentication criteria (INTERFACE.md §5 ``csta_authentication``)."""
+    """All authentication criteria (``csta_authentication``, docs/admin.md)."""
 
     applications: tuple[ApplicationCriteria, ...] = ()
 
@@ -110,7 +112,7 @@ class AuthenticationCriteria:
 
 @attrs.frozen
 class WebAccount:
-    """A web-service (SOAP, HTTP Basic) account: the accounts file of INTERFACE.md §3."""
+    """A web-service (SOAP, HTTP Basic) account: the accounts file of docs/soap.md."""
 
     user: str
     password_hash: str
@@ -118,7 +120,7 @@ class WebAccount:
 
 @attrs.frozen
 class AdminAccount:
-    """An admin-shell account (INTERFACE.md §6; demo ``admin``/``admin``)."""
+    """An admin-shell account (docs/admin.md; demo ``admin``/``admin``)."""
 
     user: str
     password_hash: str
@@ -126,12 +128,12 @@ class AdminAccount:
 
 @attrs.frozen
 class Limits:
-    """Configurable limits (INTERFACE.md §7, PROTOCOLS.md §9 assumed defaults).
+    """Configurable limits (docs/protocol-notes.md L1: assumed defaults and the answers).
 
     ``session_cleanup_delay``: seconds an ended application session's monitors are kept
     before they are stopped (0 = at once).
     ``max_associations``: concurrent client associations over all transports (XML/TLS
-    connections, TR/87 dialogs, SOAP channels); one more is refused (INTERFACE.md §7).
+    connections, TR/87 dialogs, SOAP channels); one more is refused.
     """
 
     max_sessions: int = 1000

@@ -1,4 +1,4 @@
-"""The data directory on disk (issue 3 §1; INTERFACE.md §2 ``--data``).
+"""The data directory on disk (the twistd option ``--data DIR``, README "Options").
 
 One file, ``exchange.json``, holds the exchange data. :meth:`DataDirectory.save` is atomic:
 the JSON is written to a temporary file in the same directory, flushed and ``fsync``-ed, then

@@ -1,5 +1,4 @@
-"""The exchange summary logged at start-up (issue 3 §3; INTERFACE.md §1 "prints ... the admin
-login"): LIMs with device counts per kind, groups with members, agents, external lines, CSTA
+"""The exchange summary logged at start-up (the README's "What `make run` shows"): LIMs with device counts per kind, groups with members, agents, external lines, CSTA
 servers per LIM, authentication criteria (never passwords).
 
 :func:`exchange_summary` returns ``(format, fields)`` pairs for a ``twisted.logger.Logger``,

@@ -1,9 +1,9 @@
-"""Semantic checks of the exchange data (issue 3 §1), after the JSON types are right.
+"""Semantic checks of the exchange data, after the JSON types are right.
 
 The numbering plan: LIM numbers unique; directory numbers all digits, unique across
 extensions and groups, not starting with the trunk prefix; every device on a LIM that
 exists; extensions of an extension kind; hunt/cascade members and ACD agent positions are
-extensions; agent IDs unique. CSTA servers (INTERFACE.md §3, §5): on an existing LIM, one
+extensions; agent IDs unique. CSTA servers (``csta -i``, docs/admin.md): on an existing LIM, one
 per (LIM, type), ports 1-65535 and all different (all LIMs share this host), a web port only
 on an XML server. Authentication criteria and accounts: unique names, well-formed password
 hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).

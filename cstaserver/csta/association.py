@@ -1,4 +1,4 @@
-"""The association seam (ARCHITECTURE.md): one client connection as the core sees it.
+"""The association seam: one client connection as the core sees it.
 
 A transport (raw XML over TCP/TLS, a TR/87 SIP dialog, a SOAP session) turns each client
 connection into an :class:`Association` by calling :meth:`CstaCore.associate` with an
@@ -7,7 +7,7 @@ connection into an :class:`Association` by calling :meth:`CstaCore.associate` wi
 the SIP transaction, the HTTP request); the core answers exactly once through
 ``transport.write_message(data, correlation)`` and pushes events with ``correlation=None``.
 
-Ordering (PROTOCOLS.md R6): a service's response is written before any event it causes.
+Ordering (docs/protocol-notes.md R6): a service's response is written before any event it causes.
 Events produced while a request is being handled are held in a FIFO and released right after
 the response. Per monitor, events keep the switch's order.
 """
@@ -76,7 +76,7 @@ class Association:
     id: int = attrs.field(factory=lambda: next(_association_ids))
     namespace: str | None = None  # the first request's namespace: default for unsolicited
     session: Any = None  # the ECMA-354 ApplicationSession, when one was started
-    device_strings: dict[str, str] = attrs.Factory(dict)  # echo rule (PROTOCOLS.md 5.5)
+    device_strings: dict[str, str] = attrs.Factory(dict)  # echo rule (docs/protocol-notes.md D2)
     system_registrations: set[str] = attrs.Factory(set)
     closed: bool = False
     requests: int = 0

@@ -1,7 +1,7 @@
 """ECMA-354 application authentication through twisted.cred (ECMA-354 clause 6.1,
 "application information"; the criteria of ``csta_authentication``).
 
-Credentials come from ``applicationSpecificInfo`` (PROTOCOLS.md 4.1): an application ID and,
+Credentials come from ``applicationSpecificInfo`` (docs/protocol-notes.md S5): an application ID and,
 when given, a user name and password. They are checked against the authentication criteria
 (applications, users with salted slow password hashes, the maximum session duration) by a
 ``twisted.cred`` checker behind a portal. Failed logins are delayed and limited per peer; no

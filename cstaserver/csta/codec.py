@@ -1,7 +1,7 @@
 """ECMA-323 codec: XML bytes <-> typed messages, for every namespace edition.
 
 Implements the encoding rules of ECMA-323 (clause 9, "XML schema for CSTA messages") as our
-transports meet them (PROTOCOLS.md 2 and R3):
+transports meet them (docs/protocol-notes.md N2-N3 and R3):
 
 - **decode** matches the root and every child on its **local name** only (any namespace,
   none, any prefix), reads children in any order, ignores unknown children, tolerates missing

@@ -1,4 +1,4 @@
-"""Device identifiers: the one canonicalisation function (PROTOCOLS.md 5.5, 5.3 item 7, R8).
+"""Device identifiers: the one canonicalisation function (docs/protocol-notes.md D1, Q7, R8).
 
 Clients name the same extension as ``1001``, ``tel:1001;phone-context=dialstring``,
 ``tel:+4685551001``, ``sip:1001@pbx;user=phone``, ``+46 8 555 1001`` … :func:`canonical`

@@ -1,4 +1,4 @@
-"""ECMA-323 namespace editions (PROTOCOLS.md section 2) and the ECMA-354 / vendor namespaces.
+"""ECMA-323 namespace editions and the ECMA-354 / vendor namespaces (docs/protocol-notes.md N1).
 
 The codec matches on local names only (any namespace, any prefix); this table is for choosing
 edition-dependent spellings (``CSTAErrorCode`` values, see ``csta.errors``) and for the
@@ -59,7 +59,7 @@ ED5 = _ECMA_INT + "ed5"
 ED6 = _ECMA_INT + "ed6"
 ED6_ECMA_CH = _ECMA_CH + "ed6"
 
-#: Configured default (PROTOCOLS.md 2, rule 4).
+#: Configured default (docs/protocol-notes.md N4).
 DEFAULT_NAMESPACE = ED3
 
 #: ECMA-354 application sessions: these messages keep this namespace in every edition.

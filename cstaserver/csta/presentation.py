@@ -1,4 +1,4 @@
-"""How devices are named to a client (PROTOCOLS.md 5.5 echo rule, R7, R8).
+"""How devices are named to a client (docs/protocol-notes.md D2 echo rule, D3, R7, R8).
 
 - The monitored device of a monitor, and the calling device of MakeCall, are written exactly
   as the client wrote them (``tel:+4685551001;phone-context=…`` stays byte for byte).

@@ -9,7 +9,7 @@ Defences (OWASP XML cheat sheet, applied to lxml/libxml2):
   refused before and after parsing: this closes XXE (``file://`` and network entities),
   billion laughs / quadratic blow-up, and external DTD fetches. The parser also runs with
   ``resolve_entities=False``, ``load_dtd=False``, ``no_network=True``, ``huge_tree=False``.
-- **Size**: at most ``max_bytes`` (default 65,535: an ECMA-323 raw frame, PROTOCOLS.md 1.3).
+- **Size**: at most ``max_bytes`` (default 65,535: an ECMA-323 raw frame, docs/protocol-notes.md X3).
 - **Depth**: at most ``max_depth`` nested elements (default 64).
 - Comments and processing instructions are dropped; text (including whitespace) is kept.
 - Bodies with or without an XML declaration; UTF-8 by default, any declared encoding that

@@ -3,7 +3,7 @@ requests within a dialog, §12.2.2 CSeq handling) and the session timer of RFC 4
 (the UAS as non-refresher ends an unrefreshed dialog).
 
 A :class:`Dialog` is a record plus a request builder; the endpoint routes messages to it.
-Client quirks (PROTOCOLS.md §5.3): a lower or reset remote CSeq is accepted and logged at
+Client quirks (docs/protocol-notes.md Q2): a lower or reset remote CSeq is accepted and logged at
 debug level (sipe restarts its CSeq after each final INVITE response), and an ACK is
 matched to the dialog's pending 2xx whatever its CSeq.
 """

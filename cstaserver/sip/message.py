@@ -103,7 +103,7 @@ class SipParseError(Exception):
 
 @frozen
 class ParserLimits:
-    """Size limits (PROTOCOLS.md §9: 65,535-byte messages by default)."""
+    """Size limits (65,535-byte messages by default, as on the XML port; 513 above)."""
 
     max_message_size: int = 65535
     max_headers: int = 256

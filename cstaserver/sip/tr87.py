@@ -1,5 +1,6 @@
 """TR/87 uaCSTA (ECMA TR/87 clause 7; ECMA-323 ed4 annex K), the MS Lync 2013 RCC dialect:
-each SIP dialog is one association of the CSTA core (PROTOCOLS.md 5).
+each SIP dialog is one association of the CSTA core (docs/protocol-notes.md T1-T8; the
+R numbers below are its interop rules).
 
 - The INVITE's body (``RequestSystemStatus`` with the ``lcs:line`` private element) is
   answered in the 200 OK with ``RequestSystemStatusResponse`` ``normal``; an INVITE without
@@ -119,7 +120,7 @@ class DialogTransport:
 
 def not_well_formed(body: bytes) -> SipAnswer | None:
     """400 for a body that is not well-formed XML (or carries a DTD): a SIP problem
-    (PROTOCOLS.md 5.6). A well-formed body that is not a valid CSTA request is the core's
+    (docs/protocol-notes.md T4). A well-formed body that is not a valid CSTA request is the core's
     to answer (200 OK with ``CSTAErrorCode``); so is its size."""
     if not body.strip():
         return None

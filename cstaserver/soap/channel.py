@@ -1,5 +1,6 @@
-"""SOAP sessions as associations of the core (ARCHITECTURE.md "an association is the seam";
-ECMA-354 application sessions over ECMA-348 SOAP/HTTP).
+"""SOAP sessions as associations of the core (the association is the seam between a transport
+and the core, :mod:`cstaserver.csta.association`; ECMA-354 application sessions over
+ECMA-348 SOAP/HTTP, docs/protocol-notes.md W4).
 
 HTTP has no connection to hang an association on, so a :class:`SoapChannel` plays the
 connection: an ``IMessageTransport`` that lives across HTTP requests. Each HTTP request hands

@@ -1,6 +1,6 @@
 """``GET /`` (the status page) and ``GET /api/status`` (its JSON) as twisted.web resources.
 
-Both are read-only and need no login (logins guard the SOAP POSTs, INTERFACE.md 3); bind the
+Both are read-only and need no login (logins guard the SOAP POSTs, docs/soap.md); bind the
 web port to loopback (the default ``--interface``) when the status must stay private.
 """
 

@@ -7,9 +7,9 @@
 | 4-7   | invoke ID: four ASCII digits 0000-9999 (echoed byte for byte)  |
 | 8...  | one XML document, UTF-8                                       |
 
-The deframer is incremental and works fed 1, 7 or 8192 bytes at a time (PROTOCOLS.md 1.3).
-Frames over the configured maximum are discarded but reported (with their invoke ID) so the
-client can be answered; only a length below 8 cannot be resynchronised.
+The deframer is incremental and works fed 1, 7 or 8192 bytes at a time. Frames over the
+configured maximum are discarded but reported (with their invoke ID) so the client can be
+answered; only a length below 8 cannot be resynchronised (docs/protocol-notes.md X3-X5).
 """
 
 from __future__ import annotations

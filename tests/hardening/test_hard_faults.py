@@ -1,4 +1,4 @@
-"""Faults (issue 9 §2): clients vanishing mid-call and mid-request, many sessions expiring
+"""Faults: clients vanishing mid-call and mid-request, many sessions expiring
 on the clock while requests flow, ``csta -e`` while clients are busy, a reattach after a
 lost connection, and a restart of ``twistd -n csta`` killed with SIGKILL: configuration,
 criteria and the certificate fingerprint survive. (SIGKILL during saves:

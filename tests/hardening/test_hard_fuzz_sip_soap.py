@@ -1,4 +1,4 @@
-"""Fuzzing TR/87 and SOAP (issue 9 §1): the SIP parsers (datagram and stream) and the SIP
+"""Fuzzing TR/87 and SOAP: the SIP parsers (datagram and stream) and the SIP
 endpoint with the TR/87 application fed mutated INVITEs and INFOs; the SOAP envelope parser
 and the SOAP resource's ``render_POST``. Only ``SipParseError`` / ``SoapFault`` come out of
 the parsers; the endpoint answers every request it can parse (a final response, never an

@@ -1,4 +1,4 @@
-"""Fuzzing the XML port (issue 9 §1): the deframer, the codec and the protocol fed arbitrary
+"""Fuzzing the XML port: the deframer, the codec and the protocol fed arbitrary
 bytes, mutated valid frames and random chunking. Only ``FramingError`` (deframer),
 ``XmlRejected``/``DecodeError`` (codec) may come out; nothing escapes ``dataReceived``; every
 frame is answered with its invoke ID unless the stream cannot be resynchronised; another

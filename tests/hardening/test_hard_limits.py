@@ -1,4 +1,4 @@
-"""The association limit (issue 9 §1.3; INTERFACE.md §7 "Limits ... sessions"):
+"""The association limit (docs/protocol-notes.md L1):
 ``limits.max_associations`` in the exchange data bounds concurrent clients over every
 transport. The client over the limit gets a clear answer - XML port: ``CSTAErrorCode``
 ``systemResourceAvailibility/resourceBusy`` then close; TR/87: 503 with Retry-After; SOAP:

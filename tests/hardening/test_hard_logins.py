@@ -1,4 +1,4 @@
-"""Login abuse (issue 9 §1.4): wrong passwords on ECMA-354 (XML port), SOAP (HTTP Basic) and
+"""Login abuse: wrong passwords on ECMA-354 (XML port), SOAP (HTTP Basic) and
 the admin shell (telnet) are delayed and limited per peer address; no password appears in
 any log event, formatted or as a field."""
 

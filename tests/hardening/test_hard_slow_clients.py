@@ -1,4 +1,4 @@
-"""Slow and stuck clients (issue 9 §1.3): half-sent frames, SIP messages and HTTP requests
+"""Slow and stuck clients (docs/protocol-notes.md X9): half-sent frames, SIP messages and HTTP requests
 leave the server answering others; a partial XML frame idle past the timeout is closed; a
 client that never reads is dropped by the bounded backlog; connection floods on every port
 leave the server answering."""

@@ -1,4 +1,4 @@
-"""XML attacks on every XML entry point (issue 9 §1.2): the XML port over TCP and TLS, SIP
+"""XML attacks on every XML entry point (docs/protocol-notes.md R13): the XML port over TCP and TLS, SIP
 bodies in INVITE and INFO, the SOAP envelope on the web port and through the XML port's HTTP
 sniffer. External entities (a local file with a unique marker, an http URL served by a
 listener that records connections), billion laughs, quadratic blow-up, deep nesting, a

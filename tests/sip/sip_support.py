@@ -1,5 +1,5 @@
 """Test doubles for the SIP layer: a recording flow, a tiny application and a request
-builder in the style of pidgin-sipe (PROTOCOLS.md §5.2)."""
+builder in the style of pidgin-sipe (docs/protocol-notes.md T2)."""
 
 from __future__ import annotations
 

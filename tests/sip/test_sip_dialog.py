@@ -1,4 +1,4 @@
-"""Dialog flows through the endpoint (RFC 3261 §12, RFC 4028, PROTOCOLS.md §5.2/§5.3)."""
+"""Dialog flows through the endpoint (RFC 3261 §12, RFC 4028; docs/protocol-notes.md T2, Q1-Q6)."""
 
 from __future__ import annotations
 

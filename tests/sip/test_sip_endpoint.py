@@ -1,4 +1,4 @@
-"""The answers the UA core gives itself (RFC 3261 §8.2, PROTOCOLS.md §5.6)."""
+"""The answers the UA core gives itself (RFC 3261 §8.2; docs/protocol-notes.md T4)."""
 
 from __future__ import annotations
 

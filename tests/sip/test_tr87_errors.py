@@ -1,4 +1,4 @@
-"""SIP errors of the TR/87 binding (PROTOCOLS.md §5.6): SIP answers only for SIP problems
+"""SIP errors of the TR/87 binding (docs/protocol-notes.md T3-T4): SIP answers only for SIP problems
 (415, 481, 400, 405, 489), CSTA failures as 200 OK with CSTAErrorCode, OPTIONS, and the
 out-of-dialog INFO variant by setting. Over real loopback UDP."""
 
@@ -65,7 +65,8 @@ class Tr87Errors(unittest.TestCase):
         ua = await self.dialog()
         reply = await ua.csta(xml("FrobnicateDevice", "<device>1101</device>"))
         assert reply.name == "CSTAErrorCode"
-        assert (reply.frame.error or "").startswith("operation/")  # R12: always answered
+        # always answered (docs/protocol-notes.md R12)
+        assert (reply.frame.error or "").startswith("operation/")
 
     async def test_invalid_csta_request_gets_200_with_csta_error(self) -> None:
         ua = await self.dialog()

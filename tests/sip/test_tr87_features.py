@@ -1,4 +1,4 @@
-"""The Lync 2013 RCC feature set (PROTOCOLS.md §0, §5.4) end to end over real loopback UDP
+"""The Lync 2013 RCC feature set (docs/protocol-notes.md P2, A10) end to end over real loopback UDP
 and TCP: make call, answer, hold/retrieve, consultation transfer, single-step transfer,
 alternate, forwarding to internal and external numbers, deflect, DTMF, SnapshotDevice,
 do-not-disturb. Every response is a 200 OK with the CSTA response; each event arrives

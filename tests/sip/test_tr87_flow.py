@@ -1,4 +1,4 @@
-"""The whole Lync/sipe RCC flow (PROTOCOLS.md §5.2) over real loopback UDP and TCP:
+"""The whole Lync/sipe RCC flow (docs/protocol-notes.md T2) over real loopback UDP and TCP:
 INVITE/200/ACK, pipelined GetCSTAFeatures + MonitorStart, MakeCall, the call's events as
 in-dialog INFOs (each after the response that caused it), ClearConnection with the
 deviceID as reported, MonitorStop, BYE."""

@@ -1,5 +1,5 @@
-"""The client quirks of PROTOCOLS.md §5.3 and the device identifier rules of §5.5, each
-against the TR/87 binding over real loopback sockets: no Via branch, CSeq reset and
+"""The client quirks (docs/protocol-notes.md Q1-Q7) and the device identifier rules (D1-D3),
+each against the TR/87 binding over real loopback sockets: no Via branch, CSeq reset and
 decrease, pipelined INFOs, unanswered event INFOs (Timer F), epid and unknown
 parameters/headers, re-INVITE keeping the monitor, a new INVITE for a line replacing (or
 not) the old dialog, line URIs in four spellings echoed exactly, callers in E.164."""
@@ -185,7 +185,7 @@ class Quirks(unittest.TestCase):
 
 
 class LineIdentifiers(unittest.TestCase):
-    """The line URI in each spelling seen in the field (PROTOCOLS.md §5.5), echoed exactly
+    """The line URI in each spelling seen in the field (docs/protocol-notes.md D1), echoed exactly
     in MakeCallResponse and in the line's events; other parties in E.164."""
 
     timeout = 15

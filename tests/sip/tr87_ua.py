@@ -1,5 +1,6 @@
-"""A TR/87 test user agent that speaks pidgin-sipe's dialect of Lync RCC (PROTOCOLS.md §5.2,
-§5.3) over **real loopback UDP and TCP**, and a server harness to run it against.
+"""A TR/87 test user agent that speaks pidgin-sipe's dialect of Lync RCC
+(docs/protocol-notes.md T2, Q1-Q7) over **real loopback UDP and TCP**, and a server harness
+to run it against.
 
 - :func:`start_server` builds the demo switch and CSTA core on a ``task.Clock`` (switch
   timers and the SIP transaction timers: tests advance them explicitly, e.g. past Timer F),

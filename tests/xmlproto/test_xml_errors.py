@@ -1,4 +1,4 @@
-"""Error paths of the XML port (INTERFACE.md 7, PROTOCOLS.md 1.3, 2, R12): every bad input
+"""Error paths of the XML port (docs/protocol-notes.md X3-X6, N1-N4, E3, R12): every bad input
 gets an answer with its invoke ID, and the connection stays usable unless the stream cannot
 be resynchronised; namespaces and device strings are echoed exactly."""
 

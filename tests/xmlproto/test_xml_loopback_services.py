@@ -1,6 +1,6 @@
 """Every CSTA service of the XML port end to end over a real loopback TCP connection
-(PROTOCOLS.md 1 and 3): the response echoes the invoke ID, and the events each service
-causes reach the monitors, after the response (R6)."""
+(ECMA-269 semantics, ECMA-323 encoding): the response echoes the invoke ID, and the events
+each service causes reach the monitors, after the response (docs/protocol-notes.md R6)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ EXPECTED_SERVICES = {
     },
 }
 
-#: One device of every kind of the demo exchange (INTERFACE.md 4).
+#: One device of every kind of the demo exchange (README, "The demo numbers").
 DEVICE_OF_EVERY_KIND = {
     "IP": "1000",
     "SIP ODN": "1100",

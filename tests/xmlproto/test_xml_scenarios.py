@@ -3,7 +3,7 @@
 Each test drives the demo exchange through CSTA requests and the simulator (a person at a
 terminal, an outside caller) and asserts the exact event sequence each monitor sees: names,
 localConnectionInfo, cause and key devices. ``XmlClient.ok`` checks on every request that its
-response arrives before any event it causes (R6).
+response arrives before any event it causes (docs/protocol-notes.md R6).
 """
 
 from __future__ import annotations
@@ -286,7 +286,8 @@ class GroupScenarios(Scenario):
         assert (await self.events("1105"))[0].get("answering_device") == "1105"
 
     async def test_acd_outside_call_reaches_an_agent(self) -> None:
-        """The seed's call-centre case: an outside call to group 2000 reaches an agent."""
+        """The call-centre case of the MX-ONE CSTA Server directions: an outside call to
+        group 2000 reaches an agent."""
         await self.watch("1000", "1001", "2000")
         for device, agent in (("1000", "5001"), ("1001", "5002")):
             await self.client.ok(Req.set_agent_state(device, "loggedOn", agent, "2000"))

@@ -1,7 +1,7 @@
 """Structures shared by several ECMA-269 services (ECMA-323 ed3 clause 9 common types).
 
 - ``MonitorFilter`` (ECMA-269 12.3.x): event-group flag sets; a flag ``true`` means *do not
-  send* that event; no filter means all events (PROTOCOLS.md 3.3);
+  send* that event; no filter means all events (docs/protocol-notes.md C2);
 - ``ConnectionListItem`` (connection lists in Transfered/Conferenced events and responses);
 - ``CallState`` (``localCallState`` in snapshots: compound list or simple state).
 

@@ -1,6 +1,7 @@
 """ECMA-269 clause 21 Logical Device Features in ECMA-323 encoding (ed3 clause 9).
 
-Set/Get Forwarding, Set/Get Do Not Disturb, Set/Get Agent State (PROTOCOLS.md 3.7, 5.4).
+Set/Get Forwarding, Set/Get Do Not Disturb (Lync RCC uses both), Set/Get Agent State (the ACD
+agent login, docs/protocol-notes.md C6).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """ECMA-354 Application Session services (StartApplicationSession, StopApplicationSession,
-ResetApplicationSessionTimer, ApplicationSessionTerminated), PROTOCOLS.md section 4.
+ResetApplicationSessionTimer, ApplicationSessionTerminated), ECMA-354 clauses 6-8.
 
 These roots always use the ECMA-354 namespace ``…/ecma-354/appl_session``, whatever CSTA
 edition the association speaks. Structures per the XSD-generated classes in Ratcow

@@ -2,7 +2,7 @@
 
 Request System Status, System Status (switching function → application, answered with an
 empty ``SystemStatusResponse``), System Register / System Register Cancel
-(PROTOCOLS.md 3.5). ``requestTypes`` and the status filters are flag groups.
+(docs/protocol-notes.md C3). ``requestTypes`` and the status filters are flag groups.
 """
 
 from __future__ import annotations
