@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twisted.internet import defer, protocol
 from twisted.internet import reactor as global_reactor
+from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransportWithDisconnection
+from twisted.logger import capturedLogs
 from twisted.trial import unittest
 
 from cstaserver.sip.endpoint import SipEndpoint
@@ -92,15 +96,40 @@ class TestStreamProtocol:
         assert [r.status for r in written(transport)] == [200]
 
 
+class _Datagrams:
+    """A UDP port that keeps what is written to it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, tuple[str, int]]] = []
+
+    def write(self, data: bytes, address: tuple[str, int]) -> None:
+        self.sent.append((data, address))
+
+    def getHost(self) -> IPv4Address:  # noqa: N802 (Twisted API)
+        return IPv4Address("UDP", "127.0.0.1", 5060)
+
+
 class TestDatagramProtocol:
-    def test_garbage_and_keepalive_never_raise(self) -> None:
+    def test_keepalive_and_garbage_get_no_answer_options_does(self) -> None:
         app = RecordingApplication()
         server = SipDatagramProtocol(SipEndpoint(app, Clock()))
-        server.datagramReceived(b"\r\n\r\n", ("127.0.0.1", 5))
-        server.datagramReceived(b"\x00garbage", ("127.0.0.1", 5))
-        # no transport: the answer cannot be sent, which is logged, not raised
+        port = _Datagrams()
+        server.makeConnection(port)
+        server.datagramReceived(b"\r\n\r\n", ("127.0.0.1", 5))  # RFC 5626 keep-alive
+        server.datagramReceived(b"\x00garbage", ("127.0.0.1", 5))  # no request to answer
+        assert port.sent == []
         server.datagramReceived(sip_request("OPTIONS", transport="UDP"), ("127.0.0.1", 5))
-        self.flushed = True
+        ((data, address),) = port.sent
+        assert address == ("127.0.0.1", 5)
+        assert parse_datagram(data).status == 200
+        assert (app.invites, app.out_of_dialog) == ([], [])
+
+    def test_an_answer_that_cannot_be_sent_is_logged_not_raised(self) -> None:
+        server = SipDatagramProtocol(SipEndpoint(RecordingApplication(), Clock()))
+        with capturedLogs() as events:  # no transport: the port is not listening
+            server.datagramReceived(sip_request("OPTIONS", transport="UDP"), ("127.0.0.1", 5))
+        failures = [event["log_failure"].value for event in events if "log_failure" in event]
+        assert [type(error) for error in failures] == [ConnectionError]
 
 
 class _UdpClient(protocol.DatagramProtocol):
@@ -120,6 +149,14 @@ class _TcpClient(protocol.Protocol):
         self.parser.feed(data)
         while (message := self.parser.next_message()) is not None:
             self.received.put(message)
+
+
+async def _until(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    """Let the real reactor run until ``predicate`` holds (a datagram has arrived)."""
+    deadline = global_reactor.seconds() + timeout
+    while not predicate():
+        assert global_reactor.seconds() < deadline, f"{what} did not arrive"
+        await deferLater(global_reactor, 0.001, lambda: None)
 
 
 class LoopbackTests(unittest.TestCase):
@@ -156,8 +193,8 @@ class LoopbackTests(unittest.TestCase):
             sip_request("ACK", transport="UDP", call_id="udp1", to_tag=ok.to_tag),
             ("127.0.0.1", port),
         )
-        yield deferLater(global_reactor, 0.05, lambda: None)
         (dialog,) = self.endpoint.dialogs.values()
+        yield defer.Deferred.fromCoroutine(_until(lambda: dialog.confirmed, "the ACK"))
         result = dialog.send_request("INFO", b"<DeliveredEvent/>", CSTA)
         event = yield client.received.get()
         self.assertEqual((event.method, event.body), ("INFO", b"<DeliveredEvent/>"))
