@@ -1,5 +1,5 @@
-"""What the administrator's commands act on (INTERFACE.md §5: "on the running server ... when
-it runs, else on the data directory").
+"""What the administrator's commands act on (docs/admin.md): the running server when it runs,
+else the data directory.
 
 :class:`IExchangeTarget` is the seam: :class:`DirectoryTarget` (here) edits the data
 directory under a file lock (``fcntl.flock`` on ``<data>/.lock``), so two editors cannot

@@ -1,6 +1,6 @@
-"""Shared helpers of the hardening tests (issue 9 §1-§2): hypothesis profiles and byte
-mutations, log capture, the demo world reused across examples, and the whole server in this
-process on loopback ports.
+"""Shared helpers of the hardening tests (fuzzing, attacks, limits, faults): hypothesis
+profiles and byte mutations, log capture, the demo world reused across examples, and the
+whole server in this process on loopback ports.
 
 Hypothesis profiles: ``hardening`` (the default, used by ``make test``: at most
 :data:`SHORT_EXAMPLES` examples per property) and ``fuzz`` (``bench/fuzz.py`` / ``make

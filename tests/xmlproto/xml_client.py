@@ -1,4 +1,4 @@
-"""A CSTA XML test client and harness for the raw XML port (PROTOCOLS.md 1).
+"""A CSTA XML test client and harness for the raw XML port (docs/protocol-notes.md X1-X9).
 
 Two ways to connect one :class:`XmlClient` to a :class:`CstaXmlFactory`:
 
@@ -391,8 +391,9 @@ class XmlClient(protocol.Protocol):
     """A CTI application speaking framed CSTA XML (see the module docstring)."""
 
     #: True when every request is answered before ``request`` returns (memory link): then
-    #: :meth:`ok` checks R6 itself; on a real connection call :meth:`assert_answered_first`
-    #: after a :meth:`drain` (events of an earlier request may still be in flight).
+    #: :meth:`ok` checks R6 (docs/protocol-notes.md) itself; on a real connection call
+    #: :meth:`assert_answered_first` after a :meth:`drain` (events of an earlier request may
+    #: still be in flight).
     synchronous = False
 
     def __init__(self, *, answer_system_status: bool = True) -> None:
