@@ -2,7 +2,8 @@
 
 - :class:`FakeSwitch` provides :class:`~cstaserver.pbx.interfaces.ISwitch` in memory: it
   records every operation it is asked for, answers what the test configures (or refuses with
-  a :class:`~cstaserver.pbx.errors.SwitchError`, an ECMA-269 12.2 error value), and emits
+  a :class:`~cstaserver.pbx.errors.SwitchError` and the switch's ``Refusal``, which the CSTA
+  layer answers with its ECMA-269 12.2 error value), and emits
   the domain events (:mod:`cstaserver.pbx.events`) the test gives it to its subscribers. It
   simulates no call model: no state changes unless the test says so.
 - :class:`FakeTransport` provides :class:`~cstaserver.csta.association.IMessageTransport`:
@@ -37,7 +38,7 @@ from cstaserver.csta.association import IMessageTransport, Profile
 from cstaserver.pbx.bus import EventBus
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.devices import DeviceInfo, Numbering, build_devices
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.interfaces import ISwitch
 from cstaserver.pbx.plan import ExchangePlan, PublicNumbering
 
@@ -111,8 +112,8 @@ class FakeSwitch:
     this order: a refusal set with :meth:`refuse` raises its ``SwitchError``; an answer set
     with :meth:`answer` emits its events and returns its result; otherwise a neutral default
     is returned (a new call ID for operations that create a call, ``None``, ``[]`` or
-    ``False``; ``snapshot_call`` refuses with ``invalidCallIdentifier`` as for a call that
-    does not exist).
+    ``False``; ``snapshot_call`` refuses with ``NO_SUCH_CALL``, as for a call that does not
+    exist).
     """
 
     def __init__(self, plan: ExchangePlan | None = None, clock: Any = None) -> None:
@@ -139,12 +140,11 @@ class FakeSwitch:
         self._refusals.pop(_checked(operation), None)
         self._answers[operation] = _Answer(result, tuple(events))
 
-    def refuse(
-        self, operation: str, value: ErrorValue = ErrorValue.GENERIC, message: str = ""
-    ) -> None:
-        """From now on ``operation`` raises ``SwitchError(value, message)`` (an ECMA-269
-        12.2 error value) and emits nothing."""
-        self._refusals[_checked(operation)] = SwitchError(value, message)
+    def refuse(self, operation: str, reason: Refusal, message: str = "") -> None:
+        """From now on ``operation`` raises ``SwitchError(reason, message)`` and emits
+        nothing; the CSTA layer answers the client with the ECMA-269 12.2 error value of
+        ``reason``."""
+        self._refusals[_checked(operation)] = SwitchError(reason, message)
 
     def allow(self, operation: str) -> None:
         """Undo :meth:`refuse` for ``operation``."""
@@ -195,7 +195,7 @@ class FakeSwitch:
         self.lookups.append(SwitchRequest("device", (number,)))
         internal = self._numbering.internal(number)
         if internal is None:
-            raise SwitchError(ErrorValue.OBJECT_NOT_KNOWN, f"no device {number}")
+            raise SwitchError(Refusal.NO_SUCH_DEVICE, f"no device {number}")
         return self._devices[internal]
 
     def devices(self) -> list[DeviceInfo]:
@@ -211,7 +211,7 @@ class FakeSwitch:
 
     def snapshot_call(self, call_id: str) -> list:
         def unknown() -> list:
-            raise SwitchError(ErrorValue.INVALID_CALL_ID, f"no call {call_id}")
+            raise SwitchError(Refusal.NO_SUCH_CALL, f"no call {call_id}")
 
         return self._request("snapshot_call", (call_id,), unknown)
 

@@ -12,7 +12,7 @@ from cstaserver.csta.association import IMessageTransport
 from cstaserver.csta.core import CstaCore
 from cstaserver.csta.namespaces import ED3
 from cstaserver.pbx import events as ev
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.interfaces import ISwitch
 from cstaserver.pbx.plan import DeviceKind
 from cstaserver.pbx.states import ConnectionState, EventCause, ForwardingType
@@ -72,7 +72,7 @@ def test_devices_come_from_the_plan() -> None:
     assert switch.device("2000").kind is DeviceKind.ACD_GROUP
     with pytest.raises(SwitchError) as caught:
         switch.device("9999")
-    assert caught.value.value is ErrorValue.OBJECT_NOT_KNOWN
+    assert caught.value.reason is Refusal.NO_SUCH_DEVICE
     assert (switch.is_external("0812345"), switch.is_external("1000")) == (True, False)
     assert switch.devices()[0].number == "1000"
     assert switch.public_numbering.to_public("1000") == "+4685551000"
@@ -103,7 +103,7 @@ def test_unknown_call_cannot_be_snapshot_unless_answered() -> None:
     switch = FakeSwitch()
     with pytest.raises(SwitchError) as caught:
         switch.snapshot_call("7")
-    assert caught.value.value is ErrorValue.INVALID_CALL_ID
+    assert caught.value.reason is Refusal.NO_SUCH_CALL
     switch.answer("snapshot_call", [("1000", ConnectionState.CONNECTED)])
     assert switch.snapshot_call("7") == [("1000", ConnectionState.CONNECTED)]
 
@@ -119,13 +119,13 @@ def test_answers_results_and_callables() -> None:
 def test_refusal_raises_the_switch_error_and_is_recorded() -> None:
     switch = FakeSwitch()
     switch.answer("make_call", ("42", "1000"), events=originated())
-    switch.refuse("make_call", ErrorValue.INVALID_CALLED_DEVICE, "no such number")
+    switch.refuse("make_call", Refusal.BAD_CALLED_NUMBER, "no such number")
     seen: list[object] = []
     switch.subscribe(seen.append)
     with pytest.raises(SwitchError) as caught:
         switch.make_call("1000", "1999")
-    assert (caught.value.value, caught.value.message) == (
-        ErrorValue.INVALID_CALLED_DEVICE,
+    assert (caught.value.reason, caught.value.message) == (
+        Refusal.BAD_CALLED_NUMBER,
         "no such number",
     )
     assert switch.requests == [("make_call", ("1000", "1999", True))]
@@ -138,7 +138,7 @@ def test_refusal_raises_the_switch_error_and_is_recorded() -> None:
 def test_a_misspelt_operation_is_an_error() -> None:
     switch = FakeSwitch()
     with pytest.raises(ValueError, match="makecall"):
-        switch.refuse("makecall")
+        switch.refuse("makecall", Refusal.BAD_ARGUMENT)
     with pytest.raises(ValueError):
         switch.answer("subscribe", None)
 
@@ -259,7 +259,7 @@ def test_monitor_start_and_make_call_through_the_real_core(served: Served) -> No
 
 def test_a_refusal_reaches_the_client_as_its_csta_error(served: Served) -> None:
     switch, _core, transport = served
-    switch.refuse("make_call", ErrorValue.INVALID_CALLED_DEVICE)
+    switch.refuse("make_call", Refusal.BAD_CALLED_NUMBER)
     answer = transport.request(MAKE_CALL)
     assert codec.decode(answer).name == "CSTAErrorCode"
     assert b"invalidCalledDevice" in answer
