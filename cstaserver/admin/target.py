@@ -59,6 +59,37 @@ class IExchangeTarget(Interface):
         """What of a restored exchange needs a restart (empty: nothing)."""
 
 
+@attrs.frozen
+class ServerRun:
+    """One CSTA server of the running server: its settings with the ports it really uses,
+    the ports bound now by settings field (``port``, ``tls_port``, ``web_port``), and the
+    state of its TLS listener ("-" when it has none)."""
+
+    settings: CstaServerSettings
+    ports: tuple[tuple[str, int], ...] = ()
+    tls: str = "-"
+
+
+class IRunningServer(Interface):
+    """The running server as the admin commands see it (the composition layer's root)."""
+
+    exchange = Attribute("The ExchangeData in force.")
+    data_directory = Attribute("The DataDirectory it was loaded from.")
+    core = Attribute("The CSTA core: associations, sessions, monitors.")
+
+    def reconfig(exchange: ExchangeData) -> defer.Deferred:
+        """Apply ``exchange`` (not yet saved) to the running server: start, change and stop
+        CSTA servers and their listeners. Fails with CommandError (one line) and changes
+        nothing when a listener cannot be started."""
+
+    def server_runs() -> list[ServerRun]:
+        """The CSTA servers as they run, in the exchange data's order."""
+
+    def start_missing_tls() -> list[str]:
+        """A certificate was installed: start the TLS listeners that lacked one; a line per
+        listener started or refused."""
+
+
 @contextlib.contextmanager
 def locked(directory: DataDirectory) -> Iterator[None]:
     """``fcntl.flock`` on ``<data>/.lock`` (exclusive, blocking) for the ``with`` block."""

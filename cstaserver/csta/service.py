@@ -1,15 +1,16 @@
-"""The CSTA core as a Twisted service (ARCHITECTURE.md: one core under thin transports).
+"""The CSTA core as a Twisted service: one core under every transport.
 
-The builder makes the one :class:`~cstaserver.csta.core.CstaCore` of the server from the
-exchange data - limits, the ECMA-354 authenticator over the ``csta_authentication``
-criteria - and leaves it in ``context.components["csta"]`` for the transport builders.
-Starting it tells registered clients ``normal``; stopping it ends every session
-(ApplicationSessionTerminated) and tells registered clients ``disabled`` (ECMA-269 14.1).
+:func:`make_core` builds the :class:`~cstaserver.csta.core.CstaCore` of a server from its
+limits and an ECMA-354 authenticator that reads the application criteria through a callable,
+so criteria changed while the server runs apply to the next login.
+:class:`CoreService` tells registered clients ``normal`` when it starts; when it stops it ends
+every application session (ApplicationSessionTerminated, ECMA-354) and tells registered
+clients ``disabled`` (SystemStatus, ECMA-269 14.1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from twisted.application.service import Service
@@ -18,14 +19,12 @@ from cstaserver.csta.auth import Authenticator
 from cstaserver.csta.core import CstaCore
 
 
-def make_core(exchange: Any, switch: Any, clock: Any) -> CstaCore:
-    """The core for ``exchange`` (ExchangeData); criteria are read live, so changes made by
-    ``csta_authentication`` apply to the next login."""
-    core = CstaCore(switch, clock, limits=exchange.limits)
-    core.exchange = exchange
-    core.sessions.authenticator = Authenticator(
-        lambda: core.exchange.authentication.applications, clock
-    )
+def make_core(
+    switch: Any, clock: Any, *, limits: Any, applications: Callable[[], Sequence[Any]]
+) -> CstaCore:
+    """The core over ``switch``; ``applications()`` gives the current ApplicationCriteria."""
+    core = CstaCore(switch, clock, limits=limits)
+    core.sessions.authenticator = Authenticator(applications, clock)
     return core
 
 
@@ -44,9 +43,3 @@ class CoreService(Service):
         for session in list(self.core.sessions.sessions.values()):
             self.core.sessions.terminate(session, "resourceLimitation")
         return super().stopService()
-
-
-def build_core(context: Any) -> Iterator[Service]:
-    core = make_core(context.exchange, context.switch, context.reactor)
-    context.components["csta"] = core
-    yield CoreService(core)

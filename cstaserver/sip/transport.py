@@ -5,8 +5,8 @@
 - :class:`SipStreamProtocol` / :class:`SipStreamFactory`: one
   :class:`~cstaserver.sip.message.SipStreamParser` per connection; a bad message is
   answered and parsing goes on; only an unframable stream closes the connection.
-- :func:`listen_sip` starts both on an injected reactor, TCP first so that port 0 gives
-  one free number for both.
+- :class:`SipServerEndpoint` starts both from any stream server endpoint, TCP first so
+  that port 0 gives one free number for both; :func:`listen_sip` does it for a port.
 
 Both feed the same :class:`~cstaserver.sip.endpoint.SipEndpoint`; bad input never raises
 out of a protocol.
@@ -18,10 +18,11 @@ import socket
 from typing import Any
 
 from attrs import frozen
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IAddress, IListeningPort
+from twisted.internet.interfaces import IAddress, IListeningPort, IStreamServerEndpoint
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -31,6 +32,8 @@ from cstaserver.partial import PartialMessageGuard
 from cstaserver.sip.endpoint import SipEndpoint
 from cstaserver.sip.interfaces import ISipFlow
 from cstaserver.sip.message import SipParseError, SipStreamParser, parse_datagram
+
+log = Logger()
 
 
 def _host_port(address: IAddress) -> tuple[str, int]:
@@ -220,22 +223,77 @@ class SipStreamFactory(Factory):
         return protocol
 
 
+@implementer(IListeningPort)
 @frozen
 class SipListeners:
-    """The UDP and TCP ports of one SIP listener (the same port number)."""
+    """The UDP and TCP ports of one SIP listener (the same port number), as one listening
+    port. ``udp`` is None when the stream side is not an IP port (a UNIX socket)."""
 
-    udp: IListeningPort
+    udp: IListeningPort | None
     tcp: IListeningPort
+    endpoint: SipEndpoint | None = None
 
     @property
     def port(self) -> int:
         return int(self.tcp.getHost().port)
 
+    def getHost(self) -> IAddress:  # noqa: N802 (IListeningPort)
+        return self.tcp.getHost()
+
+    def startListening(self) -> None:  # noqa: N802 (IListeningPort)
+        """Already listening: :class:`SipServerEndpoint` returns started ports."""
+
     def stop_listening(self) -> Deferred[None]:
-        udp = maybeDeferred(self.udp.stopListening)
+        """Close both ports; the SIP endpoint and its dialogs are left as they are."""
+        udp = maybeDeferred(self.udp.stopListening) if self.udp is not None else succeed(None)
         return udp.addCallback(lambda _: maybeDeferred(self.tcp.stopListening)).addCallback(
             lambda _: None
         )
+
+    def stopListening(self) -> Deferred[None]:  # noqa: N802 (IListeningPort)
+        """Shut the listener down: every dialog ends with BYE, both ports close, then the
+        endpoint stops its timers."""
+        endpoint = self.endpoint
+        if endpoint is None:
+            return self.stop_listening()
+        endpoint.close("shutdown")
+        return self.stop_listening().addCallback(lambda _: endpoint.stop())
+
+
+@implementer(IStreamServerEndpoint)
+class SipServerEndpoint:
+    """SIP over TCP on any stream server endpoint and, when that is an IP port, over UDP on
+    the same address and number (RFC 3261 18: an element listens on both). ``listen`` takes
+    a :class:`SipStreamFactory`; both transports feed its SIP endpoint. With port 0 the TCP
+    side picks a free number and UDP takes the same; if UDP cannot, it tries again."""
+
+    def __init__(self, reactor: Any, tcp: IStreamServerEndpoint, *, attempts: int = 5) -> None:
+        self.reactor = reactor
+        self.tcp = tcp
+        self.attempts = attempts
+
+    def listen(self, factory: SipStreamFactory) -> Deferred[SipListeners]:
+        return Deferred.fromCoroutine(self._listen(factory))
+
+    async def _listen(self, factory: SipStreamFactory) -> SipListeners:
+        endpoint = factory.endpoint
+        for attempt in range(self.attempts):
+            tcp = await self.tcp.listen(factory)
+            host = tcp.getHost()
+            if not isinstance(host, (IPv4Address, IPv6Address)):
+                log.info("SIP on {host}: stream only (no UDP beside a non-IP port)", host=host)
+                return SipListeners(None, tcp, endpoint)
+            try:
+                udp = self.reactor.listenUDP(
+                    host.port, SipDatagramProtocol(endpoint), interface=host.host
+                )
+            except CannotListenError:
+                await maybeDeferred(tcp.stopListening)
+                if attempt == self.attempts - 1:
+                    raise
+                continue
+            return SipListeners(udp, tcp, endpoint)
+        raise CannotListenError("", 0, None)  # unreachable: the loop returns or raises
 
 
 def listen_sip(
@@ -244,24 +302,9 @@ def listen_sip(
     """Listen for SIP on TCP and UDP ``port`` (0: a free number, the same for both).
 
     ``reactor`` provides ``IReactorTCP`` and ``IReactorUDP``. Fails with
-    ``CannotListenError`` if either port is taken."""
-    return Deferred.fromCoroutine(_listen(reactor, endpoint, port, interface))
-
-
-async def _listen(reactor: Any, endpoint: SipEndpoint, port: int, interface: str) -> SipListeners:
+    ``CannotListenError`` if either port is taken. The ports are stopped with
+    :meth:`SipListeners.stop_listening`; the endpoint is the caller's."""
     server_class = TCP6ServerEndpoint if ":" in interface else TCP4ServerEndpoint
-    attempts = 5 if port == 0 else 1
-    for attempt in range(attempts):
-        tcp = await server_class(reactor, port, interface=interface).listen(
-            SipStreamFactory(endpoint)
-        )
-        number = tcp.getHost().port
-        try:
-            udp = reactor.listenUDP(number, SipDatagramProtocol(endpoint), interface=interface)
-        except CannotListenError:
-            await maybeDeferred(tcp.stopListening)
-            if attempt == attempts - 1:
-                raise
-            continue
-        return SipListeners(udp, tcp)
-    raise CannotListenError(interface, port, None)  # unreachable: the loop returns or raises
+    tcp = server_class(reactor, port, interface=interface)
+    listening = SipServerEndpoint(reactor, tcp).listen(SipStreamFactory(endpoint))
+    return listening.addCallback(lambda ports: SipListeners(ports.udp, ports.tcp))

@@ -49,12 +49,18 @@ class LimitedRequest(server.Request):
 
 
 class WebSite(server.Site):
+    """The web port's site; ``channels`` are the SOAP sessions it serves (the SoapChannels
+    its SOAP resource dispatches to), kept so their owner can end them."""
+
     noisy = False  # listeners are logged once, as 'listening: ...'
     requestFactory = LimitedRequest
 
-    def __init__(self, root: resource.Resource, reactor: Any, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, root: resource.Resource, reactor: Any, *, max_body_bytes: int, channels: Any = None
+    ) -> None:
         super().__init__(root, reactor=reactor, timeout=IDLE_TIMEOUT)
         self.max_body_bytes = max_body_bytes
+        self.channels = channels
         self.displayTracebacks = False
 
 
@@ -65,6 +71,7 @@ def make_site(
     reactor: Any,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY,
+    channels: Any = None,
 ) -> WebSite:
     root = resource.Resource()
     root.putChild(b"", status_page)
@@ -72,4 +79,4 @@ def make_site(
     api = resource.Resource()
     api.putChild(b"status", status_api)
     root.putChild(b"api", api)
-    return WebSite(root, reactor, max_body_bytes=max_body_bytes)
+    return WebSite(root, reactor, max_body_bytes=max_body_bytes, channels=channels)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import socket
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,9 @@ from twisted.internet.task import deferLater
 
 from cstaserver.admin import control
 from cstaserver.admin.output import BufferOutput
-from cstaserver.admin.service import build_admin
+from cstaserver.app.options import RunSettings
+from cstaserver.app.root import build_service
 from cstaserver.config import DataDirectory, ensure_demo
-from cstaserver.csta.service import build_core
-from cstaserver.service import RunSettings, build_service
-from cstaserver.soap.service import build_web_listeners
-from cstaserver.xmlproto.service import build_tls_listeners, build_xml_listeners
 
 WAIT = 10.0
 
@@ -38,7 +34,8 @@ def demo_data(path: Path) -> DataDirectory:
 
 
 class Server:
-    """The demo server in this process: CSTA core, XML/TLS/web listeners, admin."""
+    """The demo server in this process, composed as ``twistd -n csta`` composes it, on
+    ephemeral loopback ports."""
 
     def __init__(self, testcase: Any, data: Path, *, shell: bool = False) -> None:
         settings = RunSettings(
@@ -50,40 +47,22 @@ class Server:
             admin_port=free_port() if shell else 0,
             admin_ssh_port=free_port() if shell else 0,
         )
-        builders = [
-            build_core,
-            build_xml_listeners,
-            build_tls_listeners,
-            build_web_listeners,
-            partial(build_admin, failure_delay=0.05),
-        ]
         self.settings = settings
-        self.root = build_service(settings, global_reactor, builders=builders)
-        self.context = self.root.context
+        self.root = build_service(settings, global_reactor, admin_failure_delay=0.05)
+        self.runtime = self.root.runtime
         self.root.startService()
         testcase.addCleanup(self.root.stopService)
 
     @property
     def core(self) -> Any:
-        return self.context.components["csta"]
-
-    @property
-    def live(self) -> Any:
-        return self.context.components["admin"]
+        return self.runtime.core
 
     @property
     def socket_path(self) -> Path:
-        return self.context.data_directory.path / "control.sock"
+        return self.runtime.data_directory.path / "control.sock"
 
-    def port_of(self, name: str) -> int:
-        for service in self.root:
-            if getattr(service, "name", None) == name and getattr(service, "port", None):
-                return service.port.getHost().port
-        for services in self.live._listeners.values():
-            for service in services:
-                if service.name == name and service.port is not None:
-                    return service.port.getHost().port
-        raise LookupError(name)
+    def port_of(self, role: str) -> int:
+        return self.root.port_of(role)
 
     async def command(self, program: str, *argv: str) -> tuple[int, str, str]:
         """Run a command over the control channel: (status, stdout, stderr)."""

@@ -97,7 +97,7 @@ class LiveApplyTests(unittest.TestCase):
         )  # fmt: skip
         assert (status, err) == (0, ""), err
         assert "s3cret" not in out and "s3cret" not in self.stored().decode()
-        assert self.server.core.exchange.authentication.application("crm") is not None
+        assert self.server.runtime.exchange.authentication.application("crm") is not None
         client = await connect(self.server.port_of("xml"))
         self.addCleanup(client.disconnect)
         assert await client.start_session(application="crm", user="bob", password="s3cret")

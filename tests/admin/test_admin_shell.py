@@ -124,7 +124,7 @@ class TelnetShellTests(unittest.TestCase):
         assert "restored" in out and "applied now" in out
         restored = DataDirectory(self.data).load()
         assert [c.application_id for c in restored.authentication.applications] == ["demo"]
-        assert self.server.core.exchange.authentication.application("demo") is not None
+        assert self.server.runtime.exchange.authentication.application("demo") is not None
         assert json.loads(DataDirectory(self.data).exchange_file.read_text()) == saved
         out = await self.command(client, "exchange dump")
         assert "backup-" in out and str(self.data) in out

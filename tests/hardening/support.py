@@ -349,7 +349,8 @@ class FullServer:
     ) -> None:
         from cstaserver.certificates import CertificateStore
         from cstaserver.config import DataDirectory, ensure_demo
-        from cstaserver.service import RunSettings, build_service
+        from cstaserver.app.options import RunSettings
+        from cstaserver.app.root import build_service
 
         ensure_demo(data)
         CertificateStore(data).ensure_self_signed()
@@ -366,21 +367,17 @@ class FullServer:
             admin_ssh_port=0,
         )
         self.root = build_service(self.settings, global_reactor)
-        self.context = self.root.context
         self.root.startService()
         testcase.addCleanup(self.root.stopService)
 
     @property
     def core(self) -> Any:
-        return self.context.components["csta"]
+        return self.root.runtime.core
 
     def port_of(self, name: str) -> int:
-        for service in self.root:
-            if getattr(service, "name", None) == name and getattr(service, "port", None):
-                return int(service.port.getHost().port)
         if name == "admin-telnet":
             return self.settings.admin_port
-        raise LookupError(name)
+        return self.root.port_of(name)
 
 
 class RawConnection:

@@ -150,7 +150,7 @@ class RemovedWhileBusyTests(unittest.TestCase):
                         lambda _: None, lambda _: None
                     )
             out = BufferOutput()
-            socket_path = self.server.context.data_directory.path / "control.sock"
+            socket_path = self.server.root.runtime.data_directory.path / "control.sock"
             status = await control.send(
                 global_reactor, socket_path, "csta", ["-e", "--type", "xml"], out
             )

@@ -740,7 +740,7 @@ def make_world(
     system_status_on_connect: bool = False,
 ) -> World:
     """The demo exchange. ``authenticated`` builds the core with the exchange data's
-    authenticator (``make_core(demo_exchange_data(), ...)``: application ``demo``, user
+    authenticator (``make_core`` over ``demo_exchange_data()``: application ``demo``, user
     ``csta_user``, password ``csta``); ``limits`` override the core limits."""
     clock = Clock()
     switch = Switch(demo_plan(), clock)
@@ -751,7 +751,12 @@ def make_world(
         exchange = demo_exchange_data()
         if limits is not None:
             exchange = attrs.evolve(exchange, limits=Limits(**attrs.asdict(limits)))
-        core = make_core(exchange, switch, clock)
+        core = make_core(
+            switch,
+            clock,
+            limits=exchange.limits,
+            applications=lambda: exchange.authentication.applications,
+        )
     else:
         core = CstaCore(switch, clock, limits=limits)
     factory = CstaXmlFactory(

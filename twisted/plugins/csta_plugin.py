@@ -4,7 +4,7 @@ from twisted.application.service import ServiceMaker
 
 csta = ServiceMaker(
     "cstaserver",
-    "cstaserver.service",
+    "cstaserver.app",
     "Simulated Mitel MX-ONE CSTA Server (Phase III): ECMA-323 XML, TR/87, SOAP",
     "csta",
 )

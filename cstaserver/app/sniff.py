@@ -1,14 +1,14 @@
-"""HTTP on the XML port (INTERFACE.md 3; PROTOCOLS.md 1.3 rule 8): decide on the first byte.
+"""HTTP on the XML port: the first byte decides (ECMA-323's framing header starts with
+``0x00``; an HTTP request starts with an ASCII method token, RFC 9112 3).
 
-A CSTA frame starts with ``0x00`` (the ECMA-323 annex header's format bytes), an HTTP request
-with an ASCII method token. :class:`SniffingProtocol` waits for the first byte, builds the
-web site's HTTP protocol for a letter and the XML factory's protocol for anything else,
-connects it to the transport and replays what it has read; from then on it only forwards.
+:class:`SniffingProtocol` waits for the first byte, builds the web site's HTTP protocol for a
+letter and the XML factory's protocol for anything else, connects it to the transport and
+replays what it has read; from then on it only forwards.
 
-Composition, not a transport: neither ``xmlproto`` nor ``soap`` imports this module's
-callers; the XML listener builder wraps its factory with :func:`sniffing_factory`. Clients
-that wait for the server to speak first (``system_status_on_connect``) still work: with a
-``clock``, a connection silent for ``handover_after`` seconds goes to the XML factory.
+Composition, not a transport: it lives in the composition layer because it joins two
+transports that never import each other. Clients that wait for the server to speak first
+(``system_status_on_connect``) still work: with a ``clock``, a connection silent for
+``handover_after`` seconds goes to the XML factory.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""makeService / build_service: data directory, switch, builders, listeners (issue 3 §3)."""
+"""build_service: data directory, switch, runtime, CSTA servers and their listeners."""
 
 from __future__ import annotations
 
@@ -8,13 +8,23 @@ from pathlib import Path
 
 import attrs
 import pytest
-from twisted.application.service import IServiceCollection
 from twisted.internet.address import IPv6Address
 from twisted.internet.error import CannotListenError
-from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock, RaisingMemoryReactor, _FakePort
 from twisted.logger import capturedLogs, formatEvent
 
+from cstaserver.app.endpoints import Address, CannotListen, Listener
+from cstaserver.app.options import Options, RunSettings
+from cstaserver.app.root import (
+    CstaRoot,
+    StartupError,
+    apply_port_options,
+    build_service,
+    make_service,
+    run_overrides,
+)
+from cstaserver.app.servers import CstaServerService
 from cstaserver.config import (
     DataDirectory,
     Limits,
@@ -22,19 +32,6 @@ from cstaserver.config import (
     demo_exchange_data,
 )
 from cstaserver.passwords import hash_password
-from cstaserver.service import (
-    CstaService,
-    ListenerService,
-    Options,
-    RunSettings,
-    ServiceContext,
-    StartupError,
-    SwitchService,
-    apply_port_options,
-    build_service,
-    makeService,
-    service_builders,
-)
 
 
 class UdpMemoryReactor(MemoryReactorClock):
@@ -49,18 +46,12 @@ class UdpMemoryReactor(MemoryReactorClock):
         return _FakePort(IPv6Address("UDP", interface, port))
 
 
-@attrs.define
-class FakeSwitch:
-    plan: object
-    clock: object
-
-
-def build(tmp_path: Path, reactor=None, **kwargs) -> CstaService:
-    settings = kwargs.pop("settings", RunSettings(data=tmp_path / "data"))
-    kwargs.setdefault("builders", [])  # the switch and the summary only
-    return build_service(
-        settings, reactor or MemoryReactorClock(), switch_factory=FakeSwitch, **kwargs
+def build(tmp_path: Path, reactor=None, **kwargs) -> CstaRoot:
+    """The whole server on a memory reactor (nothing is really bound)."""
+    settings = kwargs.pop(
+        "settings", RunSettings(data=tmp_path / "data", admin_port=0, admin_ssh_port=0)
     )
+    return build_service(settings, reactor or UdpMemoryReactor(), **kwargs)
 
 
 def messages(events) -> list[str]:
@@ -68,23 +59,23 @@ def messages(events) -> list[str]:
 
 
 def test_builds_the_demo_and_the_switch_first(tmp_path: Path) -> None:
-    reactor = MemoryReactorClock()
+    reactor = UdpMemoryReactor()
     with capturedLogs() as events:
         root = build(tmp_path, reactor)
     data = DataDirectory(tmp_path / "data").load()
-    assert root.context.exchange == data
+    assert root.runtime.exchange == data
     assert data.plan == demo_exchange_data().plan
-    services = list(IServiceCollection(root))
-    assert isinstance(services[0], SwitchService)
-    assert root.getServiceNamed("switch").switch.plan == data.plan
-    assert root.context.switch.clock is reactor
+    assert root.runtime.switch.plan == data.plan
+    assert root.runtime.switch.clock is reactor
+    assert root.runtime.core.switch is root.runtime.switch
+    assert [s.name for s in root][:3] == ["csta", "xml-1", "tr87-2"]
     assert f"created the demo exchange in {tmp_path / 'data'}" in messages(events)
 
 
 def test_no_demo_builds_the_empty_exchange(tmp_path: Path) -> None:
     root = build(tmp_path, settings=RunSettings(data=tmp_path / "data", demo=False))
-    assert root.context.exchange.plan.extensions == []
-    assert [s.lim for s in root.context.exchange.csta_servers] == [1, 1]
+    assert root.runtime.exchange.plan.extensions == []
+    assert [s.lim for s in root.runtime.exchange.csta_servers] == [1, 1]
 
 
 def test_restart_keeps_the_data(tmp_path: Path) -> None:
@@ -93,10 +84,10 @@ def test_restart_keeps_the_data(tmp_path: Path) -> None:
     changed = attrs.evolve(directory.load(), limits=Limits(max_sessions=3))
     directory.save(changed)
     root = build(tmp_path)
-    assert root.context.exchange == changed
+    assert root.runtime.exchange == changed
     # --no-demo only matters for an empty directory
     root = build(tmp_path, settings=RunSettings(data=tmp_path / "data", demo=False))
-    assert root.context.exchange == changed
+    assert root.runtime.exchange == changed
 
 
 @pytest.mark.parametrize(
@@ -138,7 +129,7 @@ def test_port_options_apply_to_the_first_server_of_each_type() -> None:
 
 
 def test_summary_and_admin_hint(tmp_path: Path) -> None:
-    reactor = MemoryReactorClock()
+    reactor = UdpMemoryReactor()
     settings = RunSettings(data=tmp_path / "data", xml_port=9882)
     root = build(tmp_path, reactor, settings=settings)
     with capturedLogs() as events:
@@ -185,132 +176,177 @@ def test_no_hint_once_the_admin_password_is_changed(tmp_path: Path) -> None:
     assert not any("please change" in line for line in text)
 
 
-# -- builders and listeners -------------------------------------------------------------
+# -- CSTA servers and listeners ----------------------------------------------------------
 
 
-def test_service_builders_in_start_up_order() -> None:
-    names = [getattr(b, "__name__", "") for b in service_builders()]
-    assert names == [
-        "build_core",
-        "build_xml_listeners",
-        "build_tls_listeners",
-        "build_sip_listeners",
-        "build_web_listeners",
-        "build_admin",
-    ]
-
-
-def test_builders_get_the_context_and_add_listeners(tmp_path: Path) -> None:
+def test_one_service_per_csta_server_with_its_listeners(tmp_path: Path) -> None:
     reactor = UdpMemoryReactor()
-    seen: list[ServiceContext] = []
-
-    def core(context: ServiceContext):
-        seen.append(context)
-        context.components["csta"] = "core"
-        return []
-
-    def xml(context: ServiceContext):
-        assert context.components["csta"] == "core"
-        (server,) = context.servers(ServerType.XML)
-        yield context.tcp_listener("xml", server.port, Factory.forProtocol(Protocol))
-        yield context.udp_listener("sip", 5062, DatagramProtocol())
-        admin = context.settings.admin_interface
-        yield context.tcp_listener("admin-telnet", 0, Factory(), interface=admin)
-
-    settings = RunSettings(data=tmp_path / "data", interface="::", xml_port=0)
-    root = build(tmp_path, reactor, settings=settings, builders=[core, xml])
-    assert seen[0].switch is root.getServiceNamed("switch").switch
-    assert seen[0].reactor is reactor
+    settings = RunSettings(
+        data=tmp_path / "data", interface="::", xml_port=0, admin_port=0, admin_ssh_port=0
+    )
+    root = build(tmp_path, reactor, settings=settings)
+    xml, tr87 = root.servers()
+    assert isinstance(xml, CstaServerService) and (xml.name, tr87.name) == ("xml-1", "tr87-2")
+    assert sorted(xml.listeners) == ["tls", "web", "xml"]
+    assert list(tr87.listeners) == ["sip"]
     with capturedLogs() as events:
         root.privilegedStartService()
         root.startService()
         reactor.run()
     text = messages(events)
     assert "listening: xml on [::]:0" in text
-    assert "listening: sip on [::]:5062" in text
-    assert "listening: admin-telnet on 0.0.0.0:0" in text  # MemoryReactor's IPv4 getHost()
-    # the summary before the listeners, the admin hint after them
+    assert "listening: tls on [::]:8883" in text
+    assert "listening: web on [::]:8080" in text
+    assert "listening: sip on [::]:5062 (udp, tcp)" in text
+    # the summary before the listeners, "csta: started" last
     assert text.index("exchange: 2 LIMs, 48 extensions, 3 groups, 5 agents") < text.index(
         "listening: xml on [::]:0"
     )
     assert text[-1] == "csta: started"
     assert [(port, interface) for port, _, _, interface in reactor.tcpServers] == [
         (0, "::"),
-        (0, "127.0.0.1"),
+        (8883, "::"),
+        (8080, "::"),
+        (5062, "::"),
     ]
     assert reactor.udpServers[0][0] == 5062
-    listener = root.getServiceNamed("xml")
+    listener = xml.listeners["xml"]
     assert listener.port is not None
     root.stopService()
     assert listener.port is None
 
 
+def test_run_options_override_the_first_server_of_each_type() -> None:
+    servers = demo_exchange_data().csta_servers
+    settings = RunSettings(xml_port=0, web_endpoint="unix:/tmp/web.sock", sip_port=15062)
+    overrides = run_overrides(servers, settings)
+    assert overrides[(1, ServerType.XML)] == {
+        "xml": Address.tcp(0, "127.0.0.1"),
+        "web": Address.described("unix:/tmp/web.sock"),
+    }
+    assert overrides[(2, ServerType.TR87)] == {"sip": Address.tcp(15062, "127.0.0.1")}
+    assert run_overrides(servers, RunSettings()) == {
+        (1, ServerType.XML): {},
+        (2, ServerType.TR87): {},
+    }
+
+
+def test_addresses_are_endpoint_descriptions() -> None:
+    assert Address.tcp(8882, "127.0.0.1").description == "tcp:port=8882:interface=127.0.0.1"
+    v6 = Address.tcp(8882, "::1")
+    assert v6.description == "tcp6:port=8882:interface=\\:\\:1"
+    assert v6.where == "[::1]:8882"
+    reactor = MemoryReactorClock()
+    v6.endpoint(reactor).listen(Factory())
+    assert reactor.tcpServers[0][0] == 8882 and reactor.tcpServers[0][3] == "::1"
+    with pytest.raises(CannotListen, match="bad endpoint description 'carrier-pigeon:1'"):
+        Address.described("carrier-pigeon:1").endpoint(reactor)
+
+
+def test_an_endpoint_option_listens_on_a_unix_socket(tmp_path: Path) -> None:
+    import twisted.internet.reactor as reactor
+
+    path = tmp_path / "web.sock"
+    settings = RunSettings(
+        data=tmp_path / "data",
+        xml_port=0,
+        tls_port=0,
+        sip_port=0,
+        web_endpoint=f"unix:{path}",
+        admin_port=0,
+        admin_ssh_port=0,
+    )
+    root = build_service(settings, reactor)
+    with capturedLogs() as events:
+        root.startService()
+    try:
+        assert path.exists()
+        assert f"listening: web on {path}" in messages(events)
+    finally:
+        root.stopService()
+
+
+def test_a_bad_endpoint_option_stops_startup_with_one_line(tmp_path: Path) -> None:
+    settings = RunSettings(data=tmp_path / "data", xml_endpoint="carrier-pigeon:1")
+    with pytest.raises(StartupError) as caught:
+        build(tmp_path, settings=settings)
+    assert str(caught.value.code).startswith(
+        "csta: bad endpoint description 'carrier-pigeon:1': "
+    )
+    assert "\n" not in str(caught.value.code)
+
+
 def test_listener_logs_the_real_port() -> None:
     import twisted.internet.reactor as reactor
 
-    listener = ListenerService(
-        "xml",
-        "127.0.0.1",
-        0,
-        lambda: reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1"),
-    )
+    address = Address.tcp(0, "127.0.0.1")
+    listener = Listener("xml", address, address.endpoint(reactor), Factory.forProtocol(Protocol))
     with capturedLogs() as events:
         listener.startService()
     try:
         real = listener.port.getHost().port
-        assert real != 0
-        (event,) = [e for e in events if e["log_namespace"] == "cstaserver.service"]
+        assert real != 0 and listener.bound_port == real
+        (event,) = [e for e in events if e["log_namespace"] == "cstaserver.app.endpoints"]
         assert formatEvent(event) == f"listening: xml on 127.0.0.1:{real}"
         assert (event["name"], event["host"], event["port"]) == ("xml", "127.0.0.1", real)
+        assert address.pinned(listener.port) == Address.tcp(real, "127.0.0.1")
     finally:
         listener.stopService()
+    assert listener.port is None
 
 
-def test_port_in_use_stops_startup_with_one_line() -> None:
+def test_port_in_use_stops_startup_with_one_line(tmp_path: Path) -> None:
     import twisted.internet.reactor as reactor
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        context = ServiceContext(
-            reactor=reactor,
-            settings=RunSettings(),
-            data_directory=DataDirectory("unused"),
-            exchange=None,
-            switch=None,
-            csta_servers=[],
+        settings = RunSettings(
+            data=tmp_path / "data",
+            xml_port=port,
+            tls_port=0,
+            web_port=0,
+            sip_port=0,
+            admin_port=0,
+            admin_ssh_port=0,
         )
-        listener = context.tcp_listener("xml", port, Factory())
+        root = build_service(settings, reactor)
         with pytest.raises(StartupError) as caught:
-            listener.privilegedStartService()
+            root.privilegedStartService()
+        root.stopService()
     assert caught.value.code == (
         f"csta: cannot listen: xml on 127.0.0.1:{port}: Address already in use"
     )
 
 
 def test_bind_error_from_any_listen_call() -> None:
-    error = CannotListenError("127.0.0.1", 5062, OSError(13, "Permission denied"))
+    error = CannotListenError("::", 5062, OSError(13, "Permission denied"))
     reactor = RaisingMemoryReactor(listenException=error)
-    listener = ListenerService("sip", "::", 5062, lambda: reactor.listenTCP(5062, None))
-    with pytest.raises(StartupError, match=r"^csta: cannot listen: sip on \[::\]:5062: Perm"):
+    address = Address.tcp(5062, "::")
+    listener = Listener("sip", address, address.endpoint(reactor), Factory())
+    with pytest.raises(CannotListen, match=r"^cannot listen: sip on \[::\]:5062: Perm"):
         listener.startService()
+    assert listener.stopService() is None  # never bound: nothing to stop
 
 
 def test_a_bug_in_a_listener_is_not_hidden() -> None:
-    listener = ListenerService("web", "127.0.0.1", 8080, lambda: 1 / 0)
+    class Broken:
+        def listen(self, factory):
+            return 1 / 0
+
+    listener = Listener("web", Address.tcp(8080, "127.0.0.1"), Broken(), Factory())
     with pytest.raises(ZeroDivisionError):
         listener.privilegedStartService()
 
 
 def test_make_service_with_the_real_switch(tmp_path: Path) -> None:
-    pytest.importorskip("cstaserver.pbx.switch")
     from cstaserver.pbx.interfaces import ISwitch
 
     options = Options()
     options.parseOptions(["--data", str(tmp_path / "data"), "--admin-port", "0"])
-    root = makeService(options)
-    switch = root.getServiceNamed("switch").switch
+    root = make_service(options)
+    switch = root.runtime.switch
     assert ISwitch.providedBy(switch)
     assert switch.device("1000").number == "1000"
     assert json.loads((tmp_path / "data" / "exchange.json").read_text())["schema_version"] == 1

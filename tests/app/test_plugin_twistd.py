@@ -22,9 +22,9 @@ import pytest
 from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 
-import cstaserver.service
+import cstaserver.app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0  # an upper bound only: start and stop take about 1 s and 0.01 s
 #: Every listener on a free port, so parallel runs never collide.
 FREE_PORTS = [
@@ -124,8 +124,8 @@ CLEAN = -signal.SIGINT
 
 def test_plugin_is_found() -> None:
     (maker,) = [p for p in getPlugins(IServiceMaker) if p.tapname == "csta"]
-    assert maker.options is cstaserver.service.Options
-    assert maker.makeService is cstaserver.service.makeService
+    assert maker.options is cstaserver.app.Options
+    assert maker.makeService is cstaserver.app.makeService
 
 
 def test_twistd_help_lists_csta(tmp_path: Path) -> None:
@@ -255,5 +255,5 @@ def test_json_log_format_one_event_per_line(tmp_path: Path) -> None:
     assert "Server Shut Down." in formats
     summary = next(e for e in events if e.get("log_format", "").startswith("exchange: {lims}"))
     assert (summary["lims"], summary["extensions"], summary["agents"]) == (2, 48, 5)
-    assert summary["log_namespace"] == "cstaserver.service"
+    assert summary["log_namespace"] == "cstaserver.app.root"
     assert "Traceback" not in err

@@ -12,7 +12,7 @@ from twisted.trial import unittest
 
 from cstaserver.csta.association import Profile
 from cstaserver.csta.namespaces import ED3
-from cstaserver.soap.sniff import sniffing_factory
+from cstaserver.app.sniff import sniffing_factory
 from cstaserver.xmlproto.framing import Deframer, encode_frame
 from cstaserver.xmlproto.protocol import CstaXmlFactory
 from tests.soap.soap_support import LoopbackWeb, soap11

@@ -9,7 +9,7 @@ from twisted.python import usage
 from twisted.scripts.twistd import ServerOptions
 
 from cstaserver.logging import JSON_OBSERVER_NAME
-from cstaserver.service import Options, RunSettings
+from cstaserver.app.options import Options, RunSettings
 
 
 def parse(*args: str) -> Options:

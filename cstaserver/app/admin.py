@@ -1,0 +1,113 @@
+"""The administrator's side of the running server: the control channel the console commands
+use, and the admin shell over telnet and ssh.
+
+- ``admin-control``: ``<data>/control.sock`` (mode 0600), where ``csta``,
+  ``csta_authentication`` and ``mxone_certificate`` reach the running server; a socket that
+  cannot be opened is logged and the commands then edit the data directory instead;
+- ``admin-telnet`` (``--admin-port``, 8023) and ``admin-ssh`` (``--admin-ssh-port``, 8022)
+  on the admin interface (127.0.0.1), not started when their port is 0.
+
+Every command runs against one :class:`~cstaserver.admin.running.RunningTarget` over the
+root service, so a change made from the shell and one made by a console script are applied
+the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from twisted.application.service import IService, Service
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from cstaserver.admin import access, commands, control
+from cstaserver.admin.output import ICommandOutput
+from cstaserver.admin.running import RunningTarget
+from cstaserver.admin.shell import AdminShell, ShellRuntime
+from cstaserver.admin.simcommands import SimControls
+from cstaserver.app.endpoints import Address, Listener
+from cstaserver.app.runtime import Runtime
+
+log = Logger()
+
+
+class ControlService(Service):
+    """``<data>/control.sock``: the control channel's listening socket. Unlike the CSTA
+    listeners, a socket that cannot be opened does not stop the server: it is logged."""
+
+    name = "admin-control"
+
+    def __init__(self, reactor: Any, path: Path, factory: Any) -> None:
+        self.reactor = reactor
+        self.path = path
+        self.factory = factory
+        self.port: Any = None
+
+    def startService(self) -> defer.Deferred | None:
+        super().startService()
+        if not control.socket_path_fits(self.path):
+            log.error(
+                "control channel {path} not available: the path is longer than a UNIX "
+                "socket allows ({limit} bytes); csta commands will not reach this server",
+                path=str(self.path),
+                limit=control.MAX_SOCKET_PATH,
+            )
+            return None
+        endpoint = control.control_endpoint(self.reactor, self.path)
+        return endpoint.listen(self.factory).addCallbacks(self._listening, self._failed)
+
+    def _listening(self, port: Any) -> None:
+        self.port = port
+        log.info("listening: control on {path}", path=str(self.path))
+
+    def _failed(self, failure: Any) -> None:
+        log.error(
+            "control channel {path} not available: {reason}; csta commands will not reach "
+            "this server",
+            path=str(self.path),
+            reason=failure.getErrorMessage(),
+        )
+
+    def stopService(self) -> defer.Deferred | None:
+        super().stopService()
+        port, self.port = self.port, None
+        return defer.maybeDeferred(port.stopListening) if port is not None else None
+
+
+def admin_services(
+    runtime: Runtime, target: RunningTarget, *, failure_delay: float = access.FAILURE_DELAY
+) -> Iterator[IService]:
+    """The control channel and the admin shell listeners of one run."""
+
+    def runner(program: str, argv: Sequence[str], out: ICommandOutput) -> defer.Deferred:
+        return defer.Deferred.fromCoroutine(commands.run(program, argv, target, out))
+
+    reactor = runtime.reactor
+    path = runtime.data_directory.path / commands.CONTROL_SOCKET
+    yield ControlService(reactor, path, control.control_factory(runner))
+
+    settings = runtime.settings
+    if not (settings.admin_port or settings.admin_ssh_port):
+        return
+    shell_runtime = ShellRuntime(
+        target=target,
+        switch=runtime.switch,
+        sim=SimControls(runtime.simulator),
+        core=runtime.core,
+        clock=reactor,
+        data_path=runtime.data_directory.path,
+    )
+    checker = access.AdminAccountsChecker(runtime.admin_accounts, reactor, failure_delay)
+    realm = access.AdminRealm(lambda user: AdminShell(shell_runtime, user))
+    portal = access.admin_portal(realm, checker)
+    interface = settings.admin_interface
+    if settings.admin_port:
+        address = Address.tcp(settings.admin_port, interface)
+        factory = access.telnet_factory(portal, reactor)
+        yield Listener("admin-telnet", address, address.endpoint(reactor), factory)
+    if settings.admin_ssh_port:
+        address = Address.tcp(settings.admin_ssh_port, interface)
+        factory = access.ssh_factory(portal, access.host_key(runtime.data_directory.path))
+        yield Listener("admin-ssh", address, address.endpoint(reactor), factory)

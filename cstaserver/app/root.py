@@ -1,0 +1,349 @@
+"""The whole server as one service tree, built from the options and the exchange data.
+
+:func:`build_service` composes a run:
+
+1. opens the data directory (``--data``), creating it with the demo exchange when it holds no
+   ``exchange.json`` (``--no-demo``: the empty exchange) and a self-signed certificate; a
+   corrupt or unreadable file stops start-up with ``csta: <file>: <problem>`` and exit status
+   1, leaving the file untouched;
+2. builds the switch, the simulator and the CSTA core, and the :class:`~.runtime.Runtime`
+   that holds them with the exchange data in force;
+3. adds under one :class:`CstaRoot` the core's service (``csta``), one
+   :class:`~.servers.CstaServerService` per CSTA server of the exchange data (``xml-1``,
+   ``tr87-2``, ...) with its listeners, and the admin services (control socket, telnet, ssh).
+
+The port options (``--xml-port`` ...) and endpoint options (``--xml-endpoint`` ...) override
+the listeners of the first CSTA server of each type for this run; the exchange data is not
+changed by them.
+
+:meth:`CstaRoot.reconfig` is how a running server takes new exchange data (``csta -i``,
+``csta -e``, ``csta_authentication``, ``exchange restore``): each CSTA server's service is
+reconfigured, added or removed, and then the data in force is replaced. The admin commands
+reach it through :class:`~cstaserver.admin.running.RunningTarget`.
+
+When started the server logs the exchange summary before any port is bound, one
+``listening: <name> on <host>:<port>`` line per port, the admin login hint, and once the
+reactor runs ``csta: started`` (the line to wait for: from then on it answers and handles
+SIGINT). A port that cannot be bound stops start-up with one line naming it and exit status 1.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from cstaserver.admin.access import FAILURE_DELAY
+from cstaserver.admin.output import CommandError
+from cstaserver.admin.running import RunningTarget
+from cstaserver.admin.status import server_id
+from cstaserver.admin.target import IRunningServer, ServerRun
+from cstaserver.app.admin import admin_services
+from cstaserver.app.endpoints import Address, CannotListen
+from cstaserver.app.options import Options, RunSettings
+from cstaserver.app.runtime import Runtime
+from cstaserver.app.servers import CstaServerService, Key, key_of
+from cstaserver.certificates import CertificateStore
+from cstaserver.config import (
+    DEFAULT_ADMIN_PASSWORD,
+    DEFAULT_ADMIN_USER,
+    ConfigError,
+    CstaServerSettings,
+    DataDirectory,
+    ExchangeData,
+    ServerType,
+    demo_exchange_data,
+    empty_exchange_data,
+)
+from cstaserver.config.summary import exchange_summary
+from cstaserver.csta.service import CoreService, make_core
+from cstaserver.passwords import verify_password
+from cstaserver.pbx.simulator import Simulator
+from cstaserver.pbx.switch import Switch
+
+log = Logger()
+
+
+class StartupError(SystemExit):
+    """Start-up cannot go on. Under twistd, Python prints the one-line message to stderr and
+    the process exits with status 1; no traceback (a ``SystemExit`` passes through twistd)."""
+
+
+# -- the options of a run applied to the exchange data's CSTA servers ------------------------
+
+
+def apply_port_options(
+    servers: Iterable[CstaServerSettings], settings: RunSettings
+) -> list[CstaServerSettings]:
+    """The CSTA servers as this run uses them: ``--xml-port``, ``--tls-port`` and
+    ``--web-port`` change the first XML server, ``--sip-port`` the first TR/87 server;
+    the stored exchange data is not changed."""
+    overrides = {
+        ServerType.XML: {
+            "port": settings.xml_port,
+            "tls_port": settings.tls_port,
+            "web_port": settings.web_port,
+        },
+        ServerType.TR87: {"port": settings.sip_port},
+    }
+    result = []
+    for server in servers:
+        changes = overrides.pop(server.server_type, {})
+        result.append(attrs.evolve(server, **{k: v for k, v in changes.items() if v is not None}))
+    return result
+
+
+def run_overrides(
+    servers: Iterable[CstaServerSettings], settings: RunSettings
+) -> dict[Key, dict[str, Address]]:
+    """Per CSTA server, the listener addresses this run's options give (role -> address)."""
+    options = {
+        ServerType.XML: {
+            "xml": (settings.xml_port, settings.xml_endpoint),
+            "tls": (settings.tls_port, settings.tls_endpoint),
+            "web": (settings.web_port, settings.web_endpoint),
+        },
+        ServerType.TR87: {"sip": (settings.sip_port, settings.sip_endpoint)},
+    }
+    result: dict[Key, dict[str, Address]] = {}
+    for server in servers:
+        roles = options.pop(server.server_type, {})
+        addresses = {}
+        for role, (port, description) in roles.items():
+            if description is not None:
+                addresses[role] = Address.described(description)
+            elif port is not None:
+                addresses[role] = Address.tcp(port, settings.interface)
+        result[key_of(server)] = addresses
+    return result
+
+
+# -- the root service ----------------------------------------------------------------------
+
+
+@implementer(IRunningServer)
+class CstaRoot(MultiService):
+    """The whole server (see the module docstring)."""
+
+    def __init__(self, runtime: Runtime, *, default_admin_password: bool) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.target = RunningTarget(self)
+        self._default_admin_password = default_admin_password
+        self._announced = False
+
+    # -- IRunningServer ----------------------------------------------------------------------
+    @property
+    def exchange(self) -> ExchangeData:
+        return self.runtime.exchange
+
+    @property
+    def data_directory(self) -> DataDirectory:
+        return self.runtime.data_directory
+
+    @property
+    def core(self) -> Any:
+        return self.runtime.core
+
+    def servers(self) -> list[CstaServerService]:
+        """The CSTA servers' services, in the exchange data's order."""
+        found = {s.key: s for s in self if isinstance(s, CstaServerService)}
+        return [found[key_of(s)] for s in self.exchange.csta_servers if key_of(s) in found]
+
+    def port_of(self, role: str) -> int:
+        """The port bound by the first CSTA server's ``role`` listener (``xml``, ``tls``,
+        ``web``, ``sip``): what a test or a script started on port 0 connects to.
+        LookupError if no server has that listener running."""
+        for server in self.servers():
+            listener = server.listeners.get(role)
+            if listener is not None and listener.bound_port is not None:
+                return listener.bound_port
+        raise LookupError(f"no {role} listener is running")
+
+    def server_runs(self) -> list[ServerRun]:
+        return [
+            ServerRun(settings=s.as_run(), ports=tuple(s.bound_ports()), tls=s.tls_status)
+            for s in self.servers()
+        ]
+
+    def start_missing_tls(self) -> list[str]:
+        return [note for s in self.servers() if (note := s.start_tls()) is not None]
+
+    def reconfig(self, exchange: ExchangeData) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._reconfig(exchange))
+
+    async def _reconfig(self, new: ExchangeData) -> None:
+        running = {s.key: s for s in self if isinstance(s, CstaServerService)}
+        wanted = {key_of(s): s for s in new.csta_servers}
+        added: list[CstaServerService] = []
+        changed: list[tuple[CstaServerService, CstaServerSettings]] = []
+        try:
+            for key, settings in wanted.items():
+                service = running.get(key)
+                if service is None:
+                    added.append(self._add_server(settings))
+                elif service.settings != settings:
+                    previous = service.settings
+                    await service.reconfig(settings)
+                    changed.append((service, previous))
+        except CannotListen as error:
+            for service in reversed(added):
+                await service.disownServiceParent()
+            for service, previous in reversed(changed):
+                await service.reconfig(previous)
+            raise CommandError(str(error)) from None
+        for key in running.keys() - wanted.keys():
+            await self._remove_server(running[key])
+        self.runtime.exchange = new
+
+    def _add_server(self, settings: CstaServerSettings) -> CstaServerService:
+        service = CstaServerService(self.runtime, settings)
+        try:
+            service.setServiceParent(self)
+        except CannotListen:
+            self.removeService(service)
+            raise
+        return service
+
+    async def _remove_server(self, service: CstaServerService) -> None:
+        await service.disownServiceParent()
+        self.close_clients(server_id(service.settings), "CSTA server removed")
+        log.info("CSTA server {server} removed", server=server_id(service.settings))
+
+    def close_clients(self, server: str, reason: str) -> int:
+        """End the sessions (ApplicationSessionTerminated, resourceLimitation) and close the
+        connections of one CSTA server's clients, after what was already written."""
+        core = self.core
+        closed = 0
+        for association in list(core.associations):
+            if association.profile.server_id != server or association.closed:
+                continue
+            if association.session is not None:
+                core.sessions.terminate(association.session, "resourceLimitation")
+            association.close(reason)
+            closed += 1
+        return closed
+
+    # -- start-up ----------------------------------------------------------------------------
+    def _announce(self) -> None:
+        if self._announced:
+            return
+        self._announced = True
+        runtime = self.runtime
+        log.info("exchange data: {path}", path=str(runtime.data_directory.exchange_file))
+        servers = apply_port_options(runtime.exchange.csta_servers, runtime.settings)
+        for line, fields in exchange_summary(runtime.exchange, servers):
+            log.info(line, **fields)
+
+    def privilegedStartService(self) -> None:
+        self._announce()
+        try:
+            super().privilegedStartService()
+        except CannotListen as error:
+            raise StartupError(f"csta: {error}") from None
+
+    def startService(self) -> None:
+        self._announce()
+        try:
+            super().startService()
+        except CannotListen as error:
+            raise StartupError(f"csta: {error}") from None
+        if self._default_admin_password:
+            log.warn(
+                "admin shell login: {user} / {password} (the default: please change it)",
+                user=DEFAULT_ADMIN_USER,
+                password=DEFAULT_ADMIN_PASSWORD,
+            )
+        else:
+            users = ", ".join(a.user for a in self.exchange.admin_accounts)
+            log.info("admin shell accounts: {users}", users=users or "none")
+        self.runtime.reactor.callWhenRunning(self._started)
+
+    def _started(self) -> None:
+        """Once the reactor runs (signals handled, clients served): the line to wait for."""
+        log.info("csta: started")
+
+
+# -- building it ---------------------------------------------------------------------------
+
+
+def _load_exchange(directory: DataDirectory, demo: bool) -> tuple[ExchangeData, bool]:
+    try:
+        directory.create()
+        return directory.load_or_create(demo_exchange_data if demo else empty_exchange_data)
+    except ConfigError as e:
+        raise StartupError(f"csta: {e.path or directory.exchange_file}: {e.problem}") from None
+    except OSError as e:
+        where = e.filename or directory.path
+        raise StartupError(f"csta: {where}: {e.strerror or e}") from None
+
+
+def _has_default_admin_password(data: ExchangeData) -> bool:
+    return any(
+        account.user == DEFAULT_ADMIN_USER
+        and verify_password(DEFAULT_ADMIN_PASSWORD, account.password_hash)
+        for account in data.admin_accounts
+    )
+
+
+def build_service(
+    settings: RunSettings,
+    reactor: Any,
+    *,
+    switch_factory: Callable[[Any, Any], Any] = Switch,
+    admin_failure_delay: float = FAILURE_DELAY,
+) -> CstaRoot:
+    """Compose the server (see the module docstring); ``reactor`` is passed down to all."""
+    directory = DataDirectory(settings.data)
+    exchange, created = _load_exchange(directory, settings.demo)
+    if created:
+        kind = "demo" if settings.demo else "empty"
+        log.info("created the {kind} exchange in {path}", kind=kind, path=str(directory.path))
+        if CertificateStore(directory.path).ensure_self_signed():
+            log.info("created a self-signed TLS certificate (mxone_certificate -p shows it)")
+    switch = switch_factory(exchange.plan, reactor)
+    core = make_core(
+        switch,
+        reactor,
+        limits=exchange.limits,
+        applications=lambda: runtime.applications(),
+    )
+    runtime = Runtime(
+        reactor=reactor,
+        settings=settings,
+        data_directory=directory,
+        exchange=exchange,
+        switch=switch,
+        simulator=Simulator(switch),
+        core=core,
+    )
+    root = CstaRoot(runtime, default_admin_password=_has_default_admin_password(exchange))
+    CoreService(core).setServiceParent(root)
+    overrides = run_overrides(exchange.csta_servers, settings)
+    try:
+        for server in exchange.csta_servers:
+            CstaServerService(runtime, server, overrides.get(key_of(server))).setServiceParent(root)
+    except CannotListen as error:  # a bad endpoint description
+        raise StartupError(f"csta: {error}") from None
+    for service in admin_services(runtime, root.target, failure_delay=admin_failure_delay):
+        service.setServiceParent(root)
+    return root
+
+
+def make_service(options: Options) -> CstaRoot:
+    """``IServiceMaker.makeService``: the one place that uses the global reactor."""
+    from twisted.internet import reactor
+
+    settings = getattr(options, "settings", None) or RunSettings.from_options(options)
+    service = build_service(settings, reactor)
+    # The exchange (devices, plan, code) lives for the whole run: move it out of the
+    # collector's reach so full collections stay short (40-130 ms pauses otherwise).
+    gc.collect()
+    gc.freeze()
+    return service

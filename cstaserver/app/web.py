@@ -1,0 +1,65 @@
+"""The web port's site of one XML CSTA server: the SOAP service at ``/csta`` (WSDL at
+``/csta?wsdl``), the status page at ``/`` and its JSON at ``/api/status``.
+
+The site joins two packages that do not know each other (``soap`` and ``web``), so it is
+composed here. One site per XML CSTA server serves both its web port and the HTTP side of
+its XML port, so both share one set of SOAP sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cstaserver.csta.association import Profile
+from cstaserver.soap.auth import BasicAuthGate, make_checker
+from cstaserver.soap.channel import SoapChannels
+from cstaserver.soap.dispatch import SoapDispatcher
+from cstaserver.soap.events import DeliveryPolicy, make_agent
+from cstaserver.soap.resource import CstaSoapResource
+from cstaserver.soap.site import WebSite, make_site
+from cstaserver.web.resource import StatusApi, StatusPage
+from cstaserver.web.status import StatusSources
+
+__all__ = ["make_web_site"]
+
+
+def make_web_site(
+    core: Any,
+    switch: Any,
+    reactor: Any,
+    server: Any,
+    *,
+    accounts: Callable[[], Sequence[Any]],
+    servers: Sequence[Any] = (),
+    auth_mode: str = "file",
+    checker: Any = None,
+    throttle: dict[str, Any] | None = None,
+    policy: DeliveryPolicy | None = None,
+    agent: Any = None,
+) -> WebSite:
+    """The site of one CSTA server (``server``: its CstaServerSettings); ``accounts()``
+    gives the current web accounts, ``servers`` what the status page lists."""
+    max_bytes = core.limits.max_message_bytes
+    channels = SoapChannels(
+        core,
+        Profile.for_server(server, "soap"),
+        reactor,
+        agent=agent if agent is not None else make_agent(reactor),
+        policy=policy,
+    )
+    gate = BasicAuthGate(
+        checker if checker is not None else make_checker(auth_mode, reactor, accounts),
+        reactor,
+        **(throttle or {}),
+    )
+    soap = CstaSoapResource(SoapDispatcher(channels), gate, max_bytes=max_bytes)
+    sources = StatusSources(core=core, switch=switch, servers=tuple(servers), clock=reactor)
+    return make_site(
+        soap,
+        StatusPage(),
+        StatusApi(sources),
+        reactor,
+        max_body_bytes=max_bytes,
+        channels=channels,
+    )
