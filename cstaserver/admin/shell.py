@@ -58,7 +58,7 @@ Commands (-h after csta, csta_authentication or mxone_certificate for their opti
 class ShellRuntime:
     """What every shell of one server shares."""
 
-    target: Any  # LiveExchange
+    target: Any  # IExchangeTarget: the RunningTarget of this server
     switch: Any
     sim: simcommands.SimControls
     core: Any

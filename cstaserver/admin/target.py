@@ -3,8 +3,9 @@ else the data directory.
 
 :class:`IExchangeTarget` is the seam: :class:`DirectoryTarget` (here) edits the data
 directory under a file lock (``fcntl.flock`` on ``<data>/.lock``), so two editors cannot
-interleave; :class:`cstaserver.admin.live.LiveExchange` edits the running server's data and
-applies the change at once. Both save with :meth:`DataDirectory.save` (atomic) before they
+interleave; :class:`cstaserver.admin.running.RunningTarget` edits the running server's data
+and has the server (an :class:`IRunningServer`, the composition layer's root service)
+reconfigure itself to it. Both save with :meth:`DataDirectory.save` (atomic) before they
 answer.
 """
 

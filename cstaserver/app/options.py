@@ -20,7 +20,7 @@ import attrs
 from twisted.python import usage
 
 from cstaserver.config.values import whole_number
-from cstaserver.logging import JSON_OBSERVER_NAME
+from cstaserver.logformat import JSON_OBSERVER_NAME
 
 DEFAULT_DATA = "./mxone-data"
 DEFAULT_INTERFACE = "127.0.0.1"
@@ -201,7 +201,7 @@ class Options(usage.Options):
                 raise usage.UsageError(f"--{option}: give either --{port_option} or --{option}")
 
     def _use_json_logging(self) -> None:
-        """Make twistd install the JSON observer (see :mod:`cstaserver.logging`)."""
+        """Make twistd install the JSON observer (see :mod:`cstaserver.logformat`)."""
         parent = self.parent
         if parent is None or parent.get("logger") is not None:
             return  # not under twistd, or an explicit twistd --logger wins

@@ -1,4 +1,4 @@
-"""The administrator's commands on the data directory, no server running (INTERFACE.md §5):
+"""The administrator's commands on the data directory, no server running (docs/admin.md):
 each command's happy path, and wrong input giving one line on stderr, exit status 2 and the
 exchange data unchanged (file bytes compared)."""
 

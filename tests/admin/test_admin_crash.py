@@ -1,5 +1,5 @@
-"""Exchange data that survives anything (ARCHITECTURE.md "saved atomically, so a restart
-loses nothing"): a child process saves two versions of the exchange data in turn with
+"""Exchange data that survives anything (the exchange data is saved atomically, so a
+restart loses nothing): a child process saves two versions of the exchange data in turn with
 ``DataDirectory.save`` and is killed with SIGKILL at random moments; after each kill the file
 is the old or the new valid data, never a torn one. Bounded: a few kills, each child saves a
 bounded number of times, every child killed by PID in a finally."""

@@ -1,5 +1,6 @@
-"""Live apply through the control channel against an in-process server (INTERFACE.md §5
-"applied to the running server at once"; the seed's 6.2-6.3): csta -i serves at once, a
+"""Live apply through the control channel against an in-process server (docs/admin.md:
+applied to the running server at once; "initiate / remove CSTA server" in the MX-ONE
+CSTA Server operational directions): csta -i serves at once, a
 busy port changes nothing, csta -e ends the clients cleanly, csta_authentication applies to
 the next login, csta -p shows clients, monitors and sessions."""
 

@@ -1,4 +1,4 @@
-"""Interactive values through a pseudo-terminal (INTERFACE.md §5: "-i, -c without option
+"""Interactive values through a pseudo-terminal (docs/admin.md: "-i, -c without option
 values ask for each value interactively, with the current value as the default, as an I/O
 terminal would"). The console script runs in a child process whose stdin/stdout are a pty;
 every read is bounded and the child is killed by PID in a finally."""

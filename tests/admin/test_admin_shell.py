@@ -1,4 +1,4 @@
-"""The admin shell over real loopback TCP (INTERFACE.md §6; PROTOCOLS.md §8 manhole wiring):
+"""The admin shell over real loopback TCP (docs/admin.md; wired like twisted.conch.manhole_tap):
 a telnet login and commands (csta -p, exchange print, sim, help, an error line, prompting),
 a wrong password refused, an ssh login with the conch client, the Python manhole and back,
 exchange dump and restore."""

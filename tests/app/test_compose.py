@@ -270,9 +270,7 @@ def test_a_bad_endpoint_option_stops_startup_with_one_line(tmp_path: Path) -> No
     settings = RunSettings(data=tmp_path / "data", xml_endpoint="carrier-pigeon:1")
     with pytest.raises(StartupError) as caught:
         build(tmp_path, settings=settings)
-    assert str(caught.value.code).startswith(
-        "csta: bad endpoint description 'carrier-pigeon:1': "
-    )
+    assert str(caught.value.code).startswith("csta: bad endpoint description 'carrier-pigeon:1': ")
     assert "\n" not in str(caught.value.code)
 
 

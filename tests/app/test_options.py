@@ -1,4 +1,4 @@
-"""``twistd -n csta`` options (INTERFACE.md §2; issue 3 §2)."""
+"""``twistd -n csta`` options (README "Options")."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from twisted.python import usage
 from twisted.scripts.twistd import ServerOptions
 
-from cstaserver.logging import JSON_OBSERVER_NAME
 from cstaserver.app.options import Options, RunSettings
+from cstaserver.logformat import JSON_OBSERVER_NAME
 
 
 def parse(*args: str) -> Options:
@@ -180,11 +180,11 @@ def twistd(*args: str) -> ServerOptions:
 
 
 def test_json_sets_twistd_logger() -> None:
-    from cstaserver.logging import json_stdout_observer
+    from cstaserver.logformat import json_stdout_observer
 
     config = twistd("-n", "--pidfile=", "csta", "--log-format", "json")
     assert config["logger"] is json_stdout_observer
-    assert JSON_OBSERVER_NAME == "cstaserver.logging.json_stdout_observer"
+    assert JSON_OBSERVER_NAME == "cstaserver.logformat.json_stdout_observer"
 
 
 def test_text_leaves_twistd_logger_alone() -> None:

@@ -1,4 +1,4 @@
-"""The twistd plugin, run for real in subprocesses (INTERFACE.md §1-§2; issue 3 §2-§4).
+"""The twistd plugin, run for real in subprocesses (README: make run, Options).
 
 Every process is started with a bounded deadline and killed by its PID in a ``finally``.
 """

@@ -1,4 +1,4 @@
-"""HTTP on the XML port (INTERFACE.md 3, PROTOCOLS.md 1.3 rule 8): the first byte decides
+"""HTTP on the XML port (docs/protocol-notes.md X7): the first byte decides
 between the ECMA-323 framed protocol and the web site."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
+from cstaserver.app.sniff import sniffing_factory
 from cstaserver.csta.association import Profile
 from cstaserver.csta.namespaces import ED3
-from cstaserver.app.sniff import sniffing_factory
 from cstaserver.xmlproto.framing import Deframer, encode_frame
 from cstaserver.xmlproto.protocol import CstaXmlFactory
 from tests.soap.soap_support import LoopbackWeb, soap11
