@@ -7,7 +7,7 @@ AuthenticatingTelnetProtocol, portal)`` → ``TelnetBootstrapProtocol`` →
 with a ``TerminalRealm`` whose terminal protocol is the same shell. One ``twisted.cred``
 portal with :class:`AdminAccountsChecker`: the hashed admin accounts of the exchange data
 (read at each login, so a restored account list applies at once), checked with
-:func:`cstaserver.passwords.verify_password`; a wrong password is refused after a delay. The
+:func:`cstaserver.config.passwords.verify_password`; a wrong password is refused after a delay. The
 ssh host key is generated in the data directory on first use (``ssh_host_key``, Ed25519,
 mode 0600). Over telnet, wrong passwords are also limited per peer address with the ECMA-354
 login throttle (:class:`~cstaserver.csta.auth.FailureThrottle`: more than 5 failures within
@@ -35,8 +35,8 @@ from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from cstaserver.config.passwords import verify_password
 from cstaserver.csta.auth import FailureThrottle
-from cstaserver.passwords import verify_password
 
 log = Logger()
 

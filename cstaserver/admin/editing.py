@@ -28,7 +28,7 @@ from cstaserver.config import (
     UserCredential,
     validate,
 )
-from cstaserver.passwords import hash_password
+from cstaserver.config.passwords import hash_password
 
 #: Ports of a newly initiated server (the MX-ONE defaults): port, TLS port, web port.
 DEFAULT_PORTS: dict[ServerType, tuple[int, int | None, int | None]] = {

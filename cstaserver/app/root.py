@@ -61,9 +61,9 @@ from cstaserver.config import (
     demo_exchange_data,
     empty_exchange_data,
 )
+from cstaserver.config.passwords import verify_password
 from cstaserver.config.summary import exchange_summary
 from cstaserver.csta.service import CoreService, make_core
-from cstaserver.passwords import verify_password
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
 

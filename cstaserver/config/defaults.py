@@ -29,8 +29,8 @@ from cstaserver.config.model import (
     UserCredential,
     WebAccount,
 )
+from cstaserver.config.passwords import hash_password
 from cstaserver.config.store import DataDirectory
-from cstaserver.passwords import hash_password
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.plan import ExchangePlan, Lim
 

@@ -5,7 +5,7 @@ Everything the simulated MX-ONE stores between runs, as attrs classes:
 - the numbering plan: :class:`cstaserver.pbx.plan.ExchangePlan` (reused, not copied);
 - the CSTA server settings per LIM that ``csta -i`` writes (docs/admin.md);
 - the ECMA-354 application-session authentication criteria that ``csta_authentication -i``
-  writes, with passwords only as salted scrypt hashes (:mod:`cstaserver.passwords`);
+  writes, with passwords only as salted scrypt hashes (:mod:`cstaserver.config.passwords`);
 - the web-service accounts (the "accounts file" of docs/soap.md) and the admin-shell
   accounts (docs/admin.md);
 - the configurable limits (docs/protocol-notes.md L1).

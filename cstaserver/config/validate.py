@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import attrs
 
 from cstaserver.config.model import ConfigError, ExchangeData, ServerType
-from cstaserver.passwords import is_password_hash
+from cstaserver.config.passwords import is_password_hash
 from cstaserver.pbx.plan import ExchangePlan
 
 

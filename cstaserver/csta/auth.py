@@ -57,7 +57,7 @@ class AuthenticatedApplication:
 
 
 def _verify(password: str, encoded: str) -> bool:
-    from cstaserver.passwords import verify_password
+    from cstaserver.config.passwords import verify_password
 
     return verify_password(password, encoded)
 

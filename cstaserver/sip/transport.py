@@ -28,7 +28,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from cstaserver.partial import PartialMessageGuard
+from cstaserver.csta.partial import PartialMessageGuard
 from cstaserver.sip.endpoint import SipEndpoint
 from cstaserver.sip.interfaces import ISipFlow
 from cstaserver.sip.message import SipParseError, SipStreamParser, parse_datagram

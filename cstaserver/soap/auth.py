@@ -3,7 +3,7 @@
 Two checkers, chosen with ``--web-auth``:
 
 - ``file`` (default): the accounts file, ``ExchangeData.web_accounts`` (salted scrypt hashes,
-  :func:`cstaserver.passwords.verify_password`); demo ``csta_user`` / ``csta``;
+  :func:`cstaserver.config.passwords.verify_password`); demo ``csta_user`` / ``csta``;
 - ``pam``: Linux accounts through PAM (the MX-ONE way: ``useradd … csta_user``), with the
   PyPI package ``python-pam`` (module ``pam``) imported when the option is used; without it,
   start-up stops with one line (:class:`WebAuthUnavailable`). PAM calls block, so they run in
@@ -36,8 +36,8 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
+from cstaserver.config.passwords import verify_password
 from cstaserver.csta.auth import FailureThrottle
-from cstaserver.passwords import verify_password
 
 log = Logger()
 

@@ -13,7 +13,7 @@ import pytest
 from cstaserver.admin.commands import console_main
 from cstaserver.certificates import self_signed
 from cstaserver.config import AuthMode, DataDirectory, ServerType, ensure_demo
-from cstaserver.passwords import verify_password
+from cstaserver.config.passwords import verify_password
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from cstaserver.config import AuthMode, DataDirectory, ServerType, ensure_demo
-from cstaserver.passwords import verify_password
+from cstaserver.config.passwords import verify_password
 
 TIMEOUT = 20.0
 

@@ -31,7 +31,7 @@ from cstaserver.config import (
     ServerType,
     demo_exchange_data,
 )
-from cstaserver.passwords import hash_password
+from cstaserver.config.passwords import hash_password
 
 
 class UdpMemoryReactor(MemoryReactorClock):

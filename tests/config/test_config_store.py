@@ -21,7 +21,7 @@ from cstaserver.config import (
     ensure_exchange,
 )
 from cstaserver.config import store as store_module
-from cstaserver.passwords import verify_password
+from cstaserver.config.passwords import verify_password
 from cstaserver.pbx.demo import demo_plan
 
 

@@ -347,10 +347,10 @@ class FullServer:
         telnet: bool = False,
         changes: Callable[[Any], Any] | None = None,
     ) -> None:
-        from cstaserver.certificates import CertificateStore
-        from cstaserver.config import DataDirectory, ensure_demo
         from cstaserver.app.options import RunSettings
         from cstaserver.app.root import build_service
+        from cstaserver.certificates import CertificateStore
+        from cstaserver.config import DataDirectory, ensure_demo
 
         ensure_demo(data)
         CertificateStore(data).ensure_self_signed()

@@ -1,10 +1,10 @@
-"""cstaserver.passwords: salted scrypt hashes."""
+"""cstaserver.config.passwords: salted scrypt hashes."""
 
 from __future__ import annotations
 
 import pytest
 
-from cstaserver.passwords import (
+from cstaserver.config.passwords import (
     SCHEME,
     hash_password,
     is_password_hash,
