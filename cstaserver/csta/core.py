@@ -2,8 +2,9 @@
 "service request / response / error"), and the objects every transport shares: the switch,
 the monitor registry, the ECMA-354 session service and the limits.
 
-Every request gets exactly one answer (PROTOCOLS.md R12): the service's response, or a
-``CSTAErrorCode`` - for unknown roots and unsupported services too. One association's bad
+Every request gets exactly one answer (ECMA-269 9.3: a positive or a negative
+acknowledgement): the service's response, or a ``CSTAErrorCode`` - for unknown roots and
+unsupported services too. One association's bad
 message never touches another association.
 """
 
@@ -24,6 +25,7 @@ from cstaserver.csta.association import Association, Profile
 from cstaserver.csta.errors import (
     UNSUPPORTED_SERVICE,
     CstaError,
+    ErrorValue,
     encode_error,
     error_for_decode,
     error_from_switch,
@@ -31,12 +33,12 @@ from cstaserver.csta.errors import (
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
 from cstaserver.csta.xmlsafe import XmlRejected
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import SwitchError
 
 log = Logger()
 
 
-#: The limits are the exchange data's (INTERFACE.md 7; PROTOCOLS.md 9 defaults).
+#: The limits are the exchange data's (``cstaserver.config.model.Limits``, with its defaults).
 CoreLimits = Limits
 
 

@@ -2,13 +2,14 @@
 and the fan-out of switch events to the monitors that see them.
 
 Monitors are indexed by device and by call, so routing an event costs a dictionary look-up
-per device and call it names, never a scan of all monitors (PROTOCOLS.md 9). Each event is
-rendered once per distinct *view* (namespace, viewpoint device, device presentation) and the
-bytes are reused for every monitor with that view; only ``monitorCrossRefID`` differs
+per device and call it names, never a scan of all monitors. Each event is rendered once per
+distinct *view* (namespace, viewpoint device, device presentation) and the bytes are reused
+for every monitor with that view; only ``monitorCrossRefID`` differs
 (``EventTemplate.render``). Delivery to one association never stops delivery to the others.
 
-Limits (INTERFACE.md 7): ``overallMonitorLimitExceeded`` for the whole server,
-``objectMonitorLimitExceeded`` per association.
+Limits (the exchange data's ``Limits``; ECMA-269 12.2.4 / 12.2.5 error values):
+``overallMonitorLimitExceeded`` for the whole server, ``objectMonitorLimitExceeded`` per
+association.
 """
 
 from __future__ import annotations
@@ -20,36 +21,36 @@ from typing import Any
 import attrs
 from twisted.logger import Logger
 
-from cstaserver.pbx import events as ev
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.csta.errors import CstaError, ErrorValue
+from cstaserver.pbx import events as pbx_events
 
 log = Logger()
 
 #: The ECMA-269 filter flag (and filter group) of each switch event (15.1.x MonitorFilter).
 EVENT_FILTER_FLAGS: dict[type, tuple[str, str]] = {
-    ev.ServiceInitiated: ("callControl", "serviceInitiated"),
-    ev.Originated: ("callControl", "originated"),
-    ev.NetworkReached: ("callControl", "networkReached"),
-    ev.Delivered: ("callControl", "delivered"),
-    ev.Established: ("callControl", "established"),
-    ev.ConnectionCleared: ("callControl", "connectionCleared"),
-    ev.CallCleared: ("callControl", "callCleared"),
-    ev.Held: ("callControl", "held"),
-    ev.Retrieved: ("callControl", "retrieved"),
-    ev.Transferred: ("callControl", "transferred"),
-    ev.Conferenced: ("callControl", "conferenced"),
-    ev.Diverted: ("callControl", "diverted"),
-    ev.Failed: ("callControl", "failed"),
-    ev.Queued: ("callControl", "queued"),
-    ev.DigitsGenerated: ("callAssociated", "digitsGenerated"),
-    ev.Forwarding: ("logicalDeviceFeature", "forwarding"),
-    ev.DoNotDisturb: ("logicalDeviceFeature", "doNotDisturb"),
-    ev.AgentLoggedOn: ("logicalDeviceFeature", "agentLoggedOn"),
-    ev.AgentLoggedOff: ("logicalDeviceFeature", "agentLoggedOff"),
-    ev.AgentReady: ("logicalDeviceFeature", "agentReady"),
-    ev.AgentNotReady: ("logicalDeviceFeature", "agentNotReady"),
-    ev.AgentBusy: ("logicalDeviceFeature", "agentBusy"),
-    ev.AgentWorkingAfterCall: ("logicalDeviceFeature", "agentWorkingAfterCall"),
+    pbx_events.ServiceInitiated: ("callControl", "serviceInitiated"),
+    pbx_events.Originated: ("callControl", "originated"),
+    pbx_events.NetworkReached: ("callControl", "networkReached"),
+    pbx_events.Delivered: ("callControl", "delivered"),
+    pbx_events.Established: ("callControl", "established"),
+    pbx_events.ConnectionCleared: ("callControl", "connectionCleared"),
+    pbx_events.CallCleared: ("callControl", "callCleared"),
+    pbx_events.Held: ("callControl", "held"),
+    pbx_events.Retrieved: ("callControl", "retrieved"),
+    pbx_events.Transferred: ("callControl", "transferred"),
+    pbx_events.Conferenced: ("callControl", "conferenced"),
+    pbx_events.Diverted: ("callControl", "diverted"),
+    pbx_events.Failed: ("callControl", "failed"),
+    pbx_events.Queued: ("callControl", "queued"),
+    pbx_events.DigitsGenerated: ("callAssociated", "digitsGenerated"),
+    pbx_events.Forwarding: ("logicalDeviceFeature", "forwarding"),
+    pbx_events.DoNotDisturb: ("logicalDeviceFeature", "doNotDisturb"),
+    pbx_events.AgentLoggedOn: ("logicalDeviceFeature", "agentLoggedOn"),
+    pbx_events.AgentLoggedOff: ("logicalDeviceFeature", "agentLoggedOff"),
+    pbx_events.AgentReady: ("logicalDeviceFeature", "agentReady"),
+    pbx_events.AgentNotReady: ("logicalDeviceFeature", "agentNotReady"),
+    pbx_events.AgentBusy: ("logicalDeviceFeature", "agentBusy"),
+    pbx_events.AgentWorkingAfterCall: ("logicalDeviceFeature", "agentWorkingAfterCall"),
 }
 
 
@@ -130,10 +131,10 @@ class MonitorRegistry:
         if (device is None) == (call_id is None):
             raise ValueError("a monitor watches either a device or a call")
         if len(self._by_xref) >= self.max_monitors:
-            raise SwitchError(ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED, "overall monitor limit")
+            raise CstaError(ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED, "overall monitor limit")
         owned = self._by_owner.setdefault(id(owner), {})
         if len(owned) >= self.max_per_owner:
-            raise SwitchError(ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED, "monitors per session")
+            raise CstaError(ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED, "monitors per session")
         monitor = Monitor(
             cross_ref_id=self._new_xref(),
             owner=owner,
@@ -160,14 +161,14 @@ class MonitorRegistry:
     def stop(self, cross_ref_id: str, owner: object | None = None) -> Monitor:
         monitor = self._by_xref.get(cross_ref_id)
         if monitor is None or (owner is not None and monitor.owner is not owner):
-            raise SwitchError(ErrorValue.INVALID_CROSS_REF_ID, f"no monitor {cross_ref_id}")
+            raise CstaError(ErrorValue.INVALID_CROSS_REF_ID, f"no monitor {cross_ref_id}")
         self._remove(monitor)
         return monitor
 
     def change_filter(self, cross_ref_id: str, owner: object, suppressed: Iterable[str]) -> Monitor:
         monitor = self._by_xref.get(cross_ref_id)
         if monitor is None or monitor.owner is not owner:
-            raise SwitchError(ErrorValue.INVALID_CROSS_REF_ID, f"no monitor {cross_ref_id}")
+            raise CstaError(ErrorValue.INVALID_CROSS_REF_ID, f"no monitor {cross_ref_id}")
         monitor.suppressed = frozenset(suppressed)
         return monitor
 

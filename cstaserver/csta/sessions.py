@@ -6,7 +6,7 @@ credentials; **optional** serves requests without a session, but a session start
 credentials is authenticated (wrong ones refused); **mandatory** requires an authenticated
 session before any CSTA request (``security/generic`` until then).
 
-Proprietary addition (documented in docs/sessions.md): a session outlives its connection for
+Proprietary addition (not in ECMA-354): a session outlives its connection for
 the cleanup delay (``Limits.session_cleanup_delay``, 0 = ends at once). A client reattaches by
 sending the old ``sessionID`` inside ``applicationSpecificInfo`` (any namespace, e.g. Avaya's
 ``SessionLoginInfo/sessionID`` or ours, ``urn:cstaserver:session``); it gets the same session
@@ -26,8 +26,8 @@ from twisted.cred.error import UnauthorizedLogin
 from twisted.logger import Logger
 
 from cstaserver.csta.association import AuthMode
+from cstaserver.csta.errors import ErrorValue
 from cstaserver.csta.namespaces import APPL_SESSION, edition_of
-from cstaserver.pbx.errors import ErrorValue
 
 if TYPE_CHECKING:
     from cstaserver.csta.association import Association
@@ -109,7 +109,8 @@ class SessionService:
 
     @staticmethod
     def choose_version(requested: list[str]) -> str | None:
-        """The first requested protocol version we support (PROTOCOLS.md 4)."""
+        """The first requested protocol version we support (ECMA-354 protocolVersion: a
+        CSTA edition's namespace)."""
         for uri in requested:
             if edition_of(uri.strip()) is not None:
                 return uri.strip()

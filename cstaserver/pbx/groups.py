@@ -32,7 +32,7 @@ from zope.interface import implementer
 
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.devices import Agent, DeviceInfo
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import (
     AgentBusy,
     AgentEvent,
@@ -243,14 +243,14 @@ class Groups:
         own = self.acd_of_device.get(device)
         if own is None:
             raise SwitchError(
-                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT,
+                Refusal.WRONG_DEVICE_KIND,
                 f"{device} is not an agent position of an ACD group",
             )
         if group is not None and group != own:
             acd = self.acd.get(group)
             if acd is None or device not in acd.plan.agent_devices:
                 raise SwitchError(
-                    ErrorValue.INVALID_PARAMETER_VALUE,
+                    Refusal.BAD_ARGUMENT,
                     f"{device} is not an agent device of {group}",
                 )
             return acd
@@ -262,17 +262,17 @@ class Groups:
         assert info is not None
         if not agent_id or agent_id not in acd.plan.agent_ids:
             raise SwitchError(
-                ErrorValue.INVALID_PARAMETER_VALUE,
+                Refusal.BAD_ARGUMENT,
                 f"agent ID {agent_id!r} is not an agent of group {acd.plan.number}",
             )
         if info.agent is not None:
             raise SwitchError(
-                ErrorValue.INVALID_OBJECT_STATE,
+                Refusal.NOT_IN_STATE,
                 f"agent {info.agent.agent_id} is already logged on at {device}",
             )
         if agent_id in acd.agents:
             raise SwitchError(
-                ErrorValue.INVALID_OBJECT_STATE,
+                Refusal.NOT_IN_STATE,
                 f"agent {agent_id} is logged on at {acd.agents[agent_id].device}",
             )
         agent = Agent(agent_id, acd.plan.number, device, idle_since=self.clock.seconds())
@@ -294,10 +294,10 @@ class Groups:
         self.acd_for(device, None)
         agent = self._agent_at(device)
         if agent is None:
-            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, f"no agent is logged on at {device}")
+            raise SwitchError(Refusal.NOT_IN_STATE, f"no agent is logged on at {device}")
         if agent_id and agent_id != agent.agent_id:
             raise SwitchError(
-                ErrorValue.INVALID_PARAMETER_VALUE,
+                Refusal.BAD_ARGUMENT,
                 f"agent {agent_id} is not the agent logged on at {device}",
             )
         return agent
@@ -306,9 +306,7 @@ class Groups:
         """Ready / not ready / working after call, as requested (validated first)."""
         agent = self.require_agent(device, agent_id)
         if agent.state is AgentState.BUSY and state is not AgentState.WORKING_AFTER_CALL:
-            raise SwitchError(
-                ErrorValue.INVALID_OBJECT_STATE, f"agent {agent.agent_id} is busy on a call"
-            )
+            raise SwitchError(Refusal.NOT_IN_STATE, f"agent {agent.agent_id} is busy on a call")
         if state is AgentState.WORKING_AFTER_CALL:
             self._work_after_call(agent)
             return

@@ -4,7 +4,7 @@ Operations follow ECMA-269 clause 17 (call control), 18 (call associated: Genera
 19 (logical device features), 16 (snapshot), in protocol-neutral form. Every operation
 either changes switch state and emits domain events (``cstaserver.pbx.events``) to the
 subscribers *synchronously, after the state change is complete*, or raises
-``cstaserver.pbx.errors.SwitchError`` and changes nothing.
+``cstaserver.pbx.errors.SwitchError`` (with the switch's ``Refusal``) and changes nothing.
 
 Below ISwitch, the seams inside the switch: what the routing, group and network features
 may drive of the call-processing core (``ICallSteps``, ``ITrunkSteps``) and what the core
@@ -40,7 +40,7 @@ class ISwitch(Interface):
 
     # -- look-ups ------------------------------------------------------------------------
     def device(number: str) -> object:
-        """The DeviceInfo (number, kind, lim, name, dn_type, ...) or SwitchError OBJECT_NOT_KNOWN."""
+        """The DeviceInfo (number, kind, lim, name, dn_type, ...) or SwitchError NO_SUCH_DEVICE."""
 
     def devices() -> list:
         """All DeviceInfo, in numbering-plan order."""

@@ -12,7 +12,7 @@ then
   ``no_answer_suffix``: then it rings until the alerting time-out.
 
 All trunks busy (``trunk_count`` outside parties in calls): Failed (trunksBusy) for an
-outgoing call, SwitchError NETWORK_BUSY for an outside caller. A failed outside party is
+outgoing call, SwitchError ALL_TRUNKS_BUSY for an outside caller. A failed outside party is
 released by the network at once.
 
 Predictive call: the outside party is called first (the calling device or group sees the
@@ -28,7 +28,7 @@ from twisted.logger import Logger
 
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.devices import Numbering
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import NetworkReached
 from cstaserver.pbx.interfaces import ITrunkSteps
 from cstaserver.pbx.plan import ExternalNetwork
@@ -82,7 +82,7 @@ class Network:
     def call_in(self, caller: str, target: str) -> Call:
         """An outside ``caller`` calls ``target`` (validated by the caller of this method)."""
         if self.steps.trunks_in_use() >= self.rules.trunk_count:
-            raise SwitchError(ErrorValue.NETWORK_BUSY, "all trunks are busy")
+            raise SwitchError(Refusal.ALL_TRUNKS_BUSY, "all trunks are busy")
         call = self.steps.new_call(calling_device=caller, called_device=target)
         self.steps.add_connection(call, caller, ConnectionState.CONNECTED)
         log.debug(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from cstaserver.pbx.calls import Call
 from cstaserver.pbx.devices import DeviceInfo
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.states import (
     ConnectionState,
     EventCause,
@@ -48,14 +48,14 @@ class Simulator:
     def require_terminal(self, device: str) -> DeviceInfo:
         return self.switch.require_terminal(device)
 
-    def _pick(self, number: str, states: tuple[ConnectionState, ...], error: ErrorValue) -> Call:
+    def _pick(self, number: str, states: tuple[ConnectionState, ...], reason: Refusal) -> Call:
         """The call of ``number``'s connection in the first of ``states`` that it has."""
         conns = self.switch.connections_at(number)
         for state in states:
             for call_id, conn in conns.items():
                 if conn.state is state:
                     return self.switch.calls[call_id]
-        raise SwitchError(error, f"{number} has no call to do that with")
+        raise SwitchError(reason, f"{number} has no call to do that with")
 
     # -- a person at a terminal, or an outside caller -----------------------------------------
     def off_hook(self, device: str) -> str:
@@ -63,19 +63,19 @@ class Simulator:
         info = self.require_terminal(device)
         existing = self.switch.check_may_originate(info)
         if existing is not None:
-            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, f"{info.number} is off-hook")
+            raise SwitchError(Refusal.NOT_IN_STATE, f"{info.number} is off-hook")
         return self.core.off_hook(info.number, EventCause.NEW_CALL).call_id
 
     def call(self, from_: str, to: str) -> str:
         """``sim call FROM TO``: a terminal dials, or an outside caller calls in."""
         sw = self.switch
         if sw.numbering.is_external(from_):
-            target = sw.destination(to, ErrorValue.INVALID_CALLED_DEVICE, exclude=from_)
+            target = sw.destination(to, Refusal.BAD_CALLED_NUMBER, exclude=from_)
             return sw.network.call_in(from_, target).call_id
         try:
             info = self.require_terminal(from_)
         except SwitchError as exc:
-            raise SwitchError(ErrorValue.INVALID_CALLING_DEVICE, exc.message) from None
+            raise SwitchError(Refusal.BAD_CALLING_DEVICE, exc.message) from None
         call = sw.check_may_originate(info)
         if call is None:
             call = self.core.off_hook(info.number, EventCause.NEW_CALL)
@@ -109,7 +109,7 @@ class Simulator:
     def answer(self, device: str) -> str:
         """``sim answer``: the terminal (or outside party) answers what alerts at it."""
         number = self.switch.party_number(device)
-        call = self._pick(number, (S.ALERTING,), ErrorValue.NO_CALL_TO_ANSWER)
+        call = self._pick(number, (S.ALERTING,), Refusal.NO_CALL_TO_ANSWER)
         if self.switch.info(number) is not None:
             self.switch.answer_call(call.call_id, number)
         else:
@@ -119,21 +119,21 @@ class Simulator:
     def hangup(self, device: str) -> str:
         """``sim hangup``: on-hook; clears the active connection (else the held one)."""
         number = self.switch.party_number(device)
-        call = self._pick(number, _HANGUP_ORDER, ErrorValue.NO_CONNECTION_TO_CLEAR)
+        call = self._pick(number, _HANGUP_ORDER, Refusal.NOTHING_TO_CLEAR)
         self.switch.clear_connection(call.call_id, number)
         return call.call_id
 
     def hold(self, device: str) -> str:
         """``sim hold``: the hold key on the active call."""
         info = self.require_terminal(device)
-        call = self._pick(info.number, (S.CONNECTED,), ErrorValue.NO_ACTIVE_CALL)
+        call = self._pick(info.number, (S.CONNECTED,), Refusal.NO_ACTIVE_CALL)
         self.switch.hold_call(call.call_id, info.number)
         return call.call_id
 
     def retrieve(self, device: str) -> str:
         """The hold key again: retrieve the held call."""
         info = self.require_terminal(device)
-        call = self._pick(info.number, (S.HOLD,), ErrorValue.NO_HELD_CALL)
+        call = self._pick(info.number, (S.HOLD,), Refusal.NO_HELD_CALL)
         self.switch.retrieve_call(call.call_id, info.number)
         return call.call_id
 
@@ -151,16 +151,14 @@ class Simulator:
             info.mode = TerminalMode(mode)
         except ValueError:
             raise SwitchError(
-                ErrorValue.INVALID_PARAMETER_VALUE,
+                Refusal.BAD_ARGUMENT,
                 f"mode must be handsfree or manual, not {mode!r}",
             ) from None
 
     def _extension(self, device: str) -> DeviceInfo:
         info = self.switch.device(device)
         if not info.is_extension:
-            raise SwitchError(
-                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT, f"{info.number} is not an extension"
-            )
+            raise SwitchError(Refusal.WRONG_DEVICE_KIND, f"{info.number} is not an extension")
         return info
 
     # -- agents ------------------------------------------------------------------------------
@@ -172,7 +170,7 @@ class Simulator:
         requested = _AGENT_ACTIONS.get(action)
         if requested is None:
             raise SwitchError(
-                ErrorValue.INVALID_PARAMETER_VALUE,
+                Refusal.BAD_ARGUMENT,
                 f"agent action must be login, logout, ready or notready, not {action!r}",
             )
         self.switch.set_agent_state(device, requested, agent_id)

@@ -3,25 +3,26 @@
 ECMA-269 clause 17 (call control services), 18 (GenerateDigits), 19 (logical device
 features: forwarding, do not disturb, agent state) and 16 (snapshots), with the call
 scenarios of ECMA TR/82. Each operation validates everything first and raises exactly one
-``SwitchError`` (changing nothing), or changes state and emits its events through the core.
+``SwitchError`` with its ``Refusal`` (changing nothing), or changes state and emits its
+events through the core.
 
 Choices where ECMA-269 leaves room (documented for the CSTA layer):
 
 - MakeCall from a device that is off-hook with dial tone (an initiated connection) uses that
   connection (no new ServiceInitiated); from a device with a connected (active) call or a
-  failed one: INVALID_OBJECT_STATE; from a device made busy with ``sim busy``: RESOURCE_BUSY.
+  failed one: NOT_IN_STATE; from a device made busy with ``sim busy``: DEVICE_BUSY.
   A device that only has held or alerting calls may make a call.
 - MakeCall on a hands-free terminal: ServiceInitiated (makeCall, initiated) -> Originated
   (makeCall, connected) -> the called side. With ``auto_originate=False`` or a terminal in
   manual mode the calling device is prompted (TR/82 4.1): Delivered at the calling device
   (cause makeCall, alerting); when it answers, Originated and then the called side.
 - A called number the switch knows is invalid (not in the plan, not external, too short for
-  the network, the trunk itself, the calling device) is refused with INVALID_CALLED_DEVICE;
+  the network, the trunk itself, the calling device) is refused with BAD_CALLED_NUMBER;
   dialled by a terminal (``sim call``) it gives Failed instead (see ``simulator.py``).
 - Transfer and conference keep the held call (the primary old call) as the resulting call;
   the Transferred event itself clears the transferring device's connections (state null in
   ``states``), and the secondary call ends without CallCleared, as in ECMA-269 17.2.x.
-- Retrieve while another call of the device is active: INVALID_OBJECT_STATE.
+- Retrieve while another call of the device is active: NOT_IN_STATE.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from zope.interface import implementer
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.core import CallProcessing
 from cstaserver.pbx.devices import DeviceInfo, ForwardingEntry
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import (
     Conferenced,
     ConnectionChange,
@@ -132,7 +133,7 @@ class Switch:
     def device(self, number: str) -> DeviceInfo:
         internal = self.numbering.internal(number)
         if internal is None:
-            raise SwitchError(ErrorValue.OBJECT_NOT_KNOWN, f"no device {number!r} in the plan")
+            raise SwitchError(Refusal.NO_SUCH_DEVICE, f"no device {number!r} in the plan")
         info = self.core.info(internal)
         assert info is not None  # ``internal`` is a number of the plan
         return info
@@ -159,7 +160,7 @@ class Switch:
     def _call(self, call_id: str) -> Call:
         call = self.calls.get(call_id)
         if call is None:
-            raise SwitchError(ErrorValue.INVALID_CALL_ID, f"no call {call_id!r}")
+            raise SwitchError(Refusal.NO_SUCH_CALL, f"no call {call_id!r}")
         return call
 
     def party_number(self, number: str) -> str:
@@ -169,57 +170,55 @@ class Switch:
             return internal
         if self.numbering.is_external(number):
             return number
-        raise SwitchError(ErrorValue.OBJECT_NOT_KNOWN, f"no device {number!r}")
+        raise SwitchError(Refusal.NO_SUCH_DEVICE, f"no device {number!r}")
 
     def require_terminal(self, number: str) -> DeviceInfo:
         """An extension with a terminal (what can answer, hold, dial ...)."""
         info = self.device(number) if not self.numbering.is_external(number) else None
         if info is None or not info.is_extension:
             raise SwitchError(
-                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT,
+                Refusal.WRONG_DEVICE_KIND,
                 f"{number} is not an extension with a terminal",
             )
         if not info.terminal:
-            raise SwitchError(
-                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT, f"no terminal is logged on at {number}"
-            )
+            raise SwitchError(Refusal.WRONG_DEVICE_KIND, f"no terminal is logged on at {number}")
         return info
 
-    def _connection(self, call: Call, number: str, error: ErrorValue) -> Connection:
+    def _connection(self, call: Call, number: str, reason: Refusal) -> Connection:
         conn = call.connection(number)
         if conn is None:
-            raise SwitchError(error, f"{number} has no connection in call {call.call_id}")
+            raise SwitchError(reason, f"{number} has no connection in call {call.call_id}")
         return conn
 
     def _party(self, call_id: str, device: str) -> tuple[Call, DeviceInfo, Connection]:
         """Call, extension and its connection for a terminal operation."""
         call = self._call(call_id)
         info = self.require_terminal(device)
-        return call, info, self._connection(call, info.number, ErrorValue.INVALID_CONNECTION_ID)
+        return call, info, self._connection(call, info.number, Refusal.NOT_IN_CALL)
 
-    def destination(self, number: str, error: ErrorValue, exclude: str | None = None) -> str:
-        """The internal or external number a call to ``number`` goes to, or ``error``."""
+    def destination(self, number: str, reason: Refusal, exclude: str | None = None) -> str:
+        """The internal or external number a call to ``number`` goes to, or refused with ``reason``."""
         target = self.numbering.resolve(number or "")
         if target is None:
-            raise SwitchError(error, f"{number!r} is not a number of the exchange or the network")
+            raise SwitchError(reason, f"{number!r} is not a number of the exchange or the network")
         info = self.core.info(target)
         if info is not None and info.kind is DeviceKind.TRUNK:
-            raise SwitchError(error, f"{number!r} is the trunk itself")
+            raise SwitchError(reason, f"{number!r} is the trunk itself")
         if info is None and not self.numbering.external_valid(target):
-            raise SwitchError(error, f"{number!r} is too short for the network")
+            raise SwitchError(reason, f"{number!r} is too short for the network")
         if target == exclude:
-            raise SwitchError(error, f"{number!r} is the device itself")
+            raise SwitchError(reason, f"{number!r} is the device itself")
         return target
 
     def check_may_originate(self, info: DeviceInfo) -> Call | None:
         """Refuse a busy calling device; its initiated (off-hook) call if it has one."""
         if info.busy:
-            raise SwitchError(ErrorValue.RESOURCE_BUSY, f"{info.number} is busy")
+            raise SwitchError(Refusal.DEVICE_BUSY, f"{info.number} is busy")
         initiated = None
         for call_id, conn in info.connections.items():
             if conn.state in (S.CONNECTED, S.FAIL):
                 raise SwitchError(
-                    ErrorValue.INVALID_OBJECT_STATE,
+                    Refusal.NOT_IN_STATE,
                     f"{info.number} is {conn.state.value} in call {call_id}",
                 )
             if conn.state is S.INITIATED:
@@ -230,7 +229,7 @@ class Switch:
         for call_id, conn in info.connections.items():
             if call_id != except_call and conn.state in (S.CONNECTED, S.INITIATED):
                 raise SwitchError(
-                    ErrorValue.INVALID_OBJECT_STATE,
+                    Refusal.NOT_IN_STATE,
                     f"{info.number} has an active call {call_id}",
                 )
 
@@ -240,16 +239,16 @@ class Switch:
         """Validation shared by transfer, conference, alternate, reconnect (which accepts an
         active call in any state but hold: ``active_connected=False``)."""
         if held_call_id == active_call_id:
-            raise SwitchError(ErrorValue.INVALID_CALL_ID, "held and active call are the same")
+            raise SwitchError(Refusal.SAME_CALL_TWICE, "held and active call are the same")
         held, info, hconn = self._party(held_call_id, device)
         active = self._call(active_call_id)
-        aconn = self._connection(active, info.number, ErrorValue.INVALID_CONNECTION_ID)
+        aconn = self._connection(active, info.number, Refusal.NOT_IN_CALL)
         if hconn.state is not S.HOLD:
-            raise SwitchError(ErrorValue.NO_HELD_CALL, f"call {held_call_id} is not held")
+            raise SwitchError(Refusal.NO_HELD_CALL, f"call {held_call_id} is not held")
         if active_connected and aconn.state is not S.CONNECTED:
-            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {active_call_id} is not active")
+            raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {active_call_id} is not active")
         if aconn.state is S.HOLD:
-            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {active_call_id} is held")
+            raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {active_call_id} is held")
         return held, active, info
 
     # -- call control ------------------------------------------------------------------------
@@ -257,10 +256,8 @@ class Switch:
         internal = self.numbering.internal(calling)
         info = self.core.info(internal) if internal is not None else None
         if info is None or not info.is_extension or not info.terminal:
-            raise SwitchError(
-                ErrorValue.INVALID_CALLING_DEVICE, f"{calling!r} cannot originate a call"
-            )
-        target = self.destination(called, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+            raise SwitchError(Refusal.BAD_CALLING_DEVICE, f"{calling!r} cannot originate a call")
+        target = self.destination(called, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
         call = self.check_may_originate(info)
         if call is not None:
             call.origin_cause = EventCause.MAKE_CALL
@@ -286,10 +283,10 @@ class Switch:
             info.kind is DeviceKind.ACD_GROUP or (info.is_extension and info.terminal)
         ):
             raise SwitchError(
-                ErrorValue.INVALID_CALLING_DEVICE,
+                Refusal.BAD_CALLING_DEVICE,
                 f"{calling!r} is neither an ACD group nor an extension with a terminal",
             )
-        target = self.destination(called, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+        target = self.destination(called, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
         call = self.network.predictive(info.number, target)
         return (call.call_id, info.number)
 
@@ -297,14 +294,14 @@ class Switch:
         call, info, conn = self._party(call_id, device)
         if conn.state is not S.ALERTING:
             raise SwitchError(
-                ErrorValue.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
+                Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
             )
         self.core.answer(call, info.number)
 
     def clear_connection(self, call_id: str, device: str) -> None:
         call = self._call(call_id)
         number = self.party_number(device)
-        self._connection(call, number, ErrorValue.NO_CONNECTION_TO_CLEAR)
+        self._connection(call, number, Refusal.NOTHING_TO_CLEAR)
         self.core.release(call, number, EventCause.NORMAL_CLEARING)
 
     def clear_call(self, call_id: str) -> None:
@@ -313,7 +310,7 @@ class Switch:
     def hold_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
         if conn.state is not S.CONNECTED:
-            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {call_id} is not active")
+            raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {call_id} is not active")
         self._hold(call, conn, EventCause.NORMAL)
 
     def _hold(self, call: Call, conn: Connection, cause: EventCause) -> None:
@@ -327,15 +324,15 @@ class Switch:
     def retrieve_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
         if conn.state is not S.HOLD:
-            raise SwitchError(ErrorValue.NO_HELD_CALL, f"call {call_id} is not held")
+            raise SwitchError(Refusal.NO_HELD_CALL, f"call {call_id} is not held")
         self._check_no_active(info)
         self._retrieve(call, conn, EventCause.NORMAL)
 
     def consultation_call(self, held_call_id: str, device: str, consulted: str) -> tuple:
         call, info, conn = self._party(held_call_id, device)
         if conn.state is not S.CONNECTED:
-            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {held_call_id} is not active")
-        target = self.destination(consulted, ErrorValue.INVALID_CALLED_DEVICE, exclude=info.number)
+            raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {held_call_id} is not active")
+        target = self.destination(consulted, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
         self._hold(call, conn, EventCause.CONSULTATION)
         new = self.core.off_hook(info.number, EventCause.CONSULTATION)
         new.called_device = target
@@ -347,7 +344,7 @@ class Switch:
         number = info.number
         held_others, active_others = held.others(number), active.others(number)
         if not held_others or not active_others:
-            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, "nobody to transfer to")
+            raise SwitchError(Refusal.NOT_IN_STATE, "nobody to transfer to")
         hconn = self.core.remove_connection(held, number)
         aconn = self.core.remove_connection(active, number)
         for other in active_others:
@@ -379,11 +376,11 @@ class Switch:
     def single_step_transfer(self, call_id: str, device: str, transferred_to: str) -> tuple:
         call, info, conn = self._party(call_id, device)
         if conn.state is not S.CONNECTED:
-            raise SwitchError(ErrorValue.NO_ACTIVE_CALL, f"call {call_id} is not active")
-        target = self.destination(transferred_to, ErrorValue.INVALID_DESTINATION, info.number)
+            raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {call_id} is not active")
+        target = self.destination(transferred_to, Refusal.BAD_DESTINATION, info.number)
         others = call.others(info.number)
         if not others or target in others:
-            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, "nobody to transfer")
+            raise SwitchError(Refusal.NOT_IN_STATE, "nobody to transfer")
         self.core.remove_connection(call, info.number)
         call.calling_device = others[0]
         call.called_device = target
@@ -412,7 +409,7 @@ class Switch:
         held_others, active_others = held.others(number), active.others(number)
         if len(held.connections) + len(active_others) > CONFERENCE_LIMIT:
             raise SwitchError(
-                ErrorValue.CONFERENCE_MEMBER_LIMIT_EXCEEDED,
+                Refusal.CONFERENCE_FULL,
                 f"a conference has at most {CONFERENCE_LIMIT} parties",
             )
         held.connections[number].move(S.CONNECTED)
@@ -439,16 +436,14 @@ class Switch:
         call = self._call(call_id)
         info = self.require_terminal(device_to_join)
         if info.number in call.connections:
-            raise SwitchError(
-                ErrorValue.INVALID_OBJECT_STATE, f"{info.number} is already in call {call_id}"
-            )
+            raise SwitchError(Refusal.NOT_IN_STATE, f"{info.number} is already in call {call_id}")
         if not call.in_state(S.CONNECTED):
-            raise SwitchError(ErrorValue.INVALID_OBJECT_STATE, f"call {call_id} is not connected")
+            raise SwitchError(Refusal.NOT_IN_STATE, f"call {call_id} is not connected")
         if not info.is_free():
-            raise SwitchError(ErrorValue.RESOURCE_BUSY, f"{info.number} is busy")
+            raise SwitchError(Refusal.DEVICE_BUSY, f"{info.number} is busy")
         if len(call.connections) >= CONFERENCE_LIMIT:
             raise SwitchError(
-                ErrorValue.CONFERENCE_MEMBER_LIMIT_EXCEEDED,
+                Refusal.CONFERENCE_FULL,
                 f"a conference has at most {CONFERENCE_LIMIT} parties",
             )
         self.core.add_connection(call, info.number, S.CONNECTED)
@@ -483,21 +478,21 @@ class Switch:
         call, info, conn = self._party(call_id, device)
         if conn.state is not S.ALERTING or call.prompting is not None:
             raise SwitchError(
-                ErrorValue.INVALID_CONNECTION_STATE, f"call {call_id} is not alerting at {device}"
+                Refusal.CONNECTION_NOT_IN_STATE, f"call {call_id} is not alerting at {device}"
             )
-        target = self.destination(new_destination, ErrorValue.INVALID_DESTINATION, info.number)
+        target = self.destination(new_destination, Refusal.BAD_DESTINATION, info.number)
         if target in call.connections:
-            raise SwitchError(ErrorValue.INVALID_DESTINATION, f"{target} is already in the call")
+            raise SwitchError(Refusal.BAD_DESTINATION, f"{target} is already in the call")
         self.router.divert(call, info.number, target, EventCause.REDIRECTED)
 
     def generate_digits(self, call_id: str, device: str, digits: str) -> None:
         call, info, conn = self._party(call_id, device)
         if conn.state is not S.CONNECTED:
             raise SwitchError(
-                ErrorValue.INVALID_CONNECTION_STATE, f"call {call_id} is not connected at {device}"
+                Refusal.CONNECTION_NOT_IN_STATE, f"call {call_id} is not connected at {device}"
             )
         if not digits or not set(digits) <= DIGITS:
-            raise SwitchError(ErrorValue.INVALID_PARAMETER_VALUE, f"bad digits {digits!r}")
+            raise SwitchError(Refusal.BAD_ARGUMENT, f"bad digits {digits!r}")
         self.core.emit(
             call.event(DigitsGenerated, EventCause.NORMAL, device=info.number, digits=digits)
         )
@@ -507,7 +502,7 @@ class Switch:
         info = self.device(device)
         if not info.is_extension:
             raise SwitchError(
-                ErrorValue.REQUEST_INCOMPATIBLE_WITH_OBJECT,
+                Refusal.WRONG_DEVICE_KIND,
                 f"{info.number} is a {info.kind.value}, not an extension",
             )
         return info
@@ -522,15 +517,13 @@ class Switch:
     ) -> None:
         info = self._feature_device(device)
         if not isinstance(forwarding_type, ForwardingType):
-            raise SwitchError(
-                ErrorValue.INVALID_PARAMETER_VALUE, f"unknown forwarding type {forwarding_type!r}"
-            )
+            raise SwitchError(Refusal.BAD_ARGUMENT, f"unknown forwarding type {forwarding_type!r}")
         if ring_count is not None and not 1 <= ring_count <= 15:
-            raise SwitchError(ErrorValue.VALUE_OUT_OF_RANGE, "ring count must be 1..15")
+            raise SwitchError(Refusal.OUT_OF_RANGE, "ring count must be 1..15")
         target = None
         if activate:
             target = self.destination(
-                forward_to or "", ErrorValue.INVALID_FORWARDING_DESTINATION, info.number
+                forward_to or "", Refusal.BAD_FORWARD_DESTINATION, info.number
             )
         elif forward_to:
             target = self.numbering.resolve(forward_to) or forward_to
@@ -585,9 +578,7 @@ class Switch:
             }[requested]
             self.groups.request_state(info.number, state, agent_id)
         else:
-            raise SwitchError(
-                ErrorValue.INVALID_PARAMETER_VALUE, f"unknown agent state {requested!r}"
-            )
+            raise SwitchError(Refusal.BAD_ARGUMENT, f"unknown agent state {requested!r}")
 
     def get_agent_state(self, device: str) -> list:
         info = self.device(device)

@@ -14,7 +14,7 @@ import random
 
 import attrs
 
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import CallCleared, Delivered, Established, Failed
 from cstaserver.pbx.states import ConnectionState
 from cstaserver.pbx.switch import Switch
@@ -55,9 +55,9 @@ class TrafficGenerator:
         self, rate: float, seconds: float, to: str | None = None, seed: int | None = None
     ) -> TrafficRun:
         if not rate > 0 or not seconds > 0:
-            raise SwitchError(ErrorValue.VALUE_OUT_OF_RANGE, "rate and seconds must be positive")
+            raise SwitchError(Refusal.OUT_OF_RANGE, "rate and seconds must be positive")
         if to is not None:
-            self.switch.destination(to, ErrorValue.INVALID_CALLED_DEVICE)
+            self.switch.destination(to, Refusal.BAD_CALLED_NUMBER)
         self.run = TrafficRun(rate, seconds, to, seed)
         self.rng = random.Random(seed)
         self._end = self.clock.seconds() + seconds
@@ -77,7 +77,7 @@ class TrafficGenerator:
         self.run.offered += 1
         try:
             call = self.switch.network.call_in(
-                caller, self.switch.destination(target, ErrorValue.INVALID_CALLED_DEVICE)
+                caller, self.switch.destination(target, Refusal.BAD_CALLED_NUMBER)
             )
         except SwitchError:
             self.run.rejected += 1

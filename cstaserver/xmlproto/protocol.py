@@ -1,5 +1,5 @@
-"""CSTA XML over TCP/TLS with the 8-byte header (ECMA-323 annex "CSTA XML without SOAP";
-PROTOCOLS.md 1): one connection = one association of the core.
+"""CSTA XML over TCP/TLS with the 8-byte header (ECMA-323 annex "CSTA XML without SOAP"):
+one connection = one association of the core.
 
 - Responses echo the request's invoke ID byte for byte; events use ``9999``; requests the
   server sends (SystemStatus) take IDs 0001-9998 from a per-connection counter, and the
@@ -34,10 +34,9 @@ from cstaserver.csta.association import (
     Profile,
     association_limit_reached,
 )
-from cstaserver.csta.errors import MESSAGE_TOO_LARGE, encode_error
+from cstaserver.csta.errors import MESSAGE_TOO_LARGE, ErrorValue, encode_error
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
-from cstaserver.partial import PartialMessageGuard
-from cstaserver.pbx.errors import ErrorValue
+from cstaserver.csta.partial import PartialMessageGuard
 from cstaserver.xmlproto.framing import (
     EVENT_INVOKE_ID,
     HEADER_LENGTH,

@@ -8,6 +8,8 @@ from cstaserver.csta import namespaces
 from cstaserver.csta.codec import DecodeError, decode
 from cstaserver.csta.errors import (
     CstaError,
+    ErrorCategory,
+    ErrorValue,
     decode_error,
     encode_error,
     error_for_decode,
@@ -15,7 +17,7 @@ from cstaserver.csta.errors import (
     spelling,
 )
 from cstaserver.csta.xmlsafe import XmlRejected
-from cstaserver.pbx.errors import ErrorCategory, ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 
 ED3, ED4, ED6 = namespaces.ED3, namespaces.ED4, namespaces.ED6
 
@@ -117,7 +119,7 @@ def test_every_value_encodes_and_decodes_back(namespace: str) -> None:
 
 
 def test_csta_error_and_switch_error() -> None:
-    switch = SwitchError(ErrorValue.NO_ACTIVE_CALL, "1001 has no active call")
+    switch = SwitchError(Refusal.NO_ACTIVE_CALL, "1001 has no active call")
     error = error_from_switch(switch)
     assert isinstance(error, CstaError)
     assert error.value is ErrorValue.NO_ACTIVE_CALL and error.message == "1001 has no active call"

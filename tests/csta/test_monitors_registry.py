@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.csta.monitors import MonitorRegistry, filter_flag
-from cstaserver.pbx import events as ev
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx import events as pbx_events
 from cstaserver.pbx.states import ConnectionState, EventCause
 
 
@@ -45,7 +45,7 @@ class BrokenOwner:
 
 
 def delivered(call_id="7", calling="1000", called="1001"):
-    return ev.Delivered(
+    return pbx_events.Delivered(
         call_id,
         cause=EventCause.NEW_CALL,
         devices=(calling, called),
@@ -98,7 +98,7 @@ def test_call_monitor_follows_transfer_into_the_new_call(setup):
     owner = Owner()
     registry.start(owner, call_id="7")
     switch.emit(
-        ev.Transferred(
+        pbx_events.Transferred(
             "7",
             cause=EventCause.TRANSFER,
             devices=("1000", "1001", "1002"),
@@ -132,12 +132,12 @@ def test_limits_answer_with_ecma_269_values(setup):
     first, second = Owner(), Owner()
     for _ in range(3):
         registry.start(first, device="1000")
-    with pytest.raises(SwitchError) as per_owner:
+    with pytest.raises(CstaError) as per_owner:
         registry.start(first, device="1000")
     assert per_owner.value.value is ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED
     registry.start(second, device="1000")
     registry.start(second, device="1000")
-    with pytest.raises(SwitchError) as overall:
+    with pytest.raises(CstaError) as overall:
         registry.start(second, device="1000")
     assert overall.value.value is ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED
 
@@ -146,10 +146,10 @@ def test_stop_unknown_or_foreign_cross_ref_id(setup):
     _, registry, _ = setup
     mine, theirs = Owner(), Owner()
     monitor = registry.start(theirs, device="1000")
-    with pytest.raises(SwitchError) as foreign:
+    with pytest.raises(CstaError) as foreign:
         registry.stop(monitor.cross_ref_id, mine)
     assert foreign.value.value is ErrorValue.INVALID_CROSS_REF_ID
-    with pytest.raises(SwitchError):
+    with pytest.raises(CstaError):
         registry.stop("nope", mine)
     registry.stop(monitor.cross_ref_id, theirs)
     assert len(registry) == 0
@@ -183,6 +183,6 @@ def test_device_events_reach_device_monitors(setup):
     switch, registry, _ = setup
     owner = Owner()
     registry.start(owner, device="1003")
-    switch.emit(ev.DoNotDisturb("1003", on=True))
-    switch.emit(ev.DoNotDisturb("1004", on=True))
+    switch.emit(pbx_events.DoNotDisturb("1003", on=True))
+    switch.emit(pbx_events.DoNotDisturb("1004", on=True))
     assert owner.received and len(owner.received) == 1

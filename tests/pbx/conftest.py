@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from twisted.internet.task import Clock
 
-from cstaserver.pbx import events as ev
+from cstaserver.pbx import events as pbx_events
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
@@ -20,44 +20,44 @@ def _route(calling: str | None, called: str | None, via: str | None = None) -> s
 def describe(event: object) -> str:
     """One line per event: ``Type cause key-fields``."""
     name = type(event).__name__
-    if isinstance(event, ev.AgentEvent):
+    if isinstance(event, pbx_events.AgentEvent):
         return f"{name} {event.device} {event.agent_id} {event.state.value}"
-    if isinstance(event, ev.Forwarding):
+    if isinstance(event, pbx_events.Forwarding):
         status = "on" if event.status else "off"
         return f"{name} {event.device} {event.forwarding_type.value} {status} {event.forward_to}"
-    if isinstance(event, ev.DoNotDisturb):
+    if isinstance(event, pbx_events.DoNotDisturb):
         return f"{name} {event.device} {'on' if event.on else 'off'}"
     head = f"{name} {event.cause.value}"
     match event:
-        case ev.ServiceInitiated():
+        case pbx_events.ServiceInitiated():
             return f"{head} {event.device}"
-        case ev.Originated():
+        case pbx_events.Originated():
             return f"{head} {_route(event.calling_device, event.called_device)}"
-        case ev.NetworkReached():
+        case pbx_events.NetworkReached():
             return f"{head} {event.trunk} {event.called_device}"
-        case ev.Delivered():
+        case pbx_events.Delivered():
             route = _route(event.calling_device, event.called_device, event.last_redirection_device)
             return f"{head} at {event.alerting_device} {route}"
-        case ev.Established():
+        case pbx_events.Established():
             route = _route(event.calling_device, event.called_device, event.last_redirection_device)
             return f"{head} by {event.answering_device} {route}"
-        case ev.ConnectionCleared():
+        case pbx_events.ConnectionCleared():
             return f"{head} {event.releasing_device}"
-        case ev.Held():
+        case pbx_events.Held():
             return f"{head} {event.holding_device}"
-        case ev.Retrieved():
+        case pbx_events.Retrieved():
             return f"{head} {event.retrieving_device}"
-        case ev.Transferred():
+        case pbx_events.Transferred():
             return f"{head} by {event.transferring_device} to {event.transferred_to_device}"
-        case ev.Conferenced():
+        case pbx_events.Conferenced():
             return f"{head} by {event.conferencing_device} add {event.added_party}"
-        case ev.Diverted():
+        case pbx_events.Diverted():
             return f"{head} {event.diverting_device}->{event.new_destination}"
-        case ev.Failed():
+        case pbx_events.Failed():
             return f"{head} at {event.failing_device}"
-        case ev.Queued():
+        case pbx_events.Queued():
             return f"{head} at {event.queue} n={event.number_queued}"
-        case ev.DigitsGenerated():
+        case pbx_events.DigitsGenerated():
             return f"{head} {event.device} {event.digits}"
     return head
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import Delivered, Established, Originated
-from cstaserver.pbx.states import TerminalMode
+from cstaserver.pbx.states import ConnectionState, TerminalMode
 
 
 def call_answered(switch, rec, calling="1000", called="1001"):
@@ -112,11 +112,11 @@ def test_calling_device_busy_refused(switch, sim, rec):
     call_answered(switch, rec)
     with pytest.raises(SwitchError) as err:
         switch.make_call("1000", "1002")
-    assert err.value.value is ErrorValue.INVALID_OBJECT_STATE
+    assert err.value.reason is Refusal.NOT_IN_STATE
     sim.busy("1003", True)
     with pytest.raises(SwitchError) as err:
         switch.make_call("1003", "1002")
-    assert err.value.value is ErrorValue.RESOURCE_BUSY
+    assert err.value.reason is Refusal.DEVICE_BUSY
     assert rec.take() == []
 
 
@@ -124,7 +124,7 @@ def test_calling_device_busy_refused(switch, sim, rec):
 def test_invalid_number_refused(switch, rec, called):
     with pytest.raises(SwitchError) as err:
         switch.make_call("1000", called)
-    assert err.value.value is ErrorValue.INVALID_CALLED_DEVICE
+    assert err.value.reason is Refusal.BAD_CALLED_NUMBER
     assert rec.take() == [] and switch.calls == {}
 
 
@@ -144,7 +144,7 @@ def test_invalid_number_manually_dialled(sim, rec, states, called, cause):
 def test_invalid_calling_device(switch, calling):
     with pytest.raises(SwitchError) as err:
         switch.make_call(calling, "1001")
-    assert err.value.value is ErrorValue.INVALID_CALLING_DEVICE
+    assert err.value.reason is Refusal.BAD_CALLING_DEVICE
 
 
 def test_public_number_accepted(switch, rec, states):
@@ -204,7 +204,7 @@ def test_clear_call(switch, rec):
     ]
     with pytest.raises(SwitchError) as err:
         switch.clear_call(call_id)
-    assert err.value.value is ErrorValue.INVALID_CALL_ID
+    assert err.value.reason is Refusal.NO_SUCH_CALL
 
 
 def test_caller_abandons_while_alerting(switch, rec):
@@ -253,11 +253,10 @@ def test_hold_and_retrieve(switch, sim, rec, states):
 
 def test_snapshots(switch, rec):
     call_id = call_answered(switch, rec)
-    from cstaserver.pbx.states import ConnectionState as S
-
-    assert switch.snapshot_device("1000") == [(call_id, S.CONNECTED, ["1001"])]
-    assert switch.snapshot_device("+4685551001") == [(call_id, S.CONNECTED, ["1000"])]
-    assert switch.snapshot_call(call_id) == [("1000", S.CONNECTED), ("1001", S.CONNECTED)]
+    connected = ConnectionState.CONNECTED
+    assert switch.snapshot_device("1000") == [(call_id, connected, ["1001"])]
+    assert switch.snapshot_device("+4685551001") == [(call_id, connected, ["1000"])]
+    assert switch.snapshot_call(call_id) == [("1000", connected), ("1001", connected)]
     assert switch.snapshot_device("1002") == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import Conferenced, Transferred
 
 
@@ -198,12 +199,10 @@ def test_reconnect_after_consulting_a_busy_party(switch, sim, rec, states):
 
 
 def test_retrieve_refused_while_another_call_is_active(switch, consulting):
-    from cstaserver.pbx.errors import ErrorValue, SwitchError
-
     held, _ = consulting
     with pytest.raises(SwitchError) as err:
         switch.retrieve_call(held, "1000")
-    assert err.value.value is ErrorValue.INVALID_OBJECT_STATE
+    assert err.value.reason is Refusal.NOT_IN_STATE
 
 
 def test_deflect(switch, rec, states):

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from cstaserver.pbx.states import ForwardingType as F
+from cstaserver.pbx.states import ForwardingType
 
 
 def test_set_and_get_forwarding(switch, rec):
-    switch.set_forwarding("1001", F.IMMEDIATE, "+4685551002", True)
+    switch.set_forwarding("1001", ForwardingType.IMMEDIATE, "+4685551002", True)
     assert rec.take() == ["Forwarding 1001 forwardImmediate on 1002"]
-    assert switch.get_forwarding("1001") == [(F.IMMEDIATE, True, "1002", None)]
-    switch.set_forwarding("1001", F.IMMEDIATE, None, False)
-    assert switch.get_forwarding("1001") == [(F.IMMEDIATE, False, None, None)]
+    assert switch.get_forwarding("1001") == [(ForwardingType.IMMEDIATE, True, "1002", None)]
+    switch.set_forwarding("1001", ForwardingType.IMMEDIATE, None, False)
+    assert switch.get_forwarding("1001") == [(ForwardingType.IMMEDIATE, False, None, None)]
 
 
 def test_forward_immediate(switch, rec, states):
-    switch.set_forwarding("1001", F.IMMEDIATE, "1002", True)
+    switch.set_forwarding("1001", ForwardingType.IMMEDIATE, "1002", True)
     rec.take()
     call_id, _ = switch.make_call("1000", "1001")
     assert rec.take()[2:] == [
@@ -29,7 +29,7 @@ def test_forward_immediate(switch, rec, states):
 
 
 def test_forward_immediate_external_only_for_outside_callers(switch, sim, rec):
-    switch.set_forwarding("1001", F.IMMEDIATE_EXTERNAL, "1002", True)
+    switch.set_forwarding("1001", ForwardingType.IMMEDIATE_EXTERNAL, "1002", True)
     internal, _ = switch.make_call("1000", "1001")
     assert switch.snapshot_call(internal)[-1][0] == "1001"
     outside = sim.call("+4685550107", "1003")
@@ -39,7 +39,7 @@ def test_forward_immediate_external_only_for_outside_callers(switch, sim, rec):
 
 
 def test_forward_to_external_number(switch, rec, states):
-    switch.set_forwarding("1001", F.IMMEDIATE, "0812345", True)
+    switch.set_forwarding("1001", ForwardingType.IMMEDIATE, "0812345", True)
     call_id, _ = switch.make_call("1000", "1001")
     assert rec.take()[-3:] == [
         "Diverted callForwardImmediate 1001->0812345",
@@ -48,7 +48,7 @@ def test_forward_to_external_number(switch, rec, states):
     ]
 
 
-@pytest.mark.parametrize("forwarding", [F.BUSY, F.BUSY_INTERNAL])
+@pytest.mark.parametrize("forwarding", [ForwardingType.BUSY, ForwardingType.BUSY_INTERNAL])
 def test_forward_on_busy(switch, sim, rec, states, forwarding):
     switch.set_forwarding("1001", forwarding, "1002", True)
     sim.busy("1001", True)
@@ -61,7 +61,7 @@ def test_forward_on_busy(switch, sim, rec, states, forwarding):
 
 
 def test_forward_on_no_answer(switch, clock, rec, states):
-    switch.set_forwarding("1001", F.NO_ANSWER, "1002", True, ring_count=2)
+    switch.set_forwarding("1001", ForwardingType.NO_ANSWER, "1002", True, ring_count=2)
     call_id, _ = switch.make_call("1000", "1001")
     rec.take()
     clock.advance(2 * switch.plan.no_answer_ring_seconds - 0.1)
@@ -75,7 +75,7 @@ def test_forward_on_no_answer(switch, clock, rec, states):
 
 
 def test_forward_on_no_answer_default_ring_count_and_answered_in_time(switch, clock, rec):
-    switch.set_forwarding("1001", F.NO_ANSWER, "1002", True)
+    switch.set_forwarding("1001", ForwardingType.NO_ANSWER, "1002", True)
     call_id, _ = switch.make_call("1000", "1001")
     clock.advance(2 * switch.plan.no_answer_ring_seconds)
     switch.answer_call(call_id, "1001")
@@ -85,8 +85,8 @@ def test_forward_on_no_answer_default_ring_count_and_answered_in_time(switch, cl
 
 
 def test_forwarding_loop_is_stopped(switch, rec, states):
-    switch.set_forwarding("1001", F.IMMEDIATE, "1002", True)
-    switch.set_forwarding("1002", F.IMMEDIATE, "1001", True)
+    switch.set_forwarding("1001", ForwardingType.IMMEDIATE, "1002", True)
+    switch.set_forwarding("1002", ForwardingType.IMMEDIATE, "1001", True)
     call_id, _ = switch.make_call("1000", "1001")
     assert len(switch.snapshot_call(call_id)) == 2
     diverted = [line for line in rec.take() if line.startswith("Diverted")]
@@ -106,6 +106,6 @@ def test_do_not_disturb(switch, rec, states):
 
 def test_do_not_disturb_with_forward_on_busy(switch, rec):
     switch.set_do_not_disturb("1001", True)
-    switch.set_forwarding("1001", F.BUSY, "1002", True)
+    switch.set_forwarding("1001", ForwardingType.BUSY, "1002", True)
     switch.make_call("1000", "1001")
     assert rec.take()[-2] == "Diverted callForwardBusy 1001->1002"

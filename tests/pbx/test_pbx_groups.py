@@ -7,10 +7,11 @@ import pytest
 from twisted.internet.task import Clock
 
 from cstaserver.pbx.demo import demo_plan
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import Delivered, Queued
 from cstaserver.pbx.plan import HuntStrategy
-from cstaserver.pbx.states import AgentState
-from cstaserver.pbx.states import RequestedAgentState as R
+from cstaserver.pbx.simulator import Simulator
+from cstaserver.pbx.states import AgentState, RequestedAgentState
 from cstaserver.pbx.switch import Switch
 
 
@@ -110,10 +111,10 @@ def test_cascade_all_busy(switch, sim, rec):
 
 
 def test_agent_states(switch, sim, clock, rec):
-    switch.set_agent_state("1001", R.LOGGED_ON, "5001", group="2000")
+    switch.set_agent_state("1001", RequestedAgentState.LOGGED_ON, "5001", group="2000")
     sim.agent("1001", "ready")
     sim.agent("1001", "notready")
-    switch.set_agent_state("1001", R.WORKING_AFTER_CALL)
+    switch.set_agent_state("1001", RequestedAgentState.WORKING_AFTER_CALL)
     assert switch.get_agent_state("1001") == [("5001", "2000", AgentState.WORKING_AFTER_CALL)]
     clock.advance(switch.plan.acd_groups[0].wrap_up_seconds)
     sim.agent("1001", "logout")
@@ -129,19 +130,17 @@ def test_agent_states(switch, sim, clock, rec):
 
 
 def test_agent_log_on_twice_refused(switch, sim):
-    from cstaserver.pbx.errors import ErrorValue, SwitchError
-
     sim.agent("1001", "login", "5001")
     for device, agent in (("1001", "5002"), ("1002", "5001")):
         with pytest.raises(SwitchError) as err:
             sim.agent(device, "login", agent)
-        assert err.value.value is ErrorValue.INVALID_OBJECT_STATE
+        assert err.value.reason is Refusal.NOT_IN_STATE
     with pytest.raises(SwitchError):
         sim.agent("1001", "dance")
 
 
 def test_acd_queueing_and_distribution(switch, sim, clock, rec, states):
-    """The call centre of the seed: the agent's events carry A-number, group, agent."""
+    """An inbound call centre: the agent's events carry A-number, group, agent."""
     wrap_up = switch.plan.acd_groups[0].wrap_up_seconds
     sim.agent("1001", "login", "5001")
     outside = sim.call("+4685550107", "2000")
@@ -198,8 +197,6 @@ def test_acd_queue_full(clock):
     plan = demo_plan()
     plan.acd_groups = [attrs.evolve(plan.acd_groups[0], queue_limit=1)]
     switch = Switch(plan, clock)
-    from cstaserver.pbx.simulator import Simulator
-
     sim = Simulator(switch)
     sim.call("+4685550101", "2000")
     events: list = []
@@ -239,15 +236,13 @@ def test_agent_busy_on_personal_call_is_skipped(switch, sim, rec):
 
 
 def test_agent_cannot_be_ready_while_busy(switch, sim):
-    from cstaserver.pbx.errors import ErrorValue, SwitchError
-
     sim.agent("1001", "login", "5001")
     sim.agent("1001", "ready")
     sim.call("+4685550107", "2000")
     sim.answer("1001")
     with pytest.raises(SwitchError) as err:
         sim.agent("1001", "notready")
-    assert err.value.value is ErrorValue.INVALID_OBJECT_STATE
+    assert err.value.reason is Refusal.NOT_IN_STATE
 
 
 def test_new_clock_per_test(clock):

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.internet.task import Clock
 
-from cstaserver.pbx import events as ev
+from cstaserver.pbx import events as pbx_events
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.errors import SwitchError
 from cstaserver.pbx.simulator import Simulator
@@ -115,11 +115,11 @@ def test_random_operations_keep_the_model_consistent(steps):
     merged: set[str] = set()
     seen_calls: set[str] = set()
     for event in events:
-        if not isinstance(event, ev.CallEvent):
+        if not isinstance(event, pbx_events.CallEvent):
             continue
         assert event.devices == tuple(d for d, _ in event.states)
         seen_calls.add(event.call_id)
-        if isinstance(event, (ev.Transferred, ev.Conferenced)):
+        if isinstance(event, (pbx_events.Transferred, pbx_events.Conferenced)):
             for change in event.connections:
                 live.discard((change.old_call_id, change.device))
             if event.secondary_old_call_id:
@@ -131,9 +131,9 @@ def test_random_operations_keep_the_model_consistent(steps):
                 live.discard(key)
             else:
                 live.add(key)
-        if isinstance(event, ev.ConnectionCleared):
+        if isinstance(event, pbx_events.ConnectionCleared):
             live.discard((event.call_id, event.releasing_device))
-        if isinstance(event, ev.CallCleared):
+        if isinstance(event, pbx_events.CallCleared):
             cleared_calls.add(event.call_id)
             assert not any(c == event.call_id for c, _ in live), live
     assert live == set()

@@ -1,5 +1,5 @@
 """ECMA TR/82 external scenarios: outgoing (answered, busy, no answer), incoming, trunks
-busy, and Make Predictive Call (the outbound call centre of the seed)."""
+busy, and Make Predictive Call (an outbound call centre: outside party first, then the agent)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import attrs
 import pytest
 
 from cstaserver.pbx.demo import demo_plan
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
 
@@ -78,7 +78,7 @@ def test_incoming_external_to_busy_extension(sim, rec):
 def test_incoming_to_unknown_number_refused(sim, rec):
     with pytest.raises(SwitchError) as err:
         sim.call("+4685550107", "1999")
-    assert err.value.value is ErrorValue.INVALID_CALLED_DEVICE
+    assert err.value.reason is Refusal.BAD_CALLED_NUMBER
 
 
 def test_trunks_busy(clock):
@@ -89,7 +89,7 @@ def test_trunks_busy(clock):
     sim.call("+4685550107", "1001")
     with pytest.raises(SwitchError) as err:
         sim.call("+4685550108", "1002")
-    assert err.value.value is ErrorValue.NETWORK_BUSY
+    assert err.value.reason is Refusal.ALL_TRUNKS_BUSY
     events: list = []
     switch.subscribe(events.append)
     call_id, _ = switch.make_call("1000", "0812345")

@@ -4,34 +4,33 @@ from __future__ import annotations
 
 import pytest
 
-from cstaserver.pbx.errors import ErrorValue as EV
-from cstaserver.pbx.errors import SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.states import ForwardingType, TerminalMode
 
 
 @pytest.mark.parametrize(
     ("action", "expected"),
     [
-        (lambda sim: sim.answer("1001"), EV.NO_CALL_TO_ANSWER),
-        (lambda sim: sim.hangup("1001"), EV.NO_CONNECTION_TO_CLEAR),
-        (lambda sim: sim.hold("1001"), EV.NO_ACTIVE_CALL),
-        (lambda sim: sim.retrieve("1001"), EV.NO_HELD_CALL),
-        (lambda sim: sim.busy("2000", True), EV.REQUEST_INCOMPATIBLE_WITH_OBJECT),
-        (lambda sim: sim.mode("1001", "loud"), EV.INVALID_PARAMETER_VALUE),
-        (lambda sim: sim.mode("1999", "manual"), EV.OBJECT_NOT_KNOWN),
-        (lambda sim: sim.call("1400", "1001"), EV.INVALID_CALLING_DEVICE),
-        (lambda sim: sim.call("2000", "1001"), EV.INVALID_CALLING_DEVICE),
-        (lambda sim: sim.call("+4685550107", "1999"), EV.INVALID_CALLED_DEVICE),
-        (lambda sim: sim.call("+4685550107", "+4685550107"), EV.INVALID_CALLED_DEVICE),
-        (lambda sim: sim.hangup("+4685550107"), EV.NO_CONNECTION_TO_CLEAR),
-        (lambda sim: sim.agent("1001", "ready"), EV.INVALID_OBJECT_STATE),
-        (lambda sim: sim.agent("1009", "login", "5001"), EV.REQUEST_INCOMPATIBLE_WITH_OBJECT),
+        (lambda sim: sim.answer("1001"), Refusal.NO_CALL_TO_ANSWER),
+        (lambda sim: sim.hangup("1001"), Refusal.NOTHING_TO_CLEAR),
+        (lambda sim: sim.hold("1001"), Refusal.NO_ACTIVE_CALL),
+        (lambda sim: sim.retrieve("1001"), Refusal.NO_HELD_CALL),
+        (lambda sim: sim.busy("2000", True), Refusal.WRONG_DEVICE_KIND),
+        (lambda sim: sim.mode("1001", "loud"), Refusal.BAD_ARGUMENT),
+        (lambda sim: sim.mode("1999", "manual"), Refusal.NO_SUCH_DEVICE),
+        (lambda sim: sim.call("1400", "1001"), Refusal.BAD_CALLING_DEVICE),
+        (lambda sim: sim.call("2000", "1001"), Refusal.BAD_CALLING_DEVICE),
+        (lambda sim: sim.call("+4685550107", "1999"), Refusal.BAD_CALLED_NUMBER),
+        (lambda sim: sim.call("+4685550107", "+4685550107"), Refusal.BAD_CALLED_NUMBER),
+        (lambda sim: sim.hangup("+4685550107"), Refusal.NOTHING_TO_CLEAR),
+        (lambda sim: sim.agent("1001", "ready"), Refusal.NOT_IN_STATE),
+        (lambda sim: sim.agent("1009", "login", "5001"), Refusal.WRONG_DEVICE_KIND),
     ],
 )
 def test_sim_refusals(sim, rec, action, expected):
     with pytest.raises(SwitchError) as err:
         action(sim)
-    assert err.value.value is expected
+    assert err.value.reason is expected
     assert err.value.message
     assert rec.take() == []
 
@@ -40,7 +39,7 @@ def test_off_hook_twice_refused(sim):
     sim.off_hook("1000")
     with pytest.raises(SwitchError) as err:
         sim.off_hook("1000")
-    assert err.value.value is EV.INVALID_OBJECT_STATE
+    assert err.value.reason is Refusal.NOT_IN_STATE
 
 
 def test_dialling_own_number_is_busy(sim, rec):

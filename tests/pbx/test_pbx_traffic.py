@@ -6,7 +6,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from cstaserver.pbx.demo import demo_plan
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
 
@@ -56,4 +56,4 @@ def test_traffic_to_acd_group_with_agents():
 def test_traffic_bad_arguments(sim, rate, seconds, to):
     with pytest.raises(SwitchError) as err:
         sim.traffic(rate, seconds, to=to)
-    assert err.value.value in (ErrorValue.VALUE_OUT_OF_RANGE, ErrorValue.INVALID_CALLED_DEVICE)
+    assert err.value.reason in (Refusal.OUT_OF_RANGE, Refusal.BAD_CALLED_NUMBER)

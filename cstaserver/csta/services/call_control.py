@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cstaserver.csta.messages import call_control as cc
+from cstaserver.csta.errors import ErrorValue
+from cstaserver.csta.messages import call_control
 from cstaserver.csta.services.common import (
     connection,
     device_number,
@@ -21,7 +22,6 @@ from cstaserver.csta.services.common import (
 )
 from cstaserver.csta.services.registry import service
 from cstaserver.csta.types import AutoOriginate, ConnectionID
-from cstaserver.pbx.errors import ErrorValue
 
 
 def _pair(request: Any, held: ConnectionID, active: ConnectionID) -> tuple[str, str, str]:
@@ -30,9 +30,9 @@ def _pair(request: Any, held: ConnectionID, active: ConnectionID) -> tuple[str, 
     return held_call, active_call, held_device or active_device  # type: ignore[return-value]
 
 
-@service(cc.MakeCall)
-def make_call(request: Any) -> cc.MakeCallResponse:
-    message: cc.MakeCall = request.message
+@service(call_control.MakeCall)
+def make_call(request: Any) -> call_control.MakeCallResponse:
+    message: call_control.MakeCall = request.message
     calling = device_number(request, message.calling_device, ErrorValue.INVALID_CALLING_DEVICE)
     called = device_number(
         request, message.called_directory_number, ErrorValue.INVALID_CALLED_DEVICE
@@ -41,125 +41,129 @@ def make_call(request: Any) -> cc.MakeCallResponse:
     call_id, number = request.switch.make_call(
         calling, called, auto_originate=message.auto_originate is not AutoOriginate.PROMPT
     )
-    return cc.MakeCallResponse(calling_device=echo_connection(request, call_id, number))
+    return call_control.MakeCallResponse(calling_device=echo_connection(request, call_id, number))
 
 
-@service(cc.MakePredictiveCall)
-def make_predictive_call(request: Any) -> cc.MakePredictiveCallResponse:
-    message: cc.MakePredictiveCall = request.message
+@service(call_control.MakePredictiveCall)
+def make_predictive_call(request: Any) -> call_control.MakePredictiveCallResponse:
+    message: call_control.MakePredictiveCall = request.message
     calling = internal_device(request, message.calling_device, ErrorValue.INVALID_CALLING_DEVICE)
     called = device_number(
         request, message.called_directory_number, ErrorValue.INVALID_CALLED_DEVICE
     )
     request.association.remember_device_string(calling, message.calling_device.value)
     call_id, number = request.switch.make_predictive_call(calling, called)
-    return cc.MakePredictiveCallResponse(initiated_call=echo_connection(request, call_id, number))
+    return call_control.MakePredictiveCallResponse(
+        initiated_call=echo_connection(request, call_id, number)
+    )
 
 
-@service(cc.AnswerCall)
-def answer_call(request: Any) -> cc.AnswerCallResponse:
+@service(call_control.AnswerCall)
+def answer_call(request: Any) -> call_control.AnswerCallResponse:
     request.switch.answer_call(*connection(request, request.message.call_to_be_answered))
-    return cc.AnswerCallResponse()
+    return call_control.AnswerCallResponse()
 
 
-@service(cc.ClearConnection)
-def clear_connection(request: Any) -> cc.ClearConnectionResponse:
+@service(call_control.ClearConnection)
+def clear_connection(request: Any) -> call_control.ClearConnectionResponse:
     request.switch.clear_connection(*connection(request, request.message.connection_to_be_cleared))
-    return cc.ClearConnectionResponse()
+    return call_control.ClearConnectionResponse()
 
 
-@service(cc.ClearCall)
-def clear_call(request: Any) -> cc.ClearCallResponse:
+@service(call_control.ClearCall)
+def clear_call(request: Any) -> call_control.ClearCallResponse:
     call_id, _ = connection(request, request.message.call_to_be_cleared, need_device=False)
     request.switch.clear_call(call_id)
-    return cc.ClearCallResponse()
+    return call_control.ClearCallResponse()
 
 
-@service(cc.HoldCall)
-def hold_call(request: Any) -> cc.HoldCallResponse:
+@service(call_control.HoldCall)
+def hold_call(request: Any) -> call_control.HoldCallResponse:
     request.switch.hold_call(*connection(request, request.message.call_to_be_held))
-    return cc.HoldCallResponse()
+    return call_control.HoldCallResponse()
 
 
-@service(cc.RetrieveCall)
-def retrieve_call(request: Any) -> cc.RetrieveCallResponse:
+@service(call_control.RetrieveCall)
+def retrieve_call(request: Any) -> call_control.RetrieveCallResponse:
     request.switch.retrieve_call(*connection(request, request.message.call_to_be_retrieved))
-    return cc.RetrieveCallResponse()
+    return call_control.RetrieveCallResponse()
 
 
-@service(cc.ConsultationCall)
-def consultation_call(request: Any) -> cc.ConsultationCallResponse:
-    message: cc.ConsultationCall = request.message
+@service(call_control.ConsultationCall)
+def consultation_call(request: Any) -> call_control.ConsultationCallResponse:
+    message: call_control.ConsultationCall = request.message
     call_id, device = connection(request, message.existing_call)
     consulted = device_number(request, message.consulted_device, ErrorValue.INVALID_CALLED_DEVICE)
     new_call, number = request.switch.consultation_call(call_id, device, consulted)
-    return cc.ConsultationCallResponse(initiated_call=echo_connection(request, new_call, number))
+    return call_control.ConsultationCallResponse(
+        initiated_call=echo_connection(request, new_call, number)
+    )
 
 
-@service(cc.TransferCall)
-def transfer_call(request: Any) -> cc.TransferCallResponse:
-    message: cc.TransferCall = request.message
+@service(call_control.TransferCall)
+def transfer_call(request: Any) -> call_control.TransferCallResponse:
+    message: call_control.TransferCall = request.message
     held, active, device = _pair(request, message.held_call, message.active_call)
     surviving = request.switch.transfer_call(held, active, device)
-    return cc.TransferCallResponse(transferred_call=ConnectionID(call_id=surviving))
+    return call_control.TransferCallResponse(transferred_call=ConnectionID(call_id=surviving))
 
 
-@service(cc.SingleStepTransferCall)
-def single_step_transfer_call(request: Any) -> cc.SingleStepTransferCallResponse:
-    message: cc.SingleStepTransferCall = request.message
+@service(call_control.SingleStepTransferCall)
+def single_step_transfer_call(request: Any) -> call_control.SingleStepTransferCallResponse:
+    message: call_control.SingleStepTransferCall = request.message
     call_id, device = connection(request, message.active_call)
     target = device_number(request, message.transferred_to, ErrorValue.INVALID_DESTINATION)
     new_call, number = request.switch.single_step_transfer(call_id, device, target)
-    return cc.SingleStepTransferCallResponse(
+    return call_control.SingleStepTransferCallResponse(
         transferred_call=echo_connection(request, new_call, number)
     )
 
 
-@service(cc.ConferenceCall)
-def conference_call(request: Any) -> cc.ConferenceCallResponse:
-    message: cc.ConferenceCall = request.message
+@service(call_control.ConferenceCall)
+def conference_call(request: Any) -> call_control.ConferenceCallResponse:
+    message: call_control.ConferenceCall = request.message
     held, active, device = _pair(request, message.held_call, message.active_call)
     conference = request.switch.conference_call(held, active, device)
-    return cc.ConferenceCallResponse(conference_call=ConnectionID(call_id=conference))
+    return call_control.ConferenceCallResponse(conference_call=ConnectionID(call_id=conference))
 
 
-@service(cc.SingleStepConferenceCall)
-def single_step_conference_call(request: Any) -> cc.SingleStepConferenceCallResponse:
-    message: cc.SingleStepConferenceCall = request.message
+@service(call_control.SingleStepConferenceCall)
+def single_step_conference_call(request: Any) -> call_control.SingleStepConferenceCallResponse:
+    message: call_control.SingleStepConferenceCall = request.message
     call_id, _ = connection(request, message.active_call, need_device=False)
     joining = internal_device(request, message.device_to_join, ErrorValue.INVALID_DESTINATION)
     new_call, number = request.switch.single_step_conference(call_id, joining)
-    return cc.SingleStepConferenceCallResponse(
+    return call_control.SingleStepConferenceCallResponse(
         conferenced_call=echo_connection(request, new_call, number)
     )
 
 
-@service(cc.AlternateCall)
-def alternate_call(request: Any) -> cc.AlternateCallResponse:
-    message: cc.AlternateCall = request.message
+@service(call_control.AlternateCall)
+def alternate_call(request: Any) -> call_control.AlternateCallResponse:
+    message: call_control.AlternateCall = request.message
     request.switch.alternate_call(*_pair(request, message.held_call, message.active_call))
-    return cc.AlternateCallResponse()
+    return call_control.AlternateCallResponse()
 
 
-@service(cc.ReconnectCall)
-def reconnect_call(request: Any) -> cc.ReconnectCallResponse:
-    message: cc.ReconnectCall = request.message
+@service(call_control.ReconnectCall)
+def reconnect_call(request: Any) -> call_control.ReconnectCallResponse:
+    message: call_control.ReconnectCall = request.message
     request.switch.reconnect_call(*_pair(request, message.held_call, message.active_call))
-    return cc.ReconnectCallResponse()
+    return call_control.ReconnectCallResponse()
 
 
-@service(cc.DeflectCall)
-def deflect_call(request: Any) -> cc.DeflectCallResponse:
-    message: cc.DeflectCall = request.message
+@service(call_control.DeflectCall)
+def deflect_call(request: Any) -> call_control.DeflectCallResponse:
+    message: call_control.DeflectCall = request.message
     call_id, device = connection(request, message.call_to_be_diverted)
     target = device_number(request, message.new_destination, ErrorValue.INVALID_DESTINATION)
     request.switch.deflect_call(call_id, device, target)
-    return cc.DeflectCallResponse()
+    return call_control.DeflectCallResponse()
 
 
-@service(cc.GenerateDigits)
-def generate_digits(request: Any) -> cc.GenerateDigitsResponse:
-    message: cc.GenerateDigits = request.message
+@service(call_control.GenerateDigits)
+def generate_digits(request: Any) -> call_control.GenerateDigitsResponse:
+    message: call_control.GenerateDigits = request.message
     call_id, device = connection(request, message.connection_to_send_digits)
     request.switch.generate_digits(call_id, device, message.characters_to_send)
-    return cc.GenerateDigitsResponse()
+    return call_control.GenerateDigitsResponse()

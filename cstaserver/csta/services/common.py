@@ -1,14 +1,14 @@
 """Helpers shared by the service handlers: device and connection identifiers in, switch
-numbers out (PROTOCOLS.md 5.5: one canonicalisation for every transport)."""
+numbers out (``csta.deviceid.canonical``: one canonicalisation of ECMA-269 12.3.20 device
+identifiers - dialling strings, E.164, ``tel:`` and SIP URIs - for every transport)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cstaserver.csta.deviceid import canonical
-from cstaserver.csta.errors import CstaError
+from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.csta.types import ConnectionID, DeviceID
-from cstaserver.pbx.errors import ErrorValue
 
 
 def device_number(

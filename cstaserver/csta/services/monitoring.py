@@ -1,12 +1,12 @@
 """ECMA-269 clause 15 Monitoring services: Monitor Start (15.1.2), Monitor Stop (15.1.3),
 Change Monitor Filter (15.1.1). Devices of every kind are monitorable, groups included;
-calls too. A filter flag ``true`` means "do not send" (PROTOCOLS.md 3.3)."""
+calls too. A filter flag ``true`` means "do not send" (ECMA-269 12.3.x MonitorFilter)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cstaserver.csta.errors import CstaError
+from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.csta.messages.common import MonitorFilter
 from cstaserver.csta.messages.monitoring import (
     ChangeMonitorFilter,
@@ -18,7 +18,7 @@ from cstaserver.csta.messages.monitoring import (
 )
 from cstaserver.csta.services.common import internal_device
 from cstaserver.csta.services.registry import service
-from cstaserver.pbx.errors import ErrorValue, SwitchError
+from cstaserver.pbx.errors import SwitchError
 
 
 def suppressed_flags(monitor_filter: MonitorFilter | None) -> set[str]:
