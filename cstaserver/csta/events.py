@@ -2,7 +2,8 @@
 
 One function per domain event builds the CSTA event for one *view*: the monitored device
 (its ``localConnectionInfo`` comes from the event's per-party states) and the monitor's
-presentation of devices. The result is serialised once into an ``EventTemplate`` and the
+presentation of devices. Causes, connection states and forwarding types are translated by
+the tables of ``csta.mapping``. The result is serialised once into an ``EventTemplate`` and the
 registry reuses its bytes for every monitor with that view, only ``monitorCrossRefID``
 differing.
 """
@@ -13,33 +14,25 @@ from collections.abc import Callable
 from typing import Any
 
 from cstaserver.csta import codec
-from cstaserver.csta.messages import common as cm
-from cstaserver.csta.messages import events as ce
+from cstaserver.csta.mapping import local_state, wire_cause, wire_forwarding_type
+from cstaserver.csta.messages import events as csta_events
+from cstaserver.csta.messages.common import ConnectionListItem
 from cstaserver.csta.presentation import Presenter
-from cstaserver.csta.types import DeviceID, EventCause, ForwardingType, LocalConnectionState
-from cstaserver.pbx import events as ev
+from cstaserver.csta.types import DeviceID, LocalConnectionState
+from cstaserver.pbx import events as pbx_events
 
 XREF = "0"  # placeholder; the template substitutes each monitor's crossRefID
 
 
-def _cause(value: Any) -> EventCause | None:
-    if value is None:
-        return None
-    try:
-        return EventCause(value.value)
-    except ValueError:
-        return None
-
-
-def _local(event: ev.CallEvent, viewpoint: str | None) -> LocalConnectionState | None:
+def _local(event: pbx_events.CallEvent, viewpoint: str | None) -> LocalConnectionState | None:
     if viewpoint is None:
         return None
-    return LocalConnectionState(event.state_of(viewpoint).value)
+    return local_state(event.state_of(viewpoint))
 
 
-def _connection_list(p: Presenter, changes: tuple[ev.ConnectionChange, ...]) -> list:
+def _connection_list(p: Presenter, changes: tuple[pbx_events.ConnectionChange, ...]) -> list:
     return [
-        cm.ConnectionListItem(
+        ConnectionListItem(
             new_connection=p.connection(c.new_call_id, c.device) if c.new_call_id else None,
             old_connection=p.connection(c.old_call_id, c.device) if c.old_call_id else None,
         )
@@ -47,14 +40,14 @@ def _connection_list(p: Presenter, changes: tuple[ev.ConnectionChange, ...]) -> 
     ]
 
 
-def _agent(cls: type) -> Callable[[ev.AgentEvent, Presenter, str | None], Any]:
-    def build(e: ev.AgentEvent, p: Presenter, _v: str | None) -> Any:
+def _agent(cls: type) -> Callable[[pbx_events.AgentEvent, Presenter, str | None], Any]:
+    def build(e: pbx_events.AgentEvent, p: Presenter, _v: str | None) -> Any:
         return cls(
             monitor_cross_ref_id=XREF,
             agent_device=p.extended(e.device),
             agent_id=e.agent_id,
             acd_group=p.device_id(e.group),
-            cause=_cause(e.cause),
+            cause=wire_cause(e.cause),
         )
 
     return build
@@ -63,31 +56,31 @@ def _agent(cls: type) -> Callable[[ev.AgentEvent, Presenter, str | None], Any]:
 Builder = Callable[[Any, Presenter, "str | None"], Any]
 
 BUILDERS: dict[type, Builder] = {
-    ev.ServiceInitiated: lambda e, p, v: ce.ServiceInitiatedEvent(
+    pbx_events.ServiceInitiated: lambda e, p, v: csta_events.ServiceInitiatedEvent(
         monitor_cross_ref_id=XREF,
         initiated_connection=p.connection(e.call_id, e.device),
         initiating_device=p.extended(e.device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Originated: lambda e, p, v: ce.OriginatedEvent(
+    pbx_events.Originated: lambda e, p, v: csta_events.OriginatedEvent(
         monitor_cross_ref_id=XREF,
         originated_connection=p.connection(e.call_id, e.calling_device),
         calling_device=p.extended(e.calling_device),
         called_device=p.extended(e.called_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.NetworkReached: lambda e, p, v: ce.NetworkReachedEvent(
+    pbx_events.NetworkReached: lambda e, p, v: csta_events.NetworkReachedEvent(
         monitor_cross_ref_id=XREF,
         outbound_connection=p.connection(e.call_id, e.called_device),
         network_interface_used=p.extended(e.trunk),
         calling_device=p.extended(e.calling_device),
         called_device=p.extended(e.called_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Delivered: lambda e, p, v: ce.DeliveredEvent(
+    pbx_events.Delivered: lambda e, p, v: csta_events.DeliveredEvent(
         monitor_cross_ref_id=XREF,
         connection=p.connection(e.call_id, e.alerting_device),
         alerting_device=p.extended(e.alerting_device),
@@ -95,9 +88,9 @@ BUILDERS: dict[type, Builder] = {
         called_device=p.extended(e.called_device),
         last_redirection_device=p.extended(e.last_redirection_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Established: lambda e, p, v: ce.EstablishedEvent(
+    pbx_events.Established: lambda e, p, v: csta_events.EstablishedEvent(
         monitor_cross_ref_id=XREF,
         established_connection=p.connection(e.call_id, e.answering_device),
         answering_device=p.extended(e.answering_device),
@@ -105,35 +98,35 @@ BUILDERS: dict[type, Builder] = {
         called_device=p.extended(e.called_device),
         last_redirection_device=p.extended(e.last_redirection_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.ConnectionCleared: lambda e, p, v: ce.ConnectionClearedEvent(
+    pbx_events.ConnectionCleared: lambda e, p, v: csta_events.ConnectionClearedEvent(
         monitor_cross_ref_id=XREF,
         dropped_connection=p.connection(e.call_id, e.releasing_device),
         releasing_device=p.extended(e.releasing_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.CallCleared: lambda e, p, v: ce.CallClearedEvent(
+    pbx_events.CallCleared: lambda e, p, v: csta_events.CallClearedEvent(
         monitor_cross_ref_id=XREF,
         cleared_call=p.connection(e.call_id, None),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Held: lambda e, p, v: ce.HeldEvent(
+    pbx_events.Held: lambda e, p, v: csta_events.HeldEvent(
         monitor_cross_ref_id=XREF,
         held_connection=p.connection(e.call_id, e.holding_device),
         holding_device=p.extended(e.holding_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Retrieved: lambda e, p, v: ce.RetrievedEvent(
+    pbx_events.Retrieved: lambda e, p, v: csta_events.RetrievedEvent(
         monitor_cross_ref_id=XREF,
         retrieved_connection=p.connection(e.call_id, e.retrieving_device),
         retrieving_device=p.extended(e.retrieving_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Transferred: lambda e, p, v: ce.TransferedEvent(
+    pbx_events.Transferred: lambda e, p, v: csta_events.TransferedEvent(
         monitor_cross_ref_id=XREF,
         primary_old_call=p.connection(e.call_id, e.transferring_device),
         secondary_old_call=p.connection(e.secondary_old_call_id, e.transferring_device)
@@ -143,9 +136,9 @@ BUILDERS: dict[type, Builder] = {
         transferred_to_device=p.extended(e.transferred_to_device),
         transferred_connections=_connection_list(p, e.connections),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Conferenced: lambda e, p, v: ce.ConferencedEvent(
+    pbx_events.Conferenced: lambda e, p, v: csta_events.ConferencedEvent(
         monitor_cross_ref_id=XREF,
         primary_old_call=p.connection(e.call_id, e.conferencing_device),
         secondary_old_call=p.connection(e.secondary_old_call_id, e.conferencing_device)
@@ -155,9 +148,9 @@ BUILDERS: dict[type, Builder] = {
         added_party=p.extended(e.added_party),
         conference_connections=_connection_list(p, e.connections),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Diverted: lambda e, p, v: ce.DivertedEvent(
+    pbx_events.Diverted: lambda e, p, v: csta_events.DivertedEvent(
         monitor_cross_ref_id=XREF,
         connection=p.connection(e.call_id, e.diverting_device),
         diverting_device=p.extended(e.diverting_device),
@@ -166,18 +159,18 @@ BUILDERS: dict[type, Builder] = {
         called_device=p.extended(e.called_device),
         last_redirection_device=p.extended(e.last_redirection_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Failed: lambda e, p, v: ce.FailedEvent(
+    pbx_events.Failed: lambda e, p, v: csta_events.FailedEvent(
         monitor_cross_ref_id=XREF,
         failed_connection=p.connection(e.call_id, e.failing_device),
         failing_device=p.extended(e.failing_device),
         calling_device=p.extended(e.calling_device),
         called_device=p.extended(e.called_device),
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.Queued: lambda e, p, v: ce.QueuedEvent(
+    pbx_events.Queued: lambda e, p, v: csta_events.QueuedEvent(
         monitor_cross_ref_id=XREF,
         queued_connection=p.connection(e.call_id, e.queue),
         queue=p.extended(e.queue),
@@ -186,31 +179,31 @@ BUILDERS: dict[type, Builder] = {
         last_redirection_device=p.extended(e.last_redirection_device),
         number_queued=e.number_queued,
         local_connection_info=_local(e, v),
-        cause=_cause(e.cause),
+        cause=wire_cause(e.cause),
     ),
-    ev.DigitsGenerated: lambda e, p, v: ce.DigitsGeneratedEvent(
+    pbx_events.DigitsGenerated: lambda e, p, v: csta_events.DigitsGeneratedEvent(
         monitor_cross_ref_id=XREF,
         connection=p.connection(e.call_id, e.device),
         digit_generated_list=e.digits,
         connection_info=_local(e, v),
     ),
-    ev.Forwarding: lambda e, p, v: ce.ForwardingEvent(
+    pbx_events.Forwarding: lambda e, p, v: csta_events.ForwardingEvent(
         monitor_cross_ref_id=XREF,
         device=p.extended(e.device),
-        forwarding_type=ForwardingType(e.forwarding_type.value),
+        forwarding_type=wire_forwarding_type(e.forwarding_type),
         forward_status=e.status,
         forward_to=DeviceID(value=p.text(e.forward_to)) if e.forward_to else None,
         ring_count=e.ring_count,
     ),
-    ev.DoNotDisturb: lambda e, p, v: ce.DoNotDisturbEvent(
+    pbx_events.DoNotDisturb: lambda e, p, v: csta_events.DoNotDisturbEvent(
         monitor_cross_ref_id=XREF, device=p.extended(e.device), do_not_disturb_on=e.on
     ),
-    ev.AgentLoggedOn: _agent(ce.AgentLoggedOnEvent),
-    ev.AgentLoggedOff: _agent(ce.AgentLoggedOffEvent),
-    ev.AgentReady: _agent(ce.AgentReadyEvent),
-    ev.AgentNotReady: _agent(ce.AgentNotReadyEvent),
-    ev.AgentBusy: _agent(ce.AgentBusyEvent),
-    ev.AgentWorkingAfterCall: _agent(ce.AgentWorkingAfterCallEvent),
+    pbx_events.AgentLoggedOn: _agent(csta_events.AgentLoggedOnEvent),
+    pbx_events.AgentLoggedOff: _agent(csta_events.AgentLoggedOffEvent),
+    pbx_events.AgentReady: _agent(csta_events.AgentReadyEvent),
+    pbx_events.AgentNotReady: _agent(csta_events.AgentNotReadyEvent),
+    pbx_events.AgentBusy: _agent(csta_events.AgentBusyEvent),
+    pbx_events.AgentWorkingAfterCall: _agent(csta_events.AgentWorkingAfterCallEvent),
 }
 
 

@@ -10,13 +10,13 @@ from typing import Any
 
 from cstaserver.csta import codec
 from cstaserver.csta.events import BUILDERS
-from cstaserver.csta.messages import capabilities as cap
+from cstaserver.csta.mapping import FORWARDING_TYPES
+from cstaserver.csta.messages import capabilities
 from cstaserver.csta.monitors import EVENT_FILTER_FLAGS
 from cstaserver.csta.services.common import internal_device
 from cstaserver.csta.services.registry import service
 from cstaserver.csta.types import DeviceCategory, DeviceID
 from cstaserver.pbx.plan import DeviceKind
-from cstaserver.pbx.states import ForwardingType
 
 #: Which ``supportedServices`` list a request module belongs to (ECMA-323 ed3 9.x).
 SERVICE_LISTS = {
@@ -47,7 +47,7 @@ def _flag(name: str) -> str:
     return FLAG_NAMES.get(name, name[:1].lower() + name[1:])
 
 
-def supported_features(services: Any) -> cap.GetCSTAFeaturesResponse:
+def supported_features(services: Any) -> capabilities.GetCSTAFeaturesResponse:
     lists: dict[str, dict[str, bool]] = {}
     for request_class in services:
         name = request_class.csta_name
@@ -60,9 +60,9 @@ def supported_features(services: Any) -> cap.GetCSTAFeaturesResponse:
         group, flag = EVENT_FILTER_FLAGS[event_class]
         events.setdefault(EVENT_LISTS[group], {})[flag] = True
     sort = lambda flags: dict(sorted(flags.items()))  # noqa: E731
-    return cap.GetCSTAFeaturesResponse(
-        supported_services=cap.SupportedServices(**{k: sort(v) for k, v in lists.items()}),
-        supported_events=cap.SupportedEvents(**{k: sort(v) for k, v in events.items()}),
+    return capabilities.GetCSTAFeaturesResponse(
+        supported_services=capabilities.SupportedServices(**{k: sort(v) for k, v in lists.items()}),
+        supported_events=capabilities.SupportedEvents(**{k: sort(v) for k, v in events.items()}),
     )
 
 
@@ -76,17 +76,19 @@ def category_of(kind: DeviceKind) -> DeviceCategory:
     return DeviceCategory.STATION
 
 
-@service(cap.GetCSTAFeatures)
-def get_csta_features(request: Any) -> cap.GetCSTAFeaturesResponse:
+@service(capabilities.GetCSTAFeatures)
+def get_csta_features(request: Any) -> capabilities.GetCSTAFeaturesResponse:
     return supported_features(request.core.services)
 
 
 _cross_refs = itertools.count(1)
 
 
-@service(cap.GetSwitchingFunctionDevices)
-def get_switching_function_devices(request: Any) -> cap.GetSwitchingFunctionDevicesResponse:
-    message: cap.GetSwitchingFunctionDevices = request.message
+@service(capabilities.GetSwitchingFunctionDevices)
+def get_switching_function_devices(
+    request: Any,
+) -> capabilities.GetSwitchingFunctionDevicesResponse:
+    message: capabilities.GetSwitchingFunctionDevices = request.message
     devices = request.switch.devices()
     if message.requested_device_id is not None:
         number = internal_device(request, message.requested_device_id)
@@ -96,12 +98,12 @@ def get_switching_function_devices(request: Any) -> cap.GetSwitchingFunctionDevi
     xref = f"sfd{next(_cross_refs)}"
     segments = [devices[i : i + SEGMENT] for i in range(0, len(devices), SEGMENT)] or [[]]
     for index, segment in enumerate(segments, start=1):
-        listing = cap.SwitchingFunctionDevices(
+        listing = capabilities.SwitchingFunctionDevices(
             service_cross_ref_id=xref,
             segment_id=index,
             last_segment=index == len(segments),
             device_list=[
-                cap.DeviceEntry(
+                capabilities.DeviceEntry(
                     device_id=DeviceID(value=d.number),
                     device_category=category_of(d.kind),
                     device_model_name=d.kind.value,
@@ -113,24 +115,28 @@ def get_switching_function_devices(request: Any) -> cap.GetSwitchingFunctionDevi
         )
         # sent after the response: the association holds events until it is written
         request.association.send_unsolicited(codec.encode(listing, request.namespace))
-    return cap.GetSwitchingFunctionDevicesResponse(service_cross_ref_id=xref)
+    return capabilities.GetSwitchingFunctionDevicesResponse(service_cross_ref_id=xref)
 
 
-@service(cap.GetLogicalDeviceInformation)
-def get_logical_device_information(request: Any) -> cap.GetLogicalDeviceInformationResponse:
+@service(capabilities.GetLogicalDeviceInformation)
+def get_logical_device_information(
+    request: Any,
+) -> capabilities.GetLogicalDeviceInformationResponse:
     info = request.switch.device(internal_device(request, request.message.device))
-    return cap.GetLogicalDeviceInformationResponse(
+    return capabilities.GetLogicalDeviceInformationResponse(
         device_category=category_of(info.kind),
         device_model_name=info.kind.value,
         max_active_calls=1,
         max_held_calls=1,
-        max_fwd_settings=len(ForwardingType),  # every type the switch forwards on
+        max_fwd_settings=len(FORWARDING_TYPES),  # every type the switch forwards on
     )
 
 
-@service(cap.GetPhysicalDeviceInformation)
-def get_physical_device_information(request: Any) -> cap.GetPhysicalDeviceInformationResponse:
+@service(capabilities.GetPhysicalDeviceInformation)
+def get_physical_device_information(
+    request: Any,
+) -> capabilities.GetPhysicalDeviceInformationResponse:
     info = request.switch.device(internal_device(request, request.message.device))
-    return cap.GetPhysicalDeviceInformationResponse(
+    return capabilities.GetPhysicalDeviceInformationResponse(
         device_category=category_of(info.kind), device_model_name=info.kind.value
     )

@@ -10,7 +10,7 @@ from typing import Any
 from lxml import etree
 
 from cstaserver.csta.codec import find_descendants
-from cstaserver.csta.messages import sessions as ss
+from cstaserver.csta.messages import sessions
 from cstaserver.csta.services.registry import service
 from cstaserver.csta.sessions import SessionError, SessionRefused
 
@@ -27,7 +27,7 @@ def _first_text(info: etree._Element | None, *names: str) -> str | None:
 
 def credentials(info: etree._Element | None) -> tuple[str | None, str | None, str | None]:
     """(user, password, session ID to reattach) from applicationSpecificInfo, any depth and
-    namespace (PROTOCOLS.md 4.1)."""
+    namespace (the content of ECMA-354 ``applicationSpecificInfo`` is vendor-defined)."""
     return (
         _first_text(info, *USER_NAMES),
         _first_text(info, "password"),
@@ -35,9 +35,9 @@ def credentials(info: etree._Element | None) -> tuple[str | None, str | None, st
     )
 
 
-@service(ss.StartApplicationSession)
+@service(sessions.StartApplicationSession)
 async def start_application_session(request: Any) -> Any:
-    message: ss.StartApplicationSession = request.message
+    message: sessions.StartApplicationSession = request.message
     info = message.application_info
     user, password, reattach = credentials(info.application_specific_info)
     try:
@@ -51,43 +51,51 @@ async def start_application_session(request: Any) -> Any:
             reattach_id=reattach,
         )
     except SessionRefused as refused:
-        return ss.StartApplicationSessionNegResponse(
-            error_code=ss.StartSessionErrorCode(defined_error=ss.StartSessionError(refused.reason))
+        return sessions.StartApplicationSessionNegResponse(
+            error_code=sessions.StartSessionErrorCode(
+                defined_error=sessions.StartSessionError(refused.reason)
+            )
         )
-    return ss.StartApplicationSessionPosResponse(
+    return sessions.StartApplicationSessionPosResponse(
         session_id=session.session_id,
         actual_protocol_version=session.protocol_version,
         actual_session_duration=session.duration,
     )
 
 
-@service(ss.StopApplicationSession)
+@service(sessions.StopApplicationSession)
 def stop_application_session(request: Any) -> Any:
     try:
         request.core.sessions.stop(request.association, request.message.session_id.strip())
     except SessionError as error:
-        return ss.StopApplicationSessionNegResponse(
-            error_code=ss.StopSessionErrorCode(defined_error=ss.StopSessionError(error.reason))
+        return sessions.StopApplicationSessionNegResponse(
+            error_code=sessions.StopSessionErrorCode(
+                defined_error=sessions.StopSessionError(error.reason)
+            )
         )
-    return ss.StopApplicationSessionPosResponse()
+    return sessions.StopApplicationSessionPosResponse()
 
 
-@service(ss.ResetApplicationSessionTimer)
+@service(sessions.ResetApplicationSessionTimer)
 def reset_application_session_timer(request: Any) -> Any:
-    message: ss.ResetApplicationSessionTimer = request.message
+    message: sessions.ResetApplicationSessionTimer = request.message
     try:
         duration = request.core.sessions.reset_timer(
             request.association, message.session_id.strip(), message.requested_session_duration
         )
     except SessionError as error:
-        return ss.ResetApplicationSessionTimerNegResponse(
-            error_code=ss.ResetTimerErrorCode(defined_error=ss.ResetTimerError(error.reason))
+        return sessions.ResetApplicationSessionTimerNegResponse(
+            error_code=sessions.ResetTimerErrorCode(
+                defined_error=sessions.ResetTimerError(error.reason)
+            )
         )
-    return ss.ResetApplicationSessionTimerPosResponse(actual_session_duration=duration)
+    return sessions.ResetApplicationSessionTimerPosResponse(actual_session_duration=duration)
 
 
-def terminated_message(session_id: str, reason: str) -> ss.ApplicationSessionTerminated:
-    return ss.ApplicationSessionTerminated(
+def terminated_message(session_id: str, reason: str) -> sessions.ApplicationSessionTerminated:
+    return sessions.ApplicationSessionTerminated(
         session_id=session_id,
-        session_term_reason=ss.SessionTermReason(defined_term_reason=ss.DefinedTermReason(reason)),
+        session_term_reason=sessions.SessionTermReason(
+            defined_term_reason=sessions.DefinedTermReason(reason)
+        ),
     )

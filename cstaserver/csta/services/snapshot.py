@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cstaserver.csta.mapping import local_state
 from cstaserver.csta.messages.common import CallState
 from cstaserver.csta.messages.snapshot import (
     SnapshotCall,
@@ -18,7 +19,6 @@ from cstaserver.csta.messages.snapshot import (
 )
 from cstaserver.csta.services.common import connection, internal_device, presenter
 from cstaserver.csta.services.registry import service
-from cstaserver.csta.types import LocalConnectionState
 
 
 @service(SnapshotDevice)
@@ -27,9 +27,9 @@ def snapshot_device(request: Any) -> SnapshotDeviceResponse:
     p = presenter(request)
     items = []
     for call_id, state, others in request.switch.snapshot_device(number):
-        states = [LocalConnectionState(state.value)] + [
-            LocalConnectionState(s.value)
-            for device, s in request.switch.snapshot_call(call_id)
+        states = [local_state(state)] + [
+            local_state(other_state)
+            for device, other_state in request.switch.snapshot_call(call_id)
             if device != number
         ]
         items.append(
@@ -50,7 +50,7 @@ def snapshot_call(request: Any) -> SnapshotCallResponse:
         SnapshotCallResponseInfo(
             device_on_call=p.extended(device),
             call_identifier=p.connection(call_id, device),
-            local_connection_state=LocalConnectionState(state.value),
+            local_connection_state=local_state(state),
         )
         for device, state in request.switch.snapshot_call(call_id)
     ]
