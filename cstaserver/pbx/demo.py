@@ -1,4 +1,4 @@
-"""The demo exchange of INTERFACE.md section 4: two LIMs, every monitorable device kind.
+"""The demo exchange: two LIMs, every monitorable device kind.
 
 | numbers   | kind                                              | LIM |
 | 1000-1009 | IP extension (ODN)                                 | 1   |
@@ -43,7 +43,7 @@ def _range(start: int, count: int, kind: DeviceKind, lim: int, label: str, **kw)
 
 
 def demo_plan() -> ExchangePlan:
-    """Build the demo exchange plan (INTERFACE.md section 4)."""
+    """Build the demo exchange plan (the table of the module docstring)."""
     extensions: list[Extension] = []
     extensions += _range(1000, 10, DeviceKind.IP_EXTENSION, 1, "IP")
     extensions += _range(1100, 5, DeviceKind.SIP_EXTENSION, 1, "SIP")

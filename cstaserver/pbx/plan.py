@@ -1,8 +1,8 @@
 """The exchange plan: LIMs, numbering plan, devices of every kind, groups, agents, trunks.
 
 Plain attrs data that describes what an MX-ONE is configured with (the "exchange data" of the
-CSTA Server operational directions): the monitored-object kinds of the seed (IP/SIP extension
-with ODN/EDN, remote, cordless DECT, virtual, digital ODN/ADN, analog, CAS, CTI/ACD group,
+CSTA Server operational directions): the monitored-object kinds of an MX-ONE (IP/SIP
+extension with ODN/EDN, remote, cordless DECT, virtual, digital ODN/ADN, analog, CAS, CTI/ACD group,
 hunt group incl. cascade ring group) and the external network behind trunks. The switching
 model (``cstaserver.pbx.switch``) is built from a plan; ``cstaserver.config`` stores it as
 JSON. Nothing here knows of protocols.

@@ -1,4 +1,4 @@
-"""namespaces.edition_of: every form of PROTOCOLS.md section 2."""
+"""namespaces.edition_of: every form of an ECMA-323 edition's namespace clients use."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""deviceid.canonical / present: the forms of PROTOCOLS.md 5.5 and 5.3 item 7."""
+"""deviceid.canonical / present: the forms of an ECMA-269 12.3.20 device identifier clients
+send (dialling strings, E.164, ``tel:`` and SIP URIs, ``N<...>``) and how they are echoed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ECMA-354 application sessions over the XML port (PROTOCOLS.md 4): mandatory
+"""ECMA-354 application sessions over the XML port (clauses 6-8): mandatory
 authentication, wrong passwords and the throttle, expiry, reattach after a disconnect."""
 
 from __future__ import annotations
