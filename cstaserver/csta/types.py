@@ -7,11 +7,12 @@
 - ``ConnectionID`` (12.3.9): ``<callID>`` and/or ``<deviceID>``;
 - enumerations in their XSD spellings: ``LocalConnectionState``, ``EventCause`` (the ed3 list
   plus the few later additions, so every edition decodes), agent states, forwarding types,
-  system status, …
+  system status, … The switch's own enumerations (``cstaserver.pbx.states``) are translated
+  to and from these by the tables of ``csta.mapping``, never by spelling.
 
 Where ECMA-269 has several near-identical device-ID choices (SubjectDeviceID, CallingDeviceID,
-RedirectionDeviceID, …) we use one ``ExtendedDeviceID``: the XSD-generated classes (Ratcow
-``Ed3.cs``) show the same three-way choice for all of them.
+RedirectionDeviceID, …) we use one ``ExtendedDeviceID``: the classes generated from the ed3
+XSD show the same three-way choice for all of them.
 """
 
 from __future__ import annotations

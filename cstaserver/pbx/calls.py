@@ -23,16 +23,40 @@ from twisted.internet.interfaces import IDelayedCall
 from cstaserver.pbx.events import CallEvent
 from cstaserver.pbx.states import ConnectionState, EventCause
 
-S = ConnectionState
-
 TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
-    S.NULL: frozenset({S.INITIATED, S.ALERTING, S.CONNECTED, S.QUEUED, S.FAIL}),
-    S.INITIATED: frozenset({S.CONNECTED, S.ALERTING, S.FAIL, S.NULL}),
-    S.ALERTING: frozenset({S.CONNECTED, S.FAIL, S.NULL}),
-    S.CONNECTED: frozenset({S.HOLD, S.FAIL, S.NULL}),
-    S.HOLD: frozenset({S.CONNECTED, S.NULL}),
-    S.QUEUED: frozenset({S.ALERTING, S.CONNECTED, S.FAIL, S.NULL}),
-    S.FAIL: frozenset({S.NULL}),
+    ConnectionState.NULL: frozenset(
+        {
+            ConnectionState.INITIATED,
+            ConnectionState.ALERTING,
+            ConnectionState.CONNECTED,
+            ConnectionState.QUEUED,
+            ConnectionState.FAIL,
+        }
+    ),
+    ConnectionState.INITIATED: frozenset(
+        {
+            ConnectionState.CONNECTED,
+            ConnectionState.ALERTING,
+            ConnectionState.FAIL,
+            ConnectionState.NULL,
+        }
+    ),
+    ConnectionState.ALERTING: frozenset(
+        {ConnectionState.CONNECTED, ConnectionState.FAIL, ConnectionState.NULL}
+    ),
+    ConnectionState.CONNECTED: frozenset(
+        {ConnectionState.HOLD, ConnectionState.FAIL, ConnectionState.NULL}
+    ),
+    ConnectionState.HOLD: frozenset({ConnectionState.CONNECTED, ConnectionState.NULL}),
+    ConnectionState.QUEUED: frozenset(
+        {
+            ConnectionState.ALERTING,
+            ConnectionState.CONNECTED,
+            ConnectionState.FAIL,
+            ConnectionState.NULL,
+        }
+    ),
+    ConnectionState.FAIL: frozenset({ConnectionState.NULL}),
 }
 
 E = TypeVar("E", bound=CallEvent)

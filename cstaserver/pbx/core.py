@@ -46,8 +46,6 @@ from cstaserver.pbx.interfaces import ICallDistribution, ITrunkSteps
 from cstaserver.pbx.plan import ExchangePlan
 from cstaserver.pbx.states import ConnectionState, EventCause
 
-S = ConnectionState
-
 #: Per-step call trace at debug level (originated, delivered, answered, failed, cleared).
 #: Off by default: the domain events on the bus are the trace, and even a filtered-out
 #: twisted ``Logger.debug`` costs about 3 us (emit, publisher, filter predicate) - 15 us of
@@ -169,13 +167,13 @@ class CallProcessing:
     def off_hook(self, device: str, cause: EventCause) -> Call:
         """A new call with ``device`` initiated (dial tone): ServiceInitiated."""
         call = self.new_call(calling_device=device, origin_cause=cause)
-        self.add_connection(call, device, S.INITIATED)
+        self.add_connection(call, device, ConnectionState.INITIATED)
         self.emit(call.event(ServiceInitiated, cause, device=device))
         return call
 
     def originate(self, call: Call, device: str, called: str) -> None:
         """The calling connection goes connected (Originated) and the call is routed."""
-        call.connections[device].move(S.CONNECTED)
+        call.connections[device].move(ConnectionState.CONNECTED)
         call.cancel_timers(device)
         call.prompting = None
         self.emit(
@@ -191,9 +189,9 @@ class CallProcessing:
         """``device`` starts alerting (Delivered) with the alerting time-out running."""
         conn = call.connection(device)
         if conn is None:
-            self.add_connection(call, device, S.ALERTING)
+            self.add_connection(call, device, ConnectionState.ALERTING)
         else:
-            conn.move(S.ALERTING)
+            conn.move(ConnectionState.ALERTING)
         self.emit(
             call.event(
                 Delivered,
@@ -212,7 +210,7 @@ class CallProcessing:
         self.set_timer(call, conn, "alert", self.plan.alerting_timeout, self._alert_timeout)
 
     def _alert_timeout(self, call: Call, conn: Connection) -> None:
-        if conn.state is not S.ALERTING:
+        if conn.state is not ConnectionState.ALERTING:
             return
         self.log.info(
             "call {call_id} not answered at {device}: cleared",
@@ -265,7 +263,7 @@ class CallProcessing:
         if call.prompting is not None and device == call.calling_device:
             self.originate(call, device, call.prompting)
             return
-        call.connections[device].move(S.CONNECTED)
+        call.connections[device].move(ConnectionState.CONNECTED)
         call.cancel_timers(device)
         self.emit(
             call.event(
@@ -283,7 +281,7 @@ class CallProcessing:
             )
         if call.group is not None:
             call.cancel_timer("cascade", call.group)
-        for other in call.in_state(S.ALERTING):
+        for other in call.in_state(ConnectionState.ALERTING):
             self.release(call, other.device, EventCause.NORMAL_CLEARING, settle=False)
         self._distribution.on_answered(call, device)
         if call.predictive_target is not None:
@@ -291,8 +289,8 @@ class CallProcessing:
 
     def fail(self, call: Call, failing_device: str | None, cause: EventCause) -> None:
         """The call cannot be completed: the waiting parties' connections go to fail."""
-        for conn in call.in_state(S.INITIATED, S.CONNECTED):
-            conn.move(S.FAIL)
+        for conn in call.in_state(ConnectionState.INITIATED, ConnectionState.CONNECTED):
+            conn.move(ConnectionState.FAIL)
         self.emit(
             call.event(
                 Failed,
@@ -310,7 +308,7 @@ class CallProcessing:
                 cause=cause.value,
             )
         # The outside network releases a failed outside party (its caller hears the tone).
-        for conn in call.in_state(S.FAIL):
+        for conn in call.in_state(ConnectionState.FAIL):
             if conn.device not in self._devices and not call.ended:
                 self.release(call, conn.device, EventCause.NORMAL_CLEARING)
         if not call.connections and not call.ended:
@@ -339,7 +337,9 @@ class CallProcessing:
 
     @staticmethod
     def goes_on(call: Call) -> bool:
-        return len(call.connections) >= 2 and bool(call.in_state(S.CONNECTED, S.HOLD))
+        return len(call.connections) >= 2 and bool(
+            call.in_state(ConnectionState.CONNECTED, ConnectionState.HOLD)
+        )
 
     def clear_all(self, call: Call, cause: EventCause, *, first: str | None = None) -> None:
         """Every connection is released (ConnectionCleared each), then CallCleared."""

@@ -31,13 +31,21 @@ from cstaserver.pbx.interfaces import ICallSteps
 from cstaserver.pbx.plan import DeviceKind
 from cstaserver.pbx.states import ConnectionState, EventCause, ForwardingType
 
-F = ForwardingType
 MAX_REDIRECTIONS = 8
 DEFAULT_RING_COUNT = 3
 
-_IMMEDIATE = {False: (F.IMMEDIATE, F.IMMEDIATE_INTERNAL), True: (F.IMMEDIATE, F.IMMEDIATE_EXTERNAL)}
-_BUSY = {False: (F.BUSY, F.BUSY_INTERNAL), True: (F.BUSY, F.BUSY_EXTERNAL)}
-_NO_ANSWER = {False: (F.NO_ANSWER, F.NO_ANSWER_INTERNAL), True: (F.NO_ANSWER, F.NO_ANSWER_EXTERNAL)}
+_IMMEDIATE = {
+    False: (ForwardingType.IMMEDIATE, ForwardingType.IMMEDIATE_INTERNAL),
+    True: (ForwardingType.IMMEDIATE, ForwardingType.IMMEDIATE_EXTERNAL),
+}
+_BUSY = {
+    False: (ForwardingType.BUSY, ForwardingType.BUSY_INTERNAL),
+    True: (ForwardingType.BUSY, ForwardingType.BUSY_EXTERNAL),
+}
+_NO_ANSWER = {
+    False: (ForwardingType.NO_ANSWER, ForwardingType.NO_ANSWER_INTERNAL),
+    True: (ForwardingType.NO_ANSWER, ForwardingType.NO_ANSWER_EXTERNAL),
+}
 
 
 class Router:

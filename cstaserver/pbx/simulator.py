@@ -28,8 +28,14 @@ from cstaserver.pbx.states import (
 from cstaserver.pbx.switch import Switch
 from cstaserver.pbx.traffic import TrafficGenerator, TrafficRun
 
-S = ConnectionState
-_HANGUP_ORDER = (S.CONNECTED, S.INITIATED, S.FAIL, S.ALERTING, S.QUEUED, S.HOLD)
+_HANGUP_ORDER = (
+    ConnectionState.CONNECTED,
+    ConnectionState.INITIATED,
+    ConnectionState.FAIL,
+    ConnectionState.ALERTING,
+    ConnectionState.QUEUED,
+    ConnectionState.HOLD,
+)
 _AGENT_ACTIONS = {
     "ready": RequestedAgentState.READY,
     "notready": RequestedAgentState.NOT_READY,
@@ -109,7 +115,7 @@ class Simulator:
     def answer(self, device: str) -> str:
         """``sim answer``: the terminal (or outside party) answers what alerts at it."""
         number = self.switch.party_number(device)
-        call = self._pick(number, (S.ALERTING,), Refusal.NO_CALL_TO_ANSWER)
+        call = self._pick(number, (ConnectionState.ALERTING,), Refusal.NO_CALL_TO_ANSWER)
         if self.switch.info(number) is not None:
             self.switch.answer_call(call.call_id, number)
         else:
@@ -126,14 +132,14 @@ class Simulator:
     def hold(self, device: str) -> str:
         """``sim hold``: the hold key on the active call."""
         info = self.require_terminal(device)
-        call = self._pick(info.number, (S.CONNECTED,), Refusal.NO_ACTIVE_CALL)
+        call = self._pick(info.number, (ConnectionState.CONNECTED,), Refusal.NO_ACTIVE_CALL)
         self.switch.hold_call(call.call_id, info.number)
         return call.call_id
 
     def retrieve(self, device: str) -> str:
         """The hold key again: retrieve the held call."""
         info = self.require_terminal(device)
-        call = self._pick(info.number, (S.HOLD,), Refusal.NO_HELD_CALL)
+        call = self._pick(info.number, (ConnectionState.HOLD,), Refusal.NO_HELD_CALL)
         self.switch.retrieve_call(call.call_id, info.number)
         return call.call_id
 

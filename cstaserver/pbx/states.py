@@ -1,8 +1,11 @@
 """Connection states, causes and feature enumerations of the switching model.
 
 ECMA-269 clause 6.1.5 (connection states: null, initiated, alerting, connected, hold,
-queued, fail), 12.2.x event causes, 13.x agent states and forwarding types. The values are
-the ECMA-269 names; the CSTA layer writes them as they are.
+queued, fail), 12.3.x event causes, 13.x agent states and forwarding types, in the switch's
+own terms. The values are names for logs and the admin shell (mostly the ECMA-269 ones, but
+the switch's ring time-out is ``alertTimeOut`` where ECMA-269 says ``alertTimeExpired``); the
+CSTA layer never writes them as they are, it translates each enumeration with an explicit
+table (``cstaserver.csta.mapping``).
 """
 
 from __future__ import annotations

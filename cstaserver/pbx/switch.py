@@ -60,7 +60,6 @@ from cstaserver.pbx.states import (
     TerminalMode,
 )
 
-S = ConnectionState
 CONFERENCE_LIMIT = 8
 DIGITS = frozenset("0123456789*#ABCDabcd")
 
@@ -216,18 +215,21 @@ class Switch:
             raise SwitchError(Refusal.DEVICE_BUSY, f"{info.number} is busy")
         initiated = None
         for call_id, conn in info.connections.items():
-            if conn.state in (S.CONNECTED, S.FAIL):
+            if conn.state in (ConnectionState.CONNECTED, ConnectionState.FAIL):
                 raise SwitchError(
                     Refusal.NOT_IN_STATE,
                     f"{info.number} is {conn.state.value} in call {call_id}",
                 )
-            if conn.state is S.INITIATED:
+            if conn.state is ConnectionState.INITIATED:
                 initiated = self.calls[call_id]
         return initiated
 
     def _check_no_active(self, info: DeviceInfo, except_call: str | None = None) -> None:
         for call_id, conn in info.connections.items():
-            if call_id != except_call and conn.state in (S.CONNECTED, S.INITIATED):
+            if call_id != except_call and conn.state in (
+                ConnectionState.CONNECTED,
+                ConnectionState.INITIATED,
+            ):
                 raise SwitchError(
                     Refusal.NOT_IN_STATE,
                     f"{info.number} has an active call {call_id}",
@@ -243,11 +245,11 @@ class Switch:
         held, info, hconn = self._party(held_call_id, device)
         active = self._call(active_call_id)
         aconn = self._connection(active, info.number, Refusal.NOT_IN_CALL)
-        if hconn.state is not S.HOLD:
+        if hconn.state is not ConnectionState.HOLD:
             raise SwitchError(Refusal.NO_HELD_CALL, f"call {held_call_id} is not held")
-        if active_connected and aconn.state is not S.CONNECTED:
+        if active_connected and aconn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {active_call_id} is not active")
-        if aconn.state is S.HOLD:
+        if aconn.state is ConnectionState.HOLD:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {active_call_id} is held")
         return held, active, info
 
@@ -292,7 +294,7 @@ class Switch:
 
     def answer_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
-        if conn.state is not S.ALERTING:
+        if conn.state is not ConnectionState.ALERTING:
             raise SwitchError(
                 Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
             )
@@ -309,28 +311,28 @@ class Switch:
 
     def hold_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
-        if conn.state is not S.CONNECTED:
+        if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {call_id} is not active")
         self._hold(call, conn, EventCause.NORMAL)
 
     def _hold(self, call: Call, conn: Connection, cause: EventCause) -> None:
-        conn.move(S.HOLD)
+        conn.move(ConnectionState.HOLD)
         self.core.emit(call.event(Held, cause, holding_device=conn.device))
 
     def _retrieve(self, call: Call, conn: Connection, cause: EventCause) -> None:
-        conn.move(S.CONNECTED)
+        conn.move(ConnectionState.CONNECTED)
         self.core.emit(call.event(Retrieved, cause, retrieving_device=conn.device))
 
     def retrieve_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
-        if conn.state is not S.HOLD:
+        if conn.state is not ConnectionState.HOLD:
             raise SwitchError(Refusal.NO_HELD_CALL, f"call {call_id} is not held")
         self._check_no_active(info)
         self._retrieve(call, conn, EventCause.NORMAL)
 
     def consultation_call(self, held_call_id: str, device: str, consulted: str) -> tuple:
         call, info, conn = self._party(held_call_id, device)
-        if conn.state is not S.CONNECTED:
+        if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {held_call_id} is not active")
         target = self.destination(consulted, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
         self._hold(call, conn, EventCause.CONSULTATION)
@@ -375,7 +377,7 @@ class Switch:
 
     def single_step_transfer(self, call_id: str, device: str, transferred_to: str) -> tuple:
         call, info, conn = self._party(call_id, device)
-        if conn.state is not S.CONNECTED:
+        if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {call_id} is not active")
         target = self.destination(transferred_to, Refusal.BAD_DESTINATION, info.number)
         others = call.others(info.number)
@@ -412,7 +414,7 @@ class Switch:
                 Refusal.CONFERENCE_FULL,
                 f"a conference has at most {CONFERENCE_LIMIT} parties",
             )
-        held.connections[number].move(S.CONNECTED)
+        held.connections[number].move(ConnectionState.CONNECTED)
         self.core.remove_connection(active, number)
         for other in active_others:
             self.core.move_connection(active, held, other)
@@ -437,7 +439,7 @@ class Switch:
         info = self.require_terminal(device_to_join)
         if info.number in call.connections:
             raise SwitchError(Refusal.NOT_IN_STATE, f"{info.number} is already in call {call_id}")
-        if not call.in_state(S.CONNECTED):
+        if not call.in_state(ConnectionState.CONNECTED):
             raise SwitchError(Refusal.NOT_IN_STATE, f"call {call_id} is not connected")
         if not info.is_free():
             raise SwitchError(Refusal.DEVICE_BUSY, f"{info.number} is busy")
@@ -446,7 +448,7 @@ class Switch:
                 Refusal.CONFERENCE_FULL,
                 f"a conference has at most {CONFERENCE_LIMIT} parties",
             )
-        self.core.add_connection(call, info.number, S.CONNECTED)
+        self.core.add_connection(call, info.number, ConnectionState.CONNECTED)
         self.core.emit(
             call.event(
                 Conferenced,
@@ -476,7 +478,7 @@ class Switch:
 
     def deflect_call(self, call_id: str, device: str, new_destination: str) -> None:
         call, info, conn = self._party(call_id, device)
-        if conn.state is not S.ALERTING or call.prompting is not None:
+        if conn.state is not ConnectionState.ALERTING or call.prompting is not None:
             raise SwitchError(
                 Refusal.CONNECTION_NOT_IN_STATE, f"call {call_id} is not alerting at {device}"
             )
@@ -487,7 +489,7 @@ class Switch:
 
     def generate_digits(self, call_id: str, device: str, digits: str) -> None:
         call, info, conn = self._party(call_id, device)
-        if conn.state is not S.CONNECTED:
+        if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(
                 Refusal.CONNECTION_NOT_IN_STATE, f"call {call_id} is not connected at {device}"
             )
