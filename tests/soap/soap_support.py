@@ -1,28 +1,43 @@
-"""Helpers for testing the web service over real loopback sockets (in the spirit of
-``twisted.internet.testing``): a demo exchange with its core and web site on
-``127.0.0.1:0``, raw HTTP requests with ``twisted.web.client.Agent``, and a small NotifyTo
-receiver. The switch and the core run on a ``task.Clock`` (so no call or session timer is
-left behind); HTTP runs on the real reactor.
+"""Helpers for testing the web service (in the spirit of ``twisted.internet.testing``): the
+demo exchange with its core and web site, and a small NotifyTo receiver.
+
+- :class:`LoopbackWeb` serves the site on ``127.0.0.1:0`` and sends raw HTTP requests with
+  ``twisted.web.client.Agent``: real sockets on the real reactor.
+- :class:`MemoryWeb` is the same site on a ``MemoryReactorClock``: requests are fed to the
+  site's HTTP channel in memory, and every timer of the site (the login throttle, long-poll
+  time-outs, NotifyTo retries and time-outs) waits until the test advances ``reactor``.
+  NotifyTo POSTs go to a :class:`FakeAgent`.
+
+In both the switch and the core run on a ``task.Clock`` of their own, ``clock`` (so no call
+or session timer is left behind and session timers move only when the test says so).
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import itertools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from twisted.internet import defer
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock, deferLater
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.protocols.policies import WrappingFactory
+from twisted.python.failure import Failure
 from twisted.web import resource, server
-from twisted.web.client import Agent, HTTPConnectionPool
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
 from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent
+from zope.interface import implementer
 
+from cstaserver.app.web import make_web_site
 from cstaserver.csta.service import make_core
 from cstaserver.soap.events import DeliveryPolicy, _BytesProducer
-from cstaserver.soap.service import make_web_site
 
 DEMO_USER = "csta_user"
 DEMO_PASSWORD = "csta"
@@ -73,6 +88,7 @@ class LoopbackWeb:
         throttle: dict[str, Any] | None = None,
         policy: DeliveryPolicy | None = None,
         server_changes: dict[str, Any] | None = None,
+        agent: Any = None,
     ) -> None:
         import attrs
 
@@ -82,7 +98,12 @@ class LoopbackWeb:
         self.clock = Clock()
         self.exchange = demo_exchange()
         self.switch = Switch(self.exchange.plan, self.clock)
-        self.core = make_core(self.exchange, self.switch, self.clock)
+        self.core = make_core(
+            self.switch,
+            self.clock,
+            limits=self.exchange.limits,
+            applications=lambda: self.exchange.authentication.applications,
+        )
         self.server = attrs.evolve(self.exchange.csta_servers[0], **(server_changes or {}))
         self.site = make_web_site(
             self.core,
@@ -94,6 +115,7 @@ class LoopbackWeb:
             checker=checker,
             throttle=throttle if throttle is not None else {"delay": 0.01},
             policy=policy or DeliveryPolicy(backoff=(0.01,), timeout=2.0),
+            agent=agent,
         )
         self.wrapper = WrappingFactory(self.site)
         self.port: Any = None
@@ -201,3 +223,141 @@ async def in_thread(reactor: Any, function: Callable[..., Any], *args: Any) -> A
     from twisted.internet import threads
 
     return await threads.deferToThreadPool(reactor, reactor.getThreadPool(), function, *args)
+
+
+# --------------------------------------------------------------------------- in memory
+
+
+def parse_http_response(data: bytes) -> tuple[int, Headers, bytes]:
+    """(status, headers, body) of one HTTP/1.1 response as the server wrote it."""
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.split(b"\r\n")
+    headers = Headers()
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers.addRawHeader(name.strip(), value.strip())
+    if headers.getRawHeaders(b"transfer-encoding") == [b"chunked"]:
+        body = bytearray()
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                break
+            body += rest[:size]
+            rest = rest[size + 2 :]
+        return int(status_line.split()[1]), headers, bytes(body)
+    length = headers.getRawHeaders(b"content-length")
+    body = rest[: int(length[0])] if length else rest
+    return int(status_line.split()[1]), headers, body
+
+
+class _MemoryConnection(StringTransport):
+    """One client connection to the site: when the site closes it (after its response to a
+    ``Connection: close`` request), ``finished`` fires with the parsed response."""
+
+    def __init__(self, peer: IPv4Address, host: IPv4Address) -> None:
+        super().__init__(hostAddress=host, peerAddress=peer)
+        self.protocol: Any = None
+        self.finished: defer.Deferred[tuple[int, Headers, bytes]] = defer.Deferred()
+
+    def loseConnection(self) -> None:  # noqa: N802 (Twisted API)
+        if self.disconnecting:
+            return
+        super().loseConnection()
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.finished.callback(parse_http_response(self.value()))
+
+    def abortConnection(self) -> None:  # noqa: N802 (Twisted API)
+        self.loseConnection()
+
+
+class _FakeResponse:
+    def __init__(self, code: int) -> None:
+        self.code = code
+        self.headers = Headers()
+
+    def deliverBody(self, protocol: Protocol) -> None:  # noqa: N802 (Twisted API)
+        protocol.connectionLost(Failure(ResponseDone()))
+
+
+@implementer(IAgent)
+class FakeAgent:
+    """The HTTP client for NotifyTo POSTs, in memory: keeps each POST's URL and body and
+    answers ``status``, or fails with ``error`` (a refused connection, say)."""
+
+    def __init__(self, status: int = 202, error: Exception | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.posts: list[tuple[bytes, bytes]] = []
+
+    def request(
+        self, method: bytes, uri: bytes, headers: Any = None, bodyProducer: Any = None
+    ) -> defer.Deferred:
+        self.posts.append((uri, bodyProducer.data if bodyProducer is not None else b""))
+        if self.error is not None:
+            return defer.fail(self.error)
+        return defer.succeed(_FakeResponse(self.status))
+
+
+_client_ports = itertools.count(50000)
+
+
+class MemoryWeb(LoopbackWeb):
+    """The demo site on a ``MemoryReactorClock`` (see the module docstring): ``request`` and
+    ``post`` return Deferreds that fire once the site has answered, which for a delayed
+    answer is when the test advances ``reactor`` past the delay."""
+
+    def __init__(self, *, agent: FakeAgent | None = None, **options: Any) -> None:
+        self.notify_agent = agent if agent is not None else FakeAgent()
+        super().__init__(MemoryReactorClock(), agent=self.notify_agent, **options)
+        self.reactor: MemoryReactorClock
+
+    def listen(self, factory: Any = None) -> int:
+        raise NotImplementedError("MemoryWeb serves in memory; use LoopbackWeb for a port")
+
+    @property
+    def base(self) -> str:
+        return "http://127.0.0.1:8080"
+
+    def request(  # type: ignore[override]
+        self,
+        method: bytes,
+        url: str,
+        body: bytes | None = None,
+        headers: dict[bytes, bytes] | None = None,
+    ) -> defer.Deferred[tuple[int, Headers, bytes]]:
+        """Feed one HTTP/1.1 request (``Connection: close``) to a new channel of the site."""
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = [
+            f"{method.decode()} {target} HTTP/1.1".encode(),
+            b"Host: 127.0.0.1:8080",
+            b"Connection: close",
+        ]
+        lines += [name + b": " + value for name, value in (headers or {}).items()]
+        if body is not None:
+            lines.append(b"Content-Length: %d" % len(body))
+        peer = IPv4Address("TCP", "127.0.0.1", next(_client_ports))
+        connection = _MemoryConnection(peer, IPv4Address("TCP", "127.0.0.1", 8080))
+        connection.protocol = self.site.buildProtocol(peer)
+        connection.protocol.makeConnection(connection)
+        connection.protocol.dataReceived(b"\r\n".join(lines) + b"\r\n\r\n" + (body or b""))
+        return connection.finished
+
+    def post(  # type: ignore[override]
+        self,
+        envelope: bytes,
+        *,
+        content_type: bytes = b"text/xml; charset=utf-8",
+        auth: bytes | None = None,
+        url: str | None = None,
+    ) -> defer.Deferred[tuple[int, Headers, bytes]]:
+        """POST ``envelope`` to ``/csta`` (as the demo user unless ``auth`` says otherwise)."""
+        return defer.ensureDeferred(
+            super().post(envelope, content_type=content_type, auth=auth, url=url)
+        )
+
+    def stop(self) -> None:  # type: ignore[override]
+        self.site.channels.close_all("test over")
+        for call_id in list(self.switch.calls):
+            self.switch.clear_call(call_id)

@@ -22,7 +22,7 @@ from cstaserver.soap.auth import (
     make_checker,
     parse_basic,
 )
-from tests.soap.soap_support import LoopbackWeb, basic, demo_exchange, soap11
+from tests.soap.soap_support import LoopbackWeb, MemoryWeb, basic, demo_exchange, soap11
 
 FEATURES = soap11(f'<GetCSTAFeatures xmlns="{ED3}"/>')
 
@@ -127,6 +127,30 @@ class CheckerTests(unittest.TestCase):
             make_checker("ldap", reactor, lambda: [])
 
 
+class ThrottleTests(unittest.TestCase):
+    """The per-peer login throttle on the site's clock (``MemoryWeb``)."""
+
+    def test_failures_are_delayed_and_limited_per_peer(self) -> None:
+        web = MemoryWeb(throttle={"delay": 0.2, "max_failures": 2, "window": 60})
+        self.addCleanup(web.stop)
+        refused = web.post(FEATURES, auth=basic("csta_user", "bad"))
+        web.reactor.advance(0.19)
+        self.assertNoResult(refused)  # a wrong password is answered after the delay
+        web.reactor.advance(0.01)
+        status, headers, _d = self.successResultOf(refused)
+        self.assertEqual(status, 401)
+        self.assertTrue(headers.getRawHeaders(b"www-authenticate"))
+        again = web.post(FEATURES, auth=basic("csta_user", "bad"))
+        web.reactor.advance(0.2)
+        self.assertEqual(self.successResultOf(again)[0], 401)
+        # right password, but throttled: refused at once, with Retry-After
+        status, headers, _d = self.successResultOf(web.post(FEATURES))
+        self.assertEqual(status, 429)
+        self.assertTrue(headers.getRawHeaders(b"retry-after"))
+        web.reactor.advance(60)  # the window has passed: the right password is welcome again
+        self.assertEqual(self.successResultOf(web.post(FEATURES))[0], 200)
+
+
 class HttpLoginTests(unittest.TestCase):
     def start(self, **options: object) -> LoopbackWeb:
         web = LoopbackWeb(reactor, **options)
@@ -158,17 +182,6 @@ class HttpLoginTests(unittest.TestCase):
             b"POST", web.url, FEATURES, {b"Content-Type": b"text/xml"}
         )
         self.assertEqual(status, 401)
-
-    async def test_failures_are_delayed_and_limited_per_peer(self) -> None:
-        web = self.start(throttle={"delay": 0.2, "max_failures": 2, "window": 60})
-        started = reactor.seconds()
-        status, _h, _d = await web.post(FEATURES, auth=basic("csta_user", "bad"))
-        self.assertEqual(status, 401)
-        self.assertGreaterEqual(reactor.seconds() - started, 0.15)
-        await web.post(FEATURES, auth=basic("csta_user", "bad"))
-        status, headers, _d = await web.post(FEATURES)  # right password, but throttled
-        self.assertEqual(status, 429)
-        self.assertTrue(headers.getRawHeaders(b"retry-after"))
 
     async def test_pam_login_over_http(self) -> None:
         checker = PamChecker(reactor, module=fake_pam({"csta_user": "linux-pw"}), run=run_now)

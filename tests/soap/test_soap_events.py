@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from lxml import etree
 from twisted.internet import defer, reactor
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.trial import unittest
 from twisted.web.server import Site
 
 from cstaserver.csta.namespaces import APPL_SESSION, ED3
 from cstaserver.soap.envelope import SOAP_NS
 from cstaserver.soap.events import MAX_POLL_SECONDS, DeliveryPolicy, EventQueue
-from tests.soap.soap_support import LoopbackWeb, NotifyReceiver, soap11
+from tests.soap.soap_support import FakeAgent, LoopbackWeb, MemoryWeb, NotifyReceiver, soap11
 
 S11 = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -81,57 +81,67 @@ class EventQueueTests(unittest.TestCase):
 
 
 class LongPollTests(unittest.TestCase):
-    def setUp(self) -> None:
-        self.web = LoopbackWeb(reactor)
-        self.web.listen()
-        self.addCleanup(lambda: self.web.stop())
+    """GetEvents on the site's clock (``MemoryWeb``): a poll waits until an event comes or
+    its time-out passes on ``reactor``; sessions expire on the core's ``clock``."""
 
-    async def test_events_after_make_call(self) -> None:
-        await self.web.post(soap11(monitor_start("1000")))
-        status, _h, data = await self.web.post(soap11(make_call("1000", "1001")))
+    def setUp(self) -> None:
+        self.web = MemoryWeb()
+        self.addCleanup(self.web.stop)
+
+    def post(self, envelope: bytes) -> tuple[int, object, bytes]:
+        """A request the site answers at once."""
+        return self.successResultOf(self.web.post(envelope))
+
+    def test_events_after_make_call(self) -> None:
+        self.post(soap11(monitor_start("1000")))
+        status, _h, data = self.post(soap11(make_call("1000", "1001")))
         self.assertEqual(status, 200)
-        status, _h, data = await self.web.post(soap11(get_events(1)))
+        self.web.reactor.advance(0)  # the response's events are queued together
+        status, _h, data = self.post(soap11(get_events(1)))
         self.assertEqual(status, 200)
         self.assertEqual(
             body_names(data), ["ServiceInitiatedEvent", "OriginatedEvent", "DeliveredEvent"]
         )
 
-    async def test_waits_for_an_event(self) -> None:
-        await self.web.post(soap11(monitor_start("1005")))
-        polling = defer.ensureDeferred(self.web.post(soap11(get_events(10))))
-        await deferLater(reactor, 0.2, lambda: None)
-        self.assertFalse(polling.called)
+    def test_waits_for_an_event(self) -> None:
+        self.post(soap11(monitor_start("1005")))
+        polling = self.web.post(soap11(get_events(10)))
+        self.web.reactor.advance(9.9)
+        self.assertNoResult(polling)
         from cstaserver.pbx.simulator import Simulator
 
         Simulator(self.web.switch).call("1006", "1005")
-        status, _h, data = await polling
+        self.web.reactor.advance(0)
+        status, _h, data = self.successResultOf(polling)
         self.assertEqual(status, 200)
         self.assertEqual(body_names(data), ["DeliveredEvent"])
 
-    async def test_times_out_empty(self) -> None:
-        started = reactor.seconds()
-        status, _h, data = await self.web.post(soap11(get_events(0.2)))
+    def test_times_out_empty(self) -> None:
+        polling = self.web.post(soap11(get_events(0.2)))
+        self.web.reactor.advance(0.19)
+        self.assertNoResult(polling)
+        self.web.reactor.advance(0.01)
+        status, _h, data = self.successResultOf(polling)
         self.assertEqual(status, 200)
         self.assertEqual(body_names(data), [])
-        self.assertGreaterEqual(reactor.seconds() - started, 0.15)
 
-    async def test_bad_timeout_is_a_client_fault(self) -> None:
-        status, _h, data = await self.web.post(soap11(get_events("soon")))  # type: ignore[arg-type]
+    def test_bad_timeout_is_a_client_fault(self) -> None:
+        status, _h, data = self.post(soap11(get_events("soon")))  # type: ignore[arg-type]
         self.assertEqual(status, 500)
         self.assertIn(b"Client", data)
 
-    async def test_session_terminated_reaches_the_poll_and_ends_the_channel(self) -> None:
+    def test_session_terminated_reaches_the_poll_and_ends_the_channel(self) -> None:
         start = f'<StartApplicationSession xmlns="{APPL_SESSION}"><applicationInfo><applicationID>demo</applicationID></applicationInfo><requestedSessionDuration>30</requestedSessionDuration></StartApplicationSession>'
-        _s, _h, data = await self.web.post(soap11(start))
+        _s, _h, data = self.post(soap11(start))
         session_id = etree.fromstring(data).xpath("//*[local-name()='sessionID']")[-1].text
         header = session_header(session_id)
-        await self.web.post(soap11(monitor_start("1007"), header))
-        polling = defer.ensureDeferred(self.web.post(soap11(get_events(10), header)))
-        await deferLater(reactor, 0.1, lambda: None)
+        self.post(soap11(monitor_start("1007"), header))
+        polling = self.web.post(soap11(get_events(10), header))
         self.web.clock.advance(31)  # the session timer (core clock) expires
-        _s, _h, data = await polling
+        self.web.reactor.advance(0)
+        _s, _h, data = self.successResultOf(polling)
         self.assertEqual(body_names(data), ["ApplicationSessionTerminated"])
-        await deferLater(reactor, 0.05, lambda: None)
+        self.web.reactor.advance(0)
         self.assertNotIn(session_id, self.web.site.channels.by_session)
         self.assertEqual(len(self.web.core.monitors), 0)
 
@@ -199,40 +209,66 @@ class SubscriptionTests(unittest.TestCase):
             self.assertEqual(status, 500)
             self.assertIn(b"NotifyTo", data)
 
-    async def test_failing_endpoint_drops_the_subscription(self) -> None:
-        receiver, url = self.receiver(status=500)
-        await self.subscribe(url)
-        channel = self.web.site.channels.by_login["csta_user"]
+
+class SubscriptionFailureTests(unittest.TestCase):
+    """NotifyTo endpoints that fail, on the site's clock (``MemoryWeb`` and a ``FakeAgent``):
+    each event is tried ``attempts`` times ``backoff`` apart; ``max_failures`` undeliverable
+    events in a row end the subscription; requests are never held up."""
+
+    policy = DeliveryPolicy(attempts=2, backoff=(0.5,), timeout=2, max_failures=2)
+
+    def start(self, agent: FakeAgent) -> MemoryWeb:
+        web = MemoryWeb(agent=agent, policy=self.policy)
+        self.addCleanup(web.stop)
+        return web
+
+    def post(self, web: MemoryWeb, envelope: bytes) -> tuple[int, object, bytes]:
+        return self.successResultOf(web.post(envelope))
+
+    def subscribe(self, web: MemoryWeb, url: str) -> None:
+        body = f'<Subscribe xmlns="{SOAP_NS}"><NotifyTo>{url}</NotifyTo></Subscribe>'
+        status, _h, data = self.post(web, soap11(body))
+        self.assertEqual(status, 200, data)
+
+    def test_failing_endpoint_drops_the_subscription(self) -> None:
+        agent = FakeAgent(status=500)
+        web = self.start(agent)
+        self.subscribe(web, "http://192.0.2.1/events")
+        channel = web.site.channels.by_login["csta_user"]
         subscription = channel.subscription
-        await self.web.post(soap11(monitor_start("1004")))
-        await self.web.post(soap11(make_call("1004", "1005")))
-        for _ in range(100):
-            if channel.subscription is None:
-                break
-            await deferLater(reactor, 0.02, lambda: None)
+        self.post(web, soap11(monitor_start("1004")))
+        self.post(web, soap11(make_call("1004", "1005")))
+        web.reactor.advance(0)
+        self.assertEqual(len(agent.posts), 1)  # the retry waits for the back-off
+        web.reactor.advance(0.5)
+        self.assertEqual(len(agent.posts), 3)  # event 1 failed twice; event 2, first try
+        self.assertIs(channel.subscription, subscription)
+        web.reactor.advance(0.5)
         self.assertIsNone(channel.subscription)
         self.assertFalse(subscription.active)
         self.assertEqual(subscription.failed, 2)
-        self.assertEqual(len(receiver.bodies), 4)  # 2 events x 2 attempts
+        self.assertEqual(len(agent.posts), 4)  # 2 events x 2 attempts
+        self.assertEqual({url for url, _body in agent.posts}, {b"http://192.0.2.1/events"})
         # later events wait for a long poll again; requests were never held up
         from cstaserver.pbx.simulator import Simulator
 
-        Simulator(self.web.switch).answer("1005")
-        _s, _h, data = await self.web.post(soap11(get_events(1)))
+        Simulator(web.switch).answer("1005")
+        web.reactor.advance(0)
+        _s, _h, data = self.post(web, soap11(get_events(1)))
         self.assertIn("EstablishedEvent", body_names(data))
 
-    async def test_unreachable_endpoint_does_not_block_other_clients(self) -> None:
-        port = reactor.listenTCP(0, Site(NotifyReceiver()), interface="127.0.0.1")
-        dead = f"http://127.0.0.1:{port.getHost().port}/gone"
-        await port.stopListening()
-        await self.subscribe(dead)
-        await self.web.post(soap11(monitor_start("1006")))
-        status, _h, data = await self.web.post(soap11(make_call("1006", "1007")))
+    def test_unreachable_endpoint_does_not_block_other_clients(self) -> None:
+        agent = FakeAgent(error=ConnectionRefusedError("connection refused"))
+        web = self.start(agent)
+        self.subscribe(web, "http://192.0.2.1/gone")
+        self.post(web, soap11(monitor_start("1006")))
+        status, _h, data = self.post(web, soap11(make_call("1006", "1007")))
         self.assertEqual(status, 200)
         self.assertIn(b"MakeCallResponse", data)
-        channel = self.web.site.channels.by_login["csta_user"]
-        for _ in range(100):
-            if channel.subscription is None:
-                break
-            await deferLater(reactor, 0.02, lambda: None)
+        channel = web.site.channels.by_login["csta_user"]
+        web.reactor.advance(0)
+        self.assertIsNotNone(channel.subscription)
+        web.reactor.advance(0.5)
+        web.reactor.advance(0.5)
         self.assertIsNone(channel.subscription)
+        self.assertEqual(len(agent.posts), 4)

@@ -11,12 +11,11 @@ from twisted.trial import unittest
 
 from cstaserver.csta import codec
 from cstaserver.csta.core import default_services
-from cstaserver.csta.errors import encode_error
+from cstaserver.csta.errors import ErrorValue, encode_error
 from cstaserver.csta.messages import MakeCall, MakeCallResponse, MonitorStart
 from cstaserver.csta.messages.monitoring import MonitorObject
 from cstaserver.csta.namespaces import APPL_SESSION, ED3
 from cstaserver.csta.types import ConnectionID, DeviceID
-from cstaserver.pbx.errors import ErrorValue
 from cstaserver.soap.wsdl import XSD_FILES, operations, wsdl_document, xsd_document
 from tests.soap.soap_support import LoopbackWeb
 
