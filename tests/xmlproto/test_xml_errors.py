@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import struct
 
+from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from cstaserver.csta.core import CoreLimits
-from tests.xmlproto.xml_client import ED2, ED3, ED4, ED6, Req, make_world, xml
+from cstaserver.csta.association import Profile
+from cstaserver.csta.core import CoreLimits, CstaCore
+from cstaserver.csta.errors import SWITCH_REFUSALS, encode_error
+from cstaserver.pbx.errors import Refusal
+from cstaserver.testing import FakeSwitch
+from cstaserver.xmlproto.protocol import CstaXmlFactory
+from tests.xmlproto.xml_client import ED2, ED3, ED4, ED6, Req, connect_memory, make_world, xml
 
 
 class FramingAndXmlErrors(unittest.TestCase):
@@ -85,6 +91,27 @@ class SwitchErrorsMapped(unittest.TestCase):
         assert got[Req.answer(call, "1000")] == "stateIncompatibility/noCallToAnswer"
         assert got[Req.make_call("1000", "1999")] == "operation/invalidCalledDevice"
         assert got[Req.monitor_stop("nope")] == "operation/invalidCrossRefID"
+
+
+class EveryRefusalOverTheXmlPort(unittest.TestCase):
+    """Each refusal the switch can give reaches an XML client as the ECMA-269 12.2 error
+    value of the one refusal table, in the request's edition - including refusals the demo
+    exchange rarely produces (all trunks busy, a full conference): a ``FakeSwitch`` refuses
+    on demand."""
+
+    async def test_each_refusal_is_answered_with_its_error_value(self) -> None:
+        clock = Clock()
+        switch = FakeSwitch(clock=clock)
+        client = connect_memory(CstaXmlFactory(CstaCore(switch, clock), Profile(), clock))
+        for namespace in (ED3, ED6):
+            for refusal in Refusal:
+                switch.refuse("make_call", refusal, "refused by the test")
+                frame = await client.request(Req.make_call("1000", "1001", ns=namespace))
+                assert frame.body == encode_error(SWITCH_REFUSALS[refusal], namespace), refusal
+        assert len(switch.operations("make_call")) == 2 * len(Refusal)
+        switch.answer("make_call", ("7", "1000"))
+        frame = await client.ok(Req.make_call("1000", "1001"))  # the connection still serves
+        assert frame.message.calling_device.call_id == "7"
 
 
 class LimitTests(unittest.TestCase):
