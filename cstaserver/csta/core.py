@@ -30,8 +30,13 @@ from cstaserver.csta.errors import (
     error_for_decode,
     error_from_switch,
 )
+from cstaserver.csta.events import EventRenderer
+from cstaserver.csta.monitors import MonitorRegistry
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
+from cstaserver.csta.services import sessions as session_services
+from cstaserver.csta.services import system as system_services
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
+from cstaserver.csta.sessions import SessionService
 from cstaserver.csta.xmlsafe import XmlRejected
 from cstaserver.pbx.errors import SwitchError
 
@@ -75,9 +80,6 @@ class CstaCore:
         services: ServiceTable | None = None,
         sessions: Any = None,
     ) -> None:
-        from cstaserver.csta.events import EventRenderer
-        from cstaserver.csta.monitors import MonitorRegistry
-
         self.switch = switch
         self.clock = clock
         self.limits = limits or CoreLimits()
@@ -91,27 +93,23 @@ class CstaCore:
             max_per_owner=self.limits.max_monitors_per_session,
         )
         if sessions is None:
-            from cstaserver.csta.sessions import SessionService
-
             sessions = SessionService(self, clock, notify_terminated=self._notify_terminated)
         self.sessions = sessions
         self.system_status = "normal"
 
     # -- server-originated messages -------------------------------------------------------
     def _notify_terminated(self, association: Association, session: Any, reason: str) -> None:
-        from cstaserver.csta.services.sessions import terminated_message
-
         association.send_unsolicited(
-            codec.encode(terminated_message(session.session_id, reason), DEFAULT_NAMESPACE)
+            codec.encode(
+                session_services.terminated_message(session.session_id, reason), DEFAULT_NAMESPACE
+            )
         )
 
     def send_system_status(self, association: Association, status: str) -> Deferred:
         """Send SystemStatus to one client (ECMA-269 14.1.x); fires with its answer."""
-        from cstaserver.csta.services.system import system_status_message
-
         register_id = next(iter(association.system_registrations), None)
         data = codec.encode(
-            system_status_message(status, register_id),
+            system_services.system_status_message(status, register_id),
             association.namespace or DEFAULT_NAMESPACE,
         )
         deferred = association.send_request(data)
@@ -237,7 +235,6 @@ class CstaCore:
 
 
 def default_services() -> ServiceTable:
-    """The full service table (importing the handler modules registers them)."""
-    import cstaserver.csta.services  # noqa: F401
-
+    """The full service table (the handler modules, imported with the services package
+    above, registered themselves in it)."""
     return SERVICES
