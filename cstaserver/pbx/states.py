@@ -26,7 +26,7 @@ class ConnectionState(enum.Enum):
 
 
 class EventCause(enum.Enum):
-    """ECMA-269 12.2.x event causes used by the switching model."""
+    """ECMA-269 12.3.x event causes used by the switching model."""
 
     ACD_BUSY = "acdBusy"
     ALERT_TIME_OUT = "alertTimeOut"
