@@ -503,8 +503,6 @@ async def http_post(
 
 async def sip_ua(testcase: Any, port: int, transport: str = "udp") -> Any:
     """A sipe-style :class:`~tests.sip.tr87_ua.Tr87UA` for the TR/87 port ``port``."""
-    from types import SimpleNamespace
-
     from tests.sip.tr87_ua import connect_ua
 
-    return await connect_ua(testcase, SimpleNamespace(port=port), transport)
+    return await connect_ua(testcase, port, transport)

@@ -244,13 +244,13 @@ class Tr87UA:
 
     def __init__(
         self,
-        server: Tr87Server,
+        port: int,
         transport: str,
         *,
         user: str = "alice",
         answer_events: bool = True,
     ) -> None:
-        self.server = server
+        self.port = port  # the server's TR/87 port on 127.0.0.1
         self.transport = transport.upper()
         self.user = user
         self.answer_events = answer_events
@@ -476,20 +476,21 @@ class Tr87UA:
 
 
 async def connect_ua(
-    test: unittest.TestCase, server: Tr87Server, transport: str = "udp", **options: Any
+    test: unittest.TestCase, server: Tr87Server | int, transport: str = "udp", **options: Any
 ) -> Tr87UA:
-    """A UA on its own loopback UDP socket or TCP connection to ``server``."""
-    ua = Tr87UA(server, transport, **options)
+    """A UA on its own loopback UDP socket or TCP connection to ``server`` (a
+    :class:`Tr87Server`, or the TR/87 port of any server on 127.0.0.1)."""
+    ua = Tr87UA(server if isinstance(server, int) else server.port, transport, **options)
     if ua.transport == "UDP":
         socket = _UdpSocket(ua)
         port = global_reactor.listenUDP(0, socket, interface="127.0.0.1")
         test.addCleanup(port.stopListening)
         ua.local_port = port.getHost().port
-        target = ("127.0.0.1", server.port)
+        target = ("127.0.0.1", ua.port)
         ua._write = lambda data: socket.transport.write(data, target)
     else:
         connection = _TcpConnection(ua)
-        endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", server.port)
+        endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", ua.port)
         await connectProtocol(endpoint, connection)
 
         def close() -> defer.Deferred[None]:
