@@ -209,11 +209,9 @@ _SOAP: list[Any] = []
 
 def soap_site() -> Any:
     if not _SOAP:
-        from twisted.internet import reactor
+        from tests.soap.soap_support import MemoryWeb
 
-        from tests.soap.soap_support import LoopbackWeb
-
-        _SOAP.append(LoopbackWeb(reactor, throttle={"delay": 0}))
+        _SOAP.append(MemoryWeb(throttle={"delay": 0}))  # no timer of it on the real reactor
     return _SOAP[0]
 
 
