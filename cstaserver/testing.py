@@ -3,9 +3,9 @@
 - :class:`FakeSwitch` provides :class:`~cstaserver.pbx.interfaces.ISwitch` in memory: it
   records every operation it is asked for, answers what the test configures (or refuses with
   a :class:`~cstaserver.pbx.errors.SwitchError` and the switch's ``Refusal``, which the CSTA
-  layer answers with its ECMA-269 12.2 error value), and emits
-  the domain events (:mod:`cstaserver.pbx.events`) the test gives it to its subscribers. It
-  simulates no call model: no state changes unless the test says so.
+  layer answers with its ECMA-269 12.2 error value), and emits the domain events
+  (:mod:`cstaserver.pbx.events`) the test gives it to its subscribers. It simulates no call
+  model: no state changes unless the test says so.
 - :class:`FakeTransport` provides :class:`~cstaserver.csta.association.IMessageTransport`:
   one client connection as the CSTA core sees it. It records what the core writes (answers
   and events), the server-originated requests it sends (each with a Deferred the test fires
@@ -28,23 +28,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
 
-from cstaserver.csta.association import IMessageTransport, Profile
+from cstaserver.csta.association import Association, IMessageTransport, Profile
+from cstaserver.csta.core import CstaCore
 from cstaserver.pbx.bus import EventBus
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.devices import DeviceInfo, Numbering, build_devices
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.interfaces import ISwitch
 from cstaserver.pbx.plan import ExchangePlan, PublicNumbering
-
-if TYPE_CHECKING:
-    from cstaserver.csta.association import Association
-    from cstaserver.csta.core import CstaCore
 
 Callback = Callable[[object], None]
 
