@@ -9,7 +9,7 @@ import timeit
 
 from cstaserver.csta import namespaces
 from cstaserver.csta.codec import EventTemplate, decode, encode
-from cstaserver.csta.errors import encode_error
+from cstaserver.csta.errors import ErrorValue, encode_error
 from cstaserver.csta.messages import DeliveredEvent, MakeCall, MakeCallResponse, MonitorStart
 from cstaserver.csta.types import (
     ConnectionID,
@@ -18,7 +18,6 @@ from cstaserver.csta.types import (
     ExtendedDeviceID,
     LocalConnectionState,
 )
-from cstaserver.pbx.errors import ErrorValue
 
 ED3 = namespaces.ED3
 

@@ -53,9 +53,3 @@ class SwitchError(Exception):
     def __repr__(self) -> str:
         return f"SwitchError({self.reason.name}, {self.message!r})"
 
-
-#: Backward-compatible name, to be removed: ``bench/bench_codec.py`` still imports
-#: ``ErrorValue`` from here and passes ``ErrorValue.NO_CALL_TO_ANSWER`` to
-#: ``csta.errors.encode_error`` (which accepts a Refusal). The ECMA-269 error values are
-#: ``cstaserver.csta.errors.ErrorValue``.
-ErrorValue = Refusal
