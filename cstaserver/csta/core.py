@@ -79,7 +79,10 @@ class CstaCore:
         limits: CoreLimits | None = None,
         services: ServiceTable | None = None,
         sessions: Any = None,
+        authenticator: Any = None,
     ) -> None:
+        """``authenticator``: checks ECMA-354 logins (``csta.auth.Authenticator``); None
+        accepts any. ``sessions``: a session service to use instead of the built-in one."""
         self.switch = switch
         self.clock = clock
         self.limits = limits or CoreLimits()
@@ -93,7 +96,12 @@ class CstaCore:
             max_per_owner=self.limits.max_monitors_per_session,
         )
         if sessions is None:
-            sessions = SessionService(self, clock, notify_terminated=self._notify_terminated)
+            sessions = SessionService(
+                self,
+                clock,
+                authenticator=authenticator,
+                notify_terminated=self._notify_terminated,
+            )
         self.sessions = sessions
         self.system_status = "normal"
 

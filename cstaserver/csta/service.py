@@ -23,9 +23,7 @@ def make_core(
     switch: Any, clock: Any, *, limits: Any, applications: Callable[[], Sequence[Any]]
 ) -> CstaCore:
     """The core over ``switch``; ``applications()`` gives the current ApplicationCriteria."""
-    core = CstaCore(switch, clock, limits=limits)
-    core.sessions.authenticator = Authenticator(applications, clock)
-    return core
+    return CstaCore(switch, clock, limits=limits, authenticator=Authenticator(applications, clock))
 
 
 class CoreService(Service):
