@@ -26,7 +26,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from cstaserver.admin import editing, prompting
+from cstaserver.admin import control, editing, prompting
 from cstaserver.admin.output import (
     OK,
     WRONG_INPUT,
@@ -293,9 +293,9 @@ def console_main(
         return WRONG_INPUT
     if args.action != "help":
         socket = Path(args.data) / CONTROL_SOCKET
-        if send is None:
-            from cstaserver.admin.control import send_blocking as send
-        status = send(socket, program, absolute_paths(program, argv), out)
+        status = (send or control.send_blocking)(
+            socket, program, absolute_paths(program, argv), out
+        )
         if status is not None:
             return status
     target = DirectoryTarget(DataDirectory(args.data))

@@ -23,6 +23,8 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
+from cstaserver.config.passwords import verify_password
+
 log = Logger()
 
 #: Prune the failed-login table when it holds this many addresses.
@@ -57,8 +59,6 @@ class AuthenticatedApplication:
 
 
 def _verify(password: str, encoded: str) -> bool:
-    from cstaserver.config.passwords import verify_password
-
     return verify_password(password, encoded)
 
 

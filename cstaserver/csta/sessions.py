@@ -19,18 +19,15 @@ from __future__ import annotations
 import collections
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from twisted.cred.error import UnauthorizedLogin
 from twisted.logger import Logger
 
-from cstaserver.csta.association import AuthMode
+from cstaserver.csta.association import Association, AuthMode
 from cstaserver.csta.errors import ErrorValue
 from cstaserver.csta.namespaces import APPL_SESSION, edition_of
-
-if TYPE_CHECKING:
-    from cstaserver.csta.association import Association
 
 log = Logger()
 

@@ -52,4 +52,3 @@ class SwitchError(Exception):
 
     def __repr__(self) -> str:
         return f"SwitchError({self.reason.name}, {self.message!r})"
-

@@ -31,6 +31,7 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
+from cstaserver.csta.core import default_services
 from cstaserver.csta.namespaces import APPL_SESSION, DEFAULT_NAMESPACE
 from cstaserver.csta.schema import (
     Node,
@@ -247,8 +248,6 @@ def xsd_document(name: str) -> bytes | None:
 def operations() -> list[tuple[str, str, str, str, str | None]]:
     """(operation, namespace, request element, response element, NegResponse or None)
     for every request the core serves, then ours."""
-    from cstaserver.csta.core import default_services
-
     result = []
     for cls in default_services():
         response = response_class(cls)
