@@ -6,7 +6,7 @@ Commands: the administrator's commands (``csta``, ``csta_authentication``,
 the running server; ``-i``/``-c`` without values prompt here), ``exchange print|dump|restore``
 (:mod:`.exchange`), the ``sim`` controls of the simulated terminals and callers
 (:mod:`.simcommands`), ``python`` (a real Twisted manhole, :class:`AdminManhole`, with
-``exchange``, ``monitors``, ``sessions`` and ``core`` bound; Ctrl-D returns to ``mxone>``),
+``switch``, ``monitors``, ``sessions``, ``core`` and ``sim`` bound; Ctrl-D returns to ``mxone>``),
 ``help`` and ``quit``. A wrong command gives one line and the shell goes on.
 """
 
@@ -48,7 +48,7 @@ Commands (-h after csta, csta_authentication or mxone_certificate for their opti
   sim busy DEVICE on|off  |  sim mode DEVICE handsfree|manual
   sim agent DEVICE login AGENT_ID | logout | ready | notready
   sim traffic RATE SECONDS [--to NUMBER]   outside calls at RATE per second
-  python                             Python manhole (exchange, monitors, sessions, core); Ctrl-D back
+  python                             Python manhole (switch, monitors, sessions, core); Ctrl-D back
   help                               this text
   quit                               log out
 """
@@ -67,7 +67,7 @@ class ShellRuntime:
 
     def namespace(self) -> dict[str, Any]:
         return {
-            "exchange": self.switch,
+            "switch": self.switch,
             "monitors": getattr(self.core, "monitors", None),
             "sessions": getattr(self.core, "sessions", None),
             "core": self.core,
@@ -98,7 +98,7 @@ class AdminManhole(manhole.ColoredManhole):
 
     def initializeScreen(self) -> None:
         self.terminal.write(
-            b"Python manhole: exchange, monitors, sessions, core, sim. Ctrl-D returns.\r\n"
+            b"Python manhole: switch, monitors, sessions, core, sim. Ctrl-D returns.\r\n"
         )
         self.terminal.write(self.ps[self.pn])
         self.setInsertMode()

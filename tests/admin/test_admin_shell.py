@@ -102,8 +102,8 @@ class TelnetShellTests(unittest.TestCase):
         await client.expect(PROMPT)
         mark = client.send("python\r")
         await client.expect(">>> ", mark)
-        mark = client.send("len(exchange.devices()) > 40, type(monitors).__name__\r")
-        await client.expect("MonitorRegistry", mark)
+        mark = client.send("len(switch.devices()) > 40, type(monitors).__name__\r")
+        await client.expect("(True, 'MonitorRegistry')", mark)
         mark = client.send("\x04")  # Ctrl-D
         await client.expect(PROMPT, mark)
         out = await self.command(client, "csta -p")
