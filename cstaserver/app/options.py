@@ -236,6 +236,13 @@ class RunSettings:
     sip_endpoint: str | None = None
 
     @classmethod
+    def ephemeral(cls, data: Path | str, **changes: object) -> RunSettings:
+        """Every CSTA listener on a free port of 127.0.0.1 and no admin shell: a server for a
+        test or a script, which asks the root service's ``port_of`` where it listens."""
+        ports = dict(xml_port=0, tls_port=0, sip_port=0, web_port=0, admin_port=0, admin_ssh_port=0)
+        return cls(data=Path(data), **{**ports, **changes})  # type: ignore[arg-type]
+
+    @classmethod
     def from_options(cls, options: Options) -> RunSettings:
         ports = {field: options[option] for option, field in PORT_OPTIONS.items()}
         endpoints = {field: options[option] for option, (field, _) in ENDPOINT_OPTIONS.items()}

@@ -29,8 +29,9 @@ SIGINT). A port that cannot be bound stops start-up with one line naming it and 
 
 from __future__ import annotations
 
+import contextlib
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -125,6 +126,15 @@ def run_overrides(
 
 
 # -- the root service ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _startup_errors() -> Iterator[None]:
+    """A listener that cannot listen stops start-up with its one line."""
+    try:
+        yield
+    except CannotListen as error:
+        raise StartupError(f"csta: {error}") from None
 
 
 @implementer(IRunningServer)
@@ -243,17 +253,13 @@ class CstaRoot(MultiService):
 
     def privilegedStartService(self) -> None:
         self._announce()
-        try:
+        with _startup_errors():
             super().privilegedStartService()
-        except CannotListen as error:
-            raise StartupError(f"csta: {error}") from None
 
     def startService(self) -> None:
         self._announce()
-        try:
+        with _startup_errors():
             super().startService()
-        except CannotListen as error:
-            raise StartupError(f"csta: {error}") from None
         if self._default_admin_password:
             log.warn(
                 "admin shell login: {user} / {password} (the default: please change it)",
@@ -326,11 +332,9 @@ def build_service(
     root = CstaRoot(runtime, default_admin_password=_has_default_admin_password(exchange))
     CoreService(core).setServiceParent(root)
     overrides = run_overrides(exchange.csta_servers, settings)
-    try:
+    with _startup_errors():  # a bad endpoint description
         for server in exchange.csta_servers:
             CstaServerService(runtime, server, overrides.get(key_of(server))).setServiceParent(root)
-    except CannotListen as error:  # a bad endpoint description
-        raise StartupError(f"csta: {error}") from None
     for service in admin_services(runtime, root.target, failure_delay=admin_failure_delay):
         service.setServiceParent(root)
     return root

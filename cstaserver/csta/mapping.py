@@ -22,9 +22,14 @@ event silently sent without its cause.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
 from cstaserver.csta import types as csta_types
 from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.pbx import states as pbx_states
+
+T = TypeVar("T")
 
 __all__ = [
     "CAUSES",
@@ -137,25 +142,24 @@ def wire_forwarding_type(kind: pbx_states.ForwardingType) -> csta_types.Forwardi
     return FORWARDING_TYPES[kind]
 
 
-def switch_forwarding_type(wire: csta_types.ForwardingType) -> pbx_states.ForwardingType:
-    """The switch's forwarding type for a SetForwarding request, or ``invalidParameterValue``."""
-    kind = _SWITCH_FORWARDING_TYPES.get(wire)
-    if kind is None:
+def _supported(table: Mapping[Any, T], wire: Any, what: str) -> T:
+    """``table[wire]``, or ``invalidParameterValue`` naming what the exchange lacks."""
+    found = table.get(wire)
+    if found is None:
         raise CstaError(
             ErrorValue.INVALID_PARAMETER_VALUE,
-            f"forwarding type {wire.value} is not supported by the exchange",
+            f"{what} {wire.value} is not supported by the exchange",
         )
-    return kind
+    return found
+
+
+def switch_forwarding_type(wire: csta_types.ForwardingType) -> pbx_states.ForwardingType:
+    """The switch's forwarding type for a SetForwarding request, or ``invalidParameterValue``."""
+    return _supported(_SWITCH_FORWARDING_TYPES, wire, "forwarding type")
 
 
 def switch_requested_agent_state(
     wire: csta_types.RequestedAgentState,
 ) -> pbx_states.RequestedAgentState:
     """The switch's requested agent state for SetAgentState, or ``invalidParameterValue``."""
-    requested = REQUESTED_AGENT_STATES.get(wire)
-    if requested is None:
-        raise CstaError(
-            ErrorValue.INVALID_PARAMETER_VALUE,
-            f"agent state {wire.value} is not supported by the exchange",
-        )
-    return requested
+    return _supported(REQUESTED_AGENT_STATES, wire, "agent state")

@@ -38,12 +38,8 @@ class Server:
     ephemeral loopback ports."""
 
     def __init__(self, testcase: Any, data: Path, *, shell: bool = False) -> None:
-        settings = RunSettings(
-            data=data,
-            xml_port=0,
-            tls_port=0,
-            sip_port=0,
-            web_port=0,
+        settings = RunSettings.ephemeral(
+            data,
             admin_port=free_port() if shell else 0,
             admin_ssh_port=free_port() if shell else 0,
         )

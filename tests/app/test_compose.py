@@ -247,15 +247,7 @@ def test_an_endpoint_option_listens_on_a_unix_socket(tmp_path: Path) -> None:
     import twisted.internet.reactor as reactor
 
     path = tmp_path / "web.sock"
-    settings = RunSettings(
-        data=tmp_path / "data",
-        xml_port=0,
-        tls_port=0,
-        sip_port=0,
-        web_endpoint=f"unix:{path}",
-        admin_port=0,
-        admin_ssh_port=0,
-    )
+    settings = RunSettings.ephemeral(tmp_path / "data", web_port=None, web_endpoint=f"unix:{path}")
     root = build_service(settings, reactor)
     with capturedLogs() as events:
         root.startService()
@@ -300,15 +292,7 @@ def test_port_in_use_stops_startup_with_one_line(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        settings = RunSettings(
-            data=tmp_path / "data",
-            xml_port=port,
-            tls_port=0,
-            web_port=0,
-            sip_port=0,
-            admin_port=0,
-            admin_ssh_port=0,
-        )
+        settings = RunSettings.ephemeral(tmp_path / "data", xml_port=port)
         root = build_service(settings, reactor)
         with pytest.raises(StartupError) as caught:
             root.privilegedStartService()

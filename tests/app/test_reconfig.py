@@ -43,16 +43,7 @@ class ReconfigTests(unittest.TestCase):
         ensure_demo(data)
         if certificate:
             CertificateStore(data).ensure_self_signed()
-        settings = RunSettings(
-            data=data,
-            xml_port=0,
-            tls_port=0,
-            web_port=0,
-            sip_port=0,
-            admin_port=0,
-            admin_ssh_port=0,
-        )
-        root = build_service(settings, global_reactor)
+        root = build_service(RunSettings.ephemeral(data), global_reactor)
         root.startService()
         self.addCleanup(root.stopService)
         return root

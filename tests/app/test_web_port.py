@@ -13,16 +13,7 @@ from tests.soap.soap_support import LoopbackWeb
 
 class WebPortTests(unittest.TestCase):
     async def test_web_and_sniffing_xml_listeners(self) -> None:
-        settings = RunSettings(
-            data=self.mktemp(),
-            xml_port=0,
-            web_port=0,
-            tls_port=0,
-            sip_port=0,
-            admin_port=0,
-            admin_ssh_port=0,
-        )
-        root = build_service(settings, reactor)
+        root = build_service(RunSettings.ephemeral(self.mktemp()), reactor)
         root.startService()
         self.addCleanup(root.stopService)
         server = root.getServiceNamed("xml-1")

@@ -357,15 +357,7 @@ class FullServer:
         if changes is not None:
             directory = DataDirectory(data)
             directory.save(changes(directory.load()))
-        self.settings = RunSettings(
-            data=data,
-            xml_port=0,
-            tls_port=0,
-            sip_port=0,
-            web_port=0,
-            admin_port=free_port() if telnet else 0,
-            admin_ssh_port=0,
-        )
+        self.settings = RunSettings.ephemeral(data, admin_port=free_port() if telnet else 0)
         self.root = build_service(self.settings, global_reactor)
         self.root.startService()
         testcase.addCleanup(self.root.stopService)
