@@ -161,12 +161,12 @@ def service_rows() -> list[str]:
 
 def event_rows() -> list[tuple[str, str]]:
     """(switch event, ECMA-323 element) for each builder; the element is the message class
-    the builder constructs (its source names it: ``ce.<Element>(``)."""
+    the builder constructs (its source names it: ``csta_events.<Element>(``)."""
     from cstaserver.csta.events import BUILDERS
 
     rows = []
     for event, builder in BUILDERS.items():
-        match = re.search(r"ce\.(\w+)\(", inspect.getsource(builder))
+        match = re.search(r"csta_events\.(\w+)\(", inspect.getsource(builder))
         rows.append((event.__name__, match.group(1) if match else f"{event.__name__}Event"))
     return rows
 
