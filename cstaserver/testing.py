@@ -79,6 +79,8 @@ OPERATIONS = frozenset(
         "reconnect_call",
         "deflect_call",
         "generate_digits",
+        "route_select",
+        "route_timed_out",
         "set_forwarding",
         "get_forwarding",
         "set_do_not_disturb",
@@ -271,6 +273,14 @@ class FakeSwitch:
 
     def generate_digits(self, call_id: str, device: str, digits: str) -> None:
         return self._request("generate_digits", (call_id, device, digits), _none)
+
+    # -- routeing (ECMA-269 20.2) ---------------------------------------------------------
+    def route_select(self, call_id: str, group: str, destination: str) -> tuple:
+        args = (call_id, group, destination)
+        return self._request("route_select", args, lambda: (call_id, destination))
+
+    def route_timed_out(self, call_id: str, group: str) -> None:
+        return self._request("route_timed_out", (call_id, group), _none)
 
     # -- logical device features (ECMA-269 19) --------------------------------------------
     def set_forwarding(

@@ -87,14 +87,18 @@ def exchange_summary(data: ExchangeData, servers: Sequence[CstaServerSettings]) 
             )
         )
     for acd in plan.acd_groups:
+        routed = "CTI, routed by the application" if acd.routing.value == "application" else "ACD"
         lines.append(
             (
-                "group {number} (CTI/ACD, LIM {lim}): agents {agents} log on at {positions}",
+                "group {number} ({routing}, LIM {lim}): agents {agents} log on at {positions}; "
+                "diverted position {diverted}",
                 {
                     "number": acd.number,
+                    "routing": routed,
                     "lim": acd.lim,
                     "agents": compact_numbers(acd.agent_ids) or "none",
                     "positions": compact_numbers(acd.agent_devices) or "none",
+                    "diverted": acd.diverted_position or "none",
                 },
             )
         )
@@ -103,12 +107,14 @@ def exchange_summary(data: ExchangeData, servers: Sequence[CstaServerSettings]) 
     ]:
         lines.append(
             (
-                "group {number} ({kind} group, LIM {lim}): members {members}",
+                "group {number} ({kind} group, LIM {lim}): members {members}; "
+                "diverted position {diverted}",
                 {
                     "number": group.number,
                     "kind": label,
                     "lim": group.lim,
                     "members": compact_numbers(group.members) or "none",
+                    "diverted": group.diverted_position or "none",
                 },
             )
         )

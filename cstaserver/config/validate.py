@@ -67,6 +67,43 @@ def _check_plan(plan: ExchangePlan) -> None:
                 )
     if duplicate := _duplicates(a for acd in plan.acd_groups for a in acd.agent_ids):
         raise ValueError(f"duplicate agent ID {duplicate[0]!r}")
+    _check_group_settings(plan, extensions)
+
+
+#: The longest time a group setting may have (about 11 days).
+MAX_SECONDS = 1_000_000
+
+
+def _check_group_settings(plan: ExchangePlan, extensions: set[str]) -> None:
+    """Diverted positions are extensions; times are positive; PINs name the group's agents."""
+    for group in [*plan.hunt_groups, *plan.cascade_groups, *plan.acd_groups]:
+        position = group.diverted_position
+        if position is not None and position not in extensions:
+            raise ValueError(
+                f"group {group.number}: diverted position {position} is not an extension"
+            )
+    for acd in plan.acd_groups:
+        if not 0 <= acd.wrap_up_seconds <= MAX_SECONDS:
+            raise ValueError(f"ACD group {acd.number}: wrap_up_seconds is not in 0-{MAX_SECONDS} s")
+        times = {
+            "ring_seconds": acd.ring_seconds,
+            "route_seconds": acd.route_seconds,
+            "queue_seconds": acd.queue_seconds,
+        }
+        for name, value in times.items():
+            if value is not None and not (0 < value <= MAX_SECONDS):
+                raise ValueError(
+                    f"ACD group {acd.number}: {name} {value} is not in 0-{MAX_SECONDS} s"
+                )
+        if acd.queue_limit < 0:
+            raise ValueError(f"ACD group {acd.number}: queue_limit must not be negative")
+        for agent_id, pin in acd.agent_pins:
+            if agent_id not in acd.agent_ids:
+                raise ValueError(f"ACD group {acd.number}: PIN for unknown agent {agent_id!r}")
+            if not pin.isdigit() or not 1 <= len(pin) <= 16:
+                raise ValueError(
+                    f"ACD group {acd.number}: agent {agent_id}'s PIN is not 1-16 digits"
+                )
 
 
 def _check_csta_servers(data: ExchangeData) -> None:

@@ -174,6 +174,7 @@ SWITCH_REFUSALS: dict[Refusal, ErrorValue] = {
     Refusal.DEVICE_BUSY: ErrorValue.RESOURCE_BUSY,
     Refusal.CONFERENCE_FULL: ErrorValue.CONFERENCE_MEMBER_LIMIT_EXCEEDED,
     Refusal.ALL_TRUNKS_BUSY: ErrorValue.NETWORK_BUSY,
+    Refusal.WRONG_PASSWORD: ErrorValue.SECURITY_GENERIC,
 }
 
 

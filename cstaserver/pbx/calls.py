@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import attrs
 from twisted.internet.interfaces import IDelayedCall
 
-from cstaserver.pbx.events import CallEvent
+from cstaserver.pbx.events import NO_CALL_DATA, CallData, CallEvent
 from cstaserver.pbx.states import ConnectionState, EventCause
 
 TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
@@ -92,6 +92,8 @@ class Call:
     the cause of the latest delivery (newCall, callForward..., distributed, ...). ``watchers``
     are devices that see the call's events without a connection (the calling device of a
     predictive call before it is reached). ``timers`` hold the call's pending time-outs.
+    ``data`` is the call's :class:`~cstaserver.pbx.events.CallData` (correlator and user data,
+    network called device, associated devices), copied into every event of the call.
     """
 
     call_id: str
@@ -106,8 +108,23 @@ class Call:
     prompting: str | None = None  # the number to call once the prompted caller answers
     group: str | None = None  # the ACD / hunt / cascade group that distributed the call
     predictive_target: str | None = None  # make_predictive_call: deliver here when answered
+    alert_time: float | None = None  # make_predictive_call: how long the called party may ring
+    data: CallData = NO_CALL_DATA
     redirections: int = 0
     ended: bool = False
+
+    # -- call data (ECMA-269 12.3.x) ------------------------------------------------------------
+    @property
+    def correlator_data(self) -> str | None:
+        return self.data.correlator_data
+
+    @property
+    def user_data(self) -> object | None:
+        return self.data.user_data
+
+    def add_data(self, **fields: Any) -> None:
+        """Set some fields of the call's :class:`~cstaserver.pbx.events.CallData`."""
+        self.data = attrs.evolve(self.data, **fields)
 
     # -- connections -------------------------------------------------------------------------
     def connection(self, device: str) -> Connection | None:
@@ -174,6 +191,7 @@ class Call:
             cause=cause,
             devices=tuple([d for d, _ in states]),
             states=states,
+            data=self.data,
             **fields,
         )
 

@@ -34,7 +34,9 @@ from cstaserver.pbx.bus import EventBus
 from cstaserver.pbx.calls import Call, CallIdAllocator, Connection
 from cstaserver.pbx.devices import DeviceInfo, Numbering, build_devices
 from cstaserver.pbx.events import (
+    NO_CALL_DATA,
     CallCleared,
+    CallData,
     ConnectionCleared,
     Delivered,
     Established,
@@ -164,9 +166,12 @@ class CallProcessing:
         self._route(call, target)
 
     # -- call progress -----------------------------------------------------------------------
-    def off_hook(self, device: str, cause: EventCause) -> Call:
-        """A new call with ``device`` initiated (dial tone): ServiceInitiated."""
-        call = self.new_call(calling_device=device, origin_cause=cause)
+    def off_hook(
+        self, device: str, cause: EventCause, *, data: CallData = NO_CALL_DATA
+    ) -> Call:
+        """A new call with ``device`` initiated (dial tone): ServiceInitiated. ``data``: the
+        call data the call starts with (MakeCall's correlator and user data)."""
+        call = self.new_call(calling_device=device, origin_cause=cause, data=data)
         self.add_connection(call, device, ConnectionState.INITIATED)
         self.emit(call.event(ServiceInitiated, cause, device=device))
         return call
@@ -313,6 +318,13 @@ class CallProcessing:
                 self.release(call, conn.device, EventCause.NORMAL_CLEARING)
         if not call.connections and not call.ended:
             self.end_call(call, cause, involved=())
+
+    def fail_unanswered(self, call: Call, device: str, cause: EventCause) -> None:
+        """``device`` let the call ring out (a predictive call's alert time): its alerting
+        connection goes to fail, then as :meth:`fail` (Failed at ``device``)."""
+        call.connections[device].move(ConnectionState.FAIL)
+        call.cancel_timers(device)
+        self.fail(call, device, cause)
 
     def release(self, call: Call, device: str, cause: EventCause, *, settle: bool = True) -> None:
         """``device`` leaves the call (ConnectionCleared); the call ends if it cannot go on."""

@@ -9,8 +9,11 @@
 | 1500-1504 | digital extension (1500-1502 ODN, 1503-1504 ADN)   | 2   |
 | 1600-1604 | analog extension                                   | 2   |
 | 1700-1702 | CAS extension                                      | 2   |
-| 2000      | CTI/ACD group, agents 5001-5005 at 1000-1004        | 1   |
-| 2100      | hunt group, members 1100-1103                       | 1   |
+| 2000      | CTI group routed by the application (CSTA routeing), | 1   |
+|           | agents 5001-5005 at 1000-1004; diverted position 1009|     |
+| 2001      | ACD group distributed by the exchange, agents        | 1   |
+|           | 5006-5009 at 1005-1008; diverted position 1009       |     |
+| 2100      | hunt group, members 1100-1103; diverted position 1009| 1   |
 | 2101      | cascade ring group: 1104, then 1105, then 1106      | 1   |
 | 0+digits  | external line; outside callers +46855501nn          | -   |
 """
@@ -25,6 +28,7 @@ from cstaserver.pbx.plan import (
     ExchangePlan,
     Extension,
     ExternalNetwork,
+    GroupRouting,
     HuntGroup,
     Lim,
     PublicNumbering,
@@ -61,14 +65,30 @@ def demo_plan() -> ExchangePlan:
         acd_groups=[
             AcdGroup(
                 number="2000",
-                name="Call centre",
+                name="Call centre (CTI)",
                 agent_ids=tuple(str(a) for a in range(5001, 5006)),
                 agent_devices=tuple(str(d) for d in range(1000, 1005)),
                 lim=1,
-            )
+                routing=GroupRouting.APPLICATION,
+                queue_seconds=120.0,
+                diverted_position="1009",
+            ),
+            AcdGroup(
+                number="2001",
+                name="Sales (ACD)",
+                agent_ids=tuple(str(a) for a in range(5006, 5010)),
+                agent_devices=tuple(str(d) for d in range(1005, 1009)),
+                lim=1,
+                diverted_position="1009",
+            ),
         ],
         hunt_groups=[
-            HuntGroup(number="2100", name="Hunt group", members=("1100", "1101", "1102", "1103"))
+            HuntGroup(
+                number="2100",
+                name="Hunt group",
+                members=("1100", "1101", "1102", "1103"),
+                diverted_position="1009",
+            )
         ],
         cascade_groups=[
             CascadeGroup(number="2101", name="Cascade group", members=("1104", "1105", "1106"))

@@ -40,6 +40,8 @@ class Refusal(enum.Enum):
     # capacity
     CONFERENCE_FULL = "the conference has all the parties it can have"
     ALL_TRUNKS_BUSY = "all trunks are busy"
+    # who may do it
+    WRONG_PASSWORD = "the password does not match"
 
 
 class SwitchError(Exception):

@@ -28,8 +28,35 @@ def _freeze_states(value: Mapping[str, ConnectionState]) -> tuple[tuple[str, Con
 
 
 @attrs.frozen
+class CallData:
+    """What the switch keeps with a call and reports in every event of it (ECMA-269 12.3.x).
+
+    - ``correlator_data`` / ``user_data``: given by the application that made the call
+      (MakeCall, MakePredictiveCall); opaque to the switch, which only stores and copies them
+      (the CSTA layer decides what they hold).
+    - ``network_called_device``: for a call that came in from the network, the number the
+      outside caller dialled, as dialled (the public number).
+    - ``associated_calling_device``: for a call that came in from the network, the trunk it
+      came in on.
+    - ``associated_called_device``: for a call made to an outside number, the trunk it left
+      on (set when the network is reached).
+    """
+
+    correlator_data: str | None = None
+    user_data: object | None = None
+    network_called_device: str | None = None
+    associated_calling_device: str | None = None
+    associated_called_device: str | None = None
+
+
+#: The call data of a call that has none (shared: CallData is immutable).
+NO_CALL_DATA = CallData()
+
+
+@attrs.frozen
 class CallEvent:
-    """Base of the events about a call."""
+    """Base of the events about a call; ``data`` is the call's :class:`CallData` when the
+    event happened (the routeing service reads ``event.data.correlator_data``)."""
 
     call_id: str
     cause: EventCause = attrs.field(kw_only=True)
@@ -37,6 +64,7 @@ class CallEvent:
     states: tuple[tuple[str, ConnectionState], ...] = attrs.field(
         kw_only=True, default=(), converter=_freeze_states
     )
+    data: CallData = attrs.field(kw_only=True, default=NO_CALL_DATA)
 
     @property
     def call_ids(self) -> tuple[str, ...]:
@@ -216,12 +244,17 @@ class DoNotDisturb(DeviceEvent):
 
 @attrs.frozen
 class AgentEvent(DeviceEvent):
-    """Agent state changes (ECMA-269 19.2.x); ``device`` is where the agent is logged on."""
+    """Agent state changes (ECMA-269 19.2.x); ``device`` is where the agent is logged on.
+    The event concerns the agent's group too, so a monitor of the group sees it."""
 
     agent_id: str = attrs.field(kw_only=True)
     group: str | None = attrs.field(kw_only=True, default=None)
     state: AgentState = attrs.field(kw_only=True)
     cause: EventCause | None = attrs.field(kw_only=True, default=None)
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return (self.device, self.group) if self.group else (self.device,)
 
 
 @attrs.frozen

@@ -1,30 +1,41 @@
 """Hunt groups, cascade ring groups and CTI/ACD groups with agents and a queue.
 
-ECMA-269 clause 6.1.2 (ACD and hunt group devices), 17.2.x Queued/Diverted (cause
+ECMA-269 clause 6.1.2 (ACD and hunt group devices), 17.2.x Delivered/Queued/Diverted (cause
 distributed) and 19.1.x / 19.2.x agent states (SetAgentState, Agent* events); ECMA TR/82
-"ACD" scenarios. A call that reaches a group is *distributed*: Diverted from the group
-(cause distributed, the group's monitor sees it) then Delivered at the member or agent with
-``calling_device`` the A-number, ``called_device`` the group (the number dialled) and
-``last_redirection_device`` the group.
+"ACD" scenarios; the group behaviour follows the MX-ONE System Description ("Hunt groups",
+"Call Center (CTI) Group"). A call that reaches a group first arrives there (Delivered at the
+group when a member is ready for it, else Queued), then is *distributed*: Diverted from the
+group (cause distributed) and Delivered at the member or agent with ``calling_device`` the
+A-number, ``called_device`` the group (the number dialled) and ``last_redirection_device``
+the group. The group's monitor sees all of it, and every agent event of its agents.
 
 - Hunt group: the first free member (SEQUENTIAL from the first, CIRCULAR from the one after
-  the member chosen last). No free member: Failed (busy) at the caller; hunt groups have no
-  queue.
+  the member chosen last).
 - Cascade ring group: the first free member rings, then one more every ``step_seconds``
   while the earlier ones keep ringing; the first to answer wins, the others get
-  ConnectionCleared. No free member at all: Failed (busy).
-- ACD group: agents log on at one of the group's agent devices (logged on = not ready),
-  go ready / not ready, are busy while on an ACD call, and work after call for
-  ``wrap_up_seconds`` before they are ready again. The ready agent idle the longest, whose
-  device is free, gets the next call; with none the call is Queued (the group's connection
-  is queued, ``number_queued`` the queue length) and distributed in arrival order as soon
-  as an agent is available. A full queue (``queue_limit``): Failed (busy). An agent who
-  does not answer is treated as any extension: the alerting time-out clears the call.
+  ConnectionCleared.
+- Hunt and cascade groups with no free member: the call goes to the group's diverted
+  position (Diverted, cause busyOverflow), or fails busy when it has none.
+- ACD group distributed by the switch: agents log on at one of the group's agent devices
+  (logged on = not ready), go ready / not ready, are busy while on a group call, and work
+  after call for ``wrap_up_seconds`` before they are ready again. The ready agent idle the
+  longest, whose device is free, gets the next call; with none the call is Queued (the
+  group's connection is queued, ``number_queued`` the queue length) and distributed in
+  arrival order as soon as an agent is available.
+- CTI group routed by the application: every call waits Queued at the group until a CTI
+  application routes it (:meth:`Groups.route`, from RouteSelect, DeflectCall or
+  SingleStepTransfer on the queued connection); the exchange never picks the agent.
+- Both kinds: a full queue (``queue_limit``) sends the call to the diverted position (cause
+  overflow), or fails busy; a call queued longer than ``queue_seconds`` goes to the diverted
+  position (cause queueTimeOverflow). An agent who lets a group call ring for
+  ``ring_seconds`` loses it: the agent's connection clears (callNotAnswered), the agent is
+  made not ready, and the call goes back to the head of the queue.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -50,8 +61,10 @@ from cstaserver.pbx.plan import (
     CascadeGroup,
     DeviceKind,
     ExchangePlan,
+    GroupRouting,
     HuntGroup,
     HuntStrategy,
+    RouteTimeout,
 )
 from cstaserver.pbx.states import AgentState, ConnectionState, EventCause
 
@@ -65,6 +78,10 @@ _AGENT_EVENTS: dict[AgentState, type[AgentEvent]] = {
 }
 
 
+#: ``divert(call, from_device, to, cause)``: Diverted, then the call is offered to ``to``.
+Divert = Callable[[Call, str, str, EventCause], None]
+
+
 class AcdQueue:
     """Runtime of one ACD group: its agents (by agent ID) and its queue of calls."""
 
@@ -72,6 +89,10 @@ class AcdQueue:
         self.plan = plan
         self.agents: dict[str, Agent] = {}
         self.queue: deque[Call] = deque()
+
+    @property
+    def routed_by_application(self) -> bool:
+        return self.plan.routing is GroupRouting.APPLICATION
 
 
 @implementer(ICallDistribution)
@@ -83,13 +104,17 @@ class Groups:
     ``ICallDistribution``.
     """
 
-    def __init__(self, plan: ExchangePlan, clock: IReactorTime, steps: ICallSteps) -> None:
+    def __init__(
+        self, plan: ExchangePlan, clock: IReactorTime, steps: ICallSteps, *, divert: Divert
+    ) -> None:
         self.steps = steps
         self.clock = clock
+        self.divert = divert
         self.hunt: dict[str, HuntGroup] = {g.number: g for g in plan.hunt_groups}
         self.cascade: dict[str, CascadeGroup] = {g.number: g for g in plan.cascade_groups}
         self.acd: dict[str, AcdQueue] = {g.number: AcdQueue(g) for g in plan.acd_groups}
         self._last_hunted: dict[str, int] = {}
+        self._holding = False
         self.acd_of_device: dict[str, str] = {}
         for group in plan.acd_groups:
             for device in group.agent_devices:
@@ -134,6 +159,22 @@ class Groups:
             )
         )
         self.steps.alert(call, member)
+        acd = self.acd.get(group)
+        if acd is not None:
+            conn = call.connections[member]
+            ring = acd.plan.ring_seconds
+            self.steps.set_timer(call, conn, "agent-ring", ring, self._not_answered, acd)
+
+    def _arrive(self, call: Call, group: str) -> None:
+        """The call reaches the group (Delivered at the group) on its way to a member."""
+        self.steps.alert(call, group)
+
+    def _overflow(self, call: Call, group: str, position: str | None, cause: EventCause) -> None:
+        """No member can take the call: the diverted position, else Failed (busy)."""
+        if position is not None:
+            self.divert(call, group, position, cause)
+        else:
+            self.steps.fail(call, group, EventCause.BUSY)
 
     def _offer_hunt(self, call: Call, group: HuntGroup) -> None:
         members = group.members
@@ -144,15 +185,17 @@ class Groups:
             index = (start + step) % len(members)
             if self.member_free(members[index]):
                 self._last_hunted[group.number] = index
+                self._arrive(call, group.number)
                 self.distribute(call, group.number, members[index])
                 return
-        self.steps.fail(call, group.number, EventCause.BUSY)
+        self._overflow(call, group.number, group.diverted_position, EventCause.BUSY_OVERFLOW)
 
     def _offer_cascade(self, call: Call, group: CascadeGroup) -> None:
         free = [m for m in group.members if self.member_free(m)]
         if not free:
-            self.steps.fail(call, group.number, EventCause.BUSY)
+            self._overflow(call, group.number, group.diverted_position, EventCause.BUSY_OVERFLOW)
             return
+        self._arrive(call, group.number)
         self.distribute(call, group.number, free[0])
         rest = group.members[group.members.index(free[0]) + 1 :]
         self._schedule_cascade(call, group, rest)
@@ -176,19 +219,30 @@ class Groups:
     def _offer_acd(self, call: Call, acd: AcdQueue) -> None:
         number = acd.plan.number
         call.group = number
-        agent = self.longest_idle(acd)
+        agent = None if acd.routed_by_application else self.longest_idle(acd)
         if agent is not None:
+            self._arrive(call, number)
             self.distribute(call, number, agent.device)
             return
         if len(acd.queue) >= acd.plan.queue_limit:
-            self.steps.fail(call, number, EventCause.BUSY)
+            self._overflow(call, number, acd.plan.diverted_position, EventCause.OVERFLOW)
             return
-        self.steps.add_connection(call, number, ConnectionState.QUEUED)
-        acd.queue.append(call)
+        cause = EventCause.NEW_CALL if acd.routed_by_application else EventCause.NO_AVAILABLE_AGENTS
+        self._enqueue(call, acd, cause)
+
+    def _enqueue(self, call: Call, acd: AcdQueue, cause: EventCause, *, head: bool = False) -> None:
+        """The call waits at the group (its connection queued; Queued); ``head``: before the
+        calls already waiting."""
+        number = acd.plan.number
+        conn = self.steps.add_connection(call, number, ConnectionState.QUEUED)
+        if head:
+            acd.queue.appendleft(call)
+        else:
+            acd.queue.append(call)
         self.steps.emit(
             call.event(
                 Queued,
-                EventCause.NO_AVAILABLE_AGENTS,
+                cause,
                 queue=number,
                 calling_device=call.calling_device,
                 called_device=call.called_device,
@@ -196,6 +250,68 @@ class Groups:
                 last_redirection_device=call.last_redirection_device,
             )
         )
+        wait = acd.plan.queue_seconds
+        if wait is not None and acd.plan.diverted_position is not None:
+            self.steps.set_timer(call, conn, "queue", wait, self._queue_time_out, acd)
+
+    def _queue_time_out(self, call: Call, conn: Connection, acd: AcdQueue) -> None:
+        if call in acd.queue:
+            acd.queue.remove(call)
+            cause = EventCause.QUEUE_TIME_OVERFLOW
+            self._overflow(call, acd.plan.number, acd.plan.diverted_position, cause)
+
+    def _not_answered(self, call: Call, conn: Connection, acd: AcdQueue) -> None:
+        """An agent let a group call ring for the group's ring time (see module docstring)."""
+        if conn.state is not ConnectionState.ALERTING:
+            return
+        agent = self._agent_at(conn.device)
+        self._holding = True  # the agent is not to get a queued call in between
+        try:
+            self.steps.release(call, conn.device, EventCause.CALL_NOT_ANSWERED, settle=False)
+        finally:
+            self._holding = False
+        if agent is not None and agent.group == acd.plan.number:
+            agent.cancel_wrap_up()
+            self._set_state(agent, AgentState.NOT_READY)
+        if call.ended or not call.connections:
+            return
+        self._enqueue(call, acd, EventCause.CALL_NOT_ANSWERED, head=True)
+        self.dispatch()
+
+    # -- routeing by an application (ECMA-269 20.2 Route Select; DeflectCall on the queue) ----
+    def queued_at(self, call: Call, group: str) -> AcdQueue:
+        """The group's queue, if ``call`` waits in it; else SwitchError."""
+        acd = self.acd.get(group)
+        conn = call.connections.get(group)
+        if acd is None or conn is None or conn.state is not ConnectionState.QUEUED:
+            raise SwitchError(
+                Refusal.CONNECTION_NOT_IN_STATE,
+                f"call {call.call_id} is not queued at {group}",
+            )
+        return acd
+
+    def route(self, call: Call, group: str, destination: str) -> None:
+        """An application routes a call queued at ``group`` to ``destination`` (a free
+        extension: Diverted from the group, cause distributed, Delivered there)."""
+        acd = self.queued_at(call, group)
+        if not self.member_free(destination):
+            raise SwitchError(Refusal.DEVICE_BUSY, f"{destination} cannot take a call now")
+        acd.queue.remove(call)
+        self.distribute(call, group, destination)
+
+    def redirect(self, call: Call, group: str, destination: str) -> None:
+        """A call queued at ``group`` is sent on to ``destination`` as any call would be
+        (DeflectCall or SingleStepTransferCall on the queued connection)."""
+        acd = self.queued_at(call, group)
+        acd.queue.remove(call)
+        self.divert(call, group, destination, EventCause.REDIRECTED)
+
+    def route_timed_out(self, call: Call, group: str) -> None:
+        """The routeing application gave no route in time (``on_route_timeout``)."""
+        acd = self.queued_at(call, group)
+        if acd.plan.on_route_timeout is RouteTimeout.DIVERT and acd.plan.diverted_position:
+            acd.queue.remove(call)
+            self.divert(call, group, acd.plan.diverted_position, EventCause.TIMEOUT)
 
     def longest_idle(self, acd: AcdQueue) -> Agent | None:
         best: Agent | None = None
@@ -207,7 +323,11 @@ class Groups:
 
     def dispatch(self) -> None:
         """Give queued calls to agents that became available."""
+        if self._holding:
+            return
         for acd in self.acd.values():
+            if acd.routed_by_application:
+                continue
             while acd.queue:
                 agent = self.longest_idle(acd)
                 if agent is None:
@@ -256,7 +376,9 @@ class Groups:
             return acd
         return self.acd[own]
 
-    def log_on(self, device: str, agent_id: str | None, group: str | None) -> None:
+    def log_on(
+        self, device: str, agent_id: str | None, group: str | None, password: str | None = None
+    ) -> None:
         acd = self.acd_for(device, group)
         info = self.steps.info(device)
         assert info is not None
@@ -265,6 +387,9 @@ class Groups:
                 Refusal.BAD_ARGUMENT,
                 f"agent ID {agent_id!r} is not an agent of group {acd.plan.number}",
             )
+        pin = acd.plan.pin_of(agent_id)
+        if pin is not None and password != pin:
+            raise SwitchError(Refusal.WRONG_PASSWORD, f"wrong password for agent {agent_id}")
         if info.agent is not None:
             raise SwitchError(
                 Refusal.NOT_IN_STATE,

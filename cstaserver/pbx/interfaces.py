@@ -55,11 +55,30 @@ class ISwitch(Interface):
         """[(device, ConnectionState)] for every connection of the call; SwitchError if none."""
 
     # -- call control (ECMA-269 17) ------------------------------------------------------
-    def make_call(calling: str, called: str, *, auto_originate: bool = True) -> tuple:
-        """17.2.11. Returns the calling connection ``(call_id, calling)``."""
+    def make_call(
+        calling: str,
+        called: str,
+        *,
+        auto_originate: bool = True,
+        correlator_data: str | None = None,
+        user_data: object | None = None,
+    ) -> tuple:
+        """17.2.11. Returns the calling connection ``(call_id, calling)``. ``correlator_data``
+        and ``user_data`` (opaque to the switch) go with the call: every later event of it
+        carries them in its ``data`` (a ``CallData``)."""
 
-    def make_predictive_call(calling: str, called: str) -> tuple:
-        """17.2.12. Outside party first; ``calling`` (an ACD group or device) once answered."""
+    def make_predictive_call(
+        calling: str,
+        called: str,
+        *,
+        alert_time: float | None = None,
+        correlator_data: str | None = None,
+        user_data: object | None = None,
+    ) -> tuple:
+        """17.2.12. Outside party first; ``calling`` (an ACD group or device) once answered.
+        ``alert_time`` (seconds; None: the alerting time-out of the exchange): how long the
+        called party may ring before the call fails (callNotAnswered). Call data as for
+        ``make_call``. Returns the calling device's connection ``(call_id, calling)``."""
 
     def answer_call(call_id: str, device: str) -> None: ...
     def clear_connection(call_id: str, device: str) -> None: ...
@@ -84,6 +103,15 @@ class ISwitch(Interface):
     def reconnect_call(held_call_id: str, active_call_id: str, device: str) -> None: ...
     def deflect_call(call_id: str, device: str, new_destination: str) -> None: ...
     def generate_digits(call_id: str, device: str, digits: str) -> None: ...
+
+    # -- routeing (ECMA-269 20.2) --------------------------------------------------------
+    def route_select(call_id: str, group: str, destination: str) -> tuple:
+        """A call queued at a CTI group goes to the free extension ``destination``; returns
+        the new connection ``(call_id, device)``. SwitchError if the call is not queued
+        there (CONNECTION_NOT_IN_STATE) or the extension cannot take it (DEVICE_BUSY)."""
+
+    def route_timed_out(call_id: str, group: str) -> None:
+        """No route came in time: the group's ``on_route_timeout`` applies."""
 
     # -- logical device features (ECMA-269 19) -------------------------------------------
     def set_forwarding(
@@ -142,6 +170,10 @@ class ICallSteps(Interface):
     def fail(call: object, failing_device: str | None, cause: object) -> None:
         """The call cannot be completed (Failed)."""
 
+    def release(call: object, device: str, cause: object, *, settle: bool = True) -> None:
+        """``device`` leaves the call (ConnectionCleared); with ``settle`` the call ends if it
+        cannot go on without it."""
+
     def set_timer(
         call: object, conn: object, purpose: str, delay: float, action: object, *args: object
     ) -> None:
@@ -163,6 +195,9 @@ class ITrunkSteps(ICallSteps):
 
     def trunks_in_use() -> int:
         """Outside parties now in calls (one trunk each)."""
+
+    def fail_unanswered(call: object, device: str, cause: object) -> None:
+        """``device``, alerting, did not answer in time: its connection fails (Failed)."""
 
 
 class ICallDistribution(Interface):

@@ -58,6 +58,21 @@ class HuntStrategy(enum.Enum):
     CIRCULAR = "circular"  # from the member after the last one chosen
 
 
+class GroupRouting(enum.Enum):
+    """Who chooses the agent for a call to a CTI group."""
+
+    SWITCH = "switch"  # the exchange distributes (ACD: longest idle ready agent)
+    APPLICATION = "application"  # a CTI application routes it over CSTA (MX-ONE CTI group)
+
+
+class RouteTimeout(enum.Enum):
+    """What a CTI group routed by the application does when the routeing application gives
+    no route in time."""
+
+    QUEUE = "queue"  # the call stays queued at the group; the application may still route it
+    DIVERT = "divert"  # the call goes to the group's diverted position
+
+
 @attrs.define(frozen=True)
 class Lim:
     """A Line Interface Module: one server of the exchange, with its own CSTA server."""
@@ -81,11 +96,14 @@ class Extension:
 
 @attrs.define(frozen=True)
 class HuntGroup:
+    """Members are hunted in order; none free: the diverted position, if there is one."""
+
     number: str
     members: tuple[str, ...]
     lim: int = 1
     name: str = ""
     strategy: HuntStrategy = HuntStrategy.SEQUENTIAL
+    diverted_position: str | None = None
 
 
 @attrs.define(frozen=True)
@@ -97,11 +115,22 @@ class CascadeGroup:
     lim: int = 1
     name: str = ""
     step_seconds: float = 10.0
+    diverted_position: str | None = None
 
 
 @attrs.define(frozen=True)
 class AcdGroup:
-    """A CTI/ACD group: agents log on with an agent ID at one of ``agent_devices``."""
+    """A CTI/ACD group: agents log on with an agent ID at one of ``agent_devices``.
+
+    ``routing``: the exchange distributes calls to its agents, or a CTI application routes
+    each call over CSTA (the call waits queued at the group until it does). ``ring_seconds``:
+    how long an agent may let a call ring before it goes back to the head of the queue and
+    the agent is made not ready. ``queue_seconds`` (None: no limit): how long a call may wait
+    in the queue before it goes to the ``diverted_position`` (also where calls go when the
+    queue is full; without one they fail busy). ``route_seconds`` / ``on_route_timeout``: how
+    long a routeing application has to answer a route request, and what happens if it does
+    not. ``agent_pins``: (agent ID, PIN) pairs; an agent with a PIN logs on only with it.
+    """
 
     number: str
     agent_ids: tuple[str, ...]
@@ -110,6 +139,16 @@ class AcdGroup:
     name: str = ""
     wrap_up_seconds: float = 10.0
     queue_limit: int = 50
+    routing: GroupRouting = GroupRouting.SWITCH
+    ring_seconds: float = 15.0
+    queue_seconds: float | None = None
+    diverted_position: str | None = None
+    route_seconds: float = 10.0
+    on_route_timeout: RouteTimeout = RouteTimeout.QUEUE
+    agent_pins: tuple[tuple[str, str], ...] = ()
+
+    def pin_of(self, agent_id: str) -> str | None:
+        return dict(self.agent_pins).get(agent_id)
 
 
 @attrs.define(frozen=True)

@@ -86,7 +86,8 @@ class Switch:
         self.clock = clock
         self.public_numbering = plan.public_numbering
         self.numbering = core.numbering
-        self.groups = Groups(plan, clock, core)
+        # Groups send a call to a diverted position through the router, built after them.
+        self.groups = Groups(plan, clock, core, divert=lambda *args: self.router.divert(*args))
         self.network = Network(plan.network, core.numbering, core)
         self.router = Router(
             core,
@@ -149,6 +150,17 @@ class Switch:
         for call_id, conn in self.core.connections_at(number).items():
             call = self.calls[call_id]
             result.append((call_id, conn.state, call.others(number)))
+        info = self.core.info(number)
+        if info is not None and info.kind.is_group:
+            # a group's calls ring at its members: the group's connection is theirs
+            for call in self.calls.values():
+                distributed = call.delivery_cause is EventCause.DISTRIBUTED
+                if call.group == number and distributed and number not in call.connections:
+                    ringing = call.in_state(ConnectionState.ALERTING)
+                    if ringing:
+                        result.append(
+                            (call.call_id, ConnectionState.ALERTING, list(call.connections))
+                        )
         return result
 
     def snapshot_call(self, call_id: str) -> list:
@@ -376,6 +388,10 @@ class Switch:
         return held.call_id
 
     def single_step_transfer(self, call_id: str, device: str, transferred_to: str) -> tuple:
+        queued = self._queued_group(self._call(call_id), device)
+        if queued is not None:
+            self.deflect_call(call_id, queued, transferred_to)
+            return (call_id, self.numbering.resolve(transferred_to))
         call, info, conn = self._party(call_id, device)
         if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {call_id} is not active")
@@ -477,6 +493,12 @@ class Switch:
         self._retrieve(held, held.connections[info.number], EventCause.NORMAL)
 
     def deflect_call(self, call_id: str, device: str, new_destination: str) -> None:
+        call = self._call(call_id)
+        group = self._queued_group(call, device)
+        if group is not None:
+            target = self.destination(new_destination, Refusal.BAD_DESTINATION, group)
+            self.groups.redirect(call, group, target)
+            return
         call, info, conn = self._party(call_id, device)
         if conn.state is not ConnectionState.ALERTING or call.prompting is not None:
             raise SwitchError(
@@ -486,6 +508,35 @@ class Switch:
         if target in call.connections:
             raise SwitchError(Refusal.BAD_DESTINATION, f"{target} is already in the call")
         self.router.divert(call, info.number, target, EventCause.REDIRECTED)
+
+    # -- routeing (ECMA-269 20.2) ---------------------------------------------------------------
+    def _queued_group(self, call: Call, device: str) -> str | None:
+        """``device`` if it is an ACD/CTI group at which ``call`` is queued, else None."""
+        number = self.numbering.internal(device)
+        conn = call.connection(number) if number is not None else None
+        info = self.core.info(number) if number is not None else None
+        if conn is None or info is None or info.kind is not DeviceKind.ACD_GROUP:
+            return None
+        return number if conn.state is ConnectionState.QUEUED else None
+
+    def route_select(self, call_id: str, group: str, destination: str) -> tuple:
+        """ECMA-269 20.2.5 Route Select: a call queued at a CTI group goes to the free
+        extension the application chose (Diverted, cause distributed; Delivered there).
+        Returns the destination's connection ``(call_id, device)``."""
+        call = self._call(call_id)
+        number = self.numbering.internal(group) or group
+        target = self.numbering.internal(destination)
+        info = self.core.info(target) if target is not None else None
+        if info is None or not info.is_extension:
+            raise SwitchError(Refusal.BAD_DESTINATION, f"{destination!r} is not an extension")
+        self.groups.route(call, number, info.number)
+        return (call.call_id, info.number)
+
+    def route_timed_out(self, call_id: str, group: str) -> None:
+        """The routeing application did not route the call in time (the group's
+        ``on_route_timeout``: stay queued, or go to the diverted position)."""
+        call = self._call(call_id)
+        self.groups.route_timed_out(call, self.numbering.internal(group) or group)
 
     def generate_digits(self, call_id: str, device: str, digits: str) -> None:
         call, info, conn = self._party(call_id, device)
@@ -569,7 +620,7 @@ class Switch:
     ) -> None:
         info = self.device(device)
         if requested is RequestedAgentState.LOGGED_ON:
-            self.groups.log_on(info.number, agent_id, group)
+            self.groups.log_on(info.number, agent_id, group, password)
         elif requested is RequestedAgentState.LOGGED_OFF:
             self.groups.log_off(info.number, agent_id)
         elif isinstance(requested, RequestedAgentState):

@@ -123,6 +123,7 @@ def _acd(switch: Any) -> list[dict[str, Any]]:
         rows.append(
             {
                 "group": number,
+                "routing": _value(acd.plan.routing),
                 "queued": len(acd.queue),
                 "queue_limit": acd.plan.queue_limit,
                 "agents": [

@@ -140,12 +140,14 @@ def test_summary_and_admin_hint(tmp_path: Path) -> None:
     text = messages(events)
     assert text[0] == f"exchange data: {tmp_path / 'data' / 'exchange.json'}"
     for line in [
-        "exchange: 2 LIMs, 48 extensions, 3 groups, 5 agents",
-        "LIM 1 (LIM 1): 28 devices: ip 10, sip 10, virtual 5, acd 1, hunt 1, cascade 1",
+        "exchange: 2 LIMs, 48 extensions, 4 groups, 9 agents",
+        "LIM 1 (LIM 1): 29 devices: ip 10, sip 10, virtual 5, acd 2, hunt 1, cascade 1",
         "LIM 2 (LIM 2): 23 devices: remote 5, dect 5, digital 5, analog 5, cas 3",
-        "group 2000 (CTI/ACD, LIM 1): agents 5001-5005 log on at 1000-1004",
-        "group 2100 (hunt group, LIM 1): members 1100-1103",
-        "group 2101 (cascade ring group, LIM 1): members 1104-1106",
+        "group 2000 (CTI, routed by the application, LIM 1): agents 5001-5005 log on at "
+        "1000-1004; diverted position 1009",
+        "group 2001 (ACD, LIM 1): agents 5006-5009 log on at 1005-1008; diverted position 1009",
+        "group 2100 (hunt group, LIM 1): members 1100-1103; diverted position 1009",
+        "group 2101 (cascade ring group, LIM 1): members 1104-1106; diverted position none",
         "CSTA server on LIM 1: xml port 9882, TLS port 8883, web port 8080, "
         "authentication optional",
         "CSTA server on LIM 2: tr87 port 5062, TLS port none, web port none, "
@@ -156,7 +158,7 @@ def test_summary_and_admin_hint(tmp_path: Path) -> None:
         assert line in text
     assert text[-1] == "csta: started"
     summary = next(e for e in events if e.get("log_format", "").startswith("LIM {lim}"))
-    assert (summary["lim"], summary["count"]) == (1, 28)
+    assert (summary["lim"], summary["count"]) == (1, 29)
     root.stopService()
 
 
@@ -199,7 +201,7 @@ def test_one_service_per_csta_server_with_its_listeners(tmp_path: Path) -> None:
     assert "listening: web on [::]:8080" in text
     assert "listening: sip on [::]:5062 (udp, tcp)" in text
     # the summary before the listeners, "csta: started" last
-    assert text.index("exchange: 2 LIMs, 48 extensions, 3 groups, 5 agents") < text.index(
+    assert text.index("exchange: 2 LIMs, 48 extensions, 4 groups, 9 agents") < text.index(
         "listening: xml on [::]:0"
     )
     assert text[-1] == "csta: started"

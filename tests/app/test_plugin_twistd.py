@@ -186,7 +186,7 @@ def test_run_smoke_demo_then_restart(tmp_path: Path) -> None:
         code, out, err = stop(process)
     text = "\n".join(lines)
     assert f"created the demo exchange in {data}" in text
-    assert "exchange: 2 LIMs, 48 extensions, 3 groups, 5 agents" in text
+    assert "exchange: 2 LIMs, 48 extensions, 4 groups, 9 agents" in text
     assert "group 2100 (hunt group, LIM 1): members 1100-1103" in text
     assert "admin shell login: admin / admin (the default: please change it)" in text
     for name in ("xml", "tls", "sip", "web"):  # every port 0: the real port is logged
@@ -254,6 +254,6 @@ def test_json_log_format_one_event_per_line(tmp_path: Path) -> None:
     assert "LIM {lim} ({name}): {count} devices: {kinds}" in formats
     assert "Server Shut Down." in formats
     summary = next(e for e in events if e.get("log_format", "").startswith("exchange: {lims}"))
-    assert (summary["lims"], summary["extensions"], summary["agents"]) == (2, 48, 5)
+    assert (summary["lims"], summary["extensions"], summary["agents"]) == (2, 48, 9)
     assert summary["log_namespace"] == "cstaserver.app.root"
     assert "Traceback" not in err

@@ -125,7 +125,7 @@ CASES = {
     ),
     "dnd unknown": (lambda s, a, r: s.set_do_not_disturb("1999", True), Refusal.NO_SUCH_DEVICE),
     "agent not agent device": (
-        lambda s, a, r: s.set_agent_state("1005", RequestedAgentState.LOGGED_ON, "5001"),
+        lambda s, a, r: s.set_agent_state("1009", RequestedAgentState.LOGGED_ON, "5001"),
         Refusal.WRONG_DEVICE_KIND,
     ),
     "agent bad id": (

@@ -18,7 +18,7 @@ def test_switch_provides_iswitch(switch):
 def test_demo_devices(switch):
     numbers = [d.number for d in switch.devices()]
     assert numbers[0] == "1000" and numbers[-1] == "0"
-    assert len(numbers) == 10 + 10 + 5 + 5 + 5 + 5 + 5 + 3 + 3 + 1
+    assert len(numbers) == 10 + 10 + 5 + 5 + 5 + 5 + 5 + 3 + 4 + 1
     info = switch.device("1105")
     assert (info.kind, info.lim, info.dn_type) == (
         DeviceKind.SIP_EXTENSION,

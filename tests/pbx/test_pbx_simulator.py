@@ -78,10 +78,10 @@ def test_mode_round_trip(switch, sim):
 
 
 def test_busy_off_lets_queued_call_reach_agent(switch, sim, rec):
-    sim.agent("1001", "login", "5001")
-    sim.agent("1001", "ready")
-    sim.busy("1001", True)
-    sim.call("+4685550107", "2000")
-    assert rec.take()[-1] == "Queued noAvailableAgents at 2000 n=1"
-    sim.busy("1001", False)
-    assert rec.take()[-1] == "Delivered distributed at 1001 +4685550107->2000 via 2000"
+    sim.agent("1006", "login", "5006")
+    sim.agent("1006", "ready")
+    sim.busy("1006", True)
+    sim.call("+4685550107", "2001")
+    assert rec.take()[-1] == "Queued noAvailableAgents at 2001 n=1"
+    sim.busy("1006", False)
+    assert rec.take()[-1] == "Delivered distributed at 1006 +4685550107->2001 via 2001"

@@ -44,10 +44,10 @@ def test_traffic_to_acd_group_with_agents():
     clock = Clock()
     switch = Switch(demo_plan(), clock)
     sim = Simulator(switch)
-    for device, agent in (("1000", "5001"), ("1001", "5002")):
+    for device, agent in (("1005", "5006"), ("1006", "5007")):
         sim.agent(device, "login", agent)
         sim.agent(device, "ready")
-    run = sim.traffic(0.2, 60, to="2000", seed=1)
+    run = sim.traffic(0.2, 60, to="2001", seed=1)
     clock.pump([1] * 600)
     assert run.offered > 0 and run.answered == run.offered and run.in_progress == 0
 

@@ -47,8 +47,9 @@ class StatusTests(unittest.TestCase):
         (client,) = status["clients"]
         self.assertEqual((client["profile"], client["monitors"]), ("soap", 1))
         self.assertEqual(status["monitors"][0]["object"], "1000")
-        (acd,) = status["acd"]
-        self.assertEqual(acd["group"], "2000")
+        acd, sales = status["acd"]
+        self.assertEqual((acd["group"], sales["group"]), ("2000", "2001"))
+        self.assertEqual((acd["routing"], sales["routing"]), ("application", "switch"))
         self.assertEqual(acd["agents"][0]["agent"], "5001")
-        self.assertEqual(acd["queued"], 0)
+        self.assertEqual((acd["queued"], sales["agents"]), (0, []))
         self.assertEqual(status["sessions"], [])

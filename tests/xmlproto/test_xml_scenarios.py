@@ -286,39 +286,41 @@ class GroupScenarios(Scenario):
         assert (await self.events("1105"))[0].get("answering_device") == "1105"
 
     async def test_acd_outside_call_reaches_an_agent(self) -> None:
-        """The call-centre case of the MX-ONE CSTA Server directions: an outside call to
-        group 2000 reaches an agent."""
-        await self.watch("1000", "1001", "2000")
-        for device, agent in (("1000", "5001"), ("1001", "5002")):
-            await self.client.ok(Req.set_agent_state(device, "loggedOn", agent, "2000"))
+        """An outside call to an ACD group distributed by the exchange (2001) reaches an
+        agent; the group's monitor sees the arrival, the distribution and its agents."""
+        await self.watch("1005", "1006", "2001")
+        for device, agent in (("1005", "5006"), ("1006", "5007")):
+            await self.client.ok(Req.set_agent_state(device, "loggedOn", agent, "2001"))
             await self.client.ok(Req.set_agent_state(device, "ready"))
         await self.forget()
-        call = self.sim.call(OUTSIDE, "2000")
-        (delivered,) = await self.events("1000")
+        call = self.sim.call(OUTSIDE, "2001")
+        (delivered,) = await self.events("1005")
         assert brief(delivered) == ("DeliveredEvent", "alerting", "distributed")
         assert delivered.get("calling_device") == OUTSIDE
-        assert delivered.get("called_device") == "2000"
-        assert delivered.get("alerting_device") == "1000"
-        (diverted,) = await self.events("2000")
-        assert (diverted.name, diverted.get("new_destination")) == ("DivertedEvent", "1000")
-        self.sim.answer("1000")
-        established, busy = await self.events("1000")
+        assert delivered.get("called_device") == "2001"
+        assert delivered.get("alerting_device") == "1005"
+        arrival, diverted = await self.events("2001")
+        assert (arrival.name, arrival.get("alerting_device")) == ("DeliveredEvent", "2001")
+        assert (diverted.name, diverted.get("new_destination")) == ("DivertedEvent", "1005")
+        self.sim.answer("1005")
+        established, busy = await self.events("1005")
         assert brief(established) == ("EstablishedEvent", "connected", "distributed")
-        assert established.get("answering_device") == "1000"
-        assert established.get("established_connection") == (call, "1000")
+        assert established.get("answering_device") == "1005"
+        assert established.get("established_connection") == (call, "1005")
         assert established.get("calling_device") == OUTSIDE
         assert busy.name == "AgentBusyEvent"
+        assert [e.name for e in await self.events("2001")] == ["AgentBusyEvent"]
 
     async def test_acd_queueing_until_an_agent_is_ready(self) -> None:
-        await self.watch("1000", "2000")
-        await self.client.ok(Req.set_agent_state("1000", "loggedOn", "5001", "2000"))
+        await self.watch("1005", "2001")
+        await self.client.ok(Req.set_agent_state("1005", "loggedOn", "5006", "2001"))
         await self.forget()
-        call = self.sim.call(OUTSIDE, "2000")
-        queued = await self.events("2000")
+        call = self.sim.call(OUTSIDE, "2001")
+        queued = await self.events("2001")
         assert [e.name for e in queued] == ["QueuedEvent"]
-        assert await self.events("1000") == []
-        await self.client.ok(Req.set_agent_state("1000", "ready"))
-        agent = await self.events("1000")
+        assert await self.events("1005") == []
+        await self.client.ok(Req.set_agent_state("1005", "ready"))
+        agent = await self.events("1005")
         assert [e.name for e in agent] == ["AgentReadyEvent", "DeliveredEvent"]
-        assert agent[1].get("connection") == (call, "1000")
+        assert agent[1].get("connection") == (call, "1005")
         assert agent[1].get("calling_device") == OUTSIDE
