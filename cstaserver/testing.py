@@ -21,7 +21,7 @@ Typical use, a CSTA application's request checked against what reached the switc
     client = FakeTransport()
     client.associate(core)
     response = client.request(make_call_body)          # the MakeCallResponse bytes
-    assert switch.requests == [("make_call", ("1000", "1001", True))]
+    assert switch.requests == [("make_call", ("1000", "1001", True, None, None))]
 """
 
 from __future__ import annotations
@@ -215,12 +215,28 @@ class FakeSwitch:
         return self._request("snapshot_call", (call_id,), unknown)
 
     # -- call control (ECMA-269 17, 18) ---------------------------------------------------
-    def make_call(self, calling: str, called: str, *, auto_originate: bool = True) -> tuple:
-        args = (calling, called, auto_originate)
+    def make_call(
+        self,
+        calling: str,
+        called: str,
+        *,
+        auto_originate: bool = True,
+        correlator_data: str | None = None,
+        user_data: object | None = None,
+    ) -> tuple:
+        args = (calling, called, auto_originate, correlator_data, user_data)
         return self._request("make_call", args, lambda: (self._new_call_id(), calling))
 
-    def make_predictive_call(self, calling: str, called: str) -> tuple:
-        args = (calling, called)
+    def make_predictive_call(
+        self,
+        calling: str,
+        called: str,
+        *,
+        alert_time: float | None = None,
+        correlator_data: str | None = None,
+        user_data: object | None = None,
+    ) -> tuple:
+        args = (calling, called, alert_time, correlator_data, user_data)
         return self._request("make_predictive_call", args, lambda: (self._new_call_id(), calling))
 
     def answer_call(self, call_id: str, device: str) -> None:

@@ -87,7 +87,7 @@ def test_requests_are_recorded_with_their_defaults() -> None:
     switch.hold_call(call_id, "1000")
     switch.set_forwarding("1002", ForwardingType.IMMEDIATE, "1003", True)
     assert switch.requests == [
-        ("make_call", ("1000", "1001", True)),
+        ("make_call", ("1000", "1001", True, None, None)),
         ("hold_call", (call_id, "1000")),
         ("set_forwarding", ("1002", ForwardingType.IMMEDIATE, "1003", True, None)),
     ]
@@ -95,7 +95,7 @@ def test_requests_are_recorded_with_their_defaults() -> None:
     assert switch.operations("hold_call") == [(call_id, "1000")]
     second, _ = switch.make_call("1001", "1002", auto_originate=False)
     assert second != call_id
-    assert switch.operations("make_call")[-1] == ("1001", "1002", False)
+    assert switch.operations("make_call")[-1] == ("1001", "1002", False, None, None)
     assert (switch.get_forwarding("1000"), switch.get_do_not_disturb("1000")) == ([], False)
 
 
@@ -128,7 +128,7 @@ def test_refusal_raises_the_switch_error_and_is_recorded() -> None:
         Refusal.BAD_CALLED_NUMBER,
         "no such number",
     )
-    assert switch.requests == [("make_call", ("1000", "1999", True))]
+    assert switch.requests == [("make_call", ("1000", "1999", True, None, None))]
     assert seen == []  # a refused request changes nothing
     switch.allow("make_call")
     assert switch.make_call("1000", "1001") == ("42", "1000")
@@ -243,12 +243,12 @@ def test_monitor_start_and_make_call_through_the_real_core(served: Served) -> No
     started = codec.decode(transport.request(MONITOR_START))
     assert started.name == "MonitorStartResponse"
     xref = started.message.monitor_cross_ref_id
-    assert switch.subscriber_count() == 1  # the core's monitor registry
+    assert switch.subscriber_count() == 2  # the core's monitor registry, its routeing
     response = codec.decode(transport.request(MAKE_CALL))
     assert response.name == "MakeCallResponse"
     assert response.message.calling_device.call_id == "42"
     assert response.message.calling_device.device_id.value == "1000"  # as the client wrote it
-    assert switch.requests == [("make_call", ("1000", "1001", True))]
+    assert switch.requests == [("make_call", ("1000", "1001", True, None, None))]
     assert [w.correlation for w in transport.written] == ["0001", "0002", None, None]
     assert names(transport.events) == ["ServiceInitiatedEvent", "OriginatedEvent"]
     for data in transport.events:
@@ -263,7 +263,7 @@ def test_a_refusal_reaches_the_client_as_its_csta_error(served: Served) -> None:
     answer = transport.request(MAKE_CALL)
     assert codec.decode(answer).name == "CSTAErrorCode"
     assert b"invalidCalledDevice" in answer
-    assert switch.requests == [("make_call", ("1000", "1001", True))]
+    assert switch.requests == [("make_call", ("1000", "1001", True, None, None))]
     assert transport.events == []
 
 

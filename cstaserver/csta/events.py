@@ -3,9 +3,11 @@
 One function per domain event builds the CSTA event for one *view*: the monitored device
 (its ``localConnectionInfo`` comes from the event's per-party states) and the monitor's
 presentation of devices. Causes, connection states and forwarding types are translated by
-the tables of ``csta.mapping``. The result is serialised once into an ``EventTemplate`` and the
-registry reuses its bytes for every monitor with that view, only ``monitorCrossRefID``
-differing.
+the tables of ``csta.mapping``. The call's data (``pbx.events.CallData``: correlatorData,
+userData, networkCalledDevice, associatedCallingDevice, associatedCalledDevice; ECMA-269
+12.3.x) goes into every event whose ECMA-323 form has the field. The result is serialised
+once into an ``EventTemplate`` and the registry reuses its bytes for every monitor with that
+view, only ``monitorCrossRefID`` differing.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from cstaserver.csta import codec
+from cstaserver.csta.calldata import user_data_out
 from cstaserver.csta.mapping import local_state, wire_cause, wire_forwarding_type
 from cstaserver.csta.messages import events as csta_events
 from cstaserver.csta.messages.common import ConnectionListItem
 from cstaserver.csta.presentation import Presenter
 from cstaserver.csta.types import DeviceID, LocalConnectionState
 from cstaserver.pbx import events as pbx_events
+from cstaserver.pbx.events import NO_CALL_DATA
 
 XREF = "0"  # placeholder; the template substitutes each monitor's crossRefID
 
@@ -53,6 +57,40 @@ def _agent(cls: type) -> Callable[[pbx_events.AgentEvent, Presenter, str | None]
     return build
 
 
+_NO_FIELDS: dict[str, Any] = {}
+
+
+def _call_data(e: pbx_events.CallEvent) -> dict[str, Any]:
+    """``correlatorData`` and ``userData`` of the call (ECMA-269 12.3.x), for every call event
+    of ECMA-323 that has them."""
+    data = e.data
+    if data is NO_CALL_DATA:
+        return _NO_FIELDS
+    return {
+        "correlator_data": data.correlator_data,
+        "user_data": user_data_out(data.user_data),
+    }
+
+
+def _party(p: Presenter, number: str | None) -> Any:
+    return p.extended(number) if number is not None else None
+
+
+def _call_and_parties(e: pbx_events.CallEvent, p: Presenter) -> dict[str, Any]:
+    """:func:`_call_data` and, for a call to or from the network, ``networkCalledDevice``
+    (what the outside caller dialled), ``associatedCallingDevice`` (the trunk it came in on)
+    and ``associatedCalledDevice`` (the trunk an outgoing call left on)."""
+    data = e.data
+    if data is NO_CALL_DATA:
+        return _NO_FIELDS
+    return {
+        **_call_data(e),
+        "network_called_device": _party(p, data.network_called_device),
+        "associated_calling_device": _party(p, data.associated_calling_device),
+        "associated_called_device": _party(p, data.associated_called_device),
+    }
+
+
 Builder = Callable[[Any, Presenter, "str | None"], Any]
 
 BUILDERS: dict[type, Builder] = {
@@ -70,6 +108,7 @@ BUILDERS: dict[type, Builder] = {
         called_device=p.extended(e.called_device),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_and_parties(e, p),
     ),
     pbx_events.NetworkReached: lambda e, p, v: csta_events.NetworkReachedEvent(
         monitor_cross_ref_id=XREF,
@@ -79,6 +118,7 @@ BUILDERS: dict[type, Builder] = {
         called_device=p.extended(e.called_device),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_and_parties(e, p),
     ),
     pbx_events.Delivered: lambda e, p, v: csta_events.DeliveredEvent(
         monitor_cross_ref_id=XREF,
@@ -89,6 +129,7 @@ BUILDERS: dict[type, Builder] = {
         last_redirection_device=p.extended(e.last_redirection_device),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_and_parties(e, p),
     ),
     pbx_events.Established: lambda e, p, v: csta_events.EstablishedEvent(
         monitor_cross_ref_id=XREF,
@@ -99,6 +140,7 @@ BUILDERS: dict[type, Builder] = {
         last_redirection_device=p.extended(e.last_redirection_device),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_and_parties(e, p),
     ),
     pbx_events.ConnectionCleared: lambda e, p, v: csta_events.ConnectionClearedEvent(
         monitor_cross_ref_id=XREF,
@@ -106,11 +148,13 @@ BUILDERS: dict[type, Builder] = {
         releasing_device=p.extended(e.releasing_device),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_data(e),
     ),
     pbx_events.CallCleared: lambda e, p, v: csta_events.CallClearedEvent(
         monitor_cross_ref_id=XREF,
         cleared_call=p.connection(e.call_id, None),
         cause=wire_cause(e.cause),
+        **_call_data(e),
     ),
     pbx_events.Held: lambda e, p, v: csta_events.HeldEvent(
         monitor_cross_ref_id=XREF,
@@ -137,6 +181,7 @@ BUILDERS: dict[type, Builder] = {
         transferred_connections=_connection_list(p, e.connections),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_data(e),
     ),
     pbx_events.Conferenced: lambda e, p, v: csta_events.ConferencedEvent(
         monitor_cross_ref_id=XREF,
@@ -149,6 +194,7 @@ BUILDERS: dict[type, Builder] = {
         conference_connections=_connection_list(p, e.connections),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_data(e),
     ),
     pbx_events.Diverted: lambda e, p, v: csta_events.DivertedEvent(
         monitor_cross_ref_id=XREF,
@@ -160,6 +206,7 @@ BUILDERS: dict[type, Builder] = {
         last_redirection_device=p.extended(e.last_redirection_device),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_data(e),
     ),
     pbx_events.Failed: lambda e, p, v: csta_events.FailedEvent(
         monitor_cross_ref_id=XREF,
@@ -169,6 +216,7 @@ BUILDERS: dict[type, Builder] = {
         called_device=p.extended(e.called_device),
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_and_parties(e, p),
     ),
     pbx_events.Queued: lambda e, p, v: csta_events.QueuedEvent(
         monitor_cross_ref_id=XREF,
@@ -180,6 +228,7 @@ BUILDERS: dict[type, Builder] = {
         number_queued=e.number_queued,
         local_connection_info=_local(e, v),
         cause=wire_cause(e.cause),
+        **_call_and_parties(e, p),
     ),
     pbx_events.DigitsGenerated: lambda e, p, v: csta_events.DigitsGeneratedEvent(
         monitor_cross_ref_id=XREF,

@@ -166,9 +166,7 @@ class CallProcessing:
         self._route(call, target)
 
     # -- call progress -----------------------------------------------------------------------
-    def off_hook(
-        self, device: str, cause: EventCause, *, data: CallData = NO_CALL_DATA
-    ) -> Call:
+    def off_hook(self, device: str, cause: EventCause, *, data: CallData = NO_CALL_DATA) -> Call:
         """A new call with ``device`` initiated (dial tone): ServiceInitiated. ``data``: the
         call data the call starts with (MakeCall's correlator and user data)."""
         call = self.new_call(calling_device=device, origin_cause=cause, data=data)

@@ -11,7 +11,8 @@ dials. A number the exchange cannot route gives Failed with the caller's connect
 short for the network, the trunk itself), destNotObtainable for a well-formed number that is
 not allocated, busy for the caller's own number. Otherwise Originated (newCall) and the
 called side, as for MakeCall. ``call`` from an outside number (``+46...``) is an incoming
-call from the network (the trunk side is the calling party).
+call from the network (the trunk side is the calling party; the number it dialled, as a
+public number, is the call's network called device).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class Simulator:
         sw = self.switch
         if sw.numbering.is_external(from_):
             target = sw.destination(to, Refusal.BAD_CALLED_NUMBER, exclude=from_)
-            return sw.network.call_in(from_, target).call_id
+            return sw.network.call_in(from_, target, dialled=to).call_id
         try:
             info = self.require_terminal(from_)
         except SwitchError as exc:

@@ -37,6 +37,8 @@ from cstaserver.pbx.core import CallProcessing
 from cstaserver.pbx.devices import DeviceInfo, ForwardingEntry
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import (
+    NO_CALL_DATA,
+    CallData,
     Conferenced,
     ConnectionChange,
     DigitsGenerated,
@@ -62,6 +64,14 @@ from cstaserver.pbx.states import (
 
 CONFERENCE_LIMIT = 8
 DIGITS = frozenset("0123456789*#ABCDabcd")
+MAX_ALERT_TIME = 3600  # seconds a predictive call's called party may ring at most
+
+
+def _call_data(correlator_data: str | None, user_data: object | None) -> CallData:
+    """The call data an application gives with MakeCall / MakePredictiveCall."""
+    if correlator_data is None and user_data is None:
+        return NO_CALL_DATA
+    return CallData(correlator_data=correlator_data, user_data=user_data)
 
 
 @implementer(ISwitch)
@@ -266,31 +276,56 @@ class Switch:
         return held, active, info
 
     # -- call control ------------------------------------------------------------------------
-    def make_call(self, calling: str, called: str, *, auto_originate: bool = True) -> tuple:
+    def make_call(
+        self,
+        calling: str,
+        called: str,
+        *,
+        auto_originate: bool = True,
+        correlator_data: str | None = None,
+        user_data: object | None = None,
+    ) -> tuple:
         internal = self.numbering.internal(calling)
         info = self.core.info(internal) if internal is not None else None
         if info is None or not info.is_extension or not info.terminal:
             raise SwitchError(Refusal.BAD_CALLING_DEVICE, f"{calling!r} cannot originate a call")
         target = self.destination(called, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
         call = self.check_may_originate(info)
+        data = _call_data(correlator_data, user_data)
         if call is not None:
             call.origin_cause = EventCause.MAKE_CALL
             call.called_device = target
+            if data is not NO_CALL_DATA:
+                call.data = data
             self.core.originate(call, info.number, target)
             return (call.call_id, info.number)
         if not auto_originate or info.mode is TerminalMode.MANUAL:
             call = self.core.new_call(
-                calling_device=info.number, called_device=target, origin_cause=EventCause.MAKE_CALL
+                calling_device=info.number,
+                called_device=target,
+                origin_cause=EventCause.MAKE_CALL,
+                data=data,
             )
             call.prompting = target
             self.core.alert(call, info.number, cause=EventCause.MAKE_CALL)
         else:
-            call = self.core.off_hook(info.number, EventCause.MAKE_CALL)
+            call = self.core.off_hook(info.number, EventCause.MAKE_CALL, data=data)
             call.called_device = target
             self.core.originate(call, info.number, target)
         return (call.call_id, info.number)
 
-    def make_predictive_call(self, calling: str, called: str) -> tuple:
+    def make_predictive_call(
+        self,
+        calling: str,
+        called: str,
+        *,
+        alert_time: float | None = None,
+        correlator_data: str | None = None,
+        user_data: object | None = None,
+    ) -> tuple:
+        """ECMA-269 17.2.12 (see ``network.py``). Unlike MakeCall, a well-formed outside
+        number too short for the network is not refused: the network answers it with Failed,
+        as a dialler expects (its numbers are not checked beforehand)."""
         internal = self.numbering.internal(calling)
         info = self.core.info(internal) if internal is not None else None
         if info is None or not (
@@ -300,8 +335,20 @@ class Switch:
                 Refusal.BAD_CALLING_DEVICE,
                 f"{calling!r} is neither an ACD group nor an extension with a terminal",
             )
-        target = self.destination(called, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
-        call = self.network.predictive(info.number, target)
+        if alert_time is not None and not 0 < alert_time <= MAX_ALERT_TIME:
+            raise SwitchError(
+                Refusal.OUT_OF_RANGE, f"alert time must be over 0 and at most {MAX_ALERT_TIME} s"
+            )
+        if self.numbering.is_external(called):
+            target = called  # the network decides (Failed if it has no such number)
+        else:
+            target = self.destination(called, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
+        call = self.network.predictive(
+            info.number,
+            target,
+            self.plan.alerting_timeout if alert_time is None else alert_time,
+            _call_data(correlator_data, user_data),
+        )
         return (call.call_id, info.number)
 
     def answer_call(self, call_id: str, device: str) -> None:

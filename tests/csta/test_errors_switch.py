@@ -74,6 +74,7 @@ CSTA_VALUES = {
     "snapshot unknown device": ErrorValue.OBJECT_NOT_KNOWN,
     "predictive from virtual": ErrorValue.INVALID_CALLING_DEVICE,
     "predictive bad number": ErrorValue.INVALID_CALLED_DEVICE,
+    "predictive alert time": ErrorValue.VALUE_OUT_OF_RANGE,
 }
 
 

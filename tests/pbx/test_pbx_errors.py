@@ -148,8 +148,12 @@ CASES = {
         Refusal.BAD_CALLING_DEVICE,
     ),
     "predictive bad number": (
-        lambda s, a, r: s.make_predictive_call("2000", "08"),
+        lambda s, a, r: s.make_predictive_call("2000", "08x"),
         Refusal.BAD_CALLED_NUMBER,
+    ),
+    "predictive alert time": (
+        lambda s, a, r: s.make_predictive_call("2000", "0812345", alert_time=0),
+        Refusal.OUT_OF_RANGE,
     ),
 }
 

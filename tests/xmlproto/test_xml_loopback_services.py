@@ -274,7 +274,9 @@ class LoopbackServiceTests(unittest.TestCase):
         events = for_monitor(await self.client.drain(), xref)
         assert names(events)[-1] == "DeliveredEvent"
         assert events[-1].get("connection") == (call, "1000")
-        assert events[-1].get("calling_device") == "0123456"
+        # ECMA-269 17.2.12: the calling device calls the number dialled, on this leg too
+        assert events[-1].get("calling_device") == "1000"
+        assert events[-1].get("called_device") == "0123456"
 
     async def test_clear_call(self) -> None:
         xref = await self.client.monitor("1001")

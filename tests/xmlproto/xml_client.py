@@ -202,11 +202,11 @@ class Req:
         )
 
     @staticmethod
-    def make_predictive_call(calling: str, called: str) -> str:
+    def make_predictive_call(calling: str, called: str, extra: str = "") -> str:
         return xml(
             "MakePredictiveCall",
             f"<callingDevice>{calling}</callingDevice>"
-            f"<calledDirectoryNumber>{called}</calledDirectoryNumber>",
+            f"<calledDirectoryNumber>{called}</calledDirectoryNumber>{extra}",
         )
 
     @staticmethod

@@ -3,7 +3,8 @@ handler that names the parties in switch terms and calls the switching model.
 
 Make Call 17.2.x (``autoOriginate`` absent: the terminal's own mode decides - demo terminals
 are hands-free, TR/82 4.2; ``prompt``: the calling device is prompted, TR/82 4.1), Make
-Predictive Call, Answer, Clear Connection, Clear Call, Hold, Retrieve, Consultation,
+Predictive Call 17.2.12 (``alertTime`` in seconds), both with ``correlatorData`` and
+``userData`` kept with the call (12.3.x; see ``csta.calldata``), Answer, Clear Connection, Clear Call, Hold, Retrieve, Consultation,
 Transfer, Single Step Transfer, Conference, Single Step Conference, Alternate, Reconnect,
 Deflect, Generate Digits (18.2.x).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cstaserver.csta.calldata import user_data_in
 from cstaserver.csta.errors import ErrorValue
 from cstaserver.csta.messages import call_control
 from cstaserver.csta.services.common import (
@@ -39,7 +41,11 @@ def make_call(request: Any) -> call_control.MakeCallResponse:
     )
     request.association.remember_device_string(calling, message.calling_device.value)
     call_id, number = request.switch.make_call(
-        calling, called, auto_originate=message.auto_originate is not AutoOriginate.PROMPT
+        calling,
+        called,
+        auto_originate=message.auto_originate is not AutoOriginate.PROMPT,
+        correlator_data=message.correlator_data,
+        user_data=user_data_in(message.user_data),
     )
     return call_control.MakeCallResponse(calling_device=echo_connection(request, call_id, number))
 
@@ -52,7 +58,13 @@ def make_predictive_call(request: Any) -> call_control.MakePredictiveCallRespons
         request, message.called_directory_number, ErrorValue.INVALID_CALLED_DEVICE
     )
     request.association.remember_device_string(calling, message.calling_device.value)
-    call_id, number = request.switch.make_predictive_call(calling, called)
+    call_id, number = request.switch.make_predictive_call(
+        calling,
+        called,
+        alert_time=message.alert_time,
+        correlator_data=message.correlator_data,
+        user_data=user_data_in(message.user_data),
+    )
     return call_control.MakePredictiveCallResponse(
         initiated_call=echo_connection(request, call_id, number)
     )
