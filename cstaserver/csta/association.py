@@ -38,7 +38,9 @@ class IMessageTransport(Interface):
 
     def write_message(data: bytes, correlation: object) -> None:
         """Write one CSTA message: the answer to the request ``correlation`` identifies, or,
-        with ``correlation=None``, an unsolicited message (event)."""
+        with ``correlation=None``, an unsolicited message (event). Empty ``data`` answers a
+        request that has no positive response (ECMA-269 "always responds: false", e.g.
+        RouteSelect): the transport acknowledges it its own way, or not at all."""
 
     def send_request(data: bytes) -> Deferred:
         """Send a server-originated request (SystemStatus); fires with the client's answer

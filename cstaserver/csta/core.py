@@ -33,6 +33,7 @@ from cstaserver.csta.errors import (
 from cstaserver.csta.events import EventRenderer
 from cstaserver.csta.monitors import MonitorRegistry
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
+from cstaserver.csta.routeing import RouteingService
 from cstaserver.csta.services import sessions as session_services
 from cstaserver.csta.services import system as system_services
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
@@ -103,7 +104,13 @@ class CstaCore:
                 notify_terminated=self._notify_terminated,
             )
         self.sessions = sessions
+        self.routeing = RouteingService(switch, clock, self.presenter_for)
         self.system_status = "normal"
+
+    def presenter_for(self, association: Association) -> Any:
+        """How ``association`` names devices: its echo strings, E.164 for the Lync dialect."""
+        echo = tuple(association.device_strings.items())
+        return self.renderer.presenter((association.profile.e164_presentation, echo))
 
     # -- server-originated messages -------------------------------------------------------
     def _notify_terminated(self, association: Association, session: Any, reason: str) -> None:
@@ -148,6 +155,7 @@ class CstaCore:
     def dissociate(self, association: Association, reason: str) -> None:
         self.associations.discard(association)
         self.sessions.association_lost(association)
+        self.routeing.association_lost(association)
         if association.session is None:
             self.monitors.stop_all(association)
         log.info(

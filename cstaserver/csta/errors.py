@@ -101,6 +101,11 @@ class ErrorValue(enum.Enum):
     INVALID_PARAMETER_VALUE = (ErrorCategory.OPERATION, "invalidParameterValue")
     INVALID_CROSS_REF_ID = (ErrorCategory.OPERATION, "invalidCrossRefID")
     INVALID_MONITOR_OBJECT = (ErrorCategory.OPERATION, "invalidMonitorObject")
+    INVALID_ROUTEING_CROSS_REF_ID = (ErrorCategory.OPERATION, "invalidRouteingCrossRefID")
+    INVALID_ROUTE_REGISTRATION_CROSS_REF_ID = (
+        ErrorCategory.OPERATION,
+        "invalidRouteRegistrationCrossRefID",
+    )
     SERVICE_NOT_SUPPORTED = (ErrorCategory.OPERATION, "serviceNotSupported")
     # state incompatibility errors (12.2.3)
     STATE_GENERIC = (ErrorCategory.STATE_INCOMPATIBILITY, "generic")
@@ -249,6 +254,8 @@ _ED4: dict[ErrorValue, str] = {
     ErrorValue.INVALID_OBJECT_TYPE: "invalidObjectType",
     ErrorValue.INVALID_PARAMETER_VALUE: "invalidParameterValue",
     ErrorValue.INVALID_CROSS_REF_ID: "invalidMonitorCrossReferenceID",
+    ErrorValue.INVALID_ROUTEING_CROSS_REF_ID: "invalidRouteingCrossRefID",
+    ErrorValue.INVALID_ROUTE_REGISTRATION_CROSS_REF_ID: "invalidRouteRegistrationCrossRefID",
     ErrorValue.SERVICE_NOT_SUPPORTED: "serviceNotSupported",
     ErrorValue.STATE_GENERIC: "generic",
     ErrorValue.INVALID_OBJECT_STATE: "invalidObjectState",

@@ -71,7 +71,7 @@ class DialogTransport:
     # -- the core's side ------------------------------------------------------------------
     def write_message(self, data: bytes, correlation: object) -> None:
         if isinstance(correlation, Deferred):
-            correlation.callback(SipAnswer(200, data, CSTA_XML))
+            correlation.callback(csta_answer(data))
             return
         if self._answering:
             self._queued.append(data)  # after the 200 OK of the request being answered
@@ -116,6 +116,12 @@ class DialogTransport:
     def _event_answered(self, response: Any) -> None:
         if not hasattr(response, "status"):
             self.unanswered_events += 1  # RequestTimeout: counted, nothing else (R1)
+
+
+def csta_answer(data: bytes) -> SipAnswer:
+    """200 OK carrying the CSTA answer; without a body for a request that has no positive
+    response."""
+    return SipAnswer(200, data, CSTA_XML) if data else SipAnswer(200)
 
 
 def not_well_formed(body: bytes) -> SipAnswer | None:
@@ -255,7 +261,7 @@ class _OneShotTransport:
 
     def write_message(self, data: bytes, correlation: object) -> None:
         if isinstance(correlation, Deferred):
-            correlation.callback(SipAnswer(200, data, CSTA_XML))
+            correlation.callback(csta_answer(data))
 
     def send_request(self, data: bytes) -> Deferred:
         raise ConnectionError("no dialog")

@@ -245,21 +245,20 @@ def xsd_document(name: str) -> bytes | None:
     return writer.document().encode("utf-8")
 
 
-def operations() -> list[tuple[str, str, str, str, str | None]]:
+def operations() -> list[tuple[str, str, str, str | None, str | None]]:
     """(operation, namespace, request element, response element, NegResponse or None)
-    for every request the core serves, then ours."""
+    for every request the core serves, then ours. A request without a positive response
+    (RouteSelect ...) is a WSDL one-way operation: response element None."""
     result = []
     for cls in default_services():
         response = response_class(cls)
-        if response is None:
-            continue
         negative = negative_response_class(cls)
         result.append(
             (
                 cls.csta_name,
                 _namespace_of(cls),
                 cls.csta_name,
-                response.csta_name,
+                response.csta_name if response is not None else None,
                 negative.csta_name if negative else None,
             )
         )
@@ -278,7 +277,15 @@ def _binding(name: str, soap: str, ops: list) -> str:
         f'<{soap}:binding style="document" transport="{HTTP_TRANSPORT}"/>'
     ]
     header = f'<{soap}:header message="tns:SessionHeader" part="sessionID" use="literal"/>'
-    for op, _ns, _request, _response, negative in ops:
+    for op, _ns, _request, response, negative in ops:
+        if response is None:  # one-way (WSDL 1.1 2.4.1): input only
+            parts.append(
+                f'<wsdl:operation name="{op}">'
+                f'<{soap}:operation soapAction="{SOAP_NS}#{op}" style="document"/>'
+                f'<wsdl:input><{soap}:body use="literal"/>{header}</wsdl:input>'
+                "</wsdl:operation>"
+            )
+            continue
         faults = f'<wsdl:fault name="CSTAErrorCode"><{soap}:fault name="CSTAErrorCode" use="literal"/></wsdl:fault>'
         if negative:
             faults += (
@@ -317,6 +324,14 @@ def _wsdl_template() -> str:
         messages.append(
             f'<wsdl:message name="{op}Input"><wsdl:part name="parameters" '
             f'element="{_qname(ns, request)}"/></wsdl:message>'
+        )
+        if response is None:  # one-way
+            port_ops.append(
+                f'<wsdl:operation name="{op}"><wsdl:input message="tns:{op}Input"/>'
+                "</wsdl:operation>"
+            )
+            continue
+        messages.append(
             f'<wsdl:message name="{op}Output"><wsdl:part name="parameters" '
             f'element="{_qname(ns, response)}"/></wsdl:message>'
         )

@@ -212,6 +212,8 @@ class CstaXmlProtocol(protocol.Protocol):
 
     # -- IMessageTransport ----------------------------------------------------------------
     def write_message(self, data: bytes, correlation: object) -> None:
+        if not data:  # a request without a positive response: nothing goes back
+            return
         invoke_id = correlation if isinstance(correlation, str) else EVENT_INVOKE_ID
         try:
             frame = encode_frame(invoke_id, data)

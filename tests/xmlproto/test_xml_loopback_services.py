@@ -56,6 +56,16 @@ EXPECTED_SERVICES = {
         "setDoNotDisturb",
         "setForwarding",
     },
+    "routeingServList": {
+        "reRoute",
+        "routeEnd",
+        "routeRegister",
+        "routeRegisterCancel",
+        "routeReject",
+        "routeRequest",
+        "routeSelect",
+        "routeUsed",
+    },
 }
 
 #: One device of every kind of the demo exchange (README, "The demo numbers").

@@ -26,13 +26,18 @@ SERVICE_LISTS = {
     "snapshot": "snapshot_serv_list",
     "call_control": "call_control_serv_list",
     "logical": "logical_serv_list",
+    "routeing": "routeing_serv_list",
 }
 #: Flag names that are not the lowerCamel of the request's root name.
 FLAG_NAMES = {
     "SingleStepTransferCall": "singleStepTransfer",
     "SingleStepConferenceCall": "singleStepConference",
     "GetCSTAFeatures": "getCSTAFeatures",
+    "RouteSelectRequest": "routeSelect",
+    "RouteEndRequest": "routeEnd",
 }
+#: Services the switching function itself sends, listed beside the requests it serves.
+SENT_BY_THE_SWITCH = {"routeing_serv_list": ("reRoute", "routeRequest", "routeUsed")}
 #: Requests that ECMA-323 lists elsewhere than their module suggests.
 LIST_OVERRIDES = {"GenerateDigits": "call_associated_serv_list"}
 EVENT_LISTS = {
@@ -55,6 +60,9 @@ def supported_features(services: Any) -> capabilities.GetCSTAFeaturesResponse:
         target = LIST_OVERRIDES.get(name) or SERVICE_LISTS.get(module)
         if target is not None:
             lists.setdefault(target, {})[_flag(name)] = True
+    for target, flags in SENT_BY_THE_SWITCH.items():
+        if target in lists:
+            lists[target].update(dict.fromkeys(flags, True))
     events: dict[str, dict[str, bool]] = {}
     for event_class in BUILDERS:
         group, flag = EVENT_FILTER_FLAGS[event_class]

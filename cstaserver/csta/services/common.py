@@ -53,9 +53,7 @@ def connection(
 
 def presenter(request: Any) -> Any:
     """How this client names devices: its echo strings, E.164 for the Lync dialect."""
-    association = request.association
-    echo = tuple(association.device_strings.items())
-    return request.core.renderer.presenter((association.profile.e164_presentation, echo))
+    return request.core.presenter_for(request.association)
 
 
 def echo_connection(request: Any, call_id: str, number: str) -> ConnectionID:

@@ -35,5 +35,9 @@ class ServiceTable:
         return iter(self._handlers)
 
 
+#: What a handler returns for a request that has no positive response (ECMA-269 "always
+#: responds: false", e.g. RouteSelect): the transport acknowledges it its own way, if at all.
+NO_RESPONSE = b""
+
 SERVICES = ServiceTable()
 service = SERVICES.register
