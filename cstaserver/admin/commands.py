@@ -197,6 +197,60 @@ async def certificate_install(args: argparse.Namespace, target: Any, out: IComma
     await _install(bundle, target, out)
 
 
+# -- csta_group ----------------------------------------------------------------------------
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:g} s"
+
+
+def group_rows(data: ExchangeData, number: str | None = None) -> list[tuple[object, ...]]:
+    """One row per group: number, kind, routing, wrap-up, ring, queue, diverted, agents."""
+    plan = data.plan
+    rows: list[tuple[object, ...]] = []
+    for acd in plan.acd_groups:
+        pins = len(acd.agent_pins)
+        rows.append(
+            (
+                acd.number,
+                "cti" if acd.routing.value == "application" else "acd",
+                acd.routing.value,
+                _seconds(acd.wrap_up_seconds),
+                _seconds(acd.ring_seconds),
+                f"{acd.queue_limit} / {_seconds(acd.queue_seconds)}",
+                f"{_seconds(acd.route_seconds)}, then {acd.on_route_timeout.value}",
+                acd.diverted_position,
+                f"{len(acd.agent_ids)} ({pins} with PIN)",
+            )
+        )
+    for kind, groups in (("hunt", plan.hunt_groups), ("cascade", plan.cascade_groups)):
+        for group in groups:
+            members = f"{len(group.members)} members"
+            rows.append(
+                (group.number, kind, "switch", "-", "-", "-", "-", group.diverted_position, members)
+            )
+    return [row for row in rows if number is None or row[0] == number]
+
+
+GROUP_HEADERS = (
+    "group", "kind", "routing", "wrap-up", "ring", "queue limit/time", "route time",
+    "diverted", "agents",
+)  # fmt: skip
+
+
+async def group_change(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
+    change = await target.update(lambda data: editing.change_group(data, args))
+    verb = "unchanged" if change.old == change.new else "changed"
+    out.write(f"group {change.new.number}: {verb}, saved, {_applied(target)}\n")
+
+
+async def group_print(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
+    rows = group_rows(target.read(), args.group)
+    if args.group and not rows:
+        raise CommandError(f"no group {args.group}")
+    out.write(table(GROUP_HEADERS, rows))
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("csta", "initiate"): csta_initiate,
     ("csta", "remove"): csta_remove,
@@ -208,6 +262,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("mxone_certificate", "print"): certificate_print,
     ("mxone_certificate", "self-signed"): certificate_self_signed,
     ("mxone_certificate", "install"): certificate_install,
+    ("csta_group", "change"): group_change,
+    ("csta_group", "print"): group_print,
 }
 
 
@@ -312,3 +368,7 @@ def csta_authentication_main() -> NoReturn:
 
 def mxone_certificate_main() -> NoReturn:
     sys.exit(console_main("mxone_certificate"))
+
+
+def csta_group_main() -> NoReturn:
+    sys.exit(console_main("csta_group"))

@@ -16,7 +16,7 @@ import argparse
 import attrs
 
 from cstaserver.admin.output import CommandError
-from cstaserver.admin.parsing import given
+from cstaserver.admin.parsing import GROUP_OPTIONS, given, option_name
 from cstaserver.config import (
     ApplicationCriteria,
     AuthenticationCriteria,
@@ -217,3 +217,51 @@ def remove_criteria(
     kept = tuple(c for c in applications if c not in removed)
     authentication = AuthenticationCriteria(applications=kept)
     return checked(attrs.evolve(data, authentication=authentication)), removed
+
+
+@attrs.frozen
+class GroupChange:
+    """One group before and after ``csta_group -c``."""
+
+    old: object  # AcdGroup | HuntGroup | CascadeGroup
+    new: object
+
+
+def change_group(data: ExchangeData, args: argparse.Namespace) -> tuple[ExchangeData, GroupChange]:
+    """``csta_group -c``: change the call-centre settings of one group (docs/call-centre.md).
+    Hunt and cascade groups have a diverted position only."""
+    if not args.group:
+        raise CommandError("give the group (--group N)")
+    plan = data.plan
+    kinds = {"acd_groups": plan.acd_groups, "hunt_groups": plan.hunt_groups}
+    kinds["cascade_groups"] = plan.cascade_groups
+    found = [(f, g) for f, groups in kinds.items() for g in groups if g.number == args.group]
+    if not found:
+        raise CommandError(f"no group {args.group} (csta_group -p lists them)")
+    field, old = found[0]
+    changes = {
+        target: getattr(args, option)
+        for option, target in GROUP_OPTIONS.items()
+        if given(args, option)
+    }
+    if field == "acd_groups":
+        pins = dict(old.agent_pins)
+        for agent in args.remove_agent_pin or ():
+            if pins.pop(agent, None) is None:
+                raise CommandError(f"agent {agent} of group {old.number} has no PIN")
+        pins.update(dict(args.agent_pin or ()))
+        changes["agent_pins"] = tuple(sorted(pins.items()))
+    else:
+        others = [o for o, t in GROUP_OPTIONS.items() if t in changes and t != "diverted_position"]
+        if args.agent_pin or args.remove_agent_pin:
+            others.append("agent_pin")
+        if others:
+            kind = field.removesuffix("_groups")
+            raise CommandError(
+                f"{option_name(others[0])} applies to CTI/ACD groups; "
+                f"{old.number} is a {kind} group"
+            )
+    new = attrs.evolve(old, **changes)
+    groups = [new if g is old else g for g in kinds[field]]
+    result = checked(attrs.evolve(data, plan=attrs.evolve(plan, **{field: groups})))
+    return result, GroupChange(old, new)

@@ -1,6 +1,7 @@
 """The command lines of the administrator's commands (docs/admin.md): ``csta``,
 ``csta_authentication`` and ``mxone_certificate`` of the MX-ONE operational directions
-"CSTA Server (Phase III)".
+"CSTA Server (Phase III)", and ``csta_group`` (ours, in the same style) for the call-centre
+settings of the groups (docs/call-centre.md).
 
 ``parse(program, argv)`` returns an ``argparse.Namespace`` with ``program`` and ``action``
 set, or raises :class:`~cstaserver.admin.output.CommandError` with one line (an unknown
@@ -19,11 +20,12 @@ from typing import Any, NoReturn
 from cstaserver.admin.output import CommandError
 from cstaserver.config import AuthMode, ServerType
 from cstaserver.config.values import whole_number
+from cstaserver.pbx.plan import GroupRouting, RouteTimeout
 
 DEFAULT_DATA = "./mxone-data"
 NONE_WORDS = ("none", "-", "off")
 
-PROGRAMS = ("csta", "csta_authentication", "mxone_certificate")
+PROGRAMS = ("csta", "csta_authentication", "mxone_certificate", "csta_group")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,6 +78,49 @@ def _choice(enum_type: type) -> Callable[[str], object]:
 
 server_type = _choice(ServerType)
 auth_mode = _choice(AuthMode)
+group_routing = _choice(GroupRouting)
+route_timeout = _choice(RouteTimeout)
+
+
+def group_seconds(text: str) -> float:
+    """A time of a group setting: whole seconds, 1 to 1,000,000."""
+    return _argument(text, "a number of seconds", low=1, high=1_000_000)
+
+
+def wrap_up_seconds(text: str) -> float:
+    return _argument(text, "a number of seconds", low=0, high=1_000_000)
+
+
+def optional_seconds(text: str) -> float | None:
+    if text.strip().lower() in NONE_WORDS:
+        return None
+    return group_seconds(text)
+
+
+def optional_number(text: str) -> str | None:
+    """A directory number, or ``none``."""
+    if text.strip().lower() in NONE_WORDS:
+        return None
+    return directory_number(text)
+
+
+def directory_number(text: str) -> str:
+    number = text.strip()
+    if not number.isdigit() or not number.isascii() or len(number) > 20:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a directory number")
+    return number
+
+
+def queue_limit(text: str) -> int:
+    return _argument(text, "a number of calls", low=0, high=100_000)
+
+
+def agent_pin(text: str) -> tuple[str, str]:
+    """``AGENT:PIN`` (PIN: 1-16 digits)."""
+    agent, _, pin = text.partition(":")
+    if not agent.strip() or not pin.isdigit() or not 1 <= len(pin) <= 16:
+        raise argparse.ArgumentTypeError(f"{text!r} is not AGENT:PIN (a PIN of 1-16 digits)")
+    return agent.strip(), pin
 
 
 def _parser(program: str, usage: str) -> _Parser:
@@ -164,10 +209,53 @@ def certificate_parser() -> _Parser:
     return parser
 
 
+def group_parser() -> _Parser:
+    parser = _parser(
+        "csta_group",
+        "csta_group -c --group N [--routing application|switch] [--wrap-up S] "
+        "[--ring-time S] [--queue-limit N] [--queue-time S|none] [--diverted-position N|none] "
+        "[--route-time S] [--on-route-timeout queue|divert] [--agent-pin AGENT:PIN] "
+        "[--remove-agent-pin AGENT]\n"
+        "       csta_group -p [--group N]",
+    )
+    _actions(
+        parser,
+        ("-c", "change", "change the call-centre settings of a group"),
+        ("-p", "print", "print the groups and their settings (never PINs)"),
+    )
+    parser.add_argument("--group", type=directory_number, help="the group's directory number")
+    parser.add_argument("--routing", type=group_routing, help="application|switch (CTI/ACD)")
+    parser.add_argument("--wrap-up", type=wrap_up_seconds, help="work after call, seconds")
+    parser.add_argument("--ring-time", type=group_seconds, help="seconds an agent may let ring")
+    parser.add_argument("--queue-limit", type=queue_limit, help="calls the queue holds")
+    parser.add_argument("--queue-time", type=optional_seconds, default=False, help="S or none")
+    parser.add_argument(
+        "--diverted-position", type=optional_number, default=False, help="number or none"
+    )
+    parser.add_argument("--route-time", type=group_seconds, help="seconds to wait for a route")
+    parser.add_argument("--on-route-timeout", type=route_timeout, help="queue|divert")
+    parser.add_argument("--agent-pin", type=agent_pin, action="append", help="AGENT:PIN")
+    parser.add_argument("--remove-agent-pin", action="append", help="AGENT (no PIN any more)")
+    return parser
+
+
 PARSERS: dict[str, Callable[[], _Parser]] = {
     "csta": csta_parser,
     "csta_authentication": authentication_parser,
     "mxone_certificate": certificate_parser,
+    "csta_group": group_parser,
+}
+
+#: The ``csta_group -c`` options and the group field each one sets.
+GROUP_OPTIONS = {
+    "routing": "routing",
+    "wrap_up": "wrap_up_seconds",
+    "ring_time": "ring_seconds",
+    "queue_limit": "queue_limit",
+    "queue_time": "queue_seconds",
+    "diverted_position": "diverted_position",
+    "route_time": "route_seconds",
+    "on_route_timeout": "on_route_timeout",
 }
 
 #: Options each action accepts (besides --data and -h).
@@ -182,19 +270,22 @@ _ALLOWED = {
     ("mxone_certificate", "print"): set(),
     ("mxone_certificate", "self-signed"): {"cn"},
     ("mxone_certificate", "install"): {"chain"},
+    ("csta_group", "change"): {"group", *GROUP_OPTIONS, "agent_pin", "remove_agent_pin"},
+    ("csta_group", "print"): {"group"},
 }
 
 _ACTION_WORDS = {
     "csta": "-i, -e or -p",
     "csta_authentication": "-i, -c, -e or -p",
     "mxone_certificate": "-p, --self-signed or --install CERT KEY",
+    "csta_group": "-c or -p",
 }
 
 
 def given(args: argparse.Namespace, name: str) -> bool:
     """Whether the option ``name`` (dest spelling) was given on the command line."""
     value = getattr(args, name, None)
-    if name in ("tls_port", "web_port"):
+    if name in ("tls_port", "web_port", "queue_time", "diverted_position"):
         return value is not False
     return value is not None and value is not False
 

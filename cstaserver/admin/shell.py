@@ -29,10 +29,10 @@ from cstaserver.admin.prompting import IPrompter
 log = Logger()
 
 PROMPT = b"mxone> "
-PROGRAMS = ("csta", "csta_authentication", "mxone_certificate")
+PROGRAMS = ("csta", "csta_authentication", "mxone_certificate", "csta_group")
 
 HELP = """\
-Commands (-h after csta, csta_authentication or mxone_certificate for their options):
+Commands (-h after csta, csta_authentication, mxone_certificate or csta_group for options):
   csta -i [--type xml|tr87] [--lim N] [--port N] [--tls-port N|none] [--web-port N|none]
           [--authentication off|optional|mandatory]     initiate or change a CSTA server
   csta -e [--type xml|tr87] [--lim N]                   remove CSTA servers, close their clients
@@ -40,6 +40,8 @@ Commands (-h after csta, csta_authentication or mxone_certificate for their opti
   csta_authentication -i|-c [--application ID] [--user U] [--password P] [--max-duration S]
   csta_authentication -e [--application ID]  |  csta_authentication -p
   mxone_certificate -p | --self-signed [--cn NAME] | --install CERT KEY [--chain FILE]
+  csta_group -c --group N [--wrap-up S] [--ring-time S] [--diverted-position N] ...
+  csta_group -p [--group N]          call-centre settings of the groups
   exchange print [NUMBER]            numbering plan, device kinds, states
   exchange dump [FILE]               back up the exchange data (default <data>/backup-<time>.json)
   exchange restore FILE              restore a backup (validated, saved, applied)

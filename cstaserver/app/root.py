@@ -210,6 +210,13 @@ class CstaRoot(MultiService):
             raise CommandError(str(error)) from None
         for key in running.keys() - wanted.keys():
             await self._remove_server(running[key])
+        old = self.runtime.exchange.plan
+        if (old.acd_groups, old.hunt_groups, old.cascade_groups) != (
+            new.plan.acd_groups,
+            new.plan.hunt_groups,
+            new.plan.cascade_groups,
+        ):
+            self.runtime.switch.update_group_settings(new.plan)
         self.runtime.exchange = new
 
     def _add_server(self, settings: CstaServerSettings) -> CstaServerService:

@@ -120,6 +120,18 @@ class Groups:
             for device in group.agent_devices:
                 self.acd_of_device.setdefault(device, group.number)
 
+    def update_settings(self, plan: ExchangePlan) -> None:
+        """Take new settings of the groups (wrap-up, ring and queue times, routing, diverted
+        position, PINs) for the calls and agents to come; a group's number, members and
+        agents are as built (changing those needs a restart)."""
+        self.hunt.update({g.number: g for g in plan.hunt_groups if g.number in self.hunt})
+        self.cascade.update({g.number: g for g in plan.cascade_groups if g.number in self.cascade})
+        for group in plan.acd_groups:
+            acd = self.acd.get(group.number)
+            if acd is not None:
+                acd.plan = group
+        self.dispatch()  # a group now distributed by the exchange takes its queued calls
+
     # -- offering ----------------------------------------------------------------------------
     def offer(self, call: Call, info: DeviceInfo) -> None:
         if info.kind is DeviceKind.ACD_GROUP:

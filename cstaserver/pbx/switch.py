@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
@@ -111,6 +112,17 @@ class Switch:
             distribution=self.groups,
             reach_predictive=self.network.predictive_answered,
         )
+
+    def update_group_settings(self, plan: ExchangePlan) -> None:
+        """The groups' call-centre settings changed in the exchange data (``csta_group -c``):
+        they apply from now on (see ``Groups.update_settings``)."""
+        self.plan = attrs.evolve(
+            self.plan,
+            hunt_groups=list(plan.hunt_groups),
+            cascade_groups=list(plan.cascade_groups),
+            acd_groups=list(plan.acd_groups),
+        )
+        self.groups.update_settings(plan)
 
     @property
     def calls(self) -> dict[str, Call]:

@@ -3,6 +3,7 @@ reactor), commands over its control channel, free ports, a small terminal client
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 from pathlib import Path
@@ -14,6 +15,7 @@ from twisted.internet import reactor as global_reactor
 from twisted.internet.task import deferLater
 
 from cstaserver.admin import control
+from cstaserver.admin.commands import console_main
 from cstaserver.admin.output import BufferOutput
 from cstaserver.app.options import RunSettings
 from cstaserver.app.root import build_service
@@ -137,3 +139,23 @@ class TelnetClient(TerminalClient, telnet.TelnetProtocol):
     def send(self, text: str) -> int:
         """``\n`` goes out as CR LF (TelnetTransport), a lone ``\r`` as CR NUL (NVT)."""
         return super().send(text.replace("\r", "\r\x00"))
+
+
+# -- the console scripts, no server running ----------------------------------------------
+
+
+def run(program: str, data: Path, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = console_main(
+        program,
+        [*argv, "--data", str(data)],
+        stdin=io.StringIO(),
+        stdout=out,
+        stderr=err,
+        send=lambda *args: None,  # no server
+    )
+    return status, out.getvalue(), err.getvalue()
+
+
+def stored(data: Path) -> bytes:
+    return (data / "exchange.json").read_bytes()

@@ -10,42 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cstaserver.admin.commands import console_main
 from cstaserver.certificates import self_signed
-from cstaserver.config import AuthMode, DataDirectory, ServerType, ensure_demo
+from cstaserver.config import AuthMode, DataDirectory, ServerType
 from cstaserver.config.passwords import verify_password
-
-
-@pytest.fixture(scope="module")
-def demo_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    path = tmp_path_factory.mktemp("demo")
-    ensure_demo(path)
-    return DataDirectory(path).exchange_file.read_bytes()
-
-
-@pytest.fixture
-def data(tmp_path: Path, demo_bytes: bytes) -> Path:
-    path = tmp_path / "data"
-    path.mkdir(mode=0o700)
-    (path / "exchange.json").write_bytes(demo_bytes)
-    return path
-
-
-def run(program: str, data: Path, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = console_main(
-        program,
-        [*argv, "--data", str(data)],
-        stdin=io.StringIO(),
-        stdout=out,
-        stderr=err,
-        send=lambda *args: None,  # no server
-    )
-    return status, out.getvalue(), err.getvalue()
-
-
-def stored(data: Path) -> bytes:
-    return (data / "exchange.json").read_bytes()
+from tests.admin.admin_harness import run, stored
 
 
 def test_csta_print_offline(data: Path) -> None:
@@ -207,7 +175,6 @@ def test_no_terminal_no_values_uses_current(data: Path) -> None:
 def test_a_data_directory_too_deep_for_a_unix_socket_still_works(tmp_path):
     """csta -p on a data directory whose control socket path cannot be a UNIX socket: a
     note, then the data directory is read (no traceback from the socket layer)."""
-    import io
 
     from cstaserver.admin.commands import console_main
     from cstaserver.admin.control import MAX_SOCKET_PATH
