@@ -63,15 +63,22 @@ def xref_of(body: bytes) -> bytes | None:
 # -- the connection --------------------------------------------------------------------------
 class XmlClient(asyncio.Protocol):
     """One ECMA-323 connection: ``request`` returns the answer body; events (invoke ID 9999)
-    are counted per ``monitorCrossRefID`` and passed to ``on_event`` if given."""
+    are counted per ``monitorCrossRefID`` and passed to ``on_event`` if given. ``post``
+    sends a request that has no positive response (RouteSelect, RouteEnd...): an answer to
+    it (an error) or to any invoke ID not awaited goes to ``on_unmatched`` if given."""
 
-    def __init__(self, on_event: Callable[[float, bytes], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_event: Callable[[float, bytes], None] | None = None,
+        on_unmatched: Callable[[bytes, bytes], None] | None = None,
+    ) -> None:
         self.transport: Any = None
         self.deframer = common.ClientDeframer()
         self.pending: dict[bytes, asyncio.Future[bytes]] = {}
         self.events: Counter[bytes] = Counter()
         self.event_total = 0
         self.on_event = on_event
+        self.on_unmatched = on_unmatched
         self._next = 0
         self.closed = asyncio.get_running_loop().create_future()
 
@@ -99,14 +106,25 @@ class XmlClient(asyncio.Protocol):
             future = self.pending.pop(invoke_id, None)
             if future is not None and not future.done():
                 future.set_result(body)
+            elif self.on_unmatched is not None:
+                self.on_unmatched(invoke_id, body)
+
+    def _invoke_id(self) -> bytes:
+        self._next = self._next % 9998 + 1
+        return b"%04d" % self._next
 
     def send(self, body: bytes) -> asyncio.Future[bytes]:
-        self._next = self._next % 9998 + 1
-        invoke_id = b"%04d" % self._next
+        invoke_id = self._invoke_id()
         future = asyncio.get_running_loop().create_future()
         self.pending[invoke_id] = future
         self.transport.write(common.frame(invoke_id, body))
         return future
+
+    def post(self, body: bytes) -> bytes:
+        """Send a request that gets no positive response; its invoke ID."""
+        invoke_id = self._invoke_id()
+        self.transport.write(common.frame(invoke_id, body))
+        return invoke_id
 
     async def request(self, body: bytes, timeout: float = 30.0) -> bytes:
         return await asyncio.wait_for(self.send(body), timeout)
@@ -135,11 +153,16 @@ async def connect(
     *,
     tls: ssl.SSLContext | None = None,
     on_event: Callable[[float, bytes], None] | None = None,
+    on_unmatched: Callable[[bytes, bytes], None] | None = None,
     host: str = "127.0.0.1",
 ) -> XmlClient:
     loop = asyncio.get_running_loop()
     _t, client = await loop.create_connection(
-        lambda: XmlClient(on_event), host, port, ssl=tls, server_hostname="" if tls else None
+        lambda: XmlClient(on_event, on_unmatched),
+        host,
+        port,
+        ssl=tls,
+        server_hostname="" if tls else None,
     )
     return client
 

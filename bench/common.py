@@ -34,19 +34,38 @@ EVENT_ID = b"9999"
 
 #: First number of the generated exchange; extensions are FIRST .. FIRST + n - 1.
 FIRST_EXTENSION = 10000
+#: Numbers of the generated ACD groups (``generated_plan(groups=n)``): FIRST_GROUP + g.
+FIRST_GROUP = 90000
+#: Agent IDs of the generated ACD groups: FIRST_AGENT + i for the i-th agent position.
+FIRST_AGENT = 500000
 
 
 # -- the generated exchange ----------------------------------------------------------------
-def generated_plan(extensions: int) -> Any:
+def generated_plan(
+    extensions: int,
+    *,
+    groups: int = 0,
+    agents_per_group: int = 100,
+    routing: str = "application",
+) -> Any:
     """An exchange of ``extensions`` IP and SIP extensions (all with a terminal, hands-free),
-    numbered from 10000 on one LIM, public numbers ``+46855`` + five digits. No groups, so
-    every call is a plain two-party call; the trunk count is raised so the outside network
-    never limits a benchmark."""
+    numbered from 10000 on one LIM, public numbers ``+46855`` + five digits; the trunk count
+    is raised so the outside network never limits a benchmark.
+
+    No groups by default, so every call is a plain two-party call. With ``groups`` (the call
+    centre): that many ACD groups numbered from ``FIRST_GROUP`` (90000), group g having the
+    ``agents_per_group`` agent positions ``FIRST_EXTENSION + g * agents_per_group`` onwards
+    (the first ``groups * agents_per_group`` extensions) and as many agent IDs (from
+    ``FIRST_AGENT``, the i-th position's agent is ``FIRST_AGENT + i``), routed by the
+    application (``routing="application"``: every call waits Queued for a RouteSelect) or
+    by the exchange (``"switch"``); the other group settings are ``AcdGroup``'s defaults."""
     from cstaserver.pbx.plan import (
+        AcdGroup,
         DeviceKind,
         ExchangePlan,
         Extension,
         ExternalNetwork,
+        GroupRouting,
         Lim,
         PublicNumbering,
     )
@@ -61,12 +80,43 @@ def generated_plan(extensions: int) -> Any:
         )
         for i in range(extensions)
     ]
+    if groups * agents_per_group > extensions:
+        raise ValueError(f"{groups} x {agents_per_group} agents need as many extensions")
+    if groups and FIRST_EXTENSION + extensions > FIRST_GROUP:
+        raise ValueError(f"at most {FIRST_GROUP - FIRST_EXTENSION} extensions with groups")
+    acd = [
+        AcdGroup(
+            number=str(FIRST_GROUP + g),
+            name=f"Bench group {g}",
+            agent_ids=tuple(
+                str(FIRST_AGENT + g * agents_per_group + a) for a in range(agents_per_group)
+            ),
+            agent_devices=tuple(
+                str(FIRST_EXTENSION + g * agents_per_group + a) for a in range(agents_per_group)
+            ),
+            routing=GroupRouting(routing),
+        )
+        for g in range(groups)
+    ]
     return ExchangePlan(
         lims=[Lim(1, "LIM 1")],
         extensions=exts,
+        acd_groups=acd,
         public_numbering=PublicNumbering(public_prefix="+46855", internal_length=5),
         network=ExternalNetwork(trunk_count=max(30, extensions)),
     )
+
+
+def acd_group_agents(groups: int, agents_per_group: int) -> dict[str, list[tuple[str, str]]]:
+    """The groups of ``generated_plan(groups=..., agents_per_group=...)``: group number ->
+    [(agent position, agent ID)]."""
+    return {
+        str(FIRST_GROUP + g): [
+            (str(FIRST_EXTENSION + i), str(FIRST_AGENT + i))
+            for i in range(g * agents_per_group, (g + 1) * agents_per_group)
+        ]
+        for g in range(groups)
+    }
 
 
 def pair(index: int) -> tuple[str, str]:
@@ -164,7 +214,7 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
-    """count, mean, p50, p90, p99, p99.9 and max, in milliseconds."""
+    """count, mean, p50, p90, p95, p99, p99.9 and max, in milliseconds."""
     values = sorted(seconds)
     ms = 1000.0
     return {
@@ -172,6 +222,7 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
         "mean_ms": (sum(values) / len(values) * ms) if values else float("nan"),
         "p50_ms": percentile(values, 50) * ms,
         "p90_ms": percentile(values, 90) * ms,
+        "p95_ms": percentile(values, 95) * ms,
         "p99_ms": percentile(values, 99) * ms,
         "p99_9_ms": percentile(values, 99.9) * ms,
         "max_ms": (values[-1] * ms) if values else float("nan"),
@@ -286,13 +337,25 @@ def environment() -> dict[str, Any]:
     }
 
 
-def write_results(name: str, data: dict[str, Any]) -> Path:
+def write_results(name: str, data: dict[str, Any], markdown: str | None = None) -> Path:
+    """``results/<name>-<date>.json`` (and, with ``markdown``, ``<name>-<date>.md``)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now()
     path = RESULTS / f"{name}-{now:%Y-%m-%d}.json"
     data = {"benchmark": name, "date": now.isoformat(timespec="seconds"), **data}
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    if markdown is not None:
+        path.with_suffix(".md").write_text(markdown.rstrip("\n") + "\n")
     return path
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/<pid>/stat``); NaN if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -13,6 +13,7 @@ starts by their PIDs itself):
 | codec | decode MakeCall (``bench_codec.py``'s sample, in process) | bare lxml parse of the same bytes |
 | xml | ``xml_load.py compare``: MakeCall/ClearCall req/s, open-loop p99 | bare-Twisted lxml echo |
 | fanout | ``fanout.py``: events/s to 10,000 monitors with p99 < 20 ms | target only |
+| callcentre | ``call_centre.py``: 100 calls/s routed by the application, 15 s (``--full``: 60) | target only |
 | tls | ``tls_load.py``: the XML load over TLS, handshakes/s | the same load over plain TCP |
 | soap | ``soap_load.py``: wrk MakeCall/ClearCall | bare twisted.web + lxml |
 | tr87 | ``tr87/run.py``: SIPp Lync sign-in transactions/s | stateless Kamailio |
@@ -230,6 +231,29 @@ def bench_fanout(full: bool) -> list[Row]:
             "events/s",
             target="≥ 5,000",
             met=bool(good) and best["events_per_s"] >= 5000,
+        )
+    ]
+
+
+def bench_call_centre(full: bool) -> list[Row]:
+    name = "call-centre" if full else "call-centre-short"
+    args = ["bench/call_centre.py", "--seconds", "60" if full else "15", "--name", name]
+    status, _ = run_script(args, 600)
+    if status != 0:
+        return [row("callcentre", "call_centre.py failed", None, "", met=False)]
+    d = today_result(name)
+    lat = d["latency"]["queued_to_agent_delivered_event"]
+    calls = d["calls"]
+    return [
+        row(
+            "callcentre",
+            f"{d['rate_calls_per_s']:g} calls/s to {d['agents']:,} agents routed by the "
+            f"application: p99 Queued -> agent DeliveredEvent (p50 {lat['p50_ms']:.1f} ms, "
+            f"{calls['offered']:,} calls, {calls['lost']} lost)",
+            lat["p99_ms"],
+            "ms",
+            target="< 20 ms, none lost",
+            met=bool(d["target_met"]),
         )
     ]
 
@@ -461,6 +485,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "codec": bench_codec,
     "xml": bench_xml,
     "fanout": bench_fanout,
+    "callcentre": bench_call_centre,
     "tls": bench_tls,
     "soap": bench_soap,
     "tr87": bench_tr87,
