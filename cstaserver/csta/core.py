@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from time import perf_counter
+from typing import Any, Protocol
 
 import attrs
 from twisted.internet.defer import Deferred
@@ -68,6 +69,36 @@ class ServiceRequest:
 
 Writer = Callable[[bytes, object], None]
 
+#: The service label of a request whose service could not be told (refused XML, an unknown
+#: root): a client's own root names would make the labels unbounded.
+UNKNOWN_SERVICE = "unknown"
+
+
+class RequestObserver(Protocol):
+    """Told of every answered request (``cstaserver.api.metrics`` counts them)."""
+
+    def request_done(self, service: str, outcome: str, seconds: float) -> None:
+        """``service``: the request's root name (``MakeCall``); ``outcome``: ``positive``,
+        the CSTA error value (``invalidCalledDevice``) or an ECMA-354 NegResponse's error;
+        ``seconds``: from the request's dispatch to its answer's write. Must not raise."""
+
+
+def outcome_label(outcome: object) -> str:
+    """``positive``, the error value's name, or the definedError of a NegResponse."""
+    if isinstance(outcome, ErrorValue):
+        return outcome.value[1]
+    error_code = getattr(outcome, "error_code", None)  # ECMA-354 Start/Stop/Reset NegResponse
+    if error_code is None:
+        return "positive"
+    defined = getattr(error_code, "defined_error", None)
+    return str(getattr(defined, "value", defined) or "negative")
+
+
+def _service_of(error: Exception) -> str:
+    """The service a DecodeError's request was for (``MakeCall/callingDevice``)."""
+    field = getattr(error, "field", "")
+    return field.partition("/")[0] or UNKNOWN_SERVICE
+
 
 class CstaCore:
     """One per server: shared by every transport."""
@@ -81,10 +112,14 @@ class CstaCore:
         services: ServiceTable | None = None,
         sessions: Any = None,
         authenticator: Any = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         """``authenticator``: checks ECMA-354 logins (``csta.auth.Authenticator``); None
-        accepts any. ``sessions``: a session service to use instead of the built-in one."""
+        accepts any. ``sessions``: a session service to use instead of the built-in one.
+        ``observer``: told of every answered request (metrics); None costs one attribute check
+        per request (``self.observer``: the composition layer may set it later)."""
         self.switch = switch
+        self.observer = observer
         self.clock = clock
         self.limits = limits or CoreLimits()
         self.services = services or default_services()
@@ -169,6 +204,7 @@ class CstaCore:
     def dispatch(
         self, association: Association, body: bytes, correlation: object, answer: Writer
     ) -> None:
+        started = perf_counter() if self.observer is not None else 0.0
         fallback_ns = association.namespace or DEFAULT_NAMESPACE
         try:
             decoded = codec.decode(body, max_bytes=self.limits.max_message_bytes)
@@ -176,27 +212,31 @@ class CstaCore:
             # a DecodeError knows the request's namespace; refused XML has none to trust
             namespace = getattr(exc, "namespace", "") or fallback_ns
             log.info("bad request from {peer}: {reason}", peer=association.peer, reason=str(exc))
-            answer(encode_error(error_for_decode(exc), namespace), correlation)
+            error = error_for_decode(exc)
+            data = encode_error(error, namespace)
+            self._reply(answer, correlation, data, _service_of(exc), error, started)
             return
         namespace = decoded.namespace or fallback_ns
         message = decoded.message
+        name = decoded.name
         handler = self.services.lookup(type(message)) if message is not None else None
         if handler is None:
             log.info(
                 "unsupported service {name} from {peer}", name=decoded.name, peer=association.peer
             )
-            answer(encode_error(UNSUPPORTED_SERVICE, namespace), correlation)
+            data = encode_error(UNSUPPORTED_SERVICE, namespace)
+            self._reply(answer, correlation, data, UNKNOWN_SERVICE, UNSUPPORTED_SERVICE, started)
             return
         if association.namespace is None and is_csta_namespace(namespace):
             association.namespace = namespace
         refusal = self.sessions.refusal(association, message)
         if refusal is not None:
-            answer(encode_error(refusal, namespace), correlation)
+            data = encode_error(refusal, namespace)
+            self._reply(answer, correlation, data, name, refusal, started)
             return
         if not association.begin_outstanding():
-            answer(
-                encode_error(ErrorValue.OUTSTANDING_REQUEST_LIMIT_EXCEEDED, namespace), correlation
-            )
+            error = ErrorValue.OUTSTANDING_REQUEST_LIMIT_EXCEEDED
+            self._reply(answer, correlation, encode_error(error, namespace), name, error, started)
             return
         request = ServiceRequest(self, association, message, namespace)
         try:
@@ -205,30 +245,50 @@ class CstaCore:
                 result = Deferred.fromCoroutine(result)
         except Exception as exc:
             association.end_outstanding()
-            answer(self._error_bytes(exc, request), correlation)
+            error = self._error_value(exc, request)
+            self._reply(answer, correlation, encode_error(error, namespace), name, error, started)
             return
         if isinstance(result, Deferred):
             result.addCallbacks(
-                lambda response: self._encode(response, request),
-                lambda failure: self._error_bytes(failure.value, request),
+                lambda response: (self._encode(response, request), response),
+                lambda failure: self._error_reply(failure.value, request),
             )
 
-            def finish(data: bytes) -> None:
+            def finish(reply: tuple[bytes, object]) -> None:
                 association.end_outstanding()
-                answer(data, correlation)
+                self._reply(answer, correlation, reply[0], name, reply[1], started)
 
             result.addCallback(finish)
             result.addErrback(lambda f: log.failure("answering failed", f))
             return
         association.end_outstanding()
-        answer(self._encode(result, request), correlation)
+        self._reply(answer, correlation, self._encode(result, request), name, result, started)
+
+    def _reply(
+        self,
+        answer: Writer,
+        correlation: object,
+        data: bytes,
+        service: str,
+        outcome: object,
+        started: float,
+    ) -> None:
+        """Write one answer; then tell the observer, if there is one, what it was."""
+        answer(data, correlation)
+        observer = self.observer
+        if observer is not None:
+            observer.request_done(service, outcome_label(outcome), perf_counter() - started)
 
     def _encode(self, response: Any, request: ServiceRequest) -> bytes:
         if isinstance(response, bytes):
             return response
         return codec.encode(response, request.namespace)
 
-    def _error_bytes(self, exc: BaseException, request: ServiceRequest) -> bytes:
+    def _error_reply(self, exc: BaseException, request: ServiceRequest) -> tuple[bytes, object]:
+        error = self._error_value(exc, request)
+        return encode_error(error, request.namespace), error
+
+    def _error_value(self, exc: BaseException, request: ServiceRequest) -> ErrorValue:
         if isinstance(exc, SwitchError):
             exc = error_from_switch(exc)
         if isinstance(exc, CstaError):
@@ -238,13 +298,13 @@ class CstaCore:
                 peer=request.association.peer,
                 error=exc.value.name,
             )
-            return encode_error(exc.value, request.namespace)
+            return exc.value
         log.failure(
             "service {service} failed",
             failure=Failure(exc),
             service=type(request.message).__name__,
         )
-        return encode_error(ErrorValue.GENERIC, request.namespace)
+        return ErrorValue.GENERIC
 
     def stop(self) -> None:
         self.monitors.close()
