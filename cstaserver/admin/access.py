@@ -50,7 +50,9 @@ def _text(value: str | bytes) -> str:
 
 @implementer(ICredentialsChecker)
 class AdminAccountsChecker:
-    """User name and password against ``ExchangeData.admin_accounts`` (scrypt hashes)."""
+    """User name and password against ``ExchangeData.admin_accounts`` (scrypt hashes).
+    ``on_failure``, when set, is called once per refused login, telnet or ssh (the metrics
+    count admin login failures there)."""
 
     credentialInterfaces = (credentials.IUsernamePassword,)
 
@@ -59,10 +61,12 @@ class AdminAccountsChecker:
         accounts: Callable[[], Sequence[Any]],
         clock: Any,
         failure_delay: float = FAILURE_DELAY,
+        on_failure: Callable[[], None] | None = None,
     ) -> None:
         self.accounts = accounts
         self.clock = clock
         self.failure_delay = failure_delay
+        self.on_failure = on_failure
 
     def requestAvatarId(self, creds: Any) -> defer.Deferred:  # noqa: N802 (twisted.cred API)
         user = _text(creds.username)
@@ -72,6 +76,8 @@ class AdminAccountsChecker:
                 log.info("admin {user} logged in", user=user)
                 return defer.succeed(user.encode("utf-8"))
         log.warn("admin login refused for {user}", user=user)
+        if self.on_failure is not None:
+            self.on_failure()
 
         def refuse() -> None:
             raise error.UnauthorizedLogin("wrong user name or password")

@@ -111,15 +111,23 @@ class ApplicationRealm:
 class FailureThrottle:
     """Delays and limits failed logins per peer: each failure answers after ``delay``
     seconds; more than ``max_failures`` within ``window`` seconds refuse at once until the
-    window has passed."""
+    window has passed. ``on_failure``, when set, is called once per failure recorded (the
+    metrics count login failures there)."""
 
     def __init__(
-        self, clock: Any, *, delay: float = 1.0, max_failures: int = 5, window: float = 60.0
+        self,
+        clock: Any,
+        *,
+        delay: float = 1.0,
+        max_failures: int = 5,
+        window: float = 60.0,
+        on_failure: Callable[[], None] | None = None,
     ) -> None:
         self.clock = clock
         self.delay = delay
         self.max_failures = max_failures
         self.window = window
+        self.on_failure = on_failure
         self._failures: dict[str, list[float]] = {}
 
     def _recent(self, peer: str) -> list[float]:
@@ -145,6 +153,8 @@ class FailureThrottle:
         if len(self._failures) >= PRUNE_AT:
             self.prune()
         self._failures.setdefault(peer, []).append(self.clock.seconds())
+        if self.on_failure is not None:
+            self.on_failure()
         return (
             deferLater(self.clock, self.delay, lambda: None) if self.delay else defer.succeed(None)
         )

@@ -99,6 +99,8 @@ class MonitorRegistry:
         self._ids = itertools.count(1)
         self.events_routed = 0
         self.deliveries = 0
+        #: deliveries per switch event class (``Delivered``...), for the metrics collector
+        self.deliveries_by_type: dict[type, int] = {}
         self._unsubscribe = switch.subscribe(self.on_switch_event)
 
     # -- registry -------------------------------------------------------------------------
@@ -237,6 +239,7 @@ class MonitorRegistry:
             return
         flag = filter_flag(event)
         cache: dict[tuple, Any] = {}
+        before = self.deliveries
         for monitor in watchers:
             if flag is not None and flag in monitor.suppressed:
                 continue
@@ -253,6 +256,10 @@ class MonitorRegistry:
                 monitor.owner.deliver_event(data)
             except Exception:
                 log.failure("event delivery to monitor {xref} failed", xref=monitor.cross_ref_id)
+        if self.deliveries != before:
+            by_type = self.deliveries_by_type
+            kind = type(event)
+            by_type[kind] = by_type.get(kind, 0) + self.deliveries - before
         self._follow_calls(event)
 
     def _follow_calls(self, event: object) -> None:
