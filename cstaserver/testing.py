@@ -81,6 +81,7 @@ OPERATIONS = frozenset(
         "generate_digits",
         "route_select",
         "route_timed_out",
+        "queued_calls",
         "set_forwarding",
         "get_forwarding",
         "set_do_not_disturb",
@@ -297,6 +298,9 @@ class FakeSwitch:
 
     def route_timed_out(self, call_id: str, group: str) -> None:
         return self._request("route_timed_out", (call_id, group), _none)
+
+    def queued_calls(self, group: str) -> list:
+        return self._request("queued_calls", (group,), list)
 
     # -- logical device features (ECMA-269 19) --------------------------------------------
     def set_forwarding(

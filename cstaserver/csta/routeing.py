@@ -8,8 +8,9 @@ picks an extension, and the exchange routes the call there. In ECMA-269 terms:
   (an ACD or CTI group) or of every group (no ``routeingDevice``); it gets a
   ``routeRegisterReqID``. A registration belongs to the association that made it and ends
   with Route Register Cancel (20.1.3) or when the association goes.
-- **Route Request** (20.2.4): when a call is Queued at a registered group, the switching
-  function opens a routeing dialogue (a ``crossRefIdentifier``) and sends RouteRequest with
+- **Route Request** (20.2.4): when a call is Queued at a registered group (and, when an
+  application registers, for each call already waiting there), the switching function opens
+  a routeing dialogue (a ``crossRefIdentifier``) and sends RouteRequest with
   the call (``routedCall``), the A-number (``callingDevice``), the number dialled
   (``currentRoute``), the group (``routeingDevice``), the trunk for an outside call
   (``associatedCallingDevice``), the call's ``correlatorData`` and ``replyTimeout``
@@ -117,6 +118,8 @@ class RouteingService:
             device=device or "every group",
             peer=association.peer,
         )
+        # after the RouteRegisterResponse (unsolicited messages wait for the response)
+        self._offer_waiting(registration)
         return registration
 
     def cancel(self, association: Any, register_id: str) -> None:
@@ -218,15 +221,31 @@ class RouteingService:
         return (dialogue.group, ConnectionState.QUEUED) in parties
 
     def _queued(self, event: pbx_events.Queued) -> None:
-        registration = self._registration_for(event.queue)
-        if registration is None or event.call_id in self._by_call:
-            return
         data = getattr(event, "data", None)
+        self._offer(event.queue, event.call_id, event.calling_device, event.called_device, data)
+
+    def _offer_waiting(self, registration: Registration) -> None:
+        """A new registration: the calls already waiting at its group(s) are offered too."""
+        groups = [registration.device] if registration.device else self._groups()
+        for group in groups:
+            for call_id, calling, called, data in self.switch.queued_calls(group):
+                self._offer(group, call_id, calling, called, data)
+
+    def _groups(self) -> list[str]:
+        return [group.number for group in self.switch.plan.acd_groups]
+
+    def _offer(
+        self, group: str, call_id: str, calling: str | None, called: str | None, data: Any
+    ) -> None:
+        """Open a dialogue for a call waiting at ``group`` and send RouteRequest."""
+        registration = self._registration_for(group)
+        if registration is None or call_id in self._by_call:
+            return
         dialogue = Dialogue(
             cross_ref=str(next(self._cross_refs)),
             registration=registration,
-            call_id=event.call_id,
-            group=event.queue,
+            call_id=call_id,
+            group=group,
             correlator_data=getattr(data, "correlator_data", None),
         )
         timeout = self._open(dialogue)
@@ -235,10 +254,10 @@ class RouteingService:
         self._send(
             dialogue,
             RouteRequest,
-            current_route=presenter.extended(event.called_device or event.queue),
-            calling_device=presenter.extended(event.calling_device),
-            routeing_device=presenter.extended(event.queue),
-            routed_call=presenter.connection(event.call_id, event.queue),
+            current_route=presenter.extended(called or group),
+            calling_device=presenter.extended(calling),
+            routeing_device=presenter.extended(group),
+            routed_call=presenter.connection(call_id, group),
             associated_calling_device=presenter.extended(trunk) if trunk else None,
             reply_timeout=timeout,
             correlator_data=dialogue.correlator_data,

@@ -113,6 +113,10 @@ class ISwitch(Interface):
     def route_timed_out(call_id: str, group: str) -> None:
         """No route came in time: the group's ``on_route_timeout`` applies."""
 
+    def queued_calls(group: str) -> list:
+        """[(call_id, calling_device, called_device, CallData)] of the calls waiting in the
+        group's queue, longest waiting first (empty for a group without a queue)."""
+
     # -- logical device features (ECMA-269 19) -------------------------------------------
     def set_forwarding(
         device: str,

@@ -591,6 +591,12 @@ class Switch:
         self.groups.route(call, number, info.number)
         return (call.call_id, info.number)
 
+    def queued_calls(self, group: str) -> list:
+        acd = self.groups.acd.get(self.numbering.internal(group) or group)
+        if acd is None:
+            return []
+        return [(c.call_id, c.calling_device, c.called_device, c.data) for c in acd.queue]
+
     def route_timed_out(self, call_id: str, group: str) -> None:
         """The routeing application did not route the call in time (the group's
         ``on_route_timeout``: stay queued, or go to the diverted position)."""

@@ -216,6 +216,15 @@ class CallCentre(unittest.TestCase):
         assert cleared.get("cause") == "callNotAnswered"
         assert names(agent_events)[-1] == "AgentNotReadyEvent"
 
+    async def test_calls_already_waiting_are_offered_to_a_new_registration(self) -> None:
+        first = self.sim.call(CALLER, GROUP)
+        second = self.sim.call("+4685550108", GROUP)
+        await self.router.drain()
+        frame = await self.router.ok(route_register())
+        requests = [f for f in await self.router.drain() if f.name == "RouteRequest"]
+        assert [r.get("routed_call") for r in requests] == [(first, GROUP), (second, GROUP)]
+        assert self.router.received.index(frame) < self.router.received.index(requests[0])
+
     async def test_registrations_end_with_their_client(self) -> None:
         await self.register()
         await self.router.disconnect()
