@@ -33,7 +33,8 @@ Latency: the switch stamps ``time.monotonic()`` of each call's Queued event (the
 subscribed before the core) and of the agent's Delivered; the clients note the arrival of
 the RouteRequest, the sending of the RouteSelect and the arrival of the DeliveredEvent at the
 agent's monitor (same host, one ``CLOCK_MONOTONIC``). Reported: Queued -> DeliveredEvent at
-the client (the target: p99 < 20 ms), and its four legs.
+the client (the target: p99 < 20 ms), and its four legs; the server's CPU time (from
+``/proc``) and garbage-collector pauses (``gcstats``) over the traffic period.
 
 Nothing lost: per call offered (the server's list of the calls it placed) a Queued, a
 RouteRequest, a RouteSelect, a Delivered at the selected agent in the switch and the
@@ -296,12 +297,16 @@ async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
         f"{args.rate:g} calls/s for {args.seconds:g} s (ring {args.ring:g} s, talk {args.talk:g} s)",
         file=sys.stderr,
     )
+    _command(proc, "gcstats reset")
+    await _server_line(proc, "GCSTATS", 10)
     cpu0, wall0 = common.cpu_seconds(proc.pid), time.monotonic()
     _command(proc, f"centre {args.rate} {args.seconds} {args.ring} {args.talk} {args.abandon}")
     done = await _server_line(
         proc, "CENTRE", args.seconds + args.ring + args.talk + args.abandon + 120
     )
     cpu1, wall1 = common.cpu_seconds(proc.pid), time.monotonic()
+    _command(proc, "gcstats")
+    gc_pauses = json.loads((await _server_line(proc, "GCSTATS", 10))[8:])
     await asyncio.sleep(0.5)  # the last events in flight
     server = {k: int(v) for k, v in (kv.split("=") for kv in done.split()[1:])}
     with tempfile.TemporaryDirectory() as tmp:
@@ -333,6 +338,7 @@ async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
         "abandon_s": args.abandon,
         "server_counters": server,
         "server_cpu_percent": round(100 * (cpu1 - cpu0) / (wall1 - wall0), 1),
+        "server_gc_pauses_during_traffic": gc_pauses,
         "traffic_wall_s": round(wall1 - wall0, 3),
         "monitor_events_received": sink.counts["events"] - events_before,
         **analyse(calls, stamps, router, sink),
@@ -443,6 +449,8 @@ def report(result: dict[str, Any]) -> tuple[str, bool]:
     lat = result["latency"]
     overall = lat["queued_to_agent_delivered_event"]
     met = overall["p99_ms"] < 20 and calls["lost"] == 0 and not result["mismatches"]
+    pauses = result["server_gc_pauses_during_traffic"]
+    gen2, longest = pauses["count"][2], max(pauses["longest_ms"])
     legs = [
         ("Queued -> DeliveredEvent at the agent's monitor", "queued_to_agent_delivered_event"),
         ("Queued -> RouteRequest at the application", "queued_to_route_request_at_application"),
@@ -470,7 +478,8 @@ def report(result: dict[str, Any]) -> tuple[str, bool]:
         f"connections; {result['rate_calls_per_s']:g} calls/s for {result['seconds']:g} s "
         f"(ring {result['ring_s']:g} s, talk {result['talk_s']:g} s); server CPU "
         f"{result['server_cpu_percent']:.0f} %, {result['monitor_events_received']:,} monitor "
-        "events received.",
+        f"events received; server GC during the traffic: {gen2} full collections, the "
+        f"longest {longest:.1f} ms (any generation).",
         "",
         common.markdown_table(["latency", "calls", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows),
         "",

@@ -25,6 +25,8 @@ With ``--control`` the server also reads commands on stdin (used by ``bench/fano
   delivered=.. answered=.. cleared=.. abandoned=.. ..`` when the last call has cleared.
 - ``calls PATH``: the ``centre`` calls as JSON (call ID -> group, caller, agent, and the
   ``time.monotonic()`` placed / delivered / answered / cleared); prints ``CALLS n``.
+- ``gcstats [reset]``: the garbage collector's pauses per generation since start-up (or,
+  with ``reset``, zeroed now) as ``GCSTATS {"count": [..], "longest_ms": [..], ...}``.
 - ``stamps on|off``: record ``time.monotonic()`` of every switch event in a side table keyed
   by (callID, event name, releasing device for ConnectionCleared). The recorder is
   subscribed to the switch before the core, so the stamp is taken before any rendering.
@@ -85,11 +87,22 @@ class GcPauses:
     """Counts and times the cyclic garbage collector's pauses, per generation."""
 
     def __init__(self) -> None:
+        self.reset()
+        self._start = 0.0
+        gc.callbacks.append(self)
+
+    def reset(self) -> None:
         self.count = [0, 0, 0]
         self.longest = [0.0, 0.0, 0.0]
         self.total = [0.0, 0.0, 0.0]
-        self._start = 0.0
-        gc.callbacks.append(self)
+
+    def figures(self) -> dict[str, list[float]]:
+        """Pauses per generation: count, longest and total (ms)."""
+        return {
+            "count": list(self.count),
+            "longest_ms": [round(x * 1000, 2) for x in self.longest],
+            "total_ms": [round(x * 1000, 1) for x in self.total],
+        }
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
@@ -344,11 +357,16 @@ class Control(LineReceiver):
     delimiter = b"\n"
 
     def __init__(
-        self, traffic: PairTraffic, stamps: EventStamps, centre: GroupTraffic | None = None
+        self,
+        traffic: PairTraffic,
+        stamps: EventStamps,
+        centre: GroupTraffic | None = None,
+        gc_pauses: GcPauses | None = None,
     ) -> None:
         self.traffic = traffic
         self.stamps = stamps
         self.centre = centre
+        self.gc_pauses = gc_pauses
 
     def lineReceived(self, line: bytes) -> None:
         words = line.decode().split()
@@ -369,6 +387,10 @@ class Control(LineReceiver):
                 records = self.centre.records if self.centre is not None else {}
                 Path(words[1]).write_text(json.dumps(records))
                 say(f"CALLS {len(records)}")
+            elif words[0] == "gcstats" and self.gc_pauses is not None:
+                if words[1:] == ["reset"]:
+                    self.gc_pauses.reset()
+                say("GCSTATS " + json.dumps(self.gc_pauses.figures()))
             elif words[0] == "stamps":
                 self.stamps.enabled = words[1] == "on"
                 say(f"STAMPS {words[1]}")
@@ -426,11 +448,11 @@ def main() -> None:
     port = reactor.listenTCP(args.port, factory, interface=args.host, backlog=512)
     numbers = [e.number for e in plan.extensions if e.terminal]
     pairs = [(numbers[i], numbers[i + 1]) for i in range(0, len(numbers) - 1, 2)]
+    gc_pauses = GcPauses()
     if args.control:
         groups = [g.number for g in plan.acd_groups if g.routing is GroupRouting.APPLICATION]
         centre = GroupTraffic(switch, groups) if groups else None
-        stdio.StandardIO(Control(PairTraffic(switch, pairs), stamps, centre))
-    gc_pauses = GcPauses()
+        stdio.StandardIO(Control(PairTraffic(switch, pairs), stamps, centre, gc_pauses))
     if args.gc == "freeze":
         gc.collect()
         gc.freeze()
