@@ -1,5 +1,6 @@
 """The web port's site of one XML CSTA server: the SOAP service at ``/csta`` (WSDL at
-``/csta?wsdl``), the status page at ``/`` and its JSON at ``/api/status``.
+``/csta?wsdl``), the status page at ``/`` and its JSON at ``/api/status``, the Prometheus
+metrics at ``/metrics`` (docs/metrics.md).
 
 The site joins two packages that do not know each other (``soap`` and ``web``), so it is
 composed here. One site per XML CSTA server serves both its web port and the HTTP side of
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cstaserver.api.metrics import MetricsPage, metrics_for
 from cstaserver.csta.association import Profile
 from cstaserver.soap.auth import BasicAuthGate, make_checker
 from cstaserver.soap.channel import SoapChannels
@@ -37,9 +39,11 @@ def make_web_site(
     throttle: dict[str, Any] | None = None,
     policy: DeliveryPolicy | None = None,
     agent: Any = None,
+    metrics_login: bool = True,
 ) -> WebSite:
     """The site of one CSTA server (``server``: its CstaServerSettings); ``accounts()``
-    gives the current web accounts, ``servers`` what the status page lists."""
+    gives the current web accounts, ``servers`` what the status page lists;
+    ``metrics_login=False`` serves ``/metrics`` without the web accounts' login."""
     max_bytes = core.limits.max_message_bytes
     channels = SoapChannels(
         core,
@@ -55,7 +59,7 @@ def make_web_site(
     )
     soap = CstaSoapResource(SoapDispatcher(channels), gate, max_bytes=max_bytes)
     sources = StatusSources(core=core, switch=switch, servers=tuple(servers), clock=reactor)
-    return make_site(
+    site = make_site(
         soap,
         StatusPage(),
         StatusApi(sources),
@@ -63,3 +67,9 @@ def make_web_site(
         max_body_bytes=max_bytes,
         channels=channels,
     )
+    # -- /metrics (Prometheus): the core's metrics, behind the SOAP service's login gate
+    metrics = metrics_for(core, switch)
+    metrics.count_login_failures("web", gate.throttle)
+    page = MetricsPage(metrics.registry, gate=gate if metrics_login else None)
+    site.resource.putChild(b"metrics", page)
+    return site
