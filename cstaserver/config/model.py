@@ -134,6 +134,10 @@ class Limits:
     before they are stopped (0 = at once).
     ``max_associations``: concurrent client associations over all transports (XML/TLS
     connections, TR/87 dialogs, SOAP channels); one more is refused.
+    ``trace_messages`` / ``trace_bytes``: the wire trace of one association keeps its last
+    messages up to both bounds (the oldest go first); ``trace_total_bytes``: all traces
+    together (the oldest messages of any association go first); ``trace_closed``: how many
+    ended associations keep their trace (the oldest ended go first; docs/api.md).
     """
 
     max_sessions: int = 1000
@@ -143,6 +147,10 @@ class Limits:
     max_message_bytes: int = 65535
     session_cleanup_delay: int = 0
     max_associations: int = 1000
+    trace_messages: int = 1000
+    trace_bytes: int = 1048576
+    trace_total_bytes: int = 67108864
+    trace_closed: int = 100
 
 
 @attrs.define(kw_only=True)

@@ -10,10 +10,17 @@ the SIP transaction, the HTTP request); the core answers exactly once through
 Ordering (docs/protocol-notes.md R6): a service's response is written before any event it causes.
 Events produced while a request is being handled are held in a FIFO and released right after
 the response. Per monitor, events keep the switch's order.
+
+Wire trace: when the core has a tracer (:class:`IWireTracer`, ``core.tracer``), every CSTA
+message of the association passes through it once, in both directions, as the association
+hands it over: requests in, their positive or negative acknowledgements out (ECMA-269 9.3),
+events out, server requests out (SystemStatus, ECMA-269 14.1) and the client's answers to
+them. Without a tracer this costs one attribute check per message.
 """
 
 from __future__ import annotations
 
+import enum
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +55,39 @@ class IMessageTransport(Interface):
 
     def close(reason: str) -> None:
         """End the connection cleanly, after what was already written."""
+
+
+class WireRole(enum.Enum):
+    """What a traced message is to its association, and so which way it went."""
+
+    REQUEST = "request"  # client -> server: a service request
+    ANSWER = "answer"  # server -> client: its response or CSTAErrorCode (ECMA-269 9.3)
+    EVENT = "event"  # server -> client, unsolicited: events, ApplicationSessionTerminated
+    SERVER_REQUEST = "server-request"  # server -> client: SystemStatus (ECMA-269 14.1)
+    SERVER_ANSWER = "server-answer"  # client -> server: the answer to a server request
+
+    @property
+    def direction(self) -> str:
+        """``in`` (received from the client) or ``out`` (written to it)."""
+        return "in" if self in (WireRole.REQUEST, WireRole.SERVER_ANSWER) else "out"
+
+
+class IWireTracer(Interface):
+    """Sees every CSTA message of every association (``CstaCore(tracer=...)``).
+
+    Called synchronously, on the reactor thread, with the bytes as the association hands them
+    to the transport or got them from it; it must be quick and must not raise. The data is
+    the CSTA body only (no framing header, SIP or SOAP envelope)."""
+
+    def opened(association: Any) -> None:
+        """A new association (the core accepted a client connection)."""
+
+    def message(association: Any, role: WireRole, data: bytes, correlation: object) -> None:
+        """One message; ``correlation`` is the transport's (the XML port's invoke ID, a
+        SOAP request number, an opaque object for TR/87) or None (events, server requests)."""
+
+    def closed(association: Any, reason: str) -> None:
+        """The association ended."""
 
 
 @attrs.frozen
@@ -102,6 +142,9 @@ class Association:
         """Handle one CSTA message body; answer exactly once through the transport."""
         if self.closed:
             return
+        tracer = self.core.tracer
+        if tracer is not None:
+            tracer.message(self, WireRole.REQUEST, body, correlation)
         self.requests += 1
         self._hold += 1
         try:
@@ -121,6 +164,9 @@ class Association:
     def _answer(self, data: bytes, correlation: object) -> None:
         if self.closed:
             return
+        tracer = self.core.tracer
+        if tracer is not None and data:  # empty: a request without a positive response
+            tracer.message(self, WireRole.ANSWER, data, correlation)
         try:
             self.transport.write_message(data, correlation)
         except Exception:
@@ -134,6 +180,9 @@ class Association:
             self._held.append(data)
             return
         self.events_sent += 1
+        tracer = self.core.tracer
+        if tracer is not None:
+            tracer.message(self, WireRole.EVENT, data, None)
         self.transport.write_message(data, None)
 
     def _release(self) -> None:
@@ -156,7 +205,17 @@ class Association:
         self.deliver_event(data)
 
     def send_request(self, data: bytes) -> Deferred:
-        return self.transport.send_request(data)
+        tracer = self.core.tracer
+        if tracer is None:
+            return self.transport.send_request(data)
+        tracer.message(self, WireRole.SERVER_REQUEST, data, None)
+
+        def answered(answer: Any) -> Any:
+            if isinstance(answer, bytes) and answer:
+                tracer.message(self, WireRole.SERVER_ANSWER, answer, None)
+            return answer
+
+        return self.transport.send_request(data).addCallback(answered)
 
     def close(self, reason: str) -> None:
         if not self.closed:

@@ -6,6 +6,10 @@ Every request gets exactly one answer (ECMA-269 9.3: a positive or a negative
 acknowledgement): the service's response, or a ``CSTAErrorCode`` - for unknown roots and
 unsupported services too. One association's bad
 message never touches another association.
+
+``tracer`` (:class:`~cstaserver.csta.association.IWireTracer`, optional) sees every message of
+every association and each association's start and end; None (the default) costs one
+attribute check per message.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from twisted.python.failure import Failure
 
 from cstaserver.config.model import Limits
 from cstaserver.csta import codec
-from cstaserver.csta.association import Association, Profile
+from cstaserver.csta.association import Association, IWireTracer, Profile
 from cstaserver.csta.errors import (
     UNSUPPORTED_SERVICE,
     CstaError,
@@ -113,13 +117,17 @@ class CstaCore:
         sessions: Any = None,
         authenticator: Any = None,
         observer: RequestObserver | None = None,
+        tracer: IWireTracer | None = None,
     ) -> None:
         """``authenticator``: checks ECMA-354 logins (``csta.auth.Authenticator``); None
         accepts any. ``sessions``: a session service to use instead of the built-in one.
+        ``tracer``: the wire tracer (kept as ``self.tracer``: the composition layer may also
+        set it before the first client connects, or None to stop tracing).
         ``observer``: told of every answered request (metrics); None costs one attribute check
         per request (``self.observer``: the composition layer may set it later)."""
         self.switch = switch
         self.observer = observer
+        self.tracer = tracer
         self.clock = clock
         self.limits = limits or CoreLimits()
         self.services = services or default_services()
@@ -179,6 +187,8 @@ class CstaCore:
     def associate(self, transport: Any, profile: Profile | None = None) -> Association:
         association = Association(core=self, transport=transport, profile=profile or Profile())
         self.associations.add(association)
+        if self.tracer is not None:
+            self.tracer.opened(association)
         log.info(
             "{profile} client {peer} connected (association {id})",
             profile=association.profile.name,
@@ -193,6 +203,8 @@ class CstaCore:
         self.routeing.association_lost(association)
         if association.session is None:
             self.monitors.stop_all(association)
+        if self.tracer is not None:
+            self.tracer.closed(association, reason)
         log.info(
             "{profile} client {peer} gone ({reason})",
             profile=association.profile.name,
