@@ -33,8 +33,9 @@ Latency: the switch stamps ``time.monotonic()`` of each call's Queued event (the
 subscribed before the core) and of the agent's Delivered; the clients note the arrival of
 the RouteRequest, the sending of the RouteSelect and the arrival of the DeliveredEvent at the
 agent's monitor (same host, one ``CLOCK_MONOTONIC``). Reported: Queued -> DeliveredEvent at
-the client (the target: p99 < 20 ms), and its four legs; the server's CPU time (from
-``/proc``) and garbage-collector pauses (``gcstats``) over the traffic period.
+the client (the target: p99 < 20 ms), and its four legs; the server's CPU time and the
+time it was runnable but waited for its CPU (other load; both from ``/proc``) and its
+garbage-collector pauses (``gcstats``) over the traffic period.
 
 Nothing lost: per call offered (the server's list of the calls it placed) a Queued, a
 RouteRequest, a RouteSelect, a Delivered at the selected agent in the switch and the
@@ -299,12 +300,20 @@ async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
     )
     _command(proc, "gcstats reset")
     await _server_line(proc, "GCSTATS", 10)
-    cpu0, wall0 = common.cpu_seconds(proc.pid), time.monotonic()
+    cpu0, wait0, wall0 = (
+        common.cpu_seconds(proc.pid),
+        common.run_queue_seconds(proc.pid),
+        time.monotonic(),
+    )
     _command(proc, f"centre {args.rate} {args.seconds} {args.ring} {args.talk} {args.abandon}")
     done = await _server_line(
         proc, "CENTRE", args.seconds + args.ring + args.talk + args.abandon + 120
     )
-    cpu1, wall1 = common.cpu_seconds(proc.pid), time.monotonic()
+    cpu1, wait1, wall1 = (
+        common.cpu_seconds(proc.pid),
+        common.run_queue_seconds(proc.pid),
+        time.monotonic(),
+    )
     _command(proc, "gcstats")
     gc_pauses = json.loads((await _server_line(proc, "GCSTATS", 10))[8:])
     await asyncio.sleep(0.5)  # the last events in flight
@@ -338,6 +347,8 @@ async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
         "abandon_s": args.abandon,
         "server_counters": server,
         "server_cpu_percent": round(100 * (cpu1 - cpu0) / (wall1 - wall0), 1),
+        # runnable but not running (another process had its CPU), share of the traffic time
+        "server_run_queue_wait_percent": round(100 * (wait1 - wait0) / (wall1 - wall0), 2),
         "server_gc_pauses_during_traffic": gc_pauses,
         "traffic_wall_s": round(wall1 - wall0, 3),
         "monitor_events_received": sink.counts["events"] - events_before,
@@ -477,7 +488,9 @@ def report(result: dict[str, Any]) -> tuple[str, bool]:
         f"{result['monitors_started']:,} device monitors over {result['connections']} "
         f"connections; {result['rate_calls_per_s']:g} calls/s for {result['seconds']:g} s "
         f"(ring {result['ring_s']:g} s, talk {result['talk_s']:g} s); server CPU "
-        f"{result['server_cpu_percent']:.0f} %, {result['monitor_events_received']:,} monitor "
+        f"{result['server_cpu_percent']:.0f} % (runnable but waiting for its CPU "
+        f"{result['server_run_queue_wait_percent']:.2f} % of the time), "
+        f"{result['monitor_events_received']:,} monitor "
         f"events received; server GC during the traffic: {gen2} full collections, the "
         f"longest {longest:.1f} ms (any generation).",
         "",

@@ -349,6 +349,15 @@ def write_results(name: str, data: dict[str, Any], markdown: str | None = None) 
     return path
 
 
+def run_queue_seconds(pid: int) -> float:
+    """Time the process's main thread spent runnable but waiting for a CPU so far
+    (``/proc/<pid>/schedstat``, second field): other load on its CPU. NaN if unknown."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (``/proc/<pid>/stat``); NaN if unknown."""
     try:
