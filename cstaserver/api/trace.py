@@ -324,6 +324,20 @@ class WireRecorder:
                 log.failure("a wire trace listener failed")
 
 
+def recorder_for(core: Any, clock: Any) -> WireRecorder | None:
+    """``core``'s wire recorder: the one it has, or a new one installed as its tracer (with
+    the core's limits, timestamps from ``clock``) when it has none; None when the core
+    traces into something else. Several sites of one core share one recorder."""
+    tracer = getattr(core, "tracer", None)
+    if isinstance(tracer, WireRecorder):
+        return tracer
+    if tracer is not None:
+        return None
+    recorder = WireRecorder(clock, core.limits)
+    core.tracer = recorder
+    return recorder
+
+
 def _is_kept(trace: AssociationTrace, record: WireRecord) -> bool:
     """``record`` is still in ``trace`` (a trace drops its messages oldest first)."""
     return not trace.discarded and bool(trace.messages) and record.seq >= trace.messages[0].seq
@@ -396,7 +410,7 @@ def trace_text(trace: AssociationTrace) -> Iterator[str]:
 
 # -- HTTP ------------------------------------------------------------------------------------
 JSON = b"application/json"
-_DOWNLOADS = {
+DOWNLOADS = {
     b"trace": (JSON, trace_json),
     b"trace.txt": (b"text/plain; charset=utf-8", trace_text),
     b"trace.jsonl": (b"application/x-ndjson", trace_jsonl),
@@ -459,29 +473,26 @@ def crashed(failure: Failure, request: server.Request, what: str) -> None:
 
 
 class TraceDownloads(resource.Resource):
-    """``/api/v1/associations``: ``{id}/trace``, ``{id}/trace.txt`` and ``{id}/trace.jsonl``.
+    """``/api/v1/associations``: ``{id}/trace``, ``{id}/trace.txt`` and ``{id}/trace.jsonl``
+    (anything else below it is a JSON 404)."""
 
-    Any other path below it goes to ``fallback`` (the resource that serves the rest of
-    ``/api/v1/associations``, if there is one), as if this resource were not there."""
-
-    def __init__(self, recorder: WireRecorder, gate: Any, *, fallback: Any = None) -> None:
+    def __init__(self, recorder: WireRecorder, gate: Any) -> None:
         super().__init__()
         self.recorder = recorder
         self.gate = gate
-        self.fallback = fallback
 
     def getChild(self, path: bytes, request: server.Request) -> Any:  # noqa: N802 (Twisted)
-        if len(request.postpath) == 1 and request.postpath[0] in _DOWNLOADS:
+        if len(request.postpath) == 1 and request.postpath[0] in DOWNLOADS:
             return _Download(self, path, request.postpath[0])
-        if self.fallback is not None:
-            request.postpath.insert(0, request.prepath.pop())
-            return self.fallback
-        return _NotFound(f"no such resource: {request.path.decode('latin-1')}")
+        return not_found(f"no such resource: {request.path.decode('latin-1')}")
 
     def render(self, request: server.Request) -> Any:
-        if self.fallback is not None:
-            return self.fallback.render(request)
-        return _NotFound("no such resource").render(request)
+        return not_found("no such resource").render(request)
+
+
+def not_found(message: str) -> resource.Resource:
+    """A leaf answering 404 with a JSON error."""
+    return _NotFound(message)
 
 
 class _NotFound(resource.Resource):
@@ -523,7 +534,7 @@ class _Download(resource.Resource):
         if trace is None:
             send_error(request, 404, f"no association {text!r} (or its trace has expired)")
             return
-        content_type, render = _DOWNLOADS[self.name]
+        content_type, render = DOWNLOADS[self.name]
         if self.name == b"trace":
             body = json.dumps(render(trace), ensure_ascii=False).encode("utf-8")
         else:

@@ -406,22 +406,3 @@ class Downloads(unittest.TestCase):
             ]
             assert json.loads(body)["error"]
         assert self.gate.logins == ["127.0.0.1", "127.0.0.1"]
-
-
-class FallbackForOtherPaths(unittest.TestCase):
-    async def test_other_paths_go_to_the_resource_that_was_there(self) -> None:
-        class Listing(resource.Resource):
-            isLeaf = True
-
-            def render_GET(self, request: server.Request) -> bytes:  # noqa: N802
-                return json.dumps([p.decode() for p in request.postpath]).encode()
-
-        world, recorder = traced_world()
-        world.connect()
-        downloads = TraceDownloads(recorder, FixedGate(), fallback=Listing())
-        web = WebServer(self, api_root(associations=downloads))
-        assert (await web.get("/api/v1/associations"))[2] == b"[]"
-        assert (await web.get("/api/v1/associations/7"))[2] == b'["7"]'
-        assert (await web.get("/api/v1/associations/7/monitors"))[2] == b'["7", "monitors"]'
-        status, _h, _b = await web.get("/api/v1/associations/7/trace.txt")
-        assert status == 401  # the trace downloads stay ours
