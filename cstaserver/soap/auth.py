@@ -1,4 +1,7 @@
-"""Web-service logins: HTTP Basic (RFC 7617) checked through twisted.cred.
+"""Web-service logins: the accounts HTTP Basic (RFC 7617) logins are checked against, through
+twisted.cred. The login gate itself (the ``Authorization`` header, the portal, the per-peer
+throttle) is shared by every resource of the web port: :mod:`cstaserver.web.auth`, whose
+names are also importable from here.
 
 Two checkers, chosen with ``--web-auth``:
 
@@ -11,15 +14,11 @@ Two checkers, chosen with ``--web-auth``:
 
 A successful check is remembered for a short while as an HMAC of the password under a key
 that lives only in memory, so a busy client does not pay a slow hash (or a PAM round trip)
-on every POST. Empty user names and passwords never pass. Failures are delayed and limited
-per peer address with the ECMA-354 login throttle
-(:class:`cstaserver.csta.auth.FailureThrottle`). Nothing secret is logged.
+on every POST. Empty user names and passwords never pass. Nothing secret is logged.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import importlib
@@ -27,53 +26,47 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import attrs
 from twisted.cred import credentials as cred_credentials
 from twisted.cred import error as cred_error
 from twisted.cred.checkers import ICredentialsChecker
-from twisted.cred.portal import IRealm, Portal
 from twisted.internet import defer, threads
 from twisted.logger import Logger
-from zope.interface import Interface, implementer
+from zope.interface import implementer
 
 from cstaserver.config.passwords import verify_password
-from cstaserver.csta.auth import FailureThrottle
+from cstaserver.web.auth import (  # the shared gate, re-exported
+    REALM,
+    BasicAuthGate,
+    BasicCredentials,
+    IWebUser,
+    Refused,
+    WebRealm,
+    parse_basic,
+)
+
+__all__ = [
+    "AUTH_MODES",
+    "REALM",
+    "AccountsChecker",
+    "BasicAuthGate",
+    "BasicCredentials",
+    "IWebUser",
+    "PamChecker",
+    "Refused",
+    "WebAuthUnavailable",
+    "WebRealm",
+    "load_pam",
+    "make_checker",
+    "parse_basic",
+]
 
 log = Logger()
 
-REALM = "cstaserver"
 AUTH_MODES = ("file", "pam")
-
-
-class IWebUser(Interface):
-    """The avatar of a logged-in web-service user (its name)."""
 
 
 class WebAuthUnavailable(SystemExit):
     """``--web-auth pam`` without the ``pam`` module: start-up stops with this line."""
-
-
-@attrs.frozen
-class BasicCredentials:
-    user: str
-    password: str = attrs.field(repr=False)
-
-
-def parse_basic(header: bytes | None) -> BasicCredentials | None:
-    """``Authorization: Basic base64(user:password)`` (RFC 7617 2, UTF-8), or None."""
-    if not header:
-        return None
-    scheme, _, token = header.strip().partition(b" ")
-    if scheme.lower() != b"basic" or not token.strip():
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-    user, colon, password = decoded.partition(":")
-    if not colon:
-        return None
-    return BasicCredentials(user, password)
 
 
 class _Remembered:
@@ -183,48 +176,6 @@ class PamChecker:
 
     def requestAvatarId(self, credentials: Any) -> defer.Deferred:  # noqa: N802 (twisted.cred)
         return defer.Deferred.fromCoroutine(self._check(*_username_password(credentials)))
-
-
-@implementer(IRealm)
-class WebRealm:
-    def requestAvatar(self, avatar_id: Any, mind: Any, *interfaces: Any) -> tuple:  # noqa: N802
-        return (IWebUser, avatar_id, lambda: None)
-
-
-class Refused(Exception):
-    """A login refused: ``status`` 401 (wrong or missing credentials) or 429 (throttled)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-class BasicAuthGate:
-    """Checks the ``Authorization`` header of a request through the portal, with the
-    per-peer throttle; :meth:`login` returns the user name or raises :class:`Refused`."""
-
-    def __init__(self, checker: Any, clock: Any, **throttle: Any) -> None:
-        self.portal = Portal(WebRealm(), [checker])
-        self.throttle = FailureThrottle(clock, **throttle)
-
-    async def login(self, header: bytes | None, peer: str) -> str:
-        credentials = parse_basic(header)
-        if credentials is None:
-            raise Refused(401, "authentication required")
-        if self.throttle.blocked(peer):
-            log.warn("web login from {peer} refused: too many failures", peer=peer)
-            raise Refused(429, "too many failed logins; try again later")
-        if credentials.user and credentials.password:
-            creds = cred_credentials.UsernamePassword(credentials.user, credentials.password)
-            try:
-                _iface, user, _logout = await self.portal.login(creds, None, IWebUser)
-                return str(user)
-            except cred_error.UnauthorizedLogin:
-                pass
-        log.info("web login of {user} from {peer} refused", user=credentials.user, peer=peer)
-        await self.throttle.failed(peer)
-        raise Refused(401, "wrong user name or password")
 
 
 def make_checker(mode: str, reactor: Any, accounts: Callable[[], Sequence[Any]]) -> Any:

@@ -25,7 +25,6 @@ from twisted.python.failure import Failure
 from twisted.web import resource, server
 
 from cstaserver.csta.association import BUSY_RETRY_AFTER
-from cstaserver.soap.auth import REALM, BasicAuthGate, Refused
 from cstaserver.soap.channel import ServerBusy
 from cstaserver.soap.dispatch import SoapDispatcher
 from cstaserver.soap.envelope import (
@@ -36,6 +35,7 @@ from cstaserver.soap.envelope import (
     version_for_content_type,
 )
 from cstaserver.soap.wsdl import wsdl_document, xsd_document
+from cstaserver.web.auth import REALM, BasicAuthGate, Refused
 
 log = Logger()
 
