@@ -90,8 +90,8 @@ class StreamLimits:
     """The event stream's bounds (docs/api.md)."""
 
     max_clients: int = 64  # connected stream clients; one more gets 503
-    queue_messages: int = 1000  # messages waiting for one client that does not read...
-    queue_bytes: int = 1048576  # ...and their bytes: over either, the client is dropped
+    queue_messages: int = 5000  # messages waiting for one client that does not read...
+    queue_bytes: int = 2097152  # ...and their bytes: over either, the client is dropped
     close_grace: float = 5.0  # seconds a closing client has before its TCP connection is cut
     max_incoming_bytes: int = 65536  # one message from a client (a subscribe)
     max_filter_items: int = 1000  # devices, calls or associations in one filter

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cstaserver.api.events import live_api
 from cstaserver.api.metrics import MetricsPage, metrics_for
 from cstaserver.csta.association import Profile
 from cstaserver.soap.auth import BasicAuthGate, make_checker
@@ -72,4 +73,9 @@ def make_web_site(
     metrics.count_login_failures("web", gate.throttle)
     page = MetricsPage(metrics.registry, gate=gate if metrics_login else None)
     site.resource.putChild(b"metrics", page)
+    # -- /api/v1/events (WebSocket) and /api/v1/associations/{id}/trace*: the switch's
+    # events and the core's wire trace (docs/api.md), behind the same login gate; laid over
+    # /api, whose other paths (and whatever is mounted there later) stay as they are
+    below = site.resource.getStaticEntity(b"api")
+    site.resource.putChild(b"api", live_api(core, switch, gate, reactor, fallback=below))
     return site

@@ -11,11 +11,15 @@ import socket
 from typing import Any
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.cred.checkers import ICredentialsChecker
+from twisted.cred.credentials import IUsernamePassword
+from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import defer, reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.task import Clock, deferLater
 from twisted.trial import unittest
 from twisted.web import resource, server
+from zope.interface import implementer
 
 from cstaserver.api.events import (
     CLOSE_POLICY,
@@ -28,10 +32,26 @@ from cstaserver.api.events import (
     switch_event_json,
 )
 from cstaserver.api.trace import TraceDownloads, WireRecorder
+from cstaserver.csta.association import Profile
 from cstaserver.pbx.events import Transferred
 from cstaserver.pbx.states import EventCause
-from tests.api.test_trace import USER, FixedGate, WebServer, api_root, basic
-from tests.xmlproto.xml_client import World, make_world, xml
+from cstaserver.xmlproto.protocol import CstaXmlFactory
+from tests.api.test_trace import PASSWORD, USER, FixedGate, WebServer, api_root, basic
+from tests.soap.soap_support import LoopbackWeb
+from tests.xmlproto.xml_client import World, connect_memory, make_world, xml
+
+
+@implementer(ICredentialsChecker)
+class OneAccount:
+    """The web accounts of the composed site's tests: ``USER`` / ``PASSWORD``."""
+
+    credentialInterfaces = (IUsernamePassword,)
+
+    def requestAvatarId(self, credentials: Any) -> defer.Deferred:  # noqa: N802
+        if (credentials.username, credentials.password) == (USER, PASSWORD):
+            return defer.succeed(USER)
+        return defer.fail(UnauthorizedLogin())
+
 
 #: Real seconds a loopback test waits for one message.
 WAIT = 5.0
@@ -457,6 +477,46 @@ class SlowConsumers(unittest.TestCase):
 
 
 # --------------------------------------------------------------------------- composed
+
+
+class MountedByTheWebSite(unittest.TestCase):
+    """``make_web_site`` (the composition layer) serves the stream and the downloads over
+    the core's wire trace, beside what the site served before."""
+
+    timeout = 20
+
+    async def test_stream_and_trace_on_the_composed_site(self) -> None:
+        web = LoopbackWeb(reactor, checker=OneAccount())
+        web.listen()
+        self.addCleanup(web.stop)
+        recorder = web.core.tracer
+        assert isinstance(recorder, WireRecorder)
+        xml_client = connect_memory(CstaXmlFactory(web.core, Profile(), web.clock))
+        self.addCleanup(xml_client.disconnect)
+        await xml_client.monitor("1001")
+        association = max(a.id for a in web.core.associations)
+        clients: list[StreamClient] = []
+        self.addCleanup(close_all, clients)
+        stream = await open_stream(
+            web.base.replace("http", "ws") + "/api/v1/events?kinds=switch,wire"
+        )
+        clients.append(stream)
+        await hello(stream)
+        web.switch.set_do_not_disturb("1001", True)
+        got = sorted(
+            (m["kind"], m.get("type") or m.get("root"))
+            for m in [await stream.next() for _ in range(2)]
+        )
+        assert got == [("switch", "DoNotDisturb"), ("wire", "DoNotDisturbEvent")]
+        auth = {b"Authorization": basic()}
+        status, _h, body = await web.request(
+            b"GET", f"{web.base}/api/v1/associations/{association}/trace.txt", headers=auth
+        )
+        assert status == 200 and b" in request invoke 0001 MonitorStart (" in body
+        status, _h, body = await web.request(b"GET", f"{web.base}/api/v1/nothing", headers=auth)
+        assert status == 404  # not ours: the site's, as before
+        status, _h, _b = await web.request(b"GET", f"{web.base}/api/status")
+        assert status == 200  # the rest of the site as it was
 
 
 class LaidOverApi(unittest.TestCase):
