@@ -62,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import clients  # noqa: E402
 import common  # noqa: E402
-from fanout import FanoutConnection, _command, _server_line  # noqa: E402
+from fanout import FanoutConnection  # noqa: E402
 
 NS = common.NS
 _ROUTEING_DEVICE = b"<routeingDevice>"
@@ -292,21 +292,23 @@ async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
         file=sys.stderr,
     )
 
-    _command(proc, "stamps on")
-    await _server_line(proc, "STAMPS", 10)
+    common.command(proc, "stamps on")
+    await common.server_line(proc, "STAMPS", 10)
     print(
         f"{args.rate:g} calls/s for {args.seconds:g} s (ring {args.ring:g} s, talk {args.talk:g} s)",
         file=sys.stderr,
     )
-    _command(proc, "gcstats reset")
-    await _server_line(proc, "GCSTATS", 10)
+    common.command(proc, "gcstats reset")
+    await common.server_line(proc, "GCSTATS", 10)
     cpu0, wait0, wall0 = (
         common.cpu_seconds(proc.pid),
         common.run_queue_seconds(proc.pid),
         time.monotonic(),
     )
-    _command(proc, f"centre {args.rate} {args.seconds} {args.ring} {args.talk} {args.abandon}")
-    done = await _server_line(
+    common.command(
+        proc, f"centre {args.rate} {args.seconds} {args.ring} {args.talk} {args.abandon}"
+    )
+    done = await common.server_line(
         proc, "CENTRE", args.seconds + args.ring + args.talk + args.abandon + 120
     )
     cpu1, wait1, wall1 = (
@@ -314,16 +316,16 @@ async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
         common.run_queue_seconds(proc.pid),
         time.monotonic(),
     )
-    _command(proc, "gcstats")
-    gc_pauses = json.loads((await _server_line(proc, "GCSTATS", 10))[8:])
+    common.command(proc, "gcstats")
+    gc_pauses = json.loads((await common.server_line(proc, "GCSTATS", 10))[8:])
     await asyncio.sleep(0.5)  # the last events in flight
     server = {k: int(v) for k, v in (kv.split("=") for kv in done.split()[1:])}
     with tempfile.TemporaryDirectory() as tmp:
         stamps_path, calls_path = Path(tmp) / "stamps.json", Path(tmp) / "calls.json"
-        _command(proc, f"dump {stamps_path}")
-        await _server_line(proc, "DUMPED", 60)
-        _command(proc, f"calls {calls_path}")
-        await _server_line(proc, "CALLS", 60)
+        common.command(proc, f"dump {stamps_path}")
+        await common.server_line(proc, "DUMPED", 60)
+        common.command(proc, f"calls {calls_path}")
+        await common.server_line(proc, "CALLS", 60)
         stamps: dict[str, float] = json.loads(stamps_path.read_text())
         calls: dict[str, dict[str, Any]] = json.loads(calls_path.read_text())
     for conn in conns:

@@ -9,6 +9,7 @@ it. Every child process is started with :func:`start_process` and stopped by its
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import os
@@ -379,3 +380,29 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# -- the bench server's control channel (stdin commands, stdout lines) --------------------
+
+
+async def server_line(proc: Any, prefix: str, timeout: float) -> str:
+    """The next line the bench server prints that starts with ``prefix`` (bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = await asyncio.wait_for(
+            loop.run_in_executor(None, proc.stdout.readline), deadline - time.monotonic()
+        )
+        if not line:
+            raise RuntimeError("server exited")
+        if line.startswith("ERROR"):
+            raise RuntimeError(line.strip())
+        if line.startswith(prefix):
+            return line.strip()
+    raise TimeoutError(prefix)
+
+
+def command(proc: Any, line: str) -> None:
+    """Send one control command to the bench server's stdin."""
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()

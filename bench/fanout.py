@@ -121,27 +121,6 @@ class EventSink:
         self.arrivals.append((self.step, now, key))
 
 
-async def _server_line(proc: Any, prefix: str, timeout: float) -> str:
-    loop = asyncio.get_running_loop()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = await asyncio.wait_for(
-            loop.run_in_executor(None, proc.stdout.readline), deadline - time.monotonic()
-        )
-        if not line:
-            raise RuntimeError("server exited")
-        if line.startswith("ERROR"):
-            raise RuntimeError(line.strip())
-        if line.startswith(prefix):
-            return line.strip()
-    raise TimeoutError(prefix)
-
-
-def _command(proc: Any, line: str) -> None:
-    proc.stdin.write(line + "\n")
-    proc.stdin.flush()
-
-
 async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     sink = EventSink()
@@ -162,15 +141,15 @@ async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
         file=sys.stderr,
     )
 
-    _command(proc, "stamps on")
-    await _server_line(proc, "STAMPS", 10)
+    common.command(proc, "stamps on")
+    await common.server_line(proc, "STAMPS", 10)
     steps = []
     for index, rate in enumerate(args.rates):
         sink.step = index
         print(f"step {index}: {rate:g} calls/s for {args.seconds:g} s ...", file=sys.stderr)
         begin = time.monotonic()
-        _command(proc, f"traffic {rate} {args.seconds} {args.ring} {args.talk}")
-        done = await _server_line(proc, "TRAFFIC", args.seconds + args.ring + args.talk + 120)
+        common.command(proc, f"traffic {rate} {args.seconds} {args.ring} {args.talk}")
+        done = await common.server_line(proc, "TRAFFIC", args.seconds + args.ring + args.talk + 120)
         finished = time.monotonic()
         await asyncio.sleep(0.5)  # the last events in flight
         counters = dict(kv.split("=") for kv in done.split()[1:])
@@ -186,8 +165,8 @@ async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
         )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stamps.json"
-        _command(proc, f"dump {path}")
-        await _server_line(proc, "DUMPED", 60)
+        common.command(proc, f"dump {path}")
+        await common.server_line(proc, "DUMPED", 60)
         stamps: dict[str, float] = json.loads(path.read_text())
     for conn in conns:
         conn.transport.close()
