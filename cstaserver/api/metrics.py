@@ -7,10 +7,13 @@ so several servers in one process, and the tests, do not see each other's figure
 
 What is counted where, so that the hot path pays as little as possible:
 
-- requests: the core tells its observer (:class:`CstaMetrics`, ``core.observer``) once per
-  answered request, from one place (``CstaCore._reply``): a counter per service and outcome
-  and a latency histogram per service, children cached per label set (about 1 us per
-  request). A core without an observer pays one attribute check.
+- requests: the core tells its observer (:class:`RequestCollector`, ``core.observer``) once
+  per answered request, from one place (``CstaCore._reply``). It counts in plain
+  dictionaries and a bisect into the latency buckets (about 0.5 us per request, on the
+  reactor thread) and hands the figures to the library as a counter family and a histogram
+  family when scraped: the library's ``Counter`` and ``Histogram`` take a lock per update
+  (about 1.5 us per request for the two). A core without an observer pays one attribute
+  check.
 - events sent: the monitor registry keeps a tally per switch event class beside its own
   totals (``MonitorRegistry.deliveries_by_type``); it is read when scraped.
 - login failures: ``FailureThrottle.on_failure`` (ECMA-354 logins, the web port's HTTP
@@ -30,18 +33,26 @@ composition layer gives it none.
 
 from __future__ import annotations
 
+import math
 import weakref
+from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, make_wsgi_app
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.web import resource, server
@@ -49,6 +60,7 @@ from twisted.web import resource, server
 __all__ = [
     "CstaMetrics",
     "MetricsPage",
+    "RequestCollector",
     "ServerCollector",
     "SipCollector",
     "metrics_for",
@@ -91,6 +103,52 @@ AGENT_STATES = ("agentNotReady", "agentReady", "agentBusy", "agentWorkingAfterCa
 
 def _value(x: Any) -> Any:
     return getattr(x, "value", x)
+
+
+class RequestCollector(Collector):
+    """The core's request observer (``csta.core.RequestObserver``): requests per service and
+    outcome, and their latency per service, counted on the reactor thread and read there
+    when scraped (so no lock)."""
+
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self.bounds = tuple(sorted(float(b) for b in buckets))
+        self._les = [floatToGoString(b) for b in (*self.bounds, math.inf)]
+        self.counts: dict[tuple[str, str], int] = {}
+        #: per service: the count of each bucket (the last one +Inf), then the sum
+        self.latency: dict[str, list[float]] = {}
+
+    def request_done(self, service: str, outcome: str, seconds: float) -> None:
+        counts = self.counts
+        key = (service, outcome)
+        counts[key] = counts.get(key, 0) + 1
+        row = self.latency.get(service)
+        if row is None:
+            row = self.latency[service] = [0.0] * (len(self.bounds) + 2)
+        row[bisect_left(self.bounds, seconds)] += 1
+        row[-1] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "csta_requests",
+            "CSTA requests answered, per service and outcome (positive or the error value).",
+            labels=["service", "outcome"],
+        )
+        for (service, outcome), count in sorted(self.counts.items()):
+            requests.add_metric([service, outcome], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "csta_request_duration_seconds",
+            "Time from a request's dispatch in the core to its answer's write, per service.",
+            labels=["service"],
+        )
+        for service, row in sorted(self.latency.items()):
+            cumulative = 0.0
+            buckets = []
+            for le, count in zip(self._les, row, strict=False):
+                cumulative += count
+                buckets.append((le, cumulative))
+            latency.add_metric([service], buckets, row[-1])
+        yield latency
 
 
 class ServerCollector(Collector):
@@ -205,26 +263,15 @@ class SipCollector(Collector):
 
 class CstaMetrics:
     """The metrics of one core (one running server): its registry and the core's request
-    observer (:meth:`request_done`)."""
+    observer (:attr:`requests`)."""
 
     def __init__(self, core: Any, switch: Any = None, *, process: bool = True) -> None:
         """``process``: also the library's process, platform and garbage-collector metrics
         (``process_*``, ``python_*``)."""
         # auto_describe: the collectors' names are known, so ?name[]= can select them
         self.registry = CollectorRegistry(auto_describe=True)
-        self._requests = Counter(
-            "csta_requests",
-            "CSTA requests answered, per service and outcome (positive or the error value).",
-            ["service", "outcome"],
-            registry=self.registry,
-        )
-        self._latency = Histogram(
-            "csta_request_duration_seconds",
-            "Time from a request's dispatch in the core to its answer's write, per service.",
-            ["service"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestCollector()
+        self.registry.register(self.requests)
         self._login_failures = Counter(
             "csta_login_failures",
             "Failed logins, per kind: csta (ECMA-354), web (HTTP Basic), admin (shell).",
@@ -233,8 +280,6 @@ class CstaMetrics:
         )
         for name in LOGIN_TRANSPORTS:
             self._login_failures.labels(name)  # listed at 0 from the start
-        self._counted: dict[tuple[str, str], Any] = {}
-        self._timed: dict[str, Any] = {}
         self.sip = SipCollector()
         self.registry.register(ServerCollector(core, switch if switch is not None else core.switch))
         self.registry.register(self.sip)
@@ -245,17 +290,6 @@ class CstaMetrics:
         throttle = getattr(getattr(core.sessions, "authenticator", None), "throttle", None)
         if throttle is not None:
             self.count_login_failures("csta", throttle)
-
-    # -- the core's observer (csta.core.RequestObserver) --------------------------------
-    def request_done(self, service: str, outcome: str, seconds: float) -> None:
-        counted = self._counted.get((service, outcome))
-        if counted is None:
-            counted = self._counted[(service, outcome)] = self._requests.labels(service, outcome)
-        counted.inc()
-        timed = self._timed.get(service)
-        if timed is None:
-            timed = self._timed[service] = self._latency.labels(service)
-        timed.observe(seconds)
 
     # -- wiring -------------------------------------------------------------------------
     def count_login_failures(self, transport: str, source: Any) -> None:
@@ -272,13 +306,13 @@ _BY_CORE: weakref.WeakKeyDictionary[Any, CstaMetrics] = weakref.WeakKeyDictionar
 
 
 def metrics_for(core: Any, switch: Any = None) -> CstaMetrics:
-    """The metrics of ``core``, made on first use and made its request observer (every web
-    site of the server shows the same figures)."""
+    """The metrics of ``core``, made on first use, their request counter made its observer
+    (every web site of the server shows the same figures)."""
     metrics = _BY_CORE.get(core)
     if metrics is None:
         metrics = _BY_CORE[core] = CstaMetrics(core, switch)
         if core.observer is None:
-            core.observer = metrics
+            core.observer = metrics.requests
         else:
             log.warn("the core already has a request observer: requests are not counted")
     return metrics

@@ -7,12 +7,12 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from cstaserver.api.metrics import CstaMetrics, metrics_for
+from cstaserver.api.metrics import CstaMetrics, RequestCollector, metrics_for
 from cstaserver.app.web import make_web_site
 from cstaserver.csta import core as core_module
 from cstaserver.csta.association import Profile
@@ -218,7 +218,7 @@ class MetricsTests(unittest.TestCase):
         other = MemoryWeb()
         self.addCleanup(other.stop)
         self.xml_client().request(Req.make_call("1000", "1001"))
-        self.assertIs(metrics_for(self.web.core), self.web.core.observer)
+        self.assertIs(metrics_for(self.web.core).requests, self.web.core.observer)
         self.assertIsNot(metrics_for(other.core).registry, metrics_for(self.web.core).registry)
         deferred = other.request(
             b"GET", other.base + "/metrics", headers={b"Authorization": basic()}
@@ -299,4 +299,24 @@ class NoObserverTests(unittest.TestCase):
                 ("MakeCall", "invalidCallingDevice"),
                 ("MakeCall", "invalidParameterValue"),
             ],
+        )
+
+
+class RequestCollectorTests(unittest.TestCase):
+    def test_buckets_are_cumulative_and_inclusive(self) -> None:
+        requests = RequestCollector(buckets=(0.001, 0.01))
+        for seconds in (0.0005, 0.001, 0.005, 20.0):
+            requests.request_done("MakeCall", "positive", seconds)
+        registry = CollectorRegistry()
+        registry.register(requests)
+        found = samples(generate_latest(registry).decode())
+        bucket = "csta_request_duration_seconds_bucket"
+        self.assertEqual(value(found, bucket, service="MakeCall", le="0.001"), 2.0)
+        self.assertEqual(value(found, bucket, service="MakeCall", le="0.01"), 3.0)
+        self.assertEqual(value(found, bucket, service="MakeCall", le="+Inf"), 4.0)
+        self.assertAlmostEqual(
+            value(found, "csta_request_duration_seconds_sum", service="MakeCall"), 20.0065
+        )
+        self.assertEqual(
+            value(found, "csta_requests_total", service="MakeCall", outcome="positive"), 4.0
         )
