@@ -3,6 +3,7 @@
 port 0 (any free port) on 127.0.0.1, until SIGTERM or SIGINT.
 
     .venv/bin/python bench/full_server.py [--extensions 10000] [--data DIR] [--log-level warn]
+        [--no-metrics]
 
 What differs from ``twistd -n csta``, and why:
 
@@ -16,7 +17,10 @@ What differs from ``twistd -n csta``, and why:
   self-signed certificate installed with ``CertificateStore.install(self_signed())``;
 - all ports are 0 and the admin shell ports are off (``--admin-port 0 --admin-ssh-port 0``);
 - the soft descriptor limit is raised to the hard one (1,000+ client connections);
-- logging goes to stderr at ``--log-level`` (twistd would log at info to a file or stdout).
+- logging goes to stderr at ``--log-level`` (twistd would log at info to a file or stdout);
+- ``--no-metrics`` takes the metrics' request observer off the core after start-up (the
+  ``/metrics`` page stays; nothing is counted per request), the baseline of
+  ``xml_load.py metrics``.
 
 The server is composed as ``makeService`` does it (``build_service`` on the parsed
 ``Options``, then ``gc.collect(); gc.freeze()``), with one addition: the switch factory
@@ -228,6 +232,9 @@ def main() -> None:
     parser.add_argument("--data", help="data directory to use as it is (default: a fresh one)")
     parser.add_argument("--log-level", default="warn")
     parser.add_argument("--profile", metavar="PATH", help="cProfile the reactor, stats to PATH")
+    parser.add_argument(
+        "--no-metrics", action="store_true", help="no request observer on the core (baseline)"
+    )
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -268,6 +275,8 @@ def main() -> None:
 
         # = cstaserver.app.root.make_service, with the stamping subscriber added first
         root = build_service(options.settings, reactor, switch_factory=switch_factory)
+        if args.no_metrics:
+            root.runtime.core.observer = None
         gc.collect()
         gc.freeze()
         gc_pauses = GcPauses()

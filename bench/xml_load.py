@@ -16,27 +16,44 @@ never pile up. The reference server (``ref_echo.py``) gets the very same request
   others), runs the closed loop against each, then the open loop against ours, prints a
   Markdown table with the ratio ours/reference and writes ``bench/results/xml-<date>.json``.
   Both servers are stopped by PID in a ``finally``.
+- ``--scrape URL`` (``closed``): a Prometheus-like scraper polls ``URL`` (``/metrics`` of the
+  web port) every ``--scrape-interval`` seconds during the run, with HTTP Basic, the
+  ``Accept`` header Prometheus sends and gzip; its scrapes are reported with the run.
+- ``metrics`` (the cost of metrics, docs/performance.md "Metrics overhead"): two
+  ``full_server.py`` (the server as ``twistd csta`` composes it), one with
+  ``--no-metrics`` (no request observer on the core) and one as shipped with the scraper
+  polling its ``/metrics`` every second; the closed loop against each, back to back and in
+  alternating order, for ``--rounds`` rounds; prints each round's ratio with/without and
+  their median (paired, so that load from elsewhere that changes between rounds cancels).
 
     .venv/bin/python bench/xml_load.py compare [--seconds 10] [--connections 10] [--window 4]
     .venv/bin/python bench/xml_load.py closed --port P [--connections 10] [--window 4]
+        [--scrape http://127.0.0.1:W/metrics --scrape-interval 1]
     .venv/bin/python bench/xml_load.py open --port P [--rate 1000] [--seconds 10]
+    .venv/bin/python bench/xml_load.py metrics [--rounds 3] [--seconds 10] [--scrape-interval 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import contextlib
 import gc
 import json
+import statistics
 import sys
 import time
 from array import array
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+from clients import FullServer  # noqa: E402
 
 MAKE_CALL = 0
 CLEAR_CALL = 1
@@ -303,6 +320,84 @@ async def open_loop(
     return result
 
 
+# -- a scraper polling /metrics, as Prometheus does -----------------------------------------
+#: What Prometheus sends (it takes OpenMetrics first, the text format otherwise).
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+class Scraper:
+    """GET ``url`` every ``interval`` seconds (HTTP Basic ``user:password``, gzip, one
+    connection per scrape); keeps each scrape's status, size and duration."""
+
+    def __init__(self, url: str, interval: float = 1.0, login: str = "csta_user:csta") -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.interval = interval
+        self.request = (
+            f"GET {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1\r\n"
+            f"Host: {self.host}:{self.port}\r\n"
+            f"Authorization: Basic {base64.b64encode(login.encode()).decode()}\r\n"
+            f"Accept: {PROMETHEUS_ACCEPT}\r\n"
+            "Accept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        ).encode()
+        self.durations = array("d")
+        self.sizes: list[int] = []
+        self.failures = 0
+
+    async def scrape(self) -> None:
+        start = time.monotonic()
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(self.request)
+            data = await asyncio.wait_for(reader.read(), 10.0)
+        finally:
+            writer.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            self.failures += 1
+            return
+        self.durations.append(time.monotonic() - start)
+        self.sizes.append(len(body))
+
+    async def run(self) -> None:
+        """Scrape until cancelled."""
+        while True:
+            started = time.monotonic()
+            try:
+                await self.scrape()
+            except (OSError, asyncio.TimeoutError):
+                self.failures += 1
+            await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "scrapes": len(self.durations),
+            "failures": self.failures,
+            "interval_s": self.interval,
+            "bytes_median": statistics.median(self.sizes) if self.sizes else 0,
+            "duration": common.latency_summary(self.durations),
+        }
+
+
+async def scraped(load: Awaitable[dict[str, Any]], scraper: Scraper | None) -> dict[str, Any]:
+    """Run ``load`` with ``scraper`` polling beside it (if any); its figures join the result."""
+    if scraper is None:
+        return await load
+    task = asyncio.ensure_future(scraper.run())
+    try:
+        result = await load
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    result["scraper"] = scraper.summary()
+    return result
+
+
 # -- compare: make bench-xml ---------------------------------------------------------------
 def _fmt_row(label: str, r: dict[str, Any]) -> list[Any]:
     lat = r["latency_all"]
@@ -423,40 +518,138 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+# -- metrics: the cost of /metrics with a scraper ----------------------------------------
+def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
+    """The closed loop against the full server without metrics and with metrics scraped."""
+    prefix, load_cpus = common.cpu_plan()
+    pinned = common.pin_self(load_cpus)
+    runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    print("starting two full servers ...", file=sys.stderr)
+    with (
+        FullServer(args.extensions, prefix, ["--no-metrics"]) as plain,
+        FullServer(args.extensions, prefix) as metered,
+    ):
+        url = f"http://127.0.0.1:{metered.ports['web']}/metrics"
+        variants = [("without", plain, False), ("with", metered, True)]
+        for index in range(args.rounds):
+            for name, server, scrape in variants if index % 2 == 0 else variants[::-1]:
+                print(f"round {index + 1}: closed loop {name} metrics ...", file=sys.stderr)
+                scraper = Scraper(url, args.scrape_interval) if scrape else None
+                runs[name].append(
+                    measure(
+                        scraped(
+                            closed_loop(
+                                "127.0.0.1",
+                                server.ports["xml"],
+                                connections=args.connections,
+                                window=args.window,
+                                seconds=args.seconds,
+                                warmup=args.warmup,
+                            ),
+                            scraper,
+                        )
+                    )
+                )
+    medians = {name: statistics.median(r["req_per_s"] for r in rs) for name, rs in runs.items()}
+    pairs = list(zip(runs["without"], runs["with"], strict=True))
+    ratios = [on["req_per_s"] / off["req_per_s"] for off, on in pairs if off["req_per_s"]]
+    ratio = statistics.median(ratios) if ratios else float("nan")
+    headers = [
+        "round",
+        "without: req/s",
+        "with: req/s",
+        "ratio",
+        "without: p99 ms",
+        "with: p99 ms",
+        "scrapes",
+        "scrape p50 ms",
+    ]
+    rows = []
+    for index, (off, on) in enumerate(pairs):
+        scraper = on["scraper"]
+        rows.append(
+            [
+                index + 1,
+                off["req_per_s"],
+                on["req_per_s"],
+                f"{on['req_per_s'] / off['req_per_s']:.3f}" if off["req_per_s"] else "-",
+                off["latency_all"]["p99_ms"],
+                on["latency_all"]["p99_ms"],
+                f"{scraper['scrapes']} ({scraper['failures']} failed)",
+                scraper["duration"]["p50_ms"],
+            ]
+        )
+    print()
+    print(common.markdown_table(headers, rows))
+    print()
+    print(
+        f"median req/s without metrics {medians['without']:.0f}, with metrics scraped every "
+        f"{args.scrape_interval:g} s {medians['with']:.0f}; median of the rounds' ratios "
+        f"with/without: {ratio:.3f}"
+    )
+    data = {
+        "command": " ".join(sys.argv),
+        "environment": common.environment(),
+        "pinning": {"server_prefix": prefix, "load_cpus": load_cpus, "load_pinned": pinned},
+        "exchange_extensions": args.extensions,
+        "median_req_per_s": medians,
+        "ratios_with_without": ratios,
+        "ratio_with_without": ratio,
+        "runs": runs,
+    }
+    if not args.no_write:
+        path = common.write_results("metrics", data)
+        print(f"results: {path.relative_to(common.REPO)}")
+    return data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("closed", "open", "compare"):
+    for name in ("closed", "open", "compare", "metrics"):
         p = sub.add_parser(name)
-        if name != "compare":
+        if name in ("closed", "open"):
             p.add_argument("--host", default="127.0.0.1")
             p.add_argument("--port", type=int, required=True)
         p.add_argument("--connections", type=int, default=10)
         p.add_argument("--seconds", type=float, default=10.0)
         p.add_argument("--warmup", type=float, default=2.0)
-        if name in ("closed", "compare"):
+        if name in ("closed", "compare", "metrics"):
             p.add_argument("--window", type=int, default=4)
         if name in ("open", "compare"):
             p.add_argument("--rate", type=float, default=1000.0)
         if name == "open":
             p.add_argument("--pool", type=int, default=500)
-        if name == "compare":
+        if name == "closed":
+            p.add_argument("--scrape", metavar="URL", help="poll this /metrics URL meanwhile")
+        if name in ("closed", "metrics"):
+            p.add_argument("--scrape-interval", type=float, default=1.0)
+        if name == "metrics":
+            p.add_argument("--rounds", type=int, default=3)
+        if name in ("compare", "metrics"):
             p.add_argument("--extensions", type=int, default=10_000)
-            p.add_argument("--server-gc", choices=("default", "freeze"), default="default")
             p.add_argument("--no-write", action="store_true", help="do not write results JSON")
+        if name == "compare":
+            p.add_argument("--server-gc", choices=("default", "freeze"), default="default")
     args = parser.parse_args()
     if args.command == "compare":
         compare(args)
         return
+    if args.command == "metrics":
+        metrics_cost(args)
+        return
     if args.command == "closed":
         result = measure(
-            closed_loop(
-                args.host,
-                args.port,
-                connections=args.connections,
-                window=args.window,
-                seconds=args.seconds,
-                warmup=args.warmup,
+            scraped(
+                closed_loop(
+                    args.host,
+                    args.port,
+                    connections=args.connections,
+                    window=args.window,
+                    seconds=args.seconds,
+                    warmup=args.warmup,
+                ),
+                Scraper(args.scrape, args.scrape_interval) if args.scrape else None,
             )
         )
     else:
