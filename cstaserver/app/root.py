@@ -6,8 +6,11 @@
    ``exchange.json`` (``--no-demo``: the empty exchange) and a self-signed certificate; a
    corrupt or unreadable file stops start-up with ``csta: <file>: <problem>`` and exit status
    1, leaving the file untouched;
-2. builds the switch, the simulator and the CSTA core, and the :class:`~.runtime.Runtime`
-   that holds them with the exchange data in force;
+2. builds the switch, the simulator and the CSTA core on a clock of simulated time of their
+   own (:class:`~cstaserver.pbx.clock.SkippableClock` over the reactor: the JSON API's
+   ``POST /api/v1/time/advance`` skips it forward; listeners and the transports' timers keep
+   the reactor), the :class:`~.runtime.Runtime` that holds them with the exchange data in
+   force, and what the JSON API at ``/api/v1`` works on (``runtime.api``);
 3. adds under one :class:`CstaRoot` the core's service (``csta``), one
    :class:`~.servers.CstaServerService` per CSTA server of the exchange data (``xml-1``,
    ``tr87-2``, ...) with its listeners, and the admin services (control socket, telnet, ssh).
@@ -40,16 +43,18 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.admin.access import FAILURE_DELAY
+from cstaserver.admin.access import FAILURE_DELAY, AdminAccountsChecker
 from cstaserver.admin.output import CommandError
 from cstaserver.admin.running import RunningTarget
 from cstaserver.admin.status import server_id
 from cstaserver.admin.target import IRunningServer, ServerRun
+from cstaserver.api.sources import ApiSources
 from cstaserver.app.admin import admin_services
 from cstaserver.app.endpoints import Address, CannotListen
 from cstaserver.app.options import Options, RunSettings
 from cstaserver.app.runtime import Runtime
 from cstaserver.app.servers import CstaServerService, Key, key_of
+from cstaserver.app.web import make_web_site
 from cstaserver.certificates import CertificateStore
 from cstaserver.config import (
     DEFAULT_ADMIN_PASSWORD,
@@ -65,8 +70,10 @@ from cstaserver.config import (
 from cstaserver.config.passwords import verify_password
 from cstaserver.config.summary import exchange_summary
 from cstaserver.csta.service import CoreService, make_core
+from cstaserver.pbx.clock import SkippableClock
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
+from cstaserver.soap.site import WebSite
 
 log = Logger()
 
@@ -123,6 +130,28 @@ def run_overrides(
                 addresses[role] = Address.tcp(port, settings.interface)
         result[key_of(server)] = addresses
     return result
+
+
+# -- the CSTA servers' services ----------------------------------------------------------
+
+
+class ApiServerService(CstaServerService):
+    """A CSTA server whose web site also serves the JSON API at ``/api/v1`` (docs/api.md):
+    its site is composed with ``runtime.api``, whenever the service builds one (at start and
+    when a reconfiguration changes the listeners' profile)."""
+
+    def _make_site(self) -> WebSite:
+        runtime = self.runtime
+        return make_web_site(
+            runtime.core,
+            runtime.switch,
+            runtime.reactor,
+            self.settings,
+            accounts=runtime.web_accounts,
+            servers=runtime.exchange.csta_servers,
+            auth_mode=runtime.settings.web_auth,
+            api=runtime.api,
+        )
 
 
 # -- the root service ----------------------------------------------------------------------
@@ -220,7 +249,7 @@ class CstaRoot(MultiService):
         self.runtime.exchange = new
 
     def _add_server(self, settings: CstaServerSettings) -> CstaServerService:
-        service = CstaServerService(self.runtime, settings)
+        service = ApiServerService(self.runtime, settings)
         try:
             service.setServiceParent(self)
         except CannotListen:
@@ -312,7 +341,8 @@ def build_service(
     switch_factory: Callable[[Any, Any], Any] = Switch,
     admin_failure_delay: float = FAILURE_DELAY,
 ) -> CstaRoot:
-    """Compose the server (see the module docstring); ``reactor`` is passed down to all."""
+    """Compose the server (see the module docstring): ``reactor`` for the listeners and
+    the transports, a :class:`SkippableClock` over it for the switch, simulator and core."""
     directory = DataDirectory(settings.data)
     exchange, created = _load_exchange(directory, settings.demo)
     if created:
@@ -320,10 +350,11 @@ def build_service(
         log.info("created the {kind} exchange in {path}", kind=kind, path=str(directory.path))
         if CertificateStore(directory.path).ensure_self_signed():
             log.info("created a self-signed TLS certificate (mxone_certificate -p shows it)")
-    switch = switch_factory(exchange.plan, reactor)
+    clock = SkippableClock(reactor)
+    switch = switch_factory(exchange.plan, clock)
     core = make_core(
         switch,
-        reactor,
+        clock,
         limits=exchange.limits,
         applications=lambda: runtime.applications(),
     )
@@ -335,13 +366,25 @@ def build_service(
         switch=switch,
         simulator=Simulator(switch),
         core=core,
+        clock=clock,
     )
     root = CstaRoot(runtime, default_admin_password=_has_default_admin_password(exchange))
+    runtime.api = ApiSources(
+        core=core,
+        switch=switch,
+        simulator=runtime.simulator,
+        clock=clock,
+        reactor=reactor,
+        exchange=lambda: runtime.exchange,
+        server_runs=root.server_runs,
+        admin_checker=AdminAccountsChecker(runtime.admin_accounts, reactor, admin_failure_delay),
+    )
     CoreService(core).setServiceParent(root)
     overrides = run_overrides(exchange.csta_servers, settings)
     with _startup_errors():  # a bad endpoint description
         for server in exchange.csta_servers:
-            CstaServerService(runtime, server, overrides.get(key_of(server))).setServiceParent(root)
+            service = ApiServerService(runtime, server, overrides.get(key_of(server)))
+            service.setServiceParent(root)
     for service in admin_services(runtime, root.target, failure_delay=admin_failure_delay):
         service.setServiceParent(root)
     return root

@@ -3,8 +3,13 @@
 :class:`Runtime` holds the pieces every part of the composition shares: the reactor, the
 run's options, the data directory, the exchange data in force (the one copy: the admin
 commands replace it, everything else reads it through the runtime), the switch, the
-simulator of terminals and callers, and the CSTA core. It is built once by
+simulator of terminals and callers, the CSTA core, the clock of simulated time they run on
+(``clock``: a :class:`~cstaserver.pbx.clock.SkippableClock` over the reactor, the reactor
+itself when none is given) and what the JSON API works on (``api``). It is built once by
 :func:`cstaserver.app.root.build_service` and handed to the services that need it.
+
+Listeners and the transports' own timers use ``reactor``; the switch, the simulator and the
+core use ``clock``, so the JSON API can skip simulated time without touching them.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from cstaserver.api.sources import ApiSources
 from cstaserver.app.options import RunSettings
 from cstaserver.config import ApplicationCriteria, DataDirectory, ExchangeData, WebAccount
 from cstaserver.csta.core import CstaCore
@@ -31,6 +37,10 @@ class Runtime:
     switch: Any  # ISwitch
     simulator: Simulator
     core: CstaCore
+    clock: Any = attrs.field(  # ISkippableClock: the switch's, the simulator's, the core's
+        default=attrs.Factory(lambda self: self.reactor, takes_self=True)
+    )
+    api: ApiSources | None = None
 
     # Read through the runtime, so that a change made by the admin commands applies to the
     # next login without rebuilding anything.

@@ -1,10 +1,12 @@
 """The web port's site of one XML CSTA server: the SOAP service at ``/csta`` (WSDL at
 ``/csta?wsdl``), the status page at ``/`` and its JSON at ``/api/status``, the Prometheus
-metrics at ``/metrics`` (docs/metrics.md).
+metrics at ``/metrics`` (docs/metrics.md), the JSON API for test code at ``/api/v1``
+(docs/api.md).
 
-The site joins two packages that do not know each other (``soap`` and ``web``), so it is
+The site joins packages that do not know each other (``soap``, ``web``, ``api``), so it is
 composed here. One site per XML CSTA server serves both its web port and the HTTP side of
-its XML port, so both share one set of SOAP sessions.
+its XML port, so both share one set of SOAP sessions. The SOAP service and the JSON API's
+reads share one login gate (the web accounts, one failure throttle per site).
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from twisted.web import resource
+
 from cstaserver.api.events import live_api
 from cstaserver.api.metrics import MetricsPage, metrics_for
+from cstaserver.api.resource import make_api
+from cstaserver.api.sources import ApiSources
 from cstaserver.csta.association import Profile
 from cstaserver.soap.auth import BasicAuthGate, make_checker
 from cstaserver.soap.channel import SoapChannels
@@ -24,7 +30,18 @@ from cstaserver.soap.site import WebSite, make_site
 from cstaserver.web.resource import StatusApi, StatusPage
 from cstaserver.web.status import StatusSources
 
-__all__ = ["make_web_site"]
+__all__ = ["API_PATH", "make_web_site", "mount_api"]
+
+#: Where the JSON API is mounted: ``/api/v1`` (beside the status page's ``/api/status``).
+API_PATH = (b"api", b"v1")
+
+
+def mount_api(site: WebSite, api: resource.Resource) -> None:
+    """Serve ``api`` at :data:`API_PATH` on ``site``."""
+    parent = site.resource
+    for name in API_PATH[:-1]:
+        parent = parent.getStaticEntity(name)
+    parent.putChild(API_PATH[-1], api)
 
 
 def make_web_site(
@@ -41,10 +58,12 @@ def make_web_site(
     policy: DeliveryPolicy | None = None,
     agent: Any = None,
     metrics_login: bool = True,
+    api: ApiSources | None = None,
 ) -> WebSite:
     """The site of one CSTA server (``server``: its CstaServerSettings); ``accounts()``
     gives the current web accounts, ``servers`` what the status page lists;
-    ``metrics_login=False`` serves ``/metrics`` without the web accounts' login."""
+    ``metrics_login=False`` serves ``/metrics`` without the web accounts' login; ``api``: what
+    the JSON API works on (None: no ``/api/v1``)."""
     max_bytes = core.limits.max_message_bytes
     channels = SoapChannels(
         core,
@@ -59,7 +78,8 @@ def make_web_site(
         **(throttle or {}),
     )
     soap = CstaSoapResource(SoapDispatcher(channels), gate, max_bytes=max_bytes)
-    sources = StatusSources(core=core, switch=switch, servers=tuple(servers), clock=reactor)
+    clock = api.clock if api is not None else reactor  # the status shows simulated time
+    sources = StatusSources(core=core, switch=switch, servers=tuple(servers), clock=clock)
     site = make_site(
         soap,
         StatusPage(),
@@ -68,6 +88,9 @@ def make_web_site(
         max_body_bytes=max_bytes,
         channels=channels,
     )
+    # -- /api/v1: the JSON API (reads: the SOAP service's login gate; actions: admin accounts)
+    if api is not None:
+        mount_api(site, make_api(api, gate=gate))
     # -- /metrics (Prometheus): the core's metrics, behind the SOAP service's login gate
     metrics = metrics_for(core, switch)
     metrics.count_login_failures("web", gate.throttle)

@@ -66,7 +66,9 @@ def test_builds_the_demo_and_the_switch_first(tmp_path: Path) -> None:
     assert root.runtime.exchange == data
     assert data.plan == demo_exchange_data().plan
     assert root.runtime.switch.plan == data.plan
-    assert root.runtime.switch.clock is reactor
+    assert root.runtime.switch.clock is root.runtime.clock  # simulated time
+    assert root.runtime.clock.reactor is reactor
+    assert root.runtime.core.clock is root.runtime.clock
     assert root.runtime.core.switch is root.runtime.switch
     assert [s.name for s in root][:3] == ["csta", "xml-1", "tr87-2"]
     assert f"created the demo exchange in {tmp_path / 'data'}" in messages(events)
