@@ -1,6 +1,8 @@
 """The twistd plugin, run for real in subprocesses (README: make run, Options).
 
-Every process is started with a bounded deadline and killed by its PID in a ``finally``.
+Every process is started with a bounded deadline and killed by its PID in a ``finally``. The
+command line, its environment and the free ports are the pytest plugin's
+(:mod:`cstaserver.pytest_plugin`), which starts servers the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import selectors
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,31 +24,10 @@ from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 
 import cstaserver.app
+from cstaserver.pytest_plugin import FREE_PORTS, twistd_command
+from cstaserver.pytest_plugin import server_environment as environment
 
-REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0  # an upper bound only: start and stop take about 1 s and 0.01 s
-#: Every listener on a free port, so parallel runs never collide.
-FREE_PORTS = [
-    "--xml-port=0",
-    "--tls-port=0",
-    "--sip-port=0",
-    "--web-port=0",
-    "--admin-port=0",
-    "--admin-ssh-port=0",
-]
-
-
-def twistd_command(*args: str) -> list[str]:
-    script = Path(sys.executable).parent / "twistd"
-    if script.exists():
-        return [str(script), *args]
-    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()", *args]
-
-
-def environment() -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
