@@ -416,7 +416,7 @@ class ServerFactory:
         demo), with ``args`` added to its command line; the accounts the API and tests use."""
         directory = self.tmp_path_factory.mktemp("csta")
         exchange = exchange if exchange is not None else self.exchange
-        demo = exchange is None
+        demo = exchange is None and "--no-demo" not in args
         server = start_server(
             directory,
             exchange=exchange,
