@@ -24,13 +24,20 @@ never pile up. The reference server (``ref_echo.py``) gets the very same request
   ``--no-metrics`` (no request observer on the core) and one as shipped with the scraper
   polling its ``/metrics`` every second; the closed loop against each, back to back and in
   alternating order, for ``--rounds`` rounds; prints each round's ratio with/without and
-  their median (paired, so that load from elsewhere that changes between rounds cancels).
+  their median (paired, so that load from elsewhere that changes between rounds cancels),
+  and the server's CPU time per answered request (``/proc/<pid>/stat``, scrapes included).
+  First, in this process, the steadiest figure on a shared machine: MakeCall + ClearCall
+  pairs through ``Association.receive`` of a core on the same exchange, without and with
+  the request observer, best thread CPU time of several batches, alternating; and the time
+  to render one scrape (``generate_latest`` of the registry).
 
     .venv/bin/python bench/xml_load.py compare [--seconds 10] [--connections 10] [--window 4]
     .venv/bin/python bench/xml_load.py closed --port P [--connections 10] [--window 4]
         [--scrape http://127.0.0.1:W/metrics --scrape-interval 1]
     .venv/bin/python bench/xml_load.py open --port P [--rate 1000] [--seconds 10]
     .venv/bin/python bench/xml_load.py metrics [--rounds 3] [--seconds 10] [--scrape-interval 1]
+    .venv/bin/python bench/xml_load.py stream [--rounds 3] [--seconds 10] [--calls 500]
+        [--monitor-connections 100] [--scrape-interval 1]
 """
 
 from __future__ import annotations
@@ -53,7 +60,8 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-from clients import FullServer  # noqa: E402
+from clients import FullServer, subscribe_events  # noqa: E402
+from fanout import FanoutConnection  # noqa: E402
 
 MAKE_CALL = 0
 CLEAR_CALL = 1
@@ -85,11 +93,13 @@ class Recorder:
         self.window = (float("inf"), float("inf"))
         self.latency = (array("d"), array("d"))
         self.completed = 0
+        self.answered = 0  # every answer, in the window or not (warm-up, drain)
         self.errors = 0
         self.events = 0
         self.send_lag = array("d")
 
     def record(self, kind: int, intended: float, now: float, error: bool) -> None:
+        self.answered += 1
         start, end = self.window
         if start <= intended < end:
             self.latency[kind].append(now - intended)
@@ -255,6 +265,7 @@ async def closed_loop(
         "window": window,
         "outstanding": connections * window,
         "unanswered": left,
+        "answered": rec.answered,
     }
     result.update(_summary(rec, measured))
     return result
@@ -519,8 +530,83 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # -- metrics: the cost of /metrics with a scraper ----------------------------------------
+class _Sink:
+    """The smallest message transport: keeps the last answer."""
+
+    peer = "127.0.0.1:1"
+    last = b""
+
+    def write_message(self, data: bytes, correlation: object) -> None:
+        self.last = data
+
+    def send_request(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+    def close(self, reason: str) -> None:
+        pass
+
+
+def in_process_cost(extensions: int, pairs: int = 2000, batches: int = 7) -> dict[str, Any]:
+    """CPU time per request through ``Association.receive``, without and with the metrics'
+    request observer (best of ``batches`` batches of ``pairs`` MakeCall + ClearCall, the two
+    alternating), and the time one scrape's exposition takes."""
+    # here, not at the top: the load generator's other modes never load the server
+    from prometheus_client import generate_latest
+    from twisted.internet.task import Clock
+
+    from cstaserver.api.metrics import CstaMetrics
+    from cstaserver.csta.association import Profile
+    from cstaserver.csta.core import CstaCore
+    from cstaserver.pbx.switch import Switch
+
+    clock = Clock()
+    core = CstaCore(Switch(common.generated_plan(extensions), clock), clock)
+    metrics = CstaMetrics(core)
+    sink = _Sink()
+    association = core.associate(sink, Profile(name="xml"))
+    calls = [(common.make_call(*common.pair(i)), common.pair(i)[0]) for i in range(200)]
+
+    def batch() -> float:
+        start = time.thread_time()
+        for i in range(pairs):
+            make_call, calling = calls[i % len(calls)]
+            association.receive(make_call, 1)
+            call_id = common.element_text(sink.last, b"callID")
+            assert call_id is not None, sink.last
+            association.receive(common.clear_call(call_id.decode(), calling), 2)
+        return (time.thread_time() - start) / (2 * pairs) * 1e6
+
+    best = {"without": float("inf"), "with": float("inf")}
+    gc.collect()
+    gc.freeze()
+    for _ in range(batches):
+        for name, observer in (("without", None), ("with", metrics.requests)):
+            core.observer = observer
+            best[name] = min(best[name], batch())
+    scrape = float("inf")
+    for _ in range(20):
+        start = time.thread_time()
+        generate_latest(metrics.registry)
+        scrape = min(scrape, time.thread_time() - start)
+    gc.unfreeze()
+    return {
+        "cpu_us_per_request": best,
+        "observer_us_per_request": best["with"] - best["without"],
+        "scrape_exposition_ms": scrape * 1e3,
+    }
+
+
 def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
     """The closed loop against the full server without metrics and with metrics scraped."""
+    print("in process ...", file=sys.stderr)
+    local = in_process_cost(args.extensions)
+    cpu_in = local["cpu_us_per_request"]
+    print(
+        f"in process, CPU per request: without the observer {cpu_in['without']:.2f} us, with "
+        f"{cpu_in['with']:.2f} us (+{local['observer_us_per_request']:.2f} us, "
+        f"{cpu_in['with'] / cpu_in['without']:.3f}); one scrape's exposition "
+        f"{local['scrape_exposition_ms']:.2f} ms"
+    )
     prefix, load_cpus = common.cpu_plan()
     pinned = common.pin_self(load_cpus)
     runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
@@ -535,30 +621,38 @@ def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
             for name, server, scrape in variants if index % 2 == 0 else variants[::-1]:
                 print(f"round {index + 1}: closed loop {name} metrics ...", file=sys.stderr)
                 scraper = Scraper(url, args.scrape_interval) if scrape else None
-                runs[name].append(
-                    measure(
-                        scraped(
-                            closed_loop(
-                                "127.0.0.1",
-                                server.ports["xml"],
-                                connections=args.connections,
-                                window=args.window,
-                                seconds=args.seconds,
-                                warmup=args.warmup,
-                            ),
-                            scraper,
-                        )
+                cpu = common.cpu_seconds(server.pid)
+                run = measure(
+                    scraped(
+                        closed_loop(
+                            "127.0.0.1",
+                            server.ports["xml"],
+                            connections=args.connections,
+                            window=args.window,
+                            seconds=args.seconds,
+                            warmup=args.warmup,
+                        ),
+                        scraper,
                     )
                 )
+                cpu = common.cpu_seconds(server.pid) - cpu
+                run["server_cpu_us_per_request"] = cpu / run["answered"] * 1e6
+                runs[name].append(run)
     medians = {name: statistics.median(r["req_per_s"] for r in rs) for name, rs in runs.items()}
     pairs = list(zip(runs["without"], runs["with"], strict=True))
     ratios = [on["req_per_s"] / off["req_per_s"] for off, on in pairs if off["req_per_s"]]
     ratio = statistics.median(ratios) if ratios else float("nan")
+    cpu = {
+        name: statistics.median(r["server_cpu_us_per_request"] for r in rs)
+        for name, rs in runs.items()
+    }
     headers = [
         "round",
         "without: req/s",
         "with: req/s",
         "ratio",
+        "without: CPU us/req",
+        "with: CPU us/req",
         "without: p99 ms",
         "with: p99 ms",
         "scrapes",
@@ -573,6 +667,8 @@ def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
                 off["req_per_s"],
                 on["req_per_s"],
                 f"{on['req_per_s'] / off['req_per_s']:.3f}" if off["req_per_s"] else "-",
+                off["server_cpu_us_per_request"],
+                on["server_cpu_us_per_request"],
                 off["latency_all"]["p99_ms"],
                 on["latency_all"]["p99_ms"],
                 f"{scraper['scrapes']} ({scraper['failures']} failed)",
@@ -587,14 +683,20 @@ def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
         f"{args.scrape_interval:g} s {medians['with']:.0f}; median of the rounds' ratios "
         f"with/without: {ratio:.3f}"
     )
+    print(
+        f"server CPU per request (median): without {cpu['without']:.1f} us, with "
+        f"{cpu['with']:.1f} us: with/without {cpu['with'] / cpu['without']:.3f}"
+    )
     data = {
         "command": " ".join(sys.argv),
         "environment": common.environment(),
         "pinning": {"server_prefix": prefix, "load_cpus": load_cpus, "load_pinned": pinned},
         "exchange_extensions": args.extensions,
+        "in_process": local,
         "median_req_per_s": medians,
         "ratios_with_without": ratios,
         "ratio_with_without": ratio,
+        "median_server_cpu_us_per_request": cpu,
         "runs": runs,
     }
     if not args.no_write:
@@ -603,10 +705,253 @@ def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+# -- stream: the cost of the event stream and /metrics under fan-out ---------------------
+class EventTally:
+    """The monitors' sink (``fanout.FanoutConnection``): counts the XML events they read."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def event(self, now: float, body: bytes) -> None:
+        self.count += 1
+
+
+async def _monitor_all(
+    port: int, devices: int, connections: int, tally: EventTally
+) -> list[FanoutConnection]:
+    """One device monitor per extension, device i on connection i mod ``connections``."""
+    loop = asyncio.get_running_loop()
+    conns: list[FanoutConnection] = []
+    for _ in range(connections):
+        _t, proto = await loop.create_connection(lambda: FanoutConnection(tally), "127.0.0.1", port)
+        conns.append(proto)
+    numbers = [str(common.FIRST_EXTENSION + i) for i in range(devices)]
+    for c, conn in enumerate(conns):
+        conn.start_monitors(numbers[c::connections])
+    await asyncio.wait_for(asyncio.gather(*(c.done for c in conns)), 120)
+    started = sum(c.started for c in conns)
+    if started != devices:
+        raise RuntimeError(f"{started} of {devices} monitors started")
+    return conns
+
+
+def _events(server: FullServer) -> dict[str, Any]:
+    return json.loads(server.command("events", "EVENTS ")[7:])
+
+
+async def _stream_run(
+    args: argparse.Namespace, server: FullServer, tally: EventTally, with_stream: bool
+) -> dict[str, Any]:
+    """One run: the switch-side traffic and the closed loop; with ``with_stream``, the
+    subscriber and the scraper beside them. Starts and ends with the server idle."""
+    loop = asyncio.get_running_loop()
+    subscriber = None
+    scraper = None
+    if with_stream:
+        subscriber = await subscribe_events(server.ports["web"])
+        scraper = Scraper(f"http://127.0.0.1:{server.ports['web']}/metrics", args.scrape_interval)
+    before = await loop.run_in_executor(None, _events, server)
+    stats_before = await server.astats()
+    received_before = subscriber.counts() if subscriber is not None else None
+    tally_before = tally.count
+    cpu_client = time.process_time()
+    cpu_server = common.cpu_seconds(server.pid)
+    waited = common.run_queue_seconds(server.pid)
+    wall = time.monotonic()
+    traffic_seconds = args.warmup + args.seconds + 0.5
+    common.command(
+        server.proc, f"traffic {args.calls:g} {traffic_seconds:g} {args.ring:g} {args.talk:g}"
+    )
+    traffic = asyncio.ensure_future(
+        common.server_line(server.proc, "TRAFFIC", traffic_seconds + args.ring + args.talk + 120)
+    )
+    try:
+        result = await scraped(
+            closed_loop(
+                "127.0.0.1",
+                server.ports["xml"],
+                connections=args.connections,
+                window=args.window,
+                seconds=args.seconds,
+                warmup=args.warmup,
+            ),
+            scraper,
+        )
+        done = await traffic
+    finally:
+        if not traffic.done():
+            traffic.cancel()
+    wall = time.monotonic() - wall
+    result["client_cpu"] = (time.process_time() - cpu_client) / wall
+    result["server_cpu"] = (common.cpu_seconds(server.pid) - cpu_server) / wall
+    result["server_waited_for_cpu"] = (common.run_queue_seconds(server.pid) - waited) / wall
+    result["wall_s"] = round(wall, 3)
+    result["traffic"] = {k: int(v) for k, v in (kv.split("=") for kv in done.split()[1:])}
+    await asyncio.sleep(0.5)  # the last events in flight
+    after = await loop.run_in_executor(None, _events, server)
+    produced = after["total"] - before["total"]
+    stats_after = await server.astats()
+    deliveries = stats_after["deliveries"] - stats_before["deliveries"]
+    deadline = time.monotonic() + 15.0
+    while tally.count - tally_before < deliveries and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    result["monitor_events"] = {
+        "delivered_by_server": deliveries,
+        "received": tally.count - tally_before,
+    }
+    result["switch_events"] = produced
+    if subscriber is not None and received_before is not None:
+        while subscriber.switch - received_before["switch"] < produced:
+            if time.monotonic() >= deadline or subscriber.closed.done():
+                break
+            await asyncio.sleep(0.05)
+        got = subscriber.counts()
+        types = {
+            name: {
+                "produced": count - before["types"].get(name, 0),
+                "received": got["types"].get(name, 0) - received_before["types"].get(name, 0),
+            }
+            for name, count in after["types"].items()
+            if count - before["types"].get(name, 0)
+        }
+        result["stream"] = {
+            "switch_events_produced": produced,
+            "switch_events_received": got["switch"] - received_before["switch"],
+            "messages": got["messages"] - received_before["messages"],
+            "bytes": got["bytes"] - received_before["bytes"],
+            "bad_json": got["bad_json"],
+            "other_kinds": got["kinds"],
+            "closed_by_server": subscriber.close_code,
+            "by_type": types,
+            "delay_sampled": common.latency_summary(subscriber.delays),
+        }
+        await subscriber.close()
+    return result
+
+
+async def _stream_rounds(args: argparse.Namespace, server: FullServer) -> dict[str, Any]:
+    tally = EventTally()
+    t0 = time.monotonic()
+    conns = await _monitor_all(
+        server.ports["xml"], args.extensions, args.monitor_connections, tally
+    )
+    monitor_seconds = time.monotonic() - t0
+    print(
+        f"{args.extensions} monitors over {args.monitor_connections} connections "
+        f"in {monitor_seconds:.2f} s",
+        file=sys.stderr,
+    )
+    runs: dict[str, list[dict[str, Any]]] = {"A": [], "B": []}
+    try:
+        for index in range(args.rounds):
+            order = ("A", "B") if index % 2 == 0 else ("B", "A")
+            for name in order:
+                print(f"round {index + 1}: run {name} ...", file=sys.stderr)
+                runs[name].append(await _stream_run(args, server, tally, name == "B"))
+    finally:
+        for conn in conns:
+            conn.transport.close()
+    return {"monitor_start_seconds": round(monitor_seconds, 3), "runs": runs}
+
+
+def _uptime() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return ""
+
+
+def stream_cost(args: argparse.Namespace) -> dict[str, Any]:
+    """A/B rounds of the closed loop under fan-out, without and with the stream + scraper."""
+    load_before = _uptime()
+    prefix, load_cpus = common.cpu_plan()
+    pinned = common.pin_self(load_cpus)
+    slots = args.connections * args.window
+    print("starting the full server ...", file=sys.stderr)
+    with FullServer(args.extensions, prefix, ["--reserve", str(2 * slots)]) as server:
+        measured = measure(_stream_rounds(args, server))
+    load_after = _uptime()
+    runs = measured["runs"]
+    pairs = list(zip(runs["A"], runs["B"], strict=True))
+    ratios = [b["req_per_s"] / a["req_per_s"] for a, b in pairs if a["req_per_s"]]
+    ratio = statistics.median(ratios) if ratios else float("nan")
+    lost = sum(
+        b["stream"]["switch_events_produced"] - b["stream"]["switch_events_received"]
+        for _a, b in pairs
+    )
+    met = ratio >= 1.0 - args.target and lost == 0
+    headers = [
+        "round",
+        "A req/s",
+        "B req/s",
+        "B/A",
+        "A p99 ms",
+        "B p99 ms",
+        "stream events received / produced",
+        "scrapes",
+        "server CPU A / B",
+        "client CPU A / B",
+    ]
+    rows = []
+    for index, (a, b) in enumerate(pairs):
+        stream = b["stream"]
+        scraper = b["scraper"]
+        rows.append(
+            [
+                index + 1,
+                a["req_per_s"],
+                b["req_per_s"],
+                f"{b['req_per_s'] / a['req_per_s']:.3f}" if a["req_per_s"] else "-",
+                a["latency_all"]["p99_ms"],
+                b["latency_all"]["p99_ms"],
+                f"{stream['switch_events_received']:,} / {stream['switch_events_produced']:,}",
+                f"{scraper['scrapes']} ({scraper['failures']} failed)",
+                f"{a['server_cpu']:.0%} / {b['server_cpu']:.0%}",
+                f"{a['client_cpu']:.0%} / {b['client_cpu']:.0%}",
+            ]
+        )
+    table = common.markdown_table(headers, rows)
+    medians = {name: statistics.median(r["req_per_s"] for r in rs) for name, rs in runs.items()}
+    summary = (
+        f"median req/s A {medians['A']:.0f}, B {medians['B']:.0f}; median of the rounds' "
+        f"ratios B/A: {ratio:.3f} (target >= {1.0 - args.target:.2f}); stream events lost: "
+        f"{lost}; target: {'met' if met else 'MISSED'}\n"
+        f"load average before: {load_before}; after: {load_after}"
+    )
+    print()
+    print(table)
+    print()
+    print(summary)
+    data = {
+        "command": " ".join(sys.argv),
+        "environment": common.environment(),
+        "pinning": {"server_prefix": prefix, "load_cpus": load_cpus, "load_pinned": pinned},
+        "loadavg_before": load_before,
+        "loadavg_after": load_after,
+        "exchange_extensions": args.extensions,
+        "monitor_connections": args.monitor_connections,
+        "calls_per_s": args.calls,
+        "ring_s": args.ring,
+        "talk_s": args.talk,
+        "monitor_start_seconds": measured["monitor_start_seconds"],
+        "median_req_per_s": medians,
+        "ratios_b_a": ratios,
+        "ratio_b_a": ratio,
+        "stream_events_lost": lost,
+        "target": f"median B/A >= {1.0 - args.target:.2f}, no stream event lost",
+        "target_met": met,
+        "runs": runs,
+    }
+    if not args.no_write:
+        path = common.write_results(args.name, data, f"{table}\n\n{summary}\n")
+        print(f"results: {path.relative_to(common.REPO)}")
+    return data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("closed", "open", "compare", "metrics"):
+    for name in ("closed", "open", "compare", "metrics", "stream"):
         p = sub.add_parser(name)
         if name in ("closed", "open"):
             p.add_argument("--host", default="127.0.0.1")
@@ -614,7 +959,7 @@ def main() -> None:
         p.add_argument("--connections", type=int, default=10)
         p.add_argument("--seconds", type=float, default=10.0)
         p.add_argument("--warmup", type=float, default=2.0)
-        if name in ("closed", "compare", "metrics"):
+        if name in ("closed", "compare", "metrics", "stream"):
             p.add_argument("--window", type=int, default=4)
         if name in ("open", "compare"):
             p.add_argument("--rate", type=float, default=1000.0)
@@ -622,11 +967,18 @@ def main() -> None:
             p.add_argument("--pool", type=int, default=500)
         if name == "closed":
             p.add_argument("--scrape", metavar="URL", help="poll this /metrics URL meanwhile")
-        if name in ("closed", "metrics"):
+        if name in ("closed", "metrics", "stream"):
             p.add_argument("--scrape-interval", type=float, default=1.0)
-        if name == "metrics":
+        if name in ("metrics", "stream"):
             p.add_argument("--rounds", type=int, default=3)
-        if name in ("compare", "metrics"):
+        if name == "stream":
+            p.add_argument("--calls", type=float, default=500.0, help="switch-side calls/s")
+            p.add_argument("--ring", type=float, default=0.2)
+            p.add_argument("--talk", type=float, default=0.8)
+            p.add_argument("--monitor-connections", type=int, default=100)
+            p.add_argument("--target", type=float, default=0.10, help="allowed cost (0.10)")
+            p.add_argument("--name", default="stream", help="results/<name>-<date>.json")
+        if name in ("compare", "metrics", "stream"):
             p.add_argument("--extensions", type=int, default=10_000)
             p.add_argument("--no-write", action="store_true", help="do not write results JSON")
         if name == "compare":
@@ -637,6 +989,9 @@ def main() -> None:
         return
     if args.command == "metrics":
         metrics_cost(args)
+        return
+    if args.command == "stream":
+        stream_cost(args)
         return
     if args.command == "closed":
         result = measure(
