@@ -21,7 +21,7 @@ reason, or 400 when the switch calls a value bad (``bad_argument``, ``out_of_ran
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from twisted.logger import Logger
@@ -134,12 +134,16 @@ class Handlers:
         states: Iterable[ConnectionState],
         refusal: Refusal,
         what: str,
+        *,
+        connections: Mapping[str, Any] | None = None,
     ) -> str:
-        """The call to act on: ``chosen`` (a call ID) if given, else ``number``'s call in the
-        first of ``states`` it has one in; SwitchError ``refusal`` when there is none."""
+        """The call to act on: ``chosen`` (a call ID) if given, else ``number``'s call (among
+        ``connections``, default all of them) in the first of ``states`` it has one in;
+        SwitchError ``refusal`` when there is none."""
         if chosen is not None:
             return self.call(chosen).call_id
-        connections = self.switch.connections_at(number)
+        if connections is None:
+            connections = self.switch.connections_at(number)
         for state in states:
             for call_id, conn in connections.items():
                 if conn.state is state:
@@ -397,17 +401,19 @@ class Handlers:
             Refusal.NO_HELD_CALL,
             "held call",
         )
-        active = fields.get("active")
-        if active is None:
-            others = [(cid, c) for cid, c in self.switch.connections_at(info.number).items()]
-            others = [(cid, c) for cid, c in others if cid != held]
-            connected = [cid for cid, c in others if c.state is ConnectionState.CONNECTED]
-            not_held = [cid for cid, c in others if c.state is not ConnectionState.HOLD]
-            if not (connected or not_held):
-                raise SwitchError(Refusal.NO_ACTIVE_CALL, f"{info.number} has no active call")
-            active = (connected or not_held)[0]
-        else:
-            active = self.call(active).call_id
+        others = {
+            cid: conn
+            for cid, conn in self.switch.connections_at(info.number).items()
+            if cid != held
+        }
+        active = self.pick(
+            info.number,
+            fields.get("active"),
+            (ConnectionState.CONNECTED, ConnectionState.ALERTING, ConnectionState.INITIATED),
+            Refusal.NO_ACTIVE_CALL,
+            "active call",
+            connections=others,
+        )
         return self._acted(
             info,
             lambda: self.switch.transfer_call(held, active, info.number),

@@ -214,10 +214,13 @@ class ApiRoot(resource.Resource):
 
 def mounts(sources: ApiSources, gate: ApiGate) -> dict[bytes, resource.Resource]:
     """The resources under ``/api/v1`` that are not JSON routes, by their first path segment:
-    the one table to add to (the WebSocket event stream at ``events``, the wire trace's
-    downloads under ``associations``, ...). Each gets ``sources`` and the API's login
+    the one table to add such a resource to. Each gets ``sources`` and the API's login
     ``gate`` (``gate.login(header, host)``: any web account, with the SOAP service's
-    throttle). Empty for now: every path is a JSON route."""
+    throttle; ``gate.authorize(header, host, Access.ADMIN)`` for admin accounts). Empty: every
+    path here is a JSON route. (The WebSocket event stream, ``/api/v1/events``, and the wire
+    trace's downloads, ``/api/v1/associations/{id}/trace*``, are laid over ``/api`` by the
+    composition layer instead, :func:`cstaserver.api.events.live_api`, and leave every other
+    path to this resource.)"""
     return {}
 
 
