@@ -27,17 +27,11 @@ variable used before any step could have set it is an error of the file.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the project's interpreters are 3.11+; tomli is the same parser
-    import tomli as tomllib
 
 KINDS = ("api", "watch", "csta", "expect", "wait", "advance")
 COMMON = {"title"}
@@ -133,11 +127,30 @@ def parse_scenario(
 ) -> Scenario:
     """A scenario from TOML text (``path`` names it in errors); ``variables`` add to or
     replace its ``[vars]``."""
+    toml = _toml()
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
     return _Checker(path).scenario(data, dict(variables or {}))
+
+
+def _toml() -> Any:
+    """The TOML parser: ``tomllib`` (Python 3.11+), else ``tomli`` (the same parser), imported
+    only when a scenario is read, so that the pytest plugin loads without either."""
+    try:
+        import tomllib
+
+        return tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli
+
+            return tomli
+        except ImportError:
+            raise ScenarioError(
+                "reading scenario files needs Python 3.11 or the tomli package"
+            ) from None
 
 
 class _Checker:
