@@ -54,7 +54,6 @@ from cstaserver.app.endpoints import Address, CannotListen
 from cstaserver.app.options import Options, RunSettings
 from cstaserver.app.runtime import Runtime
 from cstaserver.app.servers import CstaServerService, Key, key_of
-from cstaserver.app.web import make_web_site
 from cstaserver.certificates import CertificateStore
 from cstaserver.config import (
     DEFAULT_ADMIN_PASSWORD,
@@ -73,7 +72,6 @@ from cstaserver.csta.service import CoreService, make_core
 from cstaserver.pbx.clock import SkippableClock
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
-from cstaserver.soap.site import WebSite
 
 log = Logger()
 
@@ -130,28 +128,6 @@ def run_overrides(
                 addresses[role] = Address.tcp(port, settings.interface)
         result[key_of(server)] = addresses
     return result
-
-
-# -- the CSTA servers' services ----------------------------------------------------------
-
-
-class ApiServerService(CstaServerService):
-    """A CSTA server whose web site also serves the JSON API at ``/api/v1`` (docs/api.md):
-    its site is composed with ``runtime.api``, whenever the service builds one (at start and
-    when a reconfiguration changes the listeners' profile)."""
-
-    def _make_site(self) -> WebSite:
-        runtime = self.runtime
-        return make_web_site(
-            runtime.core,
-            runtime.switch,
-            runtime.reactor,
-            self.settings,
-            accounts=runtime.web_accounts,
-            servers=runtime.exchange.csta_servers,
-            auth_mode=runtime.settings.web_auth,
-            api=runtime.api,
-        )
 
 
 # -- the root service ----------------------------------------------------------------------
@@ -249,7 +225,7 @@ class CstaRoot(MultiService):
         self.runtime.exchange = new
 
     def _add_server(self, settings: CstaServerSettings) -> CstaServerService:
-        service = ApiServerService(self.runtime, settings)
+        service = CstaServerService(self.runtime, settings)
         try:
             service.setServiceParent(self)
         except CannotListen:
@@ -383,7 +359,7 @@ def build_service(
     overrides = run_overrides(exchange.csta_servers, settings)
     with _startup_errors():  # a bad endpoint description
         for server in exchange.csta_servers:
-            service = ApiServerService(runtime, server, overrides.get(key_of(server)))
+            service = CstaServerService(runtime, server, overrides.get(key_of(server)))
             service.setServiceParent(root)
     for service in admin_services(runtime, root.target, failure_delay=admin_failure_delay):
         service.setServiceParent(root)

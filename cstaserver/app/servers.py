@@ -130,6 +130,7 @@ class CstaServerService(MultiService):
             accounts=runtime.web_accounts,
             servers=runtime.exchange.csta_servers,
             auth_mode=runtime.settings.web_auth,
+            api=runtime.api,
         )
 
     def _xml_factory(self, name: str) -> CstaXmlFactory:
