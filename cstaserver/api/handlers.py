@@ -514,6 +514,15 @@ class Handlers:
         )
         return {"traffic": traffic_json(run)}
 
+    def reset(self, request: ApiRequest) -> dict[str, Any]:
+        cleared = self.simulator.reset()
+        log.info(
+            "API: {user} reset the exchange ({cleared} calls cleared)",
+            user=request.user,
+            cleared=cleared,
+        )
+        return {"cleared": cleared}
+
     def advance(self, request: ApiRequest) -> dict[str, Any]:
         clock = self.sources.clock
         try:
@@ -912,5 +921,15 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
                 ),
             ),
             errors=(400, 409),
+        ),
+        Route(
+            "POST",
+            "/reset",
+            admin,
+            h.reset,
+            "Make the exchange quiet again between tests that share a server: traffic "
+            "stopped, every call cleared, agents logged off, busy, do not disturb, forwarding "
+            "and terminal modes as built (exchange data, sessions and monitors stay).",
+            "ResetAnswer",
         ),
     )

@@ -315,6 +315,11 @@ def schemas() -> dict[str, Any]:
             "for an action on no call).",
         ),
         "CallAction": _object({"call": _ref("Call")}, "The call, as it is afterwards."),
+        "ResetAnswer": _object(
+            {"cleared": {**INTEGER, "description": "Calls cleared."}},
+            "The exchange is quiet again: traffic stopped, calls cleared, agents logged off, "
+            "busy, do not disturb, forwarding and terminal modes as built.",
+        ),
         "AdvanceAnswer": _object(
             {"time": _ref("Time"), "ran": {**INTEGER, "description": "Time-outs that ran."}}
         ),

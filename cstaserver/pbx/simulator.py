@@ -50,6 +50,7 @@ class Simulator:
     def __init__(self, switch: Switch) -> None:
         self.switch = switch
         self.core = switch.core  # a person at a terminal drives the call steps directly
+        self._traffic: list[TrafficGenerator] = []
 
     # -- helpers -----------------------------------------------------------------------------
     def require_terminal(self, device: str) -> DeviceInfo:
@@ -187,4 +188,39 @@ class Simulator:
         self, rate: float, seconds: float, to: str | None = None, seed: int | None = None
     ) -> TrafficRun:
         """``sim traffic``: outside calls at ``rate`` per second for ``seconds``."""
-        return TrafficGenerator(self.switch).start(rate, seconds, to=to, seed=seed)
+        generator = TrafficGenerator(self.switch)
+        run = generator.start(rate, seconds, to=to, seed=seed)
+        self._traffic = [g for g in self._traffic if not g.run.finished] + [generator]
+        return run
+
+    # -- between tests ------------------------------------------------------------------------
+    def reset(self) -> int:
+        """A quiet exchange again, for tests that share one server: traffic runs stopped,
+        every call cleared (ConnectionCleared / CallCleared as ClearCall gives them), every
+        agent logged off, and each extension's busy flag, do not disturb, forwarding and
+        terminal mode back to how the exchange was built. The exchange data, the CSTA
+        servers, sessions and monitors are untouched. Returns the number of calls cleared."""
+        for generator in self._traffic:
+            generator.stop()
+        self._traffic = []
+        cleared = 0
+        for call_id in list(self.switch.calls):
+            if call_id in self.switch.calls:
+                self.switch.clear_call(call_id)
+                cleared += 1
+        built = {e.number: e for e in self.switch.plan.extensions}
+        for info in self.switch.devices():
+            if info.agent is not None:
+                self.switch.set_agent_state(info.number, RequestedAgentState.LOGGED_OFF)
+            if not info.is_extension:
+                continue
+            info.busy = False
+            if info.dnd:
+                self.switch.set_do_not_disturb(info.number, False)
+            for kind, entry in list((info.forwarding or {}).items()):
+                if entry.active:
+                    self.switch.set_forwarding(info.number, kind, None, False)
+            extension = built.get(info.number)
+            if extension is not None:
+                info.mode = TerminalMode.HANDSFREE if extension.handsfree else TerminalMode.MANUAL
+        return cleared

@@ -64,6 +64,11 @@ class TrafficGenerator:
         self._schedule_next()
         return self.run
 
+    def stop(self) -> None:
+        """No more calls are placed (the calls in progress go on)."""
+        self._end = float("-inf")
+        self.run.finished = True
+
     def _schedule_next(self) -> None:
         delay = self.rng.expovariate(self.run.rate)
         if self.clock.seconds() + delay > self._end:
@@ -72,6 +77,8 @@ class TrafficGenerator:
         self.clock.callLater(delay, self._arrival)
 
     def _arrival(self) -> None:
+        if self._end == float("-inf"):  # stopped meanwhile
+            return
         caller = self.switch.plan.network.caller_prefix + f"{self.rng.randrange(100):02d}"
         target = self.run.to or self.rng.choice(self._targets)
         self.run.offered += 1
