@@ -17,8 +17,23 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/twistd -n --pidfile= csta $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Chromium and chromedriver from the distribution for the console's browser tests
+# (tests/web/test_console_browser.py), installed when missing: as root (CI) with apt-get, else
+# with sudo if it needs no password; otherwise those tests are skipped and say why.
+.PHONY: browser-deps
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	else \
+		echo "browser-deps: chromium/chromedriver missing and apt-get needs root: the browser tests will be skipped"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check cstaserver tests bench twisted tools
