@@ -329,6 +329,7 @@ class EventStreamProtocol(WebSocketServerProtocol):
         self.sent = 0
         self._calls: set[str] = set()
         self._cut: Any = None
+        self._lost = False
 
     @property
     def clock(self) -> Any:
@@ -386,13 +387,25 @@ class EventStreamProtocol(WebSocketServerProtocol):
         self.hub.refresh()
         self.push(encode({"kind": "subscribed", "filter": wanted.as_json()}))
 
+    def connectionLost(self, reason: Any = None) -> None:  # noqa: N802 (Twisted hook)
+        self._lost = True
+        if self._cut is not None and self._cut.active():
+            self._cut.cancel()
+        self._cut = None
+        super().connectionLost(reason)
+
+    def dropConnection(self, abort: bool = False) -> None:  # noqa: N802 (autobahn)
+        """autobahn ends the TCP connection here (after the close handshake, RFC 6455 7.1.1):
+        a clean end waits until the client has read what is buffered, so it gets
+        ``close_grace`` seconds, like a close of ours."""
+        super().dropConnection(abort)
+        if not abort:
+            self._arm_cut()
+
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:  # noqa: N802, N803
         self.closing = True
         self.hub.remove(self)
         self._drop_queue()
-        if self._cut is not None and self._cut.active():
-            self._cut.cancel()
-        self._cut = None
         log.info(
             "event stream client {peer} ({user}) gone: {code} {reason}",
             peer=self.peer,
@@ -473,13 +486,22 @@ class EventStreamProtocol(WebSocketServerProtocol):
             # and 1011 are the endpoint's own (RFC 6455 7.4.1), sent as a close frame
             truncated = reason.encode("utf-8")[:123].decode("utf-8", "ignore")
             self.sendCloseFrame(code=code, reasonUtf8=truncated.encode("utf-8"))
-        self._cut = self.clock.callLater(self.limits.close_grace, self._cut_connection)
+        self._arm_cut()
+
+    def _arm_cut(self) -> None:
+        if self._cut is None and not self._lost:
+            self._cut = self.clock.callLater(self.limits.close_grace, self._cut_connection)
 
     def _cut_connection(self) -> None:
         self._cut = None
-        if self.state != self.STATE_CLOSED:
-            log.info("event stream client {peer}: close handshake timed out", peer=self.peer)
-            self.dropConnection(abort=True)
+        if self._lost:
+            return
+        log.info(
+            "event stream client {peer}: not closed {seconds} s after the close: cut",
+            peer=self.peer,
+            seconds=self.limits.close_grace,
+        )
+        self.transport.abortConnection()
 
 
 class EventStreamFactory(WebSocketServerFactory):
@@ -585,7 +607,13 @@ class EventStreamResource(resource.Resource):
                 host=request.getClientAddress().host,
                 count=len(self.hub.clients),
             )
-            send_error(request, 503, "too many event stream clients", {b"Retry-After": b"30"})
+            send_error(
+                request,
+                503,
+                "too many event stream clients",
+                {b"Retry-After": b"30"},
+                code="too_many_clients",
+            )
             return
         if getattr(request, "_disconnected", False) or request.channel.transport is None:
             return

@@ -436,12 +436,36 @@ def send(
     request.finish()
 
 
+#: The ``code`` of an error by its HTTP status, when the caller names none (the JSON API's
+#: codes, docs/api.md "Errors").
+ERROR_CODES = {
+    400: "bad_field",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    426: "upgrade_required",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_body(status: int, message: str, code: str | None = None) -> bytes:
+    """``{"error": {"code": ..., "message": ...}}``: the JSON API's error shape."""
+    error = {"code": code or ERROR_CODES.get(status, "error"), "message": message}
+    return json.dumps({"error": error}).encode("utf-8")
+
+
 def send_error(
-    request: server.Request, status: int, message: str, headers: dict[bytes, bytes] | None = None
+    request: server.Request,
+    status: int,
+    message: str,
+    headers: dict[bytes, bytes] | None = None,
+    *,
+    code: str | None = None,
 ) -> None:
-    """A JSON error: ``{"error": message, "status": status}``."""
-    body = json.dumps({"error": message, "status": status}).encode("utf-8")
-    send(request, status, JSON, body, headers)
+    """A JSON error (:func:`error_body`)."""
+    send(request, status, JSON, error_body(status, message, code), headers)
 
 
 def client_host(request: server.Request) -> str:
@@ -506,7 +530,7 @@ class _NotFound(resource.Resource):
         request.setResponseCode(404)
         request.setHeader(b"Content-Type", JSON)
         request.setHeader(b"Cache-Control", b"no-store")
-        return json.dumps({"error": self.message, "status": 404}).encode("utf-8")
+        return error_body(404, self.message)
 
 
 class _Download(resource.Resource):
@@ -532,7 +556,8 @@ class _Download(resource.Resource):
         known = text.isascii() and text.isdigit() and len(text) < 19
         trace = self.downloads.recorder.trace(int(text)) if known else None
         if trace is None:
-            send_error(request, 404, f"no association {text!r} (or its trace has expired)")
+            message = f"no association {text!r} (or its trace has expired)"
+            send_error(request, 404, message, code="no_such_association")
             return
         content_type, render = DOWNLOADS[self.name]
         if self.name == b"trace":

@@ -389,13 +389,15 @@ class Downloads(unittest.TestCase):
             status, headers, body = await self.web.get(path, {b"Authorization": basic()})
             assert status == 404, path
             assert headers.getRawHeaders(b"content-type") == [b"application/json"]
-            assert json.loads(body)["status"] == 404
+            error = json.loads(body)["error"]
+            assert error["code"] == "no_such_association", error
+            assert error["message"].startswith("no association ")
 
-    async def test_other_paths_are_404_without_a_fallback(self) -> None:
+    async def test_other_paths_are_a_json_404(self) -> None:
         status, _h, body = await self.web.get(
             f"/api/v1/associations/{self.association.id}/other", {b"Authorization": basic()}
         )
-        assert status == 404 and json.loads(body)["status"] == 404
+        assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
 
     async def test_login_required(self) -> None:
         for headers in ({}, {b"Authorization": basic(password="wrong")}):
@@ -404,5 +406,5 @@ class Downloads(unittest.TestCase):
             assert response_headers.getRawHeaders(b"www-authenticate") == [
                 b'Basic realm="cstaserver", charset="UTF-8"'
             ]
-            assert json.loads(body)["error"]
+            assert json.loads(body)["error"]["code"] == "unauthorized"
         assert self.gate.logins == ["127.0.0.1", "127.0.0.1"]
