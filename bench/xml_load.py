@@ -543,7 +543,7 @@ class _Sink:
         pass
 
 
-def in_process_cost(extensions: int, pairs: int = 2000, batches: int = 7) -> dict[str, Any]:
+def in_process_cost(extensions: int, pairs: int = 1000, batches: int = 25) -> dict[str, Any]:
     """CPU time per request through ``Association.receive``, without and with the metrics'
     request observer (best of ``batches`` batches of ``pairs`` MakeCall + ClearCall, the two
     alternating), and the time one scrape's exposition takes."""
