@@ -469,6 +469,10 @@
     );
   }
 
+  function shorten(text, most) {
+    return text.length > most ? text.slice(0, most - 1) + "\u2026" : text;
+  }
+
   function renderServers() {
     const names = { port: "", tls_port: "TLS ", web_port: "web " };
     fillTable("servers", ["LIM", "type", "ports", "TLS", "authentication"], view.servers, (s) =>
@@ -478,19 +482,31 @@
         td(s.lim),
         td(s.type),
         td(Object.entries(s.bound).map(([field, port]) => (names[field] ?? field + " ") + port).join(", ")),
-        td(s.tls),
+        td(el("span", { text: shorten(String(s.tls), 32), title: s.tls })),
         td(s.authentication),
       ),
     );
   }
 
   function renderAssociations() {
-    const heads = ["#", "profile", "server", "peer", "session", "requests", "events", "monitors", "trace"];
+    const heads = ["#", "profile", "server", "peer", "session", "requests", "events", "monitors"];
     fillTable("associations", heads, view.associations, (a) =>
       el(
         "tr",
-        { "data-association": a.id },
-        td(a.id),
+        { "data-association": a.id, class: trace && trace.id === a.id ? "selected" : null },
+        td(
+          el("button", {
+            type: "button",
+            class: "id",
+            text: a.id,
+            "data-trace": a.id,
+            "data-focus-key": "trace-" + a.id,
+            "aria-pressed": trace && trace.id === a.id ? "true" : "false",
+            "aria-label": `Watch the wire trace of association ${a.id}`,
+            title: `Watch the wire trace of association ${a.id}`,
+            onclick: () => openTrace(a.id),
+          }),
+        ),
         td(a.profile),
         td(a.server),
         td(a.peer),
@@ -498,17 +514,6 @@
         td(a.requests),
         td(a.events),
         td(a.monitors),
-        td(
-          el("button", {
-            type: "button",
-            text: trace && trace.id === a.id ? "Watching" : "Watch trace",
-            "data-trace": a.id,
-            "data-focus-key": "trace-" + a.id,
-            "aria-pressed": trace && trace.id === a.id ? "true" : "false",
-            "aria-label": `Watch the wire trace of association ${a.id}`,
-            onclick: () => openTrace(a.id),
-          }),
-        ),
       ),
     );
   }
