@@ -49,6 +49,7 @@ from cstaserver.admin.running import RunningTarget
 from cstaserver.admin.status import server_id
 from cstaserver.admin.target import IRunningServer, ServerRun
 from cstaserver.api.sources import ApiSources
+from cstaserver.api.trace import WireRecorder
 from cstaserver.app.admin import admin_services
 from cstaserver.app.endpoints import Address, CannotListen
 from cstaserver.app.options import Options, RunSettings
@@ -333,6 +334,7 @@ def build_service(
         clock,
         limits=exchange.limits,
         applications=lambda: runtime.applications(),
+        tracer=WireRecorder(reactor, exchange.limits),  # the wire trace of every client
     )
     runtime = Runtime(
         reactor=reactor,

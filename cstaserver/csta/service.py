@@ -20,10 +20,17 @@ from cstaserver.csta.core import CstaCore
 
 
 def make_core(
-    switch: Any, clock: Any, *, limits: Any, applications: Callable[[], Sequence[Any]]
+    switch: Any,
+    clock: Any,
+    *,
+    limits: Any,
+    applications: Callable[[], Sequence[Any]],
+    tracer: Any = None,
 ) -> CstaCore:
-    """The core over ``switch``; ``applications()`` gives the current ApplicationCriteria."""
-    return CstaCore(switch, clock, limits=limits, authenticator=Authenticator(applications, clock))
+    """The core over ``switch``; ``applications()`` gives the current ApplicationCriteria;
+    ``tracer`` (an ``IWireTracer``) records every client's CSTA messages."""
+    authenticator = Authenticator(applications, clock)
+    return CstaCore(switch, clock, limits=limits, authenticator=authenticator, tracer=tracer)
 
 
 class CoreService(Service):
