@@ -16,6 +16,7 @@ from typing import Any
 
 from twisted.web import resource
 
+from cstaserver.api.auth import ApiGate
 from cstaserver.api.events import live_api
 from cstaserver.api.metrics import MetricsPage, metrics_for
 from cstaserver.api.resource import make_api
@@ -97,8 +98,10 @@ def make_web_site(
     page = MetricsPage(metrics.registry, gate=gate if metrics_login else None)
     site.resource.putChild(b"metrics", page)
     # -- /api/v1/events (WebSocket) and /api/v1/associations/{id}/trace*: the switch's
-    # events and the core's wire trace (docs/api.md), behind the same login gate; laid over
-    # /api, whose other paths (and whatever is mounted there later) stay as they are
+    # events and the core's wire trace (docs/api.md), behind the same login gate (an admin
+    # account may read them too, as it may read the JSON API); laid over /api, whose other
+    # paths (and whatever is mounted there later) stay as they are
+    readers = ApiGate.sharing(gate, api.admin_checker) if api is not None else gate
     below = site.resource.getStaticEntity(b"api")
-    site.resource.putChild(b"api", live_api(core, switch, gate, reactor, fallback=below))
+    site.resource.putChild(b"api", live_api(core, switch, readers, reactor, fallback=below))
     return site

@@ -621,3 +621,33 @@ class Units(unittest.TestCase):
         assert body["call_ids"] == ["5", "6"]
         assert body["cause"] == "transfer" and body["connections"] == []
         json.dumps(body)
+
+
+class OnTheRunningServer(unittest.TestCase):
+    """The whole server (the composition layer): a web account and an admin account may both
+    watch the stream, as both may read the JSON API; a wrong password may not."""
+
+    timeout = 20
+
+    async def test_web_and_admin_accounts_watch_the_stream(self) -> None:
+        import base64
+
+        from cstaserver.app.options import RunSettings
+        from cstaserver.app.root import build_service
+
+        root = build_service(RunSettings.ephemeral(self.mktemp()), reactor)
+        root.startService()
+        self.addCleanup(root.stopService)
+        url = f"ws://127.0.0.1:{root.port_of('web')}/api/v1/events"
+        clients: list[StreamClient] = []
+        self.addCleanup(close_all, clients)
+        for user, password in (("csta_user", "csta"), ("admin", "admin")):
+            auth = b"Basic " + base64.b64encode(f"{user}:{password}".encode())
+            stream = await open_stream(url, auth=auth)
+            clients.append(stream)
+            assert (await hello(stream))["user"] == user
+        refused = b"Basic " + base64.b64encode(b"admin:wrong")
+        stream = await open_stream(url, auth=refused)
+        clients.append(stream)
+        with self.assertRaisesRegex(ConnectionError, r"upgrade failed \[401\]"):
+            await hello(stream)
