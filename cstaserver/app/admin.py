@@ -27,6 +27,7 @@ from cstaserver.admin.output import ICommandOutput
 from cstaserver.admin.running import RunningTarget
 from cstaserver.admin.shell import AdminShell, ShellRuntime
 from cstaserver.admin.simcommands import SimControls
+from cstaserver.api.metrics import metrics_for
 from cstaserver.app.endpoints import Address, Listener
 from cstaserver.app.runtime import Runtime
 
@@ -100,6 +101,7 @@ def admin_services(
         data_path=runtime.data_directory.path,
     )
     checker = access.AdminAccountsChecker(runtime.admin_accounts, reactor, failure_delay)
+    metrics_for(runtime.core, runtime.switch).count_login_failures("admin", checker)
     realm = access.AdminRealm(lambda user: AdminShell(shell_runtime, user))
     portal = access.admin_portal(realm, checker)
     interface = settings.admin_interface

@@ -34,6 +34,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
+from cstaserver.api.metrics import metrics_for
 from cstaserver.app.endpoints import Address, CannotListen, Listener
 from cstaserver.app.runtime import Runtime
 from cstaserver.app.sniff import sniffing_factory
@@ -159,7 +160,9 @@ class CstaServerService(MultiService):
         interface = self.runtime.settings.interface
         application = Tr87Application(self.runtime.core, self.runtime.reactor, server=self.settings)
         config = SipConfig(contact_host=None if interface not in WILDCARDS else "localhost")
-        return SipStreamFactory(SipEndpoint(application, self.runtime.reactor, config))
+        endpoint = SipEndpoint(application, self.runtime.reactor, config)
+        metrics_for(self.runtime.core, self.runtime.switch).watch_sip(endpoint, self.name)
+        return SipStreamFactory(endpoint)
 
     def _listener(self, role: str, address: Address) -> Listener | None:
         reactor = self.runtime.reactor
