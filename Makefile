@@ -84,6 +84,12 @@ bench-fanout: $(STAMP)
 bench-call-centre: $(STAMP)
 	$(BIN)/python bench/call_centre.py $(BENCH_ARGS)
 
+# The cost of the live event stream (/api/v1/events) and a /metrics scraper: XML-port req/s
+# with and without them, 500 calls/s to 10,000 monitors, alternating rounds (bench/README.md).
+.PHONY: bench-stream
+bench-stream: $(STAMP)
+	$(BIN)/python bench/xml_load.py stream $(BENCH_ARGS)
+
 # TR/87 with SIPp against ours and a stateless Kamailio (bench/tr87/README.md); installs
 # sip-tester and kamailio with apt-get when missing. Not part of `make test`.
 .PHONY: bench-tr87

@@ -1,7 +1,9 @@
 """Client side shared by the benchmarks of ``bench/full_server.py`` (not a test): an asyncio
 ECMA-323 connection (plain TCP or TLS) with request/response futures and an event counter per
 ``monitorCrossRefID``, the ECMA-354 and monitor request bodies, a loopback TLS client context,
-and the full server started as a child process with a line-based control channel.
+a subscriber to the JSON event stream ``/api/v1/events`` (a minimal RFC 6455 client that
+reads and counts every message), and the full server started as a child process with a
+line-based control channel.
 
 Framing, percentiles, process start/stop and result files come from ``common.py``.
 """
@@ -9,10 +11,15 @@ Framing, percentiles, process start/stop and result files come from ``common.py`
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import os
 import ssl
+import struct
 import subprocess
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -164,6 +171,198 @@ async def connect(
         ssl=tls,
         server_hostname="" if tls else None,
     )
+    return client
+
+
+# -- the event stream: /api/v1/events over WebSocket --------------------------------------
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 1.3
+_SWITCH_PREFIX = b'{"kind":"switch","type":"'
+
+
+class EventStreamClient(asyncio.Protocol):
+    """A minimal RFC 6455 client of ``/api/v1/events``: the opening handshake (4.1, the
+    ``Sec-WebSocket-Accept`` checked), unmasked server frames of any length, fragmented
+    messages (5.4), ping answered with a masked pong, the closing handshake (5.5.1; our
+    close frame masked as a client's must be).
+
+    Every message is read whole and counted: ``switch`` messages by ``type`` (read from the
+    bytes where the server's compact JSON puts it, any other shape through ``json.loads``),
+    the other kinds by kind. Every ``sample``-th message is decoded with ``json.loads`` as a
+    check (``bad_json``) and its ``time`` (the server's clock when it was sent, seconds since
+    the epoch) gives a server-to-subscriber delay against this host's ``time.time()``."""
+
+    def __init__(self, host: str, port: int, path: str, login: str, sample: int = 64) -> None:
+        self.key = base64.b64encode(os.urandom(16))
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {self.key.decode()}\r\n"
+            "Sec-WebSocket-Version: 13\r\n"
+            f"Authorization: Basic {base64.b64encode(login.encode()).decode()}\r\n\r\n"
+        ).encode()
+        self.transport: Any = None
+        self.buf = bytearray()
+        self.upgraded = False
+        self.fragments: list[bytes] = []
+        self.sample = sample
+        self.messages = 0
+        self.bytes = 0
+        self.switch = 0
+        self.types: Counter[str] = Counter()
+        self.kinds: Counter[str] = Counter()
+        self.bad_json = 0
+        self.delays = array("d")
+        self.close_code: int | None = None
+        loop = asyncio.get_running_loop()
+        self.hello: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+
+    # asyncio hooks
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.hello.done():
+            self.hello.set_exception(ConnectionError(f"stream closed before hello: {exc}"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.upgraded:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(buf[:end]).decode("latin-1")
+            del buf[: end + 4]
+            accept = base64.b64encode(hashlib.sha1(self.key + WS_GUID).digest()).decode()
+            if not head.startswith("HTTP/1.1 101") or accept not in head:
+                self.hello.set_exception(RuntimeError(f"upgrade refused: {head[:300]!r}"))
+                self.transport.close()
+                return
+            self.upgraded = True
+        pos = 0
+        n = len(buf)
+        while n - pos >= 2:
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            length = b1 & 0x7F
+            head = 2
+            if length == 126:
+                if n - pos < 4:
+                    break
+                length = (buf[pos + 2] << 8) | buf[pos + 3]
+                head = 4
+            elif length == 127:
+                if n - pos < 10:
+                    break
+                length = struct.unpack_from(">Q", buf, pos + 2)[0]
+                head = 10
+            mask = b""
+            if b1 & 0x80:  # a server must not mask (RFC 6455 5.1), but read it if it does
+                mask = bytes(buf[pos + head : pos + head + 4])
+                head += 4
+            if n - pos < head + length:
+                break
+            payload = bytes(buf[pos + head : pos + head + length])
+            pos += head + length
+            if mask:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            self._frame(b0 & 0x80, b0 & 0x0F, payload)
+        if pos:
+            del buf[:pos]
+
+    # frames and messages
+    def _frame(self, fin: int, opcode: int, payload: bytes) -> None:
+        if opcode in (0x0, 0x1, 0x2):
+            self.fragments.append(payload)
+            if fin:
+                message = (
+                    self.fragments[0] if len(self.fragments) == 1 else b"".join(self.fragments)
+                )
+                self.fragments = []
+                self._message(message)
+        elif opcode == 0x8:  # close
+            self.close_code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 1005
+            self._send(0x8, payload[:2])
+            self.transport.close()
+        elif opcode == 0x9:  # ping
+            self._send(0xA, payload)
+
+    def _message(self, message: bytes) -> None:
+        self.messages += 1
+        self.bytes += len(message)
+        if message.startswith(_SWITCH_PREFIX):
+            end = message.find(b'"', 25)
+            self.switch += 1
+            self.types[message[25:end].decode()] += 1
+            if self.messages % self.sample:
+                return
+        try:
+            decoded = json.loads(message)
+        except ValueError:
+            self.bad_json += 1
+            return
+        if message.startswith(_SWITCH_PREFIX):
+            if decoded.get("kind") != "switch":
+                self.bad_json += 1
+            stamp = decoded.get("time")
+            if isinstance(stamp, (int, float)):
+                self.delays.append(time.time() - stamp)
+            return
+        kind = str(decoded.get("kind"))
+        if kind == "switch":  # another shape of the same message: counted the slow way
+            self.switch += 1
+            self.types[str(decoded.get("type"))] += 1
+            return
+        self.kinds[kind] += 1
+        if kind == "hello" and not self.hello.done():
+            self.hello.set_result(decoded)
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        """One masked frame (a client's frames are masked: RFC 6455 5.3); short payloads."""
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(bytes([0x80 | opcode, 0x80 | len(masked)]) + mask + masked)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """The closing handshake (1000), bounded; the connection is closed in any case."""
+        if not self.closed.done() and self.transport is not None:
+            self._send(0x8, struct.pack(">H", 1000))
+            try:
+                await asyncio.wait_for(asyncio.shield(self.closed), timeout)
+            except asyncio.TimeoutError:
+                pass
+        if self.transport is not None:
+            self.transport.close()
+
+    def counts(self) -> dict[str, Any]:
+        """The counters so far (a copy)."""
+        return {
+            "messages": self.messages,
+            "bytes": self.bytes,
+            "switch": self.switch,
+            "types": dict(self.types),
+            "kinds": dict(self.kinds),
+            "bad_json": self.bad_json,
+        }
+
+
+async def subscribe_events(
+    port: int,
+    *,
+    host: str = "127.0.0.1",
+    path: str = "/api/v1/events",
+    login: str = "csta_user:csta",
+    timeout: float = 10.0,
+) -> EventStreamClient:
+    """A subscriber to the event stream, once its ``hello`` has arrived."""
+    loop = asyncio.get_running_loop()
+    _t, client = await loop.create_connection(
+        lambda: EventStreamClient(host, port, path, login), host, port
+    )
+    await asyncio.wait_for(asyncio.shield(client.hello), timeout)
     return client
 
 

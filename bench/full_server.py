@@ -3,7 +3,7 @@
 port 0 (any free port) on 127.0.0.1, until SIGTERM or SIGINT.
 
     .venv/bin/python bench/full_server.py [--extensions 10000] [--data DIR] [--log-level warn]
-        [--no-metrics]
+        [--no-metrics] [--reserve N]
 
 What differs from ``twistd -n csta``, and why:
 
@@ -20,12 +20,17 @@ What differs from ``twistd -n csta``, and why:
 - logging goes to stderr at ``--log-level`` (twistd would log at info to a file or stdout);
 - ``--no-metrics`` takes the metrics' request observer off the core after start-up (the
   ``/metrics`` page stays; nothing is counted per request), the baseline of
-  ``xml_load.py metrics``.
+  ``xml_load.py metrics``;
+- ``--reserve N`` leaves the first N extensions (10000 .. 10000 + N - 1) out of the
+  ``traffic`` command's pairs, for a load client's own pairs (``common.pair``: slot i is
+  10000 + 2i and 10000 + 2i + 1), so the switch-side calls never make its devices busy
+  (``xml_load.py stream``).
 
 The server is composed as ``makeService`` does it (``build_service`` on the parsed
 ``Options``, then ``gc.collect(); gc.freeze()``), with one addition: the switch factory
-subscribes the event-stamp recorder before the core's monitor registry. The services are
-started the way twistd starts them (``privilegedStartService`` then ``startService``).
+subscribes the event-stamp recorder and an event counter before the core's monitor
+registry. The services are started the way twistd starts them (``privilegedStartService``
+then ``startService``).
 
 Prints ``PID <n>`` and ``PORTS {"xml": n, "tls": n, "sip": n, "web": n}`` once every listener
 listens. Commands on stdin (one per line; answers on stdout):
@@ -43,12 +48,19 @@ listens. Commands on stdin (one per line; answers on stdout):
   diagnostic for the soak: ``soak.py --tracemalloc``; it slows the server down);
 - ``traffic RATE SECONDS RING TALK``, ``stamps on|off``, ``dump PATH``: as in
   ``xml_server.py`` (switch-side calls between pairs of extensions, event stamps);
-  ``stamps take PATH`` dumps the stamp table and clears it (bounded memory in a soak).
+  ``stamps take PATH`` dumps the stamp table and clears it (bounded memory in a soak);
+- ``objects`` -> ``OBJECTS {"tracked": n, "frozen": n, "top": [[type, count], ...]}``:
+  the objects the cyclic collector tracks (not frozen), the 15 most frequent types (a
+  diagnostic: what a full collection has to walk);
+- ``events`` -> ``EVENTS {"total": n, "types": {"Delivered": n, ...}}``: every domain event
+  the switch has published since start-up, by class (what ``/api/v1/events`` streams to a
+  subscriber without a filter; ``xml_load.py stream`` compares the two).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import gc
 import json
@@ -139,13 +151,35 @@ def owner_kind(owner: Any) -> str:
     return getattr(profile, "name", "detached")
 
 
+class EventCount:
+    """Counts every event the switch publishes, by class name (a switch subscriber)."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, int] = {}
+
+    def __call__(self, event: object) -> None:
+        name = type(event).__name__
+        self.types[name] = self.types.get(name, 0) + 1
+
+    def figures(self) -> dict[str, Any]:
+        return {"total": sum(self.types.values()), "types": dict(self.types)}
+
+
 class BenchControl(Control):
     """``xml_server.Control`` plus the commands of this module's docstring."""
 
-    def __init__(self, traffic: PairTraffic, stamps: EventStamps, root: Any, gc_pauses: Any):
+    def __init__(
+        self,
+        traffic: PairTraffic,
+        stamps: EventStamps,
+        root: Any,
+        gc_pauses: Any,
+        counter: EventCount | None = None,
+    ):
         super().__init__(traffic, stamps)
         self.root = root
         self.gc_pauses = gc_pauses
+        self.counter = counter or EventCount()
 
     @property
     def core(self) -> Any:
@@ -186,6 +220,20 @@ class BenchControl(Control):
                 say(f"TRACE {total}")
             elif words[:1] == ["gc"]:
                 say(f"GC {gc.collect()}")
+            elif words[:1] == ["objects"]:
+                kinds = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+                say(
+                    "OBJECTS "
+                    + json.dumps(
+                        {
+                            "tracked": sum(kinds.values()),
+                            "frozen": gc.get_freeze_count(),
+                            "top": kinds.most_common(15),
+                        }
+                    )
+                )
+            elif words[:1] == ["events"]:
+                say("EVENTS " + json.dumps(self.counter.figures()))
             elif words[:2] == ["stamps", "take"]:
                 table, self.stamps.table = self.stamps.table, {}
                 Path(words[2]).write_text(json.dumps(table))
@@ -235,6 +283,13 @@ def main() -> None:
     parser.add_argument(
         "--no-metrics", action="store_true", help="no request observer on the core (baseline)"
     )
+    parser.add_argument(
+        "--reserve",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep the first N extensions out of the traffic command (a load client's pairs)",
+    )
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -267,10 +322,12 @@ def main() -> None:
             + ["--admin-port", "0", "--admin-ssh-port", "0"]
         )
         stamps = EventStamps()
+        counter = EventCount()
 
         def switch_factory(plan: Any, clock: Any) -> Any:
             switch = Switch(plan, clock)
             switch.subscribe(stamps)  # before the core's monitor registry: stamps come first
+            switch.subscribe(counter)
             return switch
 
         # = cstaserver.app.root.make_service, with the stamping subscriber added first
@@ -284,11 +341,12 @@ def main() -> None:
         root.startService()
         switch = root.runtime.switch
         plan_numbers = sorted(int(n) for n in (e.number for e in switch_plan(root)))
+        plan_numbers = [n for n in plan_numbers if n >= common.FIRST_EXTENSION + args.reserve]
         pairs = [
             (str(plan_numbers[i]), str(plan_numbers[i + 1]))
             for i in range(0, len(plan_numbers) - 1, 2)
         ]
-        stdio.StandardIO(BenchControl(PairTraffic(switch, pairs), stamps, root, gc_pauses))
+        stdio.StandardIO(BenchControl(PairTraffic(switch, pairs), stamps, root, gc_pauses, counter))
 
         def announce() -> None:
             say(f"PID {os.getpid()}")

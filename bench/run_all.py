@@ -14,6 +14,7 @@ starts by their PIDs itself):
 | xml | ``xml_load.py compare``: MakeCall/ClearCall req/s, open-loop p99 | bare-Twisted lxml echo |
 | fanout | ``fanout.py``: events/s to 10,000 monitors with p99 < 20 ms | target only |
 | callcentre | ``call_centre.py``: 100 calls/s routed by the application, 15 s (``--full``: 60) | target only |
+| stream | ``xml_load.py stream``: XML req/s with the event stream + /metrics scraper (B) vs without (A), 500 calls/s to 10,000 monitors, 2 rounds of 5 s (``--full``: 3 of 10) | run A |
 | tls | ``tls_load.py``: the XML load over TLS, handshakes/s | the same load over plain TCP |
 | soap | ``soap_load.py``: wrk MakeCall/ClearCall | bare twisted.web + lxml |
 | tr87 | ``tr87/run.py``: SIPp Lync sign-in transactions/s | stateless Kamailio |
@@ -258,6 +259,32 @@ def bench_call_centre(full: bool) -> list[Row]:
     ]
 
 
+def bench_stream(full: bool) -> list[Row]:
+    name = "stream" if full else "stream-short"
+    args = ["bench/xml_load.py", "stream", "--name", name]
+    if not full:
+        args += ["--rounds", "2", "--seconds", "5"]
+    status, _ = run_script(args, 600)
+    if status != 0:
+        return [row("stream", "xml_load.py stream failed", None, "", met=False)]
+    d = today_result(name)
+    lost = d["stream_events_lost"]
+    return [
+        row(
+            "stream",
+            "MakeCall/ClearCall req/s with the event stream + /metrics scraped (B) vs without "
+            f"(A), 500 calls/s to 10,000 monitors: median B/A of {len(d['ratios_b_a'])} rounds "
+            f"({lost:,} stream events lost)",
+            d["median_req_per_s"]["B"],
+            "req/s",
+            reference=d["median_req_per_s"]["A"],
+            ratio=d["ratio_b_a"],
+            target="ratio ≥ 0.90, none lost",
+            met=bool(d["target_met"]),
+        )
+    ]
+
+
 def bench_tls(full: bool) -> list[Row]:
     args = ["bench/tls_load.py"]
     if not full:
@@ -486,6 +513,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "xml": bench_xml,
     "fanout": bench_fanout,
     "callcentre": bench_call_centre,
+    "stream": bench_stream,
     "tls": bench_tls,
     "soap": bench_soap,
     "tr87": bench_tr87,

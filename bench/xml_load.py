@@ -30,12 +30,30 @@ never pile up. The reference server (``ref_echo.py``) gets the very same request
   pairs through ``Association.receive`` of a core on the same exchange, without and with
   the request observer, best thread CPU time of several batches, alternating; and the time
   to render one scrape (``generate_latest`` of the registry).
+- ``stream`` (the cost of the live event stream and /metrics, docs/performance.md "Event
+  stream and metrics overhead"): one ``full_server.py`` on the generated exchange, every
+  extension monitored over ``--monitor-connections`` XML connections (as ``fanout.py``),
+  switch-side calls at ``--calls`` calls/s throughout each run (the server's ``traffic``
+  command; the closed loop's own extensions are left out of it: ``full_server.py
+  --reserve``), and the closed loop measuring MakeCall/ClearCall throughput. Run A: nothing
+  else; run B: plus one WebSocket subscriber to ``/api/v1/events`` (no filter: every switch
+  event; ``clients.EventStreamClient`` reads and counts every message) and the scraper
+  polling ``/metrics`` every ``--scrape-interval`` seconds. A and B back to back against
+  the same server, in alternating order, for ``--rounds`` rounds, after one unmeasured run
+  (``--warmup-runs``) that fills the wire trace to its bounds; prints each round's ratio
+  B/A and their median, p99 of both, the server's CPU and its wait for CPU, and per run B
+  the switch events the subscriber received against those the switch published (the
+  server's ``events`` counter, read while the server is idle before and after the run).
+  With ``--stall S``, one more run B in which the server is stopped (SIGSTOP, by its PID)
+  for S seconds halfway: does a subscriber that reads everything survive the burst after?
 
     .venv/bin/python bench/xml_load.py compare [--seconds 10] [--connections 10] [--window 4]
     .venv/bin/python bench/xml_load.py closed --port P [--connections 10] [--window 4]
         [--scrape http://127.0.0.1:W/metrics --scrape-interval 1]
     .venv/bin/python bench/xml_load.py open --port P [--rate 1000] [--seconds 10]
     .venv/bin/python bench/xml_load.py metrics [--rounds 3] [--seconds 10] [--scrape-interval 1]
+    .venv/bin/python bench/xml_load.py stream [--rounds 3] [--seconds 10] [--calls 500]
+        [--monitor-connections 100] [--scrape-interval 1] [--stall 4] [--server-profile PATH]
 """
 
 from __future__ import annotations
@@ -46,6 +64,8 @@ import base64
 import contextlib
 import gc
 import json
+import os
+import signal
 import statistics
 import sys
 import time
@@ -58,7 +78,8 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-from clients import FullServer  # noqa: E402
+from clients import FullServer, subscribe_events  # noqa: E402
+from fanout import FanoutConnection  # noqa: E402
 
 MAKE_CALL = 0
 CLEAR_CALL = 1
@@ -702,10 +723,332 @@ def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+# -- stream: the cost of the event stream and /metrics under fan-out ---------------------
+class EventTally:
+    """The monitors' sink (``fanout.FanoutConnection``): counts the XML events they read."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def event(self, now: float, body: bytes) -> None:
+        self.count += 1
+
+
+async def _monitor_all(
+    port: int, devices: int, connections: int, tally: EventTally
+) -> list[FanoutConnection]:
+    """One device monitor per extension, device i on connection i mod ``connections``."""
+    loop = asyncio.get_running_loop()
+    conns: list[FanoutConnection] = []
+    for _ in range(connections):
+        _t, proto = await loop.create_connection(lambda: FanoutConnection(tally), "127.0.0.1", port)
+        conns.append(proto)
+    numbers = [str(common.FIRST_EXTENSION + i) for i in range(devices)]
+    for c, conn in enumerate(conns):
+        conn.start_monitors(numbers[c::connections])
+    await asyncio.wait_for(asyncio.gather(*(c.done for c in conns)), 120)
+    started = sum(c.started for c in conns)
+    if started != devices:
+        raise RuntimeError(f"{started} of {devices} monitors started")
+    return conns
+
+
+def _events(server: FullServer) -> dict[str, Any]:
+    return json.loads(server.command("events", "EVENTS ")[7:])
+
+
+async def _stall(pid: int, after: float, seconds: float) -> None:
+    """Stop the server (SIGSTOP, by its PID) ``after`` seconds from now for ``seconds``."""
+    await asyncio.sleep(after)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+async def _stream_run(
+    args: argparse.Namespace,
+    server: FullServer,
+    tally: EventTally,
+    with_stream: bool,
+    stall: float = 0.0,
+) -> dict[str, Any]:
+    """One run: the switch-side traffic and the closed loop; with ``with_stream``, the
+    subscriber and the scraper beside them; with ``stall``, the server is stopped for that
+    many seconds in the middle of the measured window. Starts and ends with the server idle."""
+    loop = asyncio.get_running_loop()
+    subscriber = None
+    scraper = None
+    if with_stream:
+        subscriber = await subscribe_events(server.ports["web"])
+        scraper = Scraper(f"http://127.0.0.1:{server.ports['web']}/metrics", args.scrape_interval)
+    before = await loop.run_in_executor(None, _events, server)
+    stats_before = await server.astats()
+    await server.acommand("gcstats reset", "GCSTATS ")
+    received_before = subscriber.counts() if subscriber is not None else None
+    tally_before = tally.count
+    cpu_client = time.process_time()
+    cpu_server = common.cpu_seconds(server.pid)
+    waited = common.run_queue_seconds(server.pid)
+    wall = time.monotonic()
+    traffic_seconds = args.warmup + args.seconds + 0.5
+    common.command(
+        server.proc, f"traffic {args.calls:g} {traffic_seconds:g} {args.ring:g} {args.talk:g}"
+    )
+    traffic = asyncio.ensure_future(
+        common.server_line(server.proc, "TRAFFIC", traffic_seconds + args.ring + args.talk + 120)
+    )
+    stopping = (
+        asyncio.ensure_future(_stall(server.pid, args.warmup + args.seconds / 2, stall))
+        if stall > 0
+        else None
+    )
+    try:
+        result = await scraped(
+            closed_loop(
+                "127.0.0.1",
+                server.ports["xml"],
+                connections=args.connections,
+                window=args.window,
+                seconds=args.seconds,
+                warmup=args.warmup,
+            ),
+            scraper,
+        )
+        done = await traffic
+        if stopping is not None:
+            await stopping
+    finally:
+        if not traffic.done():
+            traffic.cancel()
+        if stopping is not None and not stopping.done():
+            stopping.cancel()  # its finally continues the server
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopping
+    wall = time.monotonic() - wall
+    result["client_cpu"] = (time.process_time() - cpu_client) / wall
+    result["server_cpu"] = (common.cpu_seconds(server.pid) - cpu_server) / wall
+    result["server_waited_for_cpu"] = (common.run_queue_seconds(server.pid) - waited) / wall
+    result["wall_s"] = round(wall, 3)
+    result["traffic"] = {k: int(v) for k, v in (kv.split("=") for kv in done.split()[1:])}
+    result["server_gc"] = json.loads((await server.acommand("gcstats", "GCSTATS "))[8:])
+    await asyncio.sleep(0.5)  # the last events in flight
+    after = await loop.run_in_executor(None, _events, server)
+    produced = after["total"] - before["total"]
+    stats_after = await server.astats()
+    deliveries = stats_after["deliveries"] - stats_before["deliveries"]
+    deadline = time.monotonic() + 15.0
+    while tally.count - tally_before < deliveries and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    result["monitor_events"] = {
+        "delivered_by_server": deliveries,
+        "received": tally.count - tally_before,
+    }
+    result["switch_events"] = produced
+    if subscriber is not None and received_before is not None:
+        while subscriber.switch - received_before["switch"] < produced:
+            if time.monotonic() >= deadline or subscriber.closed.done():
+                break
+            await asyncio.sleep(0.05)
+        got = subscriber.counts()
+        types = {
+            name: {
+                "produced": count - before["types"].get(name, 0),
+                "received": got["types"].get(name, 0) - received_before["types"].get(name, 0),
+            }
+            for name, count in after["types"].items()
+            if count - before["types"].get(name, 0)
+        }
+        result["stream"] = {
+            "switch_events_produced": produced,
+            "switch_events_received": got["switch"] - received_before["switch"],
+            "messages": got["messages"] - received_before["messages"],
+            "bytes": got["bytes"] - received_before["bytes"],
+            "bad_json": got["bad_json"],
+            "other_kinds": got["kinds"],
+            "closed_by_server": subscriber.close_code,
+            "by_type": types,
+            "delay_sampled": common.latency_summary(subscriber.delays),
+        }
+        await subscriber.close()
+    return result
+
+
+async def _stream_rounds(args: argparse.Namespace, server: FullServer) -> dict[str, Any]:
+    tally = EventTally()
+    t0 = time.monotonic()
+    conns = await _monitor_all(
+        server.ports["xml"], args.extensions, args.monitor_connections, tally
+    )
+    monitor_seconds = time.monotonic() - t0
+    print(
+        f"{args.extensions} monitors over {args.monitor_connections} connections "
+        f"in {monitor_seconds:.2f} s",
+        file=sys.stderr,
+    )
+    runs: dict[str, list[dict[str, Any]]] = {"A": [], "B": []}
+    warmup: list[dict[str, Any]] = []
+    try:
+        for index in range(args.warmup_runs):
+            # unmeasured: the wire trace fills to its bounds (records of the monitors' events
+            # and of closed associations), so the heap the collector walks is the same in
+            # the first measured run as in the last
+            print(f"warm-up run {index + 1} (as A) ...", file=sys.stderr)
+            warm = await _stream_run(args, server, tally, False)
+            warmup.append({k: warm[k] for k in ("req_per_s", "server_cpu", "traffic")})
+        for index in range(args.rounds):
+            order = ("A", "B") if index % 2 == 0 else ("B", "A")
+            for name in order:
+                print(f"round {index + 1}: run {name} ...", file=sys.stderr)
+                runs[name].append(await _stream_run(args, server, tally, name == "B"))
+        stalled = None
+        if args.stall > 0:
+            print(f"a run B with the server stopped for {args.stall:g} s ...", file=sys.stderr)
+            stalled = await _stream_run(args, server, tally, True, stall=args.stall)
+    finally:
+        for conn in conns:
+            conn.transport.close()
+    return {
+        "monitor_start_seconds": round(monitor_seconds, 3),
+        "warmup": warmup,
+        "runs": runs,
+        "stalled": stalled,
+    }
+
+
+def _uptime() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return ""
+
+
+def stream_cost(args: argparse.Namespace) -> dict[str, Any]:
+    """A/B rounds of the closed loop under fan-out, without and with the stream + scraper."""
+    load_before = _uptime()
+    prefix, load_cpus = common.cpu_plan() if not args.no_pin else ([], None)
+    pinned = common.pin_self(load_cpus)
+    slots = args.connections * args.window
+    print("starting the full server ...", file=sys.stderr)
+    extra = ["--reserve", str(2 * slots)]
+    if args.server_profile:
+        extra += ["--profile", str(Path(args.server_profile).resolve())]
+    with FullServer(args.extensions, prefix, extra) as server:
+        measured = measure(_stream_rounds(args, server))
+        objects = server.command("objects", "OBJECTS ")[8:]
+    load_after = _uptime()
+    runs = measured["runs"]
+    pairs = list(zip(runs["A"], runs["B"], strict=True))
+    ratios = [b["req_per_s"] / a["req_per_s"] for a, b in pairs if a["req_per_s"]]
+    ratio = statistics.median(ratios) if ratios else float("nan")
+    lost = sum(
+        b["stream"]["switch_events_produced"] - b["stream"]["switch_events_received"]
+        for _a, b in pairs
+    )
+    monitor_lost = sum(
+        r["monitor_events"]["delivered_by_server"] - r["monitor_events"]["received"]
+        for rs in runs.values()
+        for r in rs
+    )
+    dropped = [
+        b["stream"]["closed_by_server"] for _a, b in pairs if b["stream"]["closed_by_server"]
+    ]
+    met = ratio >= 1.0 - args.target and lost == 0
+    headers = [
+        "round",
+        "A req/s",
+        "B req/s",
+        "B/A",
+        "A p99 ms",
+        "B p99 ms",
+        "stream events received / produced",
+        "scrapes",
+        "server CPU A / B",
+        "server waited for CPU A / B",
+        "client CPU A / B",
+    ]
+    rows = []
+    for index, (a, b) in enumerate(pairs):
+        stream = b["stream"]
+        scraper = b["scraper"]
+        rows.append(
+            [
+                index + 1,
+                a["req_per_s"],
+                b["req_per_s"],
+                f"{b['req_per_s'] / a['req_per_s']:.3f}" if a["req_per_s"] else "-",
+                a["latency_all"]["p99_ms"],
+                b["latency_all"]["p99_ms"],
+                f"{stream['switch_events_received']:,} / {stream['switch_events_produced']:,}"
+                + (f" (closed {stream['closed_by_server']})" if stream["closed_by_server"] else ""),
+                f"{scraper['scrapes']} ({scraper['failures']} failed)",
+                f"{a['server_cpu']:.0%} / {b['server_cpu']:.0%}",
+                f"{a['server_waited_for_cpu']:.0%} / {b['server_waited_for_cpu']:.0%}",
+                f"{a['client_cpu']:.0%} / {b['client_cpu']:.0%}",
+            ]
+        )
+    table = common.markdown_table(headers, rows)
+    medians = {name: statistics.median(r["req_per_s"] for r in rs) for name, rs in runs.items()}
+    summary = (
+        f"median req/s A {medians['A']:.0f}, B {medians['B']:.0f}; median of the rounds' "
+        f"ratios B/A: {ratio:.3f} (target >= {1.0 - args.target:.2f}); stream events lost: "
+        f"{lost}{' (subscriber closed by the server: ' + str(dropped) + ')' if dropped else ''}"
+        f"; XML monitor events lost: {monitor_lost}; target: {'met' if met else 'MISSED'}\n"
+        f"load average before: {load_before}; after: {load_after}"
+    )
+    stalled = measured["stalled"]
+    if stalled is not None:
+        stream = stalled["stream"]
+        summary += (
+            f"\nrun B with the server stopped for {args.stall:g} s: stream events received "
+            f"{stream['switch_events_received']:,} of {stream['switch_events_produced']:,}"
+            + (
+                f", subscriber closed by the server ({stream['closed_by_server']})"
+                if stream["closed_by_server"]
+                else ", subscriber kept"
+            )
+        )
+    print()
+    print(table)
+    print()
+    print(summary)
+    data = {
+        "command": " ".join(sys.argv),
+        "environment": common.environment(),
+        "pinning": {"server_prefix": prefix, "load_cpus": load_cpus, "load_pinned": pinned},
+        "loadavg_before": load_before,
+        "loadavg_after": load_after,
+        "exchange_extensions": args.extensions,
+        "monitor_connections": args.monitor_connections,
+        "calls_per_s": args.calls,
+        "ring_s": args.ring,
+        "talk_s": args.talk,
+        "monitor_start_seconds": measured["monitor_start_seconds"],
+        "warmup_runs": measured["warmup"],
+        "server_objects_at_end": json.loads(objects),
+        "median_req_per_s": medians,
+        "ratios_b_a": ratios,
+        "ratio_b_a": ratio,
+        "stream_events_lost": lost,
+        "stream_closed_by_server": dropped,
+        "monitor_events_lost": monitor_lost,
+        "target": f"median B/A >= {1.0 - args.target:.2f}, no stream event lost",
+        "target_met": met,
+        "runs": runs,
+        "stall_s": args.stall,
+        "stalled_run": stalled,
+    }
+    if not args.no_write:
+        path = common.write_results(args.name, data, f"{table}\n\n{summary}\n")
+        print(f"results: {path.relative_to(common.REPO)}")
+    return data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("closed", "open", "compare", "metrics"):
+    for name in ("closed", "open", "compare", "metrics", "stream"):
         p = sub.add_parser(name)
         if name in ("closed", "open"):
             p.add_argument("--host", default="127.0.0.1")
@@ -713,7 +1056,7 @@ def main() -> None:
         p.add_argument("--connections", type=int, default=10)
         p.add_argument("--seconds", type=float, default=10.0)
         p.add_argument("--warmup", type=float, default=2.0)
-        if name in ("closed", "compare", "metrics"):
+        if name in ("closed", "compare", "metrics", "stream"):
             p.add_argument("--window", type=int, default=4)
         if name in ("open", "compare"):
             p.add_argument("--rate", type=float, default=1000.0)
@@ -721,11 +1064,30 @@ def main() -> None:
             p.add_argument("--pool", type=int, default=500)
         if name == "closed":
             p.add_argument("--scrape", metavar="URL", help="poll this /metrics URL meanwhile")
-        if name in ("closed", "metrics"):
+        if name in ("closed", "metrics", "stream"):
             p.add_argument("--scrape-interval", type=float, default=1.0)
-        if name == "metrics":
+        if name in ("metrics", "stream"):
             p.add_argument("--rounds", type=int, default=3)
-        if name in ("compare", "metrics"):
+        if name == "stream":
+            p.add_argument("--calls", type=float, default=500.0, help="switch-side calls/s")
+            p.add_argument("--ring", type=float, default=0.2)
+            p.add_argument("--talk", type=float, default=0.8)
+            p.add_argument("--monitor-connections", type=int, default=100)
+            p.add_argument("--target", type=float, default=0.10, help="allowed cost (0.10)")
+            p.add_argument("--name", default="stream", help="results/<name>-<date>.json")
+            p.add_argument("--warmup-runs", type=int, default=1, help="unmeasured runs first")
+            p.add_argument("--server-profile", metavar="PATH", help="cProfile the server")
+            p.add_argument(
+                "--no-pin", action="store_true", help="leave CPU placement to the scheduler"
+            )
+            p.add_argument(
+                "--stall",
+                type=float,
+                default=0.0,
+                metavar="SECONDS",
+                help="then one more run B with the server stopped (SIGSTOP) that long",
+            )
+        if name in ("compare", "metrics", "stream"):
             p.add_argument("--extensions", type=int, default=10_000)
             p.add_argument("--no-write", action="store_true", help="do not write results JSON")
         if name == "compare":
@@ -736,6 +1098,9 @@ def main() -> None:
         return
     if args.command == "metrics":
         metrics_cost(args)
+        return
+    if args.command == "stream":
+        stream_cost(args)
         return
     if args.command == "closed":
         result = measure(
