@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import attrs
 from twisted.logger import Logger
 
 from cstaserver.api.auth import Access
@@ -76,6 +77,76 @@ _HANGUP = (
     ConnectionState.QUEUED,
     ConnectionState.HOLD,
 )
+
+
+@attrs.frozen
+class Key:
+    """A handset key that acts on one of the device's calls: the call it takes (the first of
+    ``states`` the device has a call in, unless the request names one), the switch's refusal
+    when there is none (``what`` names it), and what pressing it does: ``press(switch,
+    call_id, number, fields)``, returning a new call's ID (a consultation) or None."""
+
+    states: tuple[ConnectionState, ...]
+    refusal: Refusal
+    what: str
+    press: Callable[[Any, str, str, Mapping[str, Any]], object]
+
+
+#: The keys by the name the log uses (ECMA-269 17.2.x services of the switch).
+KEYS: dict[str, Key] = {
+    "answer": Key(
+        (ConnectionState.ALERTING,),
+        Refusal.NO_CALL_TO_ANSWER,
+        "call alerting",
+        lambda switch, call, number, fields: switch.answer_call(call, number),
+    ),
+    "hang-up": Key(
+        _HANGUP,
+        Refusal.NOTHING_TO_CLEAR,
+        "call",
+        lambda switch, call, number, fields: switch.clear_connection(call, number),
+    ),
+    "hold": Key(
+        (ConnectionState.CONNECTED,),
+        Refusal.NO_ACTIVE_CALL,
+        "active call",
+        lambda switch, call, number, fields: switch.hold_call(call, number),
+    ),
+    "retrieve": Key(
+        (ConnectionState.HOLD,),
+        Refusal.NO_HELD_CALL,
+        "held call",
+        lambda switch, call, number, fields: switch.retrieve_call(call, number),
+    ),
+    "consultation": Key(
+        (ConnectionState.CONNECTED,),
+        Refusal.NO_ACTIVE_CALL,
+        "active call",
+        lambda switch, call, number, fields: switch.consultation_call(call, number, fields["to"])[
+            0
+        ],
+    ),
+    "single-step transfer": Key(
+        (ConnectionState.CONNECTED, ConnectionState.QUEUED),
+        Refusal.NO_ACTIVE_CALL,
+        "active or queued call",
+        lambda switch, call, number, fields: (
+            switch.single_step_transfer(call, number, fields["to"]) and None
+        ),
+    ),
+    "deflect": Key(
+        (ConnectionState.ALERTING, ConnectionState.QUEUED),
+        Refusal.CONNECTION_NOT_IN_STATE,
+        "call alerting or queued",
+        lambda switch, call, number, fields: switch.deflect_call(call, number, fields["to"]),
+    ),
+    "dtmf": Key(
+        (ConnectionState.CONNECTED,),
+        Refusal.CONNECTION_NOT_IN_STATE,
+        "connected call",
+        lambda switch, call, number, fields: switch.generate_digits(call, number, fields["digits"]),
+    ),
+}
 
 
 def switch_refusal(error: SwitchError) -> ApiError:
@@ -265,64 +336,30 @@ class Handlers:
         return self._acted(info, lambda: self.simulator.call(info.number, to), request, "dial")
 
     def answer(self, request: ApiRequest) -> dict[str, Any]:
-        info = self.device(request.params["number"])
-        call_id = self.pick(
-            info.number,
-            request.fields.get("call"),
-            (ConnectionState.ALERTING,),
-            Refusal.NO_CALL_TO_ANSWER,
-            "call alerting",
-        )
-
-        def act() -> str:
-            self.switch.answer_call(call_id, info.number)
-            return call_id
-
-        return self._acted(info, act, request, "answer")
+        return self._press(request, "answer")
 
     def hangup(self, request: ApiRequest) -> dict[str, Any]:
-        info = self.device(request.params["number"])
-        call_id = self.pick(
-            info.number, request.fields.get("call"), _HANGUP, Refusal.NOTHING_TO_CLEAR, "call"
-        )
-
-        def act() -> str:
-            self.switch.clear_connection(call_id, info.number)
-            return call_id
-
-        return self._acted(info, act, request, "hang-up")
+        return self._press(request, "hang-up")
 
     def hold(self, request: ApiRequest) -> dict[str, Any]:
-        info = self.device(request.params["number"])
-        call_id = self.pick(
-            info.number,
-            request.fields.get("call"),
-            (ConnectionState.CONNECTED,),
-            Refusal.NO_ACTIVE_CALL,
-            "active call",
-        )
-
-        def act() -> str:
-            self.switch.hold_call(call_id, info.number)
-            return call_id
-
-        return self._acted(info, act, request, "hold")
+        return self._press(request, "hold")
 
     def retrieve(self, request: ApiRequest) -> dict[str, Any]:
+        return self._press(request, "retrieve")
+
+    def _press(self, request: ApiRequest, name: str) -> dict[str, Any]:
+        """A handset key that acts on one of the device's calls (:data:`KEYS`)."""
+        key = KEYS[name]
         info = self.device(request.params["number"])
         call_id = self.pick(
-            info.number,
-            request.fields.get("call"),
-            (ConnectionState.HOLD,),
-            Refusal.NO_HELD_CALL,
-            "held call",
+            info.number, request.fields.get("call"), key.states, key.refusal, key.what
         )
 
         def act() -> str:
-            self.switch.retrieve_call(call_id, info.number)
-            return call_id
+            new_call = key.press(self.switch, call_id, info.number, request.fields)
+            return str(new_call) if new_call is not None else call_id
 
-        return self._acted(info, act, request, "retrieve")
+        return self._acted(info, act, request, name)
 
     def busy(self, request: ApiRequest) -> dict[str, Any]:
         info = self.device(request.params["number"])
@@ -375,21 +412,7 @@ class Handlers:
 
     # -- the handset's transfer keys and keypad ----------------------------------------------
     def consult(self, request: ApiRequest) -> dict[str, Any]:
-        info = self.device(request.params["number"])
-        call_id = self.pick(
-            info.number,
-            request.fields.get("call"),
-            (ConnectionState.CONNECTED,),
-            Refusal.NO_ACTIVE_CALL,
-            "active call",
-        )
-        to = request.fields["to"]
-
-        def act() -> str:
-            new_call, _device = self.switch.consultation_call(call_id, info.number, to)
-            return str(new_call)
-
-        return self._acted(info, act, request, "consultation")
+        return self._press(request, "consultation")
 
     def transfer(self, request: ApiRequest) -> dict[str, Any]:
         info = self.device(request.params["number"])
@@ -422,55 +445,13 @@ class Handlers:
         )
 
     def single_step_transfer(self, request: ApiRequest) -> dict[str, Any]:
-        info = self.device(request.params["number"])
-        call_id = self.pick(
-            info.number,
-            request.fields.get("call"),
-            (ConnectionState.CONNECTED, ConnectionState.QUEUED),
-            Refusal.NO_ACTIVE_CALL,
-            "active or queued call",
-        )
-        to = request.fields["to"]
-
-        def act() -> str:
-            self.switch.single_step_transfer(call_id, info.number, to)
-            return call_id
-
-        return self._acted(info, act, request, "single-step transfer")
+        return self._press(request, "single-step transfer")
 
     def deflect(self, request: ApiRequest) -> dict[str, Any]:
-        info = self.device(request.params["number"])
-        call_id = self.pick(
-            info.number,
-            request.fields.get("call"),
-            (ConnectionState.ALERTING, ConnectionState.QUEUED),
-            Refusal.CONNECTION_NOT_IN_STATE,
-            "call alerting or queued",
-        )
-        to = request.fields["to"]
-
-        def act() -> str:
-            self.switch.deflect_call(call_id, info.number, to)
-            return call_id
-
-        return self._acted(info, act, request, "deflect")
+        return self._press(request, "deflect")
 
     def dtmf(self, request: ApiRequest) -> dict[str, Any]:
-        info = self.device(request.params["number"])
-        call_id = self.pick(
-            info.number,
-            request.fields.get("call"),
-            (ConnectionState.CONNECTED,),
-            Refusal.CONNECTION_NOT_IN_STATE,
-            "connected call",
-        )
-        digits = request.fields["digits"]
-
-        def act() -> str:
-            self.switch.generate_digits(call_id, info.number, digits)
-            return call_id
-
-        return self._acted(info, act, request, "DTMF")
+        return self._press(request, "dtmf")
 
     # -- outside callers -----------------------------------------------------------------------
     def call_in(self, request: ApiRequest) -> dict[str, Any]:
