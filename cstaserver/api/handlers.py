@@ -92,6 +92,11 @@ class Key:
     press: Callable[[Any, str, str, Mapping[str, Any]], object]
 
 
+def _single_step_transfer(switch: Any, call: str, number: str, fields: Mapping[str, Any]) -> None:
+    """The call keeps its ID (the transferred party stays in it): no new call to report."""
+    switch.single_step_transfer(call, number, fields["to"])
+
+
 #: The keys by the name the log uses (ECMA-269 17.2.x services of the switch).
 KEYS: dict[str, Key] = {
     "answer": Key(
@@ -130,9 +135,7 @@ KEYS: dict[str, Key] = {
         (ConnectionState.CONNECTED, ConnectionState.QUEUED),
         Refusal.NO_ACTIVE_CALL,
         "active or queued call",
-        lambda switch, call, number, fields: (
-            switch.single_step_transfer(call, number, fields["to"]) and None
-        ),
+        lambda switch, call, number, fields: _single_step_transfer(switch, call, number, fields),
     ),
     "deflect": Key(
         (ConnectionState.ALERTING, ConnectionState.QUEUED),
