@@ -46,6 +46,9 @@ never pile up. The reference server (``ref_echo.py``) gets the very same request
   server's ``events`` counter, read while the server is idle before and after the run).
   With ``--stall S``, one more run B in which the server is stopped (SIGSTOP, by its PID)
   for S seconds halfway: does a subscriber that reads everything survive the burst after?
+  First, in this process (the steadiest figure on a shared machine): MakeCall + ClearCall
+  through ``Association.receive`` without and with one stream client (the product's hub and
+  protocol on a ``StringTransport``), and the parts of one streamed event.
 
     .venv/bin/python bench/xml_load.py compare [--seconds 10] [--connections 10] [--window 4]
     .venv/bin/python bench/xml_load.py closed --port P [--connections 10] [--window 4]
@@ -724,6 +727,104 @@ def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # -- stream: the cost of the event stream and /metrics under fan-out ---------------------
+def stream_in_process_cost(extensions: int, pairs: int = 1000, batches: int = 15) -> dict[str, Any]:
+    """CPU time per request through ``Association.receive`` (no monitors), without and with
+    one event stream client (the product's ``EventHub`` and ``EventStreamProtocol`` on a
+    ``StringTransport``, subscribed to every switch event), best of ``batches`` batches of
+    ``pairs`` MakeCall + ClearCall, alternating; then the parts of one streamed event: the
+    JSON object (``switch_event_json``), its encoding, autobahn's ``sendMessage``."""
+    from twisted.internet.task import Clock
+    from twisted.internet.testing import StringTransport
+
+    from cstaserver.api.events import (
+        EventHub,
+        EventStreamFactory,
+        StreamFilter,
+        StreamLimits,
+        encode,
+        switch_event_json,
+    )
+    from cstaserver.csta.association import Profile
+    from cstaserver.csta.core import CstaCore
+    from cstaserver.pbx.switch import Switch
+
+    clock = Clock()
+    switch = Switch(common.generated_plan(extensions), clock)
+    core = CstaCore(switch, clock)
+    hub = EventHub(switch, None, clock, StreamLimits())
+    factory = EventStreamFactory(hub)
+    built: list[Any] = []
+    factory.admit("bench", StreamFilter(), lambda: built.append(factory.buildProtocol(None)))
+    client = built[0]
+    transport = StringTransport()
+    client.makeConnection(transport)
+    # the opening handshake as autobahn leaves it once the upgrade is answered
+    client.state = client.STATE_OPEN
+    client.websocket_version = 13
+    client.send_state = client.SEND_STATE_GROUND
+    transport.registerProducer(object(), True)  # the HTTP channel's, which onOpen replaces
+    client.onOpen()
+    sink = _Sink()
+    association = core.associate(sink, Profile(name="xml"))
+    calls = [(common.make_call(*common.pair(i)), common.pair(i)[0]) for i in range(200)]
+    events: list[Any] = []
+
+    def batch() -> float:
+        start = time.thread_time()
+        for i in range(pairs):
+            make_call, calling = calls[i % len(calls)]
+            association.receive(make_call, 1)
+            call_id = common.element_text(sink.last, b"callID")
+            assert call_id is not None, sink.last
+            association.receive(common.clear_call(call_id.decode(), calling), 2)
+        elapsed = time.thread_time() - start
+        transport.clear()
+        return elapsed / (2 * pairs) * 1e6
+
+    best = {"without": float("inf"), "with": float("inf")}
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(batches):
+            for name in ("without", "with"):
+                (hub.add if name == "with" else hub.remove)(client)
+                best[name] = min(best[name], batch())
+        sent = client.sent
+        stop = switch.subscribe(events.append)
+        batch()
+        stop()
+        hub.remove(client)
+        sample = events[:700]
+        bodies = [switch_event_json(event, 1.0) for event in sample]
+        payloads = [encode(body) for body in bodies]
+        parts: dict[str, float] = {}
+        for part, step in (
+            ("switch_event_json", lambda: [switch_event_json(e, 1.0) for e in sample]),
+            ("encode", lambda: [encode(b) for b in bodies]),
+            ("send_message", lambda: [client.sendMessage(p) for p in payloads]),
+        ):
+            fastest = float("inf")
+            for _ in range(batches):
+                start = time.thread_time()
+                step()
+                fastest = min(fastest, time.thread_time() - start)
+                transport.clear()
+            parts[part] = fastest / len(sample) * 1e6
+    finally:
+        gc.unfreeze()
+    per_request = best["with"] - best["without"]
+    events_per_request = len(events) / (2 * pairs)
+    return {
+        "cpu_us_per_request": best,
+        "stream_us_per_request": per_request,
+        "switch_events_per_request": events_per_request,
+        "stream_us_per_event": per_request / events_per_request if events_per_request else 0.0,
+        "parts_us_per_event": parts,
+        "bytes_per_message": sum(map(len, payloads)) / len(payloads) if payloads else 0,
+        "messages_sent": sent,
+    }
+
+
 class EventTally:
     """The monitors' sink (``fanout.FanoutConnection``): counts the XML events they read."""
 
@@ -929,6 +1030,19 @@ def stream_cost(args: argparse.Namespace) -> dict[str, Any]:
     load_before = _uptime()
     prefix, load_cpus = common.cpu_plan() if not args.no_pin else ([], None)
     pinned = common.pin_self(load_cpus)
+    print("in process: MakeCall + ClearCall without and with a stream client ...", file=sys.stderr)
+    in_process = stream_in_process_cost(args.extensions)
+    parts = in_process["parts_us_per_event"]
+    in_process_line = (
+        f"in process (no monitors): {in_process['cpu_us_per_request']['without']:.1f} us per "
+        f"request without a stream client, {in_process['cpu_us_per_request']['with']:.1f} us "
+        f"with one: +{in_process['stream_us_per_request']:.1f} us per request, "
+        f"{in_process['stream_us_per_event']:.1f} us per streamed event "
+        f"({in_process['switch_events_per_request']:.1f} events per request; "
+        f"switch_event_json {parts['switch_event_json']:.1f}, encode {parts['encode']:.1f}, "
+        f"autobahn sendMessage {parts['send_message']:.1f} us)"
+    )
+    print(in_process_line, file=sys.stderr)
     slots = args.connections * args.window
     print("starting the full server ...", file=sys.stderr)
     extra = ["--reserve", str(2 * slots)]
@@ -995,7 +1109,7 @@ def stream_cost(args: argparse.Namespace) -> dict[str, Any]:
         f"ratios B/A: {ratio:.3f} (target >= {1.0 - args.target:.2f}); stream events lost: "
         f"{lost}{' (subscriber closed by the server: ' + str(dropped) + ')' if dropped else ''}"
         f"; XML monitor events lost: {monitor_lost}; target: {'met' if met else 'MISSED'}\n"
-        f"load average before: {load_before}; after: {load_after}"
+        f"load average before: {load_before}; after: {load_after}\n{in_process_line}"
     )
     stalled = measured["stalled"]
     if stalled is not None:
@@ -1024,6 +1138,7 @@ def stream_cost(args: argparse.Namespace) -> dict[str, Any]:
         "calls_per_s": args.calls,
         "ring_s": args.ring,
         "talk_s": args.talk,
+        "in_process": in_process,
         "monitor_start_seconds": measured["monitor_start_seconds"],
         "warmup_runs": measured["warmup"],
         "server_objects_at_end": json.loads(objects),
