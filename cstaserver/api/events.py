@@ -344,6 +344,11 @@ class EventStreamProtocol(WebSocketServerProtocol):
         # twisted.web's HTTP channel was the connection's producer; the stream is now
         self.transport.unregisterProducer()
         self.transport.registerProducer(_Flow(self), True)
+        # A TCP transport pauses its producer at 64 KiB buffered and resumes it only once
+        # everything is written: a burst would fill the queue of a client that reads all the
+        # while. Let the transport hold as much as the queue may before it pauses the stream.
+        if hasattr(self.transport, "bufferSize"):
+            self.transport.bufferSize = max(self.transport.bufferSize, self.limits.queue_bytes)
         self._calls = set(self.filter.calls)
         self.hub.add(self)
         log.info(
