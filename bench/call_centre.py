@@ -62,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import clients  # noqa: E402
 import common  # noqa: E402
-from fanout import FanoutConnection  # noqa: E402
+from fanout import monitor_all  # noqa: E402
 
 NS = common.NS
 _ROUTEING_DEVICE = b"<routeingDevice>"
@@ -231,32 +231,14 @@ async def _batched(
 
 
 async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
     agents = common.acd_group_agents(args.groups, args.agents_per_group)
     router = Router(agents)
     sink = AgentSink(router)
 
     # 10,000 device monitors over 100 connections (as fanout.py)
-    conns: list[FanoutConnection] = []
-    for _ in range(args.connections):
-        _t, proto = await loop.create_connection(
-            lambda: FanoutConnection(sink),  # type: ignore[arg-type]
-            "127.0.0.1",
-            port,
-        )
-        conns.append(proto)
-    devices = [str(common.FIRST_EXTENSION + i) for i in range(args.devices)]
-    t0 = time.monotonic()
-    for c, conn in enumerate(conns):
-        conn.start_monitors(devices[c :: args.connections])
-    await asyncio.gather(*(c.done for c in conns))
-    monitor_seconds = time.monotonic() - t0
+    conns, monitor_seconds = await monitor_all(port, args.devices, args.connections, sink)
     monitors = sum(c.started for c in conns)
     refused = sum(c.failed for c in conns)
-    print(
-        f"{monitors} monitors started ({refused} refused) in {monitor_seconds:.2f} s",
-        file=sys.stderr,
-    )
 
     # the agents log on and are made ready (their desktop application)
     desktop = await clients.connect(port)

@@ -121,25 +121,34 @@ class EventSink:
         self.arrivals.append((self.step, now, key))
 
 
-async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
+async def monitor_all(
+    port: int, devices: int, connections: int, sink: Any
+) -> tuple[list[FanoutConnection], float]:
+    """One device monitor (no filter) per extension over ``connections`` connections,
+    device i on connection i mod ``connections``, pipelined; every event goes to ``sink``.
+    Prints how many started; returns the connections and the seconds it took (at most 120)."""
     loop = asyncio.get_running_loop()
-    sink = EventSink()
     conns: list[FanoutConnection] = []
-    for _ in range(args.connections):
+    for _ in range(connections):
         _t, proto = await loop.create_connection(lambda: FanoutConnection(sink), "127.0.0.1", port)
         conns.append(proto)
-    devices = [str(common.FIRST_EXTENSION + i) for i in range(args.devices)]
+    numbers = [str(common.FIRST_EXTENSION + i) for i in range(devices)]
     t0 = time.monotonic()
     for c, conn in enumerate(conns):
-        conn.start_monitors(devices[c :: args.connections])
-    await asyncio.gather(*(c.done for c in conns))
-    monitor_seconds = time.monotonic() - t0
+        conn.start_monitors(numbers[c::connections])
+    await asyncio.wait_for(asyncio.gather(*(c.done for c in conns)), 120)
+    seconds = time.monotonic() - t0
+    started = sum(c.started for c in conns)
+    refused = sum(c.failed for c in conns)
+    print(f"{started} monitors started ({refused} refused) in {seconds:.2f} s", file=sys.stderr)
+    return conns, seconds
+
+
+async def run(args: argparse.Namespace, proc: Any, port: int) -> dict[str, Any]:
+    sink = EventSink()
+    conns, monitor_seconds = await monitor_all(port, args.devices, args.connections, sink)
     started = sum(c.started for c in conns)
     failed = sum(c.failed for c in conns)
-    print(
-        f"{started} monitors started ({failed} refused) in {monitor_seconds:.2f} s",
-        file=sys.stderr,
-    )
 
     common.command(proc, "stamps on")
     await common.server_line(proc, "STAMPS", 10)

@@ -82,7 +82,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 from clients import FullServer, subscribe_events  # noqa: E402
-from fanout import FanoutConnection  # noqa: E402
+from fanout import monitor_all  # noqa: E402
 
 MAKE_CALL = 0
 CLEAR_CALL = 1
@@ -835,19 +835,9 @@ class EventTally:
         self.count += 1
 
 
-async def _monitor_all(
-    port: int, devices: int, connections: int, tally: EventTally
-) -> list[FanoutConnection]:
-    """One device monitor per extension, device i on connection i mod ``connections``."""
-    loop = asyncio.get_running_loop()
-    conns: list[FanoutConnection] = []
-    for _ in range(connections):
-        _t, proto = await loop.create_connection(lambda: FanoutConnection(tally), "127.0.0.1", port)
-        conns.append(proto)
-    numbers = [str(common.FIRST_EXTENSION + i) for i in range(devices)]
-    for c, conn in enumerate(conns):
-        conn.start_monitors(numbers[c::connections])
-    await asyncio.wait_for(asyncio.gather(*(c.done for c in conns)), 120)
+async def _monitor_all(port: int, devices: int, connections: int, tally: EventTally) -> list[Any]:
+    """Every extension monitored (``fanout.monitor_all``): all of them, or RuntimeError."""
+    conns, _seconds = await monitor_all(port, devices, connections, tally)
     started = sum(c.started for c in conns)
     if started != devices:
         raise RuntimeError(f"{started} of {devices} monitors started")
