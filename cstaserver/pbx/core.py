@@ -324,8 +324,18 @@ class CallProcessing:
         call.cancel_timers(device)
         self.fail(call, device, cause)
 
-    def release(self, call: Call, device: str, cause: EventCause, *, settle: bool = True) -> None:
-        """``device`` leaves the call (ConnectionCleared); the call ends if it cannot go on."""
+    def release(
+        self,
+        call: Call,
+        device: str,
+        cause: EventCause,
+        *,
+        settle: bool = True,
+        redistribute: bool = True,
+    ) -> None:
+        """``device`` leaves the call (ConnectionCleared); the call ends if it cannot go on
+        (``settle``). Then queued calls go to agents who became free (``redistribute``: a
+        caller that still moves the call on itself does that when it is done)."""
         conn = self.remove_connection(call, device)
         self.emit(call.event(ConnectionCleared, cause, gone=(device,), releasing_device=device))
         self._distribution.on_released(call, device, conn)
@@ -343,7 +353,8 @@ class CallProcessing:
                 )
                 self._distribution.on_released(call, other, None)
             self.end_call(call, EventCause.NORMAL_CLEARING, involved=involved)
-        self._distribution.dispatch()
+        if redistribute:
+            self._distribution.dispatch()
 
     @staticmethod
     def goes_on(call: Call) -> bool:

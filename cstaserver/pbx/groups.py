@@ -114,7 +114,6 @@ class Groups:
         self.cascade: dict[str, CascadeGroup] = {g.number: g for g in plan.cascade_groups}
         self.acd: dict[str, AcdQueue] = {g.number: AcdQueue(g) for g in plan.acd_groups}
         self._last_hunted: dict[str, int] = {}
-        self._holding = False
         self.acd_of_device: dict[str, str] = {}
         for group in plan.acd_groups:
             for device in group.agent_devices:
@@ -277,11 +276,10 @@ class Groups:
         if conn.state is not ConnectionState.ALERTING:
             return
         agent = self._agent_at(conn.device)
-        self._holding = True  # the agent is not to get a queued call in between
-        try:
-            self.steps.release(call, conn.device, EventCause.CALL_NOT_ANSWERED, settle=False)
-        finally:
-            self._holding = False
+        # no redistribution in between: the agent is not ready and the call goes back first
+        self.steps.release(
+            call, conn.device, EventCause.CALL_NOT_ANSWERED, settle=False, redistribute=False
+        )
         if agent is not None and agent.group == acd.plan.number:
             agent.cancel_wrap_up()
             self._set_state(agent, AgentState.NOT_READY)
@@ -335,8 +333,6 @@ class Groups:
 
     def dispatch(self) -> None:
         """Give queued calls to agents that became available."""
-        if self._holding:
-            return
         for acd in self.acd.values():
             if acd.routed_by_application:
                 continue

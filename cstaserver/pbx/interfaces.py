@@ -174,9 +174,16 @@ class ICallSteps(Interface):
     def fail(call: object, failing_device: str | None, cause: object) -> None:
         """The call cannot be completed (Failed)."""
 
-    def release(call: object, device: str, cause: object, *, settle: bool = True) -> None:
+    def release(
+        call: object,
+        device: str,
+        cause: object,
+        *,
+        settle: bool = True,
+        redistribute: bool = True,
+    ) -> None:
         """``device`` leaves the call (ConnectionCleared); with ``settle`` the call ends if it
-        cannot go on without it."""
+        cannot go on without it; with ``redistribute`` queued calls then go to free agents."""
 
     def set_timer(
         call: object, conn: object, purpose: str, delay: float, action: object, *args: object
