@@ -54,7 +54,7 @@ from cstaserver.app.admin import admin_services
 from cstaserver.app.endpoints import Address, CannotListen
 from cstaserver.app.options import Options, RunSettings
 from cstaserver.app.runtime import Runtime
-from cstaserver.app.servers import CstaServerService, Key, key_of
+from cstaserver.app.servers import ROLES, CstaServerService, Key, key_of
 from cstaserver.certificates import CertificateStore
 from cstaserver.config import (
     DEFAULT_ADMIN_PASSWORD,
@@ -85,48 +85,58 @@ class StartupError(SystemExit):
 # -- the options of a run applied to the exchange data's CSTA servers ------------------------
 
 
+def _run_port(settings: RunSettings, role: str) -> int | None:
+    """``--xml-port``, ``--tls-port``, ``--web-port``, ``--sip-port``: a listener role's port
+    option (RunSettings names them after the role)."""
+    return getattr(settings, f"{role}_port")
+
+
+def _first_of_each_type(servers: Iterable[CstaServerSettings]) -> set[Key]:
+    """The run's options apply to the first CSTA server of each type."""
+    firsts: dict[ServerType, Key] = {}
+    for server in servers:
+        firsts.setdefault(server.server_type, key_of(server))
+    return set(firsts.values())
+
+
 def apply_port_options(
     servers: Iterable[CstaServerSettings], settings: RunSettings
 ) -> list[CstaServerSettings]:
     """The CSTA servers as this run uses them: ``--xml-port``, ``--tls-port`` and
     ``--web-port`` change the first XML server, ``--sip-port`` the first TR/87 server;
     the stored exchange data is not changed."""
-    overrides = {
-        ServerType.XML: {
-            "port": settings.xml_port,
-            "tls_port": settings.tls_port,
-            "web_port": settings.web_port,
-        },
-        ServerType.TR87: {"port": settings.sip_port},
-    }
+    servers = list(servers)
+    firsts = _first_of_each_type(servers)
     result = []
     for server in servers:
-        changes = overrides.pop(server.server_type, {})
-        result.append(attrs.evolve(server, **{k: v for k, v in changes.items() if v is not None}))
+        changes = {}
+        if key_of(server) in firsts:
+            for role, field in ROLES[server.server_type].items():
+                port = _run_port(settings, role)
+                if port is not None:
+                    changes[field] = port
+        result.append(attrs.evolve(server, **changes))
     return result
 
 
 def run_overrides(
     servers: Iterable[CstaServerSettings], settings: RunSettings
 ) -> dict[Key, dict[str, Address]]:
-    """Per CSTA server, the listener addresses this run's options give (role -> address)."""
-    options = {
-        ServerType.XML: {
-            "xml": (settings.xml_port, settings.xml_endpoint),
-            "tls": (settings.tls_port, settings.tls_endpoint),
-            "web": (settings.web_port, settings.web_endpoint),
-        },
-        ServerType.TR87: {"sip": (settings.sip_port, settings.sip_endpoint)},
-    }
+    """Per CSTA server, the listener addresses this run's options give (role -> address):
+    an ``--*-endpoint`` description, else a ``--*-port``."""
+    servers = list(servers)
+    firsts = _first_of_each_type(servers)
     result: dict[Key, dict[str, Address]] = {}
     for server in servers:
-        roles = options.pop(server.server_type, {})
-        addresses = {}
-        for role, (port, description) in roles.items():
-            if description is not None:
-                addresses[role] = Address.described(description)
-            elif port is not None:
-                addresses[role] = Address.tcp(port, settings.interface)
+        addresses: dict[str, Address] = {}
+        if key_of(server) in firsts:
+            for role in ROLES[server.server_type]:
+                description = getattr(settings, f"{role}_endpoint")
+                port = _run_port(settings, role)
+                if description is not None:
+                    addresses[role] = Address.described(description)
+                elif port is not None:
+                    addresses[role] = Address.tcp(port, settings.interface)
         result[key_of(server)] = addresses
     return result
 
