@@ -17,6 +17,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/twistd -n --pidfile= csta $(ARGS)
 
+# A shell with .venv/bin first on the PATH: twistd, csta, csta_group, csta-sim ... as the docs
+# write them. Leave it with exit (or Ctrl-D).
+.PHONY: shell
+shell: $(STAMP)
+	@echo "cstaserver commands on the PATH ($(CURDIR)/$(BIN)); exit to leave"
+	@PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-/bin/sh} -i
+
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

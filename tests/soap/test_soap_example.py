@@ -1,4 +1,5 @@
-"""docs/examples/soap_call.py places a call between two demo extensions (docs/soap.md)."""
+"""docs/examples/soap_call.py places a call between two demo extensions and clears it
+(docs/soap.md); a refusal is one line and status 1."""
 
 from __future__ import annotations
 
@@ -15,26 +16,35 @@ SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "soap_call.
 
 
 class ExampleTests(unittest.TestCase):
-    async def test_example_places_a_call(self) -> None:
-        web = LoopbackWeb(reactor)
-        web.listen()
-        self.addCleanup(lambda: web.stop())
-        command = [
-            sys.executable,
-            str(SCRIPT),
-            "--wsdl",
-            web.url + "?wsdl",
-            "--from",
-            "1002",
-            "--to",
-            "1003",
-        ]
-        result = await in_thread(
+    def setUp(self) -> None:
+        self.web = LoopbackWeb(reactor)
+        self.web.listen()
+        self.addCleanup(lambda: self.web.stop())
+
+    async def run_example(self) -> subprocess.CompletedProcess:
+        command = [sys.executable, str(SCRIPT), "--wsdl", self.web.url + "?wsdl"]
+        command += ["--from", "1002", "--to", "1003"]
+        return await in_thread(
             reactor, lambda: subprocess.run(command, capture_output=True, text=True, timeout=60)
         )
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("call 1 from 1002 to 1003", result.stdout)
-        self.assertIn("DeliveredEvent", result.stdout)
+
+    async def test_example_places_a_call_and_clears_it(self) -> None:
+        for call_id in ("1", "2"):  # nothing is left behind: it runs again at once
+            result = await self.run_example()
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn(f"call {call_id} from 1002 to 1003", result.stdout)
+            self.assertIn("DeliveredEvent", result.stdout)
+            self.assertIn(f"call {call_id} cleared", result.stdout)
+            self.assertIn("session stopped", result.stdout)
+        self.assertEqual(self.web.core.sessions.sessions, {})
+        self.assertEqual(self.web.switch.calls, {})
+
+    async def test_refusal_is_one_line(self) -> None:
+        self.web.switch.make_call("1002", "1004")  # the calling device is busy
+        result = await self.run_example()
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(
+            result.stderr, "error: refused: CSTA error: stateIncompatibility/invalidDeviceState\n"
+        )
         self.assertIn("session stopped", result.stdout)
-        self.assertEqual(web.core.sessions.sessions, {})
-        self.assertEqual(dict(web.switch.snapshot_call("1"))["1003"].value, "alerting")
+        self.assertEqual(self.web.core.sessions.sessions, {})

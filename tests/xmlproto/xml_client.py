@@ -664,10 +664,12 @@ class LoopbackServer:
         self.testcase = testcase
         self.tracking = TrackingFactory(factory)
         self.client_tls: Any = None
+        self.certificate_pem = b""
         if tls:
             store = CertificateStore(testcase.mktemp())
             store.install(self_signed("localhost"))
-            trust = Certificate.loadPEM(store.load().certificate_pem)
+            self.certificate_pem = store.load().certificate_pem
+            trust = Certificate.loadPEM(self.certificate_pem)
             self.client_tls = optionsForClientTLS("localhost", trustRoot=trust)
             self.port = global_reactor.listenSSL(
                 0, self.tracking, ReloadingServerTLS(store), interface="127.0.0.1"
