@@ -32,15 +32,29 @@ test: $(STAMP) browser-deps
 # with sudo if it needs no password; otherwise those tests are skipped and say why.
 .PHONY: browser-deps
 browser-deps:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	@$(call apt_install,chromium chromedriver,chromium chromium-driver,the browser tests will be skipped)
+
+# $(call apt_install,COMMANDS,PACKAGES,WHAT HAPPENS WITHOUT): the distribution's PACKAGES when one
+# of COMMANDS is missing: as root (CI) with apt-get, else with sudo if it needs no password.
+define apt_install
+	missing=; for c in $(1); do command -v $$c >/dev/null 2>&1 || missing=yes; done; \
+	if [ -z "$$missing" ]; then \
 		:; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2); \
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-		sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+		sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2); \
 	else \
-		echo "browser-deps: chromium/chromedriver missing and apt-get needs root: the browser tests will be skipped"; \
+		echo "$(1) missing and apt-get needs root: $(3)"; \
 	fi
+endef
+
+# Re-run the transcripts of README.md and docs/ against a fresh server on the default ports
+# and compare what they print with the documents (tools/docs_check.py; --list: coverage).
+.PHONY: docs-check
+docs-check: $(STAMP)
+	@$(call apt_install,curl,curl,the API examples cannot be checked)
+	$(BIN)/python tools/docs_check.py $(DOCS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check cstaserver tests bench twisted tools

@@ -194,7 +194,7 @@ class CstaRoot(MultiService):
 
     def server_runs(self) -> list[ServerRun]:
         return [
-            ServerRun(settings=s.as_run(), ports=tuple(s.bound_ports()), tls=s.tls_status)
+            ServerRun(settings=s.as_run(), ports=tuple(s.bound_ports()), tls=s.tls_summary())
             for s in self.servers()
         ]
 

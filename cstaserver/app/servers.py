@@ -110,6 +110,14 @@ class CstaServerService(MultiService):
         return key_of(self.settings)
 
     # -- what a listener is made of ----------------------------------------------------------
+    def tls_summary(self) -> str:
+        """What ``csta -p`` says about TLS: ``-`` when this server has no TLS port (also
+        after a refused change to one was rolled back), else the certificate or the reason
+        the listener is not running."""
+        if self.settings.server_type is not ServerType.XML or self._address("tls") is None:
+            return "-"
+        return self.tls_status
+
     def _address(self, role: str) -> Address | None:
         if role in self._overrides:
             return self._overrides[role]

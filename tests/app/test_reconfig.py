@@ -120,3 +120,18 @@ class ReconfigTests(unittest.TestCase):
         assert note.startswith("TLS on LIM 1: listening on 127.0.0.1:")
         assert xml.listeners["tls"].running and xml.tls_status.startswith("certificate ")
         assert root.start_missing_tls() == []  # nothing left to start
+
+    async def test_a_server_without_tls_port_reports_no_tls_after_a_refused_one(self) -> None:
+        root = self.start()
+        (run,) = [r for r in root.server_runs() if r.settings.server_type is ServerType.XML]
+        assert run.tls.startswith("certificate ")
+        await root.reconfig(with_server(root.exchange, 1, ServerType.XML, tls_port=None))
+        exchange = root.exchange
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen(1)
+            busy = holder.getsockname()[1]
+            with self.assertRaises(CommandError):
+                await root.reconfig(with_server(exchange, 1, ServerType.XML, tls_port=busy))
+        (run,) = [r for r in root.server_runs() if r.settings.server_type is ServerType.XML]
+        assert root.exchange is exchange and run.tls == "-"
