@@ -162,6 +162,19 @@ async def certificate_print(args: argparse.Namespace, target: Any, out: ICommand
     out.write(format_certificate(info))
 
 
+async def certificate_export(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
+    """What a client needs to trust the server (``--cafile``): the certificate and its chain,
+    never the key, on standard output (``mxone_certificate --export > server-cert.pem``)."""
+    store = target.certificate_store()
+    if not store.exists():
+        raise CommandError(f"no certificate installed ({store.path})")
+    try:
+        bundle = store.load()
+    except CertificateError as e:
+        raise CommandError(f"the installed certificate cannot be used: {e}") from None
+    out.write((bundle.certificate_pem + b"".join(bundle.chain_pem)).decode("ascii"))
+
+
 def _read(path: str, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
@@ -260,6 +273,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("csta_authentication", "remove"): criteria_remove,
     ("csta_authentication", "print"): criteria_print,
     ("mxone_certificate", "print"): certificate_print,
+    ("mxone_certificate", "export"): certificate_export,
     ("mxone_certificate", "self-signed"): certificate_self_signed,
     ("mxone_certificate", "install"): certificate_install,
     ("csta_group", "change"): group_change,

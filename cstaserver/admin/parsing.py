@@ -188,11 +188,19 @@ def authentication_parser() -> _Parser:
 def certificate_parser() -> _Parser:
     parser = _parser(
         "mxone_certificate",
-        "mxone_certificate -p | --self-signed [--cn NAME] | --install CERT KEY [--chain FILE]",
+        "mxone_certificate -p | --export | --self-signed [--cn NAME] "
+        "| --install CERT KEY [--chain FILE]",
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "-p", dest="action", action="store_const", const="print", help="print the certificate"
+    )
+    group.add_argument(
+        "--export",
+        dest="action",
+        action="store_const",
+        const="export",
+        help="write the certificate and its chain (PEM, never the key) to standard output",
     )
     group.add_argument(
         "--self-signed",
@@ -268,6 +276,7 @@ _ALLOWED = {
     ("csta_authentication", "remove"): {"application"},
     ("csta_authentication", "print"): set(),
     ("mxone_certificate", "print"): set(),
+    ("mxone_certificate", "export"): set(),
     ("mxone_certificate", "self-signed"): {"cn"},
     ("mxone_certificate", "install"): {"chain"},
     ("csta_group", "change"): {"group", *GROUP_OPTIONS, "agent_pin", "remove_agent_pin"},
@@ -277,7 +286,7 @@ _ALLOWED = {
 _ACTION_WORDS = {
     "csta": "-i, -e or -p",
     "csta_authentication": "-i, -c, -e or -p",
-    "mxone_certificate": "-p, --self-signed or --install CERT KEY",
+    "mxone_certificate": "-p, --export, --self-signed or --install CERT KEY",
     "csta_group": "-c or -p",
 }
 

@@ -39,7 +39,7 @@ Commands (-h after csta, csta_authentication, mxone_certificate or csta_group fo
   csta -p [--monitors] [--sessions]                     status, monitored devices, sessions
   csta_authentication -i|-c [--application ID] [--user U] [--password P] [--max-duration S]
   csta_authentication -e [--application ID]  |  csta_authentication -p
-  mxone_certificate -p | --self-signed [--cn NAME] | --install CERT KEY [--chain FILE]
+  mxone_certificate -p | --export | --self-signed [--cn NAME] | --install CERT KEY [--chain FILE]
   csta_group -c --group N [--wrap-up S] [--ring-time S] [--diverted-position N] ...
   csta_group -p [--group N]          call-centre settings of the groups
   exchange print [NUMBER]            numbering plan, device kinds, states

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cstaserver.certificates import self_signed
+from cryptography import x509
+
+from cstaserver.certificates import CertificateStore, self_signed
 from cstaserver.config import AuthMode, DataDirectory, ServerType
 from cstaserver.config.passwords import verify_password
 from tests.admin.admin_harness import run, stored
@@ -157,6 +159,19 @@ def test_certificates(data: Path, tmp_path: Path) -> None:
     assert status == 0 and "CN=other.example" in out
     status, out, _ = run("mxone_certificate", data, "-p")
     assert "CN=other.example" in out and "fingerprint:" in out
+
+
+def test_certificate_export_gives_what_a_client_trusts_and_never_the_key(data: Path) -> None:
+    status, out, err = run("mxone_certificate", data, "--export")
+    assert (status, out) == (2, "")
+    assert err == f"mxone_certificate: no certificate installed ({data / 'tls' / 'server.pem'})\n"
+    run("mxone_certificate", data, "--self-signed", "--cn", "pbx.example")
+    status, out, err = run("mxone_certificate", data, "--export")
+    assert (status, err) == (0, "")
+    assert out.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in out
+    installed = CertificateStore(data).load()
+    assert out.encode() == installed.certificate_pem
+    assert "CN=pbx.example" in x509.load_pem_x509_certificate(out.encode()).subject.rfc4514_string()
 
 
 def test_help(data: Path) -> None:
