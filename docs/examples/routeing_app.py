@@ -1,7 +1,7 @@
 """A routeing application for the CTI group 2000 (stdlib only): log agents 5001 and 5002 on at
 1001 and 1002, register as the group's routeing server, send each call to a free ready agent.
 
-python docs/examples/routeing_app.py [HOST [PORT [CALLS [SECONDS]]]]  (127.0.0.1 8882 1 120)
+python3 docs/examples/routeing_app.py [HOST [PORT [CALLS [SECONDS]]]]  (127.0.0.1 8882 1 120)
 Exit status 0 once CALLS calls are done (their agent ready again), 1 on an error, 2 on time-out.
 """
 
