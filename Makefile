@@ -24,7 +24,7 @@ shell: $(STAMP)
 	@echo "cstaserver commands on the PATH ($(CURDIR)/$(BIN)); exit to leave"
 	@PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-/bin/sh} -i
 
-test: $(STAMP) browser-deps
+test: $(STAMP) browser-deps redis-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Chromium and chromedriver from the distribution for the console's browser tests
@@ -33,6 +33,13 @@ test: $(STAMP) browser-deps
 .PHONY: browser-deps
 browser-deps:
 	@$(call apt_install,chromium chromedriver,chromium chromium-driver,the browser tests will be skipped)
+
+# redis-server from the distribution for the bus tests (tests/bus/), installed when missing the
+# same way; without it those tests are skipped and say why. Never started here: the tests start
+# their own on a loopback port and stop it by its PID.
+.PHONY: redis-deps
+redis-deps:
+	@$(call apt_install,redis-server,redis-server,the Redis bus tests will be skipped)
 
 # $(call apt_install,COMMANDS,PACKAGES,WHAT HAPPENS WITHOUT): the distribution's PACKAGES when one
 # of COMMANDS is missing: as root (CI) with apt-get, else with sudo if it needs no password.

@@ -144,6 +144,17 @@ def test_nothing_imports_the_composition_layer() -> None:
     assert wrong == set()
 
 
+def test_the_bus_imports_nothing_else_and_only_the_composition_layer_uses_it() -> None:
+    wrong = {
+        (name, target)
+        for name, targets in GRAPH.items()
+        for target in targets
+        if (package_of(name) == "bus") != (package_of(target) == "bus")
+        and not (package_of(name) == "app" and package_of(target) == "bus")
+    }
+    assert wrong == set()
+
+
 def test_config_and_csta_stay_below_the_transports_and_admin() -> None:
     above = {*TRANSPORTS, "admin", "api", "app"}
     wrong = {
