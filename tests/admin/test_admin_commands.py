@@ -9,7 +9,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from cryptography import x509
 
 from cstaserver.certificates import CertificateStore, self_signed
