@@ -48,6 +48,7 @@ EXPECTED_SERVICES = {
         "transferCall",
     },
     "callAssociatedServList": {"generateDigits"},
+    "physDevServList": {"getMessageWaitingIndicator", "setMessageWaitingIndicator"},
     "logicalServList": {
         "getAgentState",
         "getDoNotDisturb",
@@ -120,6 +121,9 @@ class LoopbackServiceTests(unittest.TestCase):
         events = next(e for e in frame.decoded.element if e.tag.endswith("supportedEvents"))
         call_control = true_flags(events)["callControlEvtsList"]
         assert {"delivered", "established", "connectionCleared", "transferred"} <= call_control
+        assert "digitsDialed" in call_control
+        assert "callInformation" in true_flags(events)["callAssociatedEvtsList"]
+        assert true_flags(events)["physDevEvtsList"] == {"messageWaiting"}
 
     async def test_get_switching_function_devices_then_device_lists(self) -> None:
         frame = await self.client.ok(xml("GetSwitchingFunctionDevices"))
