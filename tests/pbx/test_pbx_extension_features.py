@@ -12,6 +12,7 @@ from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.plan import OnHookConsultation
 from cstaserver.pbx.simulator import Simulator
+from cstaserver.pbx.states import ForwardingType
 from cstaserver.pbx.switch import Switch
 from tests.pbx.conftest import Recorder
 
@@ -119,6 +120,19 @@ def test_the_waiting_call_rings_on_when_the_first_call_ends(switch, rec, states)
     switch.answer_call(second, "1100")
     assert rec.take() == ["Established newCall by 1100 1001->1100"]  # nothing to hold
     assert states(second) == {"1001": "connected", "1100": "connected"}
+
+
+def test_a_waiting_call_is_forwarded_on_no_answer(switch, clock, rec, states):
+    first = talking(switch, "1000", "1100")
+    switch.set_forwarding("1100", ForwardingType.NO_ANSWER, "1009", True, ring_count=2)
+    second, _ = switch.make_call("1001", "1100")
+    rec.take()
+    clock.advance(2 * switch.plan.no_answer_ring_seconds)
+    assert rec.take() == [
+        "Diverted callForwardNoAnswer 1100->1009",
+        "Delivered callForwardNoAnswer at 1009 1001->1100 via 1100",
+    ]
+    assert states(first) == {"1000": "connected", "1100": "connected"}
 
 
 def test_hanging_up_the_answered_waiting_call_does_not_transfer(switch, sim, states):
@@ -271,6 +285,22 @@ def test_a_call_left_on_hold_recalls_the_holder(recalling, clock):
         "1000": "connected",
         "1001": "connected",
     }
+
+
+def test_a_hold_recall_while_in_another_call_rings_as_a_waiting_call(recalling, clock):
+    switch = recalling
+    held = talking(switch, "1000", "1001")
+    switch.hold_call(held, "1000")
+    other = talking(switch, "1000", "1002")
+    clock.advance(30)
+    mon = Monitors(switch, "1000", "1002")
+    switch.answer_call(held, "1000")
+    assert mon.take() == {
+        "1000": ["Held normal 1000", "Established recall by 1000 1001->1000"],
+        "1002": ["Held normal 1000"],
+    }
+    states = {d: s.value for d, s in switch.snapshot_call(other)}
+    assert states == {"1000": "hold", "1002": "connected"}
 
 
 def test_retrieve_before_the_hold_recall(recalling, clock):
