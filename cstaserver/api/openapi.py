@@ -118,6 +118,14 @@ def schemas() -> dict[str, Any]:
             "busy": {**BOOLEAN, "description": "Made busy for callers (the busy action)."},
             "mode": _nullable(_enum(TerminalMode)),
             "members": {"type": "array", "items": STRING},
+            "call_waiting": {
+                **BOOLEAN,
+                "description": "A call to the device while it is in a call waits (call features).",
+            },
+            "message_waiting": {
+                **BOOLEAN,
+                "description": "The message waiting indicator (SetMessageWaitingIndicator).",
+            },
         },
         "A device of the exchange and its state now.",
     )
