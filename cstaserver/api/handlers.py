@@ -918,8 +918,8 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
             admin,
             h.reset,
             "Make the exchange quiet again between tests that share a server: traffic "
-            "stopped, every call cleared, agents logged off, busy, do not disturb, forwarding "
-            "and terminal modes as built (exchange data, sessions and monitors stay).",
+            "stopped, every call cleared, agents logged off, busy, do not disturb, message "
+            "waiting, forwarding and terminal modes as built (exchange data, sessions and monitors stay).",
             "ResetAnswer",
         ),
     )

@@ -326,7 +326,7 @@ def schemas() -> dict[str, Any]:
         "ResetAnswer": _object(
             {"cleared": {**INTEGER, "description": "Calls cleared."}},
             "The exchange is quiet again: traffic stopped, calls cleared, agents logged off, "
-            "busy, do not disturb, forwarding and terminal modes as built.",
+            "busy, do not disturb, message waiting, forwarding and terminal modes as built.",
         ),
         "AdvanceAnswer": _object(
             {"time": _ref("Time"), "ran": {**INTEGER, "description": "Time-outs that ran."}}

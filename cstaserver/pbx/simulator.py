@@ -206,9 +206,10 @@ class Simulator:
     def reset(self) -> int:
         """A quiet exchange again, for tests that share one server: traffic runs stopped,
         every call cleared (ConnectionCleared / CallCleared as ClearCall gives them), every
-        agent logged off, and each extension's busy flag, do not disturb, forwarding and
-        terminal mode back to how the exchange was built. The exchange data, the CSTA
-        servers, sessions and monitors are untouched. Returns the number of calls cleared."""
+        agent logged off, and each extension's busy flag, do not disturb, message waiting
+        indicator, forwarding and terminal mode back to how the exchange was built. The
+        exchange data, the CSTA servers, sessions and monitors are untouched. Returns the
+        number of calls cleared."""
         for generator in self._traffic:
             generator.stop()
         self._traffic = []
@@ -226,6 +227,8 @@ class Simulator:
             info.busy = False
             if info.dnd:
                 self.switch.set_do_not_disturb(info.number, False)
+            if info.message_waiting:
+                self.switch.set_message_waiting(info.number, False)
             for kind, entry in list((info.forwarding or {}).items()):
                 if entry.active:
                     self.switch.set_forwarding(info.number, kind, None, False)

@@ -410,6 +410,14 @@ def test_message_waiting_indicator(switch):
         assert err.value.reason is reason
 
 
+def test_reset_turns_the_message_waiting_indicator_off(switch, sim, rec):
+    switch.set_message_waiting("1001", True)
+    rec.take()
+    sim.reset()
+    assert rec.take() == ["MessageWaiting 1001 off"]
+    assert switch.get_message_waiting("1001") is False
+
+
 def test_digits_dialled_only_at_the_dialling_device(switch, sim):
     mon = Monitors(switch, "1000", "1001")
     sim.call("1000", "1001")
