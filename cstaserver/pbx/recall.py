@@ -28,7 +28,7 @@ from twisted.logger import Logger
 
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.interfaces import ICallSteps
-from cstaserver.pbx.plan import OnHookConsultation
+from cstaserver.pbx.plan import ExchangePlan, OnHookConsultation
 from cstaserver.pbx.states import ConnectionState, EventCause
 
 RECALL_TIMER = "recall"
@@ -40,9 +40,8 @@ _PARTNER_STATES = (ConnectionState.CONNECTED, ConnectionState.ALERTING, Connecti
 class Recall:
     """Hold recall and the on-hook during a consultation, over the core's ``ICallSteps``.
 
-    ``settings()`` gives the settings in force at each use (anything with
-    ``hold_recall_seconds``, ``on_hook_consultation`` and ``consultation_recall_seconds``: the
-    exchange plan the core runs with);
+    ``settings()`` gives the exchange plan in force at each use (its
+    ``hold_recall_seconds``, ``on_hook_consultation`` and ``consultation_recall_seconds``);
     ``calls`` the switch's call ID -> Call; ``transfer(held_id, active_id, device)`` the
     switch's TransferCall.
     """
@@ -52,7 +51,7 @@ class Recall:
     def __init__(
         self,
         steps: ICallSteps,
-        settings: Callable[[], object],
+        settings: Callable[[], ExchangePlan],
         calls: dict[str, Call],
         transfer: Callable[[str, str, str], object],
     ) -> None:
@@ -64,7 +63,7 @@ class Recall:
     # -- hold recall -------------------------------------------------------------------------
     def on_hold(self, call: Call, conn: Connection) -> None:
         """``conn`` went on hold: the hold recall timer starts (if the exchange has one)."""
-        delay = float(getattr(self.settings(), "hold_recall_seconds", 0.0) or 0.0)
+        delay = self.settings().hold_recall_seconds
         if delay > 0:
             self.steps.set_timer(call, conn, RECALL_TIMER, delay, self._due)
 
@@ -104,17 +103,15 @@ class Recall:
             return False
         if aconn is None or aconn.state not in _ON_HOOK_STATES:
             return False
-        mode = getattr(self.settings(), "on_hook_consultation", OnHookConsultation.TRANSFER)
+        settings = self.settings()
+        mode = settings.on_hook_consultation
         partners = [c for c in call if c.device != device and c.state in _PARTNER_STATES]
         connected = aconn.state is ConnectionState.CONNECTED
         if mode is OnHookConsultation.TRANSFER and connected and partners:
             self.transfer(held.call_id, call.call_id, device)
             return True
         self.steps.release(call, device, EventCause.NORMAL_CLEARING)
-        if mode is OnHookConsultation.RECALL:
-            delay = float(getattr(self.settings(), "consultation_recall_seconds", 0.0) or 0.0)
-        else:
-            delay = 0.0
+        delay = settings.consultation_recall_seconds if mode is OnHookConsultation.RECALL else 0.0
         if delay > 0:
             self.steps.set_timer(held, hconn, RECALL_TIMER, delay, self._due)
         else:
