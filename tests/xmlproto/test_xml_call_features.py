@@ -156,3 +156,29 @@ class MessageWaitingOverXml(Scenario):
         assert error == "operation/invalidParameterValue"  # no messageWaitingOn
         assert self.world.switch.get_message_waiting("1001") is False
         assert await self.events("1001") == []
+
+
+class DialledDigitsAndCallInformationOverXml(Scenario):
+    async def test_a_terminal_dials(self) -> None:
+        await self.watch("1000", "1001")
+        self.sim.call("1000", "1001")
+        events = await self.events("1000")
+        assert [brief(e) for e in events[:3]] == [
+            ("ServiceInitiatedEvent", "initiated", "newCall"),
+            ("DigitsDialedEvent", "initiated", "normal"),
+            ("OriginatedEvent", "connected", "newCall"),
+        ]
+        assert events[1].get("dialing_sequence") == "1001"
+        assert [e.name for e in await self.events("1001")] == ["DeliveredEvent"]
+
+    async def test_make_call_with_call_data_from_an_off_hook_device(self) -> None:
+        await self.watch("1000")
+        self.sim.off_hook("1000")
+        await self.forget()
+        extra = "<correlatorData>order-42</correlatorData>"
+        await self.client.ok(Req.make_call("1000", "1001", extra), "MakeCallResponse")
+        info, originated, _delivered = await self.events("1000")
+        assert info.name == "CallInformationEvent"
+        assert info.get("correlator_data") == "order-42"
+        assert info.get("device") == "1000"
+        assert brief(originated) == ("OriginatedEvent", "connected", "makeCall")
