@@ -150,6 +150,19 @@ class MessageWaitingOverXml(Scenario):
         assert error == "operation/requestIncompatibleWithObject"  # a group has no lamp
         assert await self.events("1001") == []
 
+    async def test_the_physical_device_feature_filter_holds_it_back(self) -> None:
+        await self.watch("1001")
+        await self.client.ok(
+            Req.change_filter(
+                self.monitors["1001"],
+                "<physicalDeviceFeature><messageWaiting>true</messageWaiting></physicalDeviceFeature>",
+            )
+        )
+        on = "<messageWaitingOn>true</messageWaitingOn>"
+        await self.client.ok(Req.on_device("SetMessageWaitingIndicator", "1001", on))
+        assert await self.events("1001") == []
+        assert self.world.switch.get_message_waiting("1001") is True
+
     async def test_a_bad_request_is_refused_and_changes_nothing(self) -> None:
         await self.watch("1001")
         error = await self.client.error(xml("SetMessageWaitingIndicator", "<device>1001</device>"))
