@@ -23,6 +23,9 @@ Choices where ECMA-269 leaves room (documented for the CSTA layer):
   the Transferred event itself clears the transferring device's connections (state null in
   ``states``), and the secondary call ends without CallCleared, as in ECMA-269 17.2.x.
 - Retrieve while another call of the device is active: NOT_IN_STATE.
+- AnswerCall while another call of the device is connected (a waiting call, a recall) first
+  holds that call (``waiting.py``); ClearConnection of the consulting party in its
+  consultation transfers or recalls the held call (``recall.py``; docs/call-features.md).
 """
 
 from __future__ import annotations
