@@ -58,7 +58,8 @@ class SwitchRequest(NamedTuple):
 
 
 #: The ISwitch operations a FakeSwitch records in ``requests``: call control (ECMA-269 17),
-#: GenerateDigits (18), snapshots (16) and logical device features (19).
+#: GenerateDigits (18), snapshots (16), logical device features (19) and the message waiting
+#: indicator (21).
 OPERATIONS = frozenset(
     {
         "snapshot_device",
@@ -88,6 +89,8 @@ OPERATIONS = frozenset(
         "get_do_not_disturb",
         "set_agent_state",
         "get_agent_state",
+        "set_message_waiting",
+        "get_message_waiting",
     }
 )
 
@@ -336,6 +339,18 @@ class FakeSwitch:
 
     def get_agent_state(self, device: str) -> list:
         return self._request("get_agent_state", (device,), list)
+
+    # -- call features ----------------------------------------------------------------------
+    def set_message_waiting(self, device: str, on: bool) -> None:
+        return self._request("set_message_waiting", (device, on), _none)
+
+    def get_message_waiting(self, device: str) -> bool:
+        return self._request("get_message_waiting", (device,), lambda: False)
+
+    def restricted_parties(self, call_id: str) -> tuple:
+        """A look-up (in ``lookups``): no party of a fake call is restricted."""
+        self.lookups.append(SwitchRequest("restricted_parties", (call_id,)))
+        return ()
 
 
 def _none() -> None:

@@ -45,7 +45,8 @@ Commands (-h after csta, csta_authentication, mxone_certificate or csta_group fo
   exchange print [NUMBER]            numbering plan, device kinds, states
   exchange dump [FILE]               back up the exchange data (default <data>/backup-<time>.json)
   exchange restore FILE              restore a backup (validated, saved, applied)
-  sim call FROM TO                   a terminal (or outside caller +46...) dials
+  sim call FROM TO [--withheld]      a terminal (or outside caller +46..., its number
+                                     withheld with --withheld) dials
   sim answer|hangup|hold|retrieve DEVICE
   sim busy DEVICE on|off  |  sim mode DEVICE handsfree|manual
   sim agent DEVICE login AGENT_ID | logout | ready | notready

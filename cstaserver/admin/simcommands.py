@@ -1,7 +1,7 @@
 """The ``sim`` controls of the admin shell (docs/admin.md): what a person does at a
 simulated terminal, or an outside caller, through :class:`cstaserver.pbx.simulator.Simulator`.
 
-``sim call FROM TO``, ``sim answer|hangup|hold|retrieve DEVICE``, ``sim busy DEVICE on|off``,
+``sim call FROM TO [--withheld]`` (an outside caller withholding its number), ``sim answer|hangup|hold|retrieve DEVICE``, ``sim busy DEVICE on|off``,
 ``sim mode DEVICE handsfree|manual``, ``sim agent DEVICE login AGENT_ID|logout|ready|notready``,
 ``sim traffic RATE SECONDS [--to NUMBER]`` (``sim traffic`` alone: the last run's counters).
 A refusal of the switch is one line (its reason) and changes nothing.
@@ -17,7 +17,7 @@ from cstaserver.admin.output import CommandError, ICommandOutput
 from cstaserver.pbx.errors import SwitchError
 
 USAGE = {
-    "call": "sim call FROM TO",
+    "call": "sim call FROM TO [--withheld]",
     "answer": "sim answer DEVICE",
     "hangup": "sim hangup DEVICE",
     "hold": "sim hold DEVICE",
@@ -65,9 +65,12 @@ def _traffic(controls: SimControls, args: list[str], out: ICommandOutput) -> Non
 def _do(simulator: Any, verb: str, args: list[str]) -> str:
     usage = CommandError(f"usage: {USAGE[verb]}")
     if verb == "call":
-        if len(args) != 2:
+        withheld = args[2:] == ["--withheld"]
+        if len(args) != 2 and not withheld:
             raise usage
-        return f"call {simulator.call(args[0], args[1])}: {args[0]} calls {args[1]}"
+        call_id = simulator.call(args[0], args[1], withheld=withheld)
+        hidden = " (number withheld)" if withheld else ""
+        return f"call {call_id}: {args[0]} calls {args[1]}{hidden}"
     if verb in ("answer", "hangup", "hold", "retrieve"):
         if len(args) != 1:
             raise usage

@@ -208,7 +208,9 @@ def switch_event_json(event: Any, time: float) -> dict[str, Any]:
     if isinstance(event, CallEvent):
         body["states"] = {device: state.value for device, state in event.states}
         body["data"] = {
-            name: value for name, value in plain(event.data).items() if value is not None
+            name: value
+            for name, value in plain(event.data).items()
+            if value is not None and value != []
         }
     for field in attrs.fields(type(event)):
         if field.name not in _BASE_FIELDS:

@@ -463,7 +463,8 @@ class Handlers:
             raise ApiError(
                 400, "bad_field", f"'from' must be an outside number (+digits), not {caller!r}"
             )
-        call_id = self.simulator.call(caller, request.fields["to"])
+        withheld = bool(request.fields.get("withheld", False))
+        call_id = self.simulator.call(caller, request.fields["to"], withheld=withheld)
         log.info("API: {user} outside call from {caller}", user=request.user, caller=caller)
         return {"call": self._call_after(call_id, {})}
 
@@ -834,6 +835,11 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
             fields=(
                 Field("from", "string", "The caller's outside number (+digits).", True),
                 TO,
+                Field(
+                    "withheld",
+                    "boolean",
+                    "The caller withholds its number: presented as restricted (CLIR).",
+                ),
             ),
             errors=(400, 409),
         ),
@@ -912,8 +918,8 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
             admin,
             h.reset,
             "Make the exchange quiet again between tests that share a server: traffic "
-            "stopped, every call cleared, agents logged off, busy, do not disturb, forwarding "
-            "and terminal modes as built (exchange data, sessions and monitors stay).",
+            "stopped, every call cleared, agents logged off, busy, do not disturb, message "
+            "waiting, forwarding and terminal modes as built (exchange data, sessions and monitors stay).",
             "ResetAnswer",
         ),
     )

@@ -118,6 +118,14 @@ def schemas() -> dict[str, Any]:
             "busy": {**BOOLEAN, "description": "Made busy for callers (the busy action)."},
             "mode": _nullable(_enum(TerminalMode)),
             "members": {"type": "array", "items": STRING},
+            "call_waiting": {
+                **BOOLEAN,
+                "description": "A call to the device while it is in a call waits (call features).",
+            },
+            "message_waiting": {
+                **BOOLEAN,
+                "description": "The message waiting indicator (SetMessageWaitingIndicator).",
+            },
         },
         "A device of the exchange and its state now.",
     )
@@ -318,7 +326,7 @@ def schemas() -> dict[str, Any]:
         "ResetAnswer": _object(
             {"cleared": {**INTEGER, "description": "Calls cleared."}},
             "The exchange is quiet again: traffic stopped, calls cleared, agents logged off, "
-            "busy, do not disturb, forwarding and terminal modes as built.",
+            "busy, do not disturb, message waiting, forwarding and terminal modes as built.",
         ),
         "AdvanceAnswer": _object(
             {"time": _ref("Time"), "ran": {**INTEGER, "description": "Time-outs that ran."}}

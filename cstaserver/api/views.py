@@ -89,6 +89,8 @@ def device_json(switch: Any, info: DeviceInfo) -> dict[str, Any]:
         "busy": info.busy,
         "mode": _value(info.mode) if info.is_extension else None,
         "members": list(info.members),
+        "call_waiting": info.call_waiting,
+        "message_waiting": info.message_waiting,
     }
 
 

@@ -3,7 +3,8 @@
 The numbering plan: LIM numbers unique; directory numbers all digits, unique across
 extensions and groups, not starting with the trunk prefix; every device on a LIM that
 exists; extensions of an extension kind; hunt/cascade members and ACD agent positions are
-extensions; agent IDs unique. CSTA servers (``csta -i``, docs/admin.md): on an existing LIM, one
+extensions; agent IDs unique; the recall timers (docs/call-features.md) in 0-MAX_SECONDS.
+CSTA servers (``csta -i``, docs/admin.md): on an existing LIM, one
 per (LIM, type), ports 1-65535 and all different (all LIMs share this host), a web port only
 on an XML server. Authentication criteria and accounts: unique names, well-formed password
 hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).
@@ -68,6 +69,10 @@ def _check_plan(plan: ExchangePlan) -> None:
     if duplicate := _duplicates(a for acd in plan.acd_groups for a in acd.agent_ids):
         raise ValueError(f"duplicate agent ID {duplicate[0]!r}")
     _check_group_settings(plan, extensions)
+    for name in ("hold_recall_seconds", "consultation_recall_seconds"):
+        value = getattr(plan, name)
+        if not 0 <= value <= MAX_SECONDS:
+            raise ValueError(f"{name} {value} is not in 0-{MAX_SECONDS} s")
 
 
 #: The longest time a group setting may have (about 11 days).

@@ -2,7 +2,9 @@
 
 One function per domain event builds the CSTA event for one *view*: the monitored device
 (its ``localConnectionInfo`` comes from the event's per-party states) and the monitor's
-presentation of devices. Causes, connection states and forwarding types are translated by
+presentation of devices; the parties of the call whose identity is restricted (withheld
+caller ID, ``CallData.restricted``) are written ``<restricted/>`` to every monitor but their
+own (``Presenter.hiding``). Causes, connection states and forwarding types are translated by
 the tables of ``csta.mapping``. The call's data (``pbx.events.CallData``: correlatorData,
 userData, networkCalledDevice, associatedCallingDevice, associatedCalledDevice; ECMA-269
 12.3.x) goes into every event whose ECMA-323 form has the field. The result is serialised
@@ -77,14 +79,17 @@ def _party(p: Presenter, number: str | None) -> Any:
 
 
 def _call_and_parties(e: pbx_events.CallEvent, p: Presenter) -> dict[str, Any]:
-    """:func:`_call_data` and, for a call to or from the network, ``networkCalledDevice``
-    (what the outside caller dialled), ``associatedCallingDevice`` (the trunk it came in on)
-    and ``associatedCalledDevice`` (the trunk an outgoing call left on)."""
+    """:func:`_call_data` and, for a call to or from the network, ``networkCallingDevice``
+    (the caller's number as the network gave it; restricted for a withheld caller),
+    ``networkCalledDevice`` (what the outside caller dialled), ``associatedCallingDevice``
+    (the trunk it came in on) and ``associatedCalledDevice`` (the trunk an outgoing call left
+    on)."""
     data = e.data
     if data is NO_CALL_DATA:
         return _NO_FIELDS
     return {
         **_call_data(e),
+        "network_calling_device": _party(p, data.network_calling_device),
         "network_called_device": _party(p, data.network_called_device),
         "associated_calling_device": _party(p, data.associated_calling_device),
         "associated_called_device": _party(p, data.associated_called_device),
@@ -236,6 +241,27 @@ BUILDERS: dict[type, Builder] = {
         digit_generated_list=e.digits,
         connection_info=_local(e, v),
     ),
+    pbx_events.DigitsDialed: lambda e, p, v: csta_events.DigitsDialedEvent(
+        monitor_cross_ref_id=XREF,
+        dialing_connection=p.connection(e.call_id, e.device),
+        dialing_device=p.extended(e.device),
+        dialing_sequence=DeviceID(value=e.digits),
+        local_connection_info=_local(e, v),
+        cause=wire_cause(e.cause),
+        **_call_and_parties(e, p),
+    ),
+    pbx_events.CallInformation: lambda e, p, v: csta_events.CallInformationEvent(
+        monitor_cross_ref_id=XREF,
+        connection=p.connection(e.call_id, e.device),
+        device=p.extended(e.device),
+        **_call_data(e),
+    ),
+    pbx_events.MessageWaiting: lambda e, p, v: csta_events.MessageWaitingEvent(
+        monitor_cross_ref_id=XREF,
+        target_device=p.extended(e.device),
+        device_for_message=p.device_id(e.for_device),
+        message_waiting_on=e.on,
+    ),
     pbx_events.Forwarding: lambda e, p, v: csta_events.ForwardingEvent(
         monitor_cross_ref_id=XREF,
         device=p.extended(e.device),
@@ -259,7 +285,12 @@ BUILDERS: dict[type, Builder] = {
 def to_csta(event: object, presenter: Presenter, viewpoint: str | None) -> Any | None:
     """The CSTA event message for ``event`` seen from ``viewpoint`` (None: a call monitor)."""
     builder = BUILDERS.get(type(event))
-    return builder(event, presenter, viewpoint) if builder else None
+    if builder is None:
+        return None
+    data = getattr(event, "data", NO_CALL_DATA)
+    if data.restricted:  # withheld caller ID: those parties are never named
+        presenter = presenter.hiding(data.restricted, viewpoint)
+    return builder(event, presenter, viewpoint)
 
 
 class EventRenderer:

@@ -58,6 +58,7 @@ CAUSES: dict[pbx_states.EventCause, csta_types.EventCause] = {
     pbx_states.EventCause.CALL_FORWARD_NO_ANSWER: csta_types.EventCause.CALL_FORWARD_NO_ANSWER,
     pbx_states.EventCause.CALL_NOT_ANSWERED: csta_types.EventCause.CALL_NOT_ANSWERED,
     pbx_states.EventCause.CALL_PICKUP: csta_types.EventCause.CALL_PICKUP,
+    pbx_states.EventCause.CAMP_ON: csta_types.EventCause.CAMP_ON,
     pbx_states.EventCause.CONFERENCE: csta_types.EventCause.CONFERENCE,
     pbx_states.EventCause.CONSULTATION: csta_types.EventCause.CONSULTATION,
     pbx_states.EventCause.DEST_NOT_OBTAINABLE: csta_types.EventCause.DEST_NOT_OBTAINABLE,

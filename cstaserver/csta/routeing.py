@@ -250,6 +250,7 @@ class RouteingService:
         )
         timeout = self._open(dialogue)
         presenter = self._presenter(registration.association)
+        presenter = presenter.hiding(getattr(data, "restricted", ()))  # withheld caller ID
         trunk = getattr(data, "associated_calling_device", None)
         self._send(
             dialogue,

@@ -47,7 +47,10 @@ TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
     ConnectionState.CONNECTED: frozenset(
         {ConnectionState.HOLD, ConnectionState.FAIL, ConnectionState.NULL}
     ),
-    ConnectionState.HOLD: frozenset({ConnectionState.CONNECTED, ConnectionState.NULL}),
+    # hold -> alerting: a held call recalls the holding device (Delivered, cause recall)
+    ConnectionState.HOLD: frozenset(
+        {ConnectionState.CONNECTED, ConnectionState.ALERTING, ConnectionState.NULL}
+    ),
     ConnectionState.QUEUED: frozenset(
         {
             ConnectionState.ALERTING,
@@ -94,6 +97,8 @@ class Call:
     predictive call before it is reached). ``timers`` hold the call's pending time-outs.
     ``data`` is the call's :class:`~cstaserver.pbx.events.CallData` (correlator and user data,
     network called device, associated devices), copied into every event of the call.
+    ``consultation_of``: for a consultation call, the held call it consults about (the
+    on-hook during a consultation transfers or recalls it: ``recall.py``).
     """
 
     call_id: str
@@ -108,6 +113,7 @@ class Call:
     prompting: str | None = None  # the number to call once the prompted caller answers
     group: str | None = None  # the ACD / hunt / cascade group that distributed the call
     predictive_target: str | None = None  # make_predictive_call: deliver here when answered
+    consultation_of: str | None = None  # a consultation call: the held call it was made from
     alert_time: float | None = None  # make_predictive_call: how long the called party may ring
     data: CallData = NO_CALL_DATA
     redirections: int = 0

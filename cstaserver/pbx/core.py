@@ -39,6 +39,7 @@ from cstaserver.pbx.events import (
     CallData,
     ConnectionCleared,
     Delivered,
+    DigitsDialed,
     Established,
     Failed,
     Originated,
@@ -132,9 +133,25 @@ class CallProcessing:
 
     # -- calls and connections ---------------------------------------------------------------
     def new_call(self, **fields) -> Call:
+        """A new call; a calling extension with ``withhold_number`` is restricted in it."""
         call = Call(self._call_ids(), **fields)
         self.calls[call.call_id] = call
+        info = self._devices.get(call.calling_device or "")
+        if info is not None and info.withhold_number:
+            call.add_data(restricted=(*call.data.restricted, (info.number, None)))
         return call
+
+    @staticmethod
+    def join_restricted(target: Call, source: Call) -> None:
+        """``source``'s parties join ``target`` (transfer, conference): their identities stay
+        restricted there."""
+        if source.data.restricted:
+            merged = dict.fromkeys((*target.data.restricted, *source.data.restricted))
+            target.add_data(restricted=tuple(merged))
+
+    def dialled(self, call: Call, device: str, digits: str) -> None:
+        """``device``, off-hook in ``call``, dialled ``digits`` (DigitsDialed)."""
+        self.emit(call.event(DigitsDialed, EventCause.NORMAL, device=device, digits=digits))
 
     def add_connection(self, call: Call, device: str, state: ConnectionState) -> Connection:
         conn = call.add(device, state)

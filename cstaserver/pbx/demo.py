@@ -2,7 +2,8 @@
 
 | numbers   | kind                                              | LIM |
 | 1000-1009 | IP extension (ODN)                                 | 1   |
-| 1100-1109 | SIP extension (1100-1104 ODN, 1105-1109 EDN)       | 1   |
+| 1100-1109 | SIP extension (1100-1104 ODN, 1105-1109 EDN),       | 1   |
+|           | call waiting on                                      |     |
 | 1200-1204 | remote extension                                   | 2   |
 | 1300-1304 | cordless DECT extension                            | 2   |
 | 1400-1404 | virtual extension (no terminal logged on)          | 1   |
@@ -50,8 +51,11 @@ def demo_plan() -> ExchangePlan:
     """Build the demo exchange plan (the table of the module docstring)."""
     extensions: list[Extension] = []
     extensions += _range(1000, 10, DeviceKind.IP_EXTENSION, 1, "IP")
-    extensions += _range(1100, 5, DeviceKind.SIP_EXTENSION, 1, "SIP")
-    extensions += _range(1105, 5, DeviceKind.SIP_EXTENSION, 1, "SIP", dn_type=EDN)
+    # the SIP extensions (the Lync users) have call waiting: a second call can be answered
+    extensions += _range(1100, 5, DeviceKind.SIP_EXTENSION, 1, "SIP", call_waiting=True)
+    extensions += _range(
+        1105, 5, DeviceKind.SIP_EXTENSION, 1, "SIP", dn_type=EDN, call_waiting=True
+    )
     extensions += _range(1200, 5, DeviceKind.REMOTE_EXTENSION, 2, "Remote")
     extensions += _range(1300, 5, DeviceKind.DECT_EXTENSION, 2, "DECT")
     extensions += _range(1400, 5, DeviceKind.VIRTUAL_EXTENSION, 1, "Virtual", terminal=False)

@@ -54,9 +54,12 @@ class DeviceInfo:
 
     Static: ``number``, ``kind``, ``lim``, ``name``, ``dn_type``, ``terminal`` (False for a
     virtual extension without a terminal, groups and trunks), ``members`` (group members or
-    ACD agent devices). Runtime: ``mode`` (TerminalMode), ``busy`` (``sim busy``), ``dnd``,
+    ACD agent devices), ``call_waiting`` and ``withhold_number`` (the plan's extension
+    settings). Runtime: ``mode`` (TerminalMode), ``busy`` (``sim busy``), ``dnd``,
     ``forwarding`` (ForwardingType -> ForwardingEntry, None until first set), ``agent``
-    (the Agent logged on here) and ``connections`` (call ID -> Connection).
+    (the Agent logged on here), ``connections`` (call ID -> Connection) and
+    ``message_waiting`` (the message waiting indicator, ECMA-269 Set Message Waiting
+    Indicator).
     """
 
     number: str
@@ -72,6 +75,9 @@ class DeviceInfo:
     forwarding: dict[ForwardingType, ForwardingEntry] | None = None
     agent: Agent | None = None
     connections: dict[str, Connection] = attrs.field(factory=dict)
+    call_waiting: bool = False
+    withhold_number: bool = False
+    message_waiting: bool = False
 
     @property
     def is_extension(self) -> bool:
@@ -119,6 +125,8 @@ def build_devices(plan: ExchangePlan) -> dict[str, DeviceInfo]:
                 dn_type=ext.dn_type,
                 terminal=ext.terminal and ext.kind is not DeviceKind.VIRTUAL_EXTENSION,
                 mode=TerminalMode.HANDSFREE if ext.handsfree else TerminalMode.MANUAL,
+                call_waiting=ext.call_waiting,
+                withhold_number=ext.withhold_number,
             )
         )
     for acd in plan.acd_groups:

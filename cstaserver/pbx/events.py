@@ -40,6 +40,11 @@ class CallData:
       came in on.
     - ``associated_called_device``: for a call made to an outside number, the trunk it left
       on (set when the network is reached).
+    - ``network_calling_device``: for a call that came in from the network, the caller's
+      number as the network gave it.
+    - ``restricted``: the parties of the call whose identity may not be presented (a withheld
+      outside caller, an extension with ``withhold_number``): ECMA-269 ``restricted``. Pairs
+      of (party, the trunk an outside party came in on, or None for an extension).
     """
 
     correlator_data: str | None = None
@@ -47,6 +52,8 @@ class CallData:
     network_called_device: str | None = None
     associated_calling_device: str | None = None
     associated_called_device: str | None = None
+    network_calling_device: str | None = None
+    restricted: tuple[tuple[str, str | None], ...] = ()
 
 
 #: The call data of a call that has none (shared: CallData is immutable).
@@ -215,6 +222,23 @@ class DigitsGenerated(CallEvent):
 
 
 @attrs.frozen
+class DigitsDialed(CallEvent):
+    """ECMA-269 17.2.x Digits Dialed: ``device``, off-hook in the call, dialled ``digits``
+    (before the exchange routes the call)."""
+
+    device: str = attrs.field(kw_only=True)
+    digits: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class CallInformation(CallEvent):
+    """ECMA-269 18.2.x Call Information: the call's information (its call data) changed while
+    ``device`` is in the call."""
+
+    device: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
 class DeviceEvent:
     """Base of the events about a device rather than a call."""
 
@@ -240,6 +264,15 @@ class Forwarding(DeviceEvent):
 @attrs.frozen
 class DoNotDisturb(DeviceEvent):
     on: bool = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class MessageWaiting(DeviceEvent):
+    """ECMA-269 21.2.x Message Waiting: the device's message waiting indicator went on or
+    off (``for_device``: the device the message is for, when another device set it)."""
+
+    on: bool = attrs.field(kw_only=True)
+    for_device: str | None = attrs.field(kw_only=True, default=None)
 
 
 @attrs.frozen

@@ -143,6 +143,17 @@ class ISwitch(Interface):
     def get_agent_state(device: str) -> list:
         """[(agent_id, group, AgentState)] for the agents logged on at ``device``."""
 
+    # -- call features (docs/call-features.md) -------------------------------------------
+    def set_message_waiting(device: str, on: bool) -> None:
+        """ECMA-269 21.1.x Set Message Waiting Indicator (MessageWaiting event)."""
+
+    def get_message_waiting(device: str) -> bool:
+        """ECMA-269 21.1.x Get Message Waiting Indicator."""
+
+    def restricted_parties(call_id: str) -> tuple:
+        """(party, trunk or None) of each party of the call whose identity is restricted
+        (withheld caller ID): the CSTA layer presents them as ECMA-269 ``restricted``."""
+
 
 # -- seams inside the switch ---------------------------------------------------------------
 # The switch is a facade (``switch.Switch``) over the call-processing core

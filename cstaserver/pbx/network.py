@@ -14,8 +14,11 @@ then
 
 Call data (ECMA-269 12.3.x, :class:`~cstaserver.pbx.events.CallData`): a call to an outside
 number has the trunk as ``associated_called_device`` from NetworkReached on; a call from an
-outside caller has the trunk as ``associated_calling_device`` and the number the caller
-dialled (the public number) as ``network_called_device``.
+outside caller has the trunk as ``associated_calling_device``, the caller's number as the
+network gives it as ``network_calling_device`` and the number the caller dialled (the public
+number) as ``network_called_device``. A caller who withholds its number (CLIR) is a
+``restricted`` party of the call: the CSTA layer presents it as ECMA-269 ``restricted`` and
+its connection by the trunk it came in on (:meth:`Network.hidden_party` maps the trunk back).
 
 All trunks busy (``trunk_count`` outside parties in calls): Failed (trunksBusy) for an
 outgoing call, SwitchError ALL_TRUNKS_BUSY for an outside caller. A failed outside party is
@@ -104,14 +107,20 @@ class Network:
             )
             self.steps.fail_unanswered(call, conn.device, EventCause.CALL_NOT_ANSWERED)
 
-    def call_in(self, caller: str, target: str, dialled: str | None = None) -> Call:
+    def call_in(
+        self, caller: str, target: str, dialled: str | None = None, *, withheld: bool = False
+    ) -> Call:
         """An outside ``caller`` calls ``target`` (validated by the caller of this method),
-        having dialled ``dialled`` (default: the public number of ``target``)."""
+        having dialled ``dialled`` (default: the public number of ``target``). ``withheld``:
+        the caller restricted the presentation of its number (it is a restricted party of
+        the call; the network still gives the exchange the number)."""
         if self.steps.trunks_in_use() >= self.rules.trunk_count:
             raise SwitchError(Refusal.ALL_TRUNKS_BUSY, "all trunks are busy")
         data = CallData(
             network_called_device=self._public(dialled or target),
             associated_calling_device=self.rules.trunk_device,
+            network_calling_device=caller,
+            restricted=((caller, self.rules.trunk_device),) if withheld else (),
         )
         call = self.steps.new_call(calling_device=caller, called_device=target, data=data)
         self.steps.add_connection(call, caller, ConnectionState.CONNECTED)
@@ -123,6 +132,16 @@ class Network:
         )
         self.steps.offer(call, target)
         return call
+
+    def hidden_party(self, call: Call, number: str) -> str:
+        """``number`` as a party of ``call``: the trunk stands for the call's restricted outside
+        party (a client sees only the trunk of a withheld caller's connection)."""
+        if number != self.rules.trunk_device or number in call.connections:
+            return number
+        for party, trunk in call.data.restricted:
+            if trunk == number and party in call.connections:
+                return party
+        return number
 
     def _public(self, number: str) -> str:
         """``number`` as an outside caller dials it: the public number of an internal one."""

@@ -65,6 +65,14 @@ class GroupRouting(enum.Enum):
     APPLICATION = "application"  # a CTI application routes it over CSTA (MX-ONE CTI group)
 
 
+class OnHookConsultation(enum.Enum):
+    """What the exchange does when a user goes on-hook with a call on hold and a
+    consultation call (MX-ONE: transfer on hang-up, or the held party recalls the user)."""
+
+    TRANSFER = "transfer"  # the held party and the consulted party are joined (Transferred)
+    RECALL = "recall"  # the consultation ends; the held call rings the user again later
+
+
 class RouteTimeout(enum.Enum):
     """What a CTI group routed by the application does when the routeing application gives
     no route in time."""
@@ -83,7 +91,13 @@ class Lim:
 
 @attrs.define(frozen=True)
 class Extension:
-    """An extension of any kind; ``terminal`` False for a virtual extension with none."""
+    """An extension of any kind; ``terminal`` False for a virtual extension with none.
+
+    ``call_waiting``: a call to the extension while it is in one call is offered as a waiting
+    call instead of failing busy (MX-ONE: an extension category the administrator sets; off
+    unless set, see docs/call-features.md). ``withhold_number``: the extension's number is
+    presented as restricted to the other parties of the calls it makes (ECMA-269
+    ``restricted``)."""
 
     number: str
     kind: DeviceKind
@@ -92,6 +106,8 @@ class Extension:
     dn_type: DirectoryNumberType = DirectoryNumberType.ODN
     terminal: bool = True
     handsfree: bool = True
+    call_waiting: bool = False
+    withhold_number: bool = False
 
 
 @attrs.define(frozen=True)
@@ -206,3 +222,9 @@ class ExchangePlan:
     network: ExternalNetwork = attrs.Factory(ExternalNetwork)
     alerting_timeout: float = 60.0
     no_answer_ring_seconds: float = 5.0  # one ring period, for forward-on-no-answer ring counts
+    #: a call left on hold this long rings the holder again (recall); 0: never
+    hold_recall_seconds: float = 0.0
+    #: going on-hook while consulting with a call on hold: transfer, or recall of the held call
+    on_hook_consultation: OnHookConsultation = OnHookConsultation.TRANSFER
+    #: with ``on_hook_consultation`` recall: how long after the on-hook the held call recalls
+    consultation_recall_seconds: float = 10.0

@@ -8,8 +8,9 @@ is offered to an extension (ECMA TR/82 "Call Forwarding" scenarios), in this ord
    with ``last_redirection_device`` set;
 2. do not disturb -> forward on busy if set (Diverted callForwardBusy), else Failed
    (doNotDisturb) with the caller's connection in fail;
-3. busy (a connection of any kind, or ``sim busy on``) -> forward on busy if set, else Failed
-   (busy);
+3. busy (a connection of any kind, or ``sim busy on``) -> with call waiting on and one call
+   in progress, the call waits (Delivered, cause campOn: ``waiting.py``); else forward on busy
+   if set, else Failed (busy);
 4. otherwise the extension alerts (Delivered); with forward on no answer set, after
    ``ring_count`` x ``plan.no_answer_ring_seconds`` (ring count 3 if not given) the call is
    Diverted (callForwardNoAnswer).
@@ -30,6 +31,7 @@ from cstaserver.pbx.events import Diverted
 from cstaserver.pbx.interfaces import ICallSteps
 from cstaserver.pbx.plan import DeviceKind
 from cstaserver.pbx.states import ConnectionState, EventCause, ForwardingType
+from cstaserver.pbx.waiting import waits
 
 MAX_REDIRECTIONS = 8
 DEFAULT_RING_COUNT = 3
@@ -110,6 +112,10 @@ class Router:
             if entry is not None and entry.forward_to:
                 self.divert(call, number, entry.forward_to, EventCause.CALL_FORWARD_IMMEDIATE)
                 return
+        if not info.is_free() and waits(info):
+            self.steps.alert(call, number, cause=EventCause.CAMP_ON)
+            self._forward_on_no_answer(call, info, external, may_forward)
+            return
         if info.dnd or not info.is_free():
             entry = info.active_forwarding(_BUSY[external]) if may_forward else None
             if entry is not None and entry.forward_to:
@@ -119,11 +125,16 @@ class Router:
             self.steps.fail(call, number, cause)
             return
         self.steps.alert(call, number)
+        self._forward_on_no_answer(call, info, external, may_forward)
+
+    def _forward_on_no_answer(
+        self, call: Call, info: DeviceInfo, external: bool, may_forward: bool
+    ) -> None:
         entry = info.active_forwarding(_NO_ANSWER[external]) if may_forward else None
         if entry is not None and entry.forward_to:
             rings = entry.ring_count or DEFAULT_RING_COUNT
             delay = rings * self.no_answer_ring_seconds
-            conn = call.connections[number]
+            conn = call.connections[info.number]
             self.steps.set_timer(call, conn, "no_answer", delay, self._no_answer, entry.forward_to)
 
     def _no_answer(self, call: Call, conn: Connection, forward_to: str) -> None:

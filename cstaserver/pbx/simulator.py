@@ -6,13 +6,14 @@ method acts through the switching core and returns, or raises ``SwitchError`` wi
 message a user can read.
 
 Manual dialling (``call``): the terminal goes off-hook (ServiceInitiated, cause newCall) and
-dials. A number the exchange cannot route gives Failed with the caller's connection in fail
+dials (DigitsDialed with the digits, before the exchange analyses them). A number the exchange cannot route gives Failed with the caller's connection in fail
 (TR/82 "invalid number"): cause invalidNumberFormat for a malformed number (not digits, too
 short for the network, the trunk itself), destNotObtainable for a well-formed number that is
 not allocated, busy for the caller's own number. Otherwise Originated (newCall) and the
 called side, as for MakeCall. ``call`` from an outside number (``+46...``) is an incoming
 call from the network (the trunk side is the calling party; the number it dialled, as a
-public number, is the call's network called device).
+public number, is the call's network called device); ``withheld=True`` places it with the
+caller's number restricted (CLIR).
 """
 
 from __future__ import annotations
@@ -74,12 +75,19 @@ class Simulator:
             raise SwitchError(Refusal.NOT_IN_STATE, f"{info.number} is off-hook")
         return self.core.off_hook(info.number, EventCause.NEW_CALL).call_id
 
-    def call(self, from_: str, to: str) -> str:
-        """``sim call FROM TO``: a terminal dials, or an outside caller calls in."""
+    def call(self, from_: str, to: str, *, withheld: bool = False) -> str:
+        """``sim call FROM TO``: a terminal dials (DigitsDialed, then the call is routed), or
+        an outside caller calls in (``withheld``: with its number restricted)."""
         sw = self.switch
         if sw.numbering.is_external(from_):
             target = sw.destination(to, Refusal.BAD_CALLED_NUMBER, exclude=from_)
-            return sw.network.call_in(from_, target, dialled=to).call_id
+            return sw.network.call_in(from_, target, dialled=to, withheld=withheld).call_id
+        if withheld:
+            raise SwitchError(
+                Refusal.BAD_ARGUMENT,
+                "only an outside caller withholds its number per call "
+                "(an extension does with its withhold_number setting)",
+            )
         try:
             info = self.require_terminal(from_)
         except SwitchError as exc:
@@ -87,6 +95,7 @@ class Simulator:
         call = sw.check_may_originate(info)
         if call is None:
             call = self.core.off_hook(info.number, EventCause.NEW_CALL)
+        self.core.dialled(call, info.number, to)
         target = sw.numbering.resolve(to)
         cause = self._dial_failure(info.number, to, target)
         if cause is not None:
@@ -197,9 +206,10 @@ class Simulator:
     def reset(self) -> int:
         """A quiet exchange again, for tests that share one server: traffic runs stopped,
         every call cleared (ConnectionCleared / CallCleared as ClearCall gives them), every
-        agent logged off, and each extension's busy flag, do not disturb, forwarding and
-        terminal mode back to how the exchange was built. The exchange data, the CSTA
-        servers, sessions and monitors are untouched. Returns the number of calls cleared."""
+        agent logged off, and each extension's busy flag, do not disturb, message waiting
+        indicator, forwarding and terminal mode back to how the exchange was built. The
+        exchange data, the CSTA servers, sessions and monitors are untouched. Returns the
+        number of calls cleared."""
         for generator in self._traffic:
             generator.stop()
         self._traffic = []
@@ -217,6 +227,8 @@ class Simulator:
             info.busy = False
             if info.dnd:
                 self.switch.set_do_not_disturb(info.number, False)
+            if info.message_waiting:
+                self.switch.set_message_waiting(info.number, False)
             for kind, entry in list((info.forwarding or {}).items()):
                 if entry.active:
                     self.switch.set_forwarding(info.number, kind, None, False)

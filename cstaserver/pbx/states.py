@@ -40,6 +40,7 @@ class EventCause(enum.Enum):
     CALL_FORWARD_NO_ANSWER = "callForwardNoAnswer"
     CALL_NOT_ANSWERED = "callNotAnswered"
     CALL_PICKUP = "callPickup"
+    CAMP_ON = "campOn"
     CONFERENCE = "conference"
     CONSULTATION = "consultation"
     DEST_NOT_OBTAINABLE = "destNotObtainable"

@@ -23,6 +23,9 @@ Choices where ECMA-269 leaves room (documented for the CSTA layer):
   the Transferred event itself clears the transferring device's connections (state null in
   ``states``), and the secondary call ends without CallCleared, as in ECMA-269 17.2.x.
 - Retrieve while another call of the device is active: NOT_IN_STATE.
+- AnswerCall while another call of the device is connected (a waiting call, a recall) first
+  holds that call (``waiting.py``); ClearConnection of the consulting party in its
+  consultation transfers or recalls the held call (``recall.py``; docs/call-features.md).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import attrs
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
+from cstaserver.pbx import waiting
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.core import CallProcessing
 from cstaserver.pbx.devices import DeviceInfo, ForwardingEntry
@@ -40,12 +44,14 @@ from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import (
     NO_CALL_DATA,
     CallData,
+    CallInformation,
     Conferenced,
     ConnectionChange,
     DigitsGenerated,
     DoNotDisturb,
     Forwarding,
     Held,
+    MessageWaiting,
     Retrieved,
     Transferred,
 )
@@ -53,6 +59,7 @@ from cstaserver.pbx.groups import Groups
 from cstaserver.pbx.interfaces import ISwitch
 from cstaserver.pbx.network import Network
 from cstaserver.pbx.plan import DeviceKind, ExchangePlan
+from cstaserver.pbx.recall import Recall
 from cstaserver.pbx.routing import Router
 from cstaserver.pbx.states import (
     AgentState,
@@ -112,6 +119,7 @@ class Switch:
             distribution=self.groups,
             reach_predictive=self.network.predictive_answered,
         )
+        self.recall = Recall(core, lambda: core.plan, core.calls, self.transfer_call)
 
     def update_group_settings(self, plan: ExchangePlan) -> None:
         """The groups' call-centre settings changed in the exchange data (``csta_group -c``):
@@ -308,7 +316,8 @@ class Switch:
             call.origin_cause = EventCause.MAKE_CALL
             call.called_device = target
             if data is not NO_CALL_DATA:
-                call.data = data
+                call.add_data(correlator_data=correlator_data, user_data=user_data)
+                self.core.emit(call.event(CallInformation, EventCause.NORMAL, device=info.number))
             self.core.originate(call, info.number, target)
             return (call.call_id, info.number)
         if not auto_originate or info.mode is TerminalMode.MANUAL:
@@ -369,13 +378,17 @@ class Switch:
             raise SwitchError(
                 Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
             )
+        for active_id in waiting.to_hold(info, call_id):  # answering a waiting call
+            active = self.calls[active_id]
+            self._hold(active, active.connections[info.number], EventCause.NORMAL)
         self.core.answer(call, info.number)
 
     def clear_connection(self, call_id: str, device: str) -> None:
         call = self._call(call_id)
-        number = self.party_number(device)
+        number = self.network.hidden_party(call, self.party_number(device))
         self._connection(call, number, Refusal.NOTHING_TO_CLEAR)
-        self.core.release(call, number, EventCause.NORMAL_CLEARING)
+        if not self.recall.on_hook(call, number):  # on-hook during a consultation
+            self.core.release(call, number, EventCause.NORMAL_CLEARING)
 
     def clear_call(self, call_id: str) -> None:
         self.core.clear_all(self._call(call_id), EventCause.NORMAL_CLEARING)
@@ -389,9 +402,11 @@ class Switch:
     def _hold(self, call: Call, conn: Connection, cause: EventCause) -> None:
         conn.move(ConnectionState.HOLD)
         self.core.emit(call.event(Held, cause, holding_device=conn.device))
+        self.recall.on_hold(call, conn)
 
     def _retrieve(self, call: Call, conn: Connection, cause: EventCause) -> None:
         conn.move(ConnectionState.CONNECTED)
+        self.recall.on_retrieve(call, conn)
         self.core.emit(call.event(Retrieved, cause, retrieving_device=conn.device))
 
     def retrieve_call(self, call_id: str, device: str) -> None:
@@ -409,6 +424,7 @@ class Switch:
         self._hold(call, conn, EventCause.CONSULTATION)
         new = self.core.off_hook(info.number, EventCause.CONSULTATION)
         new.called_device = target
+        new.consultation_of = call.call_id
         self.core.originate(new, info.number, target)
         return (new.call_id, info.number)
 
@@ -423,6 +439,7 @@ class Switch:
         for other in active_others:
             self.core.move_connection(active, held, other)
         self.core.retire(active)
+        self.core.join_restricted(held, active)
         held.calling_device = held_others[0]
         held.called_device = active.called_device
         held.last_redirection_device = number
@@ -490,10 +507,12 @@ class Switch:
                 f"a conference has at most {CONFERENCE_LIMIT} parties",
             )
         held.connections[number].move(ConnectionState.CONNECTED)
+        self.recall.on_retrieve(held, held.connections[number])
         self.core.remove_connection(active, number)
         for other in active_others:
             self.core.move_connection(active, held, other)
         self.core.retire(active)
+        self.core.join_restricted(held, active)
         changes = [ConnectionChange(d, held.call_id, held.call_id) for d in [number, *held_others]]
         changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
         self.core.emit(
@@ -614,6 +633,20 @@ class Switch:
         self.core.emit(
             call.event(DigitsGenerated, EventCause.NORMAL, device=info.number, digits=digits)
         )
+
+    # -- call features (docs/call-features.md; hooks: waiting.py, recall.py) ------------------
+    def set_message_waiting(self, device: str, on: bool) -> None:
+        """ECMA-269 21.1.x Set Message Waiting Indicator: MessageWaiting to its monitors."""
+        info = self._feature_device(device)
+        info.message_waiting = bool(on)
+        self.core.emit(MessageWaiting(info.number, on=info.message_waiting))
+
+    def get_message_waiting(self, device: str) -> bool:
+        return self._feature_device(device).message_waiting
+
+    def restricted_parties(self, call_id: str) -> tuple:
+        """(party, trunk or None) of each party of a call whose identity is not presented."""
+        return self._call(call_id).data.restricted
 
     # -- logical device features -------------------------------------------------------------
     def _feature_device(self, device: str) -> DeviceInfo:

@@ -207,6 +207,16 @@ def test_an_outside_caller_calls_in(api: ApiWeb) -> None:
     assert states(to_phone.json["call"])["1005"] == "alerting"
 
 
+def test_an_outside_caller_withholding_its_number(api: ApiWeb) -> None:
+    answer = api.post("/callers", {"from": "+4685550107", "to": "1005", "withheld": True})
+    assert answer.status == 200
+    call = answer.json["call"]
+    assert states(call)["1005"] == "alerting"
+    assert api.switch.restricted_parties(call["id"]) == (("+4685550107", "0"),)
+    shown = api.post("/callers", {"from": "+4685550108", "to": "1006"}).json["call"]
+    assert api.switch.restricted_parties(shown["id"]) == ()
+
+
 def test_an_outside_party_answers_and_hangs_up(api: ApiWeb) -> None:
     call = api.post("/devices/1000/dial", {"to": "0812345679"}).json["call"]  # rings on
     outside = [d for d in states(call) if d != "1000"][0]

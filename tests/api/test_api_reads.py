@@ -71,7 +71,12 @@ def test_every_device_and_the_filters(api: ApiWeb) -> None:
         "busy": False,
         "mode": "handsfree",
         "members": [],
+        "call_waiting": False,
+        "message_waiting": False,
     }
+    api.switch.set_message_waiting("1100", True)
+    sip = api.get("/devices/1100").json["device"]
+    assert (sip["call_waiting"], sip["message_waiting"]) == (True, True)
     groups = api.get("/devices?kind=acd").json["devices"]
     assert [d["number"] for d in groups] == ["2000", "2001"]
     assert groups[0]["members"] == ["1000", "1001", "1002", "1003", "1004"]

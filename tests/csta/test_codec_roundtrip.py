@@ -107,13 +107,14 @@ def test_registry_covers_the_brief() -> None:
         MakeCall MakePredictiveCall AnswerCall ClearConnection ClearCall HoldCall RetrieveCall
         ConsultationCall TransferCall SingleStepTransferCall ConferenceCall SingleStepConferenceCall
         AlternateCall ReconnectCall DeflectCall GenerateDigits SetForwarding GetForwarding
-        SetDoNotDisturb GetDoNotDisturb SetAgentState GetAgentState""".split()
+        SetDoNotDisturb GetDoNotDisturb SetAgentState GetAgentState
+        SetMessageWaitingIndicator GetMessageWaitingIndicator""".split()
     for name in expected_requests:
         cls = MESSAGES[name]
         assert cls.csta_kind is Kind.REQUEST
         response = response_class(cls)
         assert response is not None and response.csta_name == name + "Response"
-    assert len(EVENTS) == 23
+    assert len(EVENTS) == 26
     for name in (
         "StartApplicationSession",
         "StopApplicationSession",

@@ -25,6 +25,8 @@ def describe(event: object) -> str:
     if isinstance(event, pbx_events.Forwarding):
         status = "on" if event.status else "off"
         return f"{name} {event.device} {event.forwarding_type.value} {status} {event.forward_to}"
+    if isinstance(event, pbx_events.MessageWaiting):
+        return f"{name} {event.device} {'on' if event.on else 'off'}"
     if isinstance(event, pbx_events.DoNotDisturb):
         return f"{name} {event.device} {'on' if event.on else 'off'}"
     head = f"{name} {event.cause.value}"
@@ -57,8 +59,10 @@ def describe(event: object) -> str:
             return f"{head} at {event.failing_device}"
         case pbx_events.Queued():
             return f"{head} at {event.queue} n={event.number_queued}"
-        case pbx_events.DigitsGenerated():
+        case pbx_events.DigitsGenerated() | pbx_events.DigitsDialed():
             return f"{head} {event.device} {event.digits}"
+        case pbx_events.CallInformation():
+            return f"{head} {event.device}"
     return head
 
 

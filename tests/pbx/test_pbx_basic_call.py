@@ -70,6 +70,7 @@ def test_manual_dial(sim, rec, states):
     call_id = sim.call("1000", "1001")
     assert rec.take() == [
         "ServiceInitiated newCall 1000",
+        "DigitsDialed normal 1000 1001",
         "Originated newCall 1000->1001",
         "Delivered newCall at 1001 1000->1001",
     ]
@@ -134,7 +135,11 @@ def test_invalid_number_refused(switch, rec, called):
 )
 def test_invalid_number_manually_dialled(sim, rec, states, called, cause):
     call_id = sim.call("1000", called)
-    assert rec.take() == ["ServiceInitiated newCall 1000", f"Failed {cause} at {called}"]
+    assert rec.take() == [
+        "ServiceInitiated newCall 1000",
+        f"DigitsDialed normal 1000 {called}",
+        f"Failed {cause} at {called}",
+    ]
     assert states(call_id) == {"1000": "fail"}
     sim.hangup("1000")
     assert rec.take() == ["ConnectionCleared normalClearing 1000", "CallCleared normalClearing"]

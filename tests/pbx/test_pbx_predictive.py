@@ -286,7 +286,11 @@ def test_predictive_call_data_is_carried_to_the_agent(centre):
 def test_an_outside_call_has_its_network_called_device_and_trunk(switch, sim, rec):
     sim.call("+4685550107", "1001")  # the outside caller dialled the public number
     sim.answer("1001")
-    expected = CallData(network_called_device="+4685551001", associated_calling_device="0")
+    expected = CallData(
+        network_called_device="+4685551001",
+        associated_calling_device="0",
+        network_calling_device="+4685550107",
+    )
     assert _data_of(rec.events) == {expected}
     sim.hangup("1001")
     rec.take()

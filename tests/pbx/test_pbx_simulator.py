@@ -67,7 +67,8 @@ def test_hangup_prefers_the_active_call(switch, sim, states):
     switch.answer_call(held, "1001")
     active, _ = switch.consultation_call(held, "1000", "1002")
     assert sim.hangup("1000") == active
-    assert states(held) == {"1000": "hold", "1001": "connected"}
+    # on-hook in the consultation: transfer on hang-up (docs/call-features.md)
+    assert states(held) == {"1001": "connected", "1002": "alerting"}
 
 
 def test_mode_round_trip(switch, sim):

@@ -125,6 +125,42 @@ class LyncFeatures:
         assert server.switch.snapshot_device("1101") == []
         assert server.call_id_of("1102") == server.call_id_of("1104")
 
+    async def test_answer_a_waiting_second_call_while_talking(self) -> None:
+        """Call waiting (the demo's SIP lines have it): a second call rings while the line is
+        in a call; AnswerCall on it holds the first (Held, then Established)."""
+        server, ua = await self.setup()
+        first = await self.talking()
+        server.sim.call("1103", "1101")
+        (waiting,) = await ua.expect_events("DeliveredEvent")
+        assert waiting.get("cause") == "campOn"
+        assert waiting.get("calling_device") == BOB
+        second = str(waiting.get("connection")[0])
+        assert second != first
+        _, (held, established) = await self.ok(
+            Lync.answer(second, LINE), "AnswerCallResponse", "HeldEvent", "EstablishedEvent"
+        )
+        assert held.get("held_connection") == (first, LINE)
+        assert established.get("established_connection") == (second, LINE)
+        states = {call: state.value for call, state, _ in server.switch.snapshot_device("1101")}
+        assert states == {first: "hold", second: "connected"}
+
+    async def test_transfer_by_hanging_up_the_consultation(self) -> None:
+        """ClearConnection of the consultation while the first call is held: MX-ONE's
+        transfer on hang-up joins the held party and the consulted party."""
+        server, _ = await self.setup()
+        first = await self.talking()
+        consultation = await self.consult(first)
+        _, (transferred,) = await self.ok(
+            Lync.clear_connection(consultation, LINE),
+            "ClearConnectionResponse",
+            "TransferedEvent",
+        )
+        assert transferred.get("cause") == "transfer"
+        assert transferred.get("transferring_device") == LINE
+        assert transferred.get("transferred_to_device") == CAROL
+        assert server.switch.snapshot_device("1101") == []
+        assert server.call_id_of("1102") == server.call_id_of("1104") == first
+
     async def test_alternate_between_held_and_consultation_call(self) -> None:
         await self.setup()
         first = await self.talking()
@@ -224,7 +260,7 @@ class LyncFeatures:
         state = await ua.csta(Lync.on_device("GetDoNotDisturb", LINE))
         assert not state.get("do_not_disturb_on")
 
-    async def test_answer_a_second_call(self) -> None:
+    async def test_answer_a_second_call_after_holding_the_first(self) -> None:
         await self.setup()
         first = await self.talking("1102")
         await self.ok(Lync.hold(first, LINE), "HoldCallResponse", "HeldEvent")

@@ -116,6 +116,49 @@ class LongPollTests(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(body_names(data), ["DeliveredEvent"])
 
+    def test_message_waiting_indicator_and_its_event(self) -> None:
+        self.post(soap11(monitor_start("1001")))
+        on = (
+            f'<SetMessageWaitingIndicator xmlns="{ED3}"><device>1001</device>'
+            "<messageWaitingOn>true</messageWaitingOn></SetMessageWaitingIndicator>"
+        )
+        status, _h, data = self.post(soap11(on))
+        self.assertEqual((status, body_names(data)), (200, ["SetMessageWaitingIndicatorResponse"]))
+        get = f'<GetMessageWaitingIndicator xmlns="{ED3}"><device>1001</device></GetMessageWaitingIndicator>'
+        status, _h, data = self.post(soap11(get))
+        self.assertIn(b"<messageWaitingOn>true</messageWaitingOn>", data)
+        self.web.reactor.advance(0)
+        status, _h, data = self.post(soap11(get_events(1)))
+        self.assertEqual(body_names(data), ["MessageWaitingEvent"])
+
+    def test_answer_a_waiting_second_call(self) -> None:
+        from cstaserver.pbx.simulator import Simulator
+
+        sim = Simulator(self.web.switch)
+        self.post(soap11(monitor_start("1100")))  # a SIP extension: call waiting on
+        sim.call("1000", "1100")
+        sim.answer("1100")
+        second = sim.call("1001", "1100")
+        answer = (
+            f'<AnswerCall xmlns="{ED3}"><callToBeAnswered><callID>{second}</callID>'
+            "<deviceID>1100</deviceID></callToBeAnswered></AnswerCall>"
+        )
+        status, _h, data = self.post(soap11(answer))
+        self.assertEqual((status, body_names(data)), (200, ["AnswerCallResponse"]))
+        self.web.reactor.advance(0)
+        status, _h, data = self.post(soap11(get_events(1)))
+        self.assertEqual(
+            body_names(data),
+            [
+                "DeliveredEvent",
+                "EstablishedEvent",
+                "DeliveredEvent",
+                "HeldEvent",
+                "EstablishedEvent",
+            ],
+        )
+        self.assertIn(b"<cause>campOn</cause>", data)
+
     def test_times_out_empty(self) -> None:
         polling = self.web.post(soap11(get_events(0.2)))
         self.web.reactor.advance(0.19)

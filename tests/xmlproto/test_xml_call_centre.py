@@ -128,6 +128,16 @@ class CallCentre(unittest.TestCase):
             "AgentReadyEvent",
         ]
 
+    async def test_a_withheld_caller_is_restricted_in_the_route_request(self) -> None:
+        await self.register()
+        await self.agent_ready("1001", "5001")
+        self.sim.call(CALLER, GROUP, withheld=True)
+        (frame,) = [f for f in await self.router.drain() if f.name == "RouteRequest"]
+        body = frame.body.decode()
+        assert "<callingDevice><restricted/></callingDevice>" in body
+        assert CALLER not in body
+        assert "<associatedCallingDevice><deviceIdentifier>0</deviceIdentifier>" in body
+
     async def test_a_busy_choice_is_asked_again(self) -> None:
         await self.register()
         await self.agent_ready("1001", "5001")

@@ -48,6 +48,7 @@ EXPECTED_SERVICES = {
         "transferCall",
     },
     "callAssociatedServList": {"generateDigits"},
+    "physDevServList": {"getMessageWaitingIndicator", "setMessageWaitingIndicator"},
     "logicalServList": {
         "getAgentState",
         "getDoNotDisturb",
@@ -120,6 +121,9 @@ class LoopbackServiceTests(unittest.TestCase):
         events = next(e for e in frame.decoded.element if e.tag.endswith("supportedEvents"))
         call_control = true_flags(events)["callControlEvtsList"]
         assert {"delivered", "established", "connectionCleared", "transferred"} <= call_control
+        assert "digitsDialed" in call_control
+        assert "callInformation" in true_flags(events)["callAssociatedEvtsList"]
+        assert true_flags(events)["physDevEvtsList"] == {"messageWaiting"}
 
     async def test_get_switching_function_devices_then_device_lists(self) -> None:
         frame = await self.client.ok(xml("GetSwitchingFunctionDevices"))
@@ -337,6 +341,28 @@ class LoopbackServiceTests(unittest.TestCase):
         assert event.get("transferring_device") == "1000"
         assert event.get("transferred_to_device") == "1002"
 
+    async def test_hanging_up_the_consultation_transfers(self) -> None:
+        xref, call, consult = await self.consult()
+        await self.client.ok(Req.clear_connection(consult, "1000"), "ClearConnectionResponse")
+        (event,) = for_monitor(await self.client.drain(), xref)
+        assert brief(event) == ("TransferedEvent", "null", "transfer")
+        assert event.get("primary_old_call") == (call, "1000")
+        assert event.get("secondary_old_call") == (consult, "1000")
+        assert event.get("transferred_to_device") == "1002"
+
+    async def test_answer_a_waiting_second_call(self) -> None:
+        xref = await self.client.monitor("1100")  # call waiting on
+        first = await self.call_between("1000", "1100")
+        second = await self.client.make_call("1001", "1100")
+        (waiting,) = for_monitor(await self.client.drain(), xref)
+        assert brief(waiting) == ("DeliveredEvent", "alerting", "campOn")
+        await self.client.ok(Req.answer(second, "1100"), "AnswerCallResponse")
+        held, established = for_monitor(await self.client.drain(), xref)
+        assert brief(held) == ("HeldEvent", "hold", "normal")
+        assert held.get("held_connection") == (first, "1100")
+        assert brief(established) == ("EstablishedEvent", "connected", "newCall")
+        assert established.get("established_connection") == (second, "1100")
+
     async def test_consultation_then_conference(self) -> None:
         xref, call, consult = await self.consult()
         frame = await self.client.ok(Req.two_calls("ConferenceCall", call, consult, "1000"))
@@ -426,6 +452,15 @@ class LoopbackServiceTests(unittest.TestCase):
         await self.client.ok(Req.set_dnd("1001", False))
         frame = await self.client.ok(Req.on_device("GetDoNotDisturb", "1001"))
         assert frame.message.do_not_disturb_on is False
+
+    async def test_set_and_get_message_waiting_indicator(self) -> None:
+        await self.client.monitor("1001")
+        on = "<messageWaitingOn>true</messageWaitingOn>"
+        await self.client.ok(Req.on_device("SetMessageWaitingIndicator", "1001", on))
+        (event,) = await self.client.drain()
+        assert (event.name, event.get("message_waiting_on")) == ("MessageWaitingEvent", True)
+        frame = await self.client.ok(Req.on_device("GetMessageWaitingIndicator", "1001"))
+        assert frame.get("message_waiting_on") is True
 
     async def test_set_and_get_agent_state(self) -> None:
         xref = await self.client.monitor("1002")

@@ -96,6 +96,7 @@ class MakeCallScenarios(Scenario):
         self.sim.call("1000", "1999")
         assert await self.briefs("1000") == [
             ("ServiceInitiatedEvent", "initiated", "newCall"),
+            ("DigitsDialedEvent", "initiated", "normal"),
             ("FailedEvent", "fail", "destNotObtainable"),
         ]
 

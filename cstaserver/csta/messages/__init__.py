@@ -12,6 +12,7 @@ from cstaserver.csta.messages.error_code import *  # noqa: F403
 from cstaserver.csta.messages.events import *  # noqa: F403
 from cstaserver.csta.messages.logical import *  # noqa: F403
 from cstaserver.csta.messages.monitoring import *  # noqa: F403
+from cstaserver.csta.messages.physical import *  # noqa: F403
 from cstaserver.csta.messages.routeing import *  # noqa: F403
 from cstaserver.csta.messages.sessions import *  # noqa: F403
 from cstaserver.csta.messages.snapshot import *  # noqa: F403

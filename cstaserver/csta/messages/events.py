@@ -44,6 +44,9 @@ __all__ = [
     "QueuedEvent",
     "NetworkReachedEvent",
     "DigitsGeneratedEvent",
+    "DigitsDialedEvent",
+    "CallInformationEvent",
+    "MessageWaitingEvent",
     "ForwardingEvent",
     "DoNotDisturbEvent",
     "AgentLoggedOnEvent",
@@ -456,3 +459,58 @@ class AgentBusyEvent(_AgentPendingEvent):
 @attrs.frozen(kw_only=True)
 class AgentWorkingAfterCallEvent(_AgentPendingEvent):
     pass
+
+
+@message("DigitsDialedEvent", Kind.EVENT)
+@attrs.frozen(kw_only=True)
+class DigitsDialedEvent:
+    """ECMA-269 17.2.x Digits Dialed: a device off-hook in a call dialled digits."""
+
+    monitor_cross_ref_id: str
+    dialing_connection: ConnectionID
+    dialing_device: ExtendedDeviceID | None = None
+    dialing_sequence: DeviceID | None = None
+    local_connection_info: LocalConnectionState | None = None
+    correlator_data: str | None = None
+    user_data: Raw | None = None
+    cause: EventCause | None = None
+    services_permitted: Raw | None = None
+    network_calling_device: ExtendedDeviceID | None = None
+    network_called_device: ExtendedDeviceID | None = None
+    associated_calling_device: ExtendedDeviceID | None = None
+    associated_called_device: ExtendedDeviceID | None = None
+    call_characteristics: Raw | None = None
+    call_linkage_data: Raw | None = None
+    extensions: Raw | None = None
+
+
+@message("CallInformationEvent", Kind.EVENT)
+@attrs.frozen(kw_only=True)
+class CallInformationEvent:
+    """ECMA-269 18.2.x Call Information: call-associated information of a call changed."""
+
+    monitor_cross_ref_id: str
+    connection: ConnectionID
+    device: ExtendedDeviceID | None = None
+    calling_device: ExtendedDeviceID | None = None
+    account_info: str | None = None
+    auth_code: str | None = None
+    correlator_data: str | None = None
+    user_data: Raw | None = None
+    services_permitted: Raw | None = None
+    call_qualifying_data: Raw | None = None
+    call_linkage_data_list: Raw | None = None
+    call_characteristics: Raw | None = None
+    extensions: Raw | None = None
+
+
+@message("MessageWaitingEvent", Kind.EVENT)
+@attrs.frozen(kw_only=True)
+class MessageWaitingEvent:
+    """ECMA-269 21.2.x Message Waiting: a device's message waiting indicator changed."""
+
+    monitor_cross_ref_id: str
+    target_device: ExtendedDeviceID
+    device_for_message: DeviceID | None = None
+    message_waiting_on: bool
+    extensions: Raw | None = None

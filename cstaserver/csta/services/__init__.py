@@ -5,6 +5,7 @@ from cstaserver.csta.services import (  # noqa: F401
     capabilities,
     logical,
     monitoring,
+    physical,
     routeing,
     sessions,
     snapshot,

@@ -26,6 +26,7 @@ SERVICE_LISTS = {
     "snapshot": "snapshot_serv_list",
     "call_control": "call_control_serv_list",
     "logical": "logical_serv_list",
+    "physical": "phys_dev_serv_list",
     "routeing": "routeing_serv_list",
 }
 #: Flag names that are not the lowerCamel of the request's root name.
@@ -44,6 +45,7 @@ EVENT_LISTS = {
     "callControl": "call_control_evts_list",
     "callAssociated": "call_associated_evts_list",
     "logicalDeviceFeature": "logical_evts_list",
+    "physicalDeviceFeature": "phys_dev_evts_list",
 }
 SEGMENT = 50  # devices per SwitchingFunctionDevices message, well under a 64 KiB frame
 

@@ -1,5 +1,6 @@
 """ECMA-269 clause 16 Snapshot services: Snapshot Device (16.1.2), Snapshot Call (16.1.1),
-answered with the snapshot data in the response (never a serviceCrossRefID)."""
+answered with the snapshot data in the response (never a serviceCrossRefID). A party whose
+identity is restricted (withheld caller ID) is ``<restricted/>`` here as in the events."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def snapshot_device(request: Any) -> SnapshotDeviceResponse:
     p = presenter(request)
     items = []
     for call_id, state, others in request.switch.snapshot_device(number):
+        q = p.hiding(request.switch.restricted_parties(call_id), number)
         states = [local_state(state)] + [
             local_state(other_state)
             for device, other_state in request.switch.snapshot_call(call_id)
@@ -34,8 +36,8 @@ def snapshot_device(request: Any) -> SnapshotDeviceResponse:
         ]
         items.append(
             SnapshotDeviceResponseInfo(
-                connection_identifier=p.connection(call_id, number),
-                endpoint_device=p.extended(others[0]) if others else None,
+                connection_identifier=q.connection(call_id, number),
+                endpoint_device=q.extended(others[0]) if others else None,
                 local_call_state=CallState(compound_call_state=states),
             )
         )
@@ -45,13 +47,14 @@ def snapshot_device(request: Any) -> SnapshotDeviceResponse:
 @service(SnapshotCall)
 def snapshot_call(request: Any) -> SnapshotCallResponse:
     call_id, _ = connection(request, request.message.snapshot_object, need_device=False)
-    p = presenter(request)
+    rows = request.switch.snapshot_call(call_id)
+    p = presenter(request).hiding(request.switch.restricted_parties(call_id))
     items = [
         SnapshotCallResponseInfo(
             device_on_call=p.extended(device),
             call_identifier=p.connection(call_id, device),
             local_connection_state=local_state(state),
         )
-        for device, state in request.switch.snapshot_call(call_id)
+        for device, state in rows
     ]
     return SnapshotCallResponse(snapshot=SnapshotCallData(snapshot_data=items))
