@@ -101,8 +101,12 @@ def backup_name(now: float) -> str:
 
 def dump(data: ExchangeData, path: Path) -> int:
     """Write ``data`` to ``path`` atomically, mode 0600; the number of bytes."""
-    text = to_json(data).encode("utf-8")
-    path = Path(path)
+    return write_file(Path(path), to_json(data).encode("utf-8"))
+
+
+def write_file(path: Path, text: bytes) -> int:
+    """Write ``text`` to ``path`` atomically (a temporary file, fsync, rename), mode 0600;
+    the number of bytes. CommandError if it cannot."""
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:

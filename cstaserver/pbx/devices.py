@@ -105,9 +105,7 @@ class DeviceInfo:
 RUNTIME_FIELDS = frozenset({"mode", "busy", "dnd", "forwarding", "agent", "connections"})
 
 
-def update_devices(
-    devices: dict[str, DeviceInfo], old: ExchangePlan, new: ExchangePlan
-) -> None:
+def update_devices(devices: dict[str, DeviceInfo], old: ExchangePlan, new: ExchangePlan) -> None:
     """Make ``devices`` (in place: the numbering shares the dict) the devices of ``new``.
 
     A number in both plans keeps its DeviceInfo and runtime state (calls, agent, forwarding)
