@@ -449,7 +449,7 @@ def import_extensions(
             raise CommandError(f"{where}: LIM {extension.lim} does not exist")
     imported = {extension.number: extension for _, extension in rows}
     if replace:
-        for number in current.keys() - imported.keys():
+        for number in sorted(current.keys() - imported.keys()):
             if used := memberships(plan, number):
                 raise CommandError(f"{filename}: {number} is not in the file but is {used[0]}")
         extensions = [extension for _, extension in rows]
