@@ -196,3 +196,21 @@ def test_bad_input_is_one_line_and_saves_nothing(
     assert (status, out) == (2, "")
     assert err.startswith(f"{program}: ") and message in err and err.count("\n") == 1, err
     assert stored(data) == before
+
+
+def test_console_script_asks_the_new_password_without_echo(tmp_path: Path) -> None:
+    from cstaserver.config import ensure_demo
+    from tests.admin.test_admin_prompts import PtyChild
+
+    ensure_demo(tmp_path)
+    child = PtyChild("csta_admin_password", ["-c", "--user", "admin", "--data", str(tmp_path)])
+    try:
+        child.answer("new password for admin: ", "Tty-pass-1")
+        child.answer("the same password again: ", "Tty-pass-1")
+        text = child.expect("admin login admin: password changed, saved")
+        assert "Tty-pass-1" not in text  # not echoed
+        assert child.wait() == 0
+    finally:
+        child.close()
+    account = DataDirectory(tmp_path).load().admin_accounts[0]
+    assert verify_password("Tty-pass-1", account.password_hash)
