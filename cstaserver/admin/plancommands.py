@@ -20,8 +20,8 @@ import attrs
 
 from cstaserver.admin import csvplan, planediting, planparsing
 from cstaserver.admin.exchange import write_file
-from cstaserver.admin.fieldoptions import show
-from cstaserver.admin.output import CommandError, ICommandOutput, fields, table
+from cstaserver.admin.fieldoptions import option_of, show
+from cstaserver.admin.output import CommandError, ICommandOutput, table
 from cstaserver.admin.target import applied
 from cstaserver.pbx.plan import AcdGroup, Extension
 
@@ -133,13 +133,14 @@ def format_groups(data: Any, number: str | None) -> str:
         if not found:
             raise CommandError(f"no group {number}")
         group = found[0]
-        pairs = [("type", group_kind(group))]
+        values: list[tuple[str, object]] = [("-d", group.number), ("type", group_kind(group))]
         for field in attrs.fields(type(group)):
-            if field.name != "agent_pins":
-                pairs.append((field.name.replace("_", " "), show(getattr(group, field.name))))
+            if field.name not in ("number", "agent_pins"):
+                values.append((field.name, getattr(group, field.name)))
+        text = format_options(values)
         if isinstance(group, AcdGroup):
-            pairs.append(("agents with a PIN", len(group.agent_pins)))
-        return fields(pairs)
+            text += f"({len(group.agent_pins)} of its agents have a PIN)\n"
+        return text
     rows = [
         (
             g.number,
@@ -223,7 +224,9 @@ async def agent_print(args: Args, target: Any, out: ICommandOutput) -> None:
 
 
 def format_options(values: list[tuple[str, object]]) -> str:
-    return table(("OPTION", "VALUE"), [(f"--{n.replace('_', '-')}", show(v)) for n, v in values])
+    """``OPTION VALUE`` rows: a field ``wrap_up_seconds`` as ``--wrap-up-seconds``."""
+    rows = [(n if n.startswith("-") else option_of(n), show(v)) for n, v in values]
+    return table(("OPTION", "VALUE"), rows)
 
 
 async def trunk_change(args: Args, target: Any, out: ICommandOutput) -> None:

@@ -60,7 +60,7 @@ def test_group_initiate_members_change_and_remove(data: Path) -> None:
     group = next(g for g in plan_of(data).hunt_groups if g.number == "2900")
     assert group.members == ("1202", "1203")
     out = ok("group", data, "-p", "-d", "2900")
-    assert "members:" in out and "1202,1203" in out
+    assert "--members  " in out and "1202,1203" in out
     ok("group", data, "-i", "-d", "2901", "--type", "acd", "--agent-devices", "1300,1301",
        "--agent-ids", "7001", "--wrap-up-seconds", "2.5")  # fmt: skip
     acd = next(g for g in plan_of(data).acd_groups if g.number == "2901")
