@@ -379,25 +379,18 @@ def csta_group_main() -> NoReturn:
     sys.exit(console_main("csta_group"))
 
 
-def extension_main() -> NoReturn:
-    sys.exit(console_main("extension"))
+def _main(program: str) -> Callable[[], NoReturn]:
+    def main() -> NoReturn:
+        sys.exit(console_main(program))
+
+    main.__name__ = f"{program}_main"
+    return main
 
 
-def group_main() -> NoReturn:
-    sys.exit(console_main("group"))
-
-
-def agent_main() -> NoReturn:
-    sys.exit(console_main("agent"))
-
-
-def trunk_main() -> NoReturn:
-    sys.exit(console_main("trunk"))
-
-
-def timer_main() -> NoReturn:
-    sys.exit(console_main("timer"))
-
-
-def csta_admin_password_main() -> NoReturn:
-    sys.exit(console_main("csta_admin_password"))
+# the numbering-plan commands (docs/admin.md, "Your own exchange")
+extension_main = _main("extension")
+group_main = _main("group")
+agent_main = _main("agent")
+trunk_main = _main("trunk")
+timer_main = _main("timer")
+csta_admin_password_main = _main("csta_admin_password")

@@ -229,10 +229,20 @@ def format_options(values: list[tuple[str, object]]) -> str:
     return table(("OPTION", "VALUE"), rows)
 
 
-async def trunk_change(args: Args, target: Any, out: ICommandOutput) -> None:
-    names = await target.update(lambda data: planediting.change_network(data, args))
-    options = ", ".join(f"--{n.replace('_', '-')}" for n in names)
-    out.write(_saved(f"trunks and outside network ({options})", "changed", target))
+def settings_change(what: str, edit: Any) -> Any:
+    """The ``-c`` handler of ``trunk`` or ``timer``: ``edit(data, args)`` gives the fields
+    changed, reported by their options."""
+
+    async def change(args: Args, target: Any, out: ICommandOutput) -> None:
+        names = await target.update(lambda data: edit(data, args))
+        options = ", ".join(option_of(name) for name in names)
+        out.write(_saved(f"{what} ({options})", "changed", target))
+
+    return change
+
+
+trunk_change = settings_change("trunks and outside network", planediting.change_network)
+timer_change = settings_change("timers", planediting.change_timers)
 
 
 async def trunk_print(args: Args, target: Any, out: ICommandOutput) -> None:
@@ -245,12 +255,6 @@ def _network_value(plan: Any, name: str) -> object:
     if name in attrs.fields_dict(type(plan.network)):
         return getattr(plan.network, name)
     return getattr(plan.public_numbering, name)
-
-
-async def timer_change(args: Args, target: Any, out: ICommandOutput) -> None:
-    names = await target.update(lambda data: planediting.change_timers(data, args))
-    options = ", ".join(f"--{n.replace('_', '-')}" for n in names)
-    out.write(_saved(f"timers ({options})", "changed", target))
 
 
 async def timer_print(args: Args, target: Any, out: ICommandOutput) -> None:

@@ -158,28 +158,24 @@ def agent_ids(text: str) -> tuple[str, ...]:
     return ids
 
 
-def trunk_parser() -> parsing._Parser:
-    options = " ".join(f"[{o.option} {o.metavar}]" for o in NETWORK_OPTIONS[:3])
-    parser = parsing.new_parser("trunk", f"trunk -c {options} ...\n       trunk -p")
+def settings_parser(program: str, options: list[Any], what: str) -> parsing._Parser:
+    """``PROGRAM -c [options] | -p`` over derived options (``trunk``, ``timer``)."""
+    listed = " ".join(f"[{o.option} {o.metavar}]" for o in options[:4])
+    more = " ..." if len(options) > 4 else ""
+    parser = parsing.new_parser(program, f"{program} -c {listed}{more}\n       {program} -p")
     parsing.add_actions(
-        parser,
-        ("-c", "change", "change the trunks and the outside network's rules"),
-        ("-p", "print", "print them"),
+        parser, ("-c", "change", f"change {what}"), ("-p", "print", f"print {what}")
     )
-    add_options(parser, NETWORK_OPTIONS)
+    add_options(parser, options)
     return parser
+
+
+def trunk_parser() -> parsing._Parser:
+    return settings_parser("trunk", NETWORK_OPTIONS, "the trunks and the outside network's rules")
 
 
 def timer_parser() -> parsing._Parser:
-    options = " ".join(f"[{o.option} S]" for o in TIMER_OPTIONS)
-    parser = parsing.new_parser("timer", f"timer -c {options}\n       timer -p")
-    parsing.add_actions(
-        parser,
-        ("-c", "change", "change timers of the exchange (seconds)"),
-        ("-p", "print", "print the timers"),
-    )
-    add_options(parser, TIMER_OPTIONS)
-    return parser
+    return settings_parser("timer", TIMER_OPTIONS, "the exchange's timers (seconds)")
 
 
 def admin_password_parser() -> parsing._Parser:

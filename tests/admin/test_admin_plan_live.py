@@ -7,18 +7,20 @@ are one line, exit status 2, nothing saved and the switch unchanged."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from twisted.conch.telnet import TelnetTransport
 from twisted.internet import reactor as global_reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from cstaserver.config import DataDirectory
 from cstaserver.config.passwords import verify_password
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.states import RequestedAgentState
-from tests.admin.admin_harness import Server, TelnetClient, demo_data
+from tests.admin.admin_harness import Server, TelnetClient, demo_data, settle
 
 PROMPT = "mxone> "
 
@@ -118,6 +120,41 @@ class LivePlanTests(unittest.TestCase):
         accounts = {a.user: a for a in self.server.runtime.admin_accounts()}
         assert verify_password("0ps-pass", accounts["ops"].password_hash)
 
+    async def test_console_scripts_reach_the_running_server(self) -> None:
+        """``extension``, ``group`` ... as console scripts (setup.cfg): the same entry points,
+        in a child process, applied live over the control channel."""
+        await settle()
+        for name, argv in [
+            ("extension_main", ["-i", "-d", "1960", "--kind", "ip"]),
+            ("group_main", ["-i", "-d", "2960", "--type", "hunt", "--members", "1960"]),
+        ]:
+            code = f"from cstaserver.admin.commands import {name}; {name}()"
+            out, err, status = await getProcessOutputAndValue(
+                sys.executable, ["-c", code, *argv, "--data", str(self.data)], env=None, path="."
+            )
+            assert (status, err) == (0, b""), err
+            assert out.endswith(b"saved, applied now\n"), out
+        call_id, _ = self.switch.make_call("1001", "2960")
+        assert self.states(call_id) == {"1001": "connected", "1960": "alerting"}
+        self.switch.clear_call(call_id)
+
+
+def test_every_console_script_is_a_command() -> None:
+    """setup.cfg's console scripts name the entry points of every administrator's command."""
+    import configparser
+
+    from cstaserver.admin import commands, parsing
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parents[2] / "setup.cfg")
+    scripts = {}
+    for line in config["options.entry_points"]["console_scripts"].strip().splitlines():
+        name, _, target = (part.strip() for part in line.partition("="))
+        scripts[name] = target
+    for program in parsing.PROGRAMS:
+        assert scripts[program] == f"cstaserver.admin.commands:{program}_main"
+        assert callable(getattr(commands, f"{program}_main"))
+
 
 class ShellPasswordTests(unittest.TestCase):
     def setUp(self) -> None:
@@ -141,23 +178,21 @@ class ShellPasswordTests(unittest.TestCase):
             client.transport.loseConnection()
         return client.closed
 
+    async def passwd(self, client: TelnetClient, first: str, second: str) -> str:
+        mark = client.send("passwd\r")
+        await client.expect("new password for admin: ", mark)
+        mark = client.send(f"{first}\r")
+        await client.expect("the same password again: ", mark)
+        mark = client.send(f"{second}\r")
+        return await client.expect(PROMPT, mark)
+
     async def test_passwd_asks_twice_without_echo_and_the_new_password_logs_in(self) -> None:
         client = await self.login("admin", "admin")
         await client.expect(PROMPT)
-        mark = client.send("passwd\r")
-        await client.expect("new password for admin: ", mark)
-        mark = client.send("Sh3ll-pass\r")
-        await client.expect("the same password again: ", mark)
-        mark = client.send("Sh3ll-pass\r")
-        out = await client.expect(PROMPT, mark)
+        out = await self.passwd(client, "Sh3ll-pass", "Sh3ll-pass")
         assert "admin login admin: password changed, saved, applied now" in out
         assert "Sh3ll-pass" not in client.text  # never echoed
-        mark = client.send("passwd\r")
-        await client.expect("new password for admin: ", mark)
-        mark = client.send("one\r")
-        await client.expect("the same password again: ", mark)
-        mark = client.send("two\r")
-        out = await client.expect(PROMPT, mark)
+        out = await self.passwd(client, "one", "two")
         assert "csta_admin_password: the two passwords differ; nothing changed" in out
         account = DataDirectory(self.data).load().admin_accounts[0]
         assert verify_password("Sh3ll-pass", account.password_hash)
