@@ -263,6 +263,30 @@ async def timer_print(args: Args, target: Any, out: ICommandOutput) -> None:
     out.write("(per group: wrap-up, ring, queue and route times: csta_group -p / group -p -d N)\n")
 
 
+# -- lim ------------------------------------------------------------------------------------
+
+
+async def lim_set(args: Args, target: Any, out: ICommandOutput) -> None:
+    create = args.action == "initiate"
+    lim = await target.update(lambda data: planediting.set_lim(data, args, create=create))
+    out.write(_saved(f"LIM {lim.number}", "initiated" if create else "changed", target))
+
+
+async def lim_remove(args: Args, target: Any, out: ICommandOutput) -> None:
+    lim = await target.update(lambda data: planediting.remove_lim(data, args))
+    out.write(_saved(f"LIM {lim.number}", "removed", target))
+
+
+async def lim_print(args: Args, target: Any, out: ICommandOutput) -> None:
+    data = target.read()
+    rows = []
+    for lim in data.plan.lims:
+        servers = [s.server_type.value for s in data.csta_servers if s.lim == lim.number]
+        devices = len(planediting.devices_on(data.plan, lim.number))
+        rows.append((lim.number, lim.name or None, devices, ", ".join(servers) or None))
+    out.write(table(("LIM", "NAME", "DEVICES", "CSTA-SERVERS"), rows))
+
+
 # -- csta_admin_password --------------------------------------------------------------------
 
 
@@ -304,6 +328,10 @@ HANDLERS = {
     ("trunk", "print"): trunk_print,
     ("timer", "change"): timer_change,
     ("timer", "print"): timer_print,
+    ("lim", "initiate"): lim_set,
+    ("lim", "change"): lim_set,
+    ("lim", "remove"): lim_remove,
+    ("lim", "print"): lim_print,
     ("csta_admin_password", "initiate"): admin_password_set,
     ("csta_admin_password", "change"): admin_password_set,
     ("csta_admin_password", "remove"): admin_password_remove,

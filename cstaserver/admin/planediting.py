@@ -25,7 +25,7 @@ from cstaserver.admin.editing import checked
 from cstaserver.admin.output import CommandError
 from cstaserver.config import AdminAccount, ExchangeData
 from cstaserver.config.passwords import hash_password
-from cstaserver.pbx.plan import AcdGroup, DeviceKind, ExchangePlan, Extension
+from cstaserver.pbx.plan import AcdGroup, DeviceKind, ExchangePlan, Extension, Lim
 
 GROUP_LISTS = ("hunt_groups", "cascade_groups", "acd_groups")
 GROUP_KIND_NAMES = {"hunt_groups": "hunt", "cascade_groups": "cascade", "acd_groups": "acd"}
@@ -339,6 +339,60 @@ def remove_agents(
         agent_pins=tuple(p for p in group.agent_pins if p[0] not in gone),
     )
     return _replace_acd(data, group, new), (new, args.agent)
+
+
+# -- lim ------------------------------------------------------------------------------------
+
+
+def _lim_number(args: argparse.Namespace) -> int:
+    if args.lim is None:
+        raise CommandError("give the LIM number (--lim N)")
+    return args.lim
+
+
+def devices_on(plan: ExchangePlan, lim: int) -> list[str]:
+    """The directory numbers on LIM ``lim``."""
+    found = [e.number for e in plan.extensions if e.lim == lim]
+    return found + [g.number for f in GROUP_LISTS for g in getattr(plan, f) if g.lim == lim]
+
+
+def set_lim(
+    data: ExchangeData, args: argparse.Namespace, *, create: bool
+) -> tuple[ExchangeData, Lim]:
+    """``lim -i`` (a new LIM) and ``lim -c`` (an existing one's name)."""
+    number = _lim_number(args)
+    values = fieldoptions.changes(args, planparsing.LIM_OPTIONS)
+    lims = list(data.plan.lims)
+    old = next((lim for lim in lims if lim.number == number), None)
+    if create and old is not None:
+        raise CommandError(f"LIM {number} exists (use -c to change it)")
+    if not create and old is None:
+        raise CommandError(f"LIM {number} does not exist (use -i)")
+    if not create and not values:
+        raise CommandError("say what to change (--name TEXT)")
+    new = attrs.evolve(old, **values) if old is not None else Lim(number, **values)
+    lims = (
+        [new if lim is old else lim for lim in lims]
+        if old
+        else sorted([*lims, new], key=lambda lim: lim.number)
+    )
+    return with_plan(data, lims=lims), new
+
+
+def remove_lim(data: ExchangeData, args: argparse.Namespace) -> tuple[ExchangeData, Lim]:
+    """``lim -e``: refused while a device or a CSTA server is on it, and for the last LIM."""
+    number = _lim_number(args)
+    old = next((lim for lim in data.plan.lims if lim.number == number), None)
+    if old is None:
+        raise CommandError(f"LIM {number} does not exist")
+    used = devices_on(data.plan, number)
+    used += [f"the {s.server_type.value} CSTA server" for s in data.csta_servers if s.lim == number]
+    if used:
+        more = f" and {len(used) - 1} more" if len(used) > 1 else ""
+        raise CommandError(f"LIM {number} still has {used[0]}{more} on it")
+    if len(data.plan.lims) == 1:
+        raise CommandError(f"LIM {number} is the last LIM")
+    return with_plan(data, lims=[lim for lim in data.plan.lims if lim is not old]), old
 
 
 # -- trunk and timer ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from cstaserver.pbx.plan import (
     Extension,
     ExternalNetwork,
     HuntGroup,
+    Lim,
     PublicNumbering,
 )
 
@@ -178,6 +179,27 @@ def timer_parser() -> parsing._Parser:
     return settings_parser("timer", TIMER_OPTIONS, "the exchange's timers (seconds)")
 
 
+LIM_OPTIONS = field_options([Lim], exclude=("number",))
+
+
+def lim_parser() -> parsing._Parser:
+    parser = parsing.new_parser(
+        "lim",
+        "lim -i --lim N [--name TEXT]  |  lim -c --lim N --name TEXT\n"
+        "       lim -e --lim N  |  lim -p",
+    )
+    parsing.add_actions(
+        parser,
+        ("-i", "initiate", "initiate a LIM (a server of the exchange)"),
+        ("-c", "change", "change a LIM's name"),
+        ("-e", "remove", "remove a LIM (no device and no CSTA server on it)"),
+        ("-p", "print", "print the LIMs and what is on them"),
+    )
+    parser.add_argument("--lim", type=parsing.lim_number, help="the LIM number")
+    add_options(parser, LIM_OPTIONS)
+    return parser
+
+
 def admin_password_parser() -> parsing._Parser:
     parser = parsing.new_parser(
         "csta_admin_password",
@@ -244,6 +266,17 @@ parsing.register(
 )
 parsing.register(
     "timer", timer_parser, {"change": _names(TIMER_OPTIONS), "print": set()}, "-c or -p"
+)
+parsing.register(
+    "lim",
+    lim_parser,
+    {
+        "initiate": {"lim", *_names(LIM_OPTIONS)},
+        "change": {"lim", *_names(LIM_OPTIONS)},
+        "remove": {"lim"},
+        "print": set(),
+    },
+    "-i, -c, -e or -p",
 )
 parsing.register(
     "csta_admin_password",

@@ -50,6 +50,7 @@ Commands (-h after any of the administrator's commands for its options):
   agent -i --group N --agent ID [--pin P]  |  agent -c|-e --agent ID  |  agent -p
   trunk -c [--trunk-prefix D] [--trunk-count N] ...  |  trunk -p    the outside network
   timer -c [--alerting-timeout S] ...  |  timer -p                   the exchange's timers
+  lim -i|-c|-e --lim N [--name TEXT]  |  lim -p                      the LIMs
   csta_admin_password -i|-c|-e --user U  |  csta_admin_password -p   admin logins
   passwd                             change your own login's password (asked twice)
   exchange print [NUMBER]            numbering plan, device kinds, states

@@ -101,6 +101,17 @@ def test_trunk_and_timers(data: Path) -> None:
     assert "--alerting-timeout        25" in out
 
 
+def test_lims(data: Path) -> None:
+    ok("lim", data, "-i", "--lim", "3", "--name", "Gothenburg")
+    ok("extension", data, "-i", "-d", "1950", "--kind", "ip", "--lim", "3")
+    assert extension(data, "1950").lim == 3
+    out = ok("lim", data, "-p")
+    assert out.splitlines()[-1].split() == ["3", "Gothenburg", "1", "-"]
+    ok("extension", data, "-e", "-d", "1950")
+    ok("lim", data, "-e", "--lim", "3")
+    assert [lim.number for lim in plan_of(data).lims] == [1, 2]
+
+
 def test_every_plan_timer_has_an_option() -> None:
     """Table-driven: every float field of ExchangePlan named *_seconds/*_timeout is a timer
     option (so fields added later are covered)."""
@@ -180,6 +191,11 @@ def test_admin_logins(data: Path) -> None:
         ("timer", ["-c", "--alerting-timeout", "nan"], "is not a number of seconds"),
         ("timer", ["-c", "--alerting-timeout", "2000000"], "is not a number of seconds"),
         ("timer", ["-c", "--wrap-up", "3"], "unrecognized arguments: --wrap-up"),
+        ("lim", ["-i", "--lim", "2"], "LIM 2 exists (use -c to change it)"),
+        ("lim", ["-c", "--lim", "7", "--name", "x"], "LIM 7 does not exist"),
+        ("lim", ["-e", "--lim", "2"], "LIM 2 still has 1200 and 23 more on it"),
+        ("lim", ["-i", "--lim", "0"], "0 is not a LIM number"),
+        ("lim", ["-i"], "give the LIM number (--lim N)"),
         ("csta_admin_password", ["-i", "--user", "admin", "--password", "x"], "admin login 'admin' exists"),
         ("csta_admin_password", ["-c", "--user", "nobody", "--password", "x"], "no admin login 'nobody'"),
         ("csta_admin_password", ["-c", "--user", "admin"], "give the new password"),

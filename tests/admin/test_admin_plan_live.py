@@ -108,6 +108,15 @@ class LivePlanTests(unittest.TestCase):
         await self.refused("timer", "-c", "--alerting-timeout", "0")
         await self.refused("trunk", "-c", "--trunk-device", "1001")
 
+    async def test_a_new_lim_takes_extensions(self) -> None:
+        await self.ok("lim", "-i", "--lim", "3", "--name", "Gothenburg")
+        await self.ok("extension", "-i", "-d", "1960", "--kind", "dect", "--lim", "3")
+        assert self.switch.device("1960").lim == 3
+        call_id, _ = self.switch.make_call("1001", "1960")
+        assert self.states(call_id) == {"1001": "connected", "1960": "alerting"}
+        self.switch.clear_call(call_id)
+        await self.refused("lim", "-e", "--lim", "3")
+
     async def test_bad_input_changes_nothing_live(self) -> None:
         await self.refused("extension", "-i", "-d", "1001", "--kind", "ip")
         await self.refused("extension", "-e", "-d", "1003")  # a member of group 2000
