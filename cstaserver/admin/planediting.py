@@ -35,17 +35,22 @@ def with_plan(data: ExchangeData, **changes: object) -> ExchangeData:
     return checked(attrs.evolve(data, plan=attrs.evolve(data.plan, **changes)))
 
 
+def _article(words: str) -> str:
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
+
 def describe_number(plan: ExchangePlan, number: str) -> str | None:
-    """What ``number`` is in ``plan`` (``an ip extension``, ``hunt group``), or None."""
+    """What ``number`` is in ``plan`` (``an ip extension``, ``a hunt group``, ``the
+    trunk``), or None if it is free."""
     for extension in plan.extensions:
         if extension.number == number:
-            return f"{extension.kind.value} extension {number}"
+            return _article(f"{extension.kind.value} extension")
     for field in GROUP_LISTS:
         for group in getattr(plan, field):
             if group.number == number:
-                return f"{GROUP_KIND_NAMES[field]} group {number}"
+                return _article(f"{GROUP_KIND_NAMES[field]} group")
     if number == plan.network.trunk_device:
-        return f"the trunk {number}"
+        return "the trunk"
     return None
 
 
@@ -86,7 +91,7 @@ def initiate_extensions(
         raise CommandError("a number is given twice")
     for number in numbers:
         if (what := describe_number(plan, number)) is not None:
-            raise CommandError(f"{number} is already used by the {what}")
+            raise CommandError(f"{number} is already {what}")
     added = [Extension(number=number, **values) for number in numbers]
     return with_plan(data, extensions=[*plan.extensions, *added]), added
 
@@ -152,7 +157,7 @@ def find_group(plan: ExchangePlan, number: str) -> tuple[str, Any]:
             if group.number == number:
                 return field, group
     what = describe_number(plan, number)
-    raise CommandError(f"{number} is the {what}, not a group" if what else f"no group {number}")
+    raise CommandError(f"{number} is {what}, not a group" if what else f"no group {number}")
 
 
 def one_number(args: argparse.Namespace) -> str:
@@ -184,7 +189,7 @@ def _check_positions(plan: ExchangePlan, group: Any) -> None:
         if number not in extensions:
             what = describe_number(plan, number)
             raise CommandError(
-                f"{number} is the {what}, not an extension" if what else f"no extension {number}"
+                f"{number} is {what}, not an extension" if what else f"no extension {number}"
             )
 
 
@@ -196,7 +201,7 @@ def initiate_group(data: ExchangeData, args: argparse.Namespace) -> tuple[Exchan
     cls, field = planparsing.GROUP_TYPES[args.group_type]
     plan = data.plan
     if (what := describe_number(plan, number)) is not None:
-        raise CommandError(f"{number} is already used by the {what}")
+        raise CommandError(f"{number} is already {what}")
     values = _group_values(args, cls, args.group_type)
     for name in ("members", "agent_ids", "agent_devices"):  # required fields: empty to start
         if name in attrs.fields_dict(cls):
@@ -496,7 +501,7 @@ def import_extensions(
         lines[number] = line
         what = describe_number(plan, number)
         if what is not None and number not in current:
-            raise CommandError(f"{where}: {number} is already used by the {what}")
+            raise CommandError(f"{where}: {number} is already {what}")
         if prefix and number.startswith(prefix):
             raise CommandError(f"{where}: {number} starts with the trunk prefix {prefix}")
         if extension.lim not in lims:

@@ -79,7 +79,7 @@ def write(data: Path, text: str) -> Path:
         (site_plan(400).replace(f"3316,{KINDS[316 % 8]}", "3316,ipx"), "plan.csv line 319: kind: 'ipx' is not one of"),
         (site_plan(20).replace("\n3010,", "\n3003,"), "plan.csv line 13: 3003 is also on line 6"),
         (site_plan(5) + "1001,ip\n", "plan.csv line 8: 2 values for 7 columns"),
-        ("number,kind\n3000,ip\n2000,ip\n", "plan.csv line 3: 2000 is already used by the acd group 2000"),
+        ("number,kind\n3000,ip\n2000,ip\n", "plan.csv line 3: 2000 is already an acd group"),
         ("number,kind,lim\n3000,ip,7\n", "plan.csv line 2: LIM 7 does not exist"),
         ("number,kind\n0300,ip\n", "plan.csv line 2: 0300 starts with the trunk prefix 0"),
         ("number,kind\n3000,hunt\n", "plan.csv line 2: kind hunt is not a kind of extension"),
