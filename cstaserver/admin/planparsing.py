@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import attrs
+
 from cstaserver.admin import parsing
 from cstaserver.admin.fieldoptions import add_options, field_options, nullable, word_list
 from cstaserver.pbx.plan import (
     AcdGroup,
     CascadeGroup,
+    DeviceKind,
     ExchangePlan,
     Extension,
     ExternalNetwork,
@@ -31,7 +34,29 @@ from cstaserver.pbx.plan import (
 #: The most numbers one ``-d FROM..TO`` may name.
 MAX_RANGE = 10_000
 
-EXTENSION_OPTIONS = field_options([Extension], exclude=("number",))
+
+def extension_kind(text: str) -> DeviceKind:
+    """A kind of extension (not a group kind, not the trunk)."""
+    kinds = "|".join(k.value for k in DeviceKind if k.is_extension)
+    try:
+        kind = DeviceKind(text.strip().lower())
+    except ValueError:
+        kind = None
+    if kind is None or not kind.is_extension:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a kind of extension ({kinds})")
+    return kind
+
+
+EXTENSION_OPTIONS = [
+    attrs.evolve(
+        option,
+        convert=extension_kind,
+        metavar="|".join(k.value for k in DeviceKind if k.is_extension),
+    )
+    if option.name == "kind"
+    else option
+    for option in field_options([Extension], exclude=("number",))
+]
 #: ``group --type`` -> (the class, the plan's list of them).
 GROUP_TYPES: dict[str, tuple[type, str]] = {
     "hunt": (HuntGroup, "hunt_groups"),
