@@ -95,7 +95,12 @@ class LivePlanTests(unittest.TestCase):
         err = await self.refused("agent", "-e", "--agent", "5100")
         assert "agent 5100 is logged on at 1002 in group 2000; log the agent off first" in err
         self.switch.set_agent_state("1002", RequestedAgentState.LOGGED_OFF, "5100")
+        await self.ok("agent", "-c", "--agent", "5100", "--pin", "none")
+        self.switch.set_agent_state("1003", RequestedAgentState.LOGGED_ON, "5100")  # no PIN now
+        self.switch.set_agent_state("1003", RequestedAgentState.LOGGED_OFF, "5100")
         await self.ok("agent", "-e", "--agent", "5100")
+        with self.assertRaises(SwitchError):
+            self.switch.set_agent_state("1002", RequestedAgentState.LOGGED_ON, "5100")
 
     async def test_trunk_rules_and_timers_apply_to_the_next_call(self) -> None:
         await self.ok("trunk", "-c", "--trunk-count", "0")
