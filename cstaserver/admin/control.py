@@ -87,6 +87,7 @@ class ControlServerProtocol(amp.AMP):
 def _action(argv: Sequence[str]) -> str:
     """The action flags of a command line, for the log (never a password)."""
     actions = ("-i", "-c", "-e", "-p", "--import", "--export")
+    actions += ("--initiate", "--change", "--erase", "--print")
     return " ".join(word for word in argv if word in actions) or "-"
 
 

@@ -125,9 +125,18 @@ def new_parser(program: str, usage: str) -> _Parser:
     return _parser(program, usage)
 
 
+#: The long forms of the action flags, as the MX-ONE command descriptions spell them
+#: (``-c, --change``, ``-e, --erase``, ...).
+LONG_ACTIONS = {"-i": "--initiate", "-c": "--change", "-e": "--erase", "-p": "--print"}
+
+
 def add_actions(parser: _Parser, *flags: tuple[str, str, str]) -> None:
-    """The mutually exclusive action flags (``-i``, ``-e`` ...) of a command."""
-    _actions(parser, *flags)
+    """The mutually exclusive action flags of a command: ``-i``/``--initiate``,
+    ``-c``/``--change``, ``-e``/``--erase``, ``-p``/``--print``."""
+    group = parser.add_mutually_exclusive_group()
+    for flag, action, text in flags:
+        names = [flag, LONG_ACTIONS[flag]] if flag in LONG_ACTIONS else [flag]
+        group.add_argument(*names, dest="action", action="store_const", const=action, help=text)
 
 
 def _parser(program: str, usage: str) -> _Parser:

@@ -1,9 +1,12 @@
 """The command lines of the numbering-plan commands (docs/admin.md, "Your own exchange"):
-``extension``, ``group``, ``agent``, ``trunk``, ``timer`` and ``csta_admin_password``.
+``lim``, ``extension``, ``group``, ``agent``, ``trunk``, ``timer`` and
+``csta_admin_password``.
 
-They follow the MX-ONE command style the operational directions use (``extension -i -d
-NUMBER``, ``number_initiate``, ``csta -i/-e/-p``): ``-i`` initiate, ``-c`` change, ``-e``
-erase (remove), ``-p`` print, ``-d`` the directory number(s). Most options are derived from
+They follow the conventions of the MX-ONE command descriptions (``extension_profile``: "used
+to change, erase, initiate, and print") and of ``csta -i/-e/-p`` in the operational
+directions "CSTA Server (Phase III)": ``-i``/``--initiate``, ``-c``/``--change``,
+``-e``/``--erase`` (remove), ``-p``/``--print``, and ``-d`` for the directory number(s).
+Most options are derived from
 the fields of the plan's attrs classes (:mod:`.fieldoptions`), so a field added to
 ``Extension``, a group class, ``ExternalNetwork``/``PublicNumbering`` or a timer of
 ``ExchangePlan`` (a float field whose name ends in ``_seconds`` or ``_timeout``) is a new

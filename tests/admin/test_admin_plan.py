@@ -230,3 +230,11 @@ def test_console_script_asks_the_new_password_without_echo(tmp_path: Path) -> No
         child.close()
     account = DataDirectory(tmp_path).load().admin_accounts[0]
     assert verify_password("Tty-pass-1", account.password_hash)
+
+
+def test_long_action_names_as_the_mx_one_spells_them(data: Path) -> None:
+    ok("extension", data, "--initiate", "-d", "1950", "--kind", "ip")
+    ok("extension", data, "--change", "-d", "1950", "--name", "Lab")
+    assert "Lab" in ok("extension", data, "--print", "-d", "1950")
+    ok("extension", data, "--erase", "-d", "1950")
+    assert extension(data, "1950") is None
