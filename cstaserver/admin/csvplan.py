@@ -5,8 +5,9 @@ One column per field of :class:`cstaserver.pbx.plan.Extension`, named as the fie
 (``number,kind,lim,name,dn_type,terminal,handsfree``, and any field added later); values as
 the commands print them (``yes``/``no``, enum values, ``none``). The first line that is not
 blank and not a ``#`` comment is the header; ``number`` and ``kind`` are required columns,
-the others may be left out (or a cell left empty) for the field's default. Reading is all or
-nothing: the first bad line is a :class:`CommandError` naming the file and the line number.
+the others may be left out (or a cell left empty) for the field's default. A header with more
+semicolons than commas makes ``;`` the separator (spreadsheets in many European locales save
+so). Reading is all or nothing: the first bad line is a :class:`CommandError` naming the file and the line number.
 """
 
 from __future__ import annotations
@@ -81,11 +82,20 @@ def _extension(header: list[str], row: list[str], where: str) -> Extension:
     return Extension(**values)  # type: ignore[arg-type]
 
 
+def delimiter(text: str) -> str:
+    """``;`` when the header line has more of them than commas (a spreadsheet saved in a
+    locale whose decimal mark is the comma), else ``,``."""
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return ";" if line.count(";") > line.count(",") else ","
+    return ","
+
+
 def import_csv(text: str, filename: str) -> list[tuple[int, Extension]]:
     """The extensions of a CSV plan, each with its line number; CommandError on a bad line."""
     header: list[str] | None = None
     found: list[tuple[int, Extension]] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
     try:
         for row in reader:
             where = f"{filename} line {reader.line_num}"

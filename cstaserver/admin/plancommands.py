@@ -90,7 +90,8 @@ async def extension_export(args: Args, target: Any, out: ICommandOutput) -> None
 async def extension_import(args: Args, target: Any, out: ICommandOutput) -> None:
     path = Path(args.import_file)
     try:
-        content = path.read_bytes()[: csvplan.MAX_BYTES + 1]
+        with path.open("rb") as stream:
+            content = stream.read(csvplan.MAX_BYTES + 1)
     except OSError as e:
         raise CommandError(f"cannot read {path}: {e.strerror or e}") from None
     if len(content) > csvplan.MAX_BYTES:

@@ -124,3 +124,11 @@ def test_export_then_import_is_unchanged(data: Path) -> None:
     status, out, _ = run("extension", data, "--import", str(target), "--replace")
     assert status == 0 and f"(0 added, 0 changed, {count} unchanged, 0 removed)" in out
     assert stored(data) == before
+
+
+def test_a_spreadsheet_with_semicolons_imports(data: Path) -> None:
+    text = "number;kind;name\r\n1950;ip;Andersson, Eva\r\n1951;dect;Lager\r\n"
+    status, out, err = run("extension", data, "--import", str(write(data, text)))
+    assert (status, err) == (0, ""), err
+    by_number = {e.number: e for e in DataDirectory(data).load().plan.extensions}
+    assert by_number["1950"].name == "Andersson, Eva" and by_number["1951"].kind.value == "dect"
