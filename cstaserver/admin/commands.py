@@ -26,7 +26,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from cstaserver.admin import control, editing, prompting
+from cstaserver.admin import control, editing, plancommands, prompting
 from cstaserver.admin.output import (
     OK,
     WRONG_INPUT,
@@ -38,7 +38,7 @@ from cstaserver.admin.output import (
 )
 from cstaserver.admin.parsing import parse
 from cstaserver.admin.status import format_status, server_id
-from cstaserver.admin.target import DirectoryTarget, IExchangeTarget
+from cstaserver.admin.target import DirectoryTarget, applied
 from cstaserver.certificates import CertificateError, CertificateInfo, make_bundle, self_signed
 from cstaserver.config import CstaServerSettings, DataDirectory, ExchangeData
 
@@ -59,10 +59,6 @@ def describe_server(server: CstaServerSettings) -> str:
     return text + f", authentication {server.authentication.value}"
 
 
-def _applied(target: IExchangeTarget) -> str:
-    return "applied now" if target.live else "applied when the server starts"
-
-
 # -- csta ----------------------------------------------------------------------------------
 
 
@@ -71,7 +67,7 @@ async def csta_initiate(args: argparse.Namespace, target: Any, out: ICommandOutp
     verb = "initiated" if change.old is None else "changed"
     if change.old == change.new:
         verb = "unchanged"
-    out.write(f"{describe_server(change.new)}: {verb}, saved, {_applied(target)}\n")
+    out.write(f"{describe_server(change.new)}: {verb}, saved, {applied(target)}\n")
 
 
 async def csta_remove(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
@@ -102,7 +98,7 @@ def describe_criteria(criteria: Any) -> str:
 async def criteria_set(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
     create = args.action == "initiate"
     criteria = await target.update(lambda data: editing.set_criteria(data, args, create=create))
-    out.write(f"{describe_criteria(criteria)}: saved, {_applied(target)}\n")
+    out.write(f"{describe_criteria(criteria)}: saved, {applied(target)}\n")
 
 
 async def criteria_remove(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
@@ -254,7 +250,7 @@ GROUP_HEADERS = (
 async def group_change(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
     change = await target.update(lambda data: editing.change_group(data, args))
     verb = "unchanged" if change.old == change.new else "changed"
-    out.write(f"group {change.new.number}: {verb}, saved, {_applied(target)}\n")
+    out.write(f"group {change.new.number}: {verb}, saved, {applied(target)}\n")
 
 
 async def group_print(args: argparse.Namespace, target: Any, out: ICommandOutput) -> None:
@@ -278,6 +274,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("mxone_certificate", "install"): certificate_install,
     ("csta_group", "change"): group_change,
     ("csta_group", "print"): group_print,
+    **plancommands.HANDLERS,
 }
 
 
@@ -321,9 +318,17 @@ def synchronously(deferred: defer.Deferred) -> Any:
 
 def absolute_paths(program: str, argv: list[str]) -> list[str]:
     """File arguments made absolute, for a server with another working directory."""
+    result = list(argv)
+    if program == "extension":
+        for i, word in enumerate(result):
+            if word in ("--import", "--export") and i + 1 < len(result):
+                result[i + 1] = os.path.abspath(result[i + 1])
+            elif word.startswith(("--import=", "--export=")):
+                option, _, path = word.partition("=")
+                result[i] = f"{option}={os.path.abspath(path)}"
+        return result
     if program != "mxone_certificate":
         return argv
-    result = list(argv)
     for i, word in enumerate(result):
         if word == "--install":
             for j in (i + 1, i + 2):
@@ -386,3 +391,21 @@ def mxone_certificate_main() -> NoReturn:
 
 def csta_group_main() -> NoReturn:
     sys.exit(console_main("csta_group"))
+
+
+def _main(program: str) -> Callable[[], NoReturn]:
+    def main() -> NoReturn:
+        sys.exit(console_main(program))
+
+    main.__name__ = f"{program}_main"
+    return main
+
+
+# the numbering-plan commands (docs/admin.md, "Your own exchange")
+extension_main = _main("extension")
+group_main = _main("group")
+agent_main = _main("agent")
+trunk_main = _main("trunk")
+timer_main = _main("timer")
+lim_main = _main("lim")
+csta_admin_password_main = _main("csta_admin_password")

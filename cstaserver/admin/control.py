@@ -86,7 +86,9 @@ class ControlServerProtocol(amp.AMP):
 
 def _action(argv: Sequence[str]) -> str:
     """The action flags of a command line, for the log (never a password)."""
-    return " ".join(word for word in argv if word in ("-i", "-c", "-e", "-p")) or "-"
+    actions = ("-i", "-c", "-e", "-p", "--import", "--export")
+    actions += ("--initiate", "--change", "--erase", "--print")
+    return " ".join(word for word in argv if word in actions) or "-"
 
 
 def control_factory(runner: Callable[[str, Sequence[str], ICommandOutput], Any]) -> Factory:

@@ -8,8 +8,8 @@ altered a dump to backup media must be performed").
 - ``exchange dump [FILE]`` writes the exchange data as JSON (the ``exchange.json`` format),
   atomically and mode 0600, by default to ``<data>/backup-<UTC time>.json``.
 - ``exchange restore FILE`` reads and validates a backup, saves it atomically as the exchange
-  data and applies what can be applied to the running server (CSTA servers, authentication
-  criteria, web and admin accounts); it says what needs a restart (numbering plan, limits).
+  data and applies it to the running server (CSTA servers, authentication criteria, web and
+  admin accounts, the numbering plan); it says what needs a restart (the limits).
 """
 
 from __future__ import annotations
@@ -101,8 +101,12 @@ def backup_name(now: float) -> str:
 
 def dump(data: ExchangeData, path: Path) -> int:
     """Write ``data`` to ``path`` atomically, mode 0600; the number of bytes."""
-    text = to_json(data).encode("utf-8")
-    path = Path(path)
+    return write_file(Path(path), to_json(data).encode("utf-8"))
+
+
+def write_file(path: Path, text: bytes) -> int:
+    """Write ``text`` to ``path`` atomically (a temporary file, fsync, rename), mode 0600;
+    the number of bytes. CommandError if it cannot."""
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
@@ -134,8 +138,6 @@ def read_backup(path: Path) -> ExchangeData:
 def restart_needed(old: ExchangeData, new: ExchangeData) -> list[str]:
     """What of ``new`` the running server applies only when it starts again."""
     needed = []
-    if old.plan != new.plan:
-        needed.append("numbering plan")
     if old.limits != new.limits:
         needed.append("limits")
     return needed
@@ -147,7 +149,7 @@ async def restore(target: Any, path: Path) -> str:
     old = await target.update(lambda current: (new, current))
     lines = [f"exchange data restored from {path} and saved"]
     applied = "applied now" if target.live else "applied when the server starts"
-    lines.append(f"CSTA servers, authentication criteria and accounts: {applied}")
+    lines.append(f"CSTA servers, numbering plan, authentication criteria and accounts: {applied}")
     needed = restart_needed(old, new)
     if needed and target.live:
         lines.append(f"needs a restart: {', '.join(needed)}")

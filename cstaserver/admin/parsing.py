@@ -14,18 +14,19 @@ command runs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
+from cstaserver.admin.fieldoptions import DEST_PREFIX, NONE_WORDS, choice
 from cstaserver.admin.output import CommandError
 from cstaserver.config import AuthMode, ServerType
 from cstaserver.config.values import whole_number
 from cstaserver.pbx.plan import GroupRouting, RouteTimeout
 
 DEFAULT_DATA = "./mxone-data"
-NONE_WORDS = ("none", "-", "off")
 
-PROGRAMS = ("csta", "csta_authentication", "mxone_certificate", "csta_group")
+#: Every command :func:`parse` knows (``register`` adds more: :mod:`.planparsing`).
+PROGRAMS = ["csta", "csta_authentication", "mxone_certificate", "csta_group"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,22 +65,10 @@ def seconds(text: str) -> int:
     return _argument(text, "a number of seconds", low=0, range_hint=" (0 = no limit)")
 
 
-def _choice(enum_type: type) -> Callable[[str], object]:
-    def convert(text: str) -> object:
-        try:
-            return enum_type(text.strip().lower())
-        except ValueError:
-            allowed = "|".join(member.value for member in enum_type)
-            raise argparse.ArgumentTypeError(f"{text!r} is not one of {allowed}") from None
-
-    convert.__name__ = enum_type.__name__
-    return convert
-
-
-server_type = _choice(ServerType)
-auth_mode = _choice(AuthMode)
-group_routing = _choice(GroupRouting)
-route_timeout = _choice(RouteTimeout)
+server_type = choice(ServerType)
+auth_mode = choice(AuthMode)
+group_routing = choice(GroupRouting)
+route_timeout = choice(RouteTimeout)
 
 
 def group_seconds(text: str) -> float:
@@ -121,6 +110,33 @@ def agent_pin(text: str) -> tuple[str, str]:
     if not agent.strip() or not pin.isdigit() or not 1 <= len(pin) <= 16:
         raise argparse.ArgumentTypeError(f"{text!r} is not AGENT:PIN (a PIN of 1-16 digits)")
     return agent.strip(), pin
+
+
+def pin_code(text: str) -> str:
+    """A PIN of 1-16 digits."""
+    pin = text.strip()
+    if not pin.isdigit() or not pin.isascii() or not 1 <= len(pin) <= 16:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a PIN (1-16 digits)")
+    return pin
+
+
+def new_parser(program: str, usage: str) -> _Parser:
+    """A command's parser with ``-h`` and ``--data``."""
+    return _parser(program, usage)
+
+
+#: The long forms of the action flags, as the MX-ONE command descriptions spell them
+#: (``-c, --change``, ``-e, --erase``, ...).
+LONG_ACTIONS = {"-i": "--initiate", "-c": "--change", "-e": "--erase", "-p": "--print"}
+
+
+def add_actions(parser: _Parser, *flags: tuple[str, str, str]) -> None:
+    """The mutually exclusive action flags of a command: ``-i``/``--initiate``,
+    ``-c``/``--change``, ``-e``/``--erase``, ``-p``/``--print``."""
+    group = parser.add_mutually_exclusive_group()
+    for flag, action, text in flags:
+        names = [flag, LONG_ACTIONS[flag]] if flag in LONG_ACTIONS else [flag]
+        group.add_argument(*names, dest="action", action="store_const", const=action, help=text)
 
 
 def _parser(program: str, usage: str) -> _Parser:
@@ -293,6 +309,8 @@ _ACTION_WORDS = {
 
 def given(args: argparse.Namespace, name: str) -> bool:
     """Whether the option ``name`` (dest spelling) was given on the command line."""
+    if name.startswith(DEST_PREFIX):  # an option derived from a field (.fieldoptions)
+        return hasattr(args, name)
     value = getattr(args, name, None)
     if name in ("tls_port", "web_port", "queue_time", "diverted_position"):
         return value is not False
@@ -300,7 +318,7 @@ def given(args: argparse.Namespace, name: str) -> bool:
 
 
 def option_name(dest: str) -> str:
-    return "--" + dest.replace("_", "-")
+    return "--" + dest.removeprefix(DEST_PREFIX).replace("_", "-")
 
 
 def parse(program: str, argv: Sequence[str]) -> argparse.Namespace:
@@ -316,16 +334,31 @@ def parse(program: str, argv: Sequence[str]) -> argparse.Namespace:
         return args
     if program == "mxone_certificate" and args.install is not None:
         args.action = "install"
+    for action in ("import", "export"):  # extension --import FILE / --export FILE
+        if getattr(args, f"{action}_file", None) is not None:
+            args.action = action
     if args.action is None:
         raise CommandError(f"say what to do: {_ACTION_WORDS[program]} (-h for help)")
     allowed = _ALLOWED[program, args.action]
-    for dest in sorted(_ALLOWED_ALL[program] - allowed):
+    for dest in sorted(_allowed_all(program) - allowed):
         if given(args, dest):
             raise CommandError(f"{option_name(dest)} does not go with this action")
     return args
 
 
-_ALLOWED_ALL = {
-    program: set().union(*(options for (p, _), options in _ALLOWED.items() if p == program))
-    for program in PROGRAMS
-}
+def _allowed_all(program: str) -> set[str]:
+    return set().union(*(options for (p, _), options in _ALLOWED.items() if p == program))
+
+
+def register(
+    program: str,
+    factory: Callable[[], _Parser],
+    allowed: dict[str, Iterable[str]],
+    action_words: str,
+) -> None:
+    """Add a command: its parser, the options each action accepts, the actions' words."""
+    if program not in PROGRAMS:
+        PROGRAMS.append(program)
+    PARSERS[program] = factory
+    _ALLOWED.update({(program, action): set(names) for action, names in allowed.items()})
+    _ACTION_WORDS[program] = action_words

@@ -54,6 +54,8 @@ def needs_prompt(args: argparse.Namespace) -> bool:
         names = ("type", "lim", "port", "tls_port", "web_port", "authentication")
     elif args.program == "csta_authentication" and args.action in ("initiate", "change"):
         names = ("application", "user", "password", "max_duration")
+    elif args.program == "csta_admin_password" and args.action in ("initiate", "change"):
+        names = ("password",)
     else:
         return False
     return not any(parsing.given(args, name) for name in names)
@@ -86,7 +88,22 @@ async def prompted_options(
     """The options the user chose, as ``["--type", "xml", ...]``."""
     if args.program == "csta":
         return await _csta_options(data, prompter)
+    if args.program == "csta_admin_password":
+        return await _new_password(args, prompter)
     return await _criteria_options(args, data, prompter)
+
+
+async def _new_password(args: argparse.Namespace, prompter: Any) -> list[str]:
+    """A new admin password, asked twice without echo (as passwd(1) does)."""
+    if not args.user:
+        raise CommandError("give the login name (--user NAME)")
+    password = await _ask(prompter, f"new password for {args.user}", "", secret=True)
+    if not password:
+        raise CommandError("the password must not be empty")
+    again = await _ask(prompter, "the same password again", "", secret=True)
+    if again != password:
+        raise CommandError("the two passwords differ; nothing changed")
+    return ["--password", password]
 
 
 async def _csta_options(data: ExchangeData, prompter: Any) -> list[str]:

@@ -47,6 +47,11 @@ class RunningTarget:
         self.directory = server.data_directory
         self._lock = defer.DeferredLock()
 
+    @property
+    def switch(self) -> Any:
+        """The running switch (``agent -p`` shows where agents are logged on)."""
+        return self.server.core.switch
+
     # -- IExchangeTarget ---------------------------------------------------------------------
     def read(self) -> ExchangeData:
         return self.server.exchange

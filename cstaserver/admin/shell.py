@@ -2,7 +2,8 @@
 ``mxone> ``, reached over telnet (8023) and ssh (8022) once logged in (:mod:`.access`).
 
 Commands: the administrator's commands (``csta``, ``csta_authentication``,
-``mxone_certificate``: the same code as the console scripts, :func:`.commands.run`, acting on
+``mxone_certificate``, ``csta_group`` and the plan's ``extension``, ``group``, ``agent``,
+``trunk``, ``timer``, ``csta_admin_password``; ``passwd`` changes one's own password: the same code as the console scripts, :func:`.commands.run`, acting on
 the running server; ``-i``/``-c`` without values prompt here), ``exchange print|dump|restore``
 (:mod:`.exchange`), the ``sim`` controls of the simulated terminals and callers
 (:mod:`.simcommands`), ``python`` (a real Twisted manhole, :class:`AdminManhole`, with
@@ -22,17 +23,17 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.admin import commands, exchange, simcommands
+from cstaserver.admin import commands, exchange, parsing, simcommands
 from cstaserver.admin.output import CommandError, ICommandOutput
 from cstaserver.admin.prompting import IPrompter
 
 log = Logger()
 
 PROMPT = b"mxone> "
-PROGRAMS = ("csta", "csta_authentication", "mxone_certificate", "csta_group")
+PROGRAMS = parsing.PROGRAMS  # the administrator's commands, also the console scripts
 
 HELP = """\
-Commands (-h after csta, csta_authentication, mxone_certificate or csta_group for options):
+Commands (-h after any of the administrator's commands for its options):
   csta -i [--type xml|tr87] [--lim N] [--port N] [--tls-port N|none] [--web-port N|none]
           [--authentication off|optional|mandatory]     initiate or change a CSTA server
   csta -e [--type xml|tr87] [--lim N]                   remove CSTA servers, close their clients
@@ -42,6 +43,16 @@ Commands (-h after csta, csta_authentication, mxone_certificate or csta_group fo
   mxone_certificate -p | --export | --self-signed [--cn NAME] | --install CERT KEY [--chain FILE]
   csta_group -c --group N [--wrap-up S] [--ring-time S] [--diverted-position N] ...
   csta_group -p [--group N]          call-centre settings of the groups
+  extension -i|-c -d NUMBERS [--kind ip|sip|...] [--lim N] [--name TEXT] ...
+  extension -e -d NUMBERS  |  extension -p [-d NUMBERS]    NUMBERS: 1001,1002 or 1000..1099
+  extension --import FILE [--replace]  |  extension --export FILE   the plan as CSV
+  group -i -d N --type hunt|cascade|acd [--members A,B]  |  group -c|-e|-p -d N ...
+  agent -i --group N --agent ID [--pin P]  |  agent -c|-e --agent ID  |  agent -p
+  trunk -c [--trunk-prefix D] [--trunk-count N] ...  |  trunk -p    the outside network
+  timer -c [--alerting-timeout S] ...  |  timer -p                   the exchange's timers
+  lim -i|-c|-e --lim N [--name TEXT]  |  lim -p                      the LIMs
+  csta_admin_password -i|-c|-e --user U  |  csta_admin_password -p   admin logins
+  passwd                             change your own login's password (asked twice)
   exchange print [NUMBER]            numbering plan, device kinds, states
   exchange dump [FILE]               back up the exchange data (default <data>/backup-<time>.json)
   exchange restore FILE              restore a backup (validated, saved, applied)
@@ -213,6 +224,9 @@ class AdminShell(recvline.HistoricRecvLine):
         command, args = words[0], words[1:]
         if command in PROGRAMS:
             await commands.run(command, args, self.runtime.target, out, prompter=self)
+        elif command == "passwd" and not args:
+            argv = ["-c", "--user", self.user]
+            await commands.run("csta_admin_password", argv, self.runtime.target, out, prompter=self)
         elif command == "help":
             out.write(HELP)
         elif command in ("quit", "exit", "logout"):

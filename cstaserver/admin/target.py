@@ -103,6 +103,11 @@ def locked(directory: DataDirectory) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+def applied(target: Any) -> str:
+    """How a saved change takes effect, as the commands report it."""
+    return "applied now" if target.live else "applied when the server starts"
+
+
 def load(directory: DataDirectory) -> ExchangeData:
     if not directory.exists():
         raise CommandError(

@@ -205,6 +205,10 @@ class CstaRoot(MultiService):
         return Deferred.fromCoroutine(self._reconfig(exchange))
 
     async def _reconfig(self, new: ExchangeData) -> None:
+        switch = self.runtime.switch
+        plan_changed = self.runtime.exchange.plan != new.plan
+        if plan_changed and (reason := switch.plan_refusal(new.plan)) is not None:
+            raise CommandError(reason)
         running = {s.key: s for s in self if isinstance(s, CstaServerService)}
         wanted = {key_of(s): s for s in new.csta_servers}
         added: list[CstaServerService] = []
@@ -226,13 +230,8 @@ class CstaRoot(MultiService):
             raise CommandError(str(error)) from None
         for key in running.keys() - wanted.keys():
             await self._remove_server(running[key])
-        old = self.runtime.exchange.plan
-        if (old.acd_groups, old.hunt_groups, old.cascade_groups) != (
-            new.plan.acd_groups,
-            new.plan.hunt_groups,
-            new.plan.cascade_groups,
-        ):
-            self.runtime.switch.update_group_settings(new.plan)
+        if plan_changed:  # devices, groups, agents, trunks and timers: live
+            switch.update_plan(new.plan)
         self.runtime.exchange = new
 
     def _add_server(self, settings: CstaServerSettings) -> CstaServerService:

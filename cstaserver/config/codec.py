@@ -9,6 +9,11 @@ an int, ``1.5`` is not an int, NaN is not a number), an unknown enum value or an
 A missing field takes its attrs default if it has one (so a later version can add a field
 with a default without a schema bump); a missing field without a default is an error. Semantic
 checks (duplicate numbers, group members ...) follow in :mod:`cstaserver.config.validate`.
+
+Versions (docs/exchange-data.md, "Versions"): a file of an older ``schema_version`` is
+upgraded on reading by the steps of :data:`MIGRATIONS` (version N -> N+1, one function each,
+on the decoded JSON) and written in the current layout by the next save; a newer version
+than this code reads is refused. Version 1 is the only layout so far, so there are no steps.
 """
 
 from __future__ import annotations
@@ -122,6 +127,27 @@ def structure(raw: object, tp: Any, path: str = "") -> Any:
     return _structure_scalar(raw, tp, path)
 
 
+#: ``MIGRATIONS[n]`` turns the decoded JSON of ``schema_version`` n into that of n + 1 (a
+#: renamed or moved field; a new field with a default needs no step).
+MIGRATIONS: dict[int, typing.Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def upgrade(raw: dict[str, Any], version: int, filename: str) -> dict[str, Any]:
+    """The decoded JSON of ``version`` brought to :data:`SCHEMA_VERSION` step by step."""
+    if version > SCHEMA_VERSION or version < 1:
+        raise ConfigError(
+            f"unknown schema_version {version} (this cstaserver reads {SCHEMA_VERSION})", filename
+        )
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ConfigError(f"schema_version {version} cannot be upgraded", filename)
+        raw = step(dict(raw))
+        version += 1
+        raw["schema_version"] = version
+    return raw
+
+
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     result: dict[str, object] = {}
     for key, value in pairs:
@@ -156,10 +182,7 @@ def from_json(text: str | bytes, filename: str = "exchange.json") -> ExchangeDat
     version = raw.get("schema_version")
     if type(version) is not int:
         raise ConfigError("missing or non-integer schema_version", filename)
-    if version != SCHEMA_VERSION:
-        raise ConfigError(
-            f"unknown schema_version {version} (this cstaserver reads {SCHEMA_VERSION})", filename
-        )
+    raw = upgrade(raw, version, filename)
     try:
         data = structure(raw, ExchangeData)
     except _Invalid as e:

@@ -1,10 +1,10 @@
 """Semantic checks of the exchange data, after the JSON types are right.
 
 The numbering plan: LIM numbers unique; directory numbers all digits, unique across
-extensions and groups, not starting with the trunk prefix; every device on a LIM that
+extensions, groups and the trunk device, not starting with the trunk prefix; the outside
+network's rules and the public numbering in range; every timer 0-1,000,000 s; every device on a LIM that
 exists; extensions of an extension kind; hunt/cascade members and ACD agent positions are
-extensions; agent IDs unique; the recall timers (docs/call-features.md) in 0-MAX_SECONDS.
-CSTA servers (``csta -i``, docs/admin.md): on an existing LIM, one
+extensions; agent IDs unique. CSTA servers (``csta -i``, docs/admin.md): on an existing LIM, one
 per (LIM, type), ports 1-65535 and all different (all LIMs share this host), a web port only
 on an XML server. Authentication criteria and accounts: unique names, well-formed password
 hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).
@@ -69,14 +69,46 @@ def _check_plan(plan: ExchangePlan) -> None:
     if duplicate := _duplicates(a for acd in plan.acd_groups for a in acd.agent_ids):
         raise ValueError(f"duplicate agent ID {duplicate[0]!r}")
     _check_group_settings(plan, extensions)
-    for name in ("hold_recall_seconds", "consultation_recall_seconds"):
-        value = getattr(plan, name)
-        if not 0 <= value <= MAX_SECONDS:
-            raise ValueError(f"{name} {value} is not in 0-{MAX_SECONDS} s")
+    _check_network(plan)
+    _check_timers(plan)
 
 
-#: The longest time a group setting may have (about 11 days).
+#: The longest time a group setting or timer may have (about 11 days).
 MAX_SECONDS = 1_000_000
+
+
+def _check_network(plan: ExchangePlan) -> None:
+    """The outside network's rules and the public numbering (``trunk -c``)."""
+    net, public = plan.network, plan.public_numbering
+    if not net.trunk_device.isdigit() or not net.trunk_device.isascii():
+        raise ValueError(f"trunk device {net.trunk_device!r} is not a string of digits")
+    numbers = {d.number for d in [*plan.extensions, *plan.hunt_groups, *plan.cascade_groups]}
+    if net.trunk_device in numbers | {g.number for g in plan.acd_groups}:
+        raise ValueError(f"trunk device {net.trunk_device} is also a number of the plan")
+    for name in ("trunk_prefix", "busy_suffix", "no_answer_suffix"):
+        value = getattr(net, name)
+        if value and (not value.isdigit() or not value.isascii()):
+            raise ValueError(f"network {name} {value!r} is not digits")
+    if not 0 <= net.trunk_count <= 100_000 or not 0 <= net.min_digits <= 30:
+        raise ValueError("network trunk_count is not in 0-100000 or min_digits not in 0-30")
+    if not 0 <= net.answer_delay <= MAX_SECONDS:
+        raise ValueError(f"network answer_delay is not in 0-{MAX_SECONDS} s")
+    if not 1 <= public.internal_length <= 20:
+        raise ValueError("public numbering internal_length is not in 1-20")
+
+
+def _check_timers(plan: ExchangePlan) -> None:
+    """Every timer of the exchange (a float ``*_seconds``/``*_timeout`` field of the plan,
+    ``timer -c``) is 0-MAX_SECONDS; cascade steps more than 0."""
+    for field in attrs.fields(type(plan)):
+        value = getattr(plan, field.name)
+        timer = field.name.endswith(("_seconds", "_timeout"))
+        if timer and isinstance(value, float) and not 0 <= value <= MAX_SECONDS:
+            shown = format(value, "f").rstrip("0").rstrip(".")  # 2000000, -1, 0.5
+            raise ValueError(f"{field.name} {shown} is not in 0-{MAX_SECONDS} s")
+    for cascade in plan.cascade_groups:
+        if not 0 < cascade.step_seconds <= MAX_SECONDS:
+            raise ValueError(f"group {cascade.number}: step_seconds is not in 0-{MAX_SECONDS} s")
 
 
 def _check_group_settings(plan: ExchangePlan, extensions: set[str]) -> None:

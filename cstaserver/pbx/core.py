@@ -32,7 +32,7 @@ from zope.interface import implementer
 
 from cstaserver.pbx.bus import EventBus
 from cstaserver.pbx.calls import Call, CallIdAllocator, Connection
-from cstaserver.pbx.devices import DeviceInfo, Numbering, build_devices
+from cstaserver.pbx.devices import DeviceInfo, Numbering, build_devices, update_devices
 from cstaserver.pbx.events import (
     NO_CALL_DATA,
     CallCleared,
@@ -112,6 +112,14 @@ class CallProcessing:
         self._route = route
         self._distribution = distribution
         self._reach_predictive = reach_predictive
+
+    def update_plan(self, plan: ExchangePlan) -> None:
+        """A changed plan (``Switch.update_plan`` has checked it can be taken): the devices
+        (see :func:`~cstaserver.pbx.devices.update_devices`), the digit analysis and the
+        alerting time-out of the calls to come."""
+        update_devices(self._devices, self.plan, plan)
+        self.plan = self.numbering.plan = plan
+        self.public_numbering = plan.public_numbering
 
     # -- look-ups ----------------------------------------------------------------------------
     def info(self, number: str) -> DeviceInfo | None:

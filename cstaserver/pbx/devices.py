@@ -106,6 +106,38 @@ class DeviceInfo:
         return None
 
 
+#: The fields of :class:`DeviceInfo` that are state of the running exchange, not what the
+#: plan says; a live change of the plan (:func:`update_devices`) keeps them.
+RUNTIME_FIELDS = frozenset({"mode", "busy", "dnd", "forwarding", "agent", "connections"})
+
+
+def update_devices(devices: dict[str, DeviceInfo], old: ExchangePlan, new: ExchangePlan) -> None:
+    """Make ``devices`` (in place: the numbering shares the dict) the devices of ``new``.
+
+    A number in both plans keeps its DeviceInfo and runtime state (calls, agent, forwarding)
+    and takes what ``new`` says of it; its terminal mode follows the plan only when the plan's
+    ``handsfree`` changed. New numbers are added idle; numbers not in ``new`` are removed
+    (the caller has checked that they are idle). Order: that of :func:`build_devices`.
+    """
+    fresh = build_devices(new)
+    was_handsfree = {e.number: e.handsfree for e in old.extensions}
+    merged: dict[str, DeviceInfo] = {}
+    for number, info in fresh.items():
+        current = devices.get(number)
+        if current is None or current.is_extension != info.is_extension:
+            merged[number] = info
+            continue
+        for field in attrs.fields(DeviceInfo):
+            if field.name not in RUNTIME_FIELDS:
+                setattr(current, field.name, getattr(info, field.name))
+        handsfree = info.mode is TerminalMode.HANDSFREE
+        if number in was_handsfree and was_handsfree[number] != handsfree:
+            current.mode = info.mode
+        merged[number] = current
+    devices.clear()
+    devices.update(merged)
+
+
 def build_devices(plan: ExchangePlan) -> dict[str, DeviceInfo]:
     """All devices of ``plan`` in numbering-plan order: extensions, groups, the trunk."""
     devices: dict[str, DeviceInfo] = {}
@@ -149,9 +181,10 @@ def _group(number: str, kind: DeviceKind, lim: int, name: str, members: tuple) -
     return DeviceInfo(number=number, kind=kind, lim=lim, name=name, terminal=False, members=members)
 
 
-@attrs.frozen
+@attrs.define
 class Numbering:
-    """Digit analysis: internal numbers, public E.164 numbers, external numbers."""
+    """Digit analysis: internal numbers, public E.164 numbers, external numbers. ``plan`` is
+    replaced when the exchange data change (``Switch.update_plan``)."""
 
     plan: ExchangePlan
     devices: dict[str, DeviceInfo]

@@ -119,16 +119,24 @@ class Groups:
             for device in group.agent_devices:
                 self.acd_of_device.setdefault(device, group.number)
 
-    def update_settings(self, plan: ExchangePlan) -> None:
-        """Take new settings of the groups (wrap-up, ring and queue times, routing, diverted
-        position, PINs) for the calls and agents to come; a group's number, members and
-        agents are as built (changing those needs a restart)."""
-        self.hunt.update({g.number: g for g in plan.hunt_groups if g.number in self.hunt})
-        self.cascade.update({g.number: g for g in plan.cascade_groups if g.number in self.cascade})
+    def update_plan(self, plan: ExchangePlan) -> None:
+        """The groups of a changed plan (admin commands), for the calls and agents to come:
+        new groups start empty, removed ones go, the others keep their agents and queue and
+        take their new settings (wrap-up, ring and queue times, routing, members, agent
+        positions, diverted position, PINs). The switch has checked (``Switch.check_plan``)
+        that no removed group has calls and that every logged-on agent stays valid."""
+        self.hunt = {g.number: g for g in plan.hunt_groups}
+        self.cascade = {g.number: g for g in plan.cascade_groups}
+        queues: dict[str, AcdQueue] = {}
         for group in plan.acd_groups:
-            acd = self.acd.get(group.number)
-            if acd is not None:
-                acd.plan = group
+            acd = self.acd.get(group.number) or AcdQueue(group)
+            acd.plan = group
+            queues[group.number] = acd
+        self.acd = queues
+        self.acd_of_device = {}
+        for group in plan.acd_groups:
+            for device in group.agent_devices:
+                self.acd_of_device.setdefault(device, group.number)
         self.dispatch()  # a group now distributed by the exchange takes its queued calls
 
     # -- offering ----------------------------------------------------------------------------

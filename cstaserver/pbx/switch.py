@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import attrs
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
@@ -121,16 +120,61 @@ class Switch:
         )
         self.recall = Recall(core, lambda: core.plan, core.calls, self.transfer_call)
 
-    def update_group_settings(self, plan: ExchangePlan) -> None:
-        """The groups' call-centre settings changed in the exchange data (``csta_group -c``):
-        they apply from now on (see ``Groups.update_settings``)."""
-        self.plan = attrs.evolve(
-            self.plan,
-            hunt_groups=list(plan.hunt_groups),
-            cascade_groups=list(plan.cascade_groups),
-            acd_groups=list(plan.acd_groups),
-        )
-        self.groups.update_settings(plan)
+    def plan_refusal(self, plan: ExchangePlan) -> str | None:
+        """Why ``plan`` cannot replace the running plan now (one line), or None.
+
+        A device that goes away (or stops being an extension) must have no call and no agent
+        logged on; a logged-on agent must stay an agent of its group at its position; a group
+        that goes away must have no call in progress; the trunk device may change only while
+        no trunk is in use. The administrator clears the call or logs the agent off first."""
+        kept = {e.number: e.kind for e in plan.extensions}
+        kept.update({g.number: DeviceKind.HUNT_GROUP for g in plan.hunt_groups})
+        kept.update({g.number: DeviceKind.CASCADE_GROUP for g in plan.cascade_groups})
+        kept.update({g.number: DeviceKind.ACD_GROUP for g in plan.acd_groups})
+        acd = {g.number: g for g in plan.acd_groups}
+        for info in self.core.devices():
+            if info.kind is DeviceKind.TRUNK:
+                continue
+            kind = kept.get(info.number)
+            if kind is None or kind.is_extension != info.is_extension:
+                if info.connections:
+                    return f"{info.number} has a call up (call {next(iter(info.connections))})"
+                if any(call.group == info.number for call in self.calls.values()):
+                    return f"group {info.number} has calls in progress"
+            agent = info.agent
+            if agent is None:
+                continue
+            group = acd.get(agent.group)
+            if (
+                kind is None
+                or group is None
+                or agent.agent_id not in group.agent_ids
+                or info.number not in group.agent_devices
+            ):
+                return (
+                    f"agent {agent.agent_id} is logged on at {info.number} in group "
+                    f"{agent.group}; log the agent off first"
+                )
+        if plan.network.trunk_device != self.plan.network.trunk_device:
+            if self.core.trunks_in_use():
+                return "the trunk device cannot change while trunks are in use"
+        return None
+
+    def update_plan(self, plan: ExchangePlan) -> None:
+        """The exchange data changed (the admin commands): from now on the switch is ``plan``
+        - devices added, changed and removed (calls and agents of the devices that stay are
+        kept), the groups, the outside network's rules, the public numbering and the timers.
+        SwitchError(NOT_IN_STATE) with :meth:`plan_refusal`'s reason, changing nothing, if
+        the plan cannot be taken now."""
+        reason = self.plan_refusal(plan)
+        if reason is not None:
+            raise SwitchError(Refusal.NOT_IN_STATE, reason)
+        self.plan = plan
+        self.core.update_plan(plan)
+        self.public_numbering = plan.public_numbering
+        self.network.rules = plan.network
+        self.router.no_answer_ring_seconds = plan.no_answer_ring_seconds
+        self.groups.update_plan(plan)
 
     @property
     def calls(self) -> dict[str, Call]:
