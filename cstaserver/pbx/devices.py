@@ -17,7 +17,7 @@ import attrs
 from twisted.internet.interfaces import IDelayedCall
 
 from cstaserver.pbx.calls import Connection
-from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan
+from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan, Extension
 from cstaserver.pbx.states import AgentState, ConnectionState, ForwardingType, TerminalMode
 
 
@@ -54,7 +54,8 @@ class DeviceInfo:
 
     Static: ``number``, ``kind``, ``lim``, ``name``, ``dn_type``, ``terminal`` (False for a
     virtual extension without a terminal, groups and trunks), ``members`` (group members or
-    ACD agent devices). Runtime: ``mode`` (TerminalMode), ``busy`` (``sim busy``), ``dnd``,
+    ACD agent devices), ``terminals`` (an EDN's or ADN's phones: the ODN extensions it is a
+    line of; see :class:`Appearances`). Runtime: ``mode`` (TerminalMode), ``busy`` (``sim busy``), ``dnd``,
     ``forwarding`` (ForwardingType -> ForwardingEntry, None until first set), ``agent``
     (the Agent logged on here) and ``connections`` (call ID -> Connection).
     """
@@ -66,6 +67,7 @@ class DeviceInfo:
     dn_type: DirectoryNumberType = DirectoryNumberType.ODN
     terminal: bool = True
     members: tuple[str, ...] = ()
+    terminals: tuple[str, ...] = ()
     mode: TerminalMode = TerminalMode.HANDSFREE
     busy: bool = False
     dnd: bool = False
@@ -118,7 +120,8 @@ def build_devices(plan: ExchangePlan) -> dict[str, DeviceInfo]:
                 name=ext.name,
                 dn_type=ext.dn_type,
                 terminal=ext.terminal and ext.kind is not DeviceKind.VIRTUAL_EXTENSION,
-                mode=TerminalMode.HANDSFREE if ext.handsfree else TerminalMode.MANUAL,
+                mode=initial_mode(ext),
+                terminals=tuple(ext.terminals),
             )
         )
     for acd in plan.acd_groups:
@@ -135,6 +138,68 @@ def build_devices(plan: ExchangePlan) -> dict[str, DeviceInfo]:
     if trunk not in devices:
         add(_group(trunk, DeviceKind.TRUNK, 0, "Trunk", ()))
     return devices
+
+
+def initial_mode(ext: Extension) -> TerminalMode:
+    """The terminal mode an extension starts in (and ``sim reset`` returns it to)."""
+    return TerminalMode.HANDSFREE if ext.is_handsfree else TerminalMode.MANUAL
+
+
+_IN_USE = (ConnectionState.CONNECTED, ConnectionState.INITIATED)
+
+
+@attrs.frozen
+class Appearances:
+    """Which phone handles a call of a directory number (MX-ONE EDN and ADN).
+
+    An ODN is its own phone. An EDN or ADN with ``terminals`` is a line that appears on the
+    phones of those ODN extensions: the connection of a call stays the EDN's/ADN's own
+    (ECMA-269 6.1: one connection per device and call; the phones are appearances of that
+    device, not devices of the call), and ``Connection.terminal`` records the phone that
+    answered or originated it. A phone is *in use* while a connection of its own number or
+    of one of its lines is connected or initiated at it; a line rings at each of its phones
+    that has a terminal and is neither in use nor made busy with ``sim busy``.
+    """
+
+    devices: dict[str, DeviceInfo]
+
+    def phones(self, info: DeviceInfo) -> tuple[str, ...]:
+        return info.terminals or (info.number,)
+
+    def lines(self, phone: str) -> list[DeviceInfo]:
+        """The EDNs and ADNs that appear on ``phone``."""
+        return [d for d in self.devices.values() if phone in d.terminals]
+
+    def calls_at(self, phone: str) -> list[tuple[str, Connection]]:
+        """(line number, connection) of every connection handled at ``phone``: those of its
+        own number, and those of its lines answered or originated there."""
+        own = self.devices.get(phone)
+        result = [(phone, conn) for conn in (own.connections.values() if own else ())]
+        for line in self.lines(phone):
+            result += [(line.number, c) for c in line.connections.values() if c.terminal == phone]
+        return result
+
+    def in_use(self, phone: str) -> bool:
+        return any(conn.state in _IN_USE for _, conn in self.calls_at(phone))
+
+    def available(self, phone: str) -> bool:
+        info = self.devices.get(phone)
+        return info is not None and info.terminal and not info.busy and not self.in_use(phone)
+
+    def ringing_phones(self, info: DeviceInfo) -> list[str]:
+        """The phones at which a call alerting at ``info`` rings."""
+        if not info.terminals:
+            return [info.number] if info.terminal else []
+        return [p for p in info.terminals if self.available(p)]
+
+    def phone_for_origination(self, info: DeviceInfo) -> DeviceInfo | None:
+        """The phone a call from ``info`` is made on: its own, or its first free one."""
+        if not info.terminals:
+            return info
+        for phone in info.terminals:
+            if self.available(phone):
+                return self.devices[phone]
+        return None
 
 
 def _group(number: str, kind: DeviceKind, lim: int, name: str, members: tuple) -> DeviceInfo:

@@ -13,9 +13,14 @@ Choices where ECMA-269 leaves room (documented for the CSTA layer):
   failed one: NOT_IN_STATE; from a device made busy with ``sim busy``: DEVICE_BUSY.
   A device that only has held or alerting calls may make a call.
 - MakeCall on a hands-free terminal: ServiceInitiated (makeCall, initiated) -> Originated
-  (makeCall, connected) -> the called side. With ``auto_originate=False`` or a terminal in
-  manual mode the calling device is prompted (TR/82 4.1): Delivered at the calling device
-  (cause makeCall, alerting); when it answers, Originated and then the called side.
+  (makeCall, connected) -> the called side. With ``auto_originate=False`` or a terminal the
+  exchange cannot take off-hook (analog, CAS, DECT, or ``sim mode manual``) the calling device
+  is prompted (TR/82 4.1): ServiceInitiated (makeCall, initiated) while its terminal rings;
+  when the person goes off-hook, Originated and the called side (docs/devices.md). A device
+  being prompted refuses another MakeCall (NOT_IN_STATE).
+- AnswerCall needs a hands-free terminal (the exchange goes off-hook for the person);
+  at a prompted or manual one: WRONG_DEVICE_KIND. An EDN or ADN is answered at one of its
+  phones (``devices.Appearances``).
 - A called number the switch knows is invalid (not in the plan, not external, too short for
   the network, the trunk itself, the calling device) is refused with BAD_CALLED_NUMBER;
   dialled by a terminal (``sim call``) it gives Failed instead (see ``simulator.py``).
@@ -305,24 +310,28 @@ class Switch:
         call = self.check_may_originate(info)
         data = _call_data(correlator_data, user_data)
         if call is not None:
+            if call.prompting is not None:
+                raise SwitchError(
+                    Refusal.NOT_IN_STATE,
+                    f"{info.number} is being prompted for call {call.call_id}",
+                )
             call.origin_cause = EventCause.MAKE_CALL
             call.called_device = target
             if data is not NO_CALL_DATA:
                 call.data = data
             self.core.originate(call, info.number, target)
             return (call.call_id, info.number)
-        if not auto_originate or info.mode is TerminalMode.MANUAL:
-            call = self.core.new_call(
-                calling_device=info.number,
-                called_device=target,
-                origin_cause=EventCause.MAKE_CALL,
-                data=data,
-            )
+        phone = self.core.appearances.phone_for_origination(info)
+        if phone is None:
+            raise SwitchError(Refusal.DEVICE_BUSY, f"every phone of {info.number} is in use")
+        call = self.core.off_hook(info.number, EventCause.MAKE_CALL, data=data)
+        call.called_device = target
+        if phone is not info:
+            call.connections[info.number].terminal = phone.number
+        if not auto_originate or phone.mode is TerminalMode.MANUAL:
             call.prompting = target
-            self.core.alert(call, info.number, cause=EventCause.MAKE_CALL)
+            self.core.prompt(call, info.number)
         else:
-            call = self.core.off_hook(info.number, EventCause.MAKE_CALL, data=data)
-            call.called_device = target
             self.core.originate(call, info.number, target)
         return (call.call_id, info.number)
 
@@ -365,11 +374,30 @@ class Switch:
 
     def answer_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
-        if conn.state is not ConnectionState.ALERTING:
+        appearances = self.core.appearances
+        if self.core.is_prompted(call, conn):
+            phones = [conn.terminal or info.number]
+        elif conn.state is ConnectionState.ALERTING:
+            phones = appearances.ringing_phones(info)
+        else:
             raise SwitchError(
                 Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
             )
-        self.core.answer(call, info.number)
+        handsfree = [p for p in phones if self.core.info(p).mode is TerminalMode.HANDSFREE]
+        if not handsfree:
+            raise SwitchError(
+                Refusal.WRONG_DEVICE_KIND,
+                f"the terminal of {info.number} cannot be taken off-hook remotely: "
+                "the person answers at the phone",
+            )
+        self.answer_at(call, info.number, handsfree[0])
+
+    def answer_at(self, call: Call, line: str, phone: str) -> None:
+        """The person (or the exchange, hands-free) at ``phone`` answers ``call`` alerting
+        or prompting at ``line`` (the phone itself, or an EDN/ADN that appears on it)."""
+        if phone != line:
+            call.connections[line].terminal = phone
+        self.core.answer(call, line)
 
     def clear_connection(self, call_id: str, device: str) -> None:
         call = self._call(call_id)
