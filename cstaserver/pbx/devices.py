@@ -20,6 +20,10 @@ from cstaserver.pbx.calls import Connection
 from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan, Extension
 from cstaserver.pbx.states import AgentState, ConnectionState, ForwardingType, TerminalMode
 
+#: Calls a (non-analog) extension may hold at once: with its active call, as many as a
+#: conference has parties (``switch.CONFERENCE_LIMIT``).
+HOLD_LIMIT = 7
+
 
 @attrs.frozen
 class ForwardingEntry:
@@ -82,6 +86,20 @@ class DeviceInfo:
     @property
     def is_group(self) -> bool:
         return self.kind.is_group
+
+    @property
+    def max_held_calls(self) -> int:
+        """How many calls the device may hold at once (HoldCall and ConsultationCall refuse
+        one more): one on an analog or CAS line (register recall), :data:`HOLD_LIMIT` on
+        the other extensions, none on groups and trunks."""
+        if not self.is_extension:
+            return 0
+        if self.kind in (DeviceKind.ANALOG_EXTENSION, DeviceKind.CAS_EXTENSION):
+            return 1
+        return HOLD_LIMIT
+
+    def held_calls(self) -> int:
+        return sum(1 for conn in self.connections.values() if conn.state is ConnectionState.HOLD)
 
     def is_free(self) -> bool:
         """Free for a new call: not made busy by the simulator, and every call it has is on

@@ -412,7 +412,17 @@ class Switch:
         call, info, conn = self._party(call_id, device)
         if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {call_id} is not active")
+        self._check_may_hold(info)
         self._hold(call, conn, EventCause.NORMAL)
+
+    @staticmethod
+    def _check_may_hold(info: DeviceInfo) -> None:
+        if info.held_calls() >= info.max_held_calls:
+            raise SwitchError(
+                Refusal.NOT_IN_STATE,
+                f"{info.number} already holds {info.held_calls()} calls, "
+                f"as many as it can ({info.max_held_calls})",
+            )
 
     def _hold(self, call: Call, conn: Connection, cause: EventCause) -> None:
         conn.move(ConnectionState.HOLD)
@@ -434,6 +444,7 @@ class Switch:
         if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {held_call_id} is not active")
         target = self.destination(consulted, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
+        self._check_may_hold(info)
         self._hold(call, conn, EventCause.CONSULTATION)
         new = self.core.off_hook(info.number, EventCause.CONSULTATION)
         new.called_device = target

@@ -193,3 +193,31 @@ def test_make_call_from_an_adn_uses_its_phone(switch, sim, rec):
     assert busy.value.reason is Refusal.NOT_IN_STATE
     sim.hangup("1501")
     assert "CallCleared normalClearing" in rec.take()
+
+
+# -- held calls: what GetLogicalDeviceInformation's maxHeldCalls reports -----------------------
+
+
+def test_an_ip_phone_holds_several_calls_an_analog_line_one(switch, sim, rec):
+    from cstaserver.pbx.devices import HOLD_LIMIT
+
+    for called in ("1001", "1002", "1003"):
+        call_id, _ = switch.make_call("1000", called)
+        switch.answer_call(call_id, called)
+        switch.hold_call(call_id, "1000")
+    assert switch.device("1000").held_calls() == 3 <= HOLD_LIMIT
+    assert switch.device("1600").max_held_calls == 1
+    first = sim.call("1600", "1004")
+    sim.answer("1004")
+    sim.hold("1600")
+    sim.call("1600", "1005")
+    sim.answer("1005")
+    rec.take()
+    with pytest.raises(SwitchError) as refused:
+        sim.hold("1600")
+    assert refused.value.reason is Refusal.NOT_IN_STATE
+    active = next(c for c in switch.connections_at("1600") if c != first)
+    with pytest.raises(SwitchError) as consult:
+        switch.consultation_call(active, "1600", "1006")
+    assert consult.value.reason is Refusal.NOT_IN_STATE
+    assert rec.take() == []

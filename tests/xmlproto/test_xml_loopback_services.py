@@ -146,6 +146,18 @@ class LoopbackServiceTests(unittest.TestCase):
             physical = await self.client.ok(Req.on_device("GetPhysicalDeviceInformation", device))
             assert logical.get("device_category") == category
             assert physical.get("device_category") == category
+        held = {}
+        for device in ("1000", "1600", "1700", "1300", "2000"):
+            logical = await self.client.ok(Req.on_device("GetLogicalDeviceInformation", device))
+            held[device] = (logical.get("max_active_calls"), logical.get("max_held_calls"))
+        # what HoldCall allows: several on IP, DECT; one on analog and CAS; groups none
+        assert held == {
+            "1000": (1, 7),
+            "1600": (1, 1),
+            "1700": (1, 1),
+            "1300": (1, 7),
+            "2000": (None, None),
+        }
         assert await self.client.error(Req.on_device("GetLogicalDeviceInformation", "9999")) in (
             "operation/objectNotKnown",
             "operation/invalidDeviceID",
