@@ -6,8 +6,8 @@ exists; extensions of an extension kind; an EDN's or ADN's terminals are ODN ext
 terminal (one for an ADN); hunt/cascade members and ACD agent positions are
 extensions; agent IDs unique. CSTA servers (``csta -i``, docs/admin.md): on an existing LIM, one
 per (LIM, type), ports 1-65535 and all different (all LIMs share this host), a web port only
-on an XML server. Authentication criteria and accounts: unique names, well-formed password
-hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).
+on an XML server, a TR/87 Session-Expires of 120-86400 s or none. Authentication criteria
+and accounts: unique names, well-formed password hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).
 Each problem is a :class:`ConfigError` whose text says what is wrong.
 """
 
@@ -17,7 +17,13 @@ from collections.abc import Iterable
 
 import attrs
 
-from cstaserver.config.model import ConfigError, ExchangeData, ServerType
+from cstaserver.config.model import (
+    MAX_SESSION_EXPIRES,
+    MIN_SESSION_EXPIRES,
+    ConfigError,
+    ExchangeData,
+    ServerType,
+)
 from cstaserver.config.passwords import is_password_hash
 from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan
 
@@ -140,6 +146,12 @@ def _check_csta_servers(data: ExchangeData) -> None:
             raise ValueError(f"{name}: LIM {server.lim} does not exist")
         if server.web_port is not None and server.server_type is not ServerType.XML:
             raise ValueError(f"{name}: only an XML server has a web port")
+        expires = server.session_expires
+        if expires is not None and not MIN_SESSION_EXPIRES <= expires <= MAX_SESSION_EXPIRES:
+            raise ValueError(
+                f"{name}: session_expires {expires} is not in "
+                f"{MIN_SESSION_EXPIRES}-{MAX_SESSION_EXPIRES} seconds (or none)"
+            )
         for port in (server.port, server.tls_port, server.web_port):
             if port is not None:
                 if not 1 <= port <= 65535:
