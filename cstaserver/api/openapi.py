@@ -100,7 +100,17 @@ def schemas() -> dict[str, Any]:
             },
             "connections": {
                 "type": "array",
-                "items": _object({"call": STRING, "state": CONNECTION_STATE}),
+                "items": _object(
+                    {
+                        "call": STRING,
+                        "state": CONNECTION_STATE,
+                        "phone": {
+                            **_nullable(STRING),
+                            "description": "An EDN/ADN line: the phone that answered or "
+                            "made the call (docs/devices.md); null: the device's own.",
+                        },
+                    }
+                ),
             },
             "agent": _nullable(_ref("Agent")),
             "forwarding": {
@@ -118,6 +128,11 @@ def schemas() -> dict[str, Any]:
             "busy": {**BOOLEAN, "description": "Made busy for callers (the busy action)."},
             "mode": _nullable(_enum(TerminalMode)),
             "members": {"type": "array", "items": STRING},
+            "phones": {
+                "type": "array",
+                "items": STRING,
+                "description": "An EDN or ADN: the ODN extensions whose phones carry it.",
+            },
         },
         "A device of the exchange and its state now.",
     )

@@ -80,7 +80,7 @@ def device_json(switch: Any, info: DeviceInfo) -> dict[str, Any]:
         "terminal": info.terminal,
         "state": device_state(info),
         "connections": [
-            {"call": call_id, "state": _value(conn.state)}
+            {"call": call_id, "state": _value(conn.state), "phone": conn.terminal}
             for call_id, conn in info.connections.items()
         ],
         "agent": agent_json(info.agent),
@@ -89,6 +89,7 @@ def device_json(switch: Any, info: DeviceInfo) -> dict[str, Any]:
         "busy": info.busy,
         "mode": _value(info.mode) if info.is_extension else None,
         "members": list(info.members),
+        "phones": list(info.terminals),
     }
 
 

@@ -71,7 +71,9 @@ def test_every_device_and_the_filters(api: ApiWeb) -> None:
         "busy": False,
         "mode": "handsfree",
         "members": [],
+        "phones": [],
     }
+    assert api.get("/devices/1105").json["device"]["phones"] == ["1100", "1300"]
     groups = api.get("/devices?kind=acd").json["devices"]
     assert [d["number"] for d in groups] == ["2000", "2001"]
     assert groups[0]["members"] == ["1000", "1001", "1002", "1003", "1004"]
