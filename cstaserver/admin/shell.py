@@ -34,8 +34,10 @@ PROGRAMS = ("csta", "csta_authentication", "mxone_certificate", "csta_group")
 HELP = """\
 Commands (-h after csta, csta_authentication, mxone_certificate or csta_group for options):
   csta -i [--type xml|tr87] [--lim N] [--port N] [--tls-port N|none] [--web-port N|none]
-          [--authentication off|optional|mandatory]     initiate or change a CSTA server
-  csta -e [--type xml|tr87] [--lim N]                   remove CSTA servers, close their clients
+          [--authentication off|optional|mandatory] [--system-status-on-connect yes|no]
+          TR/87: [--line-replacement yes|no] [--out-of-dialog-info yes|no]
+          [--session-expires S|none]                    initiate or change a CSTA server
+  csta -e [--type xml|tr87] [--lim N] | --all          remove CSTA servers, close their clients
   csta -p [--monitors] [--sessions]                     status, monitored devices, sessions
   csta_authentication -i|-c [--application ID] [--user U] [--password P] [--max-duration S]
   csta_authentication -e [--application ID]  |  csta_authentication -p
