@@ -392,6 +392,22 @@ class Switch:
             )
         self.answer_at(call, info.number, handsfree[0])
 
+    def lift_handset(self, call_id: str, device: str) -> None:
+        """The person at ``device``'s phone answers ``call_id`` (alerting, or a MakeCall
+        prompting it) by hand: no hands-free terminal needed, unlike :meth:`answer_call`.
+        At an EDN or ADN, the first of its phones the call rings at."""
+        call, info, conn = self._party(call_id, device)
+        if self.core.is_prompted(call, conn):
+            phone = conn.terminal or info.number
+        elif conn.state is ConnectionState.ALERTING:
+            phones = self.core.appearances.ringing_phones(info)
+            phone = phones[0] if phones else info.number
+        else:
+            raise SwitchError(
+                Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
+            )
+        self.answer_at(call, info.number, phone)
+
     def answer_at(self, call: Call, line: str, phone: str) -> None:
         """The person (or the exchange, hands-free) at ``phone`` answers ``call`` alerting
         or prompting at ``line`` (the phone itself, or an EDN/ADN that appears on it)."""
