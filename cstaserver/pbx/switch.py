@@ -324,6 +324,10 @@ class Switch:
         phone = self.core.appearances.phone_for_origination(info)
         if phone is None:
             raise SwitchError(Refusal.DEVICE_BUSY, f"every phone of {info.number} is in use")
+        if phone is info and self.core.appearances.in_use(info.number):
+            raise SwitchError(
+                Refusal.NOT_IN_STATE, f"the phone {info.number} is in a call on another line"
+            )
         call = self.core.off_hook(info.number, EventCause.MAKE_CALL, data=data)
         call.called_device = target
         if phone is not info:

@@ -140,7 +140,7 @@ def test_answer_call_on_an_edn_uses_its_hands_free_phone(switch, rec):
     assert switch.calls[call_id].connections["1105"].terminal == "1100"
 
 
-def test_make_call_from_an_edn_uses_its_first_free_phone(switch, clock, rec, states):
+def test_make_call_from_an_edn_uses_its_first_free_phone(switch, sim, clock, rec):
     """Hands-free SIP phone 1100 first; when it is in use, the DECT handset 1300, which is
     prompted."""
     first, _ = switch.make_call("1105", "1001")
@@ -150,9 +150,9 @@ def test_make_call_from_an_edn_uses_its_first_free_phone(switch, clock, rec, sta
         "Delivered newCall at 1001 1105->1001",
     ]
     assert switch.calls[first].connections["1105"].terminal == "1100"
-    switch.make_call("1100", "1002")  # the SIP phone's own number: the phone is in use
-    rec.take()
     switch.hold_call(first, "1105")
+    switch.make_call("1002", "1100")  # a call to the SIP phone's own number
+    sim.answer("1100")  # now the SIP phone is in use
     rec.take()
     second, _ = switch.make_call("1105", "1003")
     assert rec.take() == ["ServiceInitiated makeCall 1105"]
@@ -221,3 +221,22 @@ def test_an_ip_phone_holds_several_calls_an_analog_line_one(switch, sim, rec):
         switch.consultation_call(active, "1600", "1006")
     assert consult.value.reason is Refusal.NOT_IN_STATE
     assert rec.take() == []
+
+
+def test_a_phone_talking_on_its_adn_line_makes_no_call_on_its_own_number(switch, sim, rec):
+    """Its own number still rings (a multi-line phone shows the second line), but the
+    phone cannot originate while it talks on the other line: hold that call first."""
+    call_id, _ = switch.make_call("1000", "1503")
+    sim.answer("1500")
+    rec.take()
+    with pytest.raises(SwitchError) as refused:
+        switch.make_call("1500", "1002")
+    assert refused.value.reason is Refusal.NOT_IN_STATE
+    assert rec.take() == []
+    second, _ = switch.make_call("1001", "1500")
+    assert rec.take()[-1] == "Delivered newCall at 1500 1001->1500"
+    switch.hold_call(call_id, "1503")
+    switch.clear_call(second)
+    rec.take()
+    switch.make_call("1500", "1002")
+    assert rec.take()[0] == "ServiceInitiated makeCall 1500"
