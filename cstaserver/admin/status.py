@@ -53,6 +53,7 @@ class MonitorRow:
     client: str
     server: str
     session: str | None
+    monitor_type: str = "device"  # ECMA-269 MonitorType: device or call
 
 
 @attrs.frozen
@@ -169,8 +170,11 @@ def format_status(view: StatusView, *, monitors: bool = False, sessions: bool = 
         parts.append("\nMonitored devices\n")
         parts.append(
             table(
-                ("DEVICE", "CROSSREFID", "CLIENT", "SERVER", "SESSION"),
-                ((m.device, m.cross_ref_id, m.client, m.server, m.session) for m in view.monitors),
+                ("DEVICE", "CROSSREFID", "CLIENT", "SERVER", "SESSION", "TYPE"),
+                (
+                    (m.device, m.cross_ref_id, m.client, m.server, m.session, m.monitor_type)
+                    for m in view.monitors
+                ),
             )
         )
     if sessions:
