@@ -59,9 +59,10 @@ class DeviceInfo:
     Static: ``number``, ``kind``, ``lim``, ``name``, ``dn_type``, ``terminal`` (False for a
     virtual extension without a terminal, groups and trunks), ``members`` (group members or
     ACD agent devices), ``terminals`` (an EDN's or ADN's phones: the ODN extensions it is a
-    line of; see :class:`Appearances`). Runtime: ``mode`` (TerminalMode), ``busy`` (``sim busy``), ``dnd``,
-    ``forwarding`` (ForwardingType -> ForwardingEntry, None until first set), ``agent``
-    (the Agent logged on here) and ``connections`` (call ID -> Connection).
+    line of; see :class:`Appearances`). Runtime: ``mode`` (TerminalMode), ``busy``
+    (``sim busy``), ``dnd``, ``forwarding`` (ForwardingType -> ForwardingEntry, None until
+    first set), ``agent`` (the Agent logged on here) and ``connections`` (call ID ->
+    Connection).
     """
 
     number: str
@@ -166,7 +167,6 @@ def initial_mode(ext: Extension) -> TerminalMode:
 _IN_USE = (ConnectionState.CONNECTED, ConnectionState.INITIATED)
 
 
-@attrs.frozen
 class Appearances:
     """Which phone handles a call of a directory number (MX-ONE EDN and ADN).
 
@@ -177,16 +177,20 @@ class Appearances:
     answered or originated it. A phone is *in use* while a connection of its own number or
     of one of its lines is connected or initiated at it; a line rings at each of its phones
     that has a terminal and is neither in use nor made busy with ``sim busy``.
+    The plan is fixed while the switch runs, so the phone -> lines index is built once (a
+    look-up per phone, not a scan of the exchange).
     """
 
-    devices: dict[str, DeviceInfo]
-
-    def phones(self, info: DeviceInfo) -> tuple[str, ...]:
-        return info.terminals or (info.number,)
+    def __init__(self, devices: dict[str, DeviceInfo]) -> None:
+        self.devices = devices
+        self._lines: dict[str, list[DeviceInfo]] = {}
+        for info in devices.values():
+            for phone in info.terminals:
+                self._lines.setdefault(phone, []).append(info)
 
     def lines(self, phone: str) -> list[DeviceInfo]:
         """The EDNs and ADNs that appear on ``phone``."""
-        return [d for d in self.devices.values() if phone in d.terminals]
+        return self._lines.get(phone, [])
 
     def calls_at(self, phone: str) -> list[tuple[str, Connection]]:
         """(line number, connection) of every connection handled at ``phone``: those of its
