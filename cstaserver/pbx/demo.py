@@ -46,8 +46,9 @@ EDN = DirectoryNumberType.EDN
 ADN = DirectoryNumberType.ADN
 
 
-#: seconds after which the demo's simulated person answers a MakeCall prompt
-PROMPT_ANSWER_SECONDS = 2.0
+#: seconds after which the demo's simulated person answers a MakeCall prompt (the plan's
+#: default, said here so tests can name it)
+PROMPT_ANSWER_SECONDS = ExchangePlan().prompt_answer_seconds
 
 
 def _range(start: int, count: int, kind: DeviceKind, lim: int, label: str, **kw) -> list[Extension]:

@@ -233,6 +233,6 @@ class ExchangePlan:
     alerting_timeout: float = 60.0
     #: seconds after which the simulated person at a prompted terminal (MakeCall from an
     #: analog, CAS or DECT line, or with autoOriginate prompt) goes off-hook; None: only
-    #: when told to (``sim offhook``, ``sim answer``)
-    prompt_answer_seconds: float | None = None
+    #: when told to (``sim answer``)
+    prompt_answer_seconds: float | None = 2.0
     no_answer_ring_seconds: float = 5.0  # one ring period, for forward-on-no-answer ring counts

@@ -193,6 +193,27 @@ def test_missing_field_with_default_takes_the_default() -> None:
     assert data.csta_servers[0].system_status_on_connect is False
 
 
+def test_an_exchange_file_from_before_device_realism_loads() -> None:
+    """Files written before EDN/ADN terminals, the prompt timer and the TR/87 settings
+    existed: every new field takes its default."""
+    raw = unstructure(demo_exchange_data())
+    for extension in raw["plan"]["extensions"]:
+        del extension["terminals"]
+    del raw["plan"]["prompt_answer_seconds"]
+    for server in raw["csta_servers"]:
+        for name in ("replace_line_dialogs", "out_of_dialog_info", "session_expires"):
+            del server[name]
+    data = from_json(json.dumps(raw))
+    assert all(e.terminals == () for e in data.plan.extensions)
+    assert data.plan.prompt_answer_seconds == 2.0  # the simulated person answers prompts
+    tr87 = data.csta_server(2, ServerType.TR87)
+    assert (tr87.replace_line_dialogs, tr87.out_of_dialog_info, tr87.session_expires) == (
+        True,
+        False,
+        1800,
+    )
+
+
 # -- strict reading: every problem is a ConfigError naming it -----------------------------
 
 
