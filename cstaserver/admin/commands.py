@@ -37,7 +37,7 @@ from cstaserver.admin.output import (
     table,
 )
 from cstaserver.admin.parsing import parse
-from cstaserver.admin.status import format_status, server_id
+from cstaserver.admin.status import format_status, server_id, server_settings
 from cstaserver.admin.target import DirectoryTarget, applied
 from cstaserver.certificates import CertificateError, CertificateInfo, make_bundle, self_signed
 from cstaserver.config import CstaServerSettings, DataDirectory, ExchangeData
@@ -56,7 +56,8 @@ def describe_server(server: CstaServerSettings) -> str:
     text += f", TLS port {port(server.tls_port)}"
     if server.server_type.value == "xml":
         text += f", web port {port(server.web_port)}"
-    return text + f", authentication {server.authentication.value}"
+    text += f", authentication {server.authentication.value}"
+    return text + "".join(f", {name} {value}" for name, value in server_settings(server))
 
 
 # -- csta ----------------------------------------------------------------------------------

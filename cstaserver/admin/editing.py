@@ -16,7 +16,13 @@ import argparse
 import attrs
 
 from cstaserver.admin.output import CommandError
-from cstaserver.admin.parsing import GROUP_OPTIONS, given, option_name
+from cstaserver.admin.parsing import (
+    GROUP_OPTIONS,
+    SERVER_OPTIONS,
+    TR87_OPTIONS,
+    given,
+    option_name,
+)
 from cstaserver.config import (
     ApplicationCriteria,
     AuthenticationCriteria,
@@ -104,10 +110,12 @@ def initiate_server(
     base = server_for(data, args)
     old = data.csta_server(base.lim, base.server_type)
     changes = {
-        name: getattr(args, name)
-        for name in ("port", "tls_port", "web_port", "authentication")
-        if given(args, name)
+        field: getattr(args, name) for name, field in SERVER_OPTIONS.items() if given(args, name)
     }
+    if base.server_type is not ServerType.TR87:
+        for name in TR87_OPTIONS:
+            if given(args, name):
+                raise CommandError(f"{option_name(name)}: only a TR/87 server has it")
     new = attrs.evolve(base, **changes)
     servers = [new if s is old else s for s in data.csta_servers]
     if old is None:
@@ -130,7 +138,8 @@ def matching_servers(data: ExchangeData, args: argparse.Namespace) -> list[CstaS
 def remove_servers(
     data: ExchangeData, args: argparse.Namespace
 ) -> tuple[ExchangeData, list[CstaServerSettings]]:
-    """``csta -e``: remove every CSTA server of the type and LIM given (all when left out)."""
+    """``csta -e``: remove every CSTA server of the type and LIM given (``--all``: every
+    one; the parser refuses a ``csta -e`` that names none)."""
     removed = matching_servers(data, args)
     if not removed:
         what = " ".join(

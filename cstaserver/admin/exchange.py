@@ -78,6 +78,8 @@ def format_device(switch: Any, number: str, monitors: Any = None) -> str:
         ]
     if info.members:
         pairs.append(("members", " ".join(info.members)))
+    if info.terminals:  # an EDN or ADN: the phones it is a line of (docs/devices.md)
+        pairs.append(("phones", " ".join(info.terminals)))
     pairs.append(("state", device_state(info)))
     text = fields(pairs)
     calls = switch.snapshot_device(info.number)

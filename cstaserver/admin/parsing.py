@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from cstaserver.admin.fieldoptions import DEST_PREFIX, NONE_WORDS, choice
 from cstaserver.admin.output import CommandError
 from cstaserver.config import AuthMode, ServerType
+from cstaserver.config.model import MAX_SESSION_EXPIRES, MIN_SESSION_EXPIRES
 from cstaserver.config.values import whole_number
 from cstaserver.pbx.plan import GroupRouting, RouteTimeout
 
@@ -55,6 +56,32 @@ def optional_port(text: str) -> int | None:
     if text.strip().lower() in NONE_WORDS:
         return None
     return port_number(text)
+
+
+YES_WORDS = ("yes", "on", "true")
+NO_WORDS = ("no", "off", "false")
+
+
+def yes_no(text: str) -> bool:
+    word = text.strip().lower()
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS:
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not yes or no")
+
+
+def session_expires(text: str) -> int | None:
+    """RFC 4028 Session-Expires in seconds, or ``none`` (no session timer)."""
+    if text.strip().lower() in NONE_WORDS:
+        return None
+    return _argument(
+        text,
+        "a number of seconds",
+        low=MIN_SESSION_EXPIRES,
+        high=MAX_SESSION_EXPIRES,
+        range_hint=" (or none)",
+    )
 
 
 def lim_number(text: str) -> int:
@@ -158,8 +185,10 @@ def csta_parser() -> _Parser:
     parser = _parser(
         "csta",
         "csta -i [--type xml|tr87] [--lim N] [--port N] [--tls-port N|none] "
-        "[--web-port N|none] [--authentication off|optional|mandatory]\n"
-        "       csta -e [--type xml|tr87] [--lim N]\n"
+        "[--web-port N|none] [--authentication off|optional|mandatory] "
+        "[--system-status-on-connect yes|no] [--line-replacement yes|no] "
+        "[--out-of-dialog-info yes|no] [--session-expires S|none]\n"
+        "       csta -e [--type xml|tr87] [--lim N] | --all  (at least one)\n"
         "       csta -p [--monitors] [--sessions]",
     )
     _actions(
@@ -174,6 +203,12 @@ def csta_parser() -> _Parser:
     parser.add_argument("--tls-port", type=optional_port, default=False, help="TLS port or none")
     parser.add_argument("--web-port", type=optional_port, default=False, help="web port or none")
     parser.add_argument("--authentication", type=auth_mode, help="off|optional|mandatory")
+    for dest, text in SERVER_SWITCHES.items():
+        parser.add_argument(option_name(dest), dest=dest, type=yes_no, help=text)
+    parser.add_argument(
+        "--session-expires", type=session_expires, default=False, help="TR/87: seconds or none"
+    )
+    parser.add_argument("--all", action="store_true", help="csta -e: every CSTA server")
     parser.add_argument("--monitors", action="store_true", help="list the monitored devices")
     parser.add_argument("--sessions", action="store_true", help="list application sessions")
     return parser
@@ -263,6 +298,28 @@ def group_parser() -> _Parser:
     return parser
 
 
+#: The yes/no settings of a CSTA server ``csta -i`` sets: option (dest spelling) -> help.
+SERVER_SWITCHES = {
+    "system_status_on_connect": "send SystemStatus when a client connects (yes|no)",
+    "line_replacement": "TR/87: a new INVITE for a line replaces its old dialog (yes|no)",
+    "out_of_dialog_info": "TR/87: serve CSTA INFO outside a dialog, else 481 (yes|no)",
+}
+
+#: ``csta -i`` options -> the CstaServerSettings field each sets.
+SERVER_OPTIONS = {
+    "port": "port",
+    "tls_port": "tls_port",
+    "web_port": "web_port",
+    "authentication": "authentication",
+    "system_status_on_connect": "system_status_on_connect",
+    "line_replacement": "replace_line_dialogs",
+    "out_of_dialog_info": "out_of_dialog_info",
+    "session_expires": "session_expires",
+}
+
+#: The options that only a TR/87 server has.
+TR87_OPTIONS = ("line_replacement", "out_of_dialog_info", "session_expires")
+
 PARSERS: dict[str, Callable[[], _Parser]] = {
     "csta": csta_parser,
     "csta_authentication": authentication_parser,
@@ -284,8 +341,8 @@ GROUP_OPTIONS = {
 
 #: Options each action accepts (besides --data and -h).
 _ALLOWED = {
-    ("csta", "initiate"): {"type", "lim", "port", "tls_port", "web_port", "authentication"},
-    ("csta", "remove"): {"type", "lim"},
+    ("csta", "initiate"): {"type", "lim", *SERVER_OPTIONS},
+    ("csta", "remove"): {"type", "lim", "all"},
     ("csta", "print"): {"monitors", "sessions"},
     ("csta_authentication", "initiate"): {"application", "user", "password", "max_duration"},
     ("csta_authentication", "change"): {"application", "user", "password", "max_duration"},
@@ -312,8 +369,10 @@ def given(args: argparse.Namespace, name: str) -> bool:
     if name.startswith(DEST_PREFIX):  # an option derived from a field (.fieldoptions)
         return hasattr(args, name)
     value = getattr(args, name, None)
-    if name in ("tls_port", "web_port", "queue_time", "diverted_position"):
+    if name in ("tls_port", "web_port", "queue_time", "diverted_position", "session_expires"):
         return value is not False
+    if name in SERVER_SWITCHES:  # yes (True) or no (False); None: not given
+        return value is not None
     return value is not None and value is not False
 
 
@@ -343,6 +402,8 @@ def parse(program: str, argv: Sequence[str]) -> argparse.Namespace:
     for dest in sorted(_allowed_all(program) - allowed):
         if given(args, dest):
             raise CommandError(f"{option_name(dest)} does not go with this action")
+    if (program, args.action) == ("csta", "remove"):
+        _check_remove(args)
     return args
 
 
@@ -362,3 +423,14 @@ def register(
     PARSERS[program] = factory
     _ALLOWED.update({(program, action): set(names) for action, names in allowed.items()})
     _ACTION_WORDS[program] = action_words
+
+
+def _check_remove(args: argparse.Namespace) -> None:
+    """``csta -e`` names what it removes (a type, a LIM or both), or says ``--all``; it never
+    removes every server by default."""
+    if args.all and (args.type is not None or args.lim is not None):
+        raise CommandError("--all does not go with --type or --lim")
+    if not args.all and args.type is None and args.lim is None:
+        raise CommandError(
+            "say which CSTA server to remove: --type xml|tr87 and/or --lim N, or --all"
+        )

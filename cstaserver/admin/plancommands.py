@@ -49,7 +49,7 @@ def extension_columns() -> list[str]:
 def format_extensions(extensions: list[Extension]) -> str:
     names = extension_columns()
     headers = [name.upper().replace("_", "-") for name in names]
-    rows = [[show(getattr(e, name)) for name in names] for e in extensions]
+    rows = [[show(getattr(e, name)) or None for name in names] for e in extensions]
     return table(headers, rows)
 
 

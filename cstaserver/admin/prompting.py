@@ -51,7 +51,7 @@ class TerminalPrompter:
 def needs_prompt(args: argparse.Namespace) -> bool:
     """``-i``/``-c`` without any option value."""
     if (args.program, args.action) == ("csta", "initiate"):
-        names = ("type", "lim", "port", "tls_port", "web_port", "authentication")
+        names = ("type", "lim", *parsing.SERVER_OPTIONS)
     elif args.program == "csta_authentication" and args.action in ("initiate", "change"):
         names = ("application", "user", "password", "max_duration")
     elif args.program == "csta_admin_password" and args.action in ("initiate", "change"):
@@ -64,6 +64,8 @@ def needs_prompt(args: argparse.Namespace) -> bool:
 def _show(value: object) -> str:
     if value is None:
         return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return str(getattr(value, "value", value))
 
 
@@ -122,6 +124,23 @@ async def _csta_options(data: ExchangeData, prompter: Any) -> list[str]:
         "--authentication",
         await _ask(prompter, "authentication (off|optional|mandatory)", current.authentication),
     ]
+    options += [
+        "--system-status-on-connect",
+        await _ask(prompter, "system status on connect (yes|no)", current.system_status_on_connect),
+    ]
+    if kind is ServerType.TR87:
+        options += [
+            "--line-replacement",
+            await _ask(
+                prompter,
+                "a new INVITE replaces the line's dialog (yes|no)",
+                current.replace_line_dialogs,
+            ),
+            "--out-of-dialog-info",
+            await _ask(prompter, "serve out-of-dialog INFO (yes|no)", current.out_of_dialog_info),
+            "--session-expires",
+            await _ask(prompter, "Session-Expires, s (or none)", current.session_expires),
+        ]
     return options
 
 

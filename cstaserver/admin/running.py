@@ -137,6 +137,7 @@ class RunningTarget:
                     client=association.peer if association is not None else "(detached)",
                     server=association.profile.server_id if association is not None else "-",
                     session=session.session_id if session is not None else None,
+                    monitor_type=monitor.monitor_type,
                 )
             )
         return sorted(rows, key=lambda r: (r.device, len(r.cross_ref_id), r.cross_ref_id))

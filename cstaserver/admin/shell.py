@@ -35,8 +35,10 @@ PROGRAMS = parsing.PROGRAMS  # the administrator's commands, also the console sc
 HELP = """\
 Commands (-h after any of the administrator's commands for its options):
   csta -i [--type xml|tr87] [--lim N] [--port N] [--tls-port N|none] [--web-port N|none]
-          [--authentication off|optional|mandatory]     initiate or change a CSTA server
-  csta -e [--type xml|tr87] [--lim N]                   remove CSTA servers, close their clients
+          [--authentication off|optional|mandatory] [--system-status-on-connect yes|no]
+          TR/87: [--line-replacement yes|no] [--out-of-dialog-info yes|no]
+          [--session-expires S|none]                    initiate or change a CSTA server
+  csta -e [--type xml|tr87] [--lim N] | --all          remove CSTA servers, close their clients
   csta -p [--monitors] [--sessions]                     status, monitored devices, sessions
   csta_authentication -i|-c [--application ID] [--user U] [--password P] [--max-duration S]
   csta_authentication -e [--application ID]  |  csta_authentication -p

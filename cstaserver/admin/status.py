@@ -53,6 +53,7 @@ class MonitorRow:
     client: str
     server: str
     session: str | None
+    monitor_type: str = "device"  # ECMA-269 MonitorType: device or call
 
 
 @attrs.frozen
@@ -102,6 +103,24 @@ def offline_status(data: ExchangeData, store: CertificateStore) -> StatusView:
     return StatusView(running=False, servers=tuple(servers))
 
 
+def server_settings(server: CstaServerSettings) -> list[tuple[str, str]]:
+    """(name, value) of the settings of a CSTA server beyond ports and authentication, as
+    ``csta -i`` names them (docs/admin.md); the TR/87 ones only for a TR/87 server."""
+
+    def yes(value: bool) -> str:
+        return "yes" if value else "no"
+
+    result = [("system status on connect", yes(server.system_status_on_connect))]
+    if server.server_type is ServerType.TR87:
+        expires = server.session_expires
+        result += [
+            ("line replacement", yes(server.replace_line_dialogs)),
+            ("out-of-dialog INFO", yes(server.out_of_dialog_info)),
+            ("Session-Expires", "none" if expires is None else f"{expires} s"),
+        ]
+    return result
+
+
 def format_status(view: StatusView, *, monitors: bool = False, sessions: bool = False) -> str:
     state = "running" if view.running else "not running (stored settings)"
     parts = [f"CSTA server: {state}\n\n"]
@@ -124,6 +143,18 @@ def format_status(view: StatusView, *, monitors: bool = False, sessions: bool = 
         )
     headers = ("LIM", "TYPE", "PORT", "TLS-PORT", "WEB-PORT", "AUTHENTICATION", "LISTENING")
     parts.append(table((*headers, "CLIENTS", "SESSIONS", "TLS"), rows))
+    if view.servers:
+        parts.append("\nSettings (csta -i)\n")
+        parts.append(
+            table(
+                ("LIM", "TYPE", "SETTING", "VALUE"),
+                [
+                    (s.settings.lim, s.settings.server_type.value, name, value)
+                    for s in view.servers
+                    for name, value in server_settings(s.settings)
+                ],
+            )
+        )
     if view.running:
         parts.append("\nClients\n")
         parts.append(
@@ -139,8 +170,11 @@ def format_status(view: StatusView, *, monitors: bool = False, sessions: bool = 
         parts.append("\nMonitored devices\n")
         parts.append(
             table(
-                ("DEVICE", "CROSSREFID", "CLIENT", "SERVER", "SESSION"),
-                ((m.device, m.cross_ref_id, m.client, m.server, m.session) for m in view.monitors),
+                ("DEVICE", "CROSSREFID", "CLIENT", "SERVER", "SESSION", "TYPE"),
+                (
+                    (m.device, m.cross_ref_id, m.client, m.server, m.session, m.monitor_type)
+                    for m in view.monitors
+                ),
             )
         )
     if sessions:

@@ -103,7 +103,8 @@ KEYS: dict[str, Key] = {
         (ConnectionState.ALERTING,),
         Refusal.NO_CALL_TO_ANSWER,
         "call alerting",
-        lambda switch, call, number, fields: switch.answer_call(call, number),
+        # the person answers at the phone (also where the exchange cannot: analog, DECT)
+        lambda switch, call, number, fields: switch.lift_handset(call, number),
     ),
     "hang-up": Key(
         _HANGUP,

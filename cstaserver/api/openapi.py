@@ -100,7 +100,17 @@ def schemas() -> dict[str, Any]:
             },
             "connections": {
                 "type": "array",
-                "items": _object({"call": STRING, "state": CONNECTION_STATE}),
+                "items": _object(
+                    {
+                        "call": STRING,
+                        "state": CONNECTION_STATE,
+                        "phone": {
+                            **_nullable(STRING),
+                            "description": "An EDN/ADN line: the phone that answered or "
+                            "made the call (docs/devices.md); null: the device's own.",
+                        },
+                    }
+                ),
             },
             "agent": _nullable(_ref("Agent")),
             "forwarding": {
@@ -125,6 +135,11 @@ def schemas() -> dict[str, Any]:
             "message_waiting": {
                 **BOOLEAN,
                 "description": "The message waiting indicator (SetMessageWaitingIndicator).",
+            },
+            "phones": {
+                "type": "array",
+                "items": STRING,
+                "description": "An EDN or ADN: the ODN extensions whose phones carry it.",
             },
         },
         "A device of the exchange and its state now.",

@@ -80,7 +80,7 @@ def device_json(switch: Any, info: DeviceInfo) -> dict[str, Any]:
         "terminal": info.terminal,
         "state": device_state(info),
         "connections": [
-            {"call": call_id, "state": _value(conn.state)}
+            {"call": call_id, "state": _value(conn.state), "phone": conn.terminal}
             for call_id, conn in info.connections.items()
         ],
         "agent": agent_json(info.agent),
@@ -91,6 +91,7 @@ def device_json(switch: Any, info: DeviceInfo) -> dict[str, Any]:
         "members": list(info.members),
         "call_waiting": info.call_waiting,
         "message_waiting": info.message_waiting,
+        "phones": list(info.terminals),
     }
 
 

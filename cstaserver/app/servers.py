@@ -16,7 +16,9 @@ buildbot's ``reconfigService``: a listener whose port changed is started on the 
 before the old one stops; a change of the authentication mode or of "system status on
 connect" (part of every listener's profile) restarts every listener of the server on the
 port it has (a port ``0`` keeps the number it got), stopping the old one first. Connected
-clients stay; new connections get the new profile. If a listener cannot be started, what was
+clients stay; new connections get the new profile. The TR/87 settings (line replacement,
+out-of-dialog INFO, Session-Expires) change the running SIP listener in place (no restart):
+the next INVITE or INFO follows them. If a listener cannot be started, what was
 started is stopped, what was stopped is started again, and :class:`CannotListen` tells why:
 nothing changed.
 
@@ -43,7 +45,7 @@ from cstaserver.certificates import CertificateError, CertificateStore
 from cstaserver.config import CstaServerSettings, ServerType
 from cstaserver.csta.association import Profile
 from cstaserver.sip.endpoint import SipConfig, SipEndpoint
-from cstaserver.sip.tr87 import Tr87Application
+from cstaserver.sip.tr87 import Tr87Application, Tr87Settings
 from cstaserver.sip.transport import SipServerEndpoint, SipStreamFactory
 from cstaserver.soap.site import WebSite
 from cstaserver.tlscontext import ReloadingServerTLS
@@ -96,6 +98,7 @@ class CstaServerService(MultiService):
         self.name = service_name(settings)
         self._overrides = dict(overrides or {})
         self.listeners: dict[str, Listener] = {}
+        self._sip: tuple[Tr87Application, SipEndpoint] | None = None
         self.tls_status = "-"
         self.site: WebSite | None = None
         if settings.server_type is ServerType.XML:
@@ -167,8 +170,12 @@ class CstaServerService(MultiService):
     def _sip_factory(self) -> SipStreamFactory:
         interface = self.runtime.settings.interface
         application = Tr87Application(self.runtime.core, self.runtime.reactor, server=self.settings)
-        config = SipConfig(contact_host=None if interface not in WILDCARDS else "localhost")
+        config = SipConfig(
+            contact_host=None if interface not in WILDCARDS else "localhost",
+            session_expires=self.settings.session_expires,
+        )
         endpoint = SipEndpoint(application, self.runtime.reactor, config)
+        self._sip = (application, endpoint)  # the newest SIP listener's (older ones retire)
         metrics_for(self.runtime.core, self.runtime.switch).watch_sip(endpoint, self.name)
         return SipStreamFactory(endpoint)
 
@@ -239,6 +246,7 @@ class CstaServerService(MultiService):
                 wanted[role] = current.address.pinned(current.port)
         overrides, listeners, site = dict(self._overrides), dict(self.listeners), self.site
         self.settings = new
+        self._configure_sip(new)
         for role in fields:
             if role in wanted and wanted[role] is None:
                 self._overrides.pop(role, None)
@@ -252,12 +260,23 @@ class CstaServerService(MultiService):
         except BaseException:
             await self._undo(change, listeners)
             self.settings, self._overrides, self.site = old, overrides, site
+            self._configure_sip(old)
             raise
         for listener in change.late:
             await listener.disownServiceParent()
         if self.site is not site and site is not None and site.channels is not None:
             site.channels.close_all()
         log.info("CSTA server {server} reconfigured", server=self.name)
+
+    def _configure_sip(self, settings: CstaServerSettings) -> None:
+        """The TR/87 settings apply at once to the running SIP listeners: line replacement
+        and out-of-dialog INFO to the next INVITE / INFO, Session-Expires to the next dialog
+        (a dialog keeps the interval it was granted)."""
+        if self._sip is None:
+            return
+        application, endpoint = self._sip
+        application.settings = Tr87Settings.of_server(settings)
+        endpoint.config = attrs.evolve(endpoint.config, session_expires=settings.session_expires)
 
     async def _replace(self, role: str, address: Address | None, change: _Change) -> None:
         current = self.listeners.pop(role, None)

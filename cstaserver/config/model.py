@@ -24,6 +24,11 @@ import attrs
 
 from cstaserver.pbx.plan import ExchangePlan
 
+#: The shortest and longest TR/87 Session-Expires (RFC 4028: at least 90 s; ours 120 s, as
+#: the SIP layer's Min-SE allows a client to ask for less than it grants).
+MIN_SESSION_EXPIRES = 120
+MAX_SESSION_EXPIRES = 86400
+
 #: The version of the JSON layout this code reads and writes (``exchange.json``).
 SCHEMA_VERSION = 1
 
@@ -66,6 +71,11 @@ class CstaServerSettings:
     operational directions: "WS/SOAP also transports the XML protocol, so do not select TR87,
     but XML"). ``None`` = not offered.
     ``system_status_on_connect``: send SystemStatus right after a client connects.
+    TR/87 only (docs/tr87.md): ``replace_line_dialogs`` - a new INVITE for a line that has a
+    dialog ends the old one (else both are kept); ``out_of_dialog_info`` - an INFO with a
+    CSTA body outside any dialog is served (else answered 481); ``session_expires`` - the
+    RFC 4028 session interval granted to clients that support ``timer`` (None: no session
+    timer; at least :data:`MIN_SESSION_EXPIRES`).
     """
 
     lim: int
@@ -75,6 +85,9 @@ class CstaServerSettings:
     web_port: int | None = None
     authentication: AuthMode = AuthMode.OFF
     system_status_on_connect: bool = False
+    replace_line_dialogs: bool = True
+    out_of_dialog_info: bool = False
+    session_expires: int | None = 1800
 
 
 @attrs.frozen

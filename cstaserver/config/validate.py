@@ -2,12 +2,13 @@
 
 The numbering plan: LIM numbers unique; directory numbers all digits, unique across
 extensions, groups and the trunk device, not starting with the trunk prefix; the outside
-network's rules and the public numbering in range; every timer 0-1,000,000 s; every device on a LIM that
-exists; extensions of an extension kind; hunt/cascade members and ACD agent positions are
+network's rules and the public numbering in range; every timer 0-1,000,000 s; every device on
+a LIM that exists; extensions of an extension kind; an EDN's or ADN's terminals are ODN
+extensions with a terminal (one for an ADN); hunt/cascade members and ACD agent positions are
 extensions; agent IDs unique. CSTA servers (``csta -i``, docs/admin.md): on an existing LIM, one
 per (LIM, type), ports 1-65535 and all different (all LIMs share this host), a web port only
-on an XML server. Authentication criteria and accounts: unique names, well-formed password
-hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).
+on an XML server, a TR/87 Session-Expires of 120-86400 s or none. Authentication criteria
+and accounts: unique names, well-formed password hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).
 Each problem is a :class:`ConfigError` whose text says what is wrong.
 """
 
@@ -17,9 +18,15 @@ from collections.abc import Iterable
 
 import attrs
 
-from cstaserver.config.model import ConfigError, ExchangeData, ServerType
+from cstaserver.config.model import (
+    MAX_SESSION_EXPIRES,
+    MIN_SESSION_EXPIRES,
+    ConfigError,
+    ExchangeData,
+    ServerType,
+)
 from cstaserver.config.passwords import is_password_hash
-from cstaserver.pbx.plan import ExchangePlan
+from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan
 
 
 def _duplicates(values: Iterable[object]) -> list[object]:
@@ -54,6 +61,7 @@ def _check_plan(plan: ExchangePlan) -> None:
                 "which is not an extension kind"
             )
     extensions = {extension.number for extension in plan.extensions}
+    _check_lines(plan)
     for group in [*plan.hunt_groups, *plan.cascade_groups]:
         for member in group.members:
             if member not in extensions:
@@ -71,6 +79,29 @@ def _check_plan(plan: ExchangePlan) -> None:
     _check_group_settings(plan, extensions)
     _check_network(plan)
     _check_timers(plan)
+
+
+def _check_lines(plan: ExchangePlan) -> None:
+    """EDN/ADN ``terminals`` name ODN extensions with a terminal; an ADN is on one phone."""
+    by_number = {extension.number: extension for extension in plan.extensions}
+    for line in plan.extensions:
+        if not line.terminals:
+            continue
+        where = f"extension {line.number}"
+        if line.dn_type is DirectoryNumberType.ODN:
+            raise ValueError(f"{where}: only an EDN or ADN has terminals (it is an ODN)")
+        if line.dn_type is DirectoryNumberType.ADN and len(line.terminals) != 1:
+            raise ValueError(f"{where}: an ADN is a line of exactly one phone")
+        if duplicate := _duplicates(line.terminals):
+            raise ValueError(f"{where}: terminal {duplicate[0]} appears twice")
+        for phone in line.terminals:
+            owner = by_number.get(phone)
+            if owner is None or owner.dn_type is not DirectoryNumberType.ODN or owner.terminals:
+                raise ValueError(f"{where}: terminal {phone} is not an ODN extension")
+            if not owner.terminal or owner.kind is DeviceKind.VIRTUAL_EXTENSION:
+                raise ValueError(f"{where}: terminal {phone} has no terminal logged on")
+    if plan.prompt_answer_seconds is not None and not 0 < plan.prompt_answer_seconds <= MAX_SECONDS:
+        raise ValueError(f"prompt_answer_seconds must be more than 0 and at most {MAX_SECONDS}")
 
 
 #: The longest time a group setting or timer may have (about 11 days).
@@ -152,6 +183,12 @@ def _check_csta_servers(data: ExchangeData) -> None:
             raise ValueError(f"{name}: LIM {server.lim} does not exist")
         if server.web_port is not None and server.server_type is not ServerType.XML:
             raise ValueError(f"{name}: only an XML server has a web port")
+        expires = server.session_expires
+        if expires is not None and not MIN_SESSION_EXPIRES <= expires <= MAX_SESSION_EXPIRES:
+            raise ValueError(
+                f"{name}: session_expires {expires} is not in "
+                f"{MIN_SESSION_EXPIRES}-{MAX_SESSION_EXPIRES} seconds (or none)"
+            )
         for port in (server.port, server.tls_port, server.web_port):
             if port is not None:
                 if not 1 <= port <= 65535:

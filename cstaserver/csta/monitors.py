@@ -7,6 +7,15 @@ distinct *view* (namespace, viewpoint device, device presentation) and the bytes
 for every monitor with that view; only ``monitorCrossRefID`` differs
 (``EventTemplate.render``). Delivery to one association never stops delivery to the others.
 
+Monitor types (ECMA-269 15.1.2 ``monitorType``, 12.3.x MonitorType): a *device-type* monitor
+on a device (the default) sees the events of the device and of each call while the device
+takes part in it. A *call-type* monitor on a device also keeps following each call the device
+has taken part in after the call leaves the device (transfer, deflection, single-step
+transfer, diversion, its own ConnectionCleared), until that call is cleared; a transfer or
+conference that merges the call into another one is followed too. Such a monitor is indexed
+under the device and under each followed call (``Monitor.followed``). A call-type monitor on
+a call object is the plain call monitor.
+
 Limits (the exchange data's ``Limits``; ECMA-269 12.2.4 / 12.2.5 error values):
 ``overallMonitorLimitExceeded`` for the whole server, ``objectMonitorLimitExceeded`` per
 association.
@@ -64,7 +73,9 @@ def filter_flag(event: object) -> str | None:
 
 @attrs.define(eq=False, slots=True)
 class Monitor:
-    """One monitor: a device or a call watched by one association."""
+    """One monitor: a device or a call watched by one association. ``follows_calls``: a
+    call-type monitor on a device (see the module docstring); ``followed``: the calls it
+    follows now."""
 
     cross_ref_id: str
     owner: Any  # the association (anything with deliver_event(bytes) and a view key)
@@ -74,10 +85,17 @@ class Monitor:
     namespace: str = ""
     view: Hashable = None  # how the owner presents devices (echo strings, dialect)
     delivered: int = 0
+    follows_calls: bool = False
+    followed: set[str] = attrs.Factory(set)
 
     @property
     def kind(self) -> str:
         return "device" if self.device is not None else "call"
+
+    @property
+    def monitor_type(self) -> str:
+        """ECMA-269 MonitorType: ``call`` or ``device``."""
+        return "call" if self.follows_calls or self.device is None else "device"
 
 
 class MonitorRegistry:
@@ -99,6 +117,7 @@ class MonitorRegistry:
         self._by_device: dict[str, list[Monitor]] = {}
         self._by_call: dict[str, list[Monitor]] = {}
         self._by_owner: dict[int, dict[str, Monitor]] = {}
+        self._followers = 0  # call-type monitors on devices
         self._ids = itertools.count(1)
         self.events_routed = 0
         self.deliveries = 0
@@ -132,7 +151,10 @@ class MonitorRegistry:
         suppressed: Iterable[str] = (),
         namespace: str = "",
         view: Hashable = None,
+        follows_calls: bool = False,
     ) -> Monitor:
+        """A new monitor on ``device`` or ``call_id``; ``follows_calls``: call-type on a
+        device (it follows the device's calls from now on, and those it has now)."""
         if (device is None) == (call_id is None):
             raise ValueError("a monitor watches either a device or a call")
         if len(self._by_xref) >= self.max_monitors:
@@ -148,11 +170,16 @@ class MonitorRegistry:
             suppressed=frozenset(suppressed),
             namespace=namespace,
             view=view,
+            follows_calls=follows_calls and device is not None,
         )
         self._by_xref[monitor.cross_ref_id] = monitor
         owned[monitor.cross_ref_id] = monitor
         if device is not None:
             self._by_device.setdefault(device, []).append(monitor)
+            if monitor.follows_calls:
+                self._followers += 1
+                for current, _, _ in self.switch.snapshot_device(device):
+                    self._follow(monitor, current)
         else:
             self._by_call.setdefault(call_id, []).append(monitor)
         log.debug(
@@ -195,11 +222,17 @@ class MonitorRegistry:
     def _remove(self, monitor: Monitor) -> None:
         self._by_xref.pop(monitor.cross_ref_id, None)
         self._by_owner.get(id(monitor.owner), {}).pop(monitor.cross_ref_id, None)
-        index, key = (
-            (self._by_device, monitor.device)
-            if monitor.device is not None
-            else (self._by_call, monitor.call_id)
-        )
+        if monitor.device is not None:
+            self._unindex(self._by_device, monitor.device, monitor)
+        else:
+            self._unindex(self._by_call, monitor.call_id, monitor)
+        if monitor.follows_calls:
+            self._followers -= 1
+            for call_id in list(monitor.followed):
+                self._unfollow(monitor, call_id)
+
+    @staticmethod
+    def _unindex(index: dict[str, list[Monitor]], key: Any, monitor: Monitor) -> None:
         bucket = index.get(key)
         if bucket is not None:
             try:
@@ -208,6 +241,15 @@ class MonitorRegistry:
                 pass
             if not bucket:
                 del index[key]
+
+    def _follow(self, monitor: Monitor, call_id: str) -> None:
+        if call_id not in monitor.followed:
+            monitor.followed.add(call_id)
+            self._by_call.setdefault(call_id, []).append(monitor)
+
+    def _unfollow(self, monitor: Monitor, call_id: str) -> None:
+        monitor.followed.discard(call_id)
+        self._unindex(self._by_call, call_id, monitor)
 
     def close(self) -> None:
         self._unsubscribe()
@@ -266,7 +308,11 @@ class MonitorRegistry:
         self._follow_calls(event)
 
     def _follow_calls(self, event: object) -> None:
-        """Call monitors follow a call that a transfer or conference merged into another."""
+        """Call monitors follow a call that a transfer or conference merged into another;
+        call-type monitors on devices start following the calls of their device and stop
+        with CallCleared."""
+        if self._followers:
+            self._update_followers(event)
         new_call = getattr(event, "new_call_id", None)
         if new_call is None:
             return
@@ -274,5 +320,26 @@ class MonitorRegistry:
             if old == new_call:
                 continue
             for monitor in self._by_call.pop(old, []):
-                monitor.call_id = new_call
+                if monitor.follows_calls:
+                    monitor.followed.discard(old)
+                    if new_call in monitor.followed:
+                        continue  # already in the new call's bucket
+                    monitor.followed.add(new_call)
+                else:
+                    monitor.call_id = new_call
                 self._by_call.setdefault(new_call, []).append(monitor)
+
+    def _update_followers(self, event: Any) -> None:
+        call_ids = event.call_ids
+        if not call_ids:
+            return
+        if isinstance(event, pbx_events.CallCleared):
+            for monitor in list(self._by_call.get(event.call_id, ())):
+                if monitor.follows_calls:
+                    self._unfollow(monitor, event.call_id)
+            return
+        for device in event.devices:
+            for monitor in self._by_device.get(device, ()):
+                if monitor.follows_calls:
+                    for call_id in call_ids:
+                        self._follow(monitor, call_id)

@@ -71,11 +71,15 @@ class InvalidTransition(RuntimeError):
 
 @attrs.define(slots=True, eq=False)
 class Connection:
-    """One device's connection to one call (the CSTA connection ID is (call_id, device))."""
+    """One device's connection to one call (the CSTA connection ID is (call_id, device)).
+
+    ``terminal``: for an EDN or ADN line, the phone that answered or originated it (see
+    ``devices.Appearances``); None for a device that is its own phone."""
 
     call_id: str
     device: str
     state: ConnectionState = ConnectionState.NULL
+    terminal: str | None = None
 
     def move(self, new: ConnectionState) -> None:
         if new not in TRANSITIONS[self.state]:

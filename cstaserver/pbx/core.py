@@ -32,7 +32,13 @@ from zope.interface import implementer
 
 from cstaserver.pbx.bus import EventBus
 from cstaserver.pbx.calls import Call, CallIdAllocator, Connection
-from cstaserver.pbx.devices import DeviceInfo, Numbering, build_devices, update_devices
+from cstaserver.pbx.devices import (
+    Appearances,
+    DeviceInfo,
+    Numbering,
+    build_devices,
+    update_devices,
+)
 from cstaserver.pbx.events import (
     NO_CALL_DATA,
     CallCleared,
@@ -97,6 +103,7 @@ class CallProcessing:
         self.public_numbering = plan.public_numbering
         self._devices: dict[str, DeviceInfo] = build_devices(plan)
         self.numbering = Numbering(plan, self._devices)
+        self.appearances = Appearances(self._devices)
         self.bus = EventBus()
         self.calls: dict[str, Call] = {}
         self._external: dict[str, dict[str, Connection]] = {}
@@ -198,6 +205,35 @@ class CallProcessing:
         self.add_connection(call, device, ConnectionState.INITIATED)
         self.emit(call.event(ServiceInitiated, cause, device=device))
         return call
+
+    def prompt(self, call: Call, device: str) -> None:
+        """The calling device of a new call (initiated, ServiceInitiated emitted) is prompted
+        to go off-hook: its terminal rings until the person lifts the handset
+        (:meth:`answer` then originates the call), for at most ``plan.alerting_timeout``
+        seconds (then the call is cleared, cause alertTimeExpired). With
+        ``plan.prompt_answer_seconds`` set, the simulated person does so after that time."""
+        conn = call.connections[device]
+        self.set_timer(call, conn, "alert", self.plan.alerting_timeout, self._prompt_timeout)
+        delay = self.plan.prompt_answer_seconds
+        if delay is not None:
+            self.set_timer(call, conn, "prompt", delay, self._prompt_answered)
+
+    @staticmethod
+    def is_prompted(call: Call, conn: Connection) -> bool:
+        """``conn`` is a calling device being prompted for ``call``."""
+        return (
+            call.prompting is not None
+            and conn.state is ConnectionState.INITIATED
+            and conn.device == call.calling_device
+        )
+
+    def _prompt_answered(self, call: Call, conn: Connection) -> None:
+        if self.is_prompted(call, conn):
+            self.answer(call, conn.device)
+
+    def _prompt_timeout(self, call: Call, conn: Connection) -> None:
+        if self.is_prompted(call, conn):
+            self.clear_all(call, EventCause.ALERT_TIME_OUT, first=conn.device)
 
     def originate(self, call: Call, device: str, called: str) -> None:
         """The calling connection goes connected (Originated) and the call is routed."""

@@ -17,8 +17,12 @@ import attrs
 from twisted.internet.interfaces import IDelayedCall
 
 from cstaserver.pbx.calls import Connection
-from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan
+from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType, ExchangePlan, Extension
 from cstaserver.pbx.states import AgentState, ConnectionState, ForwardingType, TerminalMode
+
+#: Calls a (non-analog) extension may hold at once: with its active call, as many as a
+#: conference has parties (``switch.CONFERENCE_LIMIT``).
+HOLD_LIMIT = 7
 
 
 @attrs.frozen
@@ -55,9 +59,10 @@ class DeviceInfo:
     Static: ``number``, ``kind``, ``lim``, ``name``, ``dn_type``, ``terminal`` (False for a
     virtual extension without a terminal, groups and trunks), ``members`` (group members or
     ACD agent devices), ``call_waiting`` and ``withhold_number`` (the plan's extension
-    settings). Runtime: ``mode`` (TerminalMode), ``busy`` (``sim busy``), ``dnd``,
-    ``forwarding`` (ForwardingType -> ForwardingEntry, None until first set), ``agent``
-    (the Agent logged on here), ``connections`` (call ID -> Connection) and
+    settings), ``terminals`` (an EDN's or ADN's phones: the ODN extensions it is a line of;
+    see :class:`Appearances`). Runtime: ``mode`` (TerminalMode), ``busy`` (``sim busy``),
+    ``dnd``, ``forwarding`` (ForwardingType -> ForwardingEntry, None until first set),
+    ``agent`` (the Agent logged on here), ``connections`` (call ID -> Connection) and
     ``message_waiting`` (the message waiting indicator, ECMA-269 Set Message Waiting
     Indicator).
     """
@@ -69,6 +74,7 @@ class DeviceInfo:
     dn_type: DirectoryNumberType = DirectoryNumberType.ODN
     terminal: bool = True
     members: tuple[str, ...] = ()
+    terminals: tuple[str, ...] = ()
     mode: TerminalMode = TerminalMode.HANDSFREE
     busy: bool = False
     dnd: bool = False
@@ -86,6 +92,20 @@ class DeviceInfo:
     @property
     def is_group(self) -> bool:
         return self.kind.is_group
+
+    @property
+    def max_held_calls(self) -> int:
+        """How many calls the device may hold at once (HoldCall and ConsultationCall refuse
+        one more): one on an analog or CAS line (register recall), :data:`HOLD_LIMIT` on
+        the other extensions, none on groups and trunks."""
+        if not self.is_extension:
+            return 0
+        if self.kind in (DeviceKind.ANALOG_EXTENSION, DeviceKind.CAS_EXTENSION):
+            return 1
+        return HOLD_LIMIT
+
+    def held_calls(self) -> int:
+        return sum(1 for conn in self.connections.values() if conn.state is ConnectionState.HOLD)
 
     def is_free(self) -> bool:
         """Free for a new call: not made busy by the simulator, and every call it has is on
@@ -108,7 +128,9 @@ class DeviceInfo:
 
 #: The fields of :class:`DeviceInfo` that are state of the running exchange, not what the
 #: plan says; a live change of the plan (:func:`update_devices`) keeps them.
-RUNTIME_FIELDS = frozenset({"mode", "busy", "dnd", "forwarding", "agent", "connections"})
+RUNTIME_FIELDS = frozenset(
+    {"mode", "busy", "dnd", "forwarding", "agent", "connections", "message_waiting"}
+)
 
 
 def update_devices(devices: dict[str, DeviceInfo], old: ExchangePlan, new: ExchangePlan) -> None:
@@ -120,7 +142,7 @@ def update_devices(devices: dict[str, DeviceInfo], old: ExchangePlan, new: Excha
     (the caller has checked that they are idle). Order: that of :func:`build_devices`.
     """
     fresh = build_devices(new)
-    was_handsfree = {e.number: e.handsfree for e in old.extensions}
+    was_handsfree = {e.number: e.is_handsfree for e in old.extensions}
     merged: dict[str, DeviceInfo] = {}
     for number, info in fresh.items():
         current = devices.get(number)
@@ -156,9 +178,10 @@ def build_devices(plan: ExchangePlan) -> dict[str, DeviceInfo]:
                 name=ext.name,
                 dn_type=ext.dn_type,
                 terminal=ext.terminal and ext.kind is not DeviceKind.VIRTUAL_EXTENSION,
-                mode=TerminalMode.HANDSFREE if ext.handsfree else TerminalMode.MANUAL,
+                mode=initial_mode(ext),
                 call_waiting=ext.call_waiting,
                 withhold_number=ext.withhold_number,
+                terminals=tuple(ext.terminals),
             )
         )
     for acd in plan.acd_groups:
@@ -175,6 +198,71 @@ def build_devices(plan: ExchangePlan) -> dict[str, DeviceInfo]:
     if trunk not in devices:
         add(_group(trunk, DeviceKind.TRUNK, 0, "Trunk", ()))
     return devices
+
+
+def initial_mode(ext: Extension) -> TerminalMode:
+    """The terminal mode an extension starts in (and ``sim reset`` returns it to)."""
+    return TerminalMode.HANDSFREE if ext.is_handsfree else TerminalMode.MANUAL
+
+
+_IN_USE = (ConnectionState.CONNECTED, ConnectionState.INITIATED)
+
+
+class Appearances:
+    """Which phone handles a call of a directory number (MX-ONE EDN and ADN).
+
+    An ODN is its own phone. An EDN or ADN with ``terminals`` is a line that appears on the
+    phones of those ODN extensions: the connection of a call stays the EDN's/ADN's own
+    (ECMA-269 6.1: one connection per device and call; the phones are appearances of that
+    device, not devices of the call), and ``Connection.terminal`` records the phone that
+    answered or originated it. A phone is *in use* while a connection of its own number or
+    of one of its lines is connected or initiated at it; a line rings at each of its phones
+    that has a terminal and is neither in use nor made busy with ``sim busy``.
+    The plan is fixed while the switch runs, so the phone -> lines index is built once (a
+    look-up per phone, not a scan of the exchange).
+    """
+
+    def __init__(self, devices: dict[str, DeviceInfo]) -> None:
+        self.devices = devices
+        self._lines: dict[str, list[DeviceInfo]] = {}
+        for info in devices.values():
+            for phone in info.terminals:
+                self._lines.setdefault(phone, []).append(info)
+
+    def lines(self, phone: str) -> list[DeviceInfo]:
+        """The EDNs and ADNs that appear on ``phone``."""
+        return self._lines.get(phone, [])
+
+    def calls_at(self, phone: str) -> list[tuple[str, Connection]]:
+        """(line number, connection) of every connection handled at ``phone``: those of its
+        own number, and those of its lines answered or originated there."""
+        own = self.devices.get(phone)
+        result = [(phone, conn) for conn in (own.connections.values() if own else ())]
+        for line in self.lines(phone):
+            result += [(line.number, c) for c in line.connections.values() if c.terminal == phone]
+        return result
+
+    def in_use(self, phone: str) -> bool:
+        return any(conn.state in _IN_USE for _, conn in self.calls_at(phone))
+
+    def available(self, phone: str) -> bool:
+        info = self.devices.get(phone)
+        return info is not None and info.terminal and not info.busy and not self.in_use(phone)
+
+    def ringing_phones(self, info: DeviceInfo) -> list[str]:
+        """The phones at which a call alerting at ``info`` rings."""
+        if not info.terminals:
+            return [info.number] if info.terminal else []
+        return [p for p in info.terminals if self.available(p)]
+
+    def phone_for_origination(self, info: DeviceInfo) -> DeviceInfo | None:
+        """The phone a call from ``info`` is made on: its own, or its first free one."""
+        if not info.terminals:
+            return info
+        for phone in info.terminals:
+            if self.available(phone):
+                return self.devices[phone]
+        return None
 
 
 def _group(number: str, kind: DeviceKind, lim: int, name: str, members: tuple) -> DeviceInfo:

@@ -167,6 +167,8 @@ class ICallSteps(Interface):
     """The call-progress steps a feature drives (ECMA-269 6.1.5 state changes and their
     events). Provided by ``core.CallProcessing``; used by ``Router`` and ``Groups``."""
 
+    appearances = Attribute("devices.Appearances: the phones EDN and ADN lines ring at")
+
     def info(number: str) -> object:
         """The DeviceInfo of an internal number, or None (an outside party, or unknown)."""
 

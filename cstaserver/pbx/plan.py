@@ -44,6 +44,17 @@ class DeviceKind(enum.Enum):
     def is_group(self) -> bool:
         return self in (DeviceKind.ACD_GROUP, DeviceKind.HUNT_GROUP, DeviceKind.CASCADE_GROUP)
 
+    @property
+    def off_hook_remotely(self) -> bool:
+        """Whether the exchange can take this kind of terminal off-hook itself (hands-free):
+        an analog or CAS line has only a hook switch, and a cordless DECT handset is not
+        answered by the exchange, so MakeCall from them prompts the person instead."""
+        return self not in (
+            DeviceKind.ANALOG_EXTENSION,
+            DeviceKind.CAS_EXTENSION,
+            DeviceKind.DECT_EXTENSION,
+        )
+
 
 class DirectoryNumberType(enum.Enum):
     """MX-ONE directory number types: ordinary, extended (multi-terminal), additional."""
@@ -93,11 +104,19 @@ class Lim:
 class Extension:
     """An extension of any kind; ``terminal`` False for a virtual extension with none.
 
+    ``handsfree``: the terminal answers and originates by itself when a CSTA request asks
+    (ECMA TR/82 4.2); ignored for kinds the exchange cannot take off-hook
+    (:attr:`DeviceKind.off_hook_remotely`), which are always prompted (TR/82 4.1).
+    ``terminals`` (device realism, docs/devices.md): for an EDN, the ODN extensions whose
+    phones carry it as a line (all ring in parallel, the first to answer takes the call);
+    for an ADN, the one ODN extension whose phone it is an extra line of. Empty: the number
+    has a terminal of its own, as an ODN.
     ``call_waiting``: a call to the extension while it is in one call is offered as a waiting
     call instead of failing busy (MX-ONE: an extension category the administrator sets; off
     unless set, see docs/call-features.md). ``withhold_number``: the extension's number is
     presented as restricted to the other parties of the calls it makes (ECMA-269
-    ``restricted``)."""
+    ``restricted``).
+    """
 
     number: str
     kind: DeviceKind
@@ -108,6 +127,12 @@ class Extension:
     handsfree: bool = True
     call_waiting: bool = False
     withhold_number: bool = False
+    terminals: tuple[str, ...] = ()
+
+    @property
+    def is_handsfree(self) -> bool:
+        """The terminal mode the extension starts in: hands-free only if the kind allows."""
+        return self.handsfree and self.kind.off_hook_remotely
 
 
 @attrs.define(frozen=True)
@@ -221,6 +246,10 @@ class ExchangePlan:
     public_numbering: PublicNumbering = attrs.Factory(PublicNumbering)
     network: ExternalNetwork = attrs.Factory(ExternalNetwork)
     alerting_timeout: float = 60.0
+    #: seconds after which the simulated person at a prompted terminal (MakeCall from an
+    #: analog, CAS or DECT line, or with autoOriginate prompt) goes off-hook; None: only
+    #: when told to (``sim answer``)
+    prompt_answer_seconds: float | None = 2.0
     no_answer_ring_seconds: float = 5.0  # one ring period, for forward-on-no-answer ring counts
     #: a call left on hold this long rings the holder again (recall); 0: never
     hold_recall_seconds: float = 0.0

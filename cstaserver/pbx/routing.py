@@ -8,9 +8,10 @@ is offered to an extension (ECMA TR/82 "Call Forwarding" scenarios), in this ord
    with ``last_redirection_device`` set;
 2. do not disturb -> forward on busy if set (Diverted callForwardBusy), else Failed
    (doNotDisturb) with the caller's connection in fail;
-3. busy (a connection of any kind, or ``sim busy on``) -> with call waiting on and one call
-   in progress, the call waits (Delivered, cause campOn: ``waiting.py``); else forward on busy
-   if set, else Failed (busy);
+3. busy (a connection of any kind, or ``sim busy on``; an EDN or ADN none of whose phones
+   can ring: ``devices.Appearances``) -> with call waiting on and one call in progress, the
+   call waits (Delivered, cause campOn: ``waiting.py``); else forward on busy if set, else
+   Failed (busy);
 4. otherwise the extension alerts (Delivered); with forward on no answer set, after
    ``ring_count`` x ``plan.no_answer_ring_seconds`` (ring count 3 if not given) the call is
    Diverted (callForwardNoAnswer).
@@ -112,11 +113,12 @@ class Router:
             if entry is not None and entry.forward_to:
                 self.divert(call, number, entry.forward_to, EventCause.CALL_FORWARD_IMMEDIATE)
                 return
-        if not info.is_free() and waits(info):
+        unreachable = bool(info.terminals) and not self.steps.appearances.ringing_phones(info)
+        if not info.is_free() and not unreachable and waits(info):  # a phone can take it
             self.steps.alert(call, number, cause=EventCause.CAMP_ON)
             self._forward_on_no_answer(call, info, external, may_forward)
             return
-        if info.dnd or not info.is_free():
+        if info.dnd or not info.is_free() or unreachable:
             entry = info.active_forwarding(_BUSY[external]) if may_forward else None
             if entry is not None and entry.forward_to:
                 self.divert(call, number, entry.forward_to, EventCause.CALL_FORWARD_BUSY)

@@ -19,7 +19,7 @@ caller's number restricted (CLIR).
 from __future__ import annotations
 
 from cstaserver.pbx.calls import Call
-from cstaserver.pbx.devices import DeviceInfo
+from cstaserver.pbx.devices import DeviceInfo, initial_mode
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.states import (
     ConnectionState,
@@ -59,17 +59,56 @@ class Simulator:
 
     def _pick(self, number: str, states: tuple[ConnectionState, ...], reason: Refusal) -> Call:
         """The call of ``number``'s connection in the first of ``states`` that it has."""
-        conns = self.switch.connections_at(number)
+        return self._pick_line(number, states, reason)[0]
+
+    def _pick_line(
+        self, number: str, states: tuple[ConnectionState, ...], reason: Refusal
+    ) -> tuple[Call, str]:
+        """(call, line) of the first connection in the first of ``states`` that the phone
+        ``number`` handles: its own, or one of an EDN/ADN line answered or made there."""
+        conns = [(number, c) for c in self.switch.connections_at(number).values()]
+        if self.switch.info(number) is not None:
+            conns = self.core.appearances.calls_at(number)
         for state in states:
-            for call_id, conn in conns.items():
+            for line, conn in conns:
                 if conn.state is state:
-                    return self.switch.calls[call_id]
+                    return self.switch.calls[conn.call_id], line
         raise SwitchError(reason, f"{number} has no call to do that with")
+
+    def _prompted(self, phone: str) -> tuple[Call, str] | None:
+        """(call, line) of a MakeCall that prompts the person at ``phone``, if any."""
+        for line, conn in self.core.appearances.calls_at(phone):
+            call = self.switch.calls[conn.call_id]
+            if self.core.is_prompted(call, conn):
+                return call, line
+        return None
+
+    def _ringing(self, phone: str) -> tuple[Call, str] | None:
+        """(call, line) of a call that rings at ``phone``: at its own number, else on one of
+        the EDN/ADN lines that appear on it (if the phone is free to take it)."""
+        for conn in self.switch.connections_at(phone).values():
+            if conn.state is ConnectionState.ALERTING:
+                return self.switch.calls[conn.call_id], phone
+        appearances = self.core.appearances
+        for line in appearances.lines(phone):
+            if phone not in appearances.ringing_phones(line):
+                continue
+            for conn in line.connections.values():
+                if conn.state is ConnectionState.ALERTING:
+                    return self.switch.calls[conn.call_id], line.number
+        return None
 
     # -- a person at a terminal, or an outside caller -----------------------------------------
     def off_hook(self, device: str) -> str:
-        """Lift the handset: dial tone (ServiceInitiated, connection initiated)."""
+        """Lift the handset: dial tone (ServiceInitiated, connection initiated); at a phone
+        prompted by MakeCall, the prompted call is originated (Originated, then the called
+        side)."""
         info = self.require_terminal(device)
+        prompted = self._prompted(info.number)
+        if prompted is not None:
+            call, line = prompted
+            self.switch.answer_at(call, line, info.number)
+            return call.call_id
         existing = self.switch.check_may_originate(info)
         if existing is not None:
             raise SwitchError(Refusal.NOT_IN_STATE, f"{info.number} is off-hook")
@@ -124,34 +163,42 @@ class Simulator:
         return None
 
     def answer(self, device: str) -> str:
-        """``sim answer``: the terminal (or outside party) answers what alerts at it."""
+        """``sim answer``: the person lifts the handset of what rings at the terminal (a
+        call alerting at its number or on an EDN/ADN line on it, or a MakeCall prompting
+        it), or an outside party answers."""
         number = self.switch.party_number(device)
-        call = self._pick(number, (ConnectionState.ALERTING,), Refusal.NO_CALL_TO_ANSWER)
-        if self.switch.info(number) is not None:
-            self.switch.answer_call(call.call_id, number)
-        else:
+        if self.switch.info(number) is None:
+            call = self._pick(number, (ConnectionState.ALERTING,), Refusal.NO_CALL_TO_ANSWER)
             self.core.answer(call, number)
+            return call.call_id
+        found = self._prompted(number) or self._ringing(number)
+        if found is None:
+            raise SwitchError(Refusal.NO_CALL_TO_ANSWER, f"{number} has no call to do that with")
+        call, line = found
+        self.switch.answer_at(call, line, number)
         return call.call_id
 
     def hangup(self, device: str) -> str:
         """``sim hangup``: on-hook; clears the active connection (else the held one)."""
         number = self.switch.party_number(device)
-        call = self._pick(number, _HANGUP_ORDER, Refusal.NOTHING_TO_CLEAR)
-        self.switch.clear_connection(call.call_id, number)
+        call, line = self._pick_line(number, _HANGUP_ORDER, Refusal.NOTHING_TO_CLEAR)
+        self.switch.clear_connection(call.call_id, line)
         return call.call_id
 
     def hold(self, device: str) -> str:
         """``sim hold``: the hold key on the active call."""
         info = self.require_terminal(device)
-        call = self._pick(info.number, (ConnectionState.CONNECTED,), Refusal.NO_ACTIVE_CALL)
-        self.switch.hold_call(call.call_id, info.number)
+        call, line = self._pick_line(
+            info.number, (ConnectionState.CONNECTED,), Refusal.NO_ACTIVE_CALL
+        )
+        self.switch.hold_call(call.call_id, line)
         return call.call_id
 
     def retrieve(self, device: str) -> str:
         """The hold key again: retrieve the held call."""
         info = self.require_terminal(device)
-        call = self._pick(info.number, (ConnectionState.HOLD,), Refusal.NO_HELD_CALL)
-        self.switch.retrieve_call(call.call_id, info.number)
+        call, line = self._pick_line(info.number, (ConnectionState.HOLD,), Refusal.NO_HELD_CALL)
+        self.switch.retrieve_call(call.call_id, line)
         return call.call_id
 
     def busy(self, device: str, on: bool) -> None:
@@ -162,15 +209,23 @@ class Simulator:
             self.switch.groups.dispatch()
 
     def mode(self, device: str, mode: TerminalMode | str) -> None:
-        """``sim mode handsfree|manual`` (ECMA TR/82 4.2 vs 4.1 MakeCall)."""
+        """``sim mode handsfree|manual`` (ECMA TR/82 4.2 vs 4.1 MakeCall). An analog, CAS or
+        DECT terminal cannot be made hands-free (the exchange cannot take it off-hook)."""
         info = self._extension(device)
         try:
-            info.mode = TerminalMode(mode)
+            new = TerminalMode(mode)
         except ValueError:
             raise SwitchError(
                 Refusal.BAD_ARGUMENT,
                 f"mode must be handsfree or manual, not {mode!r}",
             ) from None
+        if new is TerminalMode.HANDSFREE and not info.kind.off_hook_remotely:
+            raise SwitchError(
+                Refusal.WRONG_DEVICE_KIND,
+                f"{info.number} is a {info.kind.value} line: the exchange cannot take it "
+                "off-hook, so it cannot be hands-free",
+            )
+        info.mode = new
 
     def _extension(self, device: str) -> DeviceInfo:
         info = self.switch.device(device)
@@ -234,5 +289,5 @@ class Simulator:
                     self.switch.set_forwarding(info.number, kind, None, False)
             extension = built.get(info.number)
             if extension is not None:
-                info.mode = TerminalMode.HANDSFREE if extension.handsfree else TerminalMode.MANUAL
+                info.mode = initial_mode(extension)
         return cleared

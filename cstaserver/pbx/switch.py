@@ -13,9 +13,14 @@ Choices where ECMA-269 leaves room (documented for the CSTA layer):
   failed one: NOT_IN_STATE; from a device made busy with ``sim busy``: DEVICE_BUSY.
   A device that only has held or alerting calls may make a call.
 - MakeCall on a hands-free terminal: ServiceInitiated (makeCall, initiated) -> Originated
-  (makeCall, connected) -> the called side. With ``auto_originate=False`` or a terminal in
-  manual mode the calling device is prompted (TR/82 4.1): Delivered at the calling device
-  (cause makeCall, alerting); when it answers, Originated and then the called side.
+  (makeCall, connected) -> the called side. With ``auto_originate=False`` or a terminal the
+  exchange cannot take off-hook (analog, CAS, DECT, or ``sim mode manual``) the calling device
+  is prompted (TR/82 4.1): ServiceInitiated (makeCall, initiated) while its terminal rings;
+  when the person goes off-hook, Originated and the called side (docs/devices.md). A device
+  being prompted refuses another MakeCall (NOT_IN_STATE).
+- AnswerCall needs a hands-free terminal (the exchange goes off-hook for the person);
+  at a prompted or manual one: WRONG_DEVICE_KIND. An EDN or ADN is answered at one of its
+  phones (``devices.Appearances``).
 - A called number the switch knows is invalid (not in the plan, not external, too short for
   the network, the trunk itself, the calling device) is refused with BAD_CALLED_NUMBER;
   dialled by a terminal (``sim call``) it gives Failed instead (see ``simulator.py``).
@@ -357,6 +362,11 @@ class Switch:
         call = self.check_may_originate(info)
         data = _call_data(correlator_data, user_data)
         if call is not None:
+            if call.prompting is not None:
+                raise SwitchError(
+                    Refusal.NOT_IN_STATE,
+                    f"{info.number} is being prompted for call {call.call_id}",
+                )
             call.origin_cause = EventCause.MAKE_CALL
             call.called_device = target
             if data is not NO_CALL_DATA:
@@ -364,18 +374,21 @@ class Switch:
                 self.core.emit(call.event(CallInformation, EventCause.NORMAL, device=info.number))
             self.core.originate(call, info.number, target)
             return (call.call_id, info.number)
-        if not auto_originate or info.mode is TerminalMode.MANUAL:
-            call = self.core.new_call(
-                calling_device=info.number,
-                called_device=target,
-                origin_cause=EventCause.MAKE_CALL,
-                data=data,
+        phone = self.core.appearances.phone_for_origination(info)
+        if phone is None:
+            raise SwitchError(Refusal.DEVICE_BUSY, f"every phone of {info.number} is in use")
+        if phone is info and self.core.appearances.in_use(info.number):
+            raise SwitchError(
+                Refusal.NOT_IN_STATE, f"the phone {info.number} is in a call on another line"
             )
+        call = self.core.off_hook(info.number, EventCause.MAKE_CALL, data=data)
+        call.called_device = target
+        if phone is not info:
+            call.connections[info.number].terminal = phone.number
+        if not auto_originate or phone.mode is TerminalMode.MANUAL:
             call.prompting = target
-            self.core.alert(call, info.number, cause=EventCause.MAKE_CALL)
+            self.core.prompt(call, info.number)
         else:
-            call = self.core.off_hook(info.number, EventCause.MAKE_CALL, data=data)
-            call.called_device = target
             self.core.originate(call, info.number, target)
         return (call.call_id, info.number)
 
@@ -418,14 +431,50 @@ class Switch:
 
     def answer_call(self, call_id: str, device: str) -> None:
         call, info, conn = self._party(call_id, device)
-        if conn.state is not ConnectionState.ALERTING:
+        appearances = self.core.appearances
+        if self.core.is_prompted(call, conn):
+            phones = [conn.terminal or info.number]
+        elif conn.state is ConnectionState.ALERTING:
+            phones = appearances.ringing_phones(info)
+        else:
             raise SwitchError(
                 Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
             )
-        for active_id in waiting.to_hold(info, call_id):  # answering a waiting call
+        handsfree = [p for p in phones if self.core.info(p).mode is TerminalMode.HANDSFREE]
+        if not handsfree:
+            raise SwitchError(
+                Refusal.WRONG_DEVICE_KIND,
+                f"the terminal of {info.number} cannot be taken off-hook remotely: "
+                "the person answers at the phone",
+            )
+        self.answer_at(call, info.number, handsfree[0])
+
+    def lift_handset(self, call_id: str, device: str) -> None:
+        """The person at ``device``'s phone answers ``call_id`` (alerting, or a MakeCall
+        prompting it) by hand: no hands-free terminal needed, unlike :meth:`answer_call`.
+        At an EDN or ADN, the first of its phones the call rings at."""
+        call, info, conn = self._party(call_id, device)
+        if self.core.is_prompted(call, conn):
+            phone = conn.terminal or info.number
+        elif conn.state is ConnectionState.ALERTING:
+            phones = self.core.appearances.ringing_phones(info)
+            phone = phones[0] if phones else info.number
+        else:
+            raise SwitchError(
+                Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
+            )
+        self.answer_at(call, info.number, phone)
+
+    def answer_at(self, call: Call, line: str, phone: str) -> None:
+        """The person (or the exchange, hands-free) at ``phone`` answers ``call`` alerting
+        or prompting at ``line`` (the phone itself, or an EDN/ADN that appears on it)."""
+        if phone != line:
+            call.connections[line].terminal = phone
+        info = self.core.info(line)
+        for active_id in waiting.to_hold(info, call.call_id):  # answering a waiting call
             active = self.calls[active_id]
-            self._hold(active, active.connections[info.number], EventCause.NORMAL)
-        self.core.answer(call, info.number)
+            self._hold(active, active.connections[line], EventCause.NORMAL)
+        self.core.answer(call, line)
 
     def clear_connection(self, call_id: str, device: str) -> None:
         call = self._call(call_id)
@@ -441,7 +490,17 @@ class Switch:
         call, info, conn = self._party(call_id, device)
         if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {call_id} is not active")
+        self._check_may_hold(info)
         self._hold(call, conn, EventCause.NORMAL)
+
+    @staticmethod
+    def _check_may_hold(info: DeviceInfo) -> None:
+        if info.held_calls() >= info.max_held_calls:
+            raise SwitchError(
+                Refusal.NOT_IN_STATE,
+                f"{info.number} already holds {info.held_calls()} calls, "
+                f"as many as it can ({info.max_held_calls})",
+            )
 
     def _hold(self, call: Call, conn: Connection, cause: EventCause) -> None:
         conn.move(ConnectionState.HOLD)
@@ -465,6 +524,7 @@ class Switch:
         if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {held_call_id} is not active")
         target = self.destination(consulted, Refusal.BAD_CALLED_NUMBER, exclude=info.number)
+        self._check_may_hold(info)
         self._hold(call, conn, EventCause.CONSULTATION)
         new = self.core.off_hook(info.number, EventCause.CONSULTATION)
         new.called_device = target

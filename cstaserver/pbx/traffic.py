@@ -129,7 +129,10 @@ class TrafficGenerator:
         call = self.switch.calls.get(call_id)
         conn = call.connection(device) if call is not None else None
         if conn is not None and conn.state is ConnectionState.ALERTING:
-            self.switch.answer_call(call_id, device)
+            # the person at (one of) the ringing phone(s) lifts the handset
+            phones = self.switch.core.appearances.ringing_phones(self.switch.info(device))
+            if phones:
+                self.switch.answer_at(call, device, phones[0])
 
     def _hang_up(self, call_id: str, caller: str) -> None:
         call = self.switch.calls.get(call_id)

@@ -31,7 +31,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.config.model import AuthMode
+from cstaserver.config.model import AuthMode, CstaServerSettings
 from cstaserver.csta import codec
 from cstaserver.csta.association import (
     BUSY_RETRY_AFTER,
@@ -52,8 +52,17 @@ EVENT_HEADERS = (("Content-Disposition", "signal;handling=required"),)
 
 @attrs.frozen
 class Tr87Settings:
+    """The TR/87 behaviour a CSTA server's settings choose (``csta -i``, docs/tr87.md)."""
+
     replace_line_dialogs: bool = True  # a new INVITE for a line ends the old dialog
     serve_out_of_dialog_info: bool = False  # else 481
+
+    @classmethod
+    def of_server(cls, server: CstaServerSettings) -> Tr87Settings:
+        return cls(
+            replace_line_dialogs=server.replace_line_dialogs,
+            serve_out_of_dialog_info=server.out_of_dialog_info,
+        )
 
 
 @implementer(IMessageTransport)
@@ -174,7 +183,9 @@ class Tr87Application:
     ) -> None:
         self.core = core
         self.clock = clock
-        self.settings = settings or Tr87Settings()
+        if settings is None:
+            settings = Tr87Settings.of_server(server) if server is not None else Tr87Settings()
+        self.settings = settings
         # the dialog is the session: no ECMA-354 authentication (module docstring)
         options = {"auth_mode": AuthMode.OFF, "e164_presentation": True}
         self.profile = (

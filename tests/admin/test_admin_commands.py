@@ -39,6 +39,40 @@ def test_csta_initiate_keeps_what_is_left_out(data: Path) -> None:
     assert (server.port, server.tls_port, server.web_port) == (8882, 8883, 8080)
 
 
+def test_csta_initiate_sets_and_print_shows_every_server_setting(data: Path) -> None:
+    status, out, err = run(
+        "csta", data, "-i", "--type", "tr87", "--system-status-on-connect", "yes",
+        "--line-replacement", "no", "--out-of-dialog-info", "yes", "--session-expires", "none",
+    )  # fmt: skip
+    assert (status, err) == (0, "")
+    assert out == (
+        "CSTA server tr87 on LIM 2: port 5062, TLS port none, authentication optional, "
+        "system status on connect yes, line replacement no, out-of-dialog INFO yes, "
+        "Session-Expires none: changed, saved, applied when the server starts\n"
+    )
+    server = DataDirectory(data).load().csta_server(2, ServerType.TR87)
+    assert server.system_status_on_connect and server.out_of_dialog_info
+    assert (server.replace_line_dialogs, server.session_expires) == (False, None)
+    run("csta", data, "-i", "--system-status-on-connect", "on")
+    status, out, _ = run("csta", data, "-p")
+    settings = out[out.index("Settings (csta -i)") :].splitlines()[1:]
+    assert [line.split(None, 2) for line in settings if line.strip()] == [
+        ["LIM", "TYPE", "SETTING                   VALUE"],
+        ["1", "xml", "system status on connect  yes"],
+        ["2", "tr87", "system status on connect  yes"],
+        ["2", "tr87", "line replacement          no"],
+        ["2", "tr87", "out-of-dialog INFO        yes"],
+        ["2", "tr87", "Session-Expires           none"],
+    ]
+
+
+def test_csta_remove_all_must_be_said(data: Path) -> None:
+    status, out, _ = run("csta", data, "-e", "--all")
+    assert status == 0
+    assert out.count(": removed, saved") == 2
+    assert DataDirectory(data).load().csta_servers == []
+
+
 def test_csta_initiate_new_server_and_remove(data: Path) -> None:
     status, out, _ = run(
         "csta", data, "-i", "--type", "xml", "--lim", "2", "--port", "9882",
@@ -65,6 +99,16 @@ def test_csta_initiate_new_server_and_remove(data: Path) -> None:
         ("csta", ["-e", "--port", "1"], "--port does not go with this action"),
         ("csta", ["-e", "--type", "xml", "--lim", "2"], "no CSTA server xml on LIM 2"),
         ("csta", [], "say what to do: -i, -e or -p"),
+        ("csta", ["-e"], "say which CSTA server to remove"),
+        ("csta", ["-e", "--all", "--type", "xml"], "--all does not go with --type or --lim"),
+        ("csta", ["-i", "--all"], "--all does not go with this action"),
+        ("csta", ["-i", "--system-status-on-connect", "maybe"], "'maybe' is not yes or no"),
+        ("csta", ["-i", "--line-replacement", "no"], "--line-replacement: only a TR/87 server"),
+        ("csta", ["-i", "--session-expires", "600"], "--session-expires: only a TR/87 server"),
+        ("csta", ["-i", "--type", "tr87", "--session-expires", "60"], "60 is not a number of seconds (or none)"),
+        ("csta", ["-i", "--type", "tr87", "--session-expires", "x"], "'x' is not a number of seconds"),
+        ("csta", ["-i", "--type", "tr87", "--out-of-dialog-info", ""], "'' is not yes or no"),
+        ("csta", ["-p", "--session-expires", "600"], "--session-expires does not go with this"),
         ("csta", ["-i", "-e"], "not allowed with argument"),
         ("csta_authentication", ["-c", "--application", "x"], "no authentication criteria for application 'x'"),
         ("csta_authentication", ["-i", "--application", "x", "--user", "u"], "user 'u' needs a password"),

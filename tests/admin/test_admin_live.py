@@ -17,6 +17,7 @@ from twisted.trial import unittest
 
 from cstaserver.config import DataDirectory, ServerType
 from tests.admin.admin_harness import Server, demo_data, free_port, settle
+from tests.sip.tr87_ua import LINE, Lync, connect_ua
 from tests.xmlproto.xml_client import XmlClient
 
 
@@ -119,6 +120,26 @@ class LiveApplyTests(unittest.TestCase):
             )
             == "security/generic"
         )
+
+    async def test_tr87_settings_apply_to_the_running_sip_port(self) -> None:
+        """csta -i --out-of-dialog-info: the next out-of-dialog INFO on the running TR/87
+        port is served, then (set back) answered 481; the listener is not restarted."""
+        port = self.server.port_of("sip")
+        ua = await connect_ua(self, port, "udp")
+        request = Lync.make_call(LINE, "tel:+4685551102")
+        assert (await ua.request(request, in_dialog=False)).status == 481
+        status, out, err = await self.server.command(
+            "csta", "-i", "--type", "tr87", "--out-of-dialog-info", "yes"
+        )
+        assert (status, err) == (0, ""), err
+        assert "out-of-dialog INFO yes" in out and "applied now" in out
+        assert self.server.port_of("sip") == port
+        served = await ua.request(Lync.make_call(LINE, "tel:+4685551102"), in_dialog=False)
+        assert (served.status, served.name) == (200, "MakeCallResponse")
+        await self.server.command("csta", "-i", "--type", "tr87", "--out-of-dialog-info", "no")
+        refused = await ua.request(Lync.make_call(LINE, "tel:+4685551103"), in_dialog=False)
+        assert refused.status == 481
+        assert self.server.runtime.simulator.reset() == 1  # the served call, and its timers
 
     async def test_console_script_uses_the_running_server(self) -> None:
         await settle()

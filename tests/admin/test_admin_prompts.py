@@ -86,6 +86,7 @@ def test_csta_initiate_prompts_with_current_values(tmp_path: Path) -> None:
         child.answer("TLS port (or none) [8883]: ", "none")
         child.answer("web port (or none) [8080]: ", "")
         child.answer("authentication (off|optional|mandatory) [optional]: ", "mandatory")
+        child.answer("system status on connect (yes|no) [no]: ", "yes")
         child.expect("CSTA server xml on LIM 1: port 9000, TLS port none, web port 8080")
         assert child.wait() == 0
     finally:
@@ -93,6 +94,29 @@ def test_csta_initiate_prompts_with_current_values(tmp_path: Path) -> None:
     server = DataDirectory(tmp_path).load().csta_server(1, ServerType.XML)
     assert (server.port, server.tls_port, server.web_port) == (9000, None, 8080)
     assert server.authentication is AuthMode.MANDATORY
+    assert server.system_status_on_connect is True
+
+
+def test_csta_initiate_of_a_tr87_server_prompts_for_its_sip_settings(tmp_path: Path) -> None:
+    ensure_demo(tmp_path)
+    child = PtyChild("csta", ["-i", "--data", str(tmp_path)])
+    try:
+        child.answer("server type (xml|tr87) [xml]: ", "tr87")
+        child.answer("LIM [2]: ", "")
+        child.answer("SIP port [5062]: ", "")
+        child.answer("TLS port (or none) [none]: ", "")
+        child.answer("authentication (off|optional|mandatory) [optional]: ", "")
+        child.answer("system status on connect (yes|no) [no]: ", "")
+        child.answer("a new INVITE replaces the line's dialog (yes|no) [yes]: ", "no")
+        child.answer("serve out-of-dialog INFO (yes|no) [no]: ", "yes")
+        child.answer("Session-Expires, s (or none) [1800]: ", "600")
+        child.expect("line replacement no, out-of-dialog INFO yes, Session-Expires 600 s")
+        assert child.wait() == 0
+    finally:
+        child.close()
+    server = DataDirectory(tmp_path).load().csta_server(2, ServerType.TR87)
+    assert (server.replace_line_dialogs, server.out_of_dialog_info) == (False, True)
+    assert server.session_expires == 600
 
 
 def test_criteria_change_prompts_and_hides_the_password(tmp_path: Path) -> None:
@@ -123,6 +147,10 @@ def test_bad_answer_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
         child.answer("SIP port [5062]: ", "not-a-port")
         child.answer("TLS port (or none) [none]: ", "")
         child.answer("authentication (off|optional|mandatory) [optional]: ", "")
+        child.answer("system status on connect (yes|no) [no]: ", "")
+        child.answer("a new INVITE replaces the line's dialog (yes|no) [yes]: ", "")
+        child.answer("serve out-of-dialog INFO (yes|no) [no]: ", "")
+        child.answer("Session-Expires, s (or none) [1800]: ", "")
         child.expect("csta: argument --port: 'not-a-port' is not a port number")
         assert child.wait() == 2
     finally:

@@ -72,6 +72,19 @@ def test_answer_and_hang_up(api: ApiWeb) -> None:
     assert api.switch.calls == {}
 
 
+def test_the_person_answers_an_analog_line_and_an_edn_at_a_phone(api: ApiWeb) -> None:
+    """The answer action is the person lifting the handset: it works where the exchange
+    cannot answer (analog), and an EDN is answered at its first ringing phone."""
+    call_id = api.post("/devices/1000/dial", {"to": "1600"}).json["call"]["id"]
+    answered = api.post("/devices/1600/answer", {"call": call_id})
+    assert states(answered.json["call"]) == {"1000": "connected", "1600": "connected"}
+    call_id = api.post("/devices/1001/dial", {"to": "1105"}).json["call"]["id"]
+    answered = api.post("/devices/1105/answer", {"call": call_id})
+    assert answered.json["device"]["connections"] == [
+        {"call": call_id, "state": "connected", "phone": "1100"}
+    ]
+
+
 def test_hold_and_retrieve(api: ApiWeb) -> None:
     call_id = connected(api)
     held = api.post("/devices/1000/hold")

@@ -73,7 +73,9 @@ def test_every_device_and_the_filters(api: ApiWeb) -> None:
         "members": [],
         "call_waiting": False,
         "message_waiting": False,
+        "phones": [],
     }
+    assert api.get("/devices/1105").json["device"]["phones"] == ["1100", "1300"]
     api.switch.set_message_waiting("1100", True)
     sip = api.get("/devices/1100").json["device"]
     assert (sip["call_waiting"], sip["message_waiting"]) == (True, True)

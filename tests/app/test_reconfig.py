@@ -77,6 +77,31 @@ class ReconfigTests(unittest.TestCase):
         assert xml.site is not site and closed == ["closed"]
         assert xml.listeners["xml"].factory.xml.profile.auth_mode is AuthMode.MANDATORY
 
+    async def test_tr87_settings_apply_to_the_running_sip_listener(self) -> None:
+        """csta -i --line-replacement / --out-of-dialog-info / --session-expires: the SIP
+        listener keeps running (no restart) and the next INVITE / INFO follows them."""
+        root = self.start()
+        tr87 = root.getServiceNamed("tr87-2")
+        sip = tr87.listeners["sip"]
+        endpoint = sip.factory.endpoint
+        assert endpoint.config.session_expires == 1800
+        assert endpoint.application.settings.replace_line_dialogs is True
+        assert endpoint.application.settings.serve_out_of_dialog_info is False
+        new = with_server(
+            root.exchange,
+            2,
+            ServerType.TR87,
+            replace_line_dialogs=False,
+            out_of_dialog_info=True,
+            session_expires=None,
+        )
+        await root.reconfig(new)
+        assert tr87.listeners["sip"] is sip and sip.running
+        assert endpoint.config.session_expires is None
+        assert endpoint.application.settings.replace_line_dialogs is False
+        assert endpoint.application.settings.serve_out_of_dialog_info is True
+        assert root.exchange.csta_server(2, ServerType.TR87).session_expires is None
+
     async def test_a_busy_port_changes_nothing(self) -> None:
         root = self.start()
         xml = root.getServiceNamed("xml-1")

@@ -193,6 +193,27 @@ def test_missing_field_with_default_takes_the_default() -> None:
     assert data.csta_servers[0].system_status_on_connect is False
 
 
+def test_an_exchange_file_from_before_device_realism_loads() -> None:
+    """Files written before EDN/ADN terminals, the prompt timer and the TR/87 settings
+    existed: every new field takes its default."""
+    raw = unstructure(demo_exchange_data())
+    for extension in raw["plan"]["extensions"]:
+        del extension["terminals"]
+    del raw["plan"]["prompt_answer_seconds"]
+    for server in raw["csta_servers"]:
+        for name in ("replace_line_dialogs", "out_of_dialog_info", "session_expires"):
+            del server[name]
+    data = from_json(json.dumps(raw))
+    assert all(e.terminals == () for e in data.plan.extensions)
+    assert data.plan.prompt_answer_seconds == 2.0  # the simulated person answers prompts
+    tr87 = data.csta_server(2, ServerType.TR87)
+    assert (tr87.replace_line_dialogs, tr87.out_of_dialog_info, tr87.session_expires) == (
+        True,
+        False,
+        1800,
+    )
+
+
 # -- strict reading: every problem is a ConfigError naming it -----------------------------
 
 
@@ -260,6 +281,14 @@ BAD = [
     (_set("plan.consultation_recall_seconds", 2e6), "consultation_recall_seconds 2000000 is"),
     (_set("plan.on_hook_consultation", "recall"), None),
     (_set("plan.extensions.3.call_waiting", True), None),
+    (_set("plan.extensions.15.terminals", ["1100", "1400"]), "terminal 1400 has no terminal"),
+    (_set("plan.extensions.15.terminals", ["1100", "1106"]), "terminal 1106 is not an ODN"),
+    (_set("plan.extensions.15.terminals", ["1100", "1100"]), "terminal 1100 appears twice"),
+    (_set("plan.extensions.38.terminals", ["1500", "1501"]), "an ADN is a line of exactly one"),
+    (_set("plan.extensions.3.terminals", ["1001"]), "only an EDN or ADN has terminals"),
+    (_set("plan.extensions.38.terminals", []), None),  # an ADN with a terminal of its own
+    (_set("plan.prompt_answer_seconds", 0), "prompt_answer_seconds must be more than 0"),
+    (_set("plan.prompt_answer_seconds", None), None),
     (_set("csta_servers.1.port", 8882), "port 8882 is used twice by the CSTA servers"),
     (_set("csta_servers.1.port", 0), "port 0 is not in 1-65535"),
     (_set("csta_servers.1.port", 70000), "port 70000 is not in 1-65535"),

@@ -22,6 +22,9 @@ class FakeSwitch:
         for callback in list(self.subscribers):
             callback(event)
 
+    def snapshot_device(self, device):
+        return []
+
 
 class Template:
     def __init__(self, event, monitor) -> None:
@@ -186,3 +189,26 @@ def test_device_events_reach_device_monitors(setup):
     switch.emit(pbx_events.DoNotDisturb("1003", on=True))
     switch.emit(pbx_events.DoNotDisturb("1004", on=True))
     assert owner.received and len(owner.received) == 1
+
+
+def test_a_call_type_device_monitor_follows_the_call_until_it_is_cleared(setup):
+    """ECMA-269 15.1.2 monitorType call on a device: indexed under each call the device took
+    part in, until CallCleared; stopping it leaves nothing behind."""
+    switch, registry, _ = setup
+    owner = Owner()
+    monitor = registry.start(owner, device="1001", follows_calls=True)
+    assert monitor.monitor_type == "call"
+    switch.emit(delivered(call_id="7", calling="1000", called="1001"))
+    assert monitor.followed == {"7"}
+    # 1001 has left call 7: an event naming only 1000 and 1002 still reaches the monitor
+    switch.emit(delivered(call_id="7", calling="1000", called="1002"))
+    assert len(owner.received) == 2
+    switch.emit(
+        pbx_events.CallCleared("7", cause=EventCause.NORMAL_CLEARING, devices=("1000", "1002"))
+    )
+    assert monitor.followed == set() and len(owner.received) == 3
+    switch.emit(delivered(call_id="7", calling="1000", called="1002"))
+    assert len(owner.received) == 3
+    switch.emit(delivered(call_id="8", calling="1000", called="1001"))
+    registry.stop(monitor.cross_ref_id)
+    assert registry._by_call == {} and registry._by_device == {}

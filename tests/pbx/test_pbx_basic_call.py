@@ -31,11 +31,17 @@ def test_make_call_hands_free(switch, rec, states):
 
 
 def test_make_call_prompted(switch, sim, rec, states):
+    """A manual terminal is prompted: ServiceInitiated (initiated) while it rings; the
+    exchange cannot answer for the person (AnswerCall refused); off-hook originates."""
     sim.mode("1000", "manual")
     call_id, _ = switch.make_call("1000", "1001")
-    assert rec.take() == ["Delivered makeCall at 1000 1000->1001"]
-    assert states(call_id) == {"1000": "alerting"}
-    switch.answer_call(call_id, "1000")
+    assert rec.take() == ["ServiceInitiated makeCall 1000"]
+    assert states(call_id) == {"1000": "initiated"}
+    with pytest.raises(SwitchError) as refused:
+        switch.answer_call(call_id, "1000")
+    assert refused.value.reason is Refusal.WRONG_DEVICE_KIND
+    assert rec.take() == []
+    assert sim.off_hook("1000") == call_id
     assert rec.take() == [
         "Originated makeCall 1000->1001",
         "Delivered newCall at 1001 1000->1001",
@@ -44,9 +50,17 @@ def test_make_call_prompted(switch, sim, rec, states):
 
 
 def test_make_call_prompted_when_auto_originate_off(switch, rec, states):
+    """autoOriginate prompt on a hands-free terminal: prompted, and AnswerCall (the
+    exchange going off-hook for the person) originates it."""
     call_id, _ = switch.make_call("1000", "1001", auto_originate=False)
-    assert states(call_id) == {"1000": "alerting"}
+    assert states(call_id) == {"1000": "initiated"}
     assert switch.device("1000").mode is TerminalMode.HANDSFREE
+    rec.take()
+    switch.answer_call(call_id, "1000")
+    assert rec.take() == [
+        "Originated makeCall 1000->1001",
+        "Delivered newCall at 1001 1000->1001",
+    ]
 
 
 def test_make_call_prompted_answered_manually(switch, sim, rec, states):

@@ -262,9 +262,10 @@ def test_make_call_from_an_off_hook_device_and_prompted_keep_the_data(switch, si
     delivered = [e for e in rec.events if isinstance(e, pbx_events.Delivered)]
     assert [(e.alerting_device, e.data.correlator_data, e.data.user_data) for e in delivered] == [
         ("1001", "a", None),
-        ("1002", None, b"\x01"),
         ("1003", None, b"\x01"),
     ]
+    prompt = [e for e in rec.events if isinstance(e, pbx_events.ServiceInitiated)][-1]
+    assert (prompt.device, prompt.data.user_data) == ("1002", b"\x01")
 
 
 def test_predictive_call_data_is_carried_to_the_agent(centre):

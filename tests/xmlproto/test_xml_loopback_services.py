@@ -150,6 +150,18 @@ class LoopbackServiceTests(unittest.TestCase):
             physical = await self.client.ok(Req.on_device("GetPhysicalDeviceInformation", device))
             assert logical.get("device_category") == category
             assert physical.get("device_category") == category
+        held = {}
+        for device in ("1000", "1600", "1700", "1300", "2000"):
+            logical = await self.client.ok(Req.on_device("GetLogicalDeviceInformation", device))
+            held[device] = (logical.get("max_active_calls"), logical.get("max_held_calls"))
+        # what HoldCall allows: several on IP, DECT; one on analog and CAS; groups none
+        assert held == {
+            "1000": (1, 7),
+            "1600": (1, 1),
+            "1700": (1, 1),
+            "1300": (1, 7),
+            "2000": (None, None),
+        }
         assert await self.client.error(Req.on_device("GetLogicalDeviceInformation", "9999")) in (
             "operation/objectNotKnown",
             "operation/invalidDeviceID",
@@ -276,6 +288,50 @@ class LoopbackServiceTests(unittest.TestCase):
         assert [brief(e) for e in for_monitor(events, called)] == [
             ("DeliveredEvent", "alerting", "newCall"),
             ("EstablishedEvent", "connected", "newCall"),
+            ("ConnectionClearedEvent", "null", "normalClearing"),
+            ("CallClearedEvent", None, "normalClearing"),
+        ]
+
+    async def test_make_call_from_an_analog_line_is_prompted(self) -> None:
+        """docs/devices.md: the exchange cannot take analog 1600 off-hook. ServiceInitiated
+        while it rings; AnswerCall refused; the demo's person lifts the handset after
+        prompt_answer_seconds: Originated, then the called side rings."""
+        caller = await self.client.monitor("1600")
+        called = await self.client.monitor("1001")
+        answer = await self.client.ok(Req.make_call("1600", "1001"))
+        call = answer.message.calling_device.call_id
+        assert [brief(e) for e in for_monitor(await self.client.drain(), caller)] == [
+            ("ServiceInitiatedEvent", "initiated", "makeCall"),
+        ]
+        refused = await self.client.error(Req.answer(call, "1600"))
+        assert refused == "operation/requestIncompatibleWithObject"
+        self.world.advance(self.world.switch.plan.prompt_answer_seconds)
+        events = await self.client.drain()
+        assert [brief(e) for e in for_monitor(events, caller)] == [
+            ("OriginatedEvent", "connected", "makeCall"),
+            ("DeliveredEvent", "connected", "newCall"),
+        ]
+        assert [brief(e) for e in for_monitor(events, called)] == [
+            ("DeliveredEvent", "alerting", "newCall"),
+        ]
+
+    async def test_a_call_type_monitor_follows_the_call_after_a_deflection(self) -> None:
+        start = xml(
+            "MonitorStart",
+            "<monitorObject><deviceObject>1001</deviceObject></monitorObject>"
+            "<monitorType>call</monitorType>",
+        )
+        xref = (await self.client.ok(start)).message.monitor_cross_ref_id
+        call = await self.client.make_call("1000", "1001")
+        await self.client.ok(Req.deflect(call, "1001", "1002"))
+        await self.client.ok(Req.answer(call, "1002"))
+        await self.client.ok(Req.clear_call(call, "1000"))
+        assert [brief(e) for e in for_monitor(await self.client.drain(), xref)] == [
+            ("DeliveredEvent", "alerting", "newCall"),
+            ("DivertedEvent", "null", "redirected"),
+            ("DeliveredEvent", "null", "redirected"),
+            ("EstablishedEvent", "null", "redirected"),
+            ("ConnectionClearedEvent", "null", "normalClearing"),
             ("ConnectionClearedEvent", "null", "normalClearing"),
             ("CallClearedEvent", None, "normalClearing"),
         ]

@@ -65,13 +65,14 @@ class MakeCallScenarios(Scenario):
         assert (delivered.get("calling_device"), delivered.get("called_device")) == ("1000", "1001")
 
     async def test_make_call_prompted(self) -> None:
-        """TR/82 4.1 (``sim mode`` manual): the caller is prompted, originates when it answers."""
+        """TR/82 4.1 (``sim mode`` manual): the caller is prompted (ServiceInitiated, its
+        connection initiated while its terminal rings), originates when the person answers."""
         self.sim.mode("1000", "manual")
         await self.watch("1000", "1001")
         call = await self.client.make_call("1000", "1001")
         (prompt,) = await self.events("1000")
-        assert prompt.name in ("ServiceInitiatedEvent", "DeliveredEvent")
-        assert prompt.get("cause") == "makeCall"
+        assert brief(prompt) == ("ServiceInitiatedEvent", "initiated", "makeCall")
+        assert prompt.get("initiated_connection") == (call, "1000")
         assert await self.events("1001") == []
         self.sim.answer("1000")
         caller = await self.briefs("1000")

@@ -6,7 +6,8 @@ are hands-free, TR/82 4.2; ``prompt``: the calling device is prompted, TR/82 4.1
 Predictive Call 17.2.12 (``alertTime`` in seconds), both with ``correlatorData`` and
 ``userData`` kept with the call (12.3.x; see ``csta.calldata``), Answer, Clear Connection, Clear Call, Hold, Retrieve, Consultation,
 Transfer, Single Step Transfer, Conference, Single Step Conference, Alternate, Reconnect,
-Deflect, Generate Digits (18.2.x).
+Deflect, Generate Digits (18.2.x). A ConnectionID with only a callID or only a deviceID is
+completed by ``common.connection`` with the states each service acts on.
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ from cstaserver.csta.services.common import (
 )
 from cstaserver.csta.services.registry import service
 from cstaserver.csta.types import AutoOriginate, ConnectionID
+from cstaserver.pbx.states import ConnectionState
+
+ALERTING = (ConnectionState.ALERTING, ConnectionState.INITIATED)  # rung, or prompted
+CONNECTED = (ConnectionState.CONNECTED,)
+HELD = (ConnectionState.HOLD,)
+ACTIVE = (ConnectionState.CONNECTED, ConnectionState.ALERTING, ConnectionState.INITIATED)
 
 
 def _pair(request: Any, held: ConnectionID, active: ConnectionID) -> tuple[str, str, str]:
-    held_call, held_device = connection(request, held)
-    active_call, active_device = connection(request, active, need_device=False)
+    held_call, held_device = connection(request, held, states=HELD)
+    active_call, active_device = connection(request, active, need_device=False, states=ACTIVE)
     return held_call, active_call, held_device or active_device  # type: ignore[return-value]
 
 
@@ -72,7 +79,9 @@ def make_predictive_call(request: Any) -> call_control.MakePredictiveCallRespons
 
 @service(call_control.AnswerCall)
 def answer_call(request: Any) -> call_control.AnswerCallResponse:
-    request.switch.answer_call(*connection(request, request.message.call_to_be_answered))
+    request.switch.answer_call(
+        *connection(request, request.message.call_to_be_answered, states=ALERTING)
+    )
     return call_control.AnswerCallResponse()
 
 
@@ -91,20 +100,24 @@ def clear_call(request: Any) -> call_control.ClearCallResponse:
 
 @service(call_control.HoldCall)
 def hold_call(request: Any) -> call_control.HoldCallResponse:
-    request.switch.hold_call(*connection(request, request.message.call_to_be_held))
+    request.switch.hold_call(
+        *connection(request, request.message.call_to_be_held, states=CONNECTED)
+    )
     return call_control.HoldCallResponse()
 
 
 @service(call_control.RetrieveCall)
 def retrieve_call(request: Any) -> call_control.RetrieveCallResponse:
-    request.switch.retrieve_call(*connection(request, request.message.call_to_be_retrieved))
+    request.switch.retrieve_call(
+        *connection(request, request.message.call_to_be_retrieved, states=HELD)
+    )
     return call_control.RetrieveCallResponse()
 
 
 @service(call_control.ConsultationCall)
 def consultation_call(request: Any) -> call_control.ConsultationCallResponse:
     message: call_control.ConsultationCall = request.message
-    call_id, device = connection(request, message.existing_call)
+    call_id, device = connection(request, message.existing_call, states=CONNECTED)
     consulted = device_number(request, message.consulted_device, ErrorValue.INVALID_CALLED_DEVICE)
     new_call, number = request.switch.consultation_call(call_id, device, consulted)
     return call_control.ConsultationCallResponse(
@@ -123,7 +136,7 @@ def transfer_call(request: Any) -> call_control.TransferCallResponse:
 @service(call_control.SingleStepTransferCall)
 def single_step_transfer_call(request: Any) -> call_control.SingleStepTransferCallResponse:
     message: call_control.SingleStepTransferCall = request.message
-    call_id, device = connection(request, message.active_call)
+    call_id, device = connection(request, message.active_call, states=CONNECTED)
     target = device_number(request, message.transferred_to, ErrorValue.INVALID_DESTINATION)
     new_call, number = request.switch.single_step_transfer(call_id, device, target)
     return call_control.SingleStepTransferCallResponse(
@@ -142,7 +155,7 @@ def conference_call(request: Any) -> call_control.ConferenceCallResponse:
 @service(call_control.SingleStepConferenceCall)
 def single_step_conference_call(request: Any) -> call_control.SingleStepConferenceCallResponse:
     message: call_control.SingleStepConferenceCall = request.message
-    call_id, _ = connection(request, message.active_call, need_device=False)
+    call_id, _ = connection(request, message.active_call, need_device=False, states=CONNECTED)
     joining = internal_device(request, message.device_to_join, ErrorValue.INVALID_DESTINATION)
     new_call, number = request.switch.single_step_conference(call_id, joining)
     return call_control.SingleStepConferenceCallResponse(
@@ -167,7 +180,7 @@ def reconnect_call(request: Any) -> call_control.ReconnectCallResponse:
 @service(call_control.DeflectCall)
 def deflect_call(request: Any) -> call_control.DeflectCallResponse:
     message: call_control.DeflectCall = request.message
-    call_id, device = connection(request, message.call_to_be_diverted)
+    call_id, device = connection(request, message.call_to_be_diverted, states=ALERTING)
     target = device_number(request, message.new_destination, ErrorValue.INVALID_DESTINATION)
     request.switch.deflect_call(call_id, device, target)
     return call_control.DeflectCallResponse()
@@ -176,6 +189,6 @@ def deflect_call(request: Any) -> call_control.DeflectCallResponse:
 @service(call_control.GenerateDigits)
 def generate_digits(request: Any) -> call_control.GenerateDigitsResponse:
     message: call_control.GenerateDigits = request.message
-    call_id, device = connection(request, message.connection_to_send_digits)
+    call_id, device = connection(request, message.connection_to_send_digits, states=CONNECTED)
     request.switch.generate_digits(call_id, device, message.characters_to_send)
     return call_control.GenerateDigitsResponse()

@@ -133,12 +133,15 @@ def get_logical_device_information(
     request: Any,
 ) -> capabilities.GetLogicalDeviceInformationResponse:
     info = request.switch.device(internal_device(request, request.message.device))
+    extension = info.is_extension
     return capabilities.GetLogicalDeviceInformationResponse(
         device_category=category_of(info.kind),
         device_model_name=info.kind.value,
-        max_active_calls=1,
-        max_held_calls=1,
-        max_fwd_settings=len(FORWARDING_TYPES),  # every type the switch forwards on
+        # what the switch enforces (docs/devices.md): one active call per directory number,
+        # the held calls HoldCall / ConsultationCall allow; forwarding only on extensions
+        max_active_calls=1 if extension else None,
+        max_held_calls=info.max_held_calls if extension else None,
+        max_fwd_settings=len(FORWARDING_TYPES) if extension else None,
     )
 
 

@@ -1,6 +1,9 @@
 """ECMA-269 clause 15 Monitoring services: Monitor Start (15.1.2), Monitor Stop (15.1.3),
 Change Monitor Filter (15.1.1). Devices of every kind are monitorable, groups included;
-calls too. A filter flag ``true`` means "do not send" (ECMA-269 12.3.x MonitorFilter)."""
+calls too. A filter flag ``true`` means "do not send" (ECMA-269 12.3.x MonitorFilter).
+``monitorType`` call on a device object starts a call-type monitor that follows each call
+of the device after the call leaves it (``csta.monitors``); on a call object every monitor
+is call-type and the parameter changes nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from cstaserver.csta.messages.monitoring import (
 )
 from cstaserver.csta.services.common import internal_device
 from cstaserver.csta.services.registry import service
+from cstaserver.csta.types import MonitorType
 from cstaserver.pbx.errors import SwitchError
 
 
@@ -63,6 +67,7 @@ def monitor_start(request: Any) -> MonitorStartResponse:
             suppressed=suppressed,
             namespace=request.namespace,
             view=(e164, ((number, text),)),
+            follows_calls=message.monitor_type is MonitorType.CALL,
         )
     elif target.call_object is not None and target.call_object.call_id:
         call_id = target.call_object.call_id.strip()
