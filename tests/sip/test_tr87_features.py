@@ -9,6 +9,7 @@ from __future__ import annotations
 from twisted.trial import unittest
 
 from tests.sip.tr87_ua import LINE, Event, Lync, Reply, Tr87Server, Tr87UA, connect_ua, start_server
+from tests.xmlproto.xml_client import xml
 
 ALICE_2 = "tel:+4685551102"
 BOB = "tel:+4685551103"
@@ -266,6 +267,100 @@ class LyncFeatures:
         await self.ok(Lync.hold(first, LINE), "HoldCallResponse", "HeldEvent")
         second = await self.talking("1103")
         assert second != first
+
+    # -- TR/87 clause 8 profiles beyond Lync's own set (conferencing, other call control,
+    # -- capability exchange, agents), as other uaCSTA clients send them -------------------
+    async def test_consultation_then_conference(self) -> None:
+        await self.setup()
+        first = await self.talking()
+        consultation = await self.consult(first)
+        reply, (conferenced,) = await self.ok(
+            Lync.two_calls("ConferenceCall", first, consultation, LINE),
+            "ConferenceCallResponse",
+            "ConferencedEvent",
+        )
+        assert reply.get("conference_call")[0] == first
+        assert conferenced.get("cause") == "conference"
+        assert conferenced.get("added_party") == CAROL
+        parties = {item["new_connection"] for item in conferenced.get("conference_connections")}
+        assert parties == {(first, LINE), (first, ALICE_2), (first, CAROL)}
+
+    async def test_reconnect_after_a_consultation(self) -> None:
+        server, _ = await self.setup()
+        first = await self.talking()
+        consultation = await self.consult(first)
+        _, events = await self.ok(
+            Lync.two_calls("ReconnectCall", first, consultation, LINE),
+            "ReconnectCallResponse",
+            "ConnectionClearedEvent",
+            "CallClearedEvent",
+            "RetrievedEvent",
+        )
+        assert events[0].get("dropped_connection") == (consultation, LINE)
+        assert events[-1].get("retrieved_connection") == (first, LINE)
+        states = {call: state.value for call, state, _ in server.switch.snapshot_device("1101")}
+        assert states == {first: "connected"}
+
+    async def test_clear_call(self) -> None:
+        server, _ = await self.setup()
+        call_id = await self.talking()
+        _, events = await self.ok(
+            Lync.clear_call(call_id, LINE),
+            "ClearCallResponse",
+            "ConnectionClearedEvent",
+            "ConnectionClearedEvent",
+            "CallClearedEvent",
+        )
+        dropped = {event.get("dropped_connection") for event in events[:2]}
+        assert dropped == {(call_id, LINE), (call_id, ALICE_2)}
+        assert server.switch.snapshot_device("1102") == []
+
+    async def test_snapshot_call_names_every_party_in_e164(self) -> None:
+        _, ua = await self.setup()
+        call_id = await self.talking()
+        reply = await ua.csta(Lync.snapshot_call(call_id, LINE))
+        assert reply.name == "SnapshotCallResponse", reply.response.body
+        states = {
+            item["device_on_call"]: item["local_connection_state"]
+            for item in reply.get("snapshot")["snapshot_data"]
+        }
+        assert states == {LINE: "connected", ALICE_2: "connected"}
+
+    async def test_get_switching_function_devices_in_e164(self) -> None:
+        """The response, then the device list as INFOs in the dialog, each device named as
+        the client's events name it (E.164 for an extension with a public number)."""
+        server, ua = await self.setup()
+        reply = await ua.csta(xml("GetSwitchingFunctionDevices"))
+        assert reply.name == "GetSwitchingFunctionDevicesResponse", reply.response.body
+        xref = reply.get("service_cross_ref_id")
+        listed: list[str] = []
+        for _ in range(50):
+            segment = await ua.next_event()
+            assert segment.name == "SwitchingFunctionDevices"
+            assert segment.index > reply.index
+            ua.assert_in_dialog(segment.request)
+            assert segment.get("service_cross_ref_id") == xref
+            listed += [entry["device_id"] for entry in segment.get("device_list")]
+            if segment.get("last_segment"):
+                break
+        assert len(listed) == len(server.switch.devices())
+        assert {LINE, ALICE_2, "tel:+4685551601"} <= set(listed)
+        assert "1101" not in listed
+
+    async def test_agent_state_of_a_lync_line(self) -> None:
+        """SetAgentState / GetAgentState on an agent's line named in E.164: the group it is
+        logged on to comes back named as everything else on this dialog."""
+        _, ua = await self.setup()
+        agent_line = "tel:+4685551002"
+        logon = await ua.csta(Lync.set_agent_state(agent_line, "loggedOn", "5001", "2000"))
+        assert logon.name == "SetAgentStateResponse", logon.response.body
+        state = await ua.csta(Lync.on_device("GetAgentState", agent_line))
+        assert state.name == "GetAgentStateResponse", state.response.body
+        (entry,) = state.get("agent_state_list")
+        assert entry["agent_id"] == "5001"
+        assert entry["logged_on_state"] is True
+        (info,) = entry["agent_info"]
+        assert info["acd_group"] == "tel:+4685552000"
 
 
 class LyncFeaturesUdp(LyncFeatures, unittest.TestCase):

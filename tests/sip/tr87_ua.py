@@ -34,6 +34,7 @@ from twisted.trial import unittest
 
 from cstaserver.csta.core import CstaCore
 from cstaserver.pbx.demo import demo_plan
+from cstaserver.pbx.plan import ExchangePlan
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
 from cstaserver.sip.endpoint import SipConfig, SipEndpoint
@@ -137,9 +138,11 @@ async def start_server(
     test: unittest.TestCase,
     settings: Tr87Settings | None = None,
     config: SipConfig | None = None,
+    plan: ExchangePlan | None = None,
 ) -> Tr87Server:
+    """The demo exchange (or ``plan``) behind a TR/87 endpoint on 127.0.0.1, port 0."""
     clock = Clock()
-    switch = Switch(demo_plan(), clock)
+    switch = Switch(plan or demo_plan(), clock)
     core = CstaCore(switch, clock)
     application = Tr87Application(core, global_reactor, settings or Tr87Settings())
     endpoint = _TrackingEndpoint(application, clock, config or SipConfig())

@@ -13,9 +13,9 @@ from cstaserver.csta.events import BUILDERS
 from cstaserver.csta.mapping import FORWARDING_TYPES
 from cstaserver.csta.messages import capabilities
 from cstaserver.csta.monitors import EVENT_FILTER_FLAGS
-from cstaserver.csta.services.common import internal_device
+from cstaserver.csta.services.common import internal_device, presenter
 from cstaserver.csta.services.registry import service
-from cstaserver.csta.types import DeviceCategory, DeviceID
+from cstaserver.csta.types import DeviceCategory
 from cstaserver.pbx.plan import DeviceKind
 
 #: Which ``supportedServices`` list a request module belongs to (ECMA-323 ed3 9.x).
@@ -47,7 +47,10 @@ EVENT_LISTS = {
     "logicalDeviceFeature": "logical_evts_list",
     "physicalDeviceFeature": "phys_dev_evts_list",
 }
-SEGMENT = 50  # devices per SwitchingFunctionDevices message, well under a 64 KiB frame
+#: Devices per SwitchingFunctionDevices message: about 250 bytes each, so a message stays near
+#: 5 KB, well under a 64 KiB XML frame and under the 8 KiB a SIP stack commonly reads from one
+#: UDP datagram (over TR/87 on UDP each message is one INFO; RFC 3261 18.1.1).
+SEGMENT = 20
 
 
 def _flag(name: str) -> str:
@@ -106,6 +109,7 @@ def get_switching_function_devices(
     if message.requested_device_category is not None:
         devices = [d for d in devices if category_of(d.kind) is message.requested_device_category]
     xref = f"sfd{next(_cross_refs)}"
+    p = presenter(request)  # named as this client's events name them (E.164 for Lync)
     segments = [devices[i : i + SEGMENT] for i in range(0, len(devices), SEGMENT)] or [[]]
     for index, segment in enumerate(segments, start=1):
         listing = capabilities.SwitchingFunctionDevices(
@@ -114,7 +118,7 @@ def get_switching_function_devices(
             last_segment=index == len(segments),
             device_list=[
                 capabilities.DeviceEntry(
-                    device_id=DeviceID(value=d.number),
+                    device_id=p.device_id(d.number),
                     device_category=category_of(d.kind),
                     device_model_name=d.kind.value,
                     system_name=d.name or None,

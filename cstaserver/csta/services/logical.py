@@ -17,7 +17,6 @@ from cstaserver.csta.mapping import (
 from cstaserver.csta.messages import logical
 from cstaserver.csta.services.common import device_number, internal_device, presenter
 from cstaserver.csta.services.registry import service
-from cstaserver.csta.types import DeviceID
 from cstaserver.pbx.states import AgentState
 
 
@@ -90,13 +89,14 @@ def set_agent_state(request: Any) -> logical.SetAgentStateResponse:
 @service(logical.GetAgentState)
 def get_agent_state(request: Any) -> logical.GetAgentStateResponse:
     device = internal_device(request, request.message.device)
+    p = presenter(request)
     entries = [
         logical.AgentStateEntry(
             agent_id=agent_id,
             logged_on_state=state is not AgentState.LOGGED_OFF,
             agent_info=[
                 logical.AgentInfoItem(
-                    acd_group=DeviceID(value=group) if group else None,
+                    acd_group=p.device_id(group) if group else None,
                     agent_state=wire_agent_state(state),
                 )
             ],
