@@ -98,6 +98,12 @@ bench-startup: $(STAMP)
 conformance: $(STAMP)
 	$(BIN)/python tools/conformance.py
 
+# docs/scenarios.md: every ECMA TR/82 clause with the tests that reproduce it, from
+# tools/scenarios_map.py (tools/scenarios.py; --check only checks).
+.PHONY: scenarios
+scenarios: $(STAMP)
+	$(BIN)/python tools/scenarios.py
+
 # Benchmarks of the XML port (bench/README.md); not part of `make test`. BENCH_ARGS passes options.
 .PHONY: bench-xml bench-fanout
 bench-xml: $(STAMP)

@@ -46,6 +46,24 @@ def test_outgoing_external_no_answer(switch, clock, rec):
     ]
 
 
+def test_outgoing_external_dialled_manually(switch, sim, clock, rec, states):
+    """A person dials an outside number at the handset (TR/82 7.2): the same call as by
+    MakeCall, but new call / DigitsDialed instead of makeCall."""
+    call_id = sim.call("1000", "0812345")
+    assert rec.take() == [
+        "ServiceInitiated newCall 1000",
+        "DigitsDialed normal 1000 0812345",
+        "Originated newCall 1000->0812345",
+        "NetworkReached normal 0 0812345",
+        "Delivered newCall at 0812345 1000->0812345",
+    ]
+    assert states(call_id) == {"1000": "connected", "0812345": "alerting"}
+    clock.advance(switch.plan.network.answer_delay)
+    assert rec.take() == ["Established newCall by 0812345 1000->0812345"]
+    sim.hangup("1000")
+    assert rec.take()[-1] == "CallCleared normalClearing"
+
+
 def test_outgoing_external_by_public_number_of_other_exchange(switch, clock, rec, states):
     call_id, _ = switch.make_call("1000", "+4631123456")
     assert "NetworkReached normal 0 +4631123456" in rec.take()
