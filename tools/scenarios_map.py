@@ -383,6 +383,8 @@ FAMILIES: tuple[Clause, ...] = (
         XML + "FeatureScenarios::test_forwarding_immediate",
         LYNC + "test_forward_to_internal_number",
         LYNC + "test_forward_to_external_number",
+        LYNC + "test_forward_on_busy",
+        LYNC + "test_forward_on_no_answer_after_the_rings_asked_for",
     ),
     _f(
         "do-not-disturb",

@@ -225,6 +225,42 @@ class LyncFeatures:
     async def test_forward_to_external_number(self) -> None:
         await self.check_forwarding(OUTSIDE)
 
+    async def test_forward_on_no_answer_after_the_rings_asked_for(self) -> None:
+        server, ua = await self.setup()
+        forward = Lync.on_device(
+            "SetForwarding",
+            LINE,
+            "<forwardingType>forwardNoAns</forwardingType><activateForward>true</activateForward>"
+            f"<forwardDN>{BOB}</forwardDN><ringCount>2</ringCount>",
+        )
+        _, (forwarding,) = await self.ok(forward, "SetForwardingResponse", "ForwardingEvent")
+        assert forwarding.get("forwarding_type") == "forwardNoAns"
+        listed = await ua.csta(Lync.on_device("GetForwarding", LINE))
+        assert b"<ringCount>2</ringCount>" in listed.response.body
+        call_id = await self.incoming()
+        server.advance(2 * server.switch.plan.no_answer_ring_seconds - 0.1)
+        assert await ua.quiet() == []
+        server.advance(0.1)
+        (diverted,) = await ua.expect_events("DivertedEvent")
+        assert diverted.get("cause") == "callForwardNoAnswer"
+        assert diverted.get("new_destination") == BOB
+        assert diverted.get("connection") == (call_id, LINE)
+        assert server.call_id_of("1103") == call_id
+
+    async def test_forward_on_busy(self) -> None:
+        server, ua = await self.setup()
+        await self.ok(
+            Lync.set_forwarding(LINE, "forwardBusy", BOB),
+            "SetForwardingResponse",
+            "ForwardingEvent",
+        )
+        server.sim.busy("1101", True)
+        server.sim.call("1102", "1101")
+        (diverted,) = await ua.expect_events("DivertedEvent")
+        assert diverted.get("cause") == "callForwardBusy"
+        assert diverted.get("new_destination") == BOB
+        assert server.call_id_of("1103") == server.call_id_of("1102")
+
     async def test_dtmf(self) -> None:
         await self.setup()
         call_id = await self.talking()
