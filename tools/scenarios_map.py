@@ -223,7 +223,7 @@ CLAUSES: tuple[Clause, ...] = (
         "6.5",
         "Device disconnects from a conference call using the Clear Connection service",
         XML + "AnswerAndClearScenarios::test_clear_connection_in_a_conference_keeps_the_others",
-        FEATURES + "test_clearing_in_conference_by_on_hook",
+        LYNC + "test_leaving_a_conference_keeps_the_others_talking",
     ),
     _c(
         "6.6",

@@ -321,6 +321,24 @@ class LyncFeatures:
         parties = {item["new_connection"] for item in conferenced.get("conference_connections")}
         assert parties == {(first, LINE), (first, ALICE_2), (first, CAROL)}
 
+    async def test_leaving_a_conference_keeps_the_others_talking(self) -> None:
+        server, _ = await self.setup()
+        first = await self.talking()
+        consultation = await self.consult(first)
+        await self.ok(
+            Lync.two_calls("ConferenceCall", first, consultation, LINE),
+            "ConferenceCallResponse",
+            "ConferencedEvent",
+        )
+        _, (cleared,) = await self.ok(
+            Lync.clear_connection(first, LINE), "ClearConnectionResponse", "ConnectionClearedEvent"
+        )
+        assert cleared.get("dropped_connection") == (first, LINE)
+        assert server.switch.snapshot_device("1101") == []
+        assert server.call_id_of("1102") == server.call_id_of("1104") == first
+        states = {row[1].value for row in server.switch.snapshot_device("1104")}
+        assert states == {"connected"}
+
     async def test_reconnect_after_a_consultation(self) -> None:
         server, _ = await self.setup()
         first = await self.talking()
