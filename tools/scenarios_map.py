@@ -98,6 +98,7 @@ CLAUSES: tuple[Clause, ...] = (
         LOOPBACK + "test_make_call_from_an_analog_line_is_prompted",
         LYNC_LINES + "test_make_call_from_an_analog_line_is_prompted",
         LYNC_LINES + "test_the_simulated_person_lifts_the_handset_by_itself",
+        LYNC_LINES + "test_click_to_dial_from_an_edn_whose_desk_phone_is_busy_prompts_the_handset",
     ),
     _c(
         "4.2",
@@ -182,6 +183,7 @@ CLAUSES: tuple[Clause, ...] = (
         BASIC + "test_answer_by_service",
         XML + "AnswerAndClearScenarios::test_answer_by_service_and_manually",
         LYNC + "test_answer_and_clear",
+        LYNC_LINES + "test_a_call_to_an_edn_line_rings_both_phones_and_lync_answers_it",
     ),
     _c(
         "5.2",

@@ -12,14 +12,19 @@ docs/protocol-notes.md C9, C10):
 - ConnectionIDs with only a callID or only a deviceID (ECMA-269 12.3.x), the deviceID in
   the E.164 form Lync uses.
 - GetLogicalDeviceInformation / GetPhysicalDeviceInformation on the E.164 line.
+- A Lync user whose number is an EDN (on a SIP desk phone and a DECT handset): an incoming
+  call rings both and Lync's AnswerCall takes it on the desk phone; click-to-dial while the
+  desk phone is busy uses the handset, which is prompted.
 """
 
 from __future__ import annotations
 
 import attrs
+import pytest
 from twisted.trial import unittest
 
 from cstaserver.pbx.demo import demo_plan
+from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.plan import ExchangePlan
 from tests.sip.tr87_ua import LINE, Event, Lync, Reply, Tr87Server, Tr87UA, connect_ua, start_server
 from tests.xmlproto.xml_client import xml
@@ -244,6 +249,45 @@ class LyncLines:
             "operation/objectNotKnown",
             "operation/invalidDeviceID",
         )
+
+    # -- a Lync user whose number is an EDN: one number on a SIP desk phone and a DECT handset
+    async def test_a_call_to_an_edn_line_rings_both_phones_and_lync_answers_it(self) -> None:
+        edn = "tel:+4685551105"  # on SIP phone 1100 and DECT handset 1300 (docs/devices.md)
+        server, ua = self.server_ua(await self.setup(edn))
+        server.sim.call("1102", "1105")
+        (delivered,) = await ua.expect_events("DeliveredEvent")
+        assert delivered.get("alerting_device") == edn
+        call_id = str(delivered.get("connection")[0])
+        reply = await ua.csta(Lync.answer(call_id, edn))
+        assert reply.name == "AnswerCallResponse", reply.response.body
+        (established,) = await ua.expect_events("EstablishedEvent")
+        assert established.get("established_connection") == (call_id, edn)
+        assert established.get("answering_device") == edn
+        assert server.switch.calls[call_id].connections["1105"].terminal == "1100"
+        with pytest.raises(SwitchError) as late:  # the DECT handset no longer rings
+            server.sim.answer("1300")
+        assert late.value.reason is Refusal.NO_CALL_TO_ANSWER
+        assert await ua.quiet() == []  # the handset that stopped ringing has no event
+
+    async def test_click_to_dial_from_an_edn_whose_desk_phone_is_busy_prompts_the_handset(
+        self,
+    ) -> None:
+        edn = "tel:+4685551105"
+        server, ua = self.server_ua(await self.setup(edn))
+        server.sim.call("1102", "1100")  # someone calls the desk phone's own number
+        server.sim.answer("1100")
+        assert await ua.quiet() == []  # a call of 1100, not of the EDN
+        reply = await ua.csta(Lync.make_call(edn, BOB))
+        assert reply.name == "MakeCallResponse", reply.response.body
+        call_id, device = reply.get("calling_device")
+        assert device == edn
+        (initiated,) = await ua.expect_events("ServiceInitiatedEvent")
+        assert brief(initiated) == ("ServiceInitiatedEvent", "initiated", "makeCall")
+        assert server.switch.calls[call_id].connections["1105"].terminal == "1300"
+        server.advance(server.switch.plan.prompt_answer_seconds)
+        originated, delivered = await ua.expect_events("OriginatedEvent", "DeliveredEvent")
+        assert originated.get("originated_connection") == (call_id, edn)
+        assert delivered.get("alerting_device") == BOB
 
 
 class LyncLinesUdp(LyncLines, unittest.TestCase):
