@@ -26,8 +26,8 @@ from twisted.trial import unittest
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.plan import ExchangePlan
-from tests.sip.tr87_ua import LINE, Event, Lync, Reply, Tr87Server, Tr87UA, connect_ua, start_server
-from tests.xmlproto.xml_client import xml
+from tests.sip.tr87_ua import LINE, Lync, Reply, Tr87Server, Tr87UA, connect_ua, start_server
+from tests.xmlproto.xml_client import brief, xml
 
 BOB = "tel:+4685551103"
 CAROL = "tel:+4685551104"
@@ -37,10 +37,6 @@ PROMPTED_LINES = (
     ("1701", "tel:+4685551701"),
     ("1301", "tel:+4685551301"),
 )
-
-
-def brief(event: Event) -> tuple[str, str | None, str | None]:
-    return (event.name, event.get("local_connection_info"), event.get("cause"))
 
 
 class LyncLines:
@@ -147,7 +143,8 @@ class LyncLines:
     async def test_call_type_monitor_follows_a_call_transferred_away(self) -> None:
         """MonitorStart monitorType call on the Lync line: after a single-step transfer the
         monitor reports the rest of the call (line's state null), parties in E.164."""
-        server, ua = self.server_ua(await self.setup(monitor_type="call"))
+        ua = await self.setup(monitor_type="call")
+        server = self.server
         server.sim.call("1102", "1101")
         (delivered,) = await ua.expect_events("DeliveredEvent")
         call_id = str(delivered.get("connection")[0])
@@ -177,7 +174,8 @@ class LyncLines:
         assert await ua.quiet() == []
 
     async def test_device_type_monitor_stops_at_the_transfer(self) -> None:
-        server, ua = self.server_ua(await self.setup())
+        ua = await self.setup()
+        server = self.server
         server.sim.call("1102", "1101")
         (delivered,) = await ua.expect_events("DeliveredEvent")
         call_id = str(delivered.get("connection")[0])
@@ -189,13 +187,11 @@ class LyncLines:
         server.sim.hangup("1104")
         assert await ua.quiet() == []
 
-    def server_ua(self, ua: Tr87UA) -> tuple[Tr87Server, Tr87UA]:
-        return self.server, ua
-
     async def test_connection_ids_with_only_a_call_or_only_a_device(self) -> None:
         """AnswerCall with a callID alone, HoldCall and RetrieveCall with the E.164 deviceID
         alone; events carry the complete ConnectionID."""
-        server, ua = self.server_ua(await self.setup())
+        ua = await self.setup()
+        server = self.server
         server.sim.call("1102", "1101")
         (delivered,) = await ua.expect_events("DeliveredEvent")
         call_id = str(delivered.get("connection")[0])
@@ -253,7 +249,8 @@ class LyncLines:
     # -- a Lync user whose number is an EDN: one number on a SIP desk phone and a DECT handset
     async def test_a_call_to_an_edn_line_rings_both_phones_and_lync_answers_it(self) -> None:
         edn = "tel:+4685551105"  # on SIP phone 1100 and DECT handset 1300 (docs/devices.md)
-        server, ua = self.server_ua(await self.setup(edn))
+        ua = await self.setup(edn)
+        server = self.server
         server.sim.call("1102", "1105")
         (delivered,) = await ua.expect_events("DeliveredEvent")
         assert delivered.get("alerting_device") == edn
@@ -273,7 +270,8 @@ class LyncLines:
         self,
     ) -> None:
         edn = "tel:+4685551105"
-        server, ua = self.server_ua(await self.setup(edn))
+        ua = await self.setup(edn)
+        server = self.server
         server.sim.call("1102", "1100")  # someone calls the desk phone's own number
         server.sim.answer("1100")
         assert await ua.quiet() == []  # a call of 1100, not of the EDN
