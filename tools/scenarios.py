@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -86,8 +87,10 @@ def collect(files: Iterable[str]) -> set[str]:
         "--import-mode=importlib",
         *wanted,
     ]
+    # a clean pytest: no -k/-m of the caller's PYTEST_ADDOPTS, no conformance trace to write
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "CONFORMANCE_TRACE")}
     done = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     return {line.strip() for line in done.stdout.splitlines() if "::" in line}
 
