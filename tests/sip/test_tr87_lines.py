@@ -112,6 +112,30 @@ class LyncLines:
     async def test_make_call_from_a_dect_handset_is_prompted(self) -> None:
         await self.check_prompted_then_off_hook(*PROMPTED_LINES[2])
 
+    async def test_a_line_provisioned_as_a_dial_string_is_echoed_as_written(self) -> None:
+        """A line URI in the dial-string form some RCC deployments provision: the response
+        and the line's own events name it exactly so; the called party is in E.164."""
+        line = "tel:1601;phone-context=dialstring"
+        _, call_id = await self.prompted("1601", line)
+        self.server.sim.off_hook("1601")
+        originated, delivered = await self.ua.expect_events("OriginatedEvent", "DeliveredEvent")
+        assert originated.get("originated_connection") == (call_id, line)
+        assert delivered.get("calling_device") == line
+        assert delivered.get("alerting_device") == BOB
+
+    async def test_click_to_dial_from_a_virtual_extension_is_refused_and_the_line_goes_on(
+        self,
+    ) -> None:
+        """A virtual extension (1400) has no terminal: MakeCall is refused inside the 200 OK;
+        nothing rings anywhere, and the dialog goes on answering."""
+        line = "tel:+4685551400"
+        ua = await self.setup(line)
+        assert await self.refused(Lync.make_call(line, BOB)) == "operation/invalidCallingDevice"
+        assert await ua.quiet() == []
+        assert self.server.switch.snapshot_device("1103") == []
+        status = await ua.csta(Lync.request_system_status(line))
+        assert status.get("system_status") == "normal"
+
     async def test_the_simulated_person_lifts_the_handset_by_itself(self) -> None:
         """Click-to-dial works unchanged: after prompt_answer_seconds the demo's person goes
         off-hook and the call proceeds."""
