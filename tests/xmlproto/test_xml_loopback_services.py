@@ -33,14 +33,20 @@ EXPECTED_SERVICES = {
     "callControlServList": {
         "alternateCall",
         "answerCall",
+        "callBack",
+        "campOnCall",
         "clearCall",
         "clearConnection",
         "conferenceCall",
         "consultationCall",
         "deflectCall",
+        "directedPickupCall",
+        "groupPickupCall",
         "holdCall",
+        "intrudeCall",
         "makeCall",
         "makePredictiveCall",
+        "parkCall",
         "reconnectCall",
         "retrieveCall",
         "singleStepConference",
@@ -50,6 +56,8 @@ EXPECTED_SERVICES = {
     "callAssociatedServList": {"generateDigits"},
     "physDevServList": {"getMessageWaitingIndicator", "setMessageWaitingIndicator"},
     "logicalServList": {
+        "callBackNonCallRel",
+        "cancelCallBack",
         "getAgentState",
         "getDoNotDisturb",
         "getForwarding",
@@ -123,6 +131,7 @@ class LoopbackServiceTests(unittest.TestCase):
         assert {"delivered", "established", "connectionCleared", "transferred"} <= call_control
         assert "digitsDialed" in call_control
         assert "callInformation" in true_flags(events)["callAssociatedEvtsList"]
+        assert "callBack" in true_flags(events)["logicalEvtsList"]
         assert true_flags(events)["physDevEvtsList"] == {"messageWaiting"}
 
     async def test_get_switching_function_devices_then_device_lists(self) -> None:
