@@ -46,7 +46,7 @@ class Pickup:
 
     def check_requester(self, info: DeviceInfo, *, by_hand: bool) -> None:
         """The requesting device can take a call now (free; hands-free unless ``by_hand``)."""
-        if not info.is_free() or info.dnd:
+        if not info.is_free():
             raise SwitchError(Refusal.DEVICE_BUSY, f"{info.number} is busy")
         if not by_hand and info.mode is not TerminalMode.HANDSFREE:
             raise SwitchError(
@@ -97,10 +97,14 @@ class Pickup:
         self.core.add_connection(call, requesting, ConnectionState.ALERTING)
         self.core.answer(call, requesting)
 
-    def group_call(self, calls: dict[str, Call], members: list[str]) -> tuple[Call, str] | None:
+    def group_call(
+        self, calls: dict[str, Call], members: list[str], requesting: str
+    ) -> tuple[Call, str] | None:
         """The call that has rung longest (the oldest call) at one of ``members``, with the
-        member it rings at; None if none rings there."""
+        member it rings at; None if none rings there. Not a call ``requesting`` is in."""
         for call in calls.values():  # call IDs are allocated in order: oldest first
+            if requesting in call.connections:
+                continue
             for device in members:
                 conn = call.connection(device)
                 if conn is not None and conn.state is ConnectionState.ALERTING:

@@ -826,10 +826,6 @@ class Switch:
         return self._call(call_id).data.restricted
 
     # -- pick-up, park, camp-on, call back, intrusion (docs/call-pickup-park.md) -------------
-    def _requester(self, device: str) -> DeviceInfo:
-        info = self.require_terminal(device)
-        return info
-
     def pickup_call(
         self, call_id: str, device: str, requesting: str, *, by_hand: bool = False
     ) -> tuple:
@@ -844,7 +840,7 @@ class Switch:
                 Refusal.CONNECTION_NOT_IN_STATE,
                 f"call {call_id} neither rings nor is parked at {number}",
             )
-        info = self._requester(requesting)
+        info = self.require_terminal(requesting)
         if info.number in call.connections:
             raise SwitchError(Refusal.NOT_IN_STATE, f"{info.number} is already in call {call_id}")
         self.pickup.check_requester(info, by_hand=by_hand)
@@ -856,7 +852,7 @@ class Switch:
     ) -> tuple:
         """ECMA-269 17.2.x Group Pickup Call (``pickup.py``): ``requesting`` takes the call
         that has rung longest at a member of pick-up group ``group`` (None: its own)."""
-        info = self._requester(requesting)
+        info = self.require_terminal(requesting)
         if group is None:
             own = self.plan.extension(info.number)
             group = own.pickup_group if own is not None else None
@@ -872,7 +868,7 @@ class Switch:
         if not members:
             raise SwitchError(Refusal.BAD_ARGUMENT, f"no call pick-up group {group}")
         self.pickup.check_requester(info, by_hand=by_hand)
-        found = self.pickup.group_call(self.calls, members)
+        found = self.pickup.group_call(self.calls, members, info.number)
         if found is None:
             raise SwitchError(
                 Refusal.NO_CALL_TO_ANSWER, f"no call rings in call pick-up group {group}"

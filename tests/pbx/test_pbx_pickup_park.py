@@ -101,6 +101,12 @@ def test_group_pickup_refusals(exchange):
     refused(Refusal.BAD_ARGUMENT, exchange.group_pickup_call, "1002", 7)  # no such group
     exchange.make_call("1000", "1001")  # rings outside the group
     refused(Refusal.NO_CALL_TO_ANSWER, exchange.group_pickup_call, "1006")
+    own, _ = exchange.make_call("1006", "1007")  # the requester's own call to a member
+    refused(Refusal.DEVICE_BUSY, exchange.group_pickup_call, "1006")
+    exchange.clear_connection(own, "1006")
+    exchange.make_call("1002", "1007")
+    exchange.set_do_not_disturb("1006", True)  # do not disturb does not stop picking up
+    assert exchange.group_pickup_call("1006")[1] == "1006"
 
 
 # -- park ------------------------------------------------------------------------------------
