@@ -276,7 +276,14 @@ class FakeSwitch:
         args = (held_call_id, active_call_id, device)
         return self._request("conference_call", args, self._new_call_id)
 
-    def single_step_conference(self, call_id: str, device_to_join: str) -> tuple:
+    def single_step_conference(
+        self,
+        call_id: str,
+        device_to_join: str,
+        *,
+        requesting: str | None = None,
+        silent: bool = False,
+    ) -> tuple:
         args = (call_id, device_to_join)
         return self._request("single_step_conference", args, lambda: (call_id, device_to_join))
 
@@ -346,6 +353,33 @@ class FakeSwitch:
 
     def get_message_waiting(self, device: str) -> bool:
         return self._request("get_message_waiting", (device,), lambda: False)
+
+    def pickup_call(self, call_id: str, device: str, requesting: str) -> tuple:
+        args = (call_id, device, requesting)
+        return self._request("pickup_call", args, lambda: (call_id, requesting))
+
+    def group_pickup_call(self, requesting: str, group: int | None = None) -> tuple:
+        args = (requesting, group)
+        return self._request("group_pickup_call", args, lambda: (self._new_call_id(), requesting))
+
+    def park_call(self, call_id: str, device: str, park_to: str) -> tuple:
+        args = (call_id, device, park_to)
+        return self._request("park_call", args, lambda: (call_id, park_to))
+
+    def camp_on_call(self, call_id: str, device: str) -> str:
+        return self._request("camp_on_call", (call_id, device), lambda: device)
+
+    def call_back(self, call_id: str, device: str) -> str:
+        return self._request("call_back", (call_id, device), lambda: device)
+
+    def call_back_non_call(self, originating: str, target: str) -> None:
+        return self._request("call_back_non_call", (originating, target), _none)
+
+    def cancel_call_back(self, originating: str, target: str) -> None:
+        return self._request("cancel_call_back", (originating, target), _none)
+
+    def intrude_call(self, call_id: str, device: str, *, silent: bool = False) -> tuple:
+        return self._request("intrude_call", (call_id, device), lambda: (call_id, device))
 
     def restricted_parties(self, call_id: str) -> tuple:
         """A look-up (in ``lookups``): no party of a fake call is restricted."""

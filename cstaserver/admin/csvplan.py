@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from cstaserver.admin import fieldoptions
 from cstaserver.admin.fieldoptions import converter, show
 from cstaserver.admin.output import CommandError
 from cstaserver.pbx.plan import Extension
@@ -70,9 +71,10 @@ def _extension(header: list[str], row: list[str], where: str) -> Extension:
         if made is None:
             raise CommandError(f"{where}: column {name!r} cannot be read from CSV")
         try:
-            values[name] = made[0](cell)
+            value = made[0](cell)
         except argparse.ArgumentTypeError as e:
             raise CommandError(f"{where}: {name}: {e}") from None
+        values[name] = None if value is fieldoptions.CLEARED else value  # ``none``: no value
     number = str(values["number"])
     if not number.isdigit() or not number.isascii():
         raise CommandError(f"{where}: number {number!r} is not a directory number")

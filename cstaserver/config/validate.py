@@ -100,12 +100,20 @@ def _check_lines(plan: ExchangePlan) -> None:
                 raise ValueError(f"{where}: terminal {phone} is not an ODN extension")
             if not owner.terminal or owner.kind is DeviceKind.VIRTUAL_EXTENSION:
                 raise ValueError(f"{where}: terminal {phone} has no terminal logged on")
+    for extension in plan.extensions:
+        group = extension.pickup_group
+        if group is not None and not 0 <= group <= MAX_PICKUP_GROUP:
+            raise ValueError(
+                f"extension {extension.number}: pickup_group {group} is not in 0-{MAX_PICKUP_GROUP}"
+            )
     if plan.prompt_answer_seconds is not None and not 0 < plan.prompt_answer_seconds <= MAX_SECONDS:
         raise ValueError(f"prompt_answer_seconds must be more than 0 and at most {MAX_SECONDS}")
 
 
 #: The longest time a group setting or timer may have (about 11 days).
 MAX_SECONDS = 1_000_000
+#: The highest call pick-up group number.
+MAX_PICKUP_GROUP = 9999
 
 
 def _check_network(plan: ExchangePlan) -> None:

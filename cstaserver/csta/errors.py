@@ -107,6 +107,7 @@ class ErrorValue(enum.Enum):
         "invalidRouteRegistrationCrossRefID",
     )
     SERVICE_NOT_SUPPORTED = (ErrorCategory.OPERATION, "serviceNotSupported")
+    PRIVILEGE_VIOLATION = (ErrorCategory.OPERATION, "privilegeViolationSpecifiedDevice")
     # state incompatibility errors (12.2.3)
     STATE_GENERIC = (ErrorCategory.STATE_INCOMPATIBILITY, "generic")
     INVALID_OBJECT_STATE = (ErrorCategory.STATE_INCOMPATIBILITY, "invalidDeviceState")
@@ -180,6 +181,7 @@ SWITCH_REFUSALS: dict[Refusal, ErrorValue] = {
     Refusal.CONFERENCE_FULL: ErrorValue.CONFERENCE_MEMBER_LIMIT_EXCEEDED,
     Refusal.ALL_TRUNKS_BUSY: ErrorValue.NETWORK_BUSY,
     Refusal.WRONG_PASSWORD: ErrorValue.SECURITY_GENERIC,
+    Refusal.NOT_ALLOWED: ErrorValue.PRIVILEGE_VIOLATION,
 }
 
 
@@ -257,6 +259,7 @@ _ED4: dict[ErrorValue, str] = {
     ErrorValue.INVALID_ROUTEING_CROSS_REF_ID: "invalidRouteingCrossRefID",
     ErrorValue.INVALID_ROUTE_REGISTRATION_CROSS_REF_ID: "invalidRouteRegistrationCrossRefID",
     ErrorValue.SERVICE_NOT_SUPPORTED: "serviceNotSupported",
+    ErrorValue.PRIVILEGE_VIOLATION: "privilegeViolationSpecifiedDevice",
     ErrorValue.STATE_GENERIC: "generic",
     ErrorValue.INVALID_OBJECT_STATE: "invalidObjectState",
     ErrorValue.INVALID_CONNECTION_STATE: "invalidConnectionState",

@@ -270,6 +270,12 @@ BUILDERS: dict[type, Builder] = {
         forward_to=DeviceID(value=p.text(e.forward_to)) if e.forward_to else None,
         ring_count=e.ring_count,
     ),
+    pbx_events.CallBack: lambda e, p, v: csta_events.CallBackEvent(
+        monitor_cross_ref_id=XREF,
+        originating_device=p.extended(e.device),
+        target_device=p.extended(e.target),
+        call_back_set_canceled=e.is_set,
+    ),
     pbx_events.DoNotDisturb: lambda e, p, v: csta_events.DoNotDisturbEvent(
         monitor_cross_ref_id=XREF, device=p.extended(e.device), do_not_disturb_on=e.on
     ),

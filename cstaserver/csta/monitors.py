@@ -57,6 +57,7 @@ EVENT_FILTER_FLAGS: dict[type, tuple[str, str]] = {
     pbx_events.MessageWaiting: ("physicalDeviceFeature", "messageWaiting"),
     pbx_events.Forwarding: ("logicalDeviceFeature", "forwarding"),
     pbx_events.DoNotDisturb: ("logicalDeviceFeature", "doNotDisturb"),
+    pbx_events.CallBack: ("logicalDeviceFeature", "callBack"),
     pbx_events.AgentLoggedOn: ("logicalDeviceFeature", "agentLoggedOn"),
     pbx_events.AgentLoggedOff: ("logicalDeviceFeature", "agentLoggedOff"),
     pbx_events.AgentReady: ("logicalDeviceFeature", "agentReady"),

@@ -59,7 +59,9 @@ TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
             ConnectionState.NULL,
         }
     ),
-    ConnectionState.FAIL: frozenset({ConnectionState.NULL}),
+    # fail -> connected: a caller that met a busy extension camps on (CampOnCall) and hears
+    # ring-back again while its call waits there (campon.py)
+    ConnectionState.FAIL: frozenset({ConnectionState.CONNECTED, ConnectionState.NULL}),
 }
 
 E = TypeVar("E", bound=CallEvent)
@@ -74,12 +76,15 @@ class Connection:
     """One device's connection to one call (the CSTA connection ID is (call_id, device)).
 
     ``terminal``: for an EDN or ADN line, the phone that answered or originated it (see
-    ``devices.Appearances``); None for a device that is its own phone."""
+    ``devices.Appearances``); None for a device that is its own phone. ``silent``: the
+    device takes part silently (SingleStepConference or IntrudeCall with participationType
+    silent): it hears the call, nobody hears it (``Call.hears``)."""
 
     call_id: str
     device: str
     state: ConnectionState = ConnectionState.NULL
     terminal: str | None = None
+    silent: bool = False
 
     def move(self, new: ConnectionState) -> None:
         if new not in TRANSITIONS[self.state]:
@@ -120,6 +125,7 @@ class Call:
     consultation_of: str | None = None  # a consultation call: the held call it was made from
     alert_time: float | None = None  # make_predictive_call: how long the called party may ring
     data: CallData = NO_CALL_DATA
+    parked_by: str | None = None  # a parked call (park.py): the device that parked it
     redirections: int = 0
     ended: bool = False
 
@@ -154,6 +160,18 @@ class Call:
 
     def in_state(self, *states: ConnectionState) -> list[Connection]:
         return [c for c in self.connections.values() if c.state in states]
+
+    def hears(self, device: str) -> list[str]:
+        """The parties ``device`` hears (ECMA-269 6.1 media: a connected party hears every
+        other connected party that is not a silent participant); empty unless connected."""
+        conn = self.connections.get(device)
+        if conn is None or conn.state is not ConnectionState.CONNECTED:
+            return []
+        return [
+            c.device
+            for c in self.connections.values()
+            if c.device != device and c.state is ConnectionState.CONNECTED and not c.silent
+        ]
 
     def others(self, device: str) -> list[str]:
         return [d for d in self.connections if d != device]

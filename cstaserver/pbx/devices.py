@@ -52,6 +52,9 @@ class Agent:
         self.wrap_up = None
 
 
+_HELD = (ConnectionState.HOLD,)
+
+
 @attrs.define(slots=True, eq=False)
 class DeviceInfo:
     """One device of the exchange: what the plan says about it and its runtime state.
@@ -113,7 +116,9 @@ class DeviceInfo:
         call" needs; any alerting, connected, initiated or failed connection makes it busy)."""
         if self.busy:
             return False
-        return all(conn.state is ConnectionState.HOLD for conn in self.connections.values())
+        # a call parked at an extension (queued there, ParkCall) does not make it busy
+        waiting = (ConnectionState.HOLD, ConnectionState.QUEUED) if self.is_extension else _HELD
+        return all(conn.state in waiting for conn in self.connections.values())
 
     def active_forwarding(self, kinds: tuple[ForwardingType, ...]) -> ForwardingEntry | None:
         """The first active forwarding among ``kinds`` (in that order), or None."""

@@ -42,6 +42,7 @@ class Refusal(enum.Enum):
     ALL_TRUNKS_BUSY = "all trunks are busy"
     # who may do it
     WRONG_PASSWORD = "the password does not match"
+    NOT_ALLOWED = "the extension's category does not allow it"
 
 
 class SwitchError(Exception):

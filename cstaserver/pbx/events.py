@@ -276,6 +276,20 @@ class MessageWaiting(DeviceEvent):
 
 
 @attrs.frozen
+class CallBack(DeviceEvent):
+    """ECMA-269 21.2.x Call Back: a call back request of ``device`` (the originating device)
+    on ``target`` was set (``is_set`` True) or cancelled - by CancelCallBack, its time-out,
+    or because it was carried out. Monitors of both devices see it."""
+
+    target: str = attrs.field(kw_only=True)
+    is_set: bool = attrs.field(kw_only=True)
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return (self.device, self.target)
+
+
+@attrs.frozen
 class AgentEvent(DeviceEvent):
     """Agent state changes (ECMA-269 19.2.x); ``device`` is where the agent is logged on.
     The event concerns the agent's group too, so a monitor of the group sees it."""

@@ -98,7 +98,12 @@ class ISwitch(Interface):
     def conference_call(held_call_id: str, active_call_id: str, device: str) -> str:
         """Returns the call ID of the conference."""
 
-    def single_step_conference(call_id: str, device_to_join: str) -> tuple: ...
+    def single_step_conference(
+        call_id: str, device_to_join: str, *, requesting: str | None = None, silent: bool = False
+    ) -> tuple:
+        """ECMA-269 17.2.x: ``device_to_join`` joins at ``requesting``'s request (the
+        Conferenced event's conferencingDevice); ``silent``: it hears and is not heard."""
+
     def alternate_call(held_call_id: str, active_call_id: str, device: str) -> None: ...
     def reconnect_call(held_call_id: str, active_call_id: str, device: str) -> None: ...
     def deflect_call(call_id: str, device: str, new_destination: str) -> None: ...
@@ -149,6 +154,33 @@ class ISwitch(Interface):
 
     def get_message_waiting(device: str) -> bool:
         """ECMA-269 21.1.x Get Message Waiting Indicator."""
+
+    def pickup_call(call_id: str, device: str, requesting: str) -> tuple:
+        """ECMA-269 17.2.x Directed Pickup Call: ``requesting`` takes the call ringing (or
+        parked) at ``device``; its connection (call ID, device)."""
+
+    def group_pickup_call(requesting: str, group: int | None = None) -> tuple:
+        """ECMA-269 17.2.x Group Pickup Call: the call that has rung longest in pick-up group
+        ``group`` (None: the requester's own); the requester's connection."""
+
+    def park_call(call_id: str, device: str, park_to: str) -> tuple:
+        """ECMA-269 17.2.x Park Call; the parked connection (call ID, parked-to device)."""
+
+    def camp_on_call(call_id: str, device: str) -> str:
+        """ECMA-269 17.2.x Camp On Call: the failed call waits at the busy extension (its
+        number is returned)."""
+
+    def call_back(call_id: str, device: str) -> str:
+        """ECMA-269 17.2.x Call Back (call related); the target extension."""
+
+    def call_back_non_call(originating: str, target: str) -> None:
+        """ECMA-269 21.1.x Call Back Non-Call-Related."""
+
+    def cancel_call_back(originating: str, target: str) -> None:
+        """ECMA-269 21.1.x Cancel Call Back."""
+
+    def intrude_call(call_id: str, device: str, *, silent: bool = False) -> tuple:
+        """ECMA-269 17.2.x Intrude Call; the intruder's connection in the joined call."""
 
     def restricted_parties(call_id: str) -> tuple:
         """(party, trunk or None) of each party of the call whose identity is restricted

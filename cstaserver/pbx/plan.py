@@ -116,6 +116,10 @@ class Extension:
     unless set, see docs/call-features.md). ``withhold_number``: the extension's number is
     presented as restricted to the other parties of the calls it makes (ECMA-269
     ``restricted``).
+    ``pickup_group``: the call pick-up group the extension belongs to (a group number, None:
+    none); a member may pick up a call ringing at another member (GroupPickupCall,
+    docs/call-pickup-park.md). ``intrusion_allowed``: the extension may intrude on a busy
+    extension's call (IntrudeCall); ``intrusion_protected``: nobody may intrude on its calls.
     """
 
     number: str
@@ -128,6 +132,9 @@ class Extension:
     call_waiting: bool = False
     withhold_number: bool = False
     terminals: tuple[str, ...] = ()
+    pickup_group: int | None = None
+    intrusion_allowed: bool = False
+    intrusion_protected: bool = False
 
     @property
     def is_handsfree(self) -> bool:
@@ -257,3 +264,14 @@ class ExchangePlan:
     on_hook_consultation: OnHookConsultation = OnHookConsultation.TRANSFER
     #: with ``on_hook_consultation`` recall: how long after the on-hook the held call recalls
     consultation_recall_seconds: float = 10.0
+    #: a parked call not retrieved this long rings the extension that parked it; 0: never
+    park_recall_seconds: float = 60.0
+    #: a call back request not carried out this long is cancelled
+    call_back_timeout: float = 1800.0
+
+    def extension(self, number: str) -> Extension | None:
+        """The extension ``number`` of the plan, or None."""
+        for ext in self.extensions:
+            if ext.number == number:
+                return ext
+        return None

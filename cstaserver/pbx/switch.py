@@ -31,6 +31,14 @@ Choices where ECMA-269 leaves room (documented for the CSTA layer):
 - AnswerCall while another call of the device is connected (a waiting call, a recall) first
   holds that call (``waiting.py``); ClearConnection of the consulting party in its
   consultation transfers or recalls the held call (``recall.py``; docs/call-features.md).
+- Call pick-up, park, camp-on, call back and intrusion have one module each (``pickup.py``,
+  ``park.py``, ``campon.py``, ``callback.py``, ``intrusion.py``; docs/call-pickup-park.md).
+  Camp-ons and call backs wait for a device to become free: after every release the core's
+  distribution hook (``_Distribution``) runs the groups' dispatch, then theirs.
+- SingleStepConference: the Conferenced event's ``conferencingDevice`` is the party that
+  asked (the device of ``activeCall``), ``addedParty`` the joining device; a silent
+  participant (participationType silent) hears the call and is heard by nobody
+  (``Call.hears``), its Conferenced cause is silentParticipation.
 """
 
 from __future__ import annotations
@@ -41,7 +49,9 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from cstaserver.pbx import waiting
+from cstaserver.pbx.callback import CallBacks
 from cstaserver.pbx.calls import Call, Connection
+from cstaserver.pbx.campon import CampOn
 from cstaserver.pbx.core import CallProcessing
 from cstaserver.pbx.devices import DeviceInfo, ForwardingEntry
 from cstaserver.pbx.errors import Refusal, SwitchError
@@ -60,8 +70,11 @@ from cstaserver.pbx.events import (
     Transferred,
 )
 from cstaserver.pbx.groups import Groups
-from cstaserver.pbx.interfaces import ISwitch
+from cstaserver.pbx.interfaces import ICallDistribution, ISwitch
+from cstaserver.pbx.intrusion import Intrusion
 from cstaserver.pbx.network import Network
+from cstaserver.pbx.park import Parking
+from cstaserver.pbx.pickup import Pickup
 from cstaserver.pbx.plan import DeviceKind, ExchangePlan
 from cstaserver.pbx.recall import Recall
 from cstaserver.pbx.routing import Router
@@ -84,6 +97,30 @@ def _call_data(correlator_data: str | None, user_data: object | None) -> CallDat
     if correlator_data is None and user_data is None:
         return NO_CALL_DATA
     return CallData(correlator_data=correlator_data, user_data=user_data)
+
+
+@implementer(ICallDistribution)
+class _Distribution:
+    """The core's distribution hook: the groups, then the features that wait for a device
+    to become free (camp-on, call back) after each dispatch."""
+
+    def __init__(self, groups: Groups, after: list[Callable[[], None]]) -> None:
+        self.groups = groups
+        self.after = after
+
+    def on_answered(self, call: Call, device: str) -> None:
+        self.groups.on_answered(call, device)
+
+    def on_released(self, call: Call, device: str, conn: Connection | None) -> None:
+        self.groups.on_released(call, device, conn)
+
+    def on_call_ended(self, call: Call) -> None:
+        self.groups.on_call_ended(call)
+
+    def dispatch(self) -> None:
+        self.groups.dispatch()
+        for feature in self.after:
+            feature()
 
 
 @implementer(ISwitch)
@@ -118,12 +155,20 @@ class Switch:
             offer_group=self.groups.offer,
             call_out=self.network.call_out,
         )
+        self.camp_ons = CampOn(core)
+        self.call_backs = CallBacks(core, lambda: core.plan)
+        self.distribution = _Distribution(
+            self.groups, [self.camp_ons.dispatch, self.call_backs.dispatch]
+        )
         core.wire(
             route=self.router.offer,
-            distribution=self.groups,
+            distribution=self.distribution,
             reach_predictive=self.network.predictive_answered,
         )
         self.recall = Recall(core, lambda: core.plan, core.calls, self.transfer_call)
+        self.pickup = Pickup(core, self.distribution)
+        self.parking = Parking(core, lambda: core.plan)
+        self.intrusion = Intrusion(core, CONFERENCE_LIMIT)
 
     def plan_refusal(self, plan: ExchangePlan) -> str | None:
         """Why ``plan`` cannot replace the running plan now (one line), or None.
@@ -564,7 +609,7 @@ class Switch:
         )
         self.groups.on_released(held, number, hconn)
         self.groups.on_released(active, number, aconn)
-        self.groups.dispatch()
+        self.distribution.dispatch()
         return held.call_id
 
     def single_step_transfer(self, call_id: str, device: str, transferred_to: str) -> tuple:
@@ -598,7 +643,7 @@ class Switch:
         )
         self.groups.on_released(call, info.number, conn)
         self.router.offer(call, target)
-        self.groups.dispatch()
+        self.distribution.dispatch()
         return (call.call_id, target)
 
     def conference_call(self, held_call_id: str, active_call_id: str, device: str) -> str:
@@ -632,13 +677,33 @@ class Switch:
         )
         return held.call_id
 
-    def single_step_conference(self, call_id: str, device_to_join: str) -> tuple:
+    def single_step_conference(
+        self,
+        call_id: str,
+        device_to_join: str,
+        *,
+        requesting: str | None = None,
+        silent: bool = False,
+    ) -> tuple:
+        """ECMA-269 17.2.x Single Step Conference: ``device_to_join`` joins the call at the
+        request of ``requesting`` (a connected party; None: the call's first connected
+        party), silently with ``silent``."""
         call = self._call(call_id)
         info = self.require_terminal(device_to_join)
         if info.number in call.connections:
             raise SwitchError(Refusal.NOT_IN_STATE, f"{info.number} is already in call {call_id}")
-        if not call.in_state(ConnectionState.CONNECTED):
+        connected = call.in_state(ConnectionState.CONNECTED)
+        if not connected:
             raise SwitchError(Refusal.NOT_IN_STATE, f"call {call_id} is not connected")
+        if requesting is None:
+            conferencing = connected[0].device
+        else:
+            conferencing = self.party_number(requesting)
+            conn = self._connection(call, conferencing, Refusal.NOT_IN_CALL)
+            if conn.state is not ConnectionState.CONNECTED:
+                raise SwitchError(
+                    Refusal.CONNECTION_NOT_IN_STATE, f"{conferencing} is not connected in the call"
+                )
         if not info.is_free():
             raise SwitchError(Refusal.DEVICE_BUSY, f"{info.number} is busy")
         if len(call.connections) >= CONFERENCE_LIMIT:
@@ -646,14 +711,16 @@ class Switch:
                 Refusal.CONFERENCE_FULL,
                 f"a conference has at most {CONFERENCE_LIMIT} parties",
             )
-        self.core.add_connection(call, info.number, ConnectionState.CONNECTED)
+        added = self.core.add_connection(call, info.number, ConnectionState.CONNECTED)
+        added.silent = bool(silent)
+        cause = EventCause.SILENT_PARTICIPATION if silent else EventCause.SINGLE_STEP_CONFERENCE
         self.core.emit(
             call.event(
                 Conferenced,
-                EventCause.SINGLE_STEP_CONFERENCE,
+                cause,
                 secondary_old_call_id=None,
                 new_call_id=call.call_id,
-                conferencing_device=info.number,
+                conferencing_device=conferencing,
                 added_party=info.number,
                 connections=[
                     ConnectionChange(d, call.call_id, call.call_id) for d in call.connections
@@ -661,6 +728,12 @@ class Switch:
             )
         )
         return (call.call_id, info.number)
+
+    def media(self, call_id: str) -> dict[str, list[str]]:
+        """Who hears whom in a call: each party -> the parties it hears (a silent
+        participant hears everyone connected and is heard by nobody)."""
+        call = self._call(call_id)
+        return {device: call.hears(device) for device in call.connections}
 
     def alternate_call(self, held_call_id: str, active_call_id: str, device: str) -> None:
         held, active, info = self._two_calls(held_call_id, active_call_id, device)
@@ -752,6 +825,113 @@ class Switch:
         """(party, trunk or None) of each party of a call whose identity is not presented."""
         return self._call(call_id).data.restricted
 
+    # -- pick-up, park, camp-on, call back, intrusion (docs/call-pickup-park.md) -------------
+    def pickup_call(
+        self, call_id: str, device: str, requesting: str, *, by_hand: bool = False
+    ) -> tuple:
+        """ECMA-269 17.2.x Directed Pickup Call (``pickup.py``): ``requesting`` takes
+        ``call_id`` ringing (or parked) at ``device``. Returns its connection."""
+        call = self._call(call_id)
+        number = self.numbering.internal(device)
+        if number is None or number not in call.connections:
+            raise SwitchError(Refusal.NOT_IN_CALL, f"{device} has no connection in call {call_id}")
+        if not self.pickup.pickable(call, number):
+            raise SwitchError(
+                Refusal.CONNECTION_NOT_IN_STATE,
+                f"call {call_id} neither rings nor is parked at {number}",
+            )
+        info = self.require_terminal(requesting)
+        if info.number in call.connections:
+            raise SwitchError(Refusal.NOT_IN_STATE, f"{info.number} is already in call {call_id}")
+        self.pickup.check_requester(info, by_hand=by_hand)
+        self.pickup.pick_up(call, number, info.number)
+        return (call.call_id, info.number)
+
+    def group_pickup_call(
+        self, requesting: str, group: int | None = None, *, by_hand: bool = False
+    ) -> tuple:
+        """ECMA-269 17.2.x Group Pickup Call (``pickup.py``): ``requesting`` takes the call
+        that has rung longest at a member of pick-up group ``group`` (None: its own)."""
+        info = self.require_terminal(requesting)
+        if group is None:
+            own = self.plan.extension(info.number)
+            group = own.pickup_group if own is not None else None
+            if group is None:
+                raise SwitchError(
+                    Refusal.NOT_IN_STATE, f"{info.number} is in no call pick-up group"
+                )
+        members = [
+            e.number
+            for e in self.plan.extensions
+            if e.pickup_group == group and e.number != info.number
+        ]
+        if not members:
+            raise SwitchError(Refusal.BAD_ARGUMENT, f"no call pick-up group {group}")
+        self.pickup.check_requester(info, by_hand=by_hand)
+        found = self.pickup.group_call(self.calls, members, info.number)
+        if found is None:
+            raise SwitchError(
+                Refusal.NO_CALL_TO_ANSWER, f"no call rings in call pick-up group {group}"
+            )
+        call, device = found
+        self.pickup.pick_up(call, device, info.number)
+        return (call.call_id, info.number)
+
+    def park_call(self, call_id: str, device: str, park_to: str) -> tuple:
+        """ECMA-269 17.2.x Park Call (``park.py``): ``device`` parks ``call_id`` at the
+        extension ``park_to``. Returns the parked connection (call, parked-to device)."""
+        call, info, _conn = self._party(call_id, device)
+        target = self.numbering.internal(park_to)
+        if target is None:
+            raise SwitchError(
+                Refusal.BAD_DESTINATION, f"{park_to!r} is not a number of the exchange"
+            )
+        self.parking.park(call, info.number, target)
+        return (call.call_id, target)
+
+    def parked_calls(self, device: str) -> list[str]:
+        """The calls parked at ``device`` (call IDs, oldest first)."""
+        return self.parking.parked_at(self.device(device).number)
+
+    def camp_on_call(self, call_id: str, device: str) -> str:
+        """ECMA-269 17.2.x Camp On Call (``campon.py``): ``device``'s call that failed at a
+        busy extension waits there. Returns the extension."""
+        call = self._call(call_id)
+        number = self.party_number(device)
+        target = self.camp_ons.camp_on(call, number)
+        self.distribution.dispatch()  # free by now: it rings at once
+        return target
+
+    def call_back(self, call_id: str, device: str) -> str:
+        """ECMA-269 17.2.x Call Back, call related (``callback.py``): ``device``'s call to a
+        busy or unanswered extension is cleared and a call back ordered. Returns the
+        extension (the response's targetDevice)."""
+        call = self._call(call_id)
+        return self.call_backs.order_in_call(call, self.party_number(device))
+
+    def call_back_non_call(self, originating: str, target: str) -> None:
+        """ECMA-269 21.1.x Call Back Non-Call-Related (``callback.py``)."""
+        self.call_backs.order(self.device(originating).number, self.device(target).number)
+        self.distribution.dispatch()
+
+    def cancel_call_back(self, originating: str, target: str) -> None:
+        """ECMA-269 21.1.x Cancel Call Back."""
+        self.call_backs.cancel(self.device(originating).number, self.device(target).number)
+
+    def call_backs_of(self, device: str) -> list[str]:
+        """The extensions ``device`` has a call back on."""
+        number = self.device(device).number
+        return [target for origin, target in self.call_backs.pending() if origin == number]
+
+    def intrude_call(self, call_id: str, device: str, *, silent: bool = False) -> tuple:
+        """ECMA-269 17.2.x Intrude Call (``intrusion.py``): ``device``, whose call met a
+        busy extension, joins the call that extension is in (``silent``: listening only).
+        Returns the intruder's connection in the joined call."""
+        call = self._call(call_id)
+        number = self.party_number(device)
+        joined = self.intrusion.intrude(call, number, silent=silent)
+        return (joined.call_id, number)
+
     # -- logical device features -------------------------------------------------------------
     def _feature_device(self, device: str) -> DeviceInfo:
         info = self.device(device)
@@ -807,7 +987,7 @@ class Switch:
         info.dnd = bool(on)
         self.core.emit(DoNotDisturb(info.number, on=info.dnd))
         if not info.dnd:
-            self.groups.dispatch()
+            self.distribution.dispatch()
 
     def get_do_not_disturb(self, device: str) -> bool:
         return self._feature_device(device).dnd

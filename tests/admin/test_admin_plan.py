@@ -43,10 +43,10 @@ def test_extension_initiate_a_range_change_print_and_remove(data: Path) -> None:
     out = ok("extension", data, "-p", "-d", "1905")
     assert out.splitlines()[0].split() == [
         "NUMBER", "KIND", "LIM", "NAME", "DN-TYPE", "TERMINAL", "HANDSFREE", "CALL-WAITING",
-        "WITHHOLD-NUMBER", "TERMINALS",
+        "WITHHOLD-NUMBER", "TERMINALS", "PICKUP-GROUP", "INTRUSION-ALLOWED", "INTRUSION-PROTECTED",
     ]  # fmt: skip
     assert out.splitlines()[1].split() == [
-        "1905", "sip", "2", "Sales", "edn", "yes", "no", "no", "no", "-",
+        "1905", "sip", "2", "Sales", "edn", "yes", "no", "no", "no", "-", "none", "no", "no",
     ]  # fmt: skip
     ok("extension", data, "-e", "-d", "1900,1901")
     assert extension(data, "1900") is None and extension(data, "1902") is not None

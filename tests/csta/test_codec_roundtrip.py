@@ -108,13 +108,14 @@ def test_registry_covers_the_brief() -> None:
         ConsultationCall TransferCall SingleStepTransferCall ConferenceCall SingleStepConferenceCall
         AlternateCall ReconnectCall DeflectCall GenerateDigits SetForwarding GetForwarding
         SetDoNotDisturb GetDoNotDisturb SetAgentState GetAgentState
-        SetMessageWaitingIndicator GetMessageWaitingIndicator""".split()
+        SetMessageWaitingIndicator GetMessageWaitingIndicator DirectedPickupCall GroupPickupCall
+        ParkCall CamponCall CallBack IntrudeCall CallBackNonCallRelated CancelCallBack""".split()
     for name in expected_requests:
         cls = MESSAGES[name]
         assert cls.csta_kind is Kind.REQUEST
         response = response_class(cls)
         assert response is not None and response.csta_name == name + "Response"
-    assert len(EVENTS) == 26
+    assert len(EVENTS) == 27  # CallBackEvent added with the call back services
     for name in (
         "StartApplicationSession",
         "StopApplicationSession",

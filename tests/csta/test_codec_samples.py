@@ -133,10 +133,10 @@ def test_children_out_of_order_and_unknown_children() -> None:
 
 
 def test_unknown_root_decodes_without_message() -> None:
-    decoded = decode(b'<ParkCall xmlns="urn:x"><a/></ParkCall>')
-    assert decoded.name == "ParkCall" and decoded.namespace == "urn:x"
+    decoded = decode(b'<JoinCall xmlns="urn:x"><a/></JoinCall>')
+    assert decoded.name == "JoinCall" and decoded.namespace == "urn:x"
     assert decoded.message is None
-    assert decoded.element.tag == "{urn:x}ParkCall"
+    assert decoded.element.tag == "{urn:x}JoinCall"
 
 
 def test_get_csta_features_empty() -> None:

@@ -27,6 +27,8 @@ def describe(event: object) -> str:
         return f"{name} {event.device} {event.forwarding_type.value} {status} {event.forward_to}"
     if isinstance(event, pbx_events.MessageWaiting):
         return f"{name} {event.device} {'on' if event.on else 'off'}"
+    if isinstance(event, pbx_events.CallBack):
+        return f"{name} {event.device}->{event.target} {'set' if event.is_set else 'cancelled'}"
     if isinstance(event, pbx_events.DoNotDisturb):
         return f"{name} {event.device} {'on' if event.on else 'off'}"
     head = f"{name} {event.cause.value}"

@@ -161,7 +161,9 @@ def test_single_step_conference(switch, rec, states):
     switch.answer_call(call_id, "1001")
     rec.take()
     assert switch.single_step_conference(call_id, "1005") == (call_id, "1005")
-    assert rec.take() == ["Conferenced singleStepConference by 1005 add 1005"]
+    # no requesting party named: the call's first connected party asked (ECMA-269
+    # conferencingDevice is the party that conferences, the joining one is addedParty)
+    assert rec.take() == ["Conferenced singleStepConference by 1000 add 1005"]
     assert states(call_id) == {"1000": "connected", "1001": "connected", "1005": "connected"}
     assert "1005" in rec.last().devices
 

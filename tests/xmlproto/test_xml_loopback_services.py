@@ -13,6 +13,7 @@ from tests.xmlproto.xml_client import (
     Req,
     XmlClient,
     brief,
+    conn,
     for_monitor,
     make_world,
     names,
@@ -33,14 +34,20 @@ EXPECTED_SERVICES = {
     "callControlServList": {
         "alternateCall",
         "answerCall",
+        "callBack",
+        "campOnCall",
         "clearCall",
         "clearConnection",
         "conferenceCall",
         "consultationCall",
         "deflectCall",
+        "directedPickupCall",
+        "groupPickupCall",
         "holdCall",
+        "intrudeCall",
         "makeCall",
         "makePredictiveCall",
+        "parkCall",
         "reconnectCall",
         "retrieveCall",
         "singleStepConference",
@@ -50,6 +57,8 @@ EXPECTED_SERVICES = {
     "callAssociatedServList": {"generateDigits"},
     "physDevServList": {"getMessageWaitingIndicator", "setMessageWaitingIndicator"},
     "logicalServList": {
+        "callBackNonCallRel",
+        "cancelCallBack",
         "getAgentState",
         "getDoNotDisturb",
         "getForwarding",
@@ -123,6 +132,7 @@ class LoopbackServiceTests(unittest.TestCase):
         assert {"delivered", "established", "connectionCleared", "transferred"} <= call_control
         assert "digitsDialed" in call_control
         assert "callInformation" in true_flags(events)["callAssociatedEvtsList"]
+        assert "callBack" in true_flags(events)["logicalEvtsList"]
         assert true_flags(events)["physDevEvtsList"] == {"messageWaiting"}
 
     async def test_get_switching_function_devices_then_device_lists(self) -> None:
@@ -465,6 +475,42 @@ class LoopbackServiceTests(unittest.TestCase):
         (event,) = for_monitor(await self.client.drain(), xref)
         assert brief(event) == ("ConferencedEvent", "connected", "singleStepConference")
         assert event.get("added_party") == "1003"
+        assert event.get("conferencing_device") == "1000"  # the party of activeCall asked
+
+    async def test_park_then_retrieve_by_directed_pickup(self) -> None:
+        xref = await self.client.monitor("1000")
+        call = await self.call_between("1000", "1001")
+        park = xml("ParkCall", f"<parking>{conn(call, '1001')}</parking><parkTo>1003</parkTo>")
+        frame = await self.client.ok(park, "ParkCallResponse")
+        assert frame.get("parked_to") == (call, "1003")
+        assert [brief(e) for e in for_monitor(await self.client.drain(), xref)] == [
+            ("QueuedEvent", "connected", "park"),
+            ("ConnectionClearedEvent", "connected", "park"),
+        ]
+        pickup = xml(
+            "DirectedPickupCall",
+            f"<callToBePickedUp>{conn(call, '1003')}</callToBePickedUp>"
+            "<requestingDevice>1004</requestingDevice>",
+        )
+        frame = await self.client.ok(pickup, "DirectedPickupCallResponse")
+        assert frame.get("picked_call") == (call, "1004")
+        assert [brief(e) for e in for_monitor(await self.client.drain(), xref)] == [
+            ("DivertedEvent", "connected", "callPickup"),
+            ("EstablishedEvent", "connected", "callPickup"),
+        ]
+
+    async def test_call_back_non_call_related_and_its_event(self) -> None:
+        xref = await self.client.monitor("1001")
+        order = xml(
+            "CallBackNonCallRelated",
+            "<originatingDevice>1002</originatingDevice><targetDevice>1001</targetDevice>",
+        )
+        await self.client.ok(order, "CallBackNonCallRelatedResponse")
+        (event,) = for_monitor(await self.client.drain(), xref)
+        assert event.name == "CallBackEvent"
+        assert event.get("originating_device") == "1002"
+        assert event.get("call_back_set_canceled") is True
+        assert await self.client.error(order) == "stateIncompatibility/invalidDeviceState"
 
     async def test_deflect_call(self) -> None:
         xref = await self.client.monitor("1001")

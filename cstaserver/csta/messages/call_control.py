@@ -1,7 +1,10 @@
 """ECMA-269 clause 17 Call Control services in ECMA-323 encoding (ed3 clause 9).
 
 Make Call (17.2.x), Make Predictive Call, Answer/Clear/Hold/Retrieve, Consultation, Transfer,
-Single Step Transfer, Conference, Single Step Conference, Alternate, Reconnect, Deflect.
+Single Step Transfer, Conference, Single Step Conference, Alternate, Reconnect, Deflect,
+Directed Pickup, Group Pickup, Park, Camp On (root ``CamponCall`` as in the ed3 XSD,
+``CampOnCall`` accepted), Call Back (root ``CallBack``, ``CallBackCallRelated`` accepted),
+Intrude.
 Requests and their ``…Response`` classes; element order per the ed3 XSD-generated classes
 (Ratcow ``Ed3.cs``). ``callCharacteristics`` and other rarely used structures are kept as raw
 XML fragments.
@@ -54,6 +57,18 @@ __all__ = [
     "DeflectCallResponse",
     "GenerateDigits",
     "GenerateDigitsResponse",
+    "DirectedPickupCall",
+    "DirectedPickupCallResponse",
+    "GroupPickupCall",
+    "GroupPickupCallResponse",
+    "ParkCall",
+    "ParkCallResponse",
+    "CamponCall",
+    "CamponCallResponse",
+    "CallBack",
+    "CallBackResponse",
+    "IntrudeCall",
+    "IntrudeCallResponse",
 ]
 
 
@@ -332,4 +347,109 @@ class GenerateDigits:
 @message("GenerateDigitsResponse", Kind.RESPONSE)
 @attrs.frozen(kw_only=True)
 class GenerateDigitsResponse:
+    extensions: Raw | None = None
+
+
+@message("DirectedPickupCall", Kind.REQUEST)
+@attrs.frozen(kw_only=True)
+class DirectedPickupCall:
+    call_to_be_picked_up: ConnectionID
+    requesting_device: DeviceID
+    correlator_data: str | None = None
+    user_data: Raw | None = None
+    extensions: Raw | None = None
+
+
+@message("DirectedPickupCallResponse", Kind.RESPONSE)
+@attrs.frozen(kw_only=True)
+class DirectedPickupCallResponse:
+    picked_call: ConnectionID | None = None
+    picked_call_info: Raw | None = None
+    call_linkage_data: Raw | None = None
+    extensions: Raw | None = None
+
+
+@message("GroupPickupCall", Kind.REQUEST)
+@attrs.frozen(kw_only=True)
+class GroupPickupCall:
+    new_destination: DeviceID
+    pick_group: DeviceID | None = x(aliases=("pickupGroup",), default=None)
+    correlator_data: str | None = None
+    user_data: Raw | None = None
+    extensions: Raw | None = None
+
+
+@message("GroupPickupCallResponse", Kind.RESPONSE)
+@attrs.frozen(kw_only=True)
+class GroupPickupCallResponse:
+    picked_call: ConnectionID | None = None
+    picked_call_info: Raw | None = None
+    call_linkage_data: Raw | None = None
+    extensions: Raw | None = None
+
+
+@message("ParkCall", Kind.REQUEST)
+@attrs.frozen(kw_only=True)
+class ParkCall:
+    parking: ConnectionID
+    park_to: DeviceID
+    correlator_data: str | None = None
+    subject_of_call: str | None = None
+    language_preferences: str | None = None
+    extensions: Raw | None = None
+
+
+@message("ParkCallResponse", Kind.RESPONSE)
+@attrs.frozen(kw_only=True)
+class ParkCallResponse:
+    parked_to: ConnectionID | None = None
+    call_linkage_data: Raw | None = None
+    extensions: Raw | None = None
+
+
+@message("CamponCall", Kind.REQUEST, aliases=("CampOnCall",))
+@attrs.frozen(kw_only=True)
+class CamponCall:
+    campon_connection: ConnectionID = x(aliases=("campOnConnection",))
+    extensions: Raw | None = None
+
+
+@message("CamponCallResponse", Kind.RESPONSE)
+@attrs.frozen(kw_only=True)
+class CamponCallResponse:
+    extensions: Raw | None = None
+
+
+@message("CallBack", Kind.REQUEST, aliases=("CallBackCallRelated",))
+@attrs.frozen(kw_only=True)
+class CallBack:
+    callback_connection: ConnectionID = x(aliases=("callBackConnection",))
+    call_characteristics: Raw | None = None
+    subject_of_call: str | None = None
+    language_preferences: str | None = None
+    extensions: Raw | None = None
+
+
+@message("CallBackResponse", Kind.RESPONSE)
+@attrs.frozen(kw_only=True)
+class CallBackResponse:
+    target_device: DeviceID | None = None
+    extensions: Raw | None = None
+
+
+@message("IntrudeCall", Kind.REQUEST)
+@attrs.frozen(kw_only=True)
+class IntrudeCall:
+    intrude: ConnectionID
+    participation_type: ParticipationType | None = None
+    user_data: Raw | None = None
+    extensions: Raw | None = None
+
+
+@message("IntrudeCallResponse", Kind.RESPONSE)
+@attrs.frozen(kw_only=True)
+class IntrudeCallResponse:
+    conferenced_call: ConnectionID | None = None
+    conferenced_call_info: Raw | None = None
+    call_linkage_data: Raw | None = None
     extensions: Raw | None = None

@@ -49,6 +49,7 @@ __all__ = [
     "MessageWaitingEvent",
     "ForwardingEvent",
     "DoNotDisturbEvent",
+    "CallBackEvent",
     "AgentLoggedOnEvent",
     "AgentLoggedOffEvent",
     "AgentReadyEvent",
@@ -375,6 +376,16 @@ class ForwardingEvent:
     forward_to: DeviceID | None = None
     forward_default: str | None = None
     ring_count: int | None = None
+    extensions: Raw | None = None
+
+
+@message("CallBackEvent", Kind.EVENT)
+@attrs.frozen(kw_only=True)
+class CallBackEvent:
+    monitor_cross_ref_id: str
+    originating_device: ExtendedDeviceID
+    target_device: ExtendedDeviceID
+    call_back_set_canceled: bool
     extensions: Raw | None = None
 
 

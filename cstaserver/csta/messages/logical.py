@@ -1,7 +1,8 @@
 """ECMA-269 clause 21 Logical Device Features in ECMA-323 encoding (ed3 clause 9).
 
 Set/Get Forwarding, Set/Get Do Not Disturb (Lync RCC uses both), Set/Get Agent State (the ACD
-agent login, docs/protocol-notes.md C6).
+agent login, docs/protocol-notes.md C6), Call Back Non-Call-Related and Cancel Call Back
+(docs/call-pickup-park.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ __all__ = [
     "GetAgentStateResponse",
     "AgentStateEntry",
     "AgentInfoItem",
+    "CallBackNonCallRelated",
+    "CallBackNonCallRelatedResponse",
+    "CancelCallBack",
+    "CancelCallBackResponse",
 ]
 
 
@@ -146,4 +151,32 @@ class GetAgentState:
 @attrs.frozen(kw_only=True)
 class GetAgentStateResponse:
     agent_state_list: list[AgentStateEntry] | None = x(item="agentStateEntry", default=None)
+    extensions: Raw | None = None
+
+
+@message("CallBackNonCallRelated", Kind.REQUEST)
+@attrs.frozen(kw_only=True)
+class CallBackNonCallRelated:
+    originating_device: DeviceID
+    target_device: DeviceID
+    extensions: Raw | None = None
+
+
+@message("CallBackNonCallRelatedResponse", Kind.RESPONSE)
+@attrs.frozen(kw_only=True)
+class CallBackNonCallRelatedResponse:
+    extensions: Raw | None = None
+
+
+@message("CancelCallBack", Kind.REQUEST)
+@attrs.frozen(kw_only=True)
+class CancelCallBack:
+    originating_device: DeviceID
+    target_device: DeviceID
+    extensions: Raw | None = None
+
+
+@message("CancelCallBackResponse", Kind.RESPONSE)
+@attrs.frozen(kw_only=True)
+class CancelCallBackResponse:
     extensions: Raw | None = None

@@ -6,7 +6,10 @@ are hands-free, TR/82 4.2; ``prompt``: the calling device is prompted, TR/82 4.1
 Predictive Call 17.2.12 (``alertTime`` in seconds), both with ``correlatorData`` and
 ``userData`` kept with the call (12.3.x; see ``csta.calldata``), Answer, Clear Connection, Clear Call, Hold, Retrieve, Consultation,
 Transfer, Single Step Transfer, Conference, Single Step Conference, Alternate, Reconnect,
-Deflect, Generate Digits (18.2.x). A ConnectionID with only a callID or only a deviceID is
+Deflect, Generate Digits (18.2.x), Directed and Group Pickup, Park, Camp On, Call Back and
+Intrude (docs/call-pickup-park.md). Single Step Conference passes the device of
+``activeCall`` as the requesting party (ConferencedEvent ``conferencingDevice``) and
+``participationType`` silent. A ConnectionID with only a callID or only a deviceID is
 completed by ``common.connection`` with the states each service acts on.
 """
 
@@ -15,22 +18,26 @@ from __future__ import annotations
 from typing import Any
 
 from cstaserver.csta.calldata import user_data_in
-from cstaserver.csta.errors import ErrorValue
+from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.csta.messages import call_control
 from cstaserver.csta.services.common import (
     connection,
     device_number,
     echo_connection,
     internal_device,
+    presenter,
 )
 from cstaserver.csta.services.registry import service
-from cstaserver.csta.types import AutoOriginate, ConnectionID
+from cstaserver.csta.types import AutoOriginate, ConnectionID, ParticipationType
 from cstaserver.pbx.states import ConnectionState
 
 ALERTING = (ConnectionState.ALERTING, ConnectionState.INITIATED)  # rung, or prompted
 CONNECTED = (ConnectionState.CONNECTED,)
 HELD = (ConnectionState.HOLD,)
 ACTIVE = (ConnectionState.CONNECTED, ConnectionState.ALERTING, ConnectionState.INITIATED)
+PICKABLE = (ConnectionState.ALERTING, ConnectionState.QUEUED)  # ringing, or parked
+FAILED = (ConnectionState.FAIL,)
+NOT_REACHED = (ConnectionState.FAIL, ConnectionState.CONNECTED)  # busy, or ringing out
 
 
 def _pair(request: Any, held: ConnectionID, active: ConnectionID) -> tuple[str, str, str]:
@@ -155,9 +162,16 @@ def conference_call(request: Any) -> call_control.ConferenceCallResponse:
 @service(call_control.SingleStepConferenceCall)
 def single_step_conference_call(request: Any) -> call_control.SingleStepConferenceCallResponse:
     message: call_control.SingleStepConferenceCall = request.message
-    call_id, _ = connection(request, message.active_call, need_device=False, states=CONNECTED)
+    call_id, requesting = connection(
+        request, message.active_call, need_device=False, states=CONNECTED
+    )
     joining = internal_device(request, message.device_to_join, ErrorValue.INVALID_DESTINATION)
-    new_call, number = request.switch.single_step_conference(call_id, joining)
+    new_call, number = request.switch.single_step_conference(
+        call_id,
+        joining,
+        requesting=requesting,
+        silent=message.participation_type is ParticipationType.SILENT,
+    )
     return call_control.SingleStepConferenceCallResponse(
         conferenced_call=echo_connection(request, new_call, number)
     )
@@ -192,3 +206,66 @@ def generate_digits(request: Any) -> call_control.GenerateDigitsResponse:
     call_id, device = connection(request, message.connection_to_send_digits, states=CONNECTED)
     request.switch.generate_digits(call_id, device, message.characters_to_send)
     return call_control.GenerateDigitsResponse()
+
+
+# -- pick-up, park, camp-on, call back, intrusion (docs/call-pickup-park.md) -----------------
+@service(call_control.DirectedPickupCall)
+def directed_pickup_call(request: Any) -> call_control.DirectedPickupCallResponse:
+    message: call_control.DirectedPickupCall = request.message
+    call_id, device = connection(request, message.call_to_be_picked_up, states=PICKABLE)
+    requesting = internal_device(request, message.requesting_device)
+    picked, number = request.switch.pickup_call(call_id, device, requesting)
+    return call_control.DirectedPickupCallResponse(
+        picked_call=echo_connection(request, picked, number)
+    )
+
+
+@service(call_control.GroupPickupCall)
+def group_pickup_call(request: Any) -> call_control.GroupPickupCallResponse:
+    message: call_control.GroupPickupCall = request.message
+    requesting = internal_device(request, message.new_destination)
+    group = None
+    if message.pick_group is not None and message.pick_group.value.strip():
+        text = message.pick_group.value.strip()
+        if not text.isdigit():
+            raise CstaError(ErrorValue.INVALID_PARAMETER_VALUE, f"no pick-up group {text!r}")
+        group = int(text)
+    picked, number = request.switch.group_pickup_call(requesting, group)
+    return call_control.GroupPickupCallResponse(
+        picked_call=echo_connection(request, picked, number)
+    )
+
+
+@service(call_control.ParkCall)
+def park_call(request: Any) -> call_control.ParkCallResponse:
+    message: call_control.ParkCall = request.message
+    call_id, device = connection(request, message.parking, states=CONNECTED)
+    park_to = device_number(request, message.park_to, ErrorValue.INVALID_DESTINATION)
+    parked, number = request.switch.park_call(call_id, device, park_to)
+    return call_control.ParkCallResponse(parked_to=echo_connection(request, parked, number))
+
+
+@service(call_control.CamponCall)
+def camp_on_call(request: Any) -> call_control.CamponCallResponse:
+    call_id, device = connection(request, request.message.campon_connection, states=FAILED)
+    request.switch.camp_on_call(call_id, device)
+    return call_control.CamponCallResponse()
+
+
+@service(call_control.CallBack)
+def call_back(request: Any) -> call_control.CallBackResponse:
+    call_id, device = connection(request, request.message.callback_connection, states=NOT_REACHED)
+    target = request.switch.call_back(call_id, device)
+    return call_control.CallBackResponse(target_device=presenter(request).device_id(target))
+
+
+@service(call_control.IntrudeCall)
+def intrude_call(request: Any) -> call_control.IntrudeCallResponse:
+    message: call_control.IntrudeCall = request.message
+    call_id, device = connection(request, message.intrude, states=NOT_REACHED)
+    joined, number = request.switch.intrude_call(
+        call_id, device, silent=message.participation_type is ParticipationType.SILENT
+    )
+    return call_control.IntrudeCallResponse(
+        conferenced_call=echo_connection(request, joined, number)
+    )

@@ -36,6 +36,8 @@ FLAG_NAMES = {
     "GetCSTAFeatures": "getCSTAFeatures",
     "RouteSelectRequest": "routeSelect",
     "RouteEndRequest": "routeEnd",
+    "CamponCall": "campOnCall",
+    "CallBackNonCallRelated": "callBackNonCallRel",
 }
 #: Services the switching function itself sends, listed beside the requests it serves.
 SENT_BY_THE_SWITCH = {"routeing_serv_list": ("reRoute", "routeRequest", "routeUsed")}

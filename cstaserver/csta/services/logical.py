@@ -1,7 +1,8 @@
 """ECMA-269 clause 22 Logical Device Features: Set/Get Forwarding (22.2.x), Set/Get Do Not
 Disturb, Set/Get Agent State (agents log on at the agent positions of an ACD group). Forwarding
 types and agent states are translated by the tables of ``csta.mapping``; a wire value the
-exchange has no counterpart for is refused with ``invalidParameterValue``."""
+exchange has no counterpart for is refused with ``invalidParameterValue``. Call Back
+Non-Call-Related and Cancel Call Back (21.1.x; docs/call-pickup-park.md)."""
 
 from __future__ import annotations
 
@@ -104,3 +105,21 @@ def get_agent_state(request: Any) -> logical.GetAgentStateResponse:
         for agent_id, group, state in request.switch.get_agent_state(device)
     ]
     return logical.GetAgentStateResponse(agent_state_list=entries)
+
+
+@service(logical.CallBackNonCallRelated)
+def call_back_non_call_related(request: Any) -> logical.CallBackNonCallRelatedResponse:
+    message: logical.CallBackNonCallRelated = request.message
+    origin = internal_device(request, message.originating_device)
+    target = internal_device(request, message.target_device)
+    request.switch.call_back_non_call(origin, target)
+    return logical.CallBackNonCallRelatedResponse()
+
+
+@service(logical.CancelCallBack)
+def cancel_call_back(request: Any) -> logical.CancelCallBackResponse:
+    message: logical.CancelCallBack = request.message
+    origin = internal_device(request, message.originating_device)
+    target = internal_device(request, message.target_device)
+    request.switch.cancel_call_back(origin, target)
+    return logical.CancelCallBackResponse()
