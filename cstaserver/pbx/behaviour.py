@@ -1,0 +1,214 @@
+"""Behaviour profiles: how the simulated person at a phone reacts to a call ringing there.
+
+By default nobody is at a phone: it rings until a CSTA request or a ``sim`` command answers
+it, or until the exchange's alerting time-out (``manual``). A test lab usually wants people
+who act by themselves, as on a real site:
+
+- ``answer``: answers after ``after`` seconds of ringing; then, if set, keys ``dtmf`` digits
+  (DigitsGenerated, keyOperation) and hangs up after ``talk`` seconds;
+- ``noanswer``: never answers (the call rings until the alerting time-out or a forwarding on
+  no answer; a traffic run does not answer it either);
+- ``busy``: the person is always on the phone: the device is busy for callers (Failed busy,
+  or a forwarding on busy), as ``sim busy DEVICE on``;
+- ``reject``: refuses the call after ``after`` seconds (the reject key: the caller hears busy
+  tone, Failed busy; see ``Switch.reject_call``);
+- ``dnd``: do not disturb is set from the phone (DoNotDisturb event; callers get Failed,
+  cause doNotDisturb).
+
+Profiles are the simulator's state, not exchange data: MX-ONE's exchange data describes the
+exchange, not the people using it, so a profile is not saved in the data directory, is not
+part of ``exchange export``, and ``sim reset`` / ``POST /reset`` removes every profile
+between tests. Everything runs on the switch's injected clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from cstaserver.pbx.errors import Refusal, SwitchError
+from cstaserver.pbx.events import Delivered
+from cstaserver.pbx.states import ConnectionState, EventCause
+
+#: The longest delay a profile may have, in seconds (a day).
+MAX_SECONDS = 86_400.0
+
+
+class Reaction(enum.Enum):
+    """What the person at a phone does when a call rings (module docstring)."""
+
+    MANUAL = "manual"
+    ANSWER = "answer"
+    NO_ANSWER = "noanswer"
+    BUSY = "busy"
+    REJECT = "reject"
+    DND = "dnd"
+
+
+def _seconds(name: str) -> Callable[[Any, Any, Any], None]:
+    def check(instance: Any, attribute: Any, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SwitchError(Refusal.BAD_ARGUMENT, f"{name} must be a number of seconds")
+        if not 0 <= value <= MAX_SECONDS:
+            raise SwitchError(Refusal.OUT_OF_RANGE, f"{name} must be 0..{MAX_SECONDS:g} seconds")
+
+    return check
+
+
+def _reaction(value: Any) -> Reaction:
+    try:
+        return Reaction(value)
+    except ValueError:
+        names = ", ".join(r.value for r in Reaction)
+        raise SwitchError(
+            Refusal.BAD_ARGUMENT, f"behaviour must be one of {names}, not {value!r}"
+        ) from None
+
+
+@attrs.frozen
+class Behaviour:
+    """One phone's profile: ``reaction`` and, for answer and reject, ``after`` seconds of
+    ringing; for answer, the ``talk`` seconds before hanging up and ``dtmf`` digits keyed
+    once answered."""
+
+    reaction: Reaction = attrs.field(converter=_reaction)
+    after: float = attrs.field(default=0.0, validator=_seconds("after"))
+    talk: float | None = attrs.field(default=None, validator=_seconds("talk"))
+    dtmf: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        timed = (Reaction.ANSWER, Reaction.REJECT)
+        if self.after and self.reaction not in timed:
+            raise SwitchError(Refusal.BAD_ARGUMENT, "only answer and reject take a delay")
+        if (self.talk is not None or self.dtmf) and self.reaction is not Reaction.ANSWER:
+            raise SwitchError(Refusal.BAD_ARGUMENT, "only answer takes talk and dtmf")
+        if self.dtmf is not None and not set(self.dtmf) <= set("0123456789*#ABCDabcd"):
+            raise SwitchError(Refusal.BAD_ARGUMENT, f"bad digits {self.dtmf!r}")
+
+    def describe(self) -> str:
+        """One line: ``answer after 3 s, dtmf 12#, talk 20 s``."""
+        parts = [self.reaction.value]
+        if self.reaction in (Reaction.ANSWER, Reaction.REJECT):
+            parts[0] += f" after {self.after:g} s"
+        if self.dtmf:
+            parts.append(f"dtmf {self.dtmf}")
+        if self.talk is not None:
+            parts.append(f"talk {self.talk:g} s")
+        return ", ".join(parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "behaviour": self.reaction.value,
+            "after": self.after,
+            "talk": self.talk,
+            "dtmf": self.dtmf,
+        }
+
+
+MANUAL = Behaviour(Reaction.MANUAL)
+
+
+class People:
+    """The people at the phones of one switch and their profiles (module docstring)."""
+
+    def __init__(self, switch: Any) -> None:
+        self.switch = switch
+        self.clock = switch.clock
+        self._profiles: dict[str, Behaviour] = {}
+        switch.subscribe(self._on_event)
+
+    def get(self, device: str) -> Behaviour:
+        return self._profiles.get(device, MANUAL)
+
+    def profiles(self) -> dict[str, Behaviour]:
+        """Number -> profile of every phone with one (not manual), in numbering-plan order."""
+        return {
+            info.number: self._profiles[info.number]
+            for info in self.switch.devices()
+            if info.number in self._profiles
+        }
+
+    def acts_by_itself(self, device: str) -> bool:
+        """True if the person at ``device`` decides what happens to a call ringing there."""
+        return device in self._profiles
+
+    def set(self, device: str, behaviour: Behaviour) -> Behaviour:
+        """Give the phone of ``device`` (an extension with a terminal) a profile."""
+        info = self.switch.require_terminal(device)
+        old = self.get(info.number)
+        if old.reaction is Reaction.BUSY and behaviour.reaction is not Reaction.BUSY:
+            info.busy = False
+        if old.reaction is Reaction.DND and behaviour.reaction is not Reaction.DND:
+            self.switch.set_do_not_disturb(info.number, False)
+        if behaviour.reaction is Reaction.MANUAL:
+            self._profiles.pop(info.number, None)
+        else:
+            self._profiles[info.number] = behaviour
+        if behaviour.reaction is Reaction.BUSY:
+            info.busy = True
+        elif old.reaction is Reaction.BUSY:
+            self.switch.groups.dispatch()
+        if behaviour.reaction is Reaction.DND and not info.dnd:
+            self.switch.set_do_not_disturb(info.number, True)
+        return behaviour
+
+    def reset(self) -> None:
+        """Everybody manual again (``Simulator.reset`` puts busy and DND back itself)."""
+        self._profiles.clear()
+
+    # -- reacting ----------------------------------------------------------------------------
+    def _on_event(self, event: object) -> None:
+        if not isinstance(event, Delivered) or not self._profiles:
+            return
+        info = self.switch.info(event.alerting_device)
+        if info is None:
+            return
+        for phone in self.switch.core.appearances.ringing_phones(info):
+            behaviour = self._profiles.get(phone)
+            if behaviour is None:
+                continue
+            if behaviour.reaction is Reaction.ANSWER:
+                self.clock.callLater(
+                    behaviour.after, self._answer, event.call_id, info.number, phone
+                )
+            elif behaviour.reaction is Reaction.REJECT:
+                self.clock.callLater(behaviour.after, self._reject, event.call_id, info.number)
+            return
+
+    def _ringing(self, call_id: str, line: str) -> Any:
+        call = self.switch.calls.get(call_id)
+        conn = call.connection(line) if call is not None else None
+        if conn is None or conn.state is not ConnectionState.ALERTING:
+            return None
+        return call
+
+    def _answer(self, call_id: str, line: str, phone: str) -> None:
+        call = self._ringing(call_id, line)
+        if call is None:
+            return
+        behaviour = self.get(phone)
+        self.switch.answer_at(call, line, phone)
+        conn = call.connection(line)
+        if conn is None or conn.state is not ConnectionState.CONNECTED:
+            return
+        if behaviour.dtmf:
+            self.switch.generate_digits(
+                call_id, line, behaviour.dtmf, cause=EventCause.KEY_OPERATION
+            )
+        if behaviour.talk is not None:
+            self.clock.callLater(behaviour.talk, self._hang_up, call_id, line)
+
+    def _reject(self, call_id: str, line: str) -> None:
+        if self._ringing(call_id, line) is not None:
+            self.switch.reject_call(call_id, line)
+
+    def _hang_up(self, call_id: str, line: str) -> None:
+        call = self.switch.calls.get(call_id)
+        if call is not None and call.connection(line) is not None:
+            self.switch.clear_connection(call_id, line)
