@@ -24,8 +24,9 @@ number analysis does:
   call is routed at once (Originated, then the called side);
 - they may still become a number (an outside number after the trunk prefix, or the start of
   an internal number): the exchange waits for the next digit, for at most
-  :data:`INTERDIGIT_SECONDS`; then it routes what was dialled (an incomplete number fails,
-  invalidNumberFormat); ``#`` ends dialling at once;
+  :data:`INTERDIGIT_SECONDS`; then it routes what was dialled (an outside number too short
+  for the network fails invalidNumberFormat, an incomplete internal one destNotObtainable);
+  ``#`` ends dialling at once;
 - no number starts with them: Failed at once (destNotObtainable).
 """
 
@@ -200,11 +201,7 @@ class DigitCollector:
             self.switch.core.dialled(call, device, key)
             if self._dialling.get(device) is not state or call.ended:
                 return  # the person's dialling was ended by what the digit caused
-            verdict = self._analyse(state.digits)
-            if verdict == "complete":
-                self._finish(state)
-                return
-            if verdict == "invalid":
+            if self._analyse(state.digits) != "partial":  # complete, or no such number
                 self._finish(state)
                 return
         self._restart_timer(state)
@@ -221,6 +218,9 @@ class DigitCollector:
     def _analyse(self, digits: str) -> str:
         """complete, partial or invalid (see the module docstring)."""
         numbering = self.switch.numbering
+        prefix = self.switch.plan.network.trunk_prefix
+        if digits.startswith("+") or digits.startswith(prefix):
+            return "partial"  # an outside number: no fixed length
         internal = numbering.internal(digits)
         longer = any(
             d.number != digits and d.number.startswith(digits) for d in self.switch.devices()
@@ -229,10 +229,7 @@ class DigitCollector:
             return "complete"
         if longer or internal is not None:
             return "partial"
-        prefix = self.switch.plan.network.trunk_prefix
-        if digits.startswith("+") or digits.startswith(prefix) or prefix.startswith(digits):
-            return "partial"
-        return "invalid"
+        return "partial" if prefix.startswith(digits) else "invalid"
 
     def _restart_timer(self, state: _Dialling) -> None:
         if state.timer is not None and state.timer.active():
