@@ -205,7 +205,12 @@ class TrafficGenerator:
             self.switch.destination(to, Refusal.BAD_CALLED_NUMBER)
         excluded = set()
         for number in profile.exclude:
-            excluded.add(self.switch.device(number).number)  # NO_SUCH_DEVICE if unknown
+            internal = self.switch.numbering.internal(number)
+            if internal is None:
+                raise SwitchError(
+                    Refusal.BAD_ARGUMENT, f"cannot exclude {number!r}: no such device"
+                )
+            excluded.add(internal)
         self._targets = [n for n in self._all_targets if n not in excluded]
         if to is None and not self._targets:
             raise SwitchError(Refusal.BAD_ARGUMENT, "every terminal is excluded")

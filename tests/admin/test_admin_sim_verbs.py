@@ -167,7 +167,7 @@ def test_reset(sim: Sim) -> None:
         ("traffic 1", f"sim: usage: {USAGE['traffic']}"),
         ("traffic 1 10 --busy 2", "sim: busy must be 0..1"),
         ("traffic 1 10 --ring 4", "sim: --ring must be MIN-MAX seconds"),
-        ("traffic 1 10 --exclude 1999", "sim: no device '1999'"),
+        ("traffic 1 10 --exclude 1999", "sim: cannot exclude '1999': no such device"),
         ("traffic 1 10 --seed x", "sim: --seed must be a whole number"),
         ("traffic 1 10 --loud", f"sim: usage: {USAGE['traffic']}"),
         ("traffic", "sim: no traffic run yet"),

@@ -214,4 +214,4 @@ def test_bad_traffic_profiles_are_refused(kwargs, reason):
 def test_excluding_an_unknown_device_is_refused(sim):
     with pytest.raises(SwitchError) as err:
         sim.traffic(1, 10, profile=TrafficProfile(exclude=("1999",)))
-    assert err.value.reason is Refusal.NO_SUCH_DEVICE
+    assert err.value.reason is Refusal.BAD_ARGUMENT
