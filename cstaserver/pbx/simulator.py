@@ -14,6 +14,13 @@ called side, as for MakeCall. ``call`` from an outside number (``+46...``) is an
 call from the network (the trunk side is the calling party; the number it dialled, as a
 public number, is the call's network called device); ``withheld=True`` places it with the
 caller's number restricted (CLIR).
+
+The handset's other keys (``handset.py``, with the causes ECMA-269 gives a key pressed at
+the device): off-hook, dialling digit by digit (``dial``), answer, reject, on-hook, hold and
+retrieve, consultation, transfer and conference, DTMF from the keypad (or from an outside
+caller), do not disturb and forwarding set at the phone. ``behave`` gives the person at a
+phone a behaviour profile (``behaviour.py``); ``traffic`` runs outside calls by a traffic
+profile (``traffic.py``).
 """
 
 from __future__ import annotations
@@ -378,6 +385,7 @@ class Simulator:
     # -- between tests ------------------------------------------------------------------------
     def reset(self) -> int:
         """A quiet exchange again, for tests that share one server: traffic runs stopped,
+        digits being dialled forgotten, every behaviour profile removed (everybody manual),
         every call cleared (ConnectionCleared / CallCleared as ClearCall gives them), every
         agent logged off, and each extension's busy flag, do not disturb, message waiting
         indicator, forwarding and terminal mode back to how the exchange was built. The
