@@ -158,8 +158,9 @@ class TrafficRun:
     def summary(self) -> str:
         """One line of counters, with the reasons calls failed."""
         why = ", ".join(f"{reason} {n}" for reason, n in sorted(self.reasons.items()))
+        hidden = f" ({self.withheld} withheld)" if self.withheld else ""
         text = (
-            f"offered {self.offered}, answered {self.answered}, failed {self.failed}, "
+            f"offered {self.offered}{hidden}, answered {self.answered}, failed {self.failed}, "
             f"rejected {self.rejected}, abandoned {self.abandoned}, unanswered "
             f"{self.unanswered}, cleared {self.cleared}, in progress {self.in_progress}"
         )
