@@ -482,7 +482,9 @@ class Switch:
         nowhere else, the caller hears busy tone: Failed, cause busy, at the rejecting
         device (an outside caller is then released by the network, as for any Failed); a
         call that also rings at other phones (a hunt group's, an EDN's) goes on ringing
-        there. A MakeCall prompt is refused the same way (the call ends)."""
+        there; an ACD group's call refused by an agent goes back to the head of the queue
+        and the agent is made not ready (``Groups.reject``). A MakeCall prompt is refused
+        the same way (the call ends)."""
         call, info, conn = self._party(call_id, device)
         if self.core.is_prompted(call, conn):
             self.core.clear_all(call, EventCause.KEY_OPERATION, first=info.number)
@@ -491,6 +493,8 @@ class Switch:
             raise SwitchError(
                 Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
             )
+        if self.groups.reject(call, info.number):  # an agent refused an ACD call
+            return
         self.core.release(
             call, info.number, EventCause.KEY_OPERATION, settle=False, redistribute=False
         )

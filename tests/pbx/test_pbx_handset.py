@@ -157,6 +157,26 @@ def test_reject_an_outside_call_releases_the_caller(switch, sim, rec):
     assert call_id not in switch.calls
 
 
+def test_an_agent_rejecting_an_acd_call_sends_it_back_to_the_queue(switch, sim, states):
+    for device, agent in (("1005", "5006"), ("1006", "5007")):
+        sim.agent(device, "login", agent)
+    sim.agent("1005", "ready")
+    call_id = sim.call(CALLER, "2001")
+    mon = Monitors(switch, "1005", "1006", "2001")
+    sim.reject("1005")
+    assert mon.take() == {
+        "1005": [
+            "ConnectionCleared keyOperation 1005",
+            "AgentNotReady 1005 5006 agentNotReady",
+        ],
+        "1006": [],
+        "2001": ["AgentNotReady 1005 5006 agentNotReady", "Queued callNotAnswered at 2001 n=1"],
+    }
+    assert states(call_id) == {CALLER: "connected", "2001": "queued"}
+    sim.agent("1006", "ready")  # the next ready agent gets it
+    assert states(call_id) == {CALLER: "connected", "1006": "alerting"}
+
+
 def test_reject_a_makecall_prompt_ends_the_call(switch, sim, rec):
     sim.mode("1000", "manual")
     call_id, _ = switch.make_call("1000", "1001")
