@@ -29,10 +29,13 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+from twisted.logger import Logger
 
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import Delivered
 from cstaserver.pbx.states import ConnectionState, EventCause
+
+log = Logger()
 
 #: The longest delay a profile may have, in seconds (a day).
 MAX_SECONDS = 86_400.0
@@ -164,51 +167,47 @@ class People:
 
     # -- reacting ----------------------------------------------------------------------------
     def _on_event(self, event: object) -> None:
-        if not isinstance(event, Delivered) or not self._profiles:
+        if not self._profiles or not isinstance(event, Delivered):
             return
         info = self.switch.info(event.alerting_device)
-        if info is None:
+        call = self.switch.calls.get(event.call_id)
+        if info is None or call is None:
             return
+        conn = call.connection(info.number)
         for phone in self.switch.core.appearances.ringing_phones(info):
             behaviour = self._profiles.get(phone)
             if behaviour is None:
                 continue
+            # the person's timer belongs to the ringing connection: it goes with it
             if behaviour.reaction is Reaction.ANSWER:
-                self.clock.callLater(
-                    behaviour.after, self._answer, event.call_id, info.number, phone
-                )
+                self._later(call, conn, behaviour.after, self._answer, phone)
             elif behaviour.reaction is Reaction.REJECT:
-                self.clock.callLater(behaviour.after, self._reject, event.call_id, info.number)
+                self._later(call, conn, behaviour.after, self._reject)
             return
 
-    def _ringing(self, call_id: str, line: str) -> Any:
-        call = self.switch.calls.get(call_id)
-        conn = call.connection(line) if call is not None else None
-        if conn is None or conn.state is not ConnectionState.ALERTING:
-            return None
-        return call
+    def _later(self, call: Any, conn: Any, delay: float, action: Any, *args: Any) -> None:
+        self.switch.core.set_timer(call, conn, "person", delay, action, *args)
 
-    def _answer(self, call_id: str, line: str, phone: str) -> None:
-        call = self._ringing(call_id, line)
-        if call is None:
+    def _answer(self, call: Any, conn: Any, phone: str) -> None:
+        if conn.state is not ConnectionState.ALERTING:
             return
         behaviour = self.get(phone)
-        self.switch.answer_at(call, line, phone)
-        conn = call.connection(line)
-        if conn is None or conn.state is not ConnectionState.CONNECTED:
+        self.switch.answer_at(call, conn.device, phone)
+        if conn.state is not ConnectionState.CONNECTED or call.ended:
             return
         if behaviour.dtmf:
-            self.switch.generate_digits(
-                call_id, line, behaviour.dtmf, cause=EventCause.KEY_OPERATION
-            )
+            try:
+                self.switch.generate_digits(
+                    call.call_id, conn.device, behaviour.dtmf, cause=EventCause.KEY_OPERATION
+                )
+            except SwitchError as refused:  # a line of several phones: no keypad of its own
+                log.info("{device}: no DTMF ({reason})", device=conn.device, reason=refused.message)
         if behaviour.talk is not None:
-            self.clock.callLater(behaviour.talk, self._hang_up, call_id, line)
+            self._later(call, conn, behaviour.talk, self._hang_up)
 
-    def _reject(self, call_id: str, line: str) -> None:
-        if self._ringing(call_id, line) is not None:
-            self.switch.reject_call(call_id, line)
+    def _reject(self, call: Any, conn: Any) -> None:
+        if conn.state is ConnectionState.ALERTING:
+            self.switch.reject_call(call.call_id, conn.device)
 
-    def _hang_up(self, call_id: str, line: str) -> None:
-        call = self.switch.calls.get(call_id)
-        if call is not None and call.connection(line) is not None:
-            self.switch.clear_connection(call_id, line)
+    def _hang_up(self, call: Any, conn: Any) -> None:
+        self.switch.clear_connection(call.call_id, conn.device)

@@ -32,6 +32,7 @@ number analysis does:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -184,6 +185,8 @@ class DigitCollector:
         self.switch = switch
         self.route = route
         self._dialling: dict[str, _Dialling] = {}  # device -> what it has dialled so far
+        self._sorted: list[str] = []
+        self._sorted_for: object = None
 
     def press(self, call: Any, device: str, keys: str) -> None:
         """``device``, off-hook in ``call`` (initiated), presses ``keys`` one by one."""
@@ -222,14 +225,22 @@ class DigitCollector:
         if digits.startswith("+") or digits.startswith(prefix):
             return "partial"  # an outside number: no fixed length
         internal = numbering.internal(digits)
-        longer = any(
-            d.number != digits and d.number.startswith(digits) for d in self.switch.devices()
-        )
+        numbers = self._numbers()
+        at = bisect.bisect_right(numbers, digits)  # the first number after ``digits``
+        longer = at < len(numbers) and numbers[at].startswith(digits)
         if internal is not None and not longer:
             return "complete"
         if longer or internal is not None:
             return "partial"
         return "partial" if prefix.startswith(digits) else "invalid"
+
+    def _numbers(self) -> list[str]:
+        """The plan's numbers, sorted (kept until the plan changes)."""
+        plan = self.switch.plan
+        if self._sorted_for is not plan:
+            self._sorted = sorted(d.number for d in self.switch.devices())
+            self._sorted_for = plan
+        return self._sorted
 
     def _restart_timer(self, state: _Dialling) -> None:
         if state.timer is not None and state.timer.active():

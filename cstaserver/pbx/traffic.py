@@ -217,7 +217,8 @@ class TrafficGenerator:
             raise SwitchError(Refusal.BAD_ARGUMENT, "every terminal is excluded")
         self.run = TrafficRun(rate, seconds, to, seed, profile)
         self.rng = random.Random(seed)
-        self._end = self.clock.seconds() + seconds
+        self._next = self.clock.seconds()
+        self._end = self._next + seconds
         self._schedule_next()
         return self.run
 
@@ -227,11 +228,13 @@ class TrafficGenerator:
         self.run.finished = True
 
     def _schedule_next(self) -> None:
-        delay = self.rng.expovariate(self.run.rate)
-        if self.clock.seconds() + delay > self._end:
+        """The next arrival, on the run's own time line (its due time plus an exponential
+        gap), so a clock advanced in coarse steps still gives the rate."""
+        self._next += self.rng.expovariate(self.run.rate)
+        if self._next > self._end:
             self.run.finished = True
             return
-        self.clock.callLater(delay, self._arrival)
+        self.clock.callLater(max(0.0, self._next - self.clock.seconds()), self._arrival)
 
     def _arrival(self) -> None:
         if self._end == float("-inf"):  # stopped meanwhile
@@ -318,57 +321,55 @@ class TrafficGenerator:
         phones = self.switch.core.appearances.ringing_phones(info)
         if self.people is not None and any(self.people.acts_by_itself(p) for p in phones):
             return  # the person's own behaviour profile decides
+        call = self.switch.calls.get(followed.call_id)
+        if call is None:
+            return
         outcome = followed.outcome
+        # the timers belong to a connection: they go with it (core.set_timer)
+        later = self.switch.core.set_timer
         if outcome == "answer" and phones:
             ring = self.rng.uniform(*self.run.profile.ring)
-            self.clock.callLater(ring, self._answer, followed.call_id, device)
+            later(call, call.connections[device], "traffic", ring, self._answer)
         elif outcome == "busy" and phones:
-            self.clock.callLater(0, self._reject, followed.call_id, device)
+            later(call, call.connections[device], "traffic", 0, self._reject)
         elif outcome == "abandon" and not followed.abandon_set:
-            followed.abandon_set = True
-            ring = self.rng.uniform(*self.run.profile.ring)
-            self.clock.callLater(ring, self._abandon, followed)
+            caller = call.connection(followed.caller)
+            if caller is not None:
+                followed.abandon_set = True
+                ring = self.rng.uniform(*self.run.profile.ring)
+                later(call, caller, "abandon", ring, self._abandon, followed)
 
-    def _alerting(self, call_id: str, device: str) -> Any:
-        call = self.switch.calls.get(call_id)
-        conn = call.connection(device) if call is not None else None
-        if conn is None or conn.state is not ConnectionState.ALERTING:
-            return None
-        return call
-
-    def _answer(self, call_id: str, device: str) -> None:
-        call = self._alerting(call_id, device)
-        if call is not None:
+    def _answer(self, call: Any, conn: Any) -> None:
+        if conn.state is ConnectionState.ALERTING:
             # the person at (one of) the ringing phone(s) lifts the handset
-            phones = self.switch.core.appearances.ringing_phones(self.switch.info(device))
+            phones = self.switch.core.appearances.ringing_phones(self.switch.info(conn.device))
             if phones:
-                self.switch.answer_at(call, device, phones[0])
+                self.switch.answer_at(call, conn.device, phones[0])
 
-    def _reject(self, call_id: str, device: str) -> None:
-        if self._alerting(call_id, device) is not None:
-            self.switch.reject_call(call_id, device)
+    def _reject(self, call: Any, conn: Any) -> None:
+        if conn.state is ConnectionState.ALERTING:
+            self.switch.reject_call(call.call_id, conn.device)
 
-    def _abandon(self, followed: _Followed) -> None:
-        call = self.switch.calls.get(followed.call_id)
-        if call is None or followed.answered or call.connection(followed.caller) is None:
-            return
-        followed.abandoned = True
-        self.switch.clear_connection(followed.call_id, followed.caller)
+    def _abandon(self, call: Any, conn: Any, followed: _Followed) -> None:
+        if not followed.answered:
+            followed.abandoned = True
+            self.switch.clear_connection(call.call_id, conn.device)
 
     def _talk(self, followed: _Followed) -> None:
+        call = self.switch.calls.get(followed.call_id)
+        conn = call.connection(followed.caller) if call is not None else None
+        if conn is None:
+            return
         profile = self.run.profile
+        later = self.switch.core.set_timer
         if profile.dtmf:
-            self.clock.callLater(0, self._key, followed.call_id, followed.caller, profile.dtmf)
+            later(call, conn, "dtmf", 0, self._key, profile.dtmf)
         talk = self.rng.uniform(*profile.talk)
-        self.clock.callLater(talk, self._hang_up, followed.call_id, followed.caller)
+        later(call, conn, "talk", talk, self._hang_up)
 
-    def _key(self, call_id: str, caller: str, digits: str) -> None:
-        call = self.switch.calls.get(call_id)
-        conn = call.connection(caller) if call is not None else None
-        if conn is not None and conn.state is ConnectionState.CONNECTED:
-            self.switch.generate_digits(call_id, caller, digits)
+    def _key(self, call: Any, conn: Any, digits: str) -> None:
+        if conn.state is ConnectionState.CONNECTED:
+            self.switch.generate_digits(call.call_id, conn.device, digits)
 
-    def _hang_up(self, call_id: str, caller: str) -> None:
-        call = self.switch.calls.get(call_id)
-        if call is not None and call.connection(caller) is not None:
-            self.switch.clear_connection(call_id, caller)
+    def _hang_up(self, call: Any, conn: Any) -> None:
+        self.switch.clear_connection(call.call_id, conn.device)
