@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cstaserver.pbx.behaviour import Behaviour, People
+from cstaserver.pbx.behaviour import MANUAL, Behaviour, People, Reaction
 from cstaserver.pbx.calls import Call
 from cstaserver.pbx.devices import DeviceInfo, initial_mode
 from cstaserver.pbx.errors import Refusal, SwitchError
@@ -297,8 +297,12 @@ class Simulator:
         return call.call_id
 
     def dnd(self, device: str, on: bool) -> None:
-        """``sim dnd``: do not disturb set or cleared at the phone (DoNotDisturb)."""
+        """``sim dnd``: do not disturb set or cleared at the phone (DoNotDisturb); off also
+        ends a ``dnd`` behaviour profile."""
         info = self.require_terminal(device)
+        if not on and self.people.get(info.number).reaction is Reaction.DND:
+            self.people.set(info.number, MANUAL)  # clears do not disturb itself
+            return
         self.switch.set_do_not_disturb(info.number, on)
 
     def forward(
@@ -321,8 +325,11 @@ class Simulator:
         return self.people.set(device, behaviour)
 
     def busy(self, device: str, on: bool) -> None:
-        """``sim busy on|off``: the terminal is busy for callers (and cannot originate)."""
+        """``sim busy on|off``: the terminal is busy for callers (and cannot originate).
+        Off also ends a ``busy`` behaviour profile (the person is free again)."""
         info = self._extension(device)
+        if not on and self.people.get(info.number).reaction is Reaction.BUSY:
+            self.people.set(info.number, MANUAL)
         info.busy = bool(on)
         if not info.busy:
             self.switch.groups.dispatch()

@@ -72,6 +72,17 @@ def test_dnd_person_sets_do_not_disturb_at_the_phone(switch, sim, rec):
     assert rec.take() == ["DoNotDisturb 1001 off"]
 
 
+def test_busy_off_and_dnd_off_end_those_profiles(switch, sim, rec):
+    sim.behave("1001", Behaviour("busy"))
+    sim.behave("1002", Behaviour("dnd"))
+    rec.take()
+    sim.busy("1001", False)
+    sim.dnd("1002", False)
+    assert rec.take() == ["DoNotDisturb 1002 off"]
+    assert sim.people.profiles() == {}
+    assert not switch.device("1001").busy and not switch.device("1002").dnd
+
+
 def test_reset_makes_everybody_manual_again(switch, sim, clock, rec):
     sim.behave("1001", Behaviour("busy"))
     sim.behave("1002", Behaviour("answer", after=1))
