@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from cstaserver.admin.output import CommandError, ICommandOutput
+from cstaserver.admin.output import OK, WRONG_INPUT, CommandError, ICommandOutput
 from cstaserver.pbx.behaviour import Behaviour
 from cstaserver.pbx.errors import SwitchError
 from cstaserver.pbx.traffic import TrafficProfile
@@ -329,8 +329,9 @@ class SimControls:
     simulator: Any
     last_run: Any = None
 
-    def run(self, args: list[str], out: ICommandOutput) -> None:
-        """One ``sim`` command line (without the word ``sim``)."""
+    def run(self, args: list[str], out: ICommandOutput) -> int:
+        """One ``sim`` command line (without the word ``sim``); its exit status (0, or 2
+        after the one error line)."""
         try:
             if not args:
                 raise CommandError(f"usage: sim {'|'.join(USAGE)} ... (help lists them)")
@@ -342,3 +343,6 @@ class SimControls:
             out.error(f"sim: {e}\n")
         except SwitchError as e:
             out.error(f"sim: {e.message}\n")
+        else:
+            return OK
+        return WRONG_INPUT

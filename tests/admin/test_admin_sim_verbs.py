@@ -28,14 +28,14 @@ class Sim:
 
     def __call__(self, line: str) -> str:
         out = BufferOutput()
-        self.controls.run(line.split(), out)
+        assert self.controls.run(line.split(), out) == 0
         assert out.stderr == "", out.stderr
         return out.stdout
 
     def error(self, line: str) -> str:
         out = BufferOutput()
         before = (dict(self.switch.calls), len(self.events))
-        self.controls.run(line.split(), out)
+        assert self.controls.run(line.split(), out) == 2  # exit status: wrong input
         assert out.stdout == ""
         assert out.stderr.count("\n") == 1 and out.stderr.startswith("sim: ")
         assert (dict(self.switch.calls), len(self.events)) == before  # nothing changed
