@@ -68,7 +68,8 @@ def _single_step_transfer(switch: Any, call: str, number: str, args: Mapping[str
     switch.single_step_transfer(call, number, args["to"])
 
 
-_ON_HOOK_ORDER = (
+#: The call the on-hook key clears: the active one first, a held one last.
+ON_HOOK_ORDER = (
     ConnectionState.CONNECTED,
     ConnectionState.INITIATED,
     ConnectionState.FAIL,
@@ -94,7 +95,7 @@ KEYS: dict[str, Key] = {
         lambda switch, call, number, args: switch.reject_call(call, number),
     ),
     "hang-up": Key(
-        _ON_HOOK_ORDER,
+        ON_HOOK_ORDER,
         Refusal.NOTHING_TO_CLEAR,
         "call",
         lambda switch, call, number, args: switch.clear_connection(call, number),

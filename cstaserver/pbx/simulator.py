@@ -34,6 +34,7 @@ from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.handset import (
     ACTIVE_STATES,
     KEYS,
+    ON_HOOK_ORDER,
     TWO_CALL_KEYS,
     DigitCollector,
     first_call,
@@ -48,14 +49,6 @@ from cstaserver.pbx.states import (
 from cstaserver.pbx.switch import Switch
 from cstaserver.pbx.traffic import TrafficGenerator, TrafficProfile, TrafficRun
 
-_HANGUP_ORDER = (
-    ConnectionState.CONNECTED,
-    ConnectionState.INITIATED,
-    ConnectionState.FAIL,
-    ConnectionState.ALERTING,
-    ConnectionState.QUEUED,
-    ConnectionState.HOLD,
-)
 _AGENT_ACTIONS = {
     "ready": RequestedAgentState.READY,
     "notready": RequestedAgentState.NOT_READY,
@@ -229,7 +222,7 @@ class Simulator:
     def hangup(self, device: str) -> str:
         """``sim hangup``: on-hook; clears the active connection (else the held one)."""
         number = self.switch.party_number(device)
-        call, line = self._pick_line(number, _HANGUP_ORDER, Refusal.NOTHING_TO_CLEAR)
+        call, line = self._pick_line(number, ON_HOOK_ORDER, Refusal.NOTHING_TO_CLEAR)
         self.switch.clear_connection(call.call_id, line)
         return call.call_id
 
