@@ -20,10 +20,10 @@ Dialling digit by digit (:class:`DigitCollector`): each digit is one DigitsDiale
 17.2.x) with the digit pressed; the exchange analyses the digits after each one, as MX-ONE's
 number analysis does:
 
-- the digits are an internal (or public) number and no longer number starts with them: the
-  call is routed at once (Originated, then the called side);
-- they may still become a number (an outside number after the trunk prefix, or the start of
-  an internal number): the exchange waits for the next digit, for at most
+- the digits are an internal number and no longer number starts with them: the call is
+  routed at once (Originated, then the called side);
+- they may still become a number (an outside number after the trunk prefix, a ``+``
+  number, public or outside, or the start of an internal number): the exchange waits for the next digit, for at most
   :data:`INTERDIGIT_SECONDS`; then it routes what was dialled (an outside number too short
   for the network fails invalidNumberFormat, an incomplete internal one destNotObtainable);
   ``#`` ends dialling at once;
@@ -223,17 +223,17 @@ class DigitCollector:
         """complete, partial or invalid (see the module docstring)."""
         numbering = self.switch.numbering
         prefix = self.switch.plan.network.trunk_prefix
-        if digits.startswith("+") or digits.startswith(prefix):
-            return "partial"  # an outside number: no fixed length
+        if digits.startswith("+") or (prefix and digits.startswith(prefix)):
+            return "partial"  # an outside (or public) number: no fixed length
         internal = numbering.internal(digits)
         numbers = self._numbers()
         at = bisect.bisect_right(numbers, digits)  # the first number after ``digits``
         longer = at < len(numbers) and numbers[at].startswith(digits)
         if internal is not None and not longer:
             return "complete"
-        if longer or internal is not None:
+        if longer or internal is not None or prefix.startswith(digits):
             return "partial"
-        return "partial" if prefix.startswith(digits) else "invalid"
+        return "invalid"
 
     def _numbers(self) -> list[str]:
         """The plan's numbers, sorted (kept until the plan changes)."""

@@ -80,6 +80,16 @@ def test_hash_ends_dialling_at_once(sim, rec):
     assert lines[at + 1] == "Originated newCall 1000->0812345"  # no digit time-out
 
 
+def test_a_public_number_waits_like_an_outside_one(sim, clock, rec):
+    sim.dial("1000", "+4685551001")
+    assert rec.take()[-1] == "DigitsDialed normal 1000 1"
+    clock.advance(INTERDIGIT_SECONDS)
+    assert rec.take()[:2] == [
+        "Originated newCall 1000->1001",
+        "Delivered newCall at 1001 1000->1001",
+    ]
+
+
 @pytest.mark.parametrize(
     ("digits", "advance", "failure"),
     [
