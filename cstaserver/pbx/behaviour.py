@@ -8,6 +8,7 @@ who act by themselves, as on a real site:
   (DigitsGenerated, keyOperation) and hangs up after ``talk`` seconds;
 - ``noanswer``: never answers (the call rings until the alerting time-out or a forwarding on
   no answer; a traffic run does not answer it either);
+
 - ``busy``: the person is always on the phone: the device is busy for callers (Failed busy,
   or a forwarding on busy), as ``sim busy DEVICE on``;
 - ``reject``: refuses the call after ``after`` seconds (the reject key: the caller hears busy
@@ -15,9 +16,13 @@ who act by themselves, as on a real site:
 - ``dnd``: do not disturb is set from the phone (DoNotDisturb event; callers get Failed,
   cause doNotDisturb).
 
+``answer``, ``reject`` and ``noanswer`` apply as well when a MakeCall prompts the phone (a
+manual terminal ringing for the person's own call, ECMA TR/82 4.1), instead of the
+exchange's ``prompt_answer_seconds``.
+
 Profiles are the simulator's state, not exchange data: MX-ONE's exchange data describes the
 exchange, not the people using it, so a profile is not saved in the data directory, is not
-part of ``exchange export``, and ``sim reset`` / ``POST /reset`` removes every profile
+part of ``exchange dump``, and ``sim reset`` / ``POST /reset`` removes every profile
 between tests. Everything runs on the switch's injected clock.
 """
 
@@ -125,6 +130,7 @@ class People:
         self.clock = switch.clock
         self._profiles: dict[str, Behaviour] = {}
         switch.subscribe(self._on_event)
+        switch.core.person_prompted = self._prompted
 
     def get(self, device: str) -> Behaviour:
         return self._profiles.get(device, MANUAL)
@@ -184,6 +190,31 @@ class People:
             elif behaviour.reaction is Reaction.REJECT:
                 self._later(call, conn, behaviour.after, self._reject)
             return
+
+    def _prompted(self, call: Any, conn: Any) -> bool:
+        """A MakeCall prompts the phone (its terminal rings for the person's own call):
+        ``answer`` lifts the handset after ``after`` seconds, ``reject`` refuses it after
+        ``after`` seconds, ``noanswer`` lets it ring out; True if the profile decides."""
+        phone = conn.terminal or conn.device
+        behaviour = self._profiles.get(phone)
+        if behaviour is None or behaviour.reaction in (Reaction.BUSY, Reaction.DND):
+            return False
+        if behaviour.reaction is Reaction.ANSWER:
+            self._later(call, conn, behaviour.after, self._answer_prompt, phone)
+        elif behaviour.reaction is Reaction.REJECT:
+            self._later(call, conn, behaviour.after, self._reject_prompt)
+        return True
+
+    def _answer_prompt(self, call: Any, conn: Any, phone: str) -> None:
+        if self.switch.core.is_prompted(call, conn):
+            self.switch.answer_at(call, conn.device, phone)
+            behaviour = self.get(phone)
+            if behaviour.talk is not None and not call.ended:
+                self._later(call, conn, behaviour.talk, self._hang_up)
+
+    def _reject_prompt(self, call: Any, conn: Any) -> None:
+        if self.switch.core.is_prompted(call, conn):
+            self.switch.reject_call(call.call_id, conn.device)
 
     def _later(self, call: Any, conn: Any, delay: float, action: Any, *args: Any) -> None:
         self.switch.core.set_timer(call, conn, "person", delay, action, *args)

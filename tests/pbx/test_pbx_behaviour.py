@@ -72,6 +72,43 @@ def test_dnd_person_sets_do_not_disturb_at_the_phone(switch, sim, rec):
     assert rec.take() == ["DoNotDisturb 1001 off"]
 
 
+def test_a_makecall_prompt_follows_the_profile(switch, sim, clock, rec):
+    """A manual terminal rings for its own MakeCall: the person's profile decides, not the
+    exchange's prompt_answer_seconds (2 s)."""
+    sim.mode("1000", "manual")
+    sim.behave("1000", Behaviour("answer", after=5, talk=10))
+    switch.make_call("1000", "1001")
+    rec.take()
+    clock.advance(4.9)
+    assert rec.take() == []
+    clock.advance(0.1)
+    assert rec.take()[:2] == [
+        "Originated makeCall 1000->1001",
+        "Delivered newCall at 1001 1000->1001",
+    ]
+    clock.advance(10)
+    assert rec.take()[-1] == "CallCleared normalClearing"
+
+    sim.behave("1000", Behaviour("noanswer"))
+    call_id, _ = switch.make_call("1000", "1001")
+    clock.advance(switch.plan.alerting_timeout - 1)
+    assert call_id in switch.calls and rec.take() == ["ServiceInitiated makeCall 1000"]
+    clock.advance(1)
+    assert rec.take()[-1] == "CallCleared alertTimeOut"
+
+    sim.behave("1000", Behaviour("reject", after=1))
+    switch.make_call("1000", "1001")
+    rec.take()
+    clock.advance(1)
+    assert rec.take() == ["ConnectionCleared keyOperation 1000", "CallCleared keyOperation"]
+
+    sim.behave("1000", Behaviour("manual"))  # the exchange's 2 s again
+    switch.make_call("1000", "1001")
+    rec.take()
+    clock.advance(2)
+    assert rec.take()[0] == "Originated makeCall 1000->1001"
+
+
 def test_busy_off_and_dnd_off_end_those_profiles(switch, sim, rec):
     sim.behave("1001", Behaviour("busy"))
     sim.behave("1002", Behaviour("dnd"))
