@@ -3,13 +3,14 @@
 **Reads** build the JSON shapes of :mod:`cstaserver.api.views` from the switch and the core.
 
 **Actions** are what a person does at a simulated terminal or an outside caller does, the
-admin shell's ``sim`` controls (:class:`cstaserver.pbx.simulator.Simulator`: off-hook, dial,
-answer, hang up, hold, retrieve, busy, terminal mode, agent log-on/off and ready/not ready,
-traffic runs), plus the handset's consultation, transfer, single-step transfer, deflect and
-DTMF (ECMA-269 17.2.x services of the switch: ``consultation_call``, ``transfer_call``,
-``single_step_transfer``, ``deflect_call``, ``generate_digits``), do-not-disturb and
-forwarding (ECMA-269 19), and skipping simulated time (:mod:`cstaserver.pbx.clock`). Each
-answers with the device and the call it acted on as they are afterwards.
+admin shell's ``sim`` controls (:class:`cstaserver.pbx.simulator.Simulator`: off-hook, dial
+a number or key by key, busy, terminal mode, agent log-on/off and ready/not ready, behaviour
+profiles, traffic runs with their profiles), the phone's keys of
+:mod:`cstaserver.pbx.handset` (answer, reject, hang up, hold, retrieve, consultation,
+transfer, conference, single-step transfer, deflect, DTMF: ECMA-269 17.2.x services of the
+switch, with the causes of a key pressed at the phone), do-not-disturb and forwarding
+(ECMA-269 19), and skipping simulated time (:mod:`cstaserver.pbx.clock`). Each answers with
+the device and the call it acted on as they are afterwards.
 
 A device action without ``"call"`` acts on the call the key would: the alerting one for
 answer and deflect, the connected one for hold, DTMF, consultation and single-step transfer
