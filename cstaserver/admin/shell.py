@@ -60,10 +60,18 @@ Commands (-h after any of the administrator's commands for its options):
   exchange restore FILE              restore a backup (validated, saved, applied)
   sim call FROM TO [--withheld]      a terminal (or outside caller +46..., its number
                                      withheld with --withheld) dials
-  sim answer|hangup|hold|retrieve DEVICE
+  sim offhook|answer|reject|hangup|onhook|hold|retrieve DEVICE   the phone's keys
+  sim dial DEVICE DIGITS             dial digit by digit (off-hook first)
+  sim consult DEVICE NUMBER  |  sim transfer|conference DEVICE
+  sim dtmf DEVICE DIGITS             keypad digits (DEVICE may be an outside caller)
+  sim dnd DEVICE on|off  |  sim forward DEVICE TYPE NUMBER|off
   sim busy DEVICE on|off  |  sim mode DEVICE handsfree|manual
   sim agent DEVICE login AGENT_ID | logout | ready | notready
-  sim traffic RATE SECONDS [--to NUMBER]   outside calls at RATE per second
+  sim behaviour [DEVICE [answer [S] [--talk S] [--dtmf D]|noanswer|busy|reject [S]|dnd|manual]]
+  sim traffic RATE SECONDS [--to NUMBER] [--answer W --busy W --noanswer W --abandon W
+              --ring MIN-MAX --talk MIN-MAX --withheld SHARE --dtmf D --exclude N,N --seed N]
+  sim traffic                        the last run's counters and why calls failed
+  sim reset                          calls cleared, phones manual, traffic stopped
   python                             Python manhole (switch, monitors, sessions, core); Ctrl-D back
   help                               this text
   quit                               log out

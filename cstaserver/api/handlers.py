@@ -3,13 +3,14 @@
 **Reads** build the JSON shapes of :mod:`cstaserver.api.views` from the switch and the core.
 
 **Actions** are what a person does at a simulated terminal or an outside caller does, the
-admin shell's ``sim`` controls (:class:`cstaserver.pbx.simulator.Simulator`: off-hook, dial,
-answer, hang up, hold, retrieve, busy, terminal mode, agent log-on/off and ready/not ready,
-traffic runs), plus the handset's consultation, transfer, single-step transfer, deflect and
-DTMF (ECMA-269 17.2.x services of the switch: ``consultation_call``, ``transfer_call``,
-``single_step_transfer``, ``deflect_call``, ``generate_digits``), do-not-disturb and
-forwarding (ECMA-269 19), and skipping simulated time (:mod:`cstaserver.pbx.clock`). Each
-answers with the device and the call it acted on as they are afterwards.
+admin shell's ``sim`` controls (:class:`cstaserver.pbx.simulator.Simulator`: off-hook, dial
+a number or key by key, busy, terminal mode, agent log-on/off and ready/not ready, behaviour
+profiles, traffic runs with their profiles), the phone's keys of
+:mod:`cstaserver.pbx.handset` (answer, reject, hang up, hold, retrieve, consultation,
+transfer, conference, single-step transfer, deflect, DTMF: ECMA-269 17.2.x services of the
+switch, with the causes of a key pressed at the phone), do-not-disturb and forwarding
+(ECMA-269 19), and skipping simulated time (:mod:`cstaserver.pbx.clock`). Each answers with
+the device and the call it acted on as they are afterwards.
 
 A device action without ``"call"`` acts on the call the key would: the alerting one for
 answer and deflect, the connected one for hold, DTMF, consultation and single-step transfer
@@ -24,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import attrs
 from twisted.logger import Logger
 
 from cstaserver.api.auth import Access
@@ -41,10 +41,12 @@ from cstaserver.api.views import (
     time_json,
     traffic_json,
 )
+from cstaserver.pbx.behaviour import Behaviour, Reaction
 from cstaserver.pbx.calls import Call
 from cstaserver.pbx.clock import MAX_ADVANCE, AdvanceRefused
 from cstaserver.pbx.devices import DeviceInfo
 from cstaserver.pbx.errors import Refusal, SwitchError
+from cstaserver.pbx.handset import ACTIVE_STATES, KEYS, TWO_CALL_KEYS
 from cstaserver.pbx.plan import DeviceKind
 from cstaserver.pbx.states import (
     ConnectionState,
@@ -52,6 +54,7 @@ from cstaserver.pbx.states import (
     RequestedAgentState,
     TerminalMode,
 )
+from cstaserver.pbx.traffic import TrafficProfile
 from cstaserver.web.status import client_rows, monitor_rows, session_rows
 
 log = Logger()
@@ -68,88 +71,6 @@ _AGENT_ACTIONS = {
     "logout": RequestedAgentState.LOGGED_OFF,
     "ready": RequestedAgentState.READY,
     "notready": RequestedAgentState.NOT_READY,
-}
-_HANGUP = (
-    ConnectionState.CONNECTED,
-    ConnectionState.INITIATED,
-    ConnectionState.FAIL,
-    ConnectionState.ALERTING,
-    ConnectionState.QUEUED,
-    ConnectionState.HOLD,
-)
-
-
-@attrs.frozen
-class Key:
-    """A handset key that acts on one of the device's calls: the call it takes (the first of
-    ``states`` the device has a call in, unless the request names one), the switch's refusal
-    when there is none (``what`` names it), and what pressing it does: ``press(switch,
-    call_id, number, fields)``, returning a new call's ID (a consultation) or None."""
-
-    states: tuple[ConnectionState, ...]
-    refusal: Refusal
-    what: str
-    press: Callable[[Any, str, str, Mapping[str, Any]], object]
-
-
-def _single_step_transfer(switch: Any, call: str, number: str, fields: Mapping[str, Any]) -> None:
-    """The call keeps its ID (the transferred party stays in it): no new call to report."""
-    switch.single_step_transfer(call, number, fields["to"])
-
-
-#: The keys by the name the log uses (ECMA-269 17.2.x services of the switch).
-KEYS: dict[str, Key] = {
-    "answer": Key(
-        (ConnectionState.ALERTING,),
-        Refusal.NO_CALL_TO_ANSWER,
-        "call alerting",
-        # the person answers at the phone (also where the exchange cannot: analog, DECT)
-        lambda switch, call, number, fields: switch.lift_handset(call, number),
-    ),
-    "hang-up": Key(
-        _HANGUP,
-        Refusal.NOTHING_TO_CLEAR,
-        "call",
-        lambda switch, call, number, fields: switch.clear_connection(call, number),
-    ),
-    "hold": Key(
-        (ConnectionState.CONNECTED,),
-        Refusal.NO_ACTIVE_CALL,
-        "active call",
-        lambda switch, call, number, fields: switch.hold_call(call, number),
-    ),
-    "retrieve": Key(
-        (ConnectionState.HOLD,),
-        Refusal.NO_HELD_CALL,
-        "held call",
-        lambda switch, call, number, fields: switch.retrieve_call(call, number),
-    ),
-    "consultation": Key(
-        (ConnectionState.CONNECTED,),
-        Refusal.NO_ACTIVE_CALL,
-        "active call",
-        lambda switch, call, number, fields: switch.consultation_call(call, number, fields["to"])[
-            0
-        ],
-    ),
-    "single-step transfer": Key(
-        (ConnectionState.CONNECTED, ConnectionState.QUEUED),
-        Refusal.NO_ACTIVE_CALL,
-        "active or queued call",
-        lambda switch, call, number, fields: _single_step_transfer(switch, call, number, fields),
-    ),
-    "deflect": Key(
-        (ConnectionState.ALERTING, ConnectionState.QUEUED),
-        Refusal.CONNECTION_NOT_IN_STATE,
-        "call alerting or queued",
-        lambda switch, call, number, fields: switch.deflect_call(call, number, fields["to"]),
-    ),
-    "dtmf": Key(
-        (ConnectionState.CONNECTED,),
-        Refusal.CONNECTION_NOT_IN_STATE,
-        "connected call",
-        lambda switch, call, number, fields: switch.generate_digits(call, number, fields["digits"]),
-    ),
 }
 
 
@@ -168,6 +89,32 @@ TO = Field("to", "string", "The number to call: internal, public (+E.164) or out
 
 def _on(what: str) -> Field:
     return Field("on", "boolean", what, True)
+
+
+def _behaviour_json(number: str, behaviour: Behaviour) -> dict[str, Any]:
+    return {"device": number, **behaviour.as_json()}
+
+
+def _traffic_profile(fields: Mapping[str, Any]) -> TrafficProfile:
+    """The traffic profile of ``POST /traffic``'s fields (TrafficProfile's defaults)."""
+    mix = ("answer", "busy", "no_answer", "abandon")
+    given = {name: float(fields[name]) for name in mix if name in fields}
+    if given and "answer" not in given:
+        given["answer"] = 0.0  # a mix given without answer has no answered calls
+    default = TrafficProfile()
+    ring = (fields.get("ring_min", default.ring[0]), fields.get("ring_max", default.ring[1]))
+    talk = (fields.get("talk_min", default.talk[0]), fields.get("talk_max", default.talk[1]))
+    if ring[0] > ring[1] or talk[0] > talk[1]:
+        raise ApiError(400, "out_of_range", "a minimum time is over its maximum")
+    exclude = tuple(n for n in fields.get("exclude", "").split(",") if n)
+    return TrafficProfile(
+        **given,
+        ring=ring,
+        talk=talk,
+        withheld=float(fields.get("withheld", 0.0)),
+        dtmf=fields.get("dtmf"),
+        exclude=exclude,
+    )
 
 
 # -- the handlers ---------------------------------------------------------------------------
@@ -351,6 +298,37 @@ class Handlers:
     def retrieve(self, request: ApiRequest) -> dict[str, Any]:
         return self._press(request, "retrieve")
 
+    def reject(self, request: ApiRequest) -> dict[str, Any]:
+        return self._press(request, "reject")
+
+    def digits(self, request: ApiRequest) -> dict[str, Any]:
+        info = self.device(request.params["number"])
+        keys = request.fields["digits"]
+        return self._acted(info, lambda: self.simulator.dial(info.number, keys), request, "digits")
+
+    # -- behaviour profiles ------------------------------------------------------------------
+    def behaviours(self, request: ApiRequest) -> dict[str, Any]:
+        profiles = self.simulator.people.profiles()
+        return {"behaviours": [_behaviour_json(n, b) for n, b in profiles.items()]}
+
+    def set_behaviour(self, request: ApiRequest) -> dict[str, Any]:
+        info = self.device(request.params["number"])
+        fields = request.fields
+        behaviour = Behaviour(
+            fields["behaviour"],
+            after=fields.get("after", 0.0),
+            talk=fields.get("talk"),
+            dtmf=fields.get("dtmf"),
+        )
+        self.simulator.behave(info.number, behaviour)
+        log.info(
+            "API: {user} behaviour of {device}: {behaviour}",
+            user=request.user,
+            device=info.number,
+            behaviour=behaviour.describe(),
+        )
+        return {"behaviour": _behaviour_json(info.number, behaviour)}
+
     def _press(self, request: ApiRequest, name: str) -> dict[str, Any]:
         """A handset key that acts on one of the device's calls (:data:`KEYS`)."""
         key = KEYS[name]
@@ -419,6 +397,13 @@ class Handlers:
         return self._press(request, "consultation")
 
     def transfer(self, request: ApiRequest) -> dict[str, Any]:
+        return self._join(request, "transfer")
+
+    def conference(self, request: ApiRequest) -> dict[str, Any]:
+        return self._join(request, "conference")
+
+    def _join(self, request: ApiRequest, name: str) -> dict[str, Any]:
+        """A key joining the held and the active call (:data:`TWO_CALL_KEYS`)."""
         info = self.device(request.params["number"])
         fields = request.fields
         held = self.pick(
@@ -436,16 +421,16 @@ class Handlers:
         active = self.pick(
             info.number,
             fields.get("active"),
-            (ConnectionState.CONNECTED, ConnectionState.ALERTING, ConnectionState.INITIATED),
+            ACTIVE_STATES,
             Refusal.NO_ACTIVE_CALL,
             "active call",
             connections=others,
         )
         return self._acted(
             info,
-            lambda: self.switch.transfer_call(held, active, info.number),
+            lambda: TWO_CALL_KEYS[name](self.switch, held, active, info.number),
             request,
-            "transfer",
+            name,
         )
 
     def single_step_transfer(self, request: ApiRequest) -> dict[str, Any]:
@@ -482,6 +467,13 @@ class Handlers:
     def caller_hangup(self, request: ApiRequest) -> dict[str, Any]:
         return self._caller_action(request, "hangup")
 
+    def caller_dtmf(self, request: ApiRequest) -> dict[str, Any]:
+        caller = self.caller(request.params["number"])
+        digits = request.fields["digits"]
+        call_id = self.simulator.dtmf(caller, digits)
+        log.info("API: {user} DTMF by {caller}", user=request.user, caller=caller)
+        return {"call": self._call_after(call_id, {})}
+
     # -- traffic and time ----------------------------------------------------------------------
     def start_traffic(self, request: ApiRequest) -> dict[str, Any]:
         fields = request.fields
@@ -490,6 +482,7 @@ class Handlers:
             float(fields["seconds"]),
             to=fields.get("to"),
             seed=fields.get("seed"),
+            profile=_traffic_profile(fields),
         )
         self.sources.traffic.last = run
         log.info(
@@ -688,6 +681,67 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
         ),
         Route(
             "POST",
+            device_path + "/reject",
+            admin,
+            h.reject,
+            "Reject the call ringing at the phone (the caller hears busy tone: Failed busy; "
+            "a call ringing at other phones too goes on there).",
+            "DeviceAction",
+            fields=(CALL,),
+            errors=DEVICE_ACTION_ERRORS,
+        ),
+        Route(
+            "POST",
+            device_path + "/digits",
+            admin,
+            h.digits,
+            "Press dial keys one at a time (off-hook first if on-hook): one DigitsDialed per "
+            "digit; the call is routed as soon as the digits are a number.",
+            "DeviceAction",
+            fields=(
+                Field("digits", "string", "Dial keys: 0-9, *, + and # (# ends dialling).", True),
+            ),
+            errors=DEVICE_ACTION_ERRORS,
+            description="An outside number (after the trunk prefix) has no fixed length: it is "
+            "routed 5 s after its last digit, or at once after #. Digits no number starts with "
+            "fail the call at once (destNotObtainable), as the handset would (not an error).",
+        ),
+        Route(
+            "POST",
+            device_path + "/behaviour",
+            admin,
+            h.set_behaviour,
+            "How the person at the phone reacts to a call ringing there.",
+            "BehaviourAnswer",
+            fields=(
+                Field(
+                    "behaviour",
+                    "string",
+                    "manual: only when told; answer: after 'after' s (then 'dtmf', hang up "
+                    "after 'talk' s); noanswer; busy; reject: after 'after' s; dnd.",
+                    True,
+                    choices=tuple(r.value for r in Reaction),
+                ),
+                Field(
+                    "after",
+                    "number",
+                    "Seconds of ringing before answering or rejecting.",
+                    minimum=0,
+                    maximum=MAX_TRAFFIC_SECONDS,
+                ),
+                Field(
+                    "talk",
+                    "number",
+                    "Seconds of talk before hanging up (answer).",
+                    minimum=0,
+                    maximum=MAX_TRAFFIC_SECONDS,
+                ),
+                Field("dtmf", "string", "DTMF digits keyed once answered (answer)."),
+            ),
+            errors=DEVICE_ACTION_ERRORS,
+        ),
+        Route(
+            "POST",
             device_path + "/busy",
             admin,
             h.busy,
@@ -794,6 +848,19 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
         ),
         Route(
             "POST",
+            device_path + "/conference",
+            admin,
+            h.conference,
+            "Conference: join the held call's and the active call's parties, the device stays.",
+            "DeviceAction",
+            fields=(
+                Field("held", "string", "The held call (default: the device's held call)."),
+                Field("active", "string", "The active call (default: the device's other call)."),
+            ),
+            errors=DEVICE_ACTION_ERRORS,
+        ),
+        Route(
+            "POST",
             device_path + "/single-step-transfer",
             admin,
             h.single_step_transfer,
@@ -862,6 +929,25 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
             "CallAction",
             errors=(404, 409),
         ),
+        Route(
+            "POST",
+            "/callers/{number}/dtmf",
+            admin,
+            h.caller_dtmf,
+            "The outside party keys DTMF digits in its connected call (an IVR menu choice).",
+            "CallAction",
+            fields=(Field("digits", "string", "Digits: 0-9, *, #, A-D.", True),),
+            errors=(400, 404, 409),
+        ),
+        # -- behaviour profiles
+        Route(
+            "GET",
+            "/behaviours",
+            read,
+            h.behaviours,
+            "The behaviour profile of every phone that has one (the others are manual).",
+            "BehaviourList",
+        ),
         # -- traffic and time
         Route(
             "POST",
@@ -891,6 +977,27 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
                 ),
                 Field("to", "string", "Every call to this number (default: random terminals)."),
                 Field("seed", "integer", "Seed of the run's random numbers (repeatable runs)."),
+                *(
+                    Field(name, "number", what, minimum=0, maximum=1)
+                    for name, what in (
+                        ("answer", "Share of calls the called person answers (default 1)."),
+                        ("busy", "Share of calls the called person refuses as busy."),
+                        ("no_answer", "Share of calls nobody answers (alerting time-out)."),
+                        ("abandon", "Share of calls the caller gives up while they ring."),
+                        ("withheld", "Share of callers withholding their number."),
+                    )
+                ),
+                *(
+                    Field(name, "number", what, minimum=0, maximum=MAX_TRAFFIC_SECONDS)
+                    for name, what in (
+                        ("ring_min", "Shortest ring before answering or abandoning (s)."),
+                        ("ring_max", "Longest ring before answering or abandoning (s)."),
+                        ("talk_min", "Shortest talk before the caller hangs up (s)."),
+                        ("talk_max", "Longest talk before the caller hangs up (s)."),
+                    )
+                ),
+                Field("dtmf", "string", "DTMF digits an answered caller keys."),
+                Field("exclude", "string", "Numbers random calls never go to (1001,1002)."),
             ),
             errors=(400, 409),
         ),

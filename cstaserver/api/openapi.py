@@ -15,6 +15,7 @@ from typing import Any
 from cstaserver.api.auth import Access
 from cstaserver.api.routes import Field, Route
 from cstaserver.api.views import STATE_NAMES
+from cstaserver.pbx.behaviour import Reaction
 from cstaserver.pbx.plan import DeviceKind, DirectoryNumberType
 from cstaserver.pbx.states import AgentState, ConnectionState, ForwardingType, TerminalMode
 
@@ -292,13 +293,47 @@ def schemas() -> dict[str, Any]:
             "seed": _nullable(INTEGER),
             "offered": INTEGER,
             "answered": INTEGER,
-            "failed": INTEGER,
-            "rejected": INTEGER,
+            "failed": {**INTEGER, "description": "Failed calls (busy, do not disturb, ...)."},
+            "rejected": {**INTEGER, "description": "Calls the exchange refused to place."},
+            "abandoned": {**INTEGER, "description": "Callers who gave up while it rang."},
+            "unanswered": {**INTEGER, "description": "Calls that rang until the time-out."},
+            "withheld": {**INTEGER, "description": "Calls whose caller withheld its number."},
             "cleared": INTEGER,
             "in_progress": INTEGER,
             "finished": BOOLEAN,
+            "reasons": {
+                "type": "object",
+                "additionalProperties": INTEGER,
+                "description": "Why calls failed or were refused (a cause or the exchange's "
+                "reason) -> how many.",
+            },
+            "profile": _ref("TrafficProfile"),
         },
         "A traffic run and its live counters.",
+    )
+    traffic_profile = _object(
+        {
+            "answer": NUMBER,
+            "busy": NUMBER,
+            "no_answer": NUMBER,
+            "abandon": NUMBER,
+            "ring": {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2},
+            "talk": {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2},
+            "withheld": NUMBER,
+            "dtmf": _nullable(STRING),
+            "exclude": {"type": "array", "items": STRING},
+        },
+        "What the people of a traffic run do: outcome weights, ring and talk ranges (s).",
+    )
+    behaviour = _object(
+        {
+            "device": STRING,
+            "behaviour": _enum(Reaction),
+            "after": NUMBER,
+            "talk": _nullable(NUMBER),
+            "dtmf": _nullable(STRING),
+        },
+        "How the person at a phone reacts to a call ringing there.",
     )
     return {
         "Error": _object(
@@ -319,6 +354,10 @@ def schemas() -> dict[str, Any]:
         "Exchange": exchange,
         "Time": time,
         "Traffic": traffic,
+        "TrafficProfile": traffic_profile,
+        "Behaviour": behaviour,
+        "BehaviourList": _list("behaviours", "Behaviour"),
+        "BehaviourAnswer": _object({"behaviour": _ref("Behaviour")}),
         "ExchangeAnswer": _object({"exchange": _ref("Exchange")}),
         "DeviceList": _list("devices", "Device"),
         "DeviceAnswer": _object({"device": _ref("Device")}),

@@ -238,9 +238,14 @@ def traffic_json(run: Any) -> dict[str, Any]:
         "answered": run.answered,
         "failed": run.failed,
         "rejected": run.rejected,
+        "abandoned": run.abandoned,
+        "unanswered": run.unanswered,
+        "withheld": run.withheld,
         "cleared": run.cleared,
         "in_progress": run.in_progress,
         "finished": run.finished,
+        "reasons": dict(sorted(run.reasons.items())),
+        "profile": run.profile.as_json(),
     }
 
 

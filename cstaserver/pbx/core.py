@@ -111,6 +111,10 @@ class CallProcessing:
         self._route: Route = _not_wired
         self._distribution: ICallDistribution = _NoDistribution()
         self._reach_predictive: Route = _not_wired
+        #: The simulated person at a phone a MakeCall prompts, if it has a behaviour profile
+        #: (``behaviour.People``): True when the person takes care of the prompt, so the
+        #: exchange's ``prompt_answer_seconds`` does not apply.
+        self.person_prompted: Callable[[Call, Connection], bool] = lambda call, conn: False
 
     def wire(
         self, *, route: Route, distribution: ICallDistribution, reach_predictive: Route
@@ -211,9 +215,12 @@ class CallProcessing:
         to go off-hook: its terminal rings until the person lifts the handset
         (:meth:`answer` then originates the call), for at most ``plan.alerting_timeout``
         seconds (then the call is cleared, cause alertTimeExpired). With
-        ``plan.prompt_answer_seconds`` set, the simulated person does so after that time."""
+        ``plan.prompt_answer_seconds`` set, the simulated person does so after that time,
+        unless the phone's person has a behaviour profile (:attr:`person_prompted`)."""
         conn = call.connections[device]
         self.set_timer(call, conn, "alert", self.plan.alerting_timeout, self._prompt_timeout)
+        if self.person_prompted(call, conn):
+            return
         delay = self.plan.prompt_answer_seconds
         if delay is not None:
             self.set_timer(call, conn, "prompt", delay, self._prompt_answered)

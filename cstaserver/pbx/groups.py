@@ -279,15 +279,35 @@ class Groups:
             cause = EventCause.QUEUE_TIME_OVERFLOW
             self._overflow(call, acd.plan.number, acd.plan.diverted_position, cause)
 
-    def _not_answered(self, call: Call, conn: Connection, acd: AcdQueue) -> None:
-        """An agent let a group call ring for the group's ring time (see module docstring)."""
+    def reject(self, call: Call, device: str) -> bool:
+        """The agent at ``device`` refused (the reject key) a group call ringing there: as if
+        it had rung out, the agent is made not ready and the call goes back to the head of
+        the queue, but the agent's ConnectionCleared has the cause keyOperation. False (and
+        nothing done) if it is not an ACD group's call ringing at one of its agents."""
+        acd = self.acd.get(call.group or "")
+        conn = call.connection(device)
+        agent = self._agent_at(device)
+        if acd is None or conn is None or agent is None or agent.group != acd.plan.number:
+            return False
+        if conn.state is not ConnectionState.ALERTING:
+            return False
+        self._not_answered(call, conn, acd, EventCause.KEY_OPERATION)
+        return True
+
+    def _not_answered(
+        self,
+        call: Call,
+        conn: Connection,
+        acd: AcdQueue,
+        cause: EventCause = EventCause.CALL_NOT_ANSWERED,
+    ) -> None:
+        """An agent let a group call ring for the group's ring time (see module docstring);
+        ``cause``: keyOperation when the agent refused it (:meth:`reject`)."""
         if conn.state is not ConnectionState.ALERTING:
             return
         agent = self._agent_at(conn.device)
         # no redistribution in between: the agent is not ready and the call goes back first
-        self.steps.release(
-            call, conn.device, EventCause.CALL_NOT_ANSWERED, settle=False, redistribute=False
-        )
+        self.steps.release(call, conn.device, cause, settle=False, redistribute=False)
         if agent is not None and agent.group == acd.plan.number:
             agent.cancel_wrap_up()
             self._set_state(agent, AgentState.NOT_READY)

@@ -14,30 +14,41 @@ called side, as for MakeCall. ``call`` from an outside number (``+46...``) is an
 call from the network (the trunk side is the calling party; the number it dialled, as a
 public number, is the call's network called device); ``withheld=True`` places it with the
 caller's number restricted (CLIR).
+
+The handset's other keys (``handset.py``, with the causes ECMA-269 gives a key pressed at
+the device): off-hook, dialling digit by digit (``dial``), answer, reject, on-hook, hold and
+retrieve, consultation, transfer and conference, DTMF from the keypad (or from an outside
+caller), do not disturb and forwarding set at the phone. ``behave`` gives the person at a
+phone a behaviour profile (``behaviour.py``); ``traffic`` runs outside calls by a traffic
+profile (``traffic.py``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from cstaserver.pbx.behaviour import MANUAL, Behaviour, People, Reaction
 from cstaserver.pbx.calls import Call
 from cstaserver.pbx.devices import DeviceInfo, initial_mode
 from cstaserver.pbx.errors import Refusal, SwitchError
+from cstaserver.pbx.handset import (
+    ACTIVE_STATES,
+    KEYS,
+    ON_HOOK_ORDER,
+    TWO_CALL_KEYS,
+    DigitCollector,
+    first_call,
+)
 from cstaserver.pbx.states import (
     ConnectionState,
     EventCause,
+    ForwardingType,
     RequestedAgentState,
     TerminalMode,
 )
 from cstaserver.pbx.switch import Switch
-from cstaserver.pbx.traffic import TrafficGenerator, TrafficRun
+from cstaserver.pbx.traffic import TrafficGenerator, TrafficProfile, TrafficRun
 
-_HANGUP_ORDER = (
-    ConnectionState.CONNECTED,
-    ConnectionState.INITIATED,
-    ConnectionState.FAIL,
-    ConnectionState.ALERTING,
-    ConnectionState.QUEUED,
-    ConnectionState.HOLD,
-)
 _AGENT_ACTIONS = {
     "ready": RequestedAgentState.READY,
     "notready": RequestedAgentState.NOT_READY,
@@ -52,6 +63,8 @@ class Simulator:
         self.switch = switch
         self.core = switch.core  # a person at a terminal drives the call steps directly
         self._traffic: list[TrafficGenerator] = []
+        self.people = People(switch)
+        self.digits = DigitCollector(switch, self._route_dialled)
 
     # -- helpers -----------------------------------------------------------------------------
     def require_terminal(self, device: str) -> DeviceInfo:
@@ -131,19 +144,47 @@ class Simulator:
             info = self.require_terminal(from_)
         except SwitchError as exc:
             raise SwitchError(Refusal.BAD_CALLING_DEVICE, exc.message) from None
-        call = sw.check_may_originate(info)
+        call = self._dial_tone(info)
+        self.core.dialled(call, info.number, to)
+        self._route_dialled(call, info.number, to)
+        return call.call_id
+
+    def _dial_tone(self, info: DeviceInfo) -> Call:
+        """The call ``info``'s phone dials in: its initiated one, else a new one (off-hook)."""
+        call = self.switch.check_may_originate(info)
+        if call is not None and call.prompting is not None:
+            raise SwitchError(
+                Refusal.NOT_IN_STATE,
+                f"{info.number} is being prompted for call {call.call_id}: go off-hook",
+            )
         if call is None:
             call = self.core.off_hook(info.number, EventCause.NEW_CALL)
-        self.core.dialled(call, info.number, to)
-        target = sw.numbering.resolve(to)
-        cause = self._dial_failure(info.number, to, target)
+        return call
+
+    def _route_dialled(self, call: Call, device: str, to: str) -> None:
+        """The exchange routes the number ``device`` dialled (or fails the call)."""
+        target = self.switch.numbering.resolve(to)
+        cause = self._dial_failure(device, to, target)
         if cause is not None:
             call.called_device = to
             self.core.fail(call, to, cause)
         else:
             assert target is not None
             call.called_device = target
-            self.core.originate(call, info.number, target)
+            self.core.originate(call, device, target)
+
+    def dial(self, device: str, digits: str) -> str:
+        """``sim dial DEVICE DIGITS``: the person presses dial keys one at a time (off-hook
+        first if on-hook): one DigitsDialed per digit, the call routed as soon as the digits
+        are a number (``handset.DigitCollector``)."""
+        try:
+            info = self.require_terminal(device)
+        except SwitchError as exc:
+            raise SwitchError(Refusal.BAD_CALLING_DEVICE, exc.message) from None
+        if not digits or not set(digits) <= set("0123456789*#+"):
+            raise SwitchError(Refusal.BAD_ARGUMENT, f"bad digits {digits!r}: 0-9, *, # or +")
+        call = self._dial_tone(info)
+        self.digits.press(call, info.number, digits)
         return call.call_id
 
     def _dial_failure(self, calling: str, dialled: str, target: str | None) -> EventCause | None:
@@ -181,29 +222,107 @@ class Simulator:
     def hangup(self, device: str) -> str:
         """``sim hangup``: on-hook; clears the active connection (else the held one)."""
         number = self.switch.party_number(device)
-        call, line = self._pick_line(number, _HANGUP_ORDER, Refusal.NOTHING_TO_CLEAR)
+        call, line = self._pick_line(number, ON_HOOK_ORDER, Refusal.NOTHING_TO_CLEAR)
         self.switch.clear_connection(call.call_id, line)
         return call.call_id
 
-    def hold(self, device: str) -> str:
-        """``sim hold``: the hold key on the active call."""
+    def press(self, device: str, key: str, call_id: str | None = None, **args: Any) -> str:
+        """The person presses ``key`` (``handset.KEYS``) at the phone of ``device``: on
+        ``call_id``, else on the call the key acts on. Returns the call acted on, or the new
+        call a key made (a consultation)."""
         info = self.require_terminal(device)
-        call, line = self._pick_line(
-            info.number, (ConnectionState.CONNECTED,), Refusal.NO_ACTIVE_CALL
-        )
-        self.switch.hold_call(call.call_id, line)
-        return call.call_id
+        spec = KEYS[key]
+        if call_id is None:
+            call, line = self._pick_line(info.number, spec.states, spec.refusal)
+        else:
+            call = self.switch.calls.get(call_id)
+            if call is None:
+                raise SwitchError(Refusal.NO_SUCH_CALL, f"no call {call_id!r}")
+            line = next(
+                (
+                    ln
+                    for ln, c in self.core.appearances.calls_at(info.number)
+                    if c.call_id == call_id
+                ),
+                info.number,
+            )
+        made = spec.press(self.switch, call.call_id, line, args)
+        return str(made) if made is not None else call.call_id
+
+    def hold(self, device: str) -> str:
+        """``sim hold``: the hold key on the active call (Held, cause keyOperation)."""
+        return self.press(device, "hold")
 
     def retrieve(self, device: str) -> str:
-        """The hold key again: retrieve the held call."""
+        """The hold key again: retrieve the held call (Retrieved, cause keyOperation)."""
+        return self.press(device, "retrieve")
+
+    def reject(self, device: str) -> str:
+        """``sim reject``: the person refuses the call ringing at the phone
+        (``Switch.reject_call``)."""
+        return self.press(device, "reject")
+
+    def consult(self, device: str, to: str) -> str:
+        """``sim consult``: hold the active call and call ``to`` (the new call's ID)."""
+        return self.press(device, "consultation", to=to)
+
+    def join(self, device: str, key: str) -> str:
+        """``sim transfer`` / ``sim conference``: the key joining the held and the active
+        call of the phone (``handset.TWO_CALL_KEYS``); the resulting call's ID."""
         info = self.require_terminal(device)
-        call, line = self._pick_line(info.number, (ConnectionState.HOLD,), Refusal.NO_HELD_CALL)
-        self.switch.retrieve_call(call.call_id, line)
+        conns = self.switch.connections_at(info.number)
+        held = first_call(
+            conns, (ConnectionState.HOLD,), Refusal.NO_HELD_CALL, info.number, "held call"
+        )
+        active = first_call(
+            conns, ACTIVE_STATES, Refusal.NO_ACTIVE_CALL, info.number, "active call", skip=held
+        )
+        return TWO_CALL_KEYS[key](self.switch, held, active, info.number)
+
+    def dtmf(self, device: str, digits: str) -> str:
+        """``sim dtmf``: DTMF in the connected call - from the phone's keypad
+        (DigitsGenerated, keyOperation), or from an outside caller (an IVR menu choice)."""
+        number = self.switch.party_number(device)
+        if self.switch.info(number) is not None:
+            return self.press(number, "dtmf", digits=digits)
+        call = self._pick(number, (ConnectionState.CONNECTED,), Refusal.CONNECTION_NOT_IN_STATE)
+        self.switch.generate_digits(call.call_id, number, digits)
         return call.call_id
 
+    def dnd(self, device: str, on: bool) -> None:
+        """``sim dnd``: do not disturb set or cleared at the phone (DoNotDisturb); off also
+        ends a ``dnd`` behaviour profile."""
+        info = self.require_terminal(device)
+        if not on and self.people.get(info.number).reaction is Reaction.DND:
+            self.people.set(info.number, MANUAL)  # clears do not disturb itself
+            return
+        self.switch.set_do_not_disturb(info.number, on)
+
+    def forward(
+        self, device: str, kind: ForwardingType | str, to: str | None, on: bool = True
+    ) -> None:
+        """``sim forward``: forwarding of one type set (to ``to``) or cleared at the phone
+        (Forwarding)."""
+        info = self.require_terminal(device)
+        try:
+            forwarding = ForwardingType(kind)
+        except ValueError:
+            names = ", ".join(t.value for t in ForwardingType)
+            raise SwitchError(
+                Refusal.BAD_ARGUMENT, f"forwarding type must be one of {names}, not {kind!r}"
+            ) from None
+        self.switch.set_forwarding(info.number, forwarding, to, on)
+
+    def behave(self, device: str, behaviour: Behaviour) -> Behaviour:
+        """``sim behaviour DEVICE ...``: how the person at the phone reacts to a call."""
+        return self.people.set(device, behaviour)
+
     def busy(self, device: str, on: bool) -> None:
-        """``sim busy on|off``: the terminal is busy for callers (and cannot originate)."""
+        """``sim busy on|off``: the terminal is busy for callers (and cannot originate).
+        Off also ends a ``busy`` behaviour profile (the person is free again)."""
         info = self._extension(device)
+        if not on and self.people.get(info.number).reaction is Reaction.BUSY:
+            self.people.set(info.number, MANUAL)
         info.busy = bool(on)
         if not info.busy:
             self.switch.groups.dispatch()
@@ -249,17 +368,24 @@ class Simulator:
 
     # -- traffic -----------------------------------------------------------------------------
     def traffic(
-        self, rate: float, seconds: float, to: str | None = None, seed: int | None = None
+        self,
+        rate: float,
+        seconds: float,
+        to: str | None = None,
+        seed: int | None = None,
+        profile: TrafficProfile | None = None,
     ) -> TrafficRun:
-        """``sim traffic``: outside calls at ``rate`` per second for ``seconds``."""
-        generator = TrafficGenerator(self.switch)
-        run = generator.start(rate, seconds, to=to, seed=seed)
+        """``sim traffic``: outside calls at ``rate`` per second for ``seconds``, the called
+        people and the callers acting as ``profile`` says (default: every call answered)."""
+        generator = TrafficGenerator(self.switch, people=self.people)
+        run = generator.start(rate, seconds, to=to, seed=seed, profile=profile)
         self._traffic = [g for g in self._traffic if not g.run.finished] + [generator]
         return run
 
     # -- between tests ------------------------------------------------------------------------
     def reset(self) -> int:
         """A quiet exchange again, for tests that share one server: traffic runs stopped,
+        digits being dialled forgotten, every behaviour profile removed (everybody manual),
         every call cleared (ConnectionCleared / CallCleared as ClearCall gives them), every
         agent logged off, and each extension's busy flag, do not disturb, message waiting
         indicator, forwarding and terminal mode back to how the exchange was built. The
@@ -268,6 +394,8 @@ class Simulator:
         for generator in self._traffic:
             generator.stop()
         self._traffic = []
+        self.digits.reset()
+        self.people.reset()
         cleared = 0
         for call_id in list(self.switch.calls):
             if call_id in self.switch.calls:

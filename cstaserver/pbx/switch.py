@@ -521,6 +521,36 @@ class Switch:
             self._hold(active, active.connections[line], EventCause.NORMAL)
         self.core.answer(call, line)
 
+    def reject_call(self, call_id: str, device: str) -> None:
+        """The person refuses a call ringing at the phone (the reject key): the alerting
+        connection is released (ConnectionCleared, cause keyOperation). If the call rings
+        nowhere else, the caller hears busy tone: Failed, cause busy, at the rejecting
+        device (an outside caller is then released by the network, as for any Failed); a
+        call that also rings at other phones (a hunt group's, an EDN's) goes on ringing
+        there; an ACD group's call refused by an agent goes back to the head of the queue
+        and the agent is made not ready (``Groups.reject``). A MakeCall prompt is refused
+        the same way (the call ends)."""
+        call, info, conn = self._party(call_id, device)
+        if self.core.is_prompted(call, conn):
+            self.core.clear_all(call, EventCause.KEY_OPERATION, first=info.number)
+            return
+        if conn.state is not ConnectionState.ALERTING:
+            raise SwitchError(
+                Refusal.NO_CALL_TO_ANSWER, f"nothing alerts at {info.number} in call {call_id}"
+            )
+        if self.groups.reject(call, info.number):  # an agent refused an ACD call
+            return
+        self.core.release(
+            call, info.number, EventCause.KEY_OPERATION, settle=False, redistribute=False
+        )
+        offered = call.in_state(ConnectionState.ALERTING, ConnectionState.QUEUED)
+        if not offered and not call.ended:  # a group may have offered it to another member
+            if call.connections:
+                self.core.fail(call, info.number, EventCause.BUSY)
+            else:
+                self.core.end_call(call, EventCause.BUSY, involved=(info.number,))
+        self.groups.dispatch()
+
     def clear_connection(self, call_id: str, device: str) -> None:
         call = self._call(call_id)
         number = self.network.hidden_party(call, self.party_number(device))
@@ -531,12 +561,16 @@ class Switch:
     def clear_call(self, call_id: str) -> None:
         self.core.clear_all(self._call(call_id), EventCause.NORMAL_CLEARING)
 
-    def hold_call(self, call_id: str, device: str) -> None:
+    def hold_call(
+        self, call_id: str, device: str, *, cause: EventCause = EventCause.NORMAL
+    ) -> None:
+        """HoldCall (ECMA-269 17.2.9); ``cause``: keyOperation when the person pressed the
+        hold key at the phone (``pbx/handset.py``)."""
         call, info, conn = self._party(call_id, device)
         if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(Refusal.NO_ACTIVE_CALL, f"call {call_id} is not active")
         self._check_may_hold(info)
-        self._hold(call, conn, EventCause.NORMAL)
+        self._hold(call, conn, cause)
 
     @staticmethod
     def _check_may_hold(info: DeviceInfo) -> None:
@@ -557,12 +591,15 @@ class Switch:
         self.recall.on_retrieve(call, conn)
         self.core.emit(call.event(Retrieved, cause, retrieving_device=conn.device))
 
-    def retrieve_call(self, call_id: str, device: str) -> None:
+    def retrieve_call(
+        self, call_id: str, device: str, *, cause: EventCause = EventCause.NORMAL
+    ) -> None:
+        """RetrieveCall (ECMA-269 17.2.16); ``cause`` as for :meth:`hold_call`."""
         call, info, conn = self._party(call_id, device)
         if conn.state is not ConnectionState.HOLD:
             raise SwitchError(Refusal.NO_HELD_CALL, f"call {call_id} is not held")
         self._check_no_active(info)
-        self._retrieve(call, conn, EventCause.NORMAL)
+        self._retrieve(call, conn, cause)
 
     def consultation_call(self, held_call_id: str, device: str, consulted: str) -> tuple:
         call, info, conn = self._party(held_call_id, device)
@@ -799,17 +836,26 @@ class Switch:
         call = self._call(call_id)
         self.groups.route_timed_out(call, self.numbering.internal(group) or group)
 
-    def generate_digits(self, call_id: str, device: str, digits: str) -> None:
-        call, info, conn = self._party(call_id, device)
+    def generate_digits(
+        self, call_id: str, device: str, digits: str, *, cause: EventCause = EventCause.NORMAL
+    ) -> None:
+        """GenerateDigits (ECMA-269 18.2.x): DTMF in a connected call. ``device`` is an
+        extension with a terminal, or an outside party of the call (a caller keying digits
+        into an application's menu); ``cause`` keyOperation for the handset's keypad."""
+        if self.numbering.is_external(device):
+            call = self._call(call_id)
+            number = device
+            conn = self._connection(call, device, Refusal.NOT_IN_CALL)
+        else:
+            call, info, conn = self._party(call_id, device)
+            number = info.number
         if conn.state is not ConnectionState.CONNECTED:
             raise SwitchError(
                 Refusal.CONNECTION_NOT_IN_STATE, f"call {call_id} is not connected at {device}"
             )
         if not digits or not set(digits) <= DIGITS:
             raise SwitchError(Refusal.BAD_ARGUMENT, f"bad digits {digits!r}")
-        self.core.emit(
-            call.event(DigitsGenerated, EventCause.NORMAL, device=info.number, digits=digits)
-        )
+        self.core.emit(call.event(DigitsGenerated, cause, device=number, digits=digits))
 
     # -- call features (docs/call-features.md; hooks: waiting.py, recall.py) ------------------
     def set_message_waiting(self, device: str, on: bool) -> None:

@@ -90,6 +90,18 @@ class Recorder:
         raise AssertionError(f"no {cls} event")
 
 
+class Monitors:
+    """One recorder per device, as a device monitor of each would see the events."""
+
+    def __init__(self, switch: Switch, *numbers: str) -> None:
+        self.recorders = {n: Recorder() for n in numbers}
+        for number, recorder in self.recorders.items():
+            switch.subscribe_device(number, recorder)
+
+    def take(self) -> dict[str, list[str]]:
+        return {number: rec.take() for number, rec in self.recorders.items()}
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

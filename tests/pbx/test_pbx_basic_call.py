@@ -267,7 +267,8 @@ def test_hold_and_retrieve(switch, sim, rec, states):
     assert rec.take() == ["Retrieved normal 1000"]
     sim.hold("1001")
     assert sim.retrieve("1001") == call_id
-    assert rec.take() == ["Held normal 1001", "Retrieved normal 1001"]
+    # the hold key at the phone: ECMA-269 cause keyOperation
+    assert rec.take() == ["Held keyOperation 1001", "Retrieved keyOperation 1001"]
 
 
 def test_snapshots(switch, rec):

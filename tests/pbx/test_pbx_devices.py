@@ -174,9 +174,9 @@ def test_a_call_to_an_adn_rings_its_phone(switch, sim, rec, states):
     assert states(call_id) == {"1000": "connected", "1503": "connected"}
     assert switch.device("1500").connections == {}
     sim.hold("1500")
-    assert rec.take() == ["Held normal 1503"]
+    assert rec.take() == ["Held keyOperation 1503"]
     sim.retrieve("1500")
-    assert rec.take() == ["Retrieved normal 1503"]
+    assert rec.take() == ["Retrieved keyOperation 1503"]
 
 
 def test_make_call_from_an_adn_uses_its_phone(switch, sim, rec):

@@ -14,19 +14,7 @@ from cstaserver.pbx.plan import OnHookConsultation
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.states import ForwardingType
 from cstaserver.pbx.switch import Switch
-from tests.pbx.conftest import Recorder
-
-
-class Monitors:
-    """One recorder per device, as a device monitor of each would see the events."""
-
-    def __init__(self, switch: Switch, *numbers: str) -> None:
-        self.recorders = {n: Recorder() for n in numbers}
-        for number, recorder in self.recorders.items():
-            switch.subscribe_device(number, recorder)
-
-    def take(self) -> dict[str, list[str]]:
-        return {number: rec.take() for number, rec in self.recorders.items()}
+from tests.pbx.conftest import Monitors
 
 
 def _switch(clock, **settings) -> Switch:

@@ -26,7 +26,9 @@ def test_traffic_counts():
     assert run.finished
     assert 20 <= run.offered <= 60
     assert run.cleared == run.offered and run.in_progress == 0
-    assert run.answered + run.failed + run.rejected == run.offered
+    ended = run.answered + run.failed + run.rejected + run.abandoned + run.unanswered
+    assert ended == run.offered
+    assert run.abandoned == 0  # the default profile: every caller waits
     assert run.answered > 0
     assert switch.calls == {}
 
