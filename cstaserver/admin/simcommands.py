@@ -62,7 +62,14 @@ def _traffic(controls: SimControls, args: list[str], out: ICommandOutput) -> Non
     out.write(f"traffic: {rate:g} calls/s for {seconds:g} s{target} (sim traffic: counters)\n")
 
 
+def _usage_line() -> str:
+    """The usage line of ``sim`` itself (no verb, or one it does not know)."""
+    return f"usage: sim {'|'.join(USAGE)} ... (help lists each)"
+
+
 def _do(simulator: Any, verb: str, args: list[str]) -> str:
+    if verb not in USAGE:
+        raise CommandError(f"unknown control {verb!r}; {_usage_line()}")
     usage = CommandError(f"usage: {USAGE[verb]}")
     if verb == "call":
         withheld = args[2:] == ["--withheld"]
@@ -98,7 +105,7 @@ def _do(simulator: Any, verb: str, args: list[str]) -> str:
             raise usage
         simulator.agent(args[0], args[1])
         return f"{args[0]}: agent {args[1]}"
-    raise CommandError(f"unknown sim control {verb!r}: {', '.join(USAGE)}")
+    raise CommandError(f"unknown control {verb!r}; {_usage_line()}")
 
 
 @attrs.define
@@ -108,16 +115,20 @@ class SimControls:
     simulator: Any
     last_run: Any = None
 
-    def run(self, args: list[str], out: ICommandOutput) -> None:
-        """One ``sim`` command line (without the word ``sim``)."""
+    def run(self, args: list[str], out: ICommandOutput) -> int:
+        """One ``sim`` command line (without the word ``sim``); its exit status (0, or 2 for
+        wrong input or a refusal of the switch)."""
         try:
             if not args:
-                raise CommandError(f"usage: sim {'|'.join(USAGE)} ...")
+                raise CommandError(_usage_line())
             if args[0] == "traffic":
                 _traffic(self, args[1:], out)
-                return
+                return 0
             out.write(_do(self.simulator, args[0], args[1:]) + "\n")
         except CommandError as e:
             out.error(f"sim: {e}\n")
+            return 2
         except SwitchError as e:
             out.error(f"sim: {e.message}\n")
+            return 2
+        return 0
