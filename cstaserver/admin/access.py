@@ -103,7 +103,7 @@ class AdminRealm:
             if getattr(mind, "terminal", True):
                 protocol: Any = telnetshell.ShellBootstrap(self.shells.terminal, user)
             else:
-                plain = self.shells.lines(user, newline=b"\r\n", interactive=True)
+                plain = self.shells.lines(user, interactive=True)
                 protocol = telnetshell.PlainTelnet(plain)
             return (telnet.ITelnetProtocol, protocol, lambda: None)
         if iconch.IConchUser in interfaces:

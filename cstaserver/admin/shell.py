@@ -100,12 +100,12 @@ class ShellRuntime:
 @implementer(ICommandOutput)
 @attrs.define
 class TerminalOutput:
-    """Command output on the shell's terminal (``\\n`` → ``\\r\\n``)."""
+    """Command output on the shell's terminal (which makes each ``\\n`` a CR LF)."""
 
     terminal: Any
 
     def write(self, text: str) -> None:
-        self.terminal.write(text.replace("\n", "\r\n").encode("utf-8", "replace"))
+        self.terminal.write(text.encode("utf-8", "replace"))
 
     def error(self, text: str) -> None:
         self.write(text)
@@ -120,7 +120,7 @@ class AdminManhole(manhole.ColoredManhole):
 
     def initializeScreen(self) -> None:
         self.terminal.write(
-            b"Python manhole: switch, monitors, sessions, core, sim. Ctrl-D returns.\r\n"
+            b"Python manhole: switch, monitors, sessions, core, sim. Ctrl-D returns.\n"
         )
         self.terminal.write(self.ps[self.pn])
         self.setInsertMode()
@@ -193,7 +193,7 @@ class AdminShell(recvline.HistoricRecvLine):
     # -- keys --------------------------------------------------------------------------------
     def handle_INT(self) -> None:  # noqa: N802 (RecvLine key handler)
         """Ctrl-C: cancel the question being asked, or drop the line being typed."""
-        self.terminal.write(b"^C\r\n")
+        self.terminal.write(b"^C\n")
         self._clear_line()
         if self._answer is not None:
             self._cancel_question()
@@ -205,12 +205,12 @@ class AdminShell(recvline.HistoricRecvLine):
         if self.lineBuffer:
             self.terminal.write(b"\a")
         elif self._answer is not None:
-            self.terminal.write(b"\r\n")
+            self.terminal.write(b"\n")
             self._cancel_question()
         elif self.busy:
             self.terminal.write(b"\a")
         else:
-            self.terminal.write(b"\r\nbye\r\n")
+            self.terminal.write(b"\nbye\n")
             self.quit()
 
     def handle_KILL(self) -> None:  # noqa: N802 (RecvLine key handler)

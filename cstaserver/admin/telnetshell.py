@@ -150,13 +150,18 @@ class ShellBootstrap(telnet.TelnetBootstrapProtocol):
     def enableRemote(self, option: bytes) -> bool:  # noqa: N802 (Twisted hook)
         return option in (telnet.NAWS, telnet.SGA)
 
+    def write(self, data: bytes) -> None:
+        """The terminal's CR LF once on the wire (the telnet transport makes LF a CR LF)."""
+        self.transport.write(data.replace(b"\r\n", b"\n"))
+
     def telnet_NAWS(self, data: Any) -> None:  # noqa: N802 (Twisted hook)
         if len(data) == 4:
             super().telnet_NAWS(data)
 
 
 class PlainTelnet(telnet.TelnetProtocol):
-    """The plain line shell on a telnet connection (CR LF line ends, RFC 854)."""
+    """The plain line shell on a telnet connection (the transport sends each LF as CR LF,
+    RFC 854)."""
 
     def __init__(self, shell: Any) -> None:
         self.shell = shell
