@@ -8,7 +8,13 @@ the running server; ``-i``/``-c`` without values prompt here), ``exchange print|
 (:mod:`.exchange`), the ``sim`` controls of the simulated terminals and callers
 (:mod:`.simcommands`), ``python`` (a real Twisted manhole, :class:`AdminManhole`, with
 ``switch``, ``monitors``, ``sessions``, ``core`` and ``sim`` bound; Ctrl-D returns to ``mxone>``),
-``help`` and ``quit``. A wrong command gives one line and the shell goes on.
+``help`` and ``quit``. A wrong command gives one line and the shell goes on. What a line
+means is :mod:`.commandline`'s, shared with the plain line shell (:mod:`.lineshell`).
+
+The terminal: Twisted's ``recvline`` line editing with the keys of a shell (Ctrl-C, Ctrl-D,
+Ctrl-U; see :class:`AdminShell`), a ``--password`` value echoed as ``*`` and masked in the
+history, no screen clearing at login (a window size only is noted) and no terminal reset at
+logout (:class:`TerminalProtocol`), as ECMA-48 terminals and ``insults`` understand them.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ Commands (-h after any of the administrator's commands for its options):
   sim traffic RATE SECONDS [--to NUMBER]   outside calls at RATE per second
   python                             Python manhole (switch, monitors, sessions, core); Ctrl-D back
   help                               this text
-  quit                               log out
+  quit                               log out (or Ctrl-D on an empty line; Ctrl-C drops a line)
 """
 
 
