@@ -11,11 +11,12 @@ from pathlib import Path
 
 from twisted.internet import reactor as global_reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
 from cstaserver.config import DataDirectory
 from cstaserver.pytest_plugin import DEMO_ADMIN
-from tests.admin.admin_harness import Server, TerminalClient, demo_data
+from tests.admin.admin_harness import Server, TerminalClient, demo_data, settle
 from tests.admin.real_clients import (
     CTRL_C,
     CTRL_D,
@@ -41,6 +42,19 @@ class _ShellCase(unittest.TestCase):
         demo_data(self.data)
         self.server = Server(self, self.data, shell=True)
         self.home = Path(self.mktemp()).absolute()
+        self.events: list[dict] = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+
+    async def assert_logged_nothing_bad(self) -> None:
+        """No error or critical line in the server's log (a logout is not an error)."""
+        await settle(0.2)
+        bad = [
+            formatEvent(e)
+            for e in self.events
+            if e.get("log_level", LogLevel.info) >= LogLevel.error
+        ]
+        assert bad == []
 
     async def login(self) -> ClientProcess:
         raise NotImplementedError
@@ -90,6 +104,7 @@ class _ShellCase(unittest.TestCase):
         status = await client.wait()
         assert "bye" in client.terminal.text[mark:]
         assert RESET not in client.raw
+        await self.assert_logged_nothing_bad()
         return status
 
     async def check_unknown_sim_control(self) -> None:
@@ -109,6 +124,7 @@ class _ShellCase(unittest.TestCase):
         await client.wait()
         assert "bye" in client.terminal.text[mark:]
         assert RESET not in client.raw and CLEAR_SCREEN not in client.raw
+        await self.assert_logged_nothing_bad()
 
     async def check_password_masked(self) -> None:
         client = await self.login()
@@ -198,6 +214,7 @@ class SshClientTests(_ShellCase):
         assert out.startswith("sim: unknown control 'foo'; usage: sim call|")
         status, out = await ssh_run(self, port, self.home, "frobnicate")
         assert (status, out) == (2, "unknown command 'frobnicate' (help lists the commands)\n")
+        await self.assert_logged_nothing_bad()
 
     async def test_exec_answers_questions_from_stdin(self) -> None:
         port = self.server.settings.admin_ssh_port
@@ -225,6 +242,7 @@ class SshClientTests(_ShellCase):
         assert status == 0  # a last line without its newline runs too
         status, out = await ssh_run(self, port, self.home, stdin=b"sim foo\nquit\nhelp\n")
         assert status == 2 and out.endswith("bye\n")  # quit: the status so far, no more lines
+        await self.assert_logged_nothing_bad()
 
 
 class NonNegotiatingTelnetTests(unittest.TestCase):
@@ -234,6 +252,9 @@ class NonNegotiatingTelnetTests(unittest.TestCase):
         self.data = Path(self.mktemp())
         demo_data(self.data)
         self.server = Server(self, self.data, shell=True)
+        self.events: list[dict] = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
 
     async def connect(self) -> TerminalClient:
         client = TerminalClient()
@@ -277,3 +298,10 @@ class NonNegotiatingTelnetTests(unittest.TestCase):
         await client.closed
         assert "number:" in client.text and "1001" in client.text
         assert client.text.endswith("bye\n")
+        await settle(0.2)
+        bad = [
+            formatEvent(e)
+            for e in self.events
+            if e.get("log_level", LogLevel.info) >= LogLevel.warn
+        ]
+        assert bad == []  # no "Unhandled error in Deferred", no Twisted state warnings
