@@ -60,6 +60,7 @@ class LineShell(protocol.Protocol):
         banner: str = "",
         newline: bytes = b"\n",
         on_exit: Callable[[int], None] | None = None,
+        keyboard: bool = False,
     ) -> None:
         self.commands = commands
         self.help_text = help_text
@@ -67,6 +68,7 @@ class LineShell(protocol.Protocol):
         self.banner = banner
         self.newline = newline
         self.on_exit = on_exit
+        self.keyboard = keyboard  # input typed on a terminal: see _typed
         self.last_status = 0
         self._buffer = b""
         self._skipping = False  # inside an overlong line
@@ -76,6 +78,8 @@ class LineShell(protocol.Protocol):
         self._input_ended = False
         self._finished = False
         self._once = False
+        self._secret = False
+        self._after_cr = False
 
     # -- connection --------------------------------------------------------------------------
     def connectionMade(self) -> None:  # noqa: N802 (Twisted hook)
@@ -86,6 +90,8 @@ class LineShell(protocol.Protocol):
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 (Twisted hook)
         if self._finished:
             return
+        if self.keyboard:
+            data = self._typed(data)
         self._buffer += data
         while b"\n" in self._buffer:
             raw, _, self._buffer = self._buffer.partition(b"\n")
@@ -99,6 +105,17 @@ class LineShell(protocol.Protocol):
                 self._skipping = True
                 self.write_text(f"line longer than {MAX_LINE} bytes: dropped\n")
         self._next()
+
+    def _typed(self, data: bytes) -> bytes:
+        """Keys from a terminal (``ssh -t host COMMAND``): Enter is CR, echoed here (but not
+        the answer to a secret question); a CR LF pair counts once."""
+        if self._after_cr and data.startswith(b"\n"):
+            data = data[1:]
+        self._after_cr = data.endswith(b"\r")
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if data and self.transport is not None and not self._secret:
+            self.transport.write(data.replace(b"\n", b"\r\n"))
+        return data
 
     def run_once(self, text: str) -> None:
         """Run the command line ``text`` and end the session with its status (ssh exec);
@@ -197,7 +214,13 @@ class LineShell(protocol.Protocol):
             answer.callback(self._lines.popleft())
         else:
             self._answer = answer
+            self._secret = secret
+            answer.addBoth(self._answered)
         return answer
+
+    def _answered(self, result: Any) -> Any:
+        self._secret = False
+        return result
 
     # -- IShellSession -----------------------------------------------------------------------
     def quit(self) -> None:

@@ -330,7 +330,12 @@ def shell_factories(runtime: ShellRuntime) -> ShellFactories:
         return TerminalProtocol(AdminShell, runtime, user)
 
     def lines(
-        user: str, *, newline: bytes = b"\n", on_exit: Any = None, interactive: bool = False
+        user: str,
+        *,
+        newline: bytes = b"\n",
+        on_exit: Any = None,
+        interactive: bool = False,
+        keyboard: bool = False,
     ) -> LineShell:
         return LineShell(
             ShellCommands(runtime, user),
@@ -339,6 +344,7 @@ def shell_factories(runtime: ShellRuntime) -> ShellFactories:
             banner=BANNER.format(user=user) if interactive else "",
             newline=newline,
             on_exit=on_exit,
+            keyboard=keyboard,
         )
 
     return ShellFactories(terminal, lines)

@@ -8,7 +8,7 @@ One :class:`AdminSession` per session channel of a logged-in :class:`AdminUser`:
 - ``shell`` without a pty (``echo "csta -p" | ssh -T ...``): the plain line shell, each input
   line a command, until the end of the input;
 - ``exec`` (``ssh -p 8022 admin@host csta -p``): that one command line; further input lines
-  answer its questions.
+  answer its questions (with ``ssh -t``, typed: echoed, a password answer not).
 
 Every session ends with an ``exit-status``: the status of the last command (0 done, 2 wrong
 input), so ``ssh ... csta -p && ...`` works as with a local command. Logging out (``quit``,
@@ -41,8 +41,8 @@ log = Logger()
 class ShellFactories:
     """How a session makes its shell: ``terminal(user)`` the terminal protocol (an
     ``insults`` server protocol running the terminal shell), ``lines(user, newline=,
-    on_exit=, interactive=)`` a :class:`~.lineshell.LineShell` (``interactive``: with the
-    banner and the prompt)."""
+    on_exit=, interactive=, keyboard=)`` a :class:`~.lineshell.LineShell` (``interactive``:
+    with the banner and the prompt; ``keyboard``: input typed on a terminal)."""
 
     terminal: Callable[[str], Any]
     lines: Callable[..., Any]
@@ -133,8 +133,11 @@ class AdminSession:
 
     def _open_lines(self, proto: Any, once: str | None) -> None:
         self.proto = proto
-        newline = b"\r\n" if self.size is not None else b"\n"
-        shell = self.user.shells.lines(self.user.user, newline=newline, on_exit=self._end)
+        pty = self.size is not None  # ssh -t host COMMAND: typed answers, CR LF lines
+        newline = b"\r\n" if pty else b"\n"
+        shell = self.user.shells.lines(
+            self.user.user, newline=newline, on_exit=self._end, keyboard=pty
+        )
         self.lines = shell
         proto.makeConnection(_Pipe(shell.dataReceived, self._lost))
         shell.makeConnection(_Pipe(proto.write, lambda: self._end(shell.last_status)))

@@ -255,3 +255,18 @@ def test_telnet_key_commands(chunks: list[bytes], expected: bytes) -> None:
     for chunk in chunks:
         transport.dataReceived(chunk)
     assert collected.data == expected
+
+
+def test_keyboard_input_cr_lines_echoed_secret_not() -> None:
+    shell, commands, transport, exits = line_shell(newline=b"\r\n", keyboard=True)
+    shell.dataReceived(b"one\r")
+    shell.dataReceived(b"\ntwo\r\n")  # a CR LF pair split between reads counts once
+    assert commands.ran == ["one", "two"]
+    assert transport.value() == b"one\r\nran one\r\ntwo\r\nran two\r\n"
+    transport.clear()
+    answer = shell.ask("password", "", secret=True)
+    shell.dataReceived(b"s3cret\r")
+    assert answer.result == "s3cret"
+    assert transport.value() == b"password: "
+    shell.dataReceived(b"three\r")
+    assert transport.value().endswith(b"three\r\nran three\r\n")

@@ -26,6 +26,9 @@ from tests.admin.real_clients import (
     TELNET,
     UP,
     ClientProcess,
+    client_environment,
+    spawn,
+    ssh_argv,
     ssh_login,
     ssh_run,
     telnet_login,
@@ -226,6 +229,27 @@ class SshClientTests(_ShellCase):
         assert "application crm: users bob" in out
         criteria = DataDirectory(self.data).load().authentication.application("crm")
         assert criteria is not None and [u.user for u in criteria.users] == ["bob"]
+
+    async def test_exec_with_a_terminal_asks_and_echoes(self) -> None:
+        port = self.server.settings.admin_ssh_port
+        argv = [*ssh_argv(port, "-tt"), "csta_authentication", "-i"]
+        client = spawn(self, argv, client_environment(self.home), pty=True)
+        await client.expect("application ID [demo]: ")
+        for answer, next_question in (
+            ("crm", "user (empty: none): "),
+            ("dave", "password for dave: "),
+            ("hiddenPw1", "max session duration"),
+        ):
+            mark = client.send(answer + "\r")
+            await client.expect(next_question, mark)
+        client.send("\r")
+        status = await client.wait()
+        assert status == 0
+        text = client.terminal.text
+        assert "crm\n" in text and "dave\n" in text  # typed answers echoed
+        assert "hiddenPw1" not in text  # the password not
+        assert "application crm: users dave" in text
+        await self.assert_logged_nothing_bad()
 
     async def test_piped_session_runs_each_line(self) -> None:
         port = self.server.settings.admin_ssh_port
