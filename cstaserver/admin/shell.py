@@ -221,10 +221,19 @@ class AdminShell(recvline.HistoricRecvLine):
 
     def handle_KILL(self) -> None:  # noqa: N802 (RecvLine key handler)
         """Ctrl-U: clear the line being typed."""
-        if self.lineBufferIndex:
-            self.terminal.cursorBackward(self.lineBufferIndex)
-        self.terminal.eraseToLineEnd()
+        if not self._secret:  # a password answer is not on the screen
+            if self.lineBufferIndex:
+                self.terminal.cursorBackward(self.lineBufferIndex)
+            self.terminal.eraseToLineEnd()
         self._clear_line()
+
+    def handle_BACKSPACE(self) -> None:  # noqa: N802 (RecvLine key handler)
+        if self._secret:  # a password answer: nothing to erase on the screen
+            if self.lineBufferIndex > 0:
+                self.lineBufferIndex -= 1
+                del self.lineBuffer[self.lineBufferIndex]
+            return
+        super().handle_BACKSPACE()
 
     def _clear_line(self) -> None:
         self.lineBuffer = []

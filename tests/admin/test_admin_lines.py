@@ -270,3 +270,12 @@ def test_keyboard_input_cr_lines_echoed_secret_not() -> None:
     assert transport.value() == b"password: "
     shell.dataReceived(b"three\r")
     assert transport.value().endswith(b"three\r\nran three\r\n")
+
+
+def test_editing_a_password_answer_leaves_the_question_on_screen(tmp_path: Path) -> None:
+    terminal, shell, transport = terminal_shell(tmp_path)
+    answer = shell.ask("password for bob", "", secret=True)
+    transport.clear()
+    terminal.dataReceived(b"abX\x7fc\x15xyz\x7f\x7fw\r")
+    assert answer.result == "xw"
+    assert transport.value() == b"\r\n"  # no echo, no cursor moves into the question
