@@ -91,6 +91,9 @@ class LineShell(protocol.Protocol):
         if self._finished:
             return
         if self.keyboard:
+            if b"\x03" in data or (b"\x04" in data and not self._buffer):
+                self._interrupt(b"\x03" in data)
+                return
             data = self._typed(data)
         self._buffer += data
         while b"\n" in self._buffer:
@@ -106,9 +109,22 @@ class LineShell(protocol.Protocol):
                 self.write_text(f"line longer than {MAX_LINE} bytes: dropped\n")
         self._next()
 
+    def _interrupt(self, ctrl_c: bool) -> None:
+        """Ctrl-C (or Ctrl-D on an empty line) typed on a terminal: the command asking a
+        question is cancelled; with none, the input ends."""
+        self._buffer = b""
+        if self.transport is not None:
+            self.transport.write(b"^C\r\n" if ctrl_c else b"\r\n")
+        if self._answer is not None:
+            answer, self._answer = self._answer, None
+            answer.errback(CommandError("cancelled"))
+        else:
+            self.end_of_input()
+
     def _typed(self, data: bytes) -> bytes:
         """Keys from a terminal (``ssh -t host COMMAND``): Enter is CR, echoed here (but not
-        the answer to a secret question); a CR LF pair counts once."""
+        the answer to a secret question); a CR LF pair counts once. No line editing beyond
+        what the characters are."""
         if self._after_cr and data.startswith(b"\n"):
             data = data[1:]
         self._after_cr = data.endswith(b"\r")

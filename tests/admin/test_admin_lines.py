@@ -151,8 +151,12 @@ class FakeCommands(ShellCommands):
         self, text: str, out: Any, prompter: Any, session: Any, help_text: str
     ) -> int:
         self.ran.append(text)
-        if text == "ask":
-            answer = await prompter.ask("name", "x")
+        if text == "ask":  # as commands.run does: a CommandError is one line, status 2
+            try:
+                answer = await prompter.ask("name", "x")
+            except CommandError as e:
+                out.error(f"ask: {e}\n")
+                return 2
             out.write(f"answer {answer}\n")
         elif text == "quit":
             out.write("bye\n")
@@ -201,7 +205,8 @@ def test_a_question_at_the_end_of_input() -> None:
     shell.dataReceived(b"ask")
     shell.end_of_input()
     assert commands.ran == ["ask"]
-    assert exits == [1]  # the command failed: no answer (end of input)
+    assert transport.value() == b"ask: no answer (end of input)\n"  # not even asked
+    assert exits == [2]
 
 
 def test_once_runs_one_line() -> None:
@@ -279,3 +284,12 @@ def test_editing_a_password_answer_leaves_the_question_on_screen(tmp_path: Path)
     terminal.dataReceived(b"abX\x7fc\x15xyz\x7f\x7fw\r")
     assert answer.result == "xw"
     assert transport.value() == b"\r\n"  # no echo, no cursor moves into the question
+
+
+def test_keyboard_ctrl_c_cancels_the_question() -> None:
+    shell, commands, transport, exits = line_shell(newline=b"\r\n", keyboard=True)
+    shell.run_once("ask")
+    shell.dataReceived(b"par")  # keys arrive as typed
+    shell.dataReceived(b"\x03")
+    assert transport.value().endswith(b"name [x]: par^C\r\nask: cancelled\r\n")
+    assert exits == [2]
