@@ -251,6 +251,20 @@ class SshClientTests(_ShellCase):
         assert "application crm: users dave" in text
         await self.assert_logged_nothing_bad()
 
+    async def test_exec_with_a_terminal_ctrl_c_cancels(self) -> None:
+        port = self.server.settings.admin_ssh_port
+        argv = [*ssh_argv(port, "-tt"), "csta_authentication", "-i"]
+        client = spawn(self, argv, client_environment(self.home), pty=True)
+        await client.expect("application ID [demo]: ")
+        client.send("cr")
+        await client.expect("cr")
+        mark = client.send(CTRL_C)
+        await client.expect("csta_authentication: cancelled", mark)
+        assert await client.wait() == 2
+        criteria = DataDirectory(self.data).load().authentication
+        assert [c.application_id for c in criteria.applications] == ["demo"]
+        await self.assert_logged_nothing_bad()
+
     async def test_piped_session_runs_each_line(self) -> None:
         port = self.server.settings.admin_ssh_port
         lines = b"sim call 1001 1002\nexchange print 1002\nsim hangup 1001\n"
