@@ -54,6 +54,7 @@ _CHATTY_NAMESPACES = (
     "twisted.conch.ssh",
     "twisted.protocols.amp",
     "cstaserver.admin.access.AdminConchFactory",
+    "cstaserver.admin.sshsession.QuietServerTransport",
 )
 #: Legacy lines that repeat what ``listening: ...`` already says, or say nothing.
 _CHATTY_TEXT = re.compile(r".+ starting on .+|\(.*Port .+ Closed\)|(Starting|Stopping) factory .*")

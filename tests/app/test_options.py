@@ -206,12 +206,14 @@ def test_text_log_is_twistds_own_behind_the_quiet_filter(tmp_path: Path) -> None
     emit(LogLevel.info, "twisted.conch.ssh.session", "requesting shell")
     emit(LogLevel.info, "twisted.internet.protocol.Factory", "Starting factory <Factory>")
     emit(LogLevel.info, "twisted.protocols.amp", "AMP connection established")
+    emit(LogLevel.info, "cstaserver.admin.sshsession.QuietServerTransport", "connection lost")
     emit(LogLevel.error, "twisted.conch.ssh.transport", "Got remote error, code 2")
     observer._observer._outFile.flush()  # the LogFile behind twistd's text observer
     text = log_file.read_text()
     assert "listening: xml on 127.0.0.1:8882" in text
     assert "Got remote error, code 2" in text  # an error always shows
-    for chatter in ("NEW KEYS", "requesting shell", "Starting factory", "AMP connection"):
+    chatty = ("NEW KEYS", "requesting shell", "Starting factory", "AMP connection", "lost")
+    for chatter in chatty:
         assert chatter not in text
 
 
