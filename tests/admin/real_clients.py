@@ -7,8 +7,10 @@ Every process is stopped by its PID at the end of its test."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,28 @@ from twisted.internet import reactor as global_reactor
 from cstaserver.pytest_plugin import DEMO_ADMIN
 from tests.admin.admin_harness import TerminalClient
 
+
+
+def _openssh(path: str | None) -> str | None:
+    """``path`` if it is OpenSSH 8.4 or later (``SSH_ASKPASS_REQUIRE`` gives the password)."""
+    if path is None:
+        return None
+    try:
+        banner = subprocess.run(
+            [path, "-V"], capture_output=True, text=True, timeout=10, check=False
+        ).stderr
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"OpenSSH_(\d+)\.(\d+)", banner)
+    if found is None or (int(found[1]), int(found[2])) < (8, 4):
+        return None
+    return path
+
+
 TELNET = shutil.which("telnet")
-SSH = shutil.which("ssh")
+SSH = _openssh(shutil.which("ssh"))
 NO_TELNET = "no telnet client (make shell-deps installs the distribution's)"
-NO_SSH = "no ssh client (make shell-deps installs openssh-client)"
+NO_SSH = "no OpenSSH client 8.4 or later (make shell-deps installs openssh-client)"
 
 CTRL_C = "\x03"
 CTRL_D = "\x04"
