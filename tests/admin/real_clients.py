@@ -21,7 +21,6 @@ from cstaserver.pytest_plugin import DEMO_ADMIN
 from tests.admin.admin_harness import TerminalClient
 
 
-
 def _openssh(path: str | None) -> str | None:
     """``path`` if it is OpenSSH 8.4 or later (``SSH_ASKPASS_REQUIRE`` gives the password)."""
     if path is None:
