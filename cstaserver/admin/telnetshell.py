@@ -5,7 +5,8 @@ SGA, RFC 1073 NAWS).
   BRK, and RFC 1184's EOF, SUSP and ABORT that a client in line mode sends for Ctrl-D, Ctrl-Z
   and Ctrl-\\) reach the shell as the key itself (Ctrl-C, Ctrl-D); Twisted's transport would
   drop IP and fail on EOF.
-- :class:`NegotiatingLogin`: the login prompts; every option negotiation has an answer
+- :class:`NegotiatingLogin`: the login prompts (Ctrl-C starts again, Ctrl-D leaves); every
+  option negotiation has an answer
   handler (a refusal or a closed connection is nothing to log), waits at most
   :data:`NEGOTIATION_TIMEOUT` for the client, and a client that has not answered the
   ``WILL ECHO`` of the password prompt by the time it sends the password is taken for one
@@ -91,6 +92,30 @@ class NegotiatingLogin(telnet.AuthenticatingTelnetProtocol):
         if clock is None:
             from twisted.internet import reactor as clock
         self.clock = clock
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 (Twisted hook)
+        """At the login prompts Ctrl-C starts the login again and Ctrl-D leaves."""
+        if self.state in ("User", "Password"):
+            if b"\x04" in data:
+                self.transport.write(b"\r\n")
+                self.transport.loseConnection()
+                return
+            if b"\x03" in data:
+                data = data.rsplit(b"\x03", 1)[1]
+                self.clearLineBuffer()
+                if self.state == "Password":
+                    del self.username
+                    if self.transport.getOptionState(telnet.ECHO).us.state == "yes":
+                        self.transport.wont(telnet.ECHO).addErrback(_ignore)
+                self.state = "User"
+                # after the answer to the DO TIMING-MARK that usually comes with an IP: the
+                # client drops what it receives before that answer (RFC 860)
+                self.clock.callLater(0, self._prompt_again)
+        super().dataReceived(data)
+
+    def _prompt_again(self) -> None:
+        if self.transport is not None and not self.transport.disconnecting:
+            self.transport.write(b"\r\nUsername: ")
 
     def telnet_User(self, line: bytes) -> str:  # noqa: N802 (Twisted hook)
         self.username = line

@@ -31,6 +31,7 @@ from tests.admin.real_clients import (
     ssh_argv,
     ssh_login,
     ssh_run,
+    telnet_argv,
     telnet_login,
 )
 
@@ -176,6 +177,31 @@ class TelnetClientTests(_ShellCase):
 
     async def test_password_masked(self) -> None:
         await self.check_password_masked()
+
+    async def test_login_prompts_ctrl_c_starts_again_ctrl_d_leaves(self) -> None:
+        port = self.server.settings.admin_port
+        client = spawn(self, telnet_argv(port), client_environment(self.home), pty=True)
+        await client.expect("Username: ")
+        client.send("adm")
+        mark = client.send(CTRL_C)
+        await client.expect("Username: ", mark)
+        mark = client.send(DEMO_ADMIN[0] + "\r")
+        await client.expect("Password: ", mark)
+        client.send("half")
+        mark = client.send(CTRL_C)  # the password typed so far is dropped
+        await client.expect("Username: ", mark)
+        mark = client.send(DEMO_ADMIN[0] + "\r")
+        await client.expect("Password: ", mark)
+        mark = client.send(DEMO_ADMIN[1] + "\r")
+        await client.expect(PROMPT, mark)
+        mark = client.send("quit\r")
+        await client.wait()
+        other = spawn(self, telnet_argv(port), client_environment(self.home), pty=True)
+        await other.expect("Username: ")
+        other.send(CTRL_D)
+        await other.wait()
+        assert "Connection closed by foreign host" in other.terminal.text
+        await self.assert_logged_nothing_bad()
 
 
 class SshClientTests(_ShellCase):
