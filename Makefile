@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	@# compat: the twistd plugin in ./twisted/plugins stays found; its deprecation banner is noise
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,8 +25,15 @@ shell: $(STAMP)
 	@echo "cstaserver commands on the PATH ($(CURDIR)/$(BIN)); exit to leave"
 	@PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-/bin/sh} -i
 
-test: $(STAMP) browser-deps redis-deps
+test: $(STAMP) browser-deps redis-deps shell-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The telnet and OpenSSH clients from the distribution for the admin shell's real-client tests
+# (tests/admin/test_admin_terminal.py), installed when missing the same way; without them those
+# tests are skipped and say why.
+.PHONY: shell-deps
+shell-deps:
+	@$(call apt_install,telnet ssh,telnet openssh-client,the admin shell tests with real telnet/ssh clients will be skipped)
 
 # Chromium and chromedriver from the distribution for the console's browser tests
 # (tests/web/test_console_browser.py), installed when missing: as root (CI) with apt-get, else

@@ -3,8 +3,10 @@ with an admin account from the data directory).
 
 Wired like ``twisted.conch.manhole_tap``: telnet is ``TelnetTransport(
 AuthenticatingTelnetProtocol, portal)`` → ``TelnetBootstrapProtocol`` →
-``insults.ServerProtocol`` → :class:`~.shell.AdminShell`; ssh is ``manhole_ssh.ConchFactory``
-with a ``TerminalRealm`` whose terminal protocol is the same shell. One ``twisted.cred``
+``insults.ServerProtocol`` → :class:`~.shell.AdminShell` (with the keys, negotiation
+time-outs and plain line mode of :mod:`.telnetshell`); ssh is ``manhole_ssh.ConchFactory``
+whose avatar's sessions (:mod:`.sshsession`) run the same shell on a pty, or the plain line
+shell for ``exec`` and sessions without a pty. One ``twisted.cred``
 portal with :class:`AdminAccountsChecker`: the hashed admin accounts of the exchange data
 (read at each login, so a restored account list applies at once), checked with
 :func:`cstaserver.config.passwords.verify_password`; a wrong password is refused after a delay. The
@@ -25,7 +27,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.conch import interfaces as iconch
 from twisted.conch import manhole_ssh, telnet
-from twisted.conch.insults import insults
 from twisted.conch.ssh import keys
 from twisted.cred import credentials, error
 from twisted.cred.checkers import ICredentialsChecker
@@ -35,6 +36,8 @@ from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from cstaserver.admin import sshsession, telnetshell
+from cstaserver.admin.sshsession import ShellFactories
 from cstaserver.config.passwords import verify_password
 from cstaserver.csta.auth import FailureThrottle
 
@@ -86,47 +89,43 @@ class AdminAccountsChecker:
 
 
 @implementer(IRealm)
-class AdminRealm(manhole_ssh.TerminalRealm):
-    """Gives a logged-in administrator the shell, over telnet or ssh.
+class AdminRealm:
+    """Gives a logged-in administrator the shell, over telnet or ssh (``shells``: how to make
+    it). A telnet client that negotiates gets the terminal shell, one that does not the plain
+    line shell (:mod:`.telnetshell`); an ssh login an :class:`~.sshsession.AdminUser`."""
 
-    ``shell_factory(user)`` makes the terminal protocol (an :class:`~.shell.AdminShell`).
-    """
-
-    def __init__(self, shell_factory: Callable[[str], Any]) -> None:
-        super().__init__()
-        self.shell_factory = shell_factory
-
-    def _getAvatar(self, avatarId: bytes) -> Any:  # noqa: N802, N803 (TerminalRealm hook)
-        user = _text(avatarId)
-        avatar = super()._getAvatar(avatarId)
-        session = avatar.original.getComponent(iconch.ISession)
-        session.chainedProtocolFactory = lambda: insults.ServerProtocol(self.shell_factory, user)
-        return avatar
+    def __init__(self, shells: ShellFactories) -> None:
+        self.shells = shells
 
     def requestAvatar(self, avatarId: bytes, mind: Any, *interfaces: Any) -> tuple:  # noqa: N802, N803
+        user = _text(avatarId)
         if telnet.ITelnetProtocol in interfaces:
-            protocol = telnet.TelnetBootstrapProtocol(
-                insults.ServerProtocol, self.shell_factory, _text(avatarId)
-            )
+            if getattr(mind, "terminal", True):
+                protocol: Any = telnetshell.ShellBootstrap(self.shells.terminal, user)
+            else:
+                plain = self.shells.lines(user, interactive=True)
+                protocol = telnetshell.PlainTelnet(plain)
             return (telnet.ITelnetProtocol, protocol, lambda: None)
-        return super().requestAvatar(avatarId, mind, *interfaces)
+        if iconch.IConchUser in interfaces:
+            return (iconch.IConchUser, sshsession.AdminUser(user, self.shells), lambda: None)
+        raise NotImplementedError("the admin shell offers telnet and ssh logins only")
 
 
 def admin_portal(realm: AdminRealm, checker: AdminAccountsChecker) -> Portal:
     return Portal(realm, [checker])
 
 
-class ThrottledTelnetProtocol(telnet.AuthenticatingTelnetProtocol):
+class ThrottledTelnetProtocol(telnetshell.NegotiatingLogin):
     """The telnet login, with failures counted per peer address."""
 
-    def __init__(self, portal: Portal, throttle: FailureThrottle) -> None:
-        super().__init__(portal)
+    def __init__(self, portal: Portal, throttle: FailureThrottle, clock: Any = None) -> None:
+        super().__init__(portal, clock)
         self.throttle = throttle
 
     def _peer(self) -> str:
         return str(getattr(self.transport.getPeer(), "host", "?"))
 
-    def telnet_Password(self, line: bytes) -> str:  # noqa: N802 (Twisted hook)
+    def telnet_Password(self, line: bytes) -> str | None:  # noqa: N802 (Twisted hook)
         if self.throttle.blocked(self._peer()):
             log.warn("admin login from {peer} refused: too many failures", peer=self._peer())
             self.transport.write(b"\nToo many failed logins\n")
@@ -145,7 +144,10 @@ def telnet_factory(portal: Portal, clock: Any = None) -> ServerFactory:
         from twisted.internet import reactor as clock
     throttle = FailureThrottle(clock, delay=0)
     factory = ServerFactory()
-    factory.protocol = lambda: telnet.TelnetTransport(ThrottledTelnetProtocol, portal, throttle)
+    factory.noisy = False  # listeners are logged once, as 'listening: ...'
+    factory.protocol = lambda: telnetshell.KeyTelnetTransport(
+        ThrottledTelnetProtocol, portal, throttle, clock
+    )
     return factory
 
 
@@ -169,8 +171,15 @@ def host_key(data_path: Path) -> keys.Key:
     return keys.Key.fromFile(str(path))
 
 
+class AdminConchFactory(manhole_ssh.ConchFactory):
+    """The ssh listener of the admin shell (:mod:`.sshsession`)."""
+
+    noisy = False  # listeners are logged once, as 'listening: ...'
+    protocol = sshsession.QuietServerTransport
+
+
 def ssh_factory(portal: Portal, key: keys.Key) -> manhole_ssh.ConchFactory:
-    factory = manhole_ssh.ConchFactory(portal)
+    factory = AdminConchFactory(portal)
     name = key.sshType()
     factory.publicKeys = {name: key.public()}
     factory.privateKeys = {name: key}

@@ -69,6 +69,14 @@ class ControlServerProtocol(amp.AMP):
         super().__init__()
         self.runner = runner
 
+    # AMP logs every connection made and lost; one console command is one line (below).
+    def makeConnection(self, transport: Any) -> None:  # noqa: N802 (Twisted hook)
+        amp.BinaryBoxProtocol.makeConnection(self, transport)
+
+    def connectionLost(self, reason: Any) -> None:  # noqa: N802 (Twisted hook)
+        amp.BinaryBoxProtocol.connectionLost(self, reason)
+        self.transport = None
+
     @RunCommand.responder
     def run_command(self, program: str, argv: list[str]) -> defer.Deferred:
         out = RemoteOutput(self)
@@ -92,7 +100,9 @@ def _action(argv: Sequence[str]) -> str:
 
 
 def control_factory(runner: Callable[[str, Sequence[str], ICommandOutput], Any]) -> Factory:
-    return Factory.forProtocol(lambda: ControlServerProtocol(runner))
+    factory = Factory.forProtocol(lambda: ControlServerProtocol(runner))
+    factory.noisy = False  # the listener is logged once, as 'listening: control on ...'
+    return factory
 
 
 #: ``sockaddr_un.sun_path`` holds 108 bytes on Linux, the last one the terminating NUL.

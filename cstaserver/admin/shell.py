@@ -8,28 +8,40 @@ the running server; ``-i``/``-c`` without values prompt here), ``exchange print|
 (:mod:`.exchange`), the ``sim`` controls of the simulated terminals and callers
 (:mod:`.simcommands`), ``python`` (a real Twisted manhole, :class:`AdminManhole`, with
 ``switch``, ``monitors``, ``sessions``, ``core`` and ``sim`` bound; Ctrl-D returns to ``mxone>``),
-``help`` and ``quit``. A wrong command gives one line and the shell goes on.
+``help`` and ``quit``. A wrong command gives one line and the shell goes on. What a line
+means is :mod:`.commandline`'s, shared with the plain line shell (:mod:`.lineshell`).
+
+The terminal: Twisted's ``recvline`` line editing with the keys of a shell (Ctrl-C, Ctrl-D,
+Ctrl-U; see :class:`AdminShell`), a ``--password`` value echoed as ``*`` and masked in the
+history, no screen clearing at login (a window size only is noted) and no terminal reset at
+logout (:class:`TerminalProtocol`), as ECMA-48 terminals and ``insults`` understand them.
 """
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
 import attrs
 from twisted.conch import manhole, recvline
+from twisted.conch.insults import insults
 from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.admin import commands, exchange, parsing, simcommands
+from cstaserver.admin import parsing, simcommands
+from cstaserver.admin.commandline import IShellSession, ShellCommands, in_secret, masked
+from cstaserver.admin.lineshell import LineShell
 from cstaserver.admin.output import CommandError, ICommandOutput
 from cstaserver.admin.prompting import IPrompter
+from cstaserver.admin.sshsession import ShellFactories
 
 log = Logger()
 
 PROMPT = b"mxone> "
+CTRL_C = manhole.CTRL_C
+CTRL_D = manhole.CTRL_D
+CTRL_U = b"\x15"
 PROGRAMS = parsing.PROGRAMS  # the administrator's commands, also the console scripts
 
 HELP = """\
@@ -74,7 +86,7 @@ Commands (-h after any of the administrator's commands for its options):
   sim reset                          calls cleared, phones manual, traffic stopped
   python                             Python manhole (switch, monitors, sessions, core); Ctrl-D back
   help                               this text
-  quit                               log out
+  quit                               log out (or Ctrl-D on an empty line; Ctrl-C drops a line)
 """
 
 
@@ -102,12 +114,12 @@ class ShellRuntime:
 @implementer(ICommandOutput)
 @attrs.define
 class TerminalOutput:
-    """Command output on the shell's terminal (``\\n`` → ``\\r\\n``)."""
+    """Command output on the shell's terminal (which makes each ``\\n`` a CR LF)."""
 
     terminal: Any
 
     def write(self, text: str) -> None:
-        self.terminal.write(text.replace("\n", "\r\n").encode("utf-8", "replace"))
+        self.terminal.write(text.encode("utf-8", "replace"))
 
     def error(self, text: str) -> None:
         self.write(text)
@@ -122,7 +134,7 @@ class AdminManhole(manhole.ColoredManhole):
 
     def initializeScreen(self) -> None:
         self.terminal.write(
-            b"Python manhole: switch, monitors, sessions, core, sim. Ctrl-D returns.\r\n"
+            b"Python manhole: switch, monitors, sessions, core, sim. Ctrl-D returns.\n"
         )
         self.terminal.write(self.ps[self.pn])
         self.setInsertMode()
@@ -132,9 +144,22 @@ class AdminManhole(manhole.ColoredManhole):
         self.shell.resume(self.terminal)
 
 
-@implementer(IPrompter)
+class TerminalProtocol(insults.ServerProtocol):
+    """The terminal of a shell session: as Twisted's, but logging out leaves the user's
+    terminal as it is (no reset: what was on the screen stays there)."""
+
+    def loseConnection(self) -> None:  # noqa: N802 (Twisted hook)
+        self.transport.loseConnection()
+
+
+@implementer(IPrompter, IShellSession)
 class AdminShell(recvline.HistoricRecvLine):
-    """One logged-in administrator's shell."""
+    """One logged-in administrator's shell on a terminal (telnet, or ssh with a pty).
+
+    Keys beyond Twisted's line editing: Ctrl-C drops the line being typed (a new prompt), or
+    cancels the command asking a question; Ctrl-D on an empty line logs out (in the Python
+    manhole: back to ``mxone>``), on a question cancels the command; Ctrl-U clears the line.
+    """
 
     ps = (PROMPT, b"> ")
 
@@ -142,18 +167,28 @@ class AdminShell(recvline.HistoricRecvLine):
         super().__init__()
         self.runtime = runtime
         self.user = user
+        self.commands = ShellCommands(runtime, user)
         self.busy = False
+        self.last_status = 0
         self._answer: defer.Deferred | None = None
         self._secret = False
 
     # -- screen ------------------------------------------------------------------------------
-    def initializeScreen(self) -> None:
-        self.terminal.write(
-            f"MX-ONE CSTA server (simulated): admin shell, logged in as {self.user}. "
-            "Type help for the commands.\r\n".encode()
-        )
+    def connectionMade(self) -> None:  # noqa: N802 (Twisted hook)
+        super().connectionMade()
+        self.keyHandlers[CTRL_C] = self.handle_INT
+        self.keyHandlers[CTRL_D] = self.handle_EOF
+        self.keyHandlers[CTRL_U] = self.handle_KILL
+
+    def initializeScreen(self) -> None:  # noqa: N802 (Twisted hook)
+        self.out().write(BANNER.format(user=self.user))
         self.terminal.write(self.ps[self.pn])
         self.setInsertMode()
+
+    def terminalSize(self, width: int, height: int) -> None:  # noqa: N802 (Twisted hook)
+        """A new window size: noted; the screen is left as it is (no clearing)."""
+        self.width = width
+        self.height = height
 
     def out(self) -> TerminalOutput:
         return TerminalOutput(self.terminal)
@@ -169,6 +204,55 @@ class AdminShell(recvline.HistoricRecvLine):
         self.lineBufferIndex = 0
         self.show_prompt()
 
+    # -- keys --------------------------------------------------------------------------------
+    def handle_INT(self) -> None:  # noqa: N802 (RecvLine key handler)
+        """Ctrl-C: cancel the question being asked, or drop the line being typed."""
+        self.terminal.write(b"^C\n")
+        self._clear_line()
+        if self._answer is not None:
+            self._cancel_question()
+        elif not self.busy:
+            self.show_prompt()
+
+    def handle_EOF(self) -> None:  # noqa: N802 (RecvLine key handler)
+        """Ctrl-D: on an empty line log out (or cancel a question); else the bell."""
+        if self.lineBuffer:
+            self.terminal.write(b"\a")
+        elif self._answer is not None:
+            self.terminal.write(b"\n")
+            self._cancel_question()
+        elif self.busy:
+            self.terminal.write(b"\a")
+        else:
+            self.terminal.write(b"\nbye\n")
+            self.quit()
+
+    def handle_KILL(self) -> None:  # noqa: N802 (RecvLine key handler)
+        """Ctrl-U: clear the line being typed."""
+        if not self._secret:  # a password answer is not on the screen
+            if self.lineBufferIndex:
+                self.terminal.cursorBackward(self.lineBufferIndex)
+            self.terminal.eraseToLineEnd()
+        self._clear_line()
+
+    def handle_BACKSPACE(self) -> None:  # noqa: N802 (RecvLine key handler)
+        if self._secret:  # a password answer: nothing to erase on the screen
+            if self.lineBufferIndex > 0:
+                self.lineBufferIndex -= 1
+                del self.lineBuffer[self.lineBufferIndex]
+            return
+        super().handle_BACKSPACE()
+
+    def _clear_line(self) -> None:
+        self.lineBuffer = []
+        self.lineBufferIndex = 0
+        self.historyPosition = len(self.historyLines)
+
+    def _cancel_question(self) -> None:
+        answer, self._answer, self._secret = self._answer, None, False
+        if answer is not None:
+            answer.errback(CommandError("cancelled"))
+
     # -- IPrompter ---------------------------------------------------------------------------
     def ask(self, question: str, default: str, secret: bool = False) -> defer.Deferred:
         text = f"{question} [{default}]: " if default else f"{question}: "
@@ -177,21 +261,44 @@ class AdminShell(recvline.HistoricRecvLine):
         self._secret = secret
         return self._answer
 
-    def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:
-        if self._secret:
+    def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:  # noqa: N802, N803
+        if self._secret:  # an answer to a password question: not echoed at all
             self.lineBuffer.insert(self.lineBufferIndex, ch)
             self.lineBufferIndex += 1
             return
+        before = b"".join(self.lineBuffer[: self.lineBufferIndex]).decode("utf-8", "replace")
+        if in_secret(before):  # the value of --password on the line: echoed as *
+            self.lineBuffer.insert(self.lineBufferIndex, ch)
+            self.lineBufferIndex += 1
+            self.terminal.write(b"*")
+            return
         super().characterReceived(ch, moreCharactersComing)
 
-    def handle_RETURN(self) -> None:
+    def handle_RETURN(self) -> None:  # noqa: N802 (RecvLine key handler)
         if self._secret:  # a password: not echoed, not kept in the history
             recvline.RecvLine.handle_RETURN(self)
-        else:
-            super().handle_RETURN()
+            return
+        if self.lineBuffer and self._answer is None:
+            line = b"".join(self.lineBuffer).decode("utf-8", "replace")
+            self.historyLines.append(masked(line).encode("utf-8"))
+        self.historyPosition = len(self.historyLines)
+        recvline.RecvLine.handle_RETURN(self)
+
+    # -- IShellSession -----------------------------------------------------------------------
+    def quit(self) -> None:
+        self._gone = True
+        self.terminal.loseConnection()
+
+    def open_manhole(self) -> bool:
+        shell = AdminManhole(self.runtime.namespace(), self)
+        terminal = self.terminal
+        terminal.terminalProtocol = shell
+        shell.makeConnection(terminal)
+        self.terminal = terminal  # keep it for resume; prompt is the manhole's now
+        return True
 
     # -- lines -------------------------------------------------------------------------------
-    def lineReceived(self, line: bytes) -> None:
+    def lineReceived(self, line: bytes) -> None:  # noqa: N802 (RecvLine hook)
         text = line.decode("utf-8", "replace")
         if self._answer is not None:
             answer, self._answer, self._secret = self._answer, None, False
@@ -201,12 +308,19 @@ class AdminShell(recvline.HistoricRecvLine):
             self.terminal.write(b"\a")
             return
         self.busy = True
-        deferred = defer.Deferred.fromCoroutine(self.execute(text))
+        deferred = defer.Deferred.fromCoroutine(
+            self.commands.execute(text, self.out(), self, self, HELP)
+        )
+        deferred.addCallback(self._status)
         deferred.addErrback(self._failed)
         deferred.addBoth(self._done)
 
+    def _status(self, status: int) -> None:
+        self.last_status = status
+
     def _failed(self, failure: Any) -> None:
         log.failure("admin shell command failed", failure)
+        self.last_status = 1
         self.out().error(f"internal error: {failure.getErrorMessage()}\n")
 
     def _done(self, _: object) -> None:
@@ -216,68 +330,38 @@ class AdminShell(recvline.HistoricRecvLine):
 
     _gone = False
 
-    def connectionLost(self, reason: object) -> None:
+    def connectionLost(self, reason: object) -> None:  # noqa: N802 (Twisted hook)
         self._gone = True
         if self._answer is not None:
             answer, self._answer = self._answer, None
             answer.errback(CommandError("logged out"))
 
-    async def execute(self, text: str) -> None:
-        out = self.out()
-        try:
-            words = shlex.split(text)
-        except ValueError as e:
-            out.error(f"{e}\n")
-            return
-        if not words:
-            return
-        command, args = words[0], words[1:]
-        if command in PROGRAMS:
-            await commands.run(command, args, self.runtime.target, out, prompter=self)
-        elif command == "passwd" and not args:
-            argv = ["-c", "--user", self.user]
-            await commands.run("csta_admin_password", argv, self.runtime.target, out, prompter=self)
-        elif command == "help":
-            out.write(HELP)
-        elif command in ("quit", "exit", "logout"):
-            out.write("bye\n")
-            self._gone = True
-            self.terminal.loseConnection()
-        elif command == "python":
-            self.open_manhole()
-        elif command == "exchange":
-            await self.exchange(args, out)
-        elif command == "sim":
-            self.runtime.sim.run(args, out)
-        else:
-            out.error(f"unknown command {command!r} (help lists the commands)\n")
 
-    def open_manhole(self) -> None:
-        shell = AdminManhole(self.runtime.namespace(), self)
-        terminal = self.terminal
-        terminal.terminalProtocol = shell
-        shell.makeConnection(terminal)
-        self.terminal = terminal  # keep it for resume; prompt is the manhole's now
+BANNER = "MX-ONE CSTA server (simulated): admin shell, logged in as {user}. Type help for the commands.\n"
 
-    async def exchange(self, args: list[str], out: TerminalOutput) -> None:
-        runtime = self.runtime
-        try:
-            if args[:1] == ["print"] and len(args) <= 2:
-                if len(args) == 2:
-                    monitors = getattr(runtime.core, "monitors", None)
-                    out.write(exchange.format_device(runtime.switch, args[1], monitors))
-                else:
-                    out.write(exchange.format_plan(runtime.switch))
-            elif args[:1] == ["dump"] and len(args) <= 2:
-                if len(args) == 2:
-                    path = Path(args[1])
-                else:
-                    path = runtime.data_path / exchange.backup_name(runtime.clock.seconds())
-                size = exchange.dump(runtime.target.read(), path)
-                out.write(f"exchange data dumped to {path} ({size} bytes)\n")
-            elif args[:1] == ["restore"] and len(args) == 2:
-                out.write(await exchange.restore(runtime.target, Path(args[1])))
-            else:
-                raise CommandError("usage: exchange print [NUMBER] | dump [FILE] | restore FILE")
-        except CommandError as e:
-            out.error(f"exchange: {e}\n")
+
+def shell_factories(runtime: ShellRuntime) -> ShellFactories:
+    """The shells of one server, for the telnet and ssh logins (:mod:`.access`)."""
+
+    def terminal(user: str) -> TerminalProtocol:
+        return TerminalProtocol(AdminShell, runtime, user)
+
+    def lines(
+        user: str,
+        *,
+        newline: bytes = b"\n",
+        on_exit: Any = None,
+        interactive: bool = False,
+        keyboard: bool = False,
+    ) -> LineShell:
+        return LineShell(
+            ShellCommands(runtime, user),
+            HELP,
+            prompt=PROMPT if interactive else b"",
+            banner=BANNER.format(user=user) if interactive else "",
+            newline=newline,
+            on_exit=on_exit,
+            keyboard=keyboard,
+        )
+
+    return ShellFactories(terminal, lines)

@@ -285,6 +285,11 @@ def _traffic(controls: SimControls, args: list[str]) -> str:
     )
 
 
+def _usage_line() -> str:
+    """The usage line of ``sim`` itself (no verb, or one it does not know)."""
+    return f"usage: sim {'|'.join(USAGE)} ... (help lists each)"
+
+
 def _reset(controls: SimControls, args: list[str]) -> str:
     _exact(args, 0, "reset")
     cleared = controls.simulator.reset()
@@ -334,13 +339,14 @@ class SimControls:
         after the one error line)."""
         try:
             if not args:
-                raise CommandError(f"usage: sim {'|'.join(USAGE)} ... (help lists them)")
+                raise CommandError(_usage_line())
             verb = VERBS.get(args[0])
             if verb is None:
-                raise CommandError(f"unknown sim control {args[0]!r}: {', '.join(USAGE)}")
+                raise CommandError(f"unknown control {args[0]!r}; {_usage_line()}")
             out.write(verb(self, args[1:]) + "\n")
         except CommandError as e:
             out.error(f"sim: {e}\n")
+            return 2
         except SwitchError as e:
             out.error(f"sim: {e.message}\n")
         else:

@@ -25,7 +25,7 @@ from twisted.logger import Logger
 from cstaserver.admin import access, commands, control
 from cstaserver.admin.output import ICommandOutput
 from cstaserver.admin.running import RunningTarget
-from cstaserver.admin.shell import AdminShell, ShellRuntime
+from cstaserver.admin.shell import ShellRuntime, shell_factories
 from cstaserver.admin.simcommands import SimControls
 from cstaserver.api.metrics import metrics_for
 from cstaserver.app.endpoints import Address, Listener
@@ -102,7 +102,7 @@ def admin_services(
     )
     checker = access.AdminAccountsChecker(runtime.admin_accounts, reactor, failure_delay)
     metrics_for(runtime.core, runtime.switch).count_login_failures("admin", checker)
-    realm = access.AdminRealm(lambda user: AdminShell(shell_runtime, user))
+    realm = access.AdminRealm(shell_factories(shell_runtime))
     portal = access.admin_portal(realm, checker)
     interface = settings.admin_interface
     if settings.admin_port:

@@ -14,13 +14,14 @@ siblings take a Twisted endpoint description instead of a port (``tcp6:8882:inte
 from __future__ import annotations
 
 import ipaddress
+import sys
 from pathlib import Path
 
 import attrs
 from twisted.python import usage
 
 from cstaserver.config.values import whole_number
-from cstaserver.logformat import JSON_OBSERVER_NAME
+from cstaserver.logformat import JSON_OBSERVER_NAME, use_quiet_text
 
 DEFAULT_DATA = "./mxone-data"
 DEFAULT_INTERFACE = "127.0.0.1"
@@ -85,6 +86,7 @@ class Options(usage.Options):
             None,
             "Start with an empty exchange instead of the demo (when --data holds no exchange).",
         ],
+        ["access-log", None, "Log every web request (SOAP, status page, API); off by default."],
     ]
     optParameters = [
         [
@@ -173,7 +175,21 @@ class Options(usage.Options):
         self._check_choice("web-auth", WEB_AUTH_MODES)
         if self["log-format"] == "json":
             self._use_json_logging()
+        elif self.parent is not None and self.parent.get("logger") is None:
+            use_quiet_text(self.parent)
         self.settings = RunSettings.from_options(self)
+
+    def parseOptions(self, options: list[str] | None = None) -> None:  # noqa: N802 (Twisted)
+        """Under twistd a wrong option is one line and a hint on stderr, exit status 2
+        (twistd itself would print the whole usage first); elsewhere the ``UsageError``."""
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as error:
+            if self.parent is None:
+                raise
+            sys.stderr.write(f"twistd csta: {error}\n(twistd csta --help lists the options)\n")
+            sys.stderr.flush()
+            raise SystemExit(2) from None
 
     def _check_choice(self, option: str, allowed: tuple[str, ...]) -> None:
         if self[option] not in allowed:
@@ -229,6 +245,7 @@ class RunSettings:
     demo: bool = True
     log_format: str = "text"
     web_auth: str = "file"
+    access_log: bool = False
     admin_interface: str = ADMIN_INTERFACE
     xml_endpoint: str | None = None
     tls_endpoint: str | None = None
@@ -252,6 +269,7 @@ class RunSettings:
             demo=not options["no-demo"],
             log_format=options["log-format"],
             web_auth=options["web-auth"],
+            access_log=bool(options["access-log"]),
             **ports,
             **endpoints,
         )

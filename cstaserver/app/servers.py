@@ -134,7 +134,7 @@ class CstaServerService(MultiService):
 
     def _make_site(self) -> WebSite:
         runtime = self.runtime
-        return make_web_site(
+        site = make_web_site(
             runtime.core,
             runtime.switch,
             runtime.reactor,
@@ -144,6 +144,8 @@ class CstaServerService(MultiService):
             auth_mode=runtime.settings.web_auth,
             api=runtime.api,
         )
+        site.access_log = runtime.settings.access_log
+        return site
 
     def _xml_factory(self, name: str) -> CstaXmlFactory:
         return CstaXmlFactory(

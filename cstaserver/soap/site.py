@@ -54,6 +54,9 @@ class WebSite(server.Site):
 
     noisy = False  # listeners are logged once, as 'listening: ...'
     requestFactory = LimitedRequest
+    #: Whether each request is logged (``twistd csta --access-log``); off: a status page
+    #: polling every second would fill the log.
+    access_log = False
 
     def __init__(
         self, root: resource.Resource, reactor: Any, *, max_body_bytes: int, channels: Any = None
@@ -62,6 +65,11 @@ class WebSite(server.Site):
         self.max_body_bytes = max_body_bytes
         self.channels = channels
         self.displayTracebacks = False
+
+    def log(self, request: Any) -> None:
+        """The access-log line of ``request``, when the access log is on."""
+        if self.access_log:
+            super().log(request)
 
 
 def make_site(

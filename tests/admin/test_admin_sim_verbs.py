@@ -150,7 +150,7 @@ def test_reset(sim: Sim) -> None:
     ("line", "message"),
     [
         ("", "sim: usage: sim call|offhook|"),
-        ("frobnicate", "sim: unknown sim control 'frobnicate'"),
+        ("frobnicate", "sim: unknown control 'frobnicate'; usage: sim call|"),
         ("dial 1000", f"sim: usage: {USAGE['dial']}"),
         ("dial 1000 12x", "sim: bad digits '12x'"),
         ("dial 1400 1001", "sim: "),

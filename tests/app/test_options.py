@@ -187,8 +187,34 @@ def test_json_sets_twistd_logger() -> None:
     assert JSON_OBSERVER_NAME == "cstaserver.logformat.json_stdout_observer"
 
 
-def test_text_leaves_twistd_logger_alone() -> None:
-    assert twistd("-n", "csta")["logger"] is None
+def test_text_log_is_twistds_own_behind_the_quiet_filter(tmp_path: Path) -> None:
+    from twisted.logger import LogLevel
+
+    from cstaserver.logformat import quiet_text_observer
+
+    log_file = tmp_path / "server.log"
+    config = twistd("--logfile", str(log_file), "csta")
+    assert config["logger"] is quiet_text_observer
+    observer = config["logger"]()  # twistd's --logfile observer, filtered
+
+    def emit(level: LogLevel, namespace: str, text: str) -> None:
+        event = {"log_level": level, "log_namespace": namespace, "log_format": text}
+        observer({**event, "log_time": 0.0, "log_system": "-"})
+
+    emit(LogLevel.info, "cstaserver.app.endpoints", "listening: xml on 127.0.0.1:8882")
+    emit(LogLevel.debug, "twisted.conch.ssh.transport.SSHServerTransport", "NEW KEYS")
+    emit(LogLevel.info, "twisted.conch.ssh.session", "requesting shell")
+    emit(LogLevel.info, "twisted.internet.protocol.Factory", "Starting factory <Factory>")
+    emit(LogLevel.info, "twisted.protocols.amp", "AMP connection established")
+    emit(LogLevel.info, "cstaserver.admin.sshsession.QuietServerTransport", "connection lost")
+    emit(LogLevel.error, "twisted.conch.ssh.transport", "Got remote error, code 2")
+    observer._observer._outFile.flush()  # the LogFile behind twistd's text observer
+    text = log_file.read_text()
+    assert "listening: xml on 127.0.0.1:8882" in text
+    assert "Got remote error, code 2" in text  # an error always shows
+    chatty = ("NEW KEYS", "requesting shell", "Starting factory", "AMP connection", "lost")
+    for chatter in chatty:
+        assert chatter not in text
 
 
 def test_explicit_twistd_logger_wins() -> None:
@@ -207,6 +233,30 @@ def test_explicit_twistd_logger_wins() -> None:
         (["-n", "--logfile", "x.log"], "--log-format json writes to stdout: drop twistd --logfile"),
     ],
 )
-def test_json_needs_stdout(twistd_args: list[str], message: str) -> None:
-    with pytest.raises(usage.UsageError, match=message):
+def test_json_needs_stdout(
+    twistd_args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
         twistd(*twistd_args, "csta", "--log-format", "json")
+    assert caught.value.code == 2
+    assert capsys.readouterr().err == (
+        f"twistd csta: {message}\n(twistd csta --help lists the options)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--xml-port", "abc"], "--xml-port: 'abc' is not a port number (0-65535)"),
+        (["--colour", "blue"], "option --colour not recognized"),
+    ],
+)
+def test_twistd_option_error_is_one_line_and_a_hint(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        twistd("-n", "csta", *args)
+    assert caught.value.code == 2
+    out = capsys.readouterr()
+    assert out.out == ""  # no usage text before the error
+    assert out.err == f"twistd csta: {message}\n(twistd csta --help lists the options)\n"
