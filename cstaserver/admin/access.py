@@ -6,12 +6,13 @@ AuthenticatingTelnetProtocol, portal)`` → ``TelnetBootstrapProtocol`` →
 ``insults.ServerProtocol`` → :class:`~.shell.AdminShell`; ssh is ``manhole_ssh.ConchFactory``
 with a ``TerminalRealm`` whose terminal protocol is the same shell. One ``twisted.cred``
 portal with :class:`AdminAccountsChecker`: the hashed admin accounts of the exchange data
-(read at each login, so a restored account list applies at once), checked with
-:func:`cstaserver.config.passwords.verify_password`; a wrong password is refused after a delay. The
-ssh host key is generated in the data directory on first use (``ssh_host_key``, Ed25519,
-mode 0600). Over telnet, wrong passwords are also limited per peer address with the ECMA-354
-login throttle (:class:`~cstaserver.csta.auth.FailureThrottle`: more than 5 failures within
-60 s close the connection at the next attempt until the minute has passed).
+(read at each login, so a restored account list applies at once), checked off the reactor
+(:class:`~cstaserver.csta.logins.PasswordChecks`); a wrong password is refused after a delay.
+The ssh host key is generated in the data directory on first use (``ssh_host_key``, Ed25519,
+mode 0600). Over telnet and ssh alike, every password is one attempt of the server's shared
+login throttle (:mod:`cstaserver.csta.logins`: per address and per account, counted from the
+moment the password is given): a throttled telnet login is closed, a throttled ssh password
+is refused without a check.
 """
 
 from __future__ import annotations
@@ -26,17 +27,24 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.conch import interfaces as iconch
 from twisted.conch import manhole_ssh, telnet
 from twisted.conch.insults import insults
-from twisted.conch.ssh import keys
+from twisted.conch.ssh import keys, userauth
 from twisted.cred import credentials, error
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet import defer, task
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from cstaserver.config.passwords import verify_password
-from cstaserver.csta.auth import FailureThrottle
+from cstaserver.csta.logins import (
+    Attempt,
+    FailureThrottle,
+    LoginBusy,
+    LoginThrottled,
+    Verify,
+    verify_inline,
+)
 
 log = Logger()
 
@@ -62,27 +70,31 @@ class AdminAccountsChecker:
         clock: Any,
         failure_delay: float = FAILURE_DELAY,
         on_failure: Callable[[], None] | None = None,
+        verify: Verify = verify_inline,
     ) -> None:
         self.accounts = accounts
         self.clock = clock
         self.failure_delay = failure_delay
         self.on_failure = on_failure
+        self.verify = verify
 
     def requestAvatarId(self, creds: Any) -> defer.Deferred:  # noqa: N802 (twisted.cred API)
-        user = _text(creds.username)
-        password = _text(creds.password)
+        return defer.Deferred.fromCoroutine(
+            self._check(_text(creds.username), _text(creds.password))
+        )
+
+    async def _check(self, user: str, password: str) -> bytes:
         for account in self.accounts():
-            if account.user == user and verify_password(password, account.password_hash):
-                log.info("admin {user} logged in", user=user)
-                return defer.succeed(user.encode("utf-8"))
+            if account.user == user and password:
+                if await self.verify(password, account.password_hash):
+                    log.info("admin {user} logged in", user=user)
+                    return user.encode("utf-8")
+                break
         log.warn("admin login refused for {user}", user=user)
         if self.on_failure is not None:
             self.on_failure()
-
-        def refuse() -> None:
-            raise error.UnauthorizedLogin("wrong user name or password")
-
-        return task.deferLater(self.clock, self.failure_delay, refuse)
+        await task.deferLater(self.clock, self.failure_delay, lambda: None)
+        raise error.UnauthorizedLogin("wrong user name or password")
 
 
 @implementer(IRealm)
@@ -117,36 +129,93 @@ def admin_portal(realm: AdminRealm, checker: AdminAccountsChecker) -> Portal:
 
 
 class ThrottledTelnetProtocol(telnet.AuthenticatingTelnetProtocol):
-    """The telnet login, with failures counted per peer address."""
+    """The telnet login, each password one attempt of the login throttle (per address and
+    per account, counted from the moment the password is given)."""
 
     def __init__(self, portal: Portal, throttle: FailureThrottle) -> None:
         super().__init__(portal)
         self.throttle = throttle
+        self._attempt: Attempt | None = None
 
     def _peer(self) -> str:
         return str(getattr(self.transport.getPeer(), "host", "?"))
 
     def telnet_Password(self, line: bytes) -> str:  # noqa: N802 (Twisted hook)
-        if self.throttle.blocked(self._peer()):
-            log.warn("admin login from {peer} refused: too many failures", peer=self._peer())
+        if self._attempt is not None:  # one password at a time per connection
+            return "Discard"
+        try:
+            self._attempt = self.throttle.begin(_text(self.username), self._peer())
+        except LoginThrottled:
             self.transport.write(b"\nToo many failed logins\n")
             self.transport.loseConnection()
             return "Discard"
         return super().telnet_Password(line)
 
+    def _cbLogin(self, ial: Any) -> None:  # noqa: N802 (Twisted hook)
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None:
+            attempt.succeeded()
+        super()._cbLogin(ial)
+
     def _ebLogin(self, failure: Any) -> None:  # noqa: N802 (Twisted hook)
-        self.throttle.failed(self._peer())
+        attempt, self._attempt = self._attempt, None
+        if failure.check(LoginBusy):
+            if attempt is not None:
+                attempt.abandoned()
+            self.transport.write(b"\nServer busy, try again\n")
+            self.transport.loseConnection()
+            return
+        if attempt is not None:
+            attempt.failed()
         super()._ebLogin(failure)
 
 
-def telnet_factory(portal: Portal, clock: Any = None) -> ServerFactory:
-    """Telnet logins through ``portal``; failures limited per peer (on ``clock``)."""
+def _throttle(throttle: FailureThrottle | None, clock: Any) -> FailureThrottle:
+    if throttle is not None:
+        return throttle
     if clock is None:
         from twisted.internet import reactor as clock
-    throttle = FailureThrottle(clock, delay=0)
+    return FailureThrottle(clock, delay=0, kind="admin")
+
+
+def telnet_factory(
+    portal: Portal, clock: Any = None, throttle: FailureThrottle | None = None
+) -> ServerFactory:
+    """Telnet logins through ``portal``, limited by ``throttle`` (the server's shared login
+    throttle's admin view; else one of its own on ``clock``)."""
+    throttle = _throttle(throttle, clock)
     factory = ServerFactory()
     factory.protocol = lambda: telnet.TelnetTransport(ThrottledTelnetProtocol, portal, throttle)
     return factory
+
+
+class ThrottledUserAuth(userauth.SSHUserAuthServer):
+    """ssh password logins (RFC 4252 clause 8), each one attempt of the login throttle;
+    a throttled address or account is answered with a failure at once, without a check.
+    ``throttle`` is set on a subclass made per factory."""
+
+    throttle: FailureThrottle
+
+    def _peer(self) -> str:
+        return str(getattr(self.transport.transport.getPeer(), "host", "?"))
+
+    def auth_password(self, packet: bytes) -> defer.Deferred:
+        try:
+            attempt = self.throttle.begin(_text(self.user), self._peer())
+        except LoginThrottled as refused:
+            return defer.fail(refused)
+        checking = super().auth_password(packet)
+
+        def ended(result: Any) -> Any:
+            if not isinstance(result, Failure):
+                attempt.succeeded()
+            elif result.check(LoginBusy):
+                attempt.abandoned()
+            else:
+                attempt.failed()
+            return result
+
+        return checking.addBoth(ended)
 
 
 def host_key(data_path: Path) -> keys.Key:
@@ -169,9 +238,14 @@ def host_key(data_path: Path) -> keys.Key:
     return keys.Key.fromFile(str(path))
 
 
-def ssh_factory(portal: Portal, key: keys.Key) -> manhole_ssh.ConchFactory:
+def ssh_factory(
+    portal: Portal, key: keys.Key, throttle: FailureThrottle | None = None, clock: Any = None
+) -> manhole_ssh.ConchFactory:
+    """ssh logins through ``portal``, limited by ``throttle`` (see :func:`telnet_factory`)."""
     factory = manhole_ssh.ConchFactory(portal)
     name = key.sshType()
     factory.publicKeys = {name: key.public()}
     factory.privateKeys = {name: key}
+    auth = type("AdminUserAuth", (ThrottledUserAuth,), {"throttle": _throttle(throttle, clock)})
+    factory.services = {**factory.services, b"ssh-userauth": auth}
     return factory

@@ -85,6 +85,18 @@ class Options(usage.Options):
             None,
             "Start with an empty exchange instead of the demo (when --data holds no exchange).",
         ],
+        [
+            "reset-admin-password",
+            None,
+            "Give the admin login 'admin' a new random password (made if missing), shown once "
+            "in the log.",
+        ],
+        [
+            "public-status",
+            None,
+            "Serve the status JSON (/api/status: sessions, users, client addresses) without a "
+            "login.",
+        ],
     ]
     optParameters = [
         [
@@ -169,6 +181,8 @@ class Options(usage.Options):
         self._check_distinct_ports()
         self._check_endpoints()
         self["no-demo"] = bool(self["no-demo"])
+        self["reset-admin-password"] = bool(self["reset-admin-password"])
+        self["public-status"] = bool(self["public-status"])
         self._check_choice("log-format", LOG_FORMATS)
         self._check_choice("web-auth", WEB_AUTH_MODES)
         if self["log-format"] == "json":
@@ -234,6 +248,8 @@ class RunSettings:
     tls_endpoint: str | None = None
     web_endpoint: str | None = None
     sip_endpoint: str | None = None
+    reset_admin_password: bool = False
+    public_status: bool = False
 
     @classmethod
     def ephemeral(cls, data: Path | str, **changes: object) -> RunSettings:
@@ -252,6 +268,8 @@ class RunSettings:
             demo=not options["no-demo"],
             log_format=options["log-format"],
             web_auth=options["web-auth"],
+            reset_admin_password=options["reset-admin-password"],
+            public_status=options["public-status"],
             **ports,
             **endpoints,
         )
