@@ -266,15 +266,22 @@ class PasswordChecks(Service):
         self.reactor = reactor
         self.threads = max(1, threads)
         self.limit = self.threads + max(0, waiting)
-        self.pool = ThreadPool(minthreads=0, maxthreads=self.threads, name="password-checks")
+        self.pool = self._new_pool()
         self.under_way = 0
         self.refused = 0
 
+    def _new_pool(self) -> ThreadPool:
+        return ThreadPool(minthreads=0, maxthreads=self.threads, name="password-checks")
+
     def startService(self) -> None:
         super().startService()
+        if self.pool.joined:  # started again after a stop
+            self.pool = self._new_pool()
         self.pool.start()
 
     def stopService(self) -> None:
+        if not self.running:
+            return
         super().stopService()
         self.pool.stop()
 
