@@ -141,15 +141,21 @@ class ThrottledTelnetProtocol(telnet.AuthenticatingTelnetProtocol):
         return str(getattr(self.transport.getPeer(), "host", "?"))
 
     def telnet_Password(self, line: bytes) -> str:  # noqa: N802 (Twisted hook)
-        if self._attempt is not None:  # one password at a time per connection
-            return "Discard"
-        try:
-            self._attempt = self.throttle.begin(_text(self.username), self._peer())
-        except LoginThrottled:
-            self.transport.write(b"\nToo many failed logins\n")
-            self.transport.loseConnection()
-            return "Discard"
-        return super().telnet_Password(line)
+        starting = self.throttle.begin(_text(self.username), self._peer())
+        starting.addCallbacks(self._check, self._throttled, callbackArgs=(line,))
+        return "Discard"  # until the check answers
+
+    def _check(self, attempt: Attempt, line: bytes) -> None:
+        if self.transport is None or getattr(self.transport, "disconnected", False):
+            attempt.abandoned()  # gone while waiting for a place
+            return
+        self._attempt = attempt
+        super().telnet_Password(line)
+
+    def _throttled(self, failure: Failure) -> None:
+        failure.trap(LoginThrottled)
+        self.transport.write(b"\nToo many failed logins\n")
+        self.transport.loseConnection()
 
     def _cbLogin(self, ial: Any) -> None:  # noqa: N802 (Twisted hook)
         attempt, self._attempt = self._attempt, None
@@ -200,10 +206,10 @@ class ThrottledUserAuth(userauth.SSHUserAuthServer):
         return str(getattr(self.transport.transport.getPeer(), "host", "?"))
 
     def auth_password(self, packet: bytes) -> defer.Deferred:
-        try:
-            attempt = self.throttle.begin(_text(self.user), self._peer())
-        except LoginThrottled as refused:
-            return defer.fail(refused)
+        starting = self.throttle.begin(_text(self.user), self._peer())
+        return starting.addCallback(self._check, packet)
+
+    def _check(self, attempt: Attempt, packet: bytes) -> defer.Deferred:
         checking = super().auth_password(packet)
 
         def ended(result: Any) -> Any:

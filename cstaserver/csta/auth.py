@@ -143,7 +143,7 @@ class Authenticator:
     ) -> AuthenticatedApplication:
         """Fires with the authenticated application or raises UnauthorizedLogin
         (:class:`~cstaserver.csta.logins.LoginThrottled` or ``LoginBusy`` without a check)."""
-        attempt = self.throttle.begin(f"{application_id}/{username or ''}", peer)
+        attempt = await self.throttle.begin(f"{application_id}/{username or ''}", peer)
         creds = ApplicationCredentials(application_id, username, password)
         try:
             _iface, avatar, _logout = await self.portal.login(creds, None, IApplication)

@@ -7,10 +7,12 @@ RFC 4252 clause 8 password logins over ssh and the telnet login of the admin she
 ``window`` seconds. An attempt counts from the moment it *starts*: while its password is
 being checked it holds a place, and a refused password keeps it for the window. So a guesser
 who runs many attempts in parallel gets no more than the limit, exactly like one who waits
-for each answer. An address with ``per_address`` attempts in the window (refused or still
-being checked) is refused at once; so is an account with ``per_account`` attempts, whatever
-address they came from (a guesser with many addresses). A right password ends its attempt
-without a mark. Each transport uses a :class:`FailureThrottle`, a view of the shared throttle
+for each answer. An address with ``per_address`` refused attempts in the window is refused at
+once; so is an account with ``per_account`` refused attempts, whatever address they came from
+(a guesser with many addresses). While the places left are taken by attempts still being
+checked, a new attempt waits (bounded in number and time) for one to end: a right password
+frees its place, a wrong one keeps it, so many valid logins at once from one client machine
+are served one after the other, never refused. Each transport uses a :class:`FailureThrottle`, a view of the shared throttle
 with its own kind of account (``csta``, ``web``, ``admin``), its delay before a refusal is
 answered and its failure counter (the metrics).
 
@@ -41,6 +43,9 @@ log = Logger()
 PRUNE_AT = 1024
 #: Keys a table keeps at most (attacker-chosen account names): the oldest idle go first.
 MAX_KEYS = 20000
+#: Logins that may wait for a place (every address together), and how long each may wait.
+MAX_WAITING = 256
+MAX_WAIT = 30.0
 
 Verify = Callable[[str, str], defer.Deferred]
 
@@ -76,6 +81,12 @@ class _Table:
 
     def count(self, key: str, now: float, window: float) -> int:
         return self.recent(key, now, window) + self.pending.get(key, 0)
+
+    def full(self, key: str | None, now: float, window: float) -> bool:
+        return key is not None and self.count(key, now, window) >= self.limit
+
+    def refused(self, key: str | None, now: float, window: float) -> bool:
+        return key is not None and self.recent(key, now, window) >= self.limit
 
     def prune(self, now: float, window: float) -> None:
         if len(self.failures) < PRUNE_AT:
@@ -116,6 +127,7 @@ class LoginThrottle:
         self.window = float(window)
         self.addresses = _Table(per_address)
         self.accounts = _Table(per_account)
+        self._waiting: list[defer.Deferred] = []
 
     def view(
         self, kind: str, *, delay: float = 1.0, on_failure: Callable[[], None] | None = None
@@ -126,34 +138,66 @@ class LoginThrottle:
         )
 
     def refusal(self, account: str | None, address: str) -> str | None:
-        """Why a new attempt would be refused now (``address`` or ``account``), else None."""
+        """Why a new attempt would be refused now: ``address`` or ``account`` has had its
+        refused attempts for the window; else None."""
         now = self.clock.seconds()
-        if self.addresses.count(address, now, self.window) >= self.addresses.limit:
+        if self.addresses.refused(address, now, self.window):
             return "address"
-        if account is not None and (
-            self.accounts.count(account, now, self.window) >= self.accounts.limit
-        ):
+        if self.accounts.refused(account, now, self.window):
             return "account"
         return None
 
-    def begin(self, account: str | None, address: str) -> Attempt:
-        """Start an attempt, or :class:`LoginThrottled`."""
+    def _full(self, account: str | None, address: str) -> bool:
         now = self.clock.seconds()
-        self.addresses.prune(now, self.window)
-        self.accounts.prune(now, self.window)
-        reason = self.refusal(account, address)
-        if reason is not None:
-            raise LoginThrottled(f"too many login attempts for this {reason}; try again later")
-        self.addresses.start(address)
-        if account is not None:
-            self.accounts.start(account)
-        return Attempt(self, account, address)
+        return self.addresses.full(address, now, self.window) or self.accounts.full(
+            account, now, self.window
+        )
+
+    def begin(self, account: str | None, address: str) -> defer.Deferred:
+        """Fires with a started :class:`Attempt`, or fails with :class:`LoginThrottled`.
+
+        Refused at once when the address or the account has had its refused attempts for the
+        window. When its places are taken by attempts still being checked, the new one waits
+        for one of them to end (a right password frees its place, a wrong one keeps it), at
+        most :data:`MAX_WAIT` seconds and with at most :data:`MAX_WAITING` waiting in all."""
+        return defer.Deferred.fromCoroutine(self._begin(account, address))
+
+    async def _begin(self, account: str | None, address: str) -> Attempt:
+        deadline = self.clock.seconds() + MAX_WAIT
+        while True:
+            now = self.clock.seconds()
+            self.addresses.prune(now, self.window)
+            self.accounts.prune(now, self.window)
+            reason = self.refusal(account, address)
+            if reason is not None:
+                raise LoginThrottled(f"too many failures for this {reason}; try again later")
+            if not self._full(account, address):
+                self.addresses.start(address)
+                if account is not None:
+                    self.accounts.start(account)
+                return Attempt(self, account, address)
+            if len(self._waiting) >= MAX_WAITING or now >= deadline:
+                raise LoginThrottled("too many logins under way; try again later")
+            waiter: defer.Deferred = defer.Deferred()
+            waiter.addTimeout(deadline - now, self.clock)
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            except defer.TimeoutError:
+                pass  # the deadline: refused on the next round
+            finally:
+                if waiter in self._waiting:
+                    self._waiting.remove(waiter)
 
     def _end(self, attempt: Attempt, failed: bool) -> None:
         at = self.clock.seconds() if failed else None
         self.addresses.end(attempt.address, at)
         if attempt.account is not None:
             self.accounts.end(attempt.account, at)
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:  # each looks again at what it waits for
+            if not waiter.called:
+                waiter.callback(None)
 
 
 class Attempt:
@@ -223,17 +267,21 @@ class FailureThrottle:
     def _account(self, account: str | None) -> str | None:
         return None if account is None else f"{self.kind}:{account}"
 
-    def begin(self, account: str | None, address: str) -> Attempt:
-        """Start an attempt for ``account`` from ``address``; :class:`LoginThrottled` if
-        either has had too many attempts in the window."""
+    def begin(self, account: str | None, address: str) -> defer.Deferred:
+        """Fires with a started :class:`Attempt` for ``account`` from ``address``, or fails
+        with :class:`LoginThrottled` (see :meth:`LoginThrottle.begin`)."""
+        return defer.Deferred.fromCoroutine(self._begin(account, address))
+
+    async def _begin(self, account: str | None, address: str) -> Attempt:
         try:
-            attempt = self.shared.begin(self._account(account), address)
-        except LoginThrottled:
+            attempt = await self.shared.begin(self._account(account), address)
+        except LoginThrottled as refused:
             log.warn(
-                "{kind} login of {account} from {address} refused: too many failures",
+                "{kind} login of {account} from {address} refused: {reason}",
                 kind=self.kind,
                 account=account,
                 address=address,
+                reason=str(refused),
             )
             raise
         attempt.on_failure = self.on_failure

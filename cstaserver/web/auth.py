@@ -104,7 +104,7 @@ async def guarded_login(
     login throttle: :class:`Refused` 429 while the address or the account is throttled,
     503 when every password check is taken, 401 (after the delay) for a refused login."""
     try:
-        attempt = throttle.begin(credentials.user, peer)
+        attempt = await throttle.begin(credentials.user, peer)
     except LoginThrottled:
         raise Refused(429, "too many failed logins; try again later") from None
     try:

@@ -168,6 +168,19 @@ class GuessingTests(unittest.TestCase):
         status, _, _ = await http_get(web, "/api/v1/time", _basic(*ADMIN), "127.0.0.20")
         assert status == 200  # another account from that address is not affected
 
+    async def test_many_right_logins_at_once_are_all_served(self) -> None:
+        """Attempts under way hold places, but a right password frees its place: logins
+        beyond the limit wait for one instead of being refused."""
+        port = self.server.port_of("xml")
+        clients = [await xml_client(port) for _ in range(ATTEMPTS)]
+        for client in clients:
+            self.addCleanup(client.disconnect)
+        answers = await defer.gatherResults(
+            [client.request(Req.start_session(), timeout=20) for client in clients]
+        )
+        assert [a.name for a in answers] == ["StartApplicationSessionPosResponse"] * ATTEMPTS
+        assert self.logins.addresses.failures == {} and self.logins.addresses.pending == {}
+
     async def test_guesses_on_one_transport_count_on_the_others(self) -> None:
         for _ in range(5):
             client = await _telnet(self.server.settings.admin_port)
