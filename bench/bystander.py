@@ -2,11 +2,12 @@
 the server, each attack of the lock-out and login classes beside the same client with no
 attack, in one run.
 
-    .venv/bin/python bench/bystander.py [--seconds 4] [--only NAME,...] [--json]
+    .venv/bin/python bench/bystander.py [--seconds 5] [--only NAME,...] [--json]
 
-One ``twistd -n csta`` on the demo exchange (every port free, on 127.0.0.1, the admin shell
-on telnet and ssh too) is started with :func:`cstaserver.pytest_plugin.start_server` and
-stopped by its PID at the end. The *bystander* is one connection to the XML port from
+For each attack a fresh ``twistd -n csta`` on the demo exchange (every port free, on
+127.0.0.1, the admin shell on telnet and ssh too) is started with
+:func:`cstaserver.pytest_plugin.start_server` and stopped by its PID after it, so no attack
+leaves anything (throttled addresses, dialogs, sessions) to the next one. The *bystander* is one connection to the XML port from
 127.0.0.2 (a machine of its own, as a real client would be) that alternates MakeCall
 1000 -> 1001 and ClearCall, one request at a time with 10 ms between them; its figure is the
 p99 of the request latencies over ``--seconds``. For each attack the bystander runs once
@@ -203,21 +204,26 @@ async def attack_soap(ports: dict[str, int], tally: Tally, ready: asyncio.Event)
 async def attack_monitors(ports: dict[str, int], tally: Tally, ready: asyncio.Event) -> None:
     async def flood() -> None:
         loop = asyncio.get_running_loop()
-        _t, client = await loop.create_connection(
-            lambda: clients.XmlClient(), "127.0.0.1", ports["xml"], local_addr=(ATTACKER_ADDRESS, 0)
-        )
         n = 0
-        pending: set[asyncio.Future[bytes]] = set()
-        while not client.closed.done():
-            while len(pending) < 50:
-                device = DEMO_DEVICES[n % len(DEMO_DEVICES)]
-                n += 1
-                pending.add(client.send(common.monitor_start(device)))
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for future in done:
-                ok = not future.exception() and b"MonitorStartResponse" in future.result()
-                tally.add("started" if ok else "refused")
-        tally.add("closed_by_server")
+        while True:  # a new connection whenever the server closes one
+            _t, client = await loop.create_connection(
+                lambda: clients.XmlClient(),
+                "127.0.0.1",
+                ports["xml"],
+                local_addr=(ATTACKER_ADDRESS, 0),
+            )
+            pending: set[asyncio.Future[bytes]] = set()
+            while not client.closed.done():
+                while len(pending) < 50:
+                    device = DEMO_DEVICES[n % len(DEMO_DEVICES)]
+                    n += 1
+                    pending.add(client.send(common.monitor_start(device)))
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    ok = not future.exception() and b"MonitorStartResponse" in future.result()
+                    tally.add("started" if ok else "refused")
+            tally.add("closed_by_server")
+            await asyncio.sleep(0.05)
 
     ready.set()
     await asyncio.gather(*(flood() for _ in range(4)))
@@ -388,9 +394,39 @@ def stop_attack(process: subprocess.Popen) -> dict[str, Any]:
     return {}
 
 
+def measure(name: str, directory: Path, seconds: float) -> dict[str, Any]:
+    """One attack on a fresh server: the bystander alone, then beside the attack."""
+    from cstaserver.pytest_plugin import start_server
+
+    telnet, ssh = _free_port(), _free_port()
+    server = start_server(directory, args=[f"--admin-port={telnet}", f"--admin-ssh-port={ssh}"])
+    ports = {
+        "xml": server.xml_port,
+        "web": server.web_port,
+        "sip": server.sip_port,
+        "telnet": telnet,
+        "ssh": ssh,
+    }
+    try:
+        alone = asyncio.run(bystander(ports["xml"], seconds))
+        attack = start_attack(name, ports)
+        try:
+            beside = asyncio.run(bystander(ports["xml"], seconds))
+        finally:
+            achieved = stop_attack(attack)
+    finally:
+        server.stop()
+    print(
+        f"{name}: p99 {alone['p99_ms']:.1f} ms alone, {beside['p99_ms']:.1f} ms beside it; "
+        f"the attack: {achieved}",
+        file=sys.stderr,
+    )
+    return {"attack": name, "without": alone, "with": beside, "attack_did": achieved}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="per measurement (4)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement (5)")
     parser.add_argument("--only", default="", help="comma-separated attacks (default: all)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
@@ -399,41 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown attack: {', '.join(sorted(unknown))}")
 
-    from cstaserver.pytest_plugin import start_server
-
+    rows = []
     with tempfile.TemporaryDirectory(prefix="bystander-") as scratch:
-        telnet, ssh = _free_port(), _free_port()
-        server = start_server(
-            Path(scratch) / "server",
-            args=[f"--admin-port={telnet}", f"--admin-ssh-port={ssh}"],
-        )
-        ports = {
-            "xml": server.xml_port,
-            "web": server.web_port,
-            "sip": server.sip_port,
-            "telnet": telnet,
-            "ssh": ssh,
-        }
-        rows = []
-        try:
-            for name in chosen:
-                alone = asyncio.run(bystander(ports["xml"], args.seconds))
-                attack = start_attack(name, ports)
-                try:
-                    beside = asyncio.run(bystander(ports["xml"], args.seconds))
-                finally:
-                    achieved = stop_attack(attack)
-                rows.append(
-                    {"attack": name, "without": alone, "with": beside, "attack_did": achieved}
-                )
-                print(
-                    f"{name}: p99 {alone['p99_ms']:.1f} ms alone, {beside['p99_ms']:.1f} ms "
-                    f"beside it; the attack: {achieved}",
-                    file=sys.stderr,
-                )
-                time.sleep(1.0)  # let the server drop what the attack left
-        finally:
-            server.stop()
+        for name in chosen:
+            rows.append(measure(name, Path(scratch) / name, args.seconds))
     table = common.markdown_table(
         [
             "attack",

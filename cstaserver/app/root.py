@@ -388,6 +388,7 @@ def build_service(
         per_address=limits.login_attempts_per_address,
         per_account=limits.login_attempts_per_account,
         window=limits.login_window,
+        refusal_delay=FAILURE_DELAY,
     )
     checks = PasswordChecks(
         reactor, threads=limits.password_check_threads, waiting=limits.password_checks_waiting

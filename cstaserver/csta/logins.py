@@ -122,9 +122,13 @@ class LoginThrottle:
         per_address: int = 5,
         per_account: int = 10,
         window: float = 60.0,
+        refusal_delay: float = 0.0,
     ) -> None:
         self.clock = clock
         self.window = float(window)
+        #: Seconds before a throttled attempt is answered (as long as a wrong password's
+        #: delay in a server): a guesser's reconnect loop gains nothing by being refused.
+        self.refusal_delay = refusal_delay
         self.addresses = _Table(per_address)
         self.accounts = _Table(per_account)
         self._waiting: list[defer.Deferred] = []
@@ -283,6 +287,8 @@ class FailureThrottle:
                 address=address,
                 reason=str(refused),
             )
+            if self.shared.refusal_delay:
+                await deferLater(self.clock, self.shared.refusal_delay, lambda: None)
             raise
         attempt.on_failure = self.on_failure
         attempt.delay = self.delay
