@@ -229,6 +229,19 @@ async def attack_monitors(ports: dict[str, int], tally: Tally, ready: asyncio.Ev
     await asyncio.gather(*(flood() for _ in range(4)))
 
 
+IAC, WILL, WONT, DO, DONT = 255, 251, 252, 253, 254
+_ANSWER = {WILL: DO, WONT: DONT, DO: WONT}  # a plain client: agrees to the server's echo
+
+
+def _negotiate(data: bytes) -> bytes:
+    """The answers a telnet client gives to the option negotiation in ``data`` (RFC 854)."""
+    out = bytearray()
+    for i in range(len(data) - 2):
+        if data[i] == IAC and data[i + 1] in _ANSWER:
+            out += bytes((IAC, _ANSWER[data[i + 1]], data[i + 2]))
+    return bytes(out)
+
+
 async def attack_telnet(ports: dict[str, int], tally: Tally, ready: asyncio.Event) -> None:
     async def guesser() -> None:
         while True:
@@ -247,6 +260,7 @@ async def attack_telnet(ports: dict[str, int], tally: Tally, ready: asyncio.Even
                         chunk = await asyncio.wait_for(reader.read(4096), 30)
                         if not chunk:
                             raise ConnectionError
+                        writer.write(_negotiate(chunk))
                         seen += chunk
                     if b"Too many" in seen:
                         tally.add("throttled")

@@ -34,11 +34,9 @@ from twisted.cred.portal import IRealm, Portal
 from twisted.internet import defer, task
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from cstaserver.csta.logins import (
-    Attempt,
     FailureThrottle,
     LoginBusy,
     LoginThrottled,
@@ -128,51 +126,61 @@ def admin_portal(realm: AdminRealm, checker: AdminAccountsChecker) -> Portal:
     return Portal(realm, [checker])
 
 
+class ThrottledPortal:
+    """A portal whose every login is one attempt of the login throttle, taken when the
+    password check starts (a client still negotiating holds no place): refused with
+    :class:`~cstaserver.csta.logins.LoginThrottled` without a check while the address or
+    the account is throttled. ``peer()`` names the client's address."""
+
+    def __init__(self, portal: Portal, throttle: FailureThrottle, peer: Callable[[], str]):
+        self.portal = portal
+        self.throttle = throttle
+        self.peer = peer
+
+    def listCredentialsInterfaces(self) -> list[Any]:  # noqa: N802 (Portal API)
+        return self.portal.listCredentialsInterfaces()
+
+    def login(self, creds: Any, mind: Any, *interfaces: Any) -> defer.Deferred:
+        return defer.Deferred.fromCoroutine(self._login(creds, mind, interfaces))
+
+    async def _login(self, creds: Any, mind: Any, interfaces: tuple[Any, ...]) -> Any:
+        attempt = await self.throttle.begin(_text(creds.username), self.peer())
+        try:
+            result = await self.portal.login(creds, mind, *interfaces)
+        except LoginBusy:
+            attempt.abandoned()
+            raise
+        except error.UnauthorizedLogin:
+            await attempt.failed()
+            raise
+        except BaseException:
+            attempt.abandoned()
+            raise
+        attempt.succeeded()
+        return result
+
+
+def _peer_of(transport: Any) -> str:
+    return str(getattr(transport.getPeer(), "host", "?"))
+
+
 class ThrottledTelnetProtocol(telnet.AuthenticatingTelnetProtocol):
-    """The telnet login, each password one attempt of the login throttle (per address and
-    per account, counted from the moment the password is given)."""
+    """The telnet login through a :class:`ThrottledPortal`: a throttled login is told
+    ``Too many failed logins`` and closed; one that finds every password check busy is told
+    so and closed."""
 
     def __init__(self, portal: Portal, throttle: FailureThrottle) -> None:
-        super().__init__(portal)
-        self.throttle = throttle
-        self._attempt: Attempt | None = None
-
-    def _peer(self) -> str:
-        return str(getattr(self.transport.getPeer(), "host", "?"))
-
-    def telnet_Password(self, line: bytes) -> str:  # noqa: N802 (Twisted hook)
-        starting = self.throttle.begin(_text(self.username), self._peer())
-        starting.addCallbacks(self._check, self._throttled, callbackArgs=(line,))
-        return "Discard"  # until the check answers
-
-    def _check(self, attempt: Attempt, line: bytes) -> None:
-        if self.transport is None or getattr(self.transport, "disconnected", False):
-            attempt.abandoned()  # gone while waiting for a place
-            return
-        self._attempt = attempt
-        super().telnet_Password(line)
-
-    def _throttled(self, failure: Failure) -> None:
-        failure.trap(LoginThrottled)
-        self.transport.write(b"\nToo many failed logins\n")
-        self.transport.loseConnection()
-
-    def _cbLogin(self, ial: Any) -> None:  # noqa: N802 (Twisted hook)
-        attempt, self._attempt = self._attempt, None
-        if attempt is not None:
-            attempt.succeeded()
-        super()._cbLogin(ial)
+        super().__init__(ThrottledPortal(portal, throttle, lambda: _peer_of(self.transport)))
 
     def _ebLogin(self, failure: Any) -> None:  # noqa: N802 (Twisted hook)
-        attempt, self._attempt = self._attempt, None
-        if failure.check(LoginBusy):
-            if attempt is not None:
-                attempt.abandoned()
-            self.transport.write(b"\nServer busy, try again\n")
-            self.transport.loseConnection()
-            return
-        if attempt is not None:
-            attempt.failed()
+        for kind, answer in (
+            (LoginThrottled, b"Too many failed logins"),
+            (LoginBusy, b"Server busy, try again"),
+        ):
+            if failure.check(kind):
+                self.transport.write(b"\n" + answer + b"\n")
+                self.transport.loseConnection()
+                return
         super()._ebLogin(failure)
 
 
@@ -196,32 +204,17 @@ def telnet_factory(
 
 
 class ThrottledUserAuth(userauth.SSHUserAuthServer):
-    """ssh password logins (RFC 4252 clause 8), each one attempt of the login throttle;
-    a throttled address or account is answered with a failure at once, without a check.
+    """ssh password logins (RFC 4252 clause 8) through a :class:`ThrottledPortal`: a
+    throttled address or account is refused without a check (after ssh's own delay).
     ``throttle`` is set on a subclass made per factory."""
 
     throttle: FailureThrottle
 
-    def _peer(self) -> str:
-        return str(getattr(self.transport.transport.getPeer(), "host", "?"))
-
-    def auth_password(self, packet: bytes) -> defer.Deferred:
-        starting = self.throttle.begin(_text(self.user), self._peer())
-        return starting.addCallback(self._check, packet)
-
-    def _check(self, attempt: Attempt, packet: bytes) -> defer.Deferred:
-        checking = super().auth_password(packet)
-
-        def ended(result: Any) -> Any:
-            if not isinstance(result, Failure):
-                attempt.succeeded()
-            elif result.check(LoginBusy):
-                attempt.abandoned()
-            else:
-                attempt.failed()
-            return result
-
-        return checking.addBoth(ended)
+    def serviceStarted(self) -> None:  # noqa: N802 (Twisted hook)
+        super().serviceStarted()
+        self.portal = ThrottledPortal(
+            self.portal, self.throttle, lambda: _peer_of(self.transport.transport)
+        )
 
 
 def host_key(data_path: Path) -> keys.Key:

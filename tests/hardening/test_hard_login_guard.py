@@ -15,15 +15,17 @@ whole server in this process (docs/security.md):
 from __future__ import annotations
 
 import base64
+import gc
 import threading
 from pathlib import Path
 from typing import Any
 
 import attrs
-from twisted.conch.telnet import TelnetTransport
+from twisted.conch.telnet import AlreadyNegotiating, TelnetTransport
 from twisted.internet import defer, protocol
 from twisted.internet import reactor as global_reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.trial import unittest
 
 from cstaserver.app.options import Options, RunSettings
@@ -34,7 +36,16 @@ from cstaserver.config.passwords import hash_password, verify_password
 from cstaserver.csta import logins
 from tests.admin.admin_harness import ADMIN, ADMIN_PASSWORD, Server, TelnetClient, demo_data
 from tests.admin.conch_client import ShellClientTransport
-from tests.hardening.support import FullServer, LogCapture, free_port, until, xml_client
+from tests.hardening.support import (
+    FullServer,
+    LogCapture,
+    RawConnection,
+    free_port,
+    raw_connections,
+    sleep,
+    until,
+    xml_client,
+)
 from tests.xmlproto.xml_client import Req
 
 WRONG = "Wr0ng-guess-4d2a"
@@ -167,6 +178,33 @@ class GuessingTests(unittest.TestCase):
         assert b"Retry-After: 60" in head
         status, _, _ = await http_get(web, "/api/v1/time", _basic(*ADMIN), "127.0.0.20")
         assert status == 200  # another account from that address is not affected
+
+    async def test_a_login_stuck_before_its_check_holds_no_place(self) -> None:
+        """Telnet clients that never answer the echo negotiation (their passwords are never
+        checked) take no place of the address or the account: the administrator still logs
+        in while they hang on."""
+        with raw_connections() as opened:
+            for _ in range(ATTEMPTS):
+                raw = RawConnection(self.server.settings.admin_port)
+                opened.append(raw)
+                await raw.send(b"admin\r\n" + WRONG.encode() + b"\r\n")
+            await until(
+                lambda: all(b"Password: " in bytes(r.received) for r in opened if not r.poll()),
+                "every password asked",
+            )
+            client = await _telnet(self.server.settings.admin_port)
+            mark = client.send(f"{ADMIN_PASSWORD}\n")
+            await until(lambda: _answered(client, mark), "the answer")
+            assert "mxone> " in client.text[mark:]
+            await _close(client)
+            assert self.logins.addresses.pending == {} and self.logins.accounts.pending == {}
+            for raw in opened:
+                raw.close()
+            await sleep(0.3)  # the server sees them go
+        # Twisted's telnet login leaves the unanswered echo negotiation as an unhandled
+        # error of its own (the shell's terminal handling, not the throttle)
+        gc.collect()
+        self.flushLoggedErrors(AlreadyNegotiating, ConnectionLost, ConnectionDone)
 
     async def test_many_right_logins_at_once_are_all_served(self) -> None:
         """Attempts under way hold places, but a right password frees its place: logins
