@@ -252,8 +252,24 @@ async def attack_telnet(ports: dict[str, int], tally: Tally, ready: asyncio.Even
                 await asyncio.sleep(0.05)
                 continue
             try:
+                rest = b""
                 while True:  # the server asks again after each refusal
-                    writer.write(b"admin\r\n" + WRONG.encode() + b"\r\n")
+                    seen = rest
+                    while b"Username: " not in seen:
+                        chunk = await asyncio.wait_for(reader.read(4096), 30)
+                        if not chunk:
+                            raise ConnectionError
+                        writer.write(_negotiate(chunk))
+                        seen += chunk
+                    writer.write(b"admin\r\n")
+                    seen = b""
+                    while b"Password: " not in seen:
+                        chunk = await asyncio.wait_for(reader.read(4096), 30)
+                        if not chunk:
+                            raise ConnectionError
+                        writer.write(_negotiate(chunk))
+                        seen += chunk
+                    writer.write(WRONG.encode() + b"\r\n")
                     tally.add("guesses")
                     seen = b""
                     while b"failed" not in seen and b"Too many" not in seen:
@@ -265,6 +281,7 @@ async def attack_telnet(ports: dict[str, int], tally: Tally, ready: asyncio.Even
                     if b"Too many" in seen:
                         tally.add("throttled")
                         break
+                    rest = seen.split(b"failed", 1)[1]
             except (OSError, ConnectionError, asyncio.TimeoutError):
                 tally.add("closed")
             writer.close()
