@@ -27,6 +27,7 @@ from cstaserver.csta.logins import (
     PRUNE_AT,
     FailureThrottle,
     LoginBusy,
+    Remembered,
     Verify,
     verify_inline,
 )
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 log = Logger()
+
+#: How long a right ECMA-354 password is remembered (as an HMAC under an in-memory key), so
+#: an application that starts sessions again and again pays the slow hash once.
+REMEMBER_SECONDS = 300.0
 
 
 class IApplication(Interface):
@@ -86,10 +91,14 @@ class CriteriaChecker:
     credentialInterfaces = (cred_credentials.IUsernamePassword,)
 
     def __init__(
-        self, criteria: Callable[[], Sequence[Any]], verify: Verify = verify_inline
+        self,
+        criteria: Callable[[], Sequence[Any]],
+        verify: Verify = verify_inline,
+        remembered: Remembered | None = None,
     ) -> None:
         self.criteria = criteria
         self.verify = verify
+        self.remembered = remembered
 
     def requestAvatarId(self, credentials: ApplicationCredentials) -> defer.Deferred:  # noqa: N802
         return defer.Deferred.fromCoroutine(self._check(credentials))
@@ -107,13 +116,23 @@ class CriteriaChecker:
                 if (
                     credentials.username == user.user
                     and credentials.password
-                    and await self.verify(credentials.password, user.password_hash)
+                    and await self._right(application.application_id, user, credentials.password)
                 ):
                     return AuthenticatedApplication(
                         application.application_id, user.user, application.max_duration
                     )
             raise cred_error.UnauthorizedLogin("wrong user or password")
         raise cred_error.UnauthorizedLogin("unknown application")
+
+    async def _right(self, application_id: str, user: Any, password: str) -> bool:
+        """The password check, or a right password of the last minutes remembered."""
+        key, remembered = f"{application_id}/{user.user}", self.remembered
+        if remembered is not None and remembered.knows(key, password, user.password_hash):
+            return True
+        right = bool(await self.verify(password, user.password_hash))
+        if right and remembered is not None:
+            remembered.remember(key, password, user.password_hash)
+        return right
 
 
 @implementer(IRealm)
@@ -135,7 +154,8 @@ class Authenticator:
         verify: Verify = verify_inline,
         **options: Any,
     ) -> None:
-        self.portal = Portal(ApplicationRealm(), [CriteriaChecker(criteria, verify)])
+        checker = CriteriaChecker(criteria, verify, Remembered(clock, REMEMBER_SECONDS))
+        self.portal = Portal(ApplicationRealm(), [checker])
         self.throttle = throttle if throttle is not None else FailureThrottle(clock, **options)
 
     async def authenticate(

@@ -20,10 +20,7 @@ on every POST. Empty user names and passwords never pass. Nothing secret is logg
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import importlib
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +31,7 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from cstaserver.csta.logins import Remembered as _Remembered
 from cstaserver.csta.logins import Verify, verify_inline
 from cstaserver.web.auth import (  # the shared gate, re-exported
     REALM,
@@ -68,31 +66,6 @@ AUTH_MODES = ("file", "pam")
 
 class WebAuthUnavailable(SystemExit):
     """``--web-auth pam`` without the ``pam`` module: start-up stops with this line."""
-
-
-class _Remembered:
-    """Successful logins for ``ttl`` seconds, as HMACs under an in-memory key."""
-
-    def __init__(self, clock: Any, ttl: float) -> None:
-        self.clock = clock
-        self.ttl = ttl
-        self._key = os.urandom(32)
-        self._entries: dict[str, tuple[bytes, float]] = {}
-
-    def _digest(self, user: str, password: str, salt: str) -> bytes:
-        message = "\0".join((user, password, salt)).encode("utf-8")
-        return hmac.new(self._key, message, hashlib.sha256).digest()
-
-    def knows(self, user: str, password: str, salt: str = "") -> bool:
-        entry = self._entries.get(user)
-        if entry is None or entry[1] < self.clock.seconds():
-            return False
-        return hmac.compare_digest(entry[0], self._digest(user, password, salt))
-
-    def remember(self, user: str, password: str, salt: str = "") -> None:
-        if len(self._entries) > 1000:
-            self._entries.clear()
-        self._entries[user] = (self._digest(user, password, salt), self.clock.seconds() + self.ttl)
 
 
 def _username_password(credentials: Any) -> tuple[str, str]:

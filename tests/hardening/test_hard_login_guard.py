@@ -276,6 +276,10 @@ class StallingTests(unittest.TestCase):
         checks.release.set()
         frame = await login
         assert frame.name == "StartApplicationSessionPosResponse"
+        again = await xml_client(port)  # the same right password again: remembered
+        self.addCleanup(again.disconnect)
+        frame = await again.request(Req.start_session())
+        assert frame.name == "StartApplicationSessionPosResponse" and checks.started == 1
 
     async def test_checks_beyond_the_pool_and_its_queue_are_refused_at_once(self) -> None:
         server = self.start(password_check_threads=1, password_checks_waiting=1)
