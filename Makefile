@@ -101,6 +101,11 @@ bench-churn: $(STAMP)
 bench-startup: $(STAMP)
 	$(BIN)/python bench/startup.py $(BENCH_ARGS)
 
+# A well-behaved client's p99 beside each lock-out and login attack (docs/security.md).
+.PHONY: bench-bystander
+bench-bystander: $(STAMP)
+	$(BIN)/python bench/bystander.py $(BENCH_ARGS)
+
 # docs/conformance.md (+ .json) from a traced run of the test suite (tools/conformance.py).
 .PHONY: conformance
 conformance: $(STAMP)

@@ -22,6 +22,7 @@ starts by their PIDs itself):
 | memory | ``memory.py``: RSS per device, TCP/TLS connection, monitor | targets only |
 | soak | ``soak.py``: 1 minute (``--full``: 10) of mixed load | targets only |
 | churn | ``churn.py``: 3 rounds (``--full``: 10) x 1,000 sessions | targets only |
+| bystander | ``bystander.py``: a client's MakeCall/ClearCall p99 beside each lock-out and login attack, 5 s each (``--full``: 10) | the same client without the attack |
 
 Writes ``bench/results/<date>.json`` (every row, and the sub-benchmarks' own result files
 by name) and ``bench/results/<date>.md`` (the table), and prints the table. Each row: the
@@ -507,6 +508,29 @@ def bench_churn(full: bool) -> list[Row]:
     return rows
 
 
+def bench_bystander(full: bool) -> list[Row]:
+    seconds = "10" if full else "5"
+    status, _ = run_script(["bench/bystander.py", "--seconds", seconds], 900)
+    if status != 0:
+        return [row("bystander", "bystander.py failed", None, "", met=False)]
+    d = today_result("bystander")
+    return [
+        row(
+            "bystander",
+            f"MakeCall/ClearCall p99 beside the {r['attack']} attack",
+            r["with"]["p99_ms"],
+            "ms",
+            reference=r["without"]["p99_ms"],
+            target=f"< {BYSTANDER_P99_MS:g} ms",
+            met=r["with"]["p99_ms"] < BYSTANDER_P99_MS and not r["with"]["errors"],
+        )
+        for r in d["rows"]
+    ]
+
+
+#: A bystander's p99 beside an attack: what a CTI application still finds interactive.
+BYSTANDER_P99_MS = 20.0
+
 BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "exchange": bench_exchange,
     "codec": bench_codec,
@@ -521,6 +545,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "memory": bench_memory,
     "soak": bench_soak,
     "churn": bench_churn,
+    "bystander": bench_bystander,
 }
 
 

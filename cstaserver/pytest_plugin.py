@@ -20,7 +20,10 @@ lines of the log of every server running then. It is stopped by its PID: SIGINT,
 SIGKILL if it has not ended within 10 s.
 
 :class:`CstaServer` gives the ports, the data directory, the PID, ``api`` (a JSON API client
-with the admin account), ``xml()`` (a CSTA XML connection) and ``run_scenario(file)``.
+with the admin account), ``xml()`` (a CSTA XML connection) and ``run_scenario(file)``. Each
+server is started with ``--reset-admin-password`` (unless an ``admin`` login is given): its
+copy of the data gets the login ``admin`` with a new random password, which the server logs
+once and the plugin reads from that event into ``server.admin``.
 :func:`start_server` does the same without pytest.
 """
 
@@ -57,9 +60,15 @@ FREE_PORTS = (
 )
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-#: The accounts of the demo exchange: actions of the JSON API need the admin one.
-DEMO_ADMIN = ("admin", "admin")
+#: The demo exchange's web account (reads of the JSON API, SOAP).
 DEMO_READER = ("csta_user", "csta")
+#: The admin login before the server told it: the first run of a new data directory makes
+#: ``admin`` with a random password and logs it once (the plugin reads it from there).
+UNKNOWN_ADMIN = ("admin", "")
+#: The start-up log event that shows the first run's admin password (its fields ``user``
+#: and ``password``).
+ADMIN_PASSWORD_SHOWN = "admin login: {user} / {password}"
+RESET_ADMIN = "--reset-admin-password"
 LOG_LINES = 40
 STARTED = "csta: started"
 LISTENING = "listening: {name} on {address}{detail}"
@@ -118,7 +127,7 @@ class CstaServer:
     process: subprocess.Popen[bytes]
     directory: Path
     listeners: list[Listener]
-    admin: tuple[str, str] = DEMO_ADMIN
+    admin: tuple[str, str] = UNKNOWN_ADMIN
     reader: tuple[str, str] = DEMO_READER
     start_seconds: float = 0.0
     returncode: int | None = None
@@ -283,7 +292,7 @@ def start_server(
     data_from: str | os.PathLike[str] | None = None,
     args: Sequence[str] = (),
     timeout: float = START_TIMEOUT,
-    admin: tuple[str, str] = DEMO_ADMIN,
+    admin: tuple[str, str] | None = None,
     reader: tuple[str, str] = DEMO_READER,
 ) -> CstaServer:
     """Start a server in ``directory`` (created; its ``data`` must not exist yet), every
@@ -294,7 +303,10 @@ def start_server(
     exchange data, the TLS certificate), with ``exchange`` (exchange data, JSON) copied over
     it; with neither, the server creates the demo exchange and a certificate. A data
     directory without a certificate has no TLS listener. ``args``: more options of
-    ``twistd csta`` (after the defaults, so ``--xml-port=9882`` wins)."""
+    ``twistd csta`` (after the defaults, so ``--xml-port=9882`` wins). ``admin``: the admin
+    login (user, password) the exchange data has; without it the server starts with
+    ``--reset-admin-password`` (its copy of the data gets an ``admin`` login with a new random
+    password) and ``server.admin`` is read from the start-up event that shows it once."""
     directory = Path(directory)
     data = directory / "data"
     if data_from is not None:
@@ -314,6 +326,7 @@ def start_server(
         "json",
         *FREE_PORTS,
         *args,
+        *([] if admin is not None or RESET_ADMIN in args else [RESET_ADMIN]),
     )
     started = time.monotonic()
     with open(directory / "csta.log", "wb") as out, open(directory / "stderr.log", "wb") as err:
@@ -325,7 +338,7 @@ def start_server(
             stdout=out,
             stderr=err,
         )
-    server = CstaServer(process, directory, [], admin, reader)
+    server = CstaServer(process, directory, [], admin or UNKNOWN_ADMIN, reader)
     try:
         _wait_started(server, started + timeout, timeout)
     except BaseException:
@@ -349,6 +362,8 @@ def _wait_started(server: CstaServer, deadline: float, timeout: float) -> None:
                         server.listeners.append(
                             Listener(str(event["name"]), str(event.get("host")), event["port"])
                         )
+                    elif event.get("log_format", "").startswith(ADMIN_PASSWORD_SHOWN):
+                        server.admin = (str(event["user"]), str(event["password"]))
                     elif event.get("log_format") == STARTED:
                         return
                 continue
@@ -409,11 +424,13 @@ class ServerFactory:
         *,
         exchange: str | os.PathLike[str] | None = None,
         args: Sequence[str] = (),
-        admin: tuple[str, str] = DEMO_ADMIN,
+        admin: tuple[str, str] | None = None,
         reader: tuple[str, str] = DEMO_READER,
     ) -> CstaServer:
         """A running server: on ``exchange`` (default: ``--csta-exchange``, else the
-        demo), with ``args`` added to its command line; the accounts the API and tests use."""
+        demo), with ``args`` added to its command line; the accounts the API and tests use
+        (``admin``: the admin login the exchange data has; without it the server makes
+        one with a random password and tells it, see :func:`start_server`)."""
         directory = self.tmp_path_factory.mktemp("csta")
         exchange = exchange if exchange is not None else self.exchange
         demo = exchange is None and "--no-demo" not in args

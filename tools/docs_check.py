@@ -17,7 +17,9 @@ date-times. An expected line ``...`` stands for any number of lines.
 
 Each document gets its own server, started at its first transcript on the default ports
 (8882, 8883, 8080, 5062, 8023, 8022) with a new data directory holding the demo exchange;
-the documents' outputs show those ports. Directives are HTML comments, invisible when the
+the documents' outputs show those ports. Once it has started, a hidden step gives its admin
+login the password the documents use (``DOCS_ADMIN_PASSWORD``, with ``csta_admin_password``,
+as a reader changes the random one the first start-up shows). Directives are HTML comments, invisible when the
 document is rendered:
 
 ``<!-- docs-check: server ARGS -->``      (re)start a fresh server with extra twistd csta ARGS
@@ -60,6 +62,11 @@ BIN = Path(sys.executable).parent
 PORTS = (8882, 8883, 8080, 5062, 8023, 8022)
 COMMAND_TIMEOUT = 120.0
 START_TIMEOUT = 30.0
+STARTED = "csta: started"
+#: The admin password the documents' examples use (``curl -u admin:...``, the shell login):
+#: each fresh server gets it right after its first start, through ``csta_admin_password``
+#: (the server itself makes a random one).
+DOCS_ADMIN_PASSWORD = "Adm1n-secret"
 DIRECTIVE = re.compile(r"<!--\s*docs-check:\s*(\w[\w-]*)\s*(.*?)\s*-->", re.S)
 FENCE = re.compile(r"^(```+|~~~+)\s*([\w+-]*)\s*$")
 #: First words of a code block that a reader would type (``--list`` reports such blocks).
@@ -218,11 +225,30 @@ class Server:
                 start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT
-        while not _listening(8882):
+        while not (_listening(8882) and STARTED in self.log.read_text(errors="replace")):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 tail = self.log.read_text(errors="replace").splitlines()[-15:]
                 raise CheckFailed("the server did not start:\n  " + "\n  ".join(tail))
             time.sleep(0.1)
+        if fresh:
+            self._set_admin_password()
+
+    def _set_admin_password(self) -> None:
+        """The hidden step of every fresh server: the admin password the documents use,
+        set as a reader sets theirs (the first run made a random one and logged it)."""
+        command = [str(BIN / "csta_admin_password"), "-c", "--user", "admin"]
+        command += ["--password", DOCS_ADMIN_PASSWORD, "--data", "mxone-data"]
+        result = subprocess.run(
+            command,
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+        )
+        if result.returncode != 0 or "applied now" not in result.stdout:
+            raise CheckFailed(f"setting the documents' admin password failed: {result.stderr}")
 
     def stop(self) -> None:
         if self.process is None:

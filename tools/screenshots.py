@@ -120,7 +120,7 @@ def wait(driver: Any, what: str, condition: Callable[[], Any]) -> None:
     raise SystemExit(f"screenshots: the page did not show {what} within {WAIT} s")
 
 
-def shoot(driver: Any, base: str, output: Path, association: int) -> None:
+def shoot(driver: Any, base: str, output: Path, association: int, admin: tuple[str, str]) -> None:
     from selenium.webdriver.common.by import By
 
     def find(css: str) -> Any:
@@ -130,8 +130,8 @@ def shoot(driver: Any, base: str, output: Path, association: int) -> None:
     for field, value in (
         ("#web-user", "csta_user"),
         ("#web-password", "csta"),
-        ("#admin-user", "admin"),
-        ("#admin-password", "admin"),
+        ("#admin-user", admin[0]),
+        ("#admin-password", admin[1]),
     ):
         find(field).send_keys(value)
     find("#login-submit").click()
@@ -169,7 +169,13 @@ def main(argv: list[str] | None = None) -> int:
             client = set_scene(server)
             association = max(row["id"] for row in server.api.get("/associations")["associations"])
             with chromium(work / "browser") as driver:
-                shoot(driver, f"http://127.0.0.1:{server.web_port}/", options.output, association)
+                shoot(
+                    driver,
+                    f"http://127.0.0.1:{server.web_port}/",
+                    options.output,
+                    association,
+                    server.admin,
+                )
             client.close()
         finally:
             server.stop()

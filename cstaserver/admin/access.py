@@ -8,12 +8,13 @@ time-outs and plain line mode of :mod:`.telnetshell`); ssh is ``manhole_ssh.Conc
 whose avatar's sessions (:mod:`.sshsession`) run the same shell on a pty, or the plain line
 shell for ``exec`` and sessions without a pty. One ``twisted.cred``
 portal with :class:`AdminAccountsChecker`: the hashed admin accounts of the exchange data
-(read at each login, so a restored account list applies at once), checked with
-:func:`cstaserver.config.passwords.verify_password`; a wrong password is refused after a delay. The
-ssh host key is generated in the data directory on first use (``ssh_host_key``, Ed25519,
-mode 0600). Over telnet, wrong passwords are also limited per peer address with the ECMA-354
-login throttle (:class:`~cstaserver.csta.auth.FailureThrottle`: more than 5 failures within
-60 s close the connection at the next attempt until the minute has passed).
+(read at each login, so a restored account list applies at once), checked off the reactor
+(:class:`~cstaserver.csta.logins.PasswordChecks`); a wrong password is refused after a delay.
+The ssh host key is generated in the data directory on first use (``ssh_host_key``, Ed25519,
+mode 0600). Over telnet and ssh alike, every password is one attempt of the server's shared
+login throttle (:mod:`cstaserver.csta.logins`: per address and per account, counted from the
+moment the password is given): a throttled telnet login is closed, a throttled ssh password
+is refused without a check.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.conch import interfaces as iconch
 from twisted.conch import manhole_ssh, telnet
-from twisted.conch.ssh import keys
+from twisted.conch.ssh import keys, userauth
 from twisted.cred import credentials, error
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.portal import IRealm, Portal
@@ -38,8 +39,13 @@ from zope.interface import implementer
 
 from cstaserver.admin import sshsession, telnetshell
 from cstaserver.admin.sshsession import ShellFactories
-from cstaserver.config.passwords import verify_password
-from cstaserver.csta.auth import FailureThrottle
+from cstaserver.csta.logins import (
+    FailureThrottle,
+    LoginBusy,
+    LoginThrottled,
+    Verify,
+    verify_inline,
+)
 
 log = Logger()
 
@@ -65,27 +71,31 @@ class AdminAccountsChecker:
         clock: Any,
         failure_delay: float = FAILURE_DELAY,
         on_failure: Callable[[], None] | None = None,
+        verify: Verify = verify_inline,
     ) -> None:
         self.accounts = accounts
         self.clock = clock
         self.failure_delay = failure_delay
         self.on_failure = on_failure
+        self.verify = verify
 
     def requestAvatarId(self, creds: Any) -> defer.Deferred:  # noqa: N802 (twisted.cred API)
-        user = _text(creds.username)
-        password = _text(creds.password)
+        return defer.Deferred.fromCoroutine(
+            self._check(_text(creds.username), _text(creds.password))
+        )
+
+    async def _check(self, user: str, password: str) -> bytes:
         for account in self.accounts():
-            if account.user == user and verify_password(password, account.password_hash):
-                log.info("admin {user} logged in", user=user)
-                return defer.succeed(user.encode("utf-8"))
+            if account.user == user and password:
+                if await self.verify(password, account.password_hash):
+                    log.info("admin {user} logged in", user=user)
+                    return user.encode("utf-8")
+                break
         log.warn("admin login refused for {user}", user=user)
         if self.on_failure is not None:
             self.on_failure()
-
-        def refuse() -> None:
-            raise error.UnauthorizedLogin("wrong user name or password")
-
-        return task.deferLater(self.clock, self.failure_delay, refuse)
+        await task.deferLater(self.clock, self.failure_delay, lambda: None)
+        raise error.UnauthorizedLogin("wrong user name or password")
 
 
 @implementer(IRealm)
@@ -115,40 +125,98 @@ def admin_portal(realm: AdminRealm, checker: AdminAccountsChecker) -> Portal:
     return Portal(realm, [checker])
 
 
+class ThrottledPortal:
+    """A portal whose every login is one attempt of the login throttle, taken when the
+    password check starts (a client still negotiating holds no place): refused with
+    :class:`~cstaserver.csta.logins.LoginThrottled` without a check while the address or
+    the account is throttled. ``peer()`` names the client's address."""
+
+    def __init__(self, portal: Portal, throttle: FailureThrottle, peer: Callable[[], str]):
+        self.portal = portal
+        self.throttle = throttle
+        self.peer = peer
+
+    def listCredentialsInterfaces(self) -> list[Any]:  # noqa: N802 (Portal API)
+        return self.portal.listCredentialsInterfaces()
+
+    def login(self, creds: Any, mind: Any, *interfaces: Any) -> defer.Deferred:
+        return defer.Deferred.fromCoroutine(self._login(creds, mind, interfaces))
+
+    async def _login(self, creds: Any, mind: Any, interfaces: tuple[Any, ...]) -> Any:
+        attempt = await self.throttle.begin(_text(creds.username), self.peer())
+        try:
+            result = await self.portal.login(creds, mind, *interfaces)
+        except LoginBusy:
+            attempt.abandoned()
+            raise
+        except error.UnauthorizedLogin:
+            await attempt.failed()
+            raise
+        except BaseException:
+            attempt.abandoned()
+            raise
+        attempt.succeeded()
+        return result
+
+
+def _peer_of(transport: Any) -> str:
+    return str(getattr(transport.getPeer(), "host", "?"))
+
+
 class ThrottledTelnetProtocol(telnetshell.NegotiatingLogin):
-    """The telnet login, with failures counted per peer address."""
+    """The telnet login through a :class:`ThrottledPortal`: a throttled login is told
+    ``Too many failed logins`` and closed; one that finds every password check busy is told
+    so and closed."""
 
     def __init__(self, portal: Portal, throttle: FailureThrottle, clock: Any = None) -> None:
-        super().__init__(portal, clock)
-        self.throttle = throttle
-
-    def _peer(self) -> str:
-        return str(getattr(self.transport.getPeer(), "host", "?"))
-
-    def telnet_Password(self, line: bytes) -> str | None:  # noqa: N802 (Twisted hook)
-        if self.throttle.blocked(self._peer()):
-            log.warn("admin login from {peer} refused: too many failures", peer=self._peer())
-            self.transport.write(b"\nToo many failed logins\n")
-            self.transport.loseConnection()
-            return "Discard"
-        return super().telnet_Password(line)
+        super().__init__(ThrottledPortal(portal, throttle, lambda: _peer_of(self.transport)), clock)
 
     def _ebLogin(self, failure: Any) -> None:  # noqa: N802 (Twisted hook)
-        self.throttle.failed(self._peer())
+        for kind, answer in (
+            (LoginThrottled, b"Too many failed logins"),
+            (LoginBusy, b"Server busy, try again"),
+        ):
+            if failure.check(kind):
+                self.transport.write(b"\n" + answer + b"\n")
+                self.transport.loseConnection()
+                return
         super()._ebLogin(failure)
 
 
-def telnet_factory(portal: Portal, clock: Any = None) -> ServerFactory:
-    """Telnet logins through ``portal``; failures limited per peer (on ``clock``)."""
+def _throttle(throttle: FailureThrottle | None, clock: Any) -> FailureThrottle:
+    if throttle is not None:
+        return throttle
     if clock is None:
         from twisted.internet import reactor as clock
-    throttle = FailureThrottle(clock, delay=0)
+    return FailureThrottle(clock, delay=0, kind="admin")
+
+
+def telnet_factory(
+    portal: Portal, clock: Any = None, throttle: FailureThrottle | None = None
+) -> ServerFactory:
+    """Telnet logins through ``portal``, limited by ``throttle`` (the server's shared login
+    throttle's admin view; else one of its own on ``clock``)."""
+    throttle = _throttle(throttle, clock)
     factory = ServerFactory()
     factory.noisy = False  # listeners are logged once, as 'listening: ...'
     factory.protocol = lambda: telnetshell.KeyTelnetTransport(
         ThrottledTelnetProtocol, portal, throttle, clock
     )
     return factory
+
+
+class ThrottledUserAuth(userauth.SSHUserAuthServer):
+    """ssh password logins (RFC 4252 clause 8) through a :class:`ThrottledPortal`: a
+    throttled address or account is refused without a check (after ssh's own delay).
+    ``throttle`` is set on a subclass made per factory."""
+
+    throttle: FailureThrottle
+
+    def serviceStarted(self) -> None:  # noqa: N802 (Twisted hook)
+        super().serviceStarted()
+        self.portal = ThrottledPortal(
+            self.portal, self.throttle, lambda: _peer_of(self.transport.transport)
+        )
 
 
 def host_key(data_path: Path) -> keys.Key:
@@ -178,9 +246,14 @@ class AdminConchFactory(manhole_ssh.ConchFactory):
     protocol = sshsession.QuietServerTransport
 
 
-def ssh_factory(portal: Portal, key: keys.Key) -> manhole_ssh.ConchFactory:
+def ssh_factory(
+    portal: Portal, key: keys.Key, throttle: FailureThrottle | None = None, clock: Any = None
+) -> manhole_ssh.ConchFactory:
+    """ssh logins through ``portal``, limited by ``throttle`` (see :func:`telnet_factory`)."""
     factory = AdminConchFactory(portal)
     name = key.sshType()
     factory.publicKeys = {name: key.public()}
     factory.privateKeys = {name: key}
+    auth = type("AdminUserAuth", (ThrottledUserAuth,), {"throttle": _throttle(throttle, clock)})
+    factory.services = {**factory.services, b"ssh-userauth": auth}
     return factory

@@ -139,7 +139,8 @@ class NegotiatingLogin(telnet.AuthenticatingTelnetProtocol):
             d.addCallback(self._cbLogin)
             d.addErrback(self._ebLogin)
 
-        self.state = "Discard"  # until the login is done
+        self.state = "Pending"  # until the login is done; lines typed ahead are kept
+        self._typed_ahead: list[bytes] = []
         if mind.terminal and state.us.state == "yes":
             echo_off = self.transport.wont(telnet.ECHO)
             echo_off.addTimeout(NEGOTIATION_TIMEOUT, self.clock)
@@ -148,6 +149,17 @@ class NegotiatingLogin(telnet.AuthenticatingTelnetProtocol):
         else:
             login(None)
         return None
+
+    def telnet_Pending(self, line: bytes) -> None:  # noqa: N802 (Twisted hook)
+        """A line that came while the password is checked (off the reactor): kept for the
+        shell."""
+        self._typed_ahead.append(line)
+
+    def _cbLogin(self, ial: Any) -> None:  # noqa: N802 (Twisted hook)
+        super()._cbLogin(ial)
+        lines, self._typed_ahead = self._typed_ahead, []
+        for line in lines:
+            self.telnet_Command(line)
 
     def telnet_Command(self, line: bytes) -> None:  # noqa: N802 (Twisted hook)
         """Lines that came with the password (a client that types ahead): the shell's."""

@@ -8,10 +8,10 @@
   action is answered 403 and nothing is done.
 - ``GET /api/v1/openapi.json`` needs no login.
 
-Refused logins are throttled per peer address exactly as the SOAP service's are
-(:class:`cstaserver.csta.auth.FailureThrottle` through :class:`cstaserver.web.auth.BasicAuthGate`:
-each refusal answers after a delay, and more than 5 within 60 s are refused at once, 429,
-until the minute has passed); on a site that also serves SOAP the two share one throttle.
+Every login is one attempt of the server's shared login throttle, exactly as the SOAP
+service's are (:func:`cstaserver.web.auth.guarded_login`: per address and per account,
+counted from the start; each refusal answers after a delay, 429 once the address or the
+account has had too many attempts in the window, 503 when every password check is taken).
 The throttle runs on the real reactor, never on the skippable clock.
 """
 
@@ -23,8 +23,16 @@ from typing import Any
 from twisted.cred.portal import Portal
 from twisted.logger import Logger
 
-from cstaserver.csta.auth import FailureThrottle
-from cstaserver.web.auth import REALM, BasicAuthGate, Refused, WebRealm, check_login, parse_basic
+from cstaserver.csta.logins import FailureThrottle
+from cstaserver.web.auth import (
+    REALM,
+    BasicAuthGate,
+    Refused,
+    WebRealm,
+    check_login,
+    guarded_login,
+    parse_basic,
+)
 
 log = Logger()
 
@@ -73,25 +81,37 @@ class ApiGate:
         credentials = parse_basic(header)
         if credentials is None:
             raise Refused(401, "authentication required")
-        if self.throttle.blocked(peer):
-            log.warn("API login from {peer} refused: too many failures", peer=peer)
-            raise Refused(429, "too many failed logins; try again later")
         if access is Access.ADMIN:
             order = [(self.admin, True), (self.read, False)]
         else:
             order = [(self.read, True), (self.admin, True)]
-        for portal, enough in order:
-            if portal is None:
-                continue
-            user = await check_login(portal, credentials)
-            if user is None:
-                continue
-            if not enough:
-                log.info(
-                    "API action by {user} from {peer} refused: not an admin", user=user, peer=peer
-                )
-                raise Refused(403, f"{user} may read but not act: actions need an admin account")
-            return user
-        log.info("API login of {user} from {peer} refused", user=credentials.user, peer=peer)
-        await self.throttle.failed(peer)
-        raise Refused(401, "wrong user name or password")
+
+        async def check() -> str | None:
+            for portal, enough in order:
+                if portal is None:
+                    continue
+                user = await check_login(portal, credentials)
+                if user is None:
+                    continue
+                if not enough:
+                    log.info(
+                        "API action by {user} from {peer} refused: not an admin",
+                        user=user,
+                        peer=peer,
+                    )
+                    raise _NotAdmin(user)
+                return user
+            return None
+
+        try:
+            return await guarded_login(self.throttle, credentials, peer, check, "API")
+        except _NotAdmin as refused:
+            raise Refused(
+                403, f"{refused.user} may read but not act: actions need an admin account"
+            ) from None
+
+
+class _NotAdmin(Exception):
+    def __init__(self, user: str) -> None:
+        super().__init__(user)
+        self.user = user

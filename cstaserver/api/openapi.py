@@ -37,7 +37,9 @@ _ERRORS = {
     "nothing changed.",
     413: "The request body is too large.",
     415: "The request body is not JSON (Content-Type application/json).",
-    429: "Too many failed logins from this address; try again later (Retry-After).",
+    429: "Too many failed logins from this address or for this account; try again later "
+    "(Retry-After).",
+    503: "Every password check was taken: try again (not counted as a failed login).",
 }
 
 
@@ -439,7 +441,7 @@ def _operation(route: Route) -> dict[str, Any]:
     }
     statuses = set(route.errors)
     if route.access is not Access.PUBLIC:
-        statuses |= {401, 429}
+        statuses |= {401, 429, 503}
     if route.access is Access.ADMIN:
         statuses |= {400, 403, 413, 415}
     operation: dict[str, Any] = {

@@ -170,7 +170,12 @@ class JsonApi(resource.Resource):
                 )
             elif refused.status == 429:
                 headers[b"Retry-After"] = str(int(self.gate.throttle.window)).encode()
-            codes = {401: "unauthorized", 403: "forbidden", 429: "too_many_requests"}
+            codes = {
+                401: "unauthorized",
+                403: "forbidden",
+                429: "too_many_requests",
+                503: "busy",
+            }
             error = ApiError(refused.status, codes.get(refused.status, "refused"), refused.reason)
             send_json(request, error.status, error.body(), headers)
             return

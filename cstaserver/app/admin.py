@@ -5,7 +5,8 @@ use, and the admin shell over telnet and ssh.
   ``csta_authentication`` and ``mxone_certificate`` reach the running server; a socket that
   cannot be opened is logged and the commands then edit the data directory instead;
 - ``admin-telnet`` (``--admin-port``, 8023) and ``admin-ssh`` (``--admin-ssh-port``, 8022)
-  on the admin interface (127.0.0.1), not started when their port is 0.
+  on the admin interface (127.0.0.1), not started when their port is 0; their passwords are
+  checked off the reactor and every attempt goes through the server's shared login throttle.
 
 Every command runs against one :class:`~cstaserver.admin.running.RunningTarget` over the
 root service, so a change made from the shell and one made by a console script are applied
@@ -100,16 +101,20 @@ def admin_services(
         clock=reactor,
         data_path=runtime.data_directory.path,
     )
-    checker = access.AdminAccountsChecker(runtime.admin_accounts, reactor, failure_delay)
+    checker = access.AdminAccountsChecker(
+        runtime.admin_accounts, reactor, failure_delay, verify=runtime.verify()
+    )
     metrics_for(runtime.core, runtime.switch).count_login_failures("admin", checker)
     realm = access.AdminRealm(shell_factories(shell_runtime))
     portal = access.admin_portal(realm, checker)
     interface = settings.admin_interface
     if settings.admin_port:
         address = Address.tcp(settings.admin_port, interface)
-        factory = access.telnet_factory(portal, reactor)
+        factory = access.telnet_factory(portal, reactor, runtime.login_throttle("admin", delay=0))
         yield Listener("admin-telnet", address, address.endpoint(reactor), factory)
     if settings.admin_ssh_port:
         address = Address.tcp(settings.admin_ssh_port, interface)
-        factory = access.ssh_factory(portal, access.host_key(runtime.data_directory.path))
+        key = access.host_key(runtime.data_directory.path)
+        throttle = runtime.login_throttle("admin", delay=0)
+        factory = access.ssh_factory(portal, key, throttle, reactor)
         yield Listener("admin-ssh", address, address.endpoint(reactor), factory)

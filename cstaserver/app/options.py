@@ -87,6 +87,18 @@ class Options(usage.Options):
             "Start with an empty exchange instead of the demo (when --data holds no exchange).",
         ],
         ["access-log", None, "Log every web request (SOAP, status page, API); off by default."],
+        [
+            "reset-admin-password",
+            None,
+            "Give the admin login 'admin' a new random password (made if missing), shown once "
+            "in the log.",
+        ],
+        [
+            "public-status",
+            None,
+            "Serve the status JSON (/api/status: sessions, users, client addresses) without a "
+            "login.",
+        ],
     ]
     optParameters = [
         [
@@ -171,6 +183,8 @@ class Options(usage.Options):
         self._check_distinct_ports()
         self._check_endpoints()
         self["no-demo"] = bool(self["no-demo"])
+        self["reset-admin-password"] = bool(self["reset-admin-password"])
+        self["public-status"] = bool(self["public-status"])
         self._check_choice("log-format", LOG_FORMATS)
         self._check_choice("web-auth", WEB_AUTH_MODES)
         if self["log-format"] == "json":
@@ -251,6 +265,8 @@ class RunSettings:
     tls_endpoint: str | None = None
     web_endpoint: str | None = None
     sip_endpoint: str | None = None
+    reset_admin_password: bool = False
+    public_status: bool = False
 
     @classmethod
     def ephemeral(cls, data: Path | str, **changes: object) -> RunSettings:
@@ -270,6 +286,8 @@ class RunSettings:
             log_format=options["log-format"],
             web_auth=options["web-auth"],
             access_log=bool(options["access-log"]),
+            reset_admin_password=options["reset-admin-password"],
+            public_status=options["public-status"],
             **ports,
             **endpoints,
         )

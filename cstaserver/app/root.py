@@ -24,6 +24,13 @@ changed by them.
 reconfigured, added or removed, and then the data in force is replaced. The admin commands
 reach it through :class:`~cstaserver.admin.running.RunningTarget`.
 
+On the first run (the data holds no admin account) and with ``--reset-admin-password``, the
+admin login ``admin`` gets a new random password: only its hash is saved, and the password is
+shown once, in the start-up log. Every login of the run goes through one
+:class:`~cstaserver.csta.logins.LoginThrottle` and one
+:class:`~cstaserver.csta.logins.PasswordChecks` (a service of the root: its threads start
+before the listeners and stop after them).
+
 When started the server logs the exchange summary before any port is bound, one
 ``listening: <name> on <host>:<port>`` line per port, the admin login hint, and once the
 reactor runs ``csta: started`` (the line to wait for: from then on it answers and handles
@@ -57,8 +64,9 @@ from cstaserver.app.runtime import Runtime
 from cstaserver.app.servers import ROLES, CstaServerService, Key, key_of
 from cstaserver.certificates import CertificateStore
 from cstaserver.config import (
-    DEFAULT_ADMIN_PASSWORD,
     DEFAULT_ADMIN_USER,
+    LEGACY_ADMIN_PASSWORD,
+    AdminAccount,
     ConfigError,
     CstaServerSettings,
     DataDirectory,
@@ -67,8 +75,9 @@ from cstaserver.config import (
     demo_exchange_data,
     empty_exchange_data,
 )
-from cstaserver.config.passwords import verify_password
+from cstaserver.config.passwords import hash_password, new_password, verify_password
 from cstaserver.config.summary import exchange_summary
+from cstaserver.csta.logins import LoginThrottle, PasswordChecks
 from cstaserver.csta.service import CoreService, make_core
 from cstaserver.pbx.clock import SkippableClock
 from cstaserver.pbx.simulator import Simulator
@@ -157,11 +166,18 @@ def _startup_errors() -> Iterator[None]:
 class CstaRoot(MultiService):
     """The whole server (see the module docstring)."""
 
-    def __init__(self, runtime: Runtime, *, default_admin_password: bool) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        default_admin_password: bool,
+        new_admin_password: str | None = None,
+    ) -> None:
         super().__init__()
         self.runtime = runtime
         self.target = RunningTarget(self)
         self._default_admin_password = default_admin_password
+        self._new_admin_password = new_admin_password
         self._announced = False
 
     # -- IRunningServer ----------------------------------------------------------------------
@@ -282,11 +298,20 @@ class CstaRoot(MultiService):
         self._announce()
         with _startup_errors():
             super().startService()
-        if self._default_admin_password:
+        password, self._new_admin_password = self._new_admin_password, None
+        if password is not None:  # shown this once, never kept
             log.warn(
-                "admin shell login: {user} / {password} (the default: please change it)",
+                "admin login: {user} / {password} (a new random password, shown only this "
+                "once: change it with csta_admin_password -c --user {user} or the shell's "
+                "passwd)",
                 user=DEFAULT_ADMIN_USER,
-                password=DEFAULT_ADMIN_PASSWORD,
+                password=password,
+            )
+        elif self._default_admin_password:
+            log.warn(
+                "admin login {user} still has the old default password: change it with "
+                "csta_admin_password -c --user {user}, or restart with --reset-admin-password",
+                user=DEFAULT_ADMIN_USER,
             )
         else:
             users = ", ".join(a.user for a in self.exchange.admin_accounts)
@@ -315,9 +340,27 @@ def _load_exchange(directory: DataDirectory, demo: bool) -> tuple[ExchangeData, 
 def _has_default_admin_password(data: ExchangeData) -> bool:
     return any(
         account.user == DEFAULT_ADMIN_USER
-        and verify_password(DEFAULT_ADMIN_PASSWORD, account.password_hash)
+        and verify_password(LEGACY_ADMIN_PASSWORD, account.password_hash)
         for account in data.admin_accounts
     )
+
+
+def _admin_password(
+    directory: DataDirectory, exchange: ExchangeData, reset: bool
+) -> tuple[ExchangeData, str | None]:
+    """On the first run (no admin account) or with ``--reset-admin-password``: the account
+    ``admin`` with a new random password, saved as a hash; the password, to show once."""
+    if exchange.admin_accounts and not reset:
+        return exchange, None
+    password = new_password()
+    account = AdminAccount(DEFAULT_ADMIN_USER, hash_password(password))
+    others = [a for a in exchange.admin_accounts if a.user != DEFAULT_ADMIN_USER]
+    changed = attrs.evolve(exchange, admin_accounts=[account, *others])
+    try:
+        directory.save(changed)
+    except (ConfigError, OSError) as e:
+        raise StartupError(f"csta: {directory.exchange_file}: cannot save: {e}") from None
+    return changed, password
 
 
 def build_service(
@@ -336,6 +379,20 @@ def build_service(
         log.info("created the {kind} exchange in {path}", kind=kind, path=str(directory.path))
         if CertificateStore(directory.path).ensure_self_signed():
             log.info("created a self-signed TLS certificate (mxone_certificate -p shows it)")
+    exchange, new_admin_password = _admin_password(
+        directory, exchange, settings.reset_admin_password
+    )
+    limits = exchange.limits
+    logins = LoginThrottle(
+        reactor,
+        per_address=limits.login_attempts_per_address,
+        per_account=limits.login_attempts_per_account,
+        window=limits.login_window,
+        refusal_delay=FAILURE_DELAY,
+    )
+    checks = PasswordChecks(
+        reactor, threads=limits.password_check_threads, waiting=limits.password_checks_waiting
+    )
     clock = SkippableClock(reactor)
     switch = switch_factory(exchange.plan, clock)
     core = make_core(
@@ -344,6 +401,8 @@ def build_service(
         limits=exchange.limits,
         applications=lambda: runtime.applications(),
         tracer=WireRecorder(reactor, exchange.limits),  # the wire trace of every client
+        throttle=logins.view("csta"),
+        verify=checks.verify,
     )
     runtime = Runtime(
         reactor=reactor,
@@ -354,8 +413,14 @@ def build_service(
         simulator=Simulator(switch),
         core=core,
         clock=clock,
+        logins=logins,
+        password_checks=checks,
     )
-    root = CstaRoot(runtime, default_admin_password=_has_default_admin_password(exchange))
+    root = CstaRoot(
+        runtime,
+        default_admin_password=new_admin_password is None and _has_default_admin_password(exchange),
+        new_admin_password=new_admin_password,
+    )
     runtime.api = ApiSources(
         core=core,
         switch=switch,
@@ -364,8 +429,11 @@ def build_service(
         reactor=reactor,
         exchange=lambda: runtime.exchange,
         server_runs=root.server_runs,
-        admin_checker=AdminAccountsChecker(runtime.admin_accounts, reactor, admin_failure_delay),
+        admin_checker=AdminAccountsChecker(
+            runtime.admin_accounts, reactor, admin_failure_delay, verify=checks.verify
+        ),
     )
+    checks.setServiceParent(root)  # first: started before, stopped after every listener
     CoreService(core).setServiceParent(root)
     overrides = run_overrides(exchange.csta_servers, settings)
     with _startup_errors():  # a bad endpoint description

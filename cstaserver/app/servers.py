@@ -143,6 +143,9 @@ class CstaServerService(MultiService):
             servers=runtime.exchange.csta_servers,
             auth_mode=runtime.settings.web_auth,
             api=runtime.api,
+            login_throttle=runtime.login_throttle("web"),
+            verify=runtime.verify(),
+            public_status=runtime.settings.public_status,
         )
         site.access_log = runtime.settings.access_log
         return site

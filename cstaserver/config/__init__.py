@@ -8,8 +8,8 @@ checks), :mod:`.store` (atomic load/save), :mod:`.defaults` (demo and empty exch
 
 from cstaserver.config.codec import from_json, to_json
 from cstaserver.config.defaults import (
-    DEFAULT_ADMIN_PASSWORD,
     DEFAULT_ADMIN_USER,
+    LEGACY_ADMIN_PASSWORD,
     default_csta_servers,
     demo_exchange_data,
     empty_exchange_data,
@@ -34,8 +34,8 @@ from cstaserver.config.store import EXCHANGE_FILE, DataDirectory
 from cstaserver.config.validate import validate
 
 __all__ = [
-    "DEFAULT_ADMIN_PASSWORD",
     "DEFAULT_ADMIN_USER",
+    "LEGACY_ADMIN_PASSWORD",
     "EXCHANGE_FILE",
     "SCHEMA_VERSION",
     "AdminAccount",

@@ -10,8 +10,9 @@ LIM 1. ``csta -i --lim N`` can move or add servers.
 
 The demo adds: authentication optional on both servers, authentication criteria for
 application ``demo`` (user ``csta_user``, password ``csta``), the web account ``csta_user`` /
-``csta``. Every new exchange gets the admin account ``admin`` / ``admin``, which the start-up
-log asks to change (docs/admin.md).
+``csta``. A new exchange has no admin account: the server's first run makes the account
+``admin`` with a random password, stores only its hash and shows the password once in its log
+(docs/security.md); ``csta_admin_password`` adds accounts before or after that.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from cstaserver.config.model import (
-    AdminAccount,
     ApplicationCriteria,
     AuthenticationCriteria,
     AuthMode,
@@ -40,7 +40,9 @@ WEB_PORT = 8080
 SIP_PORT = 5062
 
 DEFAULT_ADMIN_USER = "admin"
-DEFAULT_ADMIN_PASSWORD = "admin"
+#: The admin password of data directories made by older versions: the start-up log asks to
+#: change it while it is still in use.
+LEGACY_ADMIN_PASSWORD = "admin"
 DEMO_APPLICATION = "demo"
 DEMO_USER = "csta_user"
 DEMO_PASSWORD = "csta"
@@ -66,16 +68,10 @@ def default_csta_servers(
     ]
 
 
-def _default_admin() -> list[AdminAccount]:
-    return [AdminAccount(DEFAULT_ADMIN_USER, hash_password(DEFAULT_ADMIN_PASSWORD))]
-
-
 def empty_exchange_data() -> ExchangeData:
-    """``--no-demo``: one LIM, no devices, the default CSTA servers, the admin account."""
+    """``--no-demo``: one LIM, no devices, the default CSTA servers (no admin account yet)."""
     plan = ExchangePlan(lims=[Lim(1, "LIM 1")])
-    return ExchangeData(
-        plan=plan, csta_servers=default_csta_servers(plan), admin_accounts=_default_admin()
-    )
+    return ExchangeData(plan=plan, csta_servers=default_csta_servers(plan))
 
 
 def demo_exchange_data() -> ExchangeData:
@@ -90,7 +86,6 @@ def demo_exchange_data() -> ExchangeData:
         csta_servers=default_csta_servers(plan, AuthMode.OPTIONAL),
         authentication=AuthenticationCriteria(applications=(criteria,)),
         web_accounts=[WebAccount(DEMO_USER, hash_password(DEMO_PASSWORD))],
-        admin_accounts=_default_admin(),
     )
 
 

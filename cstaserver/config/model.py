@@ -151,8 +151,19 @@ class Limits:
     messages up to both bounds (the oldest go first); ``trace_total_bytes``: all traces
     together (the oldest messages of any association go first); ``trace_closed``: how many
     ended associations keep their trace (the oldest ended go first; docs/api.md).
+    ``login_attempts_per_address`` / ``login_attempts_per_account``: login attempts (refused
+    or still being checked) within ``login_window`` seconds after which the next one from that
+    address, or for that account, is refused at once (every transport together: ECMA-354,
+    HTTP Basic, telnet, ssh); ``password_check_threads``: threads checking passwords;
+    ``password_checks_waiting``: checks that may wait for a thread before the next login is
+    refused as busy (docs/security.md).
     """
 
+    login_attempts_per_address: int = 5
+    login_attempts_per_account: int = 10
+    login_window: int = 60
+    password_check_threads: int = 2
+    password_checks_waiting: int = 32
     max_sessions: int = 1000
     max_monitors: int = 20000
     max_monitors_per_session: int = 10000

@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import secrets
 
 import attrs
 
@@ -72,6 +73,11 @@ def hash_password(
     salt = os.urandom(SALT_BYTES)
     digest = _derive(password, n, r, p, salt, HASH_BYTES)
     return ScryptHash(n, r, p, salt, digest).encode()
+
+
+def new_password() -> str:
+    """A random password for a new account: 16 characters of ``[A-Za-z0-9_-]`` (96 bits)."""
+    return secrets.token_urlsafe(12)
 
 
 def parse_password_hash(encoded: str) -> ScryptHash:

@@ -4,8 +4,9 @@
 Credentials come from ``applicationSpecificInfo`` (docs/protocol-notes.md S5): an application ID and,
 when given, a user name and password. They are checked against the authentication criteria
 (applications, users with salted slow password hashes, the maximum session duration) by a
-``twisted.cred`` checker behind a portal. Failed logins are delayed and limited per peer; no
-password is ever logged.
+``twisted.cred`` checker behind a portal. Passwords are checked off the reactor and attempts
+are limited per address and per account by the server's shared login throttle
+(:mod:`cstaserver.csta.logins`); no password is ever logged.
 """
 
 from __future__ import annotations
@@ -19,16 +20,33 @@ from twisted.cred import error as cred_error
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet import defer
-from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-from cstaserver.config.passwords import verify_password
+from cstaserver.csta.logins import (
+    PRUNE_AT,
+    FailureThrottle,
+    LoginBusy,
+    Remembered,
+    Verify,
+    verify_inline,
+)
+
+__all__ = [
+    "PRUNE_AT",
+    "ApplicationCredentials",
+    "AuthenticatedApplication",
+    "Authenticator",
+    "CriteriaChecker",
+    "FailureThrottle",
+    "IApplication",
+]
 
 log = Logger()
 
-#: Prune the failed-login table when it holds this many addresses.
-PRUNE_AT = 1024
+#: How long a right ECMA-354 password is remembered (as an HMAC under an in-memory key), so
+#: an application that starts sessions again and again pays the slow hash once.
+REMEMBER_SECONDS = 300.0
 
 
 class IApplication(Interface):
@@ -58,10 +76,6 @@ class AuthenticatedApplication:
     max_duration: int | None
 
 
-def _verify(password: str, encoded: str) -> bool:
-    return verify_password(password, encoded)
-
-
 @implementer(ICredentialsChecker)
 class CriteriaChecker:
     """Checks ApplicationCredentials against the current authentication criteria.
@@ -69,37 +83,56 @@ class CriteriaChecker:
     ``criteria`` returns the list of application criteria, each with ``application_id``,
     ``users`` (each with ``user`` and ``password_hash``) and ``max_duration``. A criterion
     with no users admits its application without a password; a user given must match.
+    ``verify(password, hash)`` checks a password (a Deferred: the thread pool of
+    :class:`~cstaserver.csta.logins.PasswordChecks` in a server; on the calling thread by
+    default).
     """
 
     credentialInterfaces = (cred_credentials.IUsernamePassword,)
 
-    def __init__(self, criteria: Callable[[], Sequence[Any]]) -> None:
+    def __init__(
+        self,
+        criteria: Callable[[], Sequence[Any]],
+        verify: Verify = verify_inline,
+        remembered: Remembered | None = None,
+    ) -> None:
         self.criteria = criteria
+        self.verify = verify
+        self.remembered = remembered
 
     def requestAvatarId(self, credentials: ApplicationCredentials) -> defer.Deferred:  # noqa: N802
+        return defer.Deferred.fromCoroutine(self._check(credentials))
+
+    async def _check(self, credentials: ApplicationCredentials) -> AuthenticatedApplication:
         for application in self.criteria():
             if application.application_id != credentials.application_id:
                 continue
             users = list(application.users)
             if not users and not credentials.username:
-                return defer.succeed(
-                    AuthenticatedApplication(
-                        application.application_id, None, application.max_duration
-                    )
+                return AuthenticatedApplication(
+                    application.application_id, None, application.max_duration
                 )
             for user in users:
                 if (
                     credentials.username == user.user
                     and credentials.password
-                    and _verify(credentials.password, user.password_hash)
+                    and await self._right(application.application_id, user, credentials.password)
                 ):
-                    return defer.succeed(
-                        AuthenticatedApplication(
-                            application.application_id, user.user, application.max_duration
-                        )
+                    return AuthenticatedApplication(
+                        application.application_id, user.user, application.max_duration
                     )
-            return defer.fail(cred_error.UnauthorizedLogin("wrong user or password"))
-        return defer.fail(cred_error.UnauthorizedLogin("unknown application"))
+            raise cred_error.UnauthorizedLogin("wrong user or password")
+        raise cred_error.UnauthorizedLogin("unknown application")
+
+    async def _right(self, application_id: str, user: Any, password: str) -> bool:
+        """The password check, or a right password of the last minutes remembered."""
+        key, remembered = f"{application_id}/{user.user}", self.remembered
+        if remembered is not None and remembered.knows(key, password, user.password_hash):
+            return True
+        right = bool(await self.verify(password, user.password_hash))
+        if right and remembered is not None:
+            remembered.remember(key, password, user.password_hash)
+        return right
 
 
 @implementer(IRealm)
@@ -108,75 +141,35 @@ class ApplicationRealm:
         return (IApplication, avatar_id, lambda: None)
 
 
-class FailureThrottle:
-    """Delays and limits failed logins per peer: each failure answers after ``delay``
-    seconds; more than ``max_failures`` within ``window`` seconds refuse at once until the
-    window has passed. ``on_failure``, when set, is called once per failure recorded (the
-    metrics count login failures there)."""
+class Authenticator:
+    """The portal with the criteria checker and the login throttle (a view of the server's
+    shared :class:`~cstaserver.csta.logins.LoginThrottle`, or one of its own)."""
 
     def __init__(
         self,
+        criteria: Callable[[], Sequence[Any]],
         clock: Any,
         *,
-        delay: float = 1.0,
-        max_failures: int = 5,
-        window: float = 60.0,
-        on_failure: Callable[[], None] | None = None,
+        throttle: FailureThrottle | None = None,
+        verify: Verify = verify_inline,
+        **options: Any,
     ) -> None:
-        self.clock = clock
-        self.delay = delay
-        self.max_failures = max_failures
-        self.window = window
-        self.on_failure = on_failure
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, peer: str) -> list[float]:
-        now = self.clock.seconds()
-        recent = [t for t in self._failures.get(peer, []) if now - t < self.window]
-        if recent:
-            self._failures[peer] = recent
-        else:
-            self._failures.pop(peer, None)
-        return recent
-
-    def prune(self) -> None:
-        """Forget the addresses whose failures are all older than the window (called as the
-        table grows, so addresses that never come back do not accumulate)."""
-        for peer in list(self._failures):
-            self._recent(peer)
-
-    def blocked(self, peer: str) -> bool:
-        return len(self._recent(peer)) >= self.max_failures
-
-    def failed(self, peer: str) -> defer.Deferred:
-        """Record a failure; the Deferred fires after the delay."""
-        if len(self._failures) >= PRUNE_AT:
-            self.prune()
-        self._failures.setdefault(peer, []).append(self.clock.seconds())
-        if self.on_failure is not None:
-            self.on_failure()
-        return (
-            deferLater(self.clock, self.delay, lambda: None) if self.delay else defer.succeed(None)
-        )
-
-
-class Authenticator:
-    """The portal with the criteria checker and the per-peer throttle."""
-
-    def __init__(self, criteria: Callable[[], Sequence[Any]], clock: Any, **throttle: Any) -> None:
-        self.portal = Portal(ApplicationRealm(), [CriteriaChecker(criteria)])
-        self.throttle = FailureThrottle(clock, **throttle)
+        checker = CriteriaChecker(criteria, verify, Remembered(clock, REMEMBER_SECONDS))
+        self.portal = Portal(ApplicationRealm(), [checker])
+        self.throttle = throttle if throttle is not None else FailureThrottle(clock, **options)
 
     async def authenticate(
         self, application_id: str, username: str | None, password: str | None, peer: str
     ) -> AuthenticatedApplication:
-        """Fires with the authenticated application or raises UnauthorizedLogin."""
-        if self.throttle.blocked(peer):
-            log.warn("login from {peer} refused: too many failures", peer=peer)
-            raise cred_error.UnauthorizedLogin("too many failed logins")
+        """Fires with the authenticated application or raises UnauthorizedLogin
+        (:class:`~cstaserver.csta.logins.LoginThrottled` or ``LoginBusy`` without a check)."""
+        attempt = await self.throttle.begin(f"{application_id}/{username or ''}", peer)
         creds = ApplicationCredentials(application_id, username, password)
         try:
             _iface, avatar, _logout = await self.portal.login(creds, None, IApplication)
+        except LoginBusy:
+            attempt.abandoned()
+            raise
         except cred_error.UnauthorizedLogin:
             log.info(
                 "login of application {application} user {user} from {peer} refused",
@@ -184,6 +177,10 @@ class Authenticator:
                 user=username,
                 peer=peer,
             )
-            await self.throttle.failed(peer)
+            await attempt.failed()
             raise
+        except BaseException:
+            attempt.abandoned()
+            raise
+        attempt.succeeded()
         return avatar

@@ -17,6 +17,7 @@ from twisted.application.service import Service
 
 from cstaserver.csta.auth import Authenticator
 from cstaserver.csta.core import CstaCore
+from cstaserver.csta.logins import FailureThrottle, Verify, verify_inline
 
 
 def make_core(
@@ -26,10 +27,14 @@ def make_core(
     limits: Any,
     applications: Callable[[], Sequence[Any]],
     tracer: Any = None,
+    throttle: FailureThrottle | None = None,
+    verify: Verify = verify_inline,
 ) -> CstaCore:
     """The core over ``switch``; ``applications()`` gives the current ApplicationCriteria;
-    ``tracer`` (an ``IWireTracer``) records every client's CSTA messages."""
-    authenticator = Authenticator(applications, clock)
+    ``tracer`` (an ``IWireTracer``) records every client's CSTA messages; ``throttle`` (the
+    server's shared login throttle, else one of the core's own on ``clock``) and ``verify``
+    (the password checks) are what ECMA-354 logins go through."""
+    authenticator = Authenticator(applications, clock, throttle=throttle, verify=verify)
     return CstaCore(switch, clock, limits=limits, authenticator=authenticator, tracer=tracer)
 
 

@@ -9,6 +9,7 @@ stderr, ``csta-sim: ...``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -17,6 +18,8 @@ from cstaserver.scenario.format import ScenarioError, load_scenario
 from cstaserver.scenario.runner import Target, play
 
 PROG = "csta-sim"
+#: Where `csta-sim run` takes the API password from when --password is not given.
+PASSWORD_VARIABLE = "CSTA_ADMIN_PASSWORD"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +68,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--user", default="admin", help="API account (default admin: actions need one)"
     )
-    run.add_argument("--password", default="admin", help="its password (default admin)")
+    run.add_argument(
+        "--password",
+        default=os.environ.get(PASSWORD_VARIABLE, ""),
+        help=f"its password (default: ${PASSWORD_VARIABLE}; the admin password is the one the "
+        "server's first start showed, or the one set with csta_admin_password)",
+    )
     run.add_argument(
         "--var",
         type=_variable,

@@ -81,7 +81,7 @@ class ApiClient:
 
     base: str  # http://host:port
     user: str = "admin"
-    password: str = "admin"
+    password: str = ""  # no default: the admin password is the server's own
     timeout: float = 10.0
 
     def url(self, path: str) -> str:

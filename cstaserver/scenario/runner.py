@@ -54,7 +54,7 @@ class Target:
     xml_port: int = 8882
     web_port: int = 8080
     user: str = "admin"
-    password: str = "admin"
+    password: str = ""  # no default: the admin password is the server's own
 
 
 @attrs.frozen

@@ -6,7 +6,8 @@ names are also importable from here.
 Two checkers, chosen with ``--web-auth``:
 
 - ``file`` (default): the accounts file, ``ExchangeData.web_accounts`` (salted scrypt hashes,
-  :func:`cstaserver.config.passwords.verify_password`); demo ``csta_user`` / ``csta``;
+  checked off the reactor by the server's password checks, :mod:`cstaserver.csta.logins`);
+  demo ``csta_user`` / ``csta``;
 - ``pam``: Linux accounts through PAM (the MX-ONE way: ``useradd … csta_user``), with the
   PyPI package ``python-pam`` (module ``pam``) imported when the option is used; without it,
   start-up stops with one line (:class:`WebAuthUnavailable`). PAM calls block, so they run in
@@ -19,10 +20,7 @@ on every POST. Empty user names and passwords never pass. Nothing secret is logg
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import importlib
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,7 +31,8 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.config.passwords import verify_password
+from cstaserver.csta.logins import Remembered as _Remembered
+from cstaserver.csta.logins import Verify, verify_inline
 from cstaserver.web.auth import (  # the shared gate, re-exported
     REALM,
     BasicAuthGate,
@@ -69,31 +68,6 @@ class WebAuthUnavailable(SystemExit):
     """``--web-auth pam`` without the ``pam`` module: start-up stops with this line."""
 
 
-class _Remembered:
-    """Successful logins for ``ttl`` seconds, as HMACs under an in-memory key."""
-
-    def __init__(self, clock: Any, ttl: float) -> None:
-        self.clock = clock
-        self.ttl = ttl
-        self._key = os.urandom(32)
-        self._entries: dict[str, tuple[bytes, float]] = {}
-
-    def _digest(self, user: str, password: str, salt: str) -> bytes:
-        message = "\0".join((user, password, salt)).encode("utf-8")
-        return hmac.new(self._key, message, hashlib.sha256).digest()
-
-    def knows(self, user: str, password: str, salt: str = "") -> bool:
-        entry = self._entries.get(user)
-        if entry is None or entry[1] < self.clock.seconds():
-            return False
-        return hmac.compare_digest(entry[0], self._digest(user, password, salt))
-
-    def remember(self, user: str, password: str, salt: str = "") -> None:
-        if len(self._entries) > 1000:
-            self._entries.clear()
-        self._entries[user] = (self._digest(user, password, salt), self.clock.seconds() + self.ttl)
-
-
 def _username_password(credentials: Any) -> tuple[str, str]:
     return str(credentials.username), str(credentials.password)
 
@@ -105,21 +79,31 @@ class AccountsChecker:
 
     credentialInterfaces = (cred_credentials.IUsernamePassword,)
 
-    def __init__(self, accounts: Callable[[], Sequence[Any]], clock: Any, ttl: float = 300.0):
+    def __init__(
+        self,
+        accounts: Callable[[], Sequence[Any]],
+        clock: Any,
+        ttl: float = 300.0,
+        verify: Verify = verify_inline,
+    ):
         self.accounts = accounts
         self.remembered = _Remembered(clock, ttl)
+        self.verify = verify
 
     def requestAvatarId(self, credentials: Any) -> defer.Deferred:  # noqa: N802 (twisted.cred)
-        user, password = _username_password(credentials)
+        return defer.Deferred.fromCoroutine(self._check(*_username_password(credentials)))
+
+    async def _check(self, user: str, password: str) -> str:
         if user and password:
             for account in self.accounts():
                 if account.user != user:
                     continue
                 salt = account.password_hash
-                if self.remembered.knows(user, password, salt) or verify_password(password, salt):
+                if self.remembered.knows(user, password, salt) or await self.verify(password, salt):
                     self.remembered.remember(user, password, salt)
-                    return defer.succeed(user)
-        return defer.fail(cred_error.UnauthorizedLogin("wrong user or password"))
+                    return user
+                break
+        raise cred_error.UnauthorizedLogin("wrong user or password")
 
 
 def load_pam(module_name: str = "pam") -> Any:
@@ -178,10 +162,16 @@ class PamChecker:
         return defer.Deferred.fromCoroutine(self._check(*_username_password(credentials)))
 
 
-def make_checker(mode: str, reactor: Any, accounts: Callable[[], Sequence[Any]]) -> Any:
-    """The checker for ``--web-auth`` ``mode`` (``file`` or ``pam``)."""
+def make_checker(
+    mode: str,
+    reactor: Any,
+    accounts: Callable[[], Sequence[Any]],
+    verify: Verify = verify_inline,
+) -> Any:
+    """The checker for ``--web-auth`` ``mode`` (``file`` or ``pam``); ``verify`` checks an
+    accounts-file password (the server's password checks off the reactor)."""
     if mode == "pam":
         return PamChecker(reactor)
     if mode != "file":
         raise ValueError(f"--web-auth: {mode!r} is not one of: {', '.join(AUTH_MODES)}")
-    return AccountsChecker(accounts, reactor)
+    return AccountsChecker(accounts, reactor, verify=verify)

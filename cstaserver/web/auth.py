@@ -3,10 +3,11 @@ twisted.cred: the shared gate of the SOAP service, the status page's neighbours 
 API.
 
 :func:`parse_basic` reads an ``Authorization: Basic`` header; :class:`BasicAuthGate` checks it
-against one ``ICredentialsChecker`` through a portal, with the ECMA-354 login throttle
-(:class:`cstaserver.csta.auth.FailureThrottle`) per peer address: a refused login answers
-after a delay, and a peer with too many recent failures is refused at once (429) until its
-window has passed. :func:`check_login` tries one portal without touching the throttle, for
+against one ``ICredentialsChecker`` through a portal, as one attempt of the server's shared
+login throttle (:mod:`cstaserver.csta.logins`, per address and per account, counted from
+the start of the attempt): a refused login answers after a delay (401), an address or account
+with too many recent attempts is refused at once (429) until its window has passed, and a
+login that finds every password check taken is refused at once (503). :func:`check_login` tries one portal without touching the throttle, for
 gates that check more than one kind of account. Nothing secret is logged.
 
 The checkers themselves (the accounts file, PAM) are the web service's:
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -26,7 +28,7 @@ from twisted.cred.portal import IRealm, Portal
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-from cstaserver.csta.auth import FailureThrottle
+from cstaserver.csta.logins import FailureThrottle, LoginBusy, LoginThrottled
 
 log = Logger()
 
@@ -67,7 +69,8 @@ class WebRealm:
 
 
 class Refused(Exception):
-    """A login refused: ``status`` 401 (wrong or missing credentials) or 429 (throttled)."""
+    """A login refused: ``status`` 401 (wrong or missing credentials), 429 (throttled), 503
+    (every password check taken) or 403 (a reader asking to act)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -83,31 +86,69 @@ async def check_login(portal: Portal, credentials: BasicCredentials) -> str | No
     creds = cred_credentials.UsernamePassword(credentials.user, credentials.password)
     try:
         _iface, user, _logout = await portal.login(creds, None, IWebUser)
+    except LoginBusy:
+        raise
     except cred_error.UnauthorizedLogin:
         return None
     return user.decode("utf-8") if isinstance(user, bytes) else str(user)
 
 
+async def guarded_login(
+    throttle: FailureThrottle,
+    credentials: BasicCredentials,
+    peer: str,
+    check: Callable[[], Awaitable[str | None]],
+    what: str = "web",
+) -> str:
+    """Run ``check()`` (the user name, or None for a refused login) as one attempt of the
+    login throttle: :class:`Refused` 429 while the address or the account is throttled,
+    503 when every password check is taken, 401 (after the delay) for a refused login."""
+    try:
+        attempt = await throttle.begin(credentials.user, peer)
+    except LoginThrottled:
+        raise Refused(429, "too many failed logins; try again later") from None
+    try:
+        user = await check()
+    except LoginBusy:
+        attempt.abandoned()
+        raise Refused(503, "busy checking passwords; try again") from None
+    except BaseException:
+        attempt.abandoned()
+        raise
+    if user is not None:
+        attempt.succeeded()
+        return user
+    log.info(
+        "{what} login of {user} from {peer} refused", what=what, user=credentials.user, peer=peer
+    )
+    await attempt.failed()
+    raise Refused(401, "wrong user name or password")
+
+
 class BasicAuthGate:
     """Checks the ``Authorization`` header of a request through the portal, with the
-    per-peer throttle; :meth:`login` returns the user name or raises :class:`Refused`."""
+    login throttle (``throttle``: a view of the server's shared one; else one of its own made
+    with ``options``); :meth:`login` returns the user name or raises :class:`Refused`."""
 
     realm = REALM
 
-    def __init__(self, checker: Any, clock: Any, **throttle: Any) -> None:
+    def __init__(
+        self,
+        checker: Any,
+        clock: Any,
+        *,
+        throttle: FailureThrottle | None = None,
+        **options: Any,
+    ) -> None:
         self.portal = Portal(WebRealm(), [checker])
-        self.throttle = FailureThrottle(clock, **throttle)
+        self.throttle = (
+            throttle if throttle is not None else FailureThrottle(clock, kind="web", **options)
+        )
 
     async def login(self, header: bytes | None, peer: str) -> str:
         credentials = parse_basic(header)
         if credentials is None:
             raise Refused(401, "authentication required")
-        if self.throttle.blocked(peer):
-            log.warn("web login from {peer} refused: too many failures", peer=peer)
-            raise Refused(429, "too many failed logins; try again later")
-        user = await check_login(self.portal, credentials)
-        if user is not None:
-            return user
-        log.info("web login of {user} from {peer} refused", user=credentials.user, peer=peer)
-        await self.throttle.failed(peer)
-        raise Refused(401, "wrong user name or password")
+        return await guarded_login(
+            self.throttle, credentials, peer, lambda: check_login(self.portal, credentials)
+        )

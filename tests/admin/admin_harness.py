@@ -19,9 +19,32 @@ from cstaserver.admin.commands import console_main
 from cstaserver.admin.output import BufferOutput
 from cstaserver.app.options import RunSettings
 from cstaserver.app.root import build_service
-from cstaserver.config import DataDirectory, ensure_demo
+from cstaserver.config import AdminAccount, DataDirectory, ensure_demo
+from cstaserver.config.passwords import hash_password
 
 WAIT = 10.0
+
+#: The admin login of the servers the tests start in this process: the one place tests
+#: take it from (a new data directory has no admin account; the server's first run would
+#: make one with a random password, so test data is given this one first).
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "T3st-admin-pw"
+ADMIN = (ADMIN_USER, ADMIN_PASSWORD)
+
+
+def admin_account() -> AdminAccount:
+    """The test admin login, hashed cheaply (the tests need no slow hash)."""
+    return AdminAccount(ADMIN_USER, hash_password(ADMIN_PASSWORD, n=16, r=1))
+
+
+def with_test_admin(path: Path) -> DataDirectory:
+    """Give the data directory at ``path`` the test admin login (replacing any ``admin``)."""
+    directory = DataDirectory(path)
+    data = directory.load()
+    others = [a for a in data.admin_accounts if a.user != ADMIN_USER]
+    data.admin_accounts = [admin_account(), *others]
+    directory.save(data)
+    return directory
 
 
 def free_port() -> int:
@@ -31,8 +54,9 @@ def free_port() -> int:
 
 
 def demo_data(path: Path) -> DataDirectory:
+    """The demo exchange in ``path``, with the test admin login."""
     ensure_demo(path)
-    return DataDirectory(path)
+    return with_test_admin(path)
 
 
 class Server:

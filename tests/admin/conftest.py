@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from cstaserver.config import DataDirectory, ensure_demo
+from cstaserver.config import DataDirectory
+from tests.admin.admin_harness import demo_data
 
 
 @pytest.fixture(scope="module")
 def demo_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("demo")
-    ensure_demo(path)
+    demo_data(path)
     return DataDirectory(path).exchange_file.read_bytes()
 
 

@@ -1,6 +1,6 @@
 """The distribution's telnet and OpenSSH clients driving the admin shell, as a person would:
 each in a pty of its own (``spawnProcess(usePTY=True)``), or with piped stdin for ``ssh -T``.
-The password comes from the shared harness (``DEMO_ADMIN``) through ``SSH_ASKPASS``.
+The password comes from the shared harness (``ADMIN`` of admin_harness) through ``SSH_ASKPASS``.
 ``make shell-deps`` installs the clients; without one the tests that need it are skipped.
 Every process is stopped by its PID at the end of its test."""
 
@@ -17,7 +17,7 @@ from typing import Any
 from twisted.internet import defer, error, protocol
 from twisted.internet import reactor as global_reactor
 
-from cstaserver.pytest_plugin import DEMO_ADMIN
+from tests.admin.admin_harness import ADMIN as DEMO_ADMIN
 from tests.admin.admin_harness import TerminalClient
 
 

@@ -218,10 +218,10 @@ def test_bad_input_is_one_line_and_saves_nothing(
 
 
 def test_console_script_asks_the_new_password_without_echo(tmp_path: Path) -> None:
-    from cstaserver.config import ensure_demo
+    from tests.admin.admin_harness import demo_data
     from tests.admin.test_admin_prompts import PtyChild
 
-    ensure_demo(tmp_path)
+    demo_data(tmp_path)
     child = PtyChild("csta_admin_password", ["-c", "--user", "admin", "--data", str(tmp_path)])
     try:
         child.answer("new password for admin: ", "Tty-pass-1")

@@ -20,7 +20,7 @@ from cstaserver.config import DataDirectory
 from cstaserver.config.passwords import verify_password
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.states import RequestedAgentState
-from tests.admin.admin_harness import Server, TelnetClient, demo_data, settle
+from tests.admin.admin_harness import ADMIN, Server, TelnetClient, demo_data, settle
 
 PROMPT = "mxone> "
 
@@ -201,7 +201,7 @@ class ShellPasswordTests(unittest.TestCase):
         return await client.expect(PROMPT, mark)
 
     async def test_passwd_asks_twice_without_echo_and_the_new_password_logs_in(self) -> None:
-        client = await self.login("admin", "admin")
+        client = await self.login(*ADMIN)
         await client.expect(PROMPT)
         out = await self.passwd(client, "Sh3ll-pass", "Sh3ll-pass")
         assert "admin login admin: password changed, saved, applied now" in out

@@ -15,7 +15,13 @@ from twisted.internet.error import ConnectionDone
 from twisted.trial import unittest
 
 from cstaserver.config import DataDirectory
-from tests.admin.admin_harness import Server, TelnetClient, TerminalClient, demo_data
+from tests.admin.admin_harness import (
+    ADMIN_PASSWORD,
+    Server,
+    TelnetClient,
+    TerminalClient,
+    demo_data,
+)
 from tests.admin.conch_client import ShellClientTransport
 
 PROMPT = "mxone> "
@@ -27,7 +33,7 @@ class TelnetShellTests(unittest.TestCase):
         demo_data(self.data)
         self.server = Server(self, self.data, shell=True)
 
-    async def login(self, password: str = "admin") -> TerminalClient:
+    async def login(self, password: str = ADMIN_PASSWORD) -> TerminalClient:
         client = TelnetClient()
         endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", self.server.settings.admin_port)
         await connectProtocol(endpoint, TelnetTransport(lambda: client))
@@ -152,7 +158,7 @@ class SshShellTests(unittest.TestCase):
         return client
 
     async def test_ssh_login_and_command(self) -> None:
-        client = await self.connect(b"admin")
+        client = await self.connect(ADMIN_PASSWORD.encode())
         await client.opened
         terminal = client.terminal
         await terminal.expect(PROMPT)

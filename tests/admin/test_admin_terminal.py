@@ -15,7 +15,7 @@ from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
 from cstaserver.config import DataDirectory
-from cstaserver.pytest_plugin import DEMO_ADMIN
+from tests.admin.admin_harness import ADMIN as DEMO_ADMIN
 from tests.admin.admin_harness import Server, TerminalClient, demo_data, settle
 from tests.admin.real_clients import (
     CTRL_C,

@@ -36,15 +36,15 @@ from cstaserver.api.handlers import Handlers, routes
 from cstaserver.api.openapi import openapi_document
 from cstaserver.api.sources import ApiSources
 from cstaserver.app.web import make_web_site
-from cstaserver.config.model import AdminAccount, WebAccount
+from cstaserver.config.model import WebAccount
 from cstaserver.config.passwords import hash_password
 from cstaserver.csta.service import make_core
 from cstaserver.pbx.clock import SkippableClock
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
+from tests.admin.admin_harness import ADMIN, admin_account
 from tests.soap.soap_support import demo_exchange, parse_http_response
 
-ADMIN = ("admin", "admin")
 READER = ("csta_user", "csta")
 
 
@@ -57,7 +57,7 @@ def cheap_exchange() -> Any:
     """The demo exchange with its two accounts hashed at a tiny scrypt cost."""
     return attrs.evolve(
         demo_exchange(),
-        admin_accounts=[AdminAccount("admin", hash_password("admin", n=16))],
+        admin_accounts=[admin_account()],
         web_accounts=[WebAccount("csta_user", hash_password("csta", n=16))],
     )
 

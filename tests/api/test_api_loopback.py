@@ -1,6 +1,6 @@
 """The JSON API through the real server on loopback: ``build_service`` with every listener on
 a free port, HTTP over TCP to the web port (``root.port_of("web")``) and to the XML port's
-HTTP side, with the demo accounts (web ``csta_user``/``csta``, admin ``admin``/``admin``)."""
+HTTP side, with the demo accounts (web ``csta_user``/``csta``, admin: the test admin login of tests/admin/admin_harness.py)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from twisted.web.http_headers import Headers
 
 from cstaserver.app.options import RunSettings
 from cstaserver.app.root import CstaRoot, build_service
-from cstaserver.config import AuthMode, ServerType, ensure_demo
+from cstaserver.config import AuthMode, ServerType
 from cstaserver.pbx.clock import SkippableClock
 from cstaserver.soap.events import _BytesProducer
+from tests.admin.admin_harness import ADMIN, demo_data
 
 
 def basic(user: str, password: str) -> bytes:
@@ -43,7 +44,7 @@ class _Collect(Protocol):
 class LoopbackApiTests(unittest.TestCase):
     def start(self) -> CstaRoot:
         data = Path(self.mktemp())
-        ensure_demo(data)
+        demo_data(data)
         root = build_service(RunSettings.ephemeral(data), global_reactor)
         root.startService()
         self.addCleanup(root.stopService)
@@ -75,7 +76,7 @@ class LoopbackApiTests(unittest.TestCase):
         assert isinstance(root.runtime.clock, SkippableClock)
         assert root.runtime.switch.clock is root.runtime.clock
         base = f"http://127.0.0.1:{root.port_of('web')}/api/v1"
-        reader, admin = basic("csta_user", "csta"), basic("admin", "admin")
+        reader, admin = basic("csta_user", "csta"), basic(*ADMIN)
 
         status, body = await self.request(b"GET", base + "/openapi.json")
         assert status == 200 and body["openapi"] == "3.1.0"
@@ -118,9 +119,7 @@ class LoopbackApiTests(unittest.TestCase):
         ]
         await root.reconfig(attrs.evolve(root.exchange, csta_servers=servers))
         web_base = f"http://127.0.0.1:{root.port_of('web')}/api/v1"
-        status, body = await self.request(
-            b"GET", web_base + "/servers", auth=basic("admin", "admin")
-        )
+        status, body = await self.request(b"GET", web_base + "/servers", auth=basic(*ADMIN))
         assert status == 200
         xml = [s for s in body["servers"] if s["type"] == "xml"][0]
         assert xml["authentication"] == "mandatory"

@@ -12,7 +12,7 @@ import pytest
 from cstaserver.csta.namespaces import APPL_SESSION, ED3
 from cstaserver.pbx.states import ForwardingType, RequestedAgentState
 from cstaserver.testing import FakeTransport
-from tests.api.api_support import ADMIN, READER, ApiWeb
+from tests.api.api_support import ADMIN, READER, ApiWeb, basic
 
 
 @pytest.fixture
@@ -231,6 +231,7 @@ def test_an_unknown_path_is_404_and_a_wrong_method_405(api: ApiWeb) -> None:
 
 def test_the_status_pages_json_is_still_served(api: ApiWeb) -> None:
     api.simulator.call("1000", "1001")
-    answer = api.now(api.send(b"GET", "/api/status"))
+    assert api.now(api.send(b"GET", "/api/status")).status == 401  # sessions, addresses
+    answer = api.now(api.send(b"GET", "/api/status", headers={b"Authorization": basic(*READER)}))
     assert answer.status == 200
     assert answer.json["calls"][0]["connections"][1]["state"] == "alerting"

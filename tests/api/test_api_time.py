@@ -11,7 +11,7 @@ import pytest
 
 from cstaserver.csta.namespaces import APPL_SESSION, ED3
 from cstaserver.testing import FakeTransport
-from tests.api.api_support import ApiWeb
+from tests.api.api_support import READER, ApiWeb, basic
 
 
 @pytest.fixture
@@ -109,5 +109,5 @@ def test_time_outs_run_in_order_each_at_its_own_time(api: ApiWeb) -> None:
 
 def test_the_status_page_shows_simulated_time(api: ApiWeb) -> None:
     advance(api, 3600)
-    status = api.now(api.send(b"GET", "/api/status"))
+    status = api.now(api.send(b"GET", "/api/status", headers={b"Authorization": basic(*READER)}))
     assert status.json["time"] == 3600.0

@@ -543,7 +543,7 @@ class MountedByTheWebSite(unittest.TestCase):
             b"GET", f"{web.base}/api/v1/associations/{association}/trace.txt", headers=auth
         )
         assert status == 200 and b" in request invoke 0001 MonitorStart (" in body
-        status, _h, _b = await web.request(b"GET", f"{web.base}/api/status")
+        status, _h, _b = await web.request(b"GET", f"{web.base}/api/status", headers=auth)
         assert status == 200  # the rest of the site as it was
 
 
@@ -634,14 +634,17 @@ class OnTheRunningServer(unittest.TestCase):
 
         from cstaserver.app.options import RunSettings
         from cstaserver.app.root import build_service
+        from tests.admin.admin_harness import ADMIN, demo_data
 
-        root = build_service(RunSettings.ephemeral(self.mktemp()), reactor)
+        data = self.mktemp()
+        demo_data(data)
+        root = build_service(RunSettings.ephemeral(data), reactor)
         root.startService()
         self.addCleanup(root.stopService)
         url = f"ws://127.0.0.1:{root.port_of('web')}/api/v1/events"
         clients: list[StreamClient] = []
         self.addCleanup(close_all, clients)
-        for user, password in (("csta_user", "csta"), ("admin", "admin")):
+        for user, password in (("csta_user", "csta"), ADMIN):
             auth = b"Basic " + base64.b64encode(f"{user}:{password}".encode())
             stream = await open_stream(url, auth=auth)
             clients.append(stream)

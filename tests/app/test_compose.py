@@ -31,7 +31,7 @@ from cstaserver.config import (
     ServerType,
     demo_exchange_data,
 )
-from cstaserver.config.passwords import hash_password
+from cstaserver.config.passwords import hash_password, verify_password
 
 
 class UdpMemoryReactor(MemoryReactorClock):
@@ -70,7 +70,7 @@ def test_builds_the_demo_and_the_switch_first(tmp_path: Path) -> None:
     assert root.runtime.clock.reactor is reactor
     assert root.runtime.core.clock is root.runtime.clock
     assert root.runtime.core.switch is root.runtime.switch
-    assert [s.name for s in root][:3] == ["csta", "xml-1", "tr87-2"]
+    assert [s.name for s in root][:4] == ["password-checks", "csta", "xml-1", "tr87-2"]
     assert f"created the demo exchange in {tmp_path / 'data'}" in messages(events)
 
 
@@ -155,9 +155,11 @@ def test_summary_and_admin_hint(tmp_path: Path) -> None:
         "CSTA server on LIM 2: tr87 port 5062, TLS port none, web port none, "
         "authentication optional",
         "authentication criteria for applications: demo",
-        "admin shell login: admin / admin (the default: please change it)",
     ]:
         assert line in text
+    (shown,) = [e for e in events if e.get("log_format", "").startswith("admin login: {user}")]
+    (account,) = root.runtime.exchange.admin_accounts
+    assert verify_password(shown["password"], account.password_hash)  # the first run's
     assert text[-1] == "csta: started"
     summary = next(e for e in events if e.get("log_format", "").startswith("LIM {lim}"))
     assert (summary["lim"], summary["count"]) == (1, 29)

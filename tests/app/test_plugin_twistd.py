@@ -171,7 +171,7 @@ def test_run_smoke_demo_then_restart(tmp_path: Path) -> None:
     assert f"created the demo exchange in {data}" in text
     assert "exchange: 2 LIMs, 48 extensions, 4 groups, 9 agents" in text
     assert "group 2100 (hunt group, LIM 1): members 1100-1103" in text
-    assert "admin shell login: admin / admin (the default: please change it)" in text
+    assert "admin login: admin / " in text and "shown only this once" in text
     for name in ("xml", "tls", "sip", "web"):  # every port 0: the real port is logged
         (line,) = [line for line in lines if f"listening: {name} on " in line]
         assert int(re.search(r":(\d+)", line.split(" on ", 1)[1]).group(1)) > 0, line

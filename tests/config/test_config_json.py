@@ -30,6 +30,7 @@ from cstaserver.config import (
     to_json,
 )
 from cstaserver.config.codec import unstructure
+from cstaserver.config.passwords import hash_password
 from cstaserver.pbx.plan import (
     AcdGroup,
     CascadeGroup,
@@ -148,7 +149,14 @@ def exchange_data(draw: st.DrawFn) -> ExchangeData:
         authentication=AuthenticationCriteria(applications),
         web_accounts=[WebAccount(u, draw(password_hashes())) for u in draw(unique_names())],
         admin_accounts=[AdminAccount(u, draw(password_hashes())) for u in draw(unique_names())],
-        limits=Limits(*(draw(st.integers(1, 10**6)) for _ in range(5)), 0),
+        limits=Limits(
+            **{
+                field.name: 0
+                if field.name == "session_cleanup_delay"
+                else draw(st.integers(1, 10**6))
+                for field in attrs.fields(Limits)
+            }
+        ),
     )
 
 
@@ -218,7 +226,9 @@ def test_an_exchange_file_from_before_device_realism_loads() -> None:
 
 
 def _mutated(change) -> str:
-    raw = unstructure(demo_exchange_data())
+    demo = demo_exchange_data()  # as the first run leaves it: with an admin login
+    demo.admin_accounts = [AdminAccount("admin", hash_password("admin-pw", n=16, r=1))]
+    raw = unstructure(demo)
     change(raw)
     return json.dumps(raw)
 

@@ -122,8 +122,8 @@ def test_failure_throttle_forgets_addresses_that_never_come_back() -> None:
     throttle = FailureThrottle(clock, delay=0, window=60.0)
     for n in range(PRUNE_AT):
         throttle.failed(f"10.0.{n // 256}.{n % 256}")
-    assert len(throttle._failures) == PRUNE_AT
+    assert len(throttle.shared.addresses.failures) == PRUNE_AT
     clock.advance(61)
     throttle.failed("192.0.2.1")
-    assert list(throttle._failures) == ["192.0.2.1"]
+    assert list(throttle.shared.addresses.failures) == ["192.0.2.1"]
     assert not throttle.blocked("10.0.0.1")

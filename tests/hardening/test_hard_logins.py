@@ -12,7 +12,7 @@ from twisted.internet import reactor as global_reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.trial import unittest
 
-from tests.admin.admin_harness import Server, TelnetClient, demo_data
+from tests.admin.admin_harness import ADMIN_PASSWORD, Server, TelnetClient, demo_data
 from tests.hardening.support import LogCapture, answer_now, deferred, until
 from tests.soap.soap_support import MemoryWeb, basic, soap11
 from tests.xmlproto.xml_client import Req, connect_memory, make_world
@@ -106,7 +106,7 @@ class TelnetLoginTests(unittest.TestCase):
                 text, elapsed, _ = await self._attempt(WRONG)
                 self.assertIn("Authentication failed", text)
                 self.assertGreaterEqual(elapsed, 0.04)
-            text, _, _ = await self._attempt("admin")  # right, but this address is blocked
+            text, _, _ = await self._attempt(ADMIN_PASSWORD)  # right, but this address is blocked
             self.assertIn("Too many failed logins", text)
             self.assertNotIn("mxone> ", text)
         logs.assert_no_secret(WRONG)

@@ -37,6 +37,7 @@ def csta_sim(*args: str) -> list[str]:
 
 def run(server: CstaServer, scenario: Path, *more: str) -> subprocess.CompletedProcess[str]:
     ports = ["--web-port", str(server.web_port), "--xml-port", str(server.xml_port)]
+    ports += ["--user", server.admin[0], "--password", server.admin[1]]
     return subprocess.run(
         csta_sim("run", str(scenario), "--host", server.host, *ports, *more),
         capture_output=True,

@@ -29,8 +29,8 @@ from twisted.trial import unittest
 from cstaserver.api.events import EventStreamProtocol
 from cstaserver.app.options import RunSettings
 from cstaserver.app.root import CstaRoot, build_service
-from cstaserver.config import ensure_demo
 from cstaserver.pbx.simulator import Simulator
+from tests.admin.admin_harness import ADMIN, demo_data
 from tests.xmlproto.xml_client import Req, XmlClient, settle
 
 #: Seconds the page has to show a change; a step that takes longer fails.
@@ -42,7 +42,6 @@ CLOSE_WAIT = 5.0
 #: Seconds the browser's processes have to end after it quit, before they are killed.
 QUIT_GRACE = 0.5
 WEB = ("csta_user", "csta")
-ADMIN = ("admin", "admin")
 T = TypeVar("T")
 
 # -- the browser ----------------------------------------------------------------------------
@@ -346,7 +345,7 @@ class ConsoleTests(unittest.TestCase):
 
     async def start(self) -> tuple[CstaRoot, Console]:
         data = Path(self.mktemp())
-        ensure_demo(data)
+        demo_data(data)
         root = build_service(RunSettings.ephemeral(data), global_reactor)
         root.startService()
         self.addCleanup(self._stop_server, root)

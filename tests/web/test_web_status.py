@@ -11,7 +11,7 @@ from twisted.trial import unittest
 from cstaserver.csta.namespaces import ED3
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.states import RequestedAgentState
-from tests.soap.soap_support import LoopbackWeb, soap11
+from tests.soap.soap_support import LoopbackWeb, basic, soap11
 
 
 class StatusTests(unittest.TestCase):
@@ -21,7 +21,12 @@ class StatusTests(unittest.TestCase):
         self.addCleanup(lambda: self.web.stop())
 
     async def status(self) -> dict:
-        status, headers, data = await self.web.request(b"GET", self.web.base + "/api/status")
+        status, _headers, _data = await self.web.request(b"GET", self.web.base + "/api/status")
+        self.assertEqual(status, 401)  # sessions, users, addresses: a web account's to read
+        auth = {b"Authorization": basic()}
+        status, headers, data = await self.web.request(
+            b"GET", self.web.base + "/api/status", headers=auth
+        )
         self.assertEqual(status, 200)
         self.assertEqual(headers.getRawHeaders(b"content-type")[0], b"application/json")
         return json.loads(data)
