@@ -140,8 +140,9 @@ def read_backup(path: Path) -> ExchangeData:
 def restart_needed(old: ExchangeData, new: ExchangeData) -> list[str]:
     """What of ``new`` the running server applies only when it starts again."""
     needed = []
-    if old.limits != new.limits:
-        needed.append("limits")
+    trace = ("trace_messages", "trace_bytes", "trace_total_bytes", "trace_closed")
+    if any(getattr(old.limits, name) != getattr(new.limits, name) for name in trace):
+        needed.append("limits (the wire trace bounds)")
     return needed
 
 

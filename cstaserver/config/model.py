@@ -151,6 +151,19 @@ class Limits:
     messages up to both bounds (the oldest go first); ``trace_total_bytes``: all traces
     together (the oldest messages of any association go first); ``trace_closed``: how many
     ended associations keep their trace (the oldest ended go first; docs/api.md).
+
+    The limits that keep one client (one address, one account) from locking out the others
+    (docs/limits.md): ``max_connections_per_address`` (TCP connections from one IP address
+    to the listeners of every CSTA server), ``first_message_timeout`` (seconds a new TCP
+    connection may stay silent), ``max_dialogs_per_address`` and ``dialog_idle_timeout``
+    (TR/87 dialogs from one address; a dialog without a session timer that the client leaves
+    without a request this long is ended), ``max_sessions_per_account`` (SOAP sessions of one
+    web account), ``max_session_duration`` (the longest ECMA-354 session duration granted),
+    ``max_monitors_per_device`` / ``max_monitors_per_address``, ``udp_unacknowledged_bytes``
+    (the bytes of SIP responses over UDP that one address may have waiting for an ACK: a
+    spoofed INVITE cannot turn the server into a reflector) and ``notify_to_allow`` (the URL
+    prefixes a SOAP Subscribe may name as NotifyTo; empty: none, events by GetEvents only).
+    ``csta_limits -p`` prints them, ``csta_limits -c`` changes them on a running server.
     """
 
     max_sessions: int = 1000
@@ -164,6 +177,16 @@ class Limits:
     trace_bytes: int = 1048576
     trace_total_bytes: int = 67108864
     trace_closed: int = 100
+    max_connections_per_address: int = 100
+    first_message_timeout: int = 30
+    max_dialogs_per_address: int = 200
+    dialog_idle_timeout: int = 86400
+    max_sessions_per_account: int = 100
+    max_session_duration: int = 3600
+    max_monitors_per_device: int = 100
+    max_monitors_per_address: int = 10000
+    udp_unacknowledged_bytes: int = 65536
+    notify_to_allow: tuple[str, ...] = ()
 
 
 @attrs.define(kw_only=True)

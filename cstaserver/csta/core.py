@@ -139,6 +139,7 @@ class CstaCore:
             max_monitors=self.limits.max_monitors,
             max_per_owner=self.limits.max_monitors_per_session,
         )
+        self.monitors.apply_limits(self.limits)
         if sessions is None:
             sessions = SessionService(
                 self,
@@ -149,6 +150,12 @@ class CstaCore:
         self.sessions = sessions
         self.routeing = RouteingService(switch, clock, self.presenter_for)
         self.system_status = "normal"
+
+    def apply_limits(self, limits: CoreLimits) -> None:
+        """New limits from the exchange data (``csta_limits -c``): what is open stays; the
+        next client, session or monitor is held to them."""
+        self.limits = limits
+        self.monitors.apply_limits(limits)
 
     def presenter_for(self, association: Association) -> Any:
         """How ``association`` names devices: its echo strings, E.164 for the Lync dialect."""
