@@ -16,7 +16,9 @@ buildbot's ``reconfigService``: a listener whose port changed is started on the 
 before the old one stops; a change of the authentication mode or of "system status on
 connect" (part of every listener's profile) restarts every listener of the server on the
 port it has (a port ``0`` keeps the number it got), stopping the old one first. Connected
-clients stay; new connections get the new profile. The TR/87 settings (line replacement,
+clients stay and are held to the new authentication mode from their next request (going to
+mandatory ends their sessions started without authentication); new connections get the new
+profile. The TR/87 settings (line replacement,
 out-of-dialog INFO, Session-Expires) change the running SIP listener in place (no restart):
 the next INVITE or INFO follows them. If a listener cannot be started, what was
 started is stopped, what was stopped is started again, and :class:`CannotListen` tells why:
@@ -42,7 +44,7 @@ from cstaserver.app.runtime import Runtime
 from cstaserver.app.sniff import sniffing_factory
 from cstaserver.app.web import make_web_site
 from cstaserver.certificates import CertificateError, CertificateStore
-from cstaserver.config import CstaServerSettings, ServerType
+from cstaserver.config import AuthMode, CstaServerSettings, ServerType
 from cstaserver.csta.association import Profile
 from cstaserver.sip.endpoint import SipConfig, SipEndpoint
 from cstaserver.sip.tr87 import Tr87Application, Tr87Settings
@@ -266,7 +268,26 @@ class CstaServerService(MultiService):
             await listener.disownServiceParent()
         if self.site is not site and site is not None and site.channels is not None:
             site.channels.close_all()
+        if old.authentication != new.authentication:
+            self._reauthorise_clients(new)
         log.info("CSTA server {server} reconfigured", server=self.name)
+
+    def _reauthorise_clients(self, new: CstaServerSettings) -> None:
+        """A changed authentication mode applies to the clients already connected, not
+        only to new ones: their next request is checked in the new mode; going to
+        mandatory ends the sessions started without authentication
+        (ApplicationSessionTerminated), so such a client must log in again."""
+        core = self.runtime.core
+        server = Profile.for_server(new, "xml").server_id
+        for association in list(core.associations):
+            profile = association.profile
+            if profile.server_id != server or profile.name == "tr87" or association.closed:
+                continue  # TR/87: the dialog is the session (docs/tr87.md)
+            association.profile = attrs.evolve(profile, auth_mode=new.authentication)
+            session = association.session
+            mandatory = new.authentication is AuthMode.MANDATORY
+            if mandatory and session is not None and not session.authenticated:
+                core.sessions.terminate(session, "resourceLimitation")
 
     def _configure_sip(self, settings: CstaServerSettings) -> None:
         """The TR/87 settings apply at once to the running SIP listeners: line replacement

@@ -43,7 +43,7 @@ from cstaserver.csta.services import sessions as session_services
 from cstaserver.csta.services import system as system_services
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
 from cstaserver.csta.sessions import SessionService
-from cstaserver.csta.xmlsafe import XmlRejected
+from cstaserver.csta.xmlsafe import XmlRejected, parse_document
 from cstaserver.pbx.errors import SwitchError
 
 log = Logger()
@@ -96,6 +96,13 @@ def outcome_label(outcome: object) -> str:
         return "positive"
     defined = getattr(error_code, "defined_error", None)
     return str(getattr(defined, "value", defined) or "negative")
+
+
+def root_namespace(root: Any) -> str:
+    """The namespace of a parsed root element if it is a CSTA one, else ``""``."""
+    tag = root.tag if isinstance(root.tag, str) else ""
+    namespace = tag[1 : tag.rfind("}")] if tag.startswith("{") else ""
+    return namespace if is_csta_namespace(namespace) else ""
 
 
 def _service_of(error: Exception) -> str:
@@ -226,7 +233,16 @@ class CstaCore:
         started = perf_counter() if self.observer is not None else 0.0
         fallback_ns = association.namespace or DEFAULT_NAMESPACE
         try:
-            decoded = codec.decode(body, max_bytes=self.limits.max_message_bytes)
+            root = parse_document(body, max_bytes=self.limits.max_message_bytes)
+            # the session check comes before the request is decoded: a client that needs a
+            # session and has none learns nothing about a request's parameters
+            early = self.sessions.refusal_for_root(association, root)
+            if early is not None:
+                namespace = root_namespace(root) or fallback_ns
+                data = encode_error(early, namespace)
+                self._reply(answer, correlation, data, UNKNOWN_SERVICE, early, started)
+                return
+            decoded = codec.decode(root)
         except (XmlRejected, codec.DecodeError) as exc:
             # a DecodeError knows the request's namespace; refused XML has none to trust
             namespace = getattr(exc, "namespace", "") or fallback_ns

@@ -3,6 +3,8 @@ Annex A, Ecma TR/90) and the GetEvents long poll."""
 
 from __future__ import annotations
 
+import attrs
+
 from lxml import etree
 from twisted.internet import defer, reactor
 from twisted.internet.task import Clock
@@ -201,7 +203,11 @@ class SubscriptionTests(unittest.TestCase):
         receiver = NotifyReceiver(status)
         port = reactor.listenTCP(0, Site(receiver), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
-        return receiver, f"http://127.0.0.1:{port.getHost().port}/events"
+        url = f"http://127.0.0.1:{port.getHost().port}/events"
+        core = self.web.core  # the operator allows this receiver (csta_limits --notify-to-allow)
+        allowed = (*core.limits.notify_to_allow, url)
+        core.apply_limits(attrs.evolve(core.limits, notify_to_allow=allowed))
+        return receiver, url
 
     async def subscribe(self, url: str, header: str = "") -> str:
         body = f'<Subscribe xmlns="{SOAP_NS}"><NotifyTo>{url}</NotifyTo></Subscribe>'
@@ -269,6 +275,8 @@ class SubscriptionFailureTests(unittest.TestCase):
         return self.successResultOf(web.post(envelope))
 
     def subscribe(self, web: MemoryWeb, url: str) -> None:
+        core = web.core  # the operator allows the URL (csta_limits --notify-to-allow)
+        core.apply_limits(attrs.evolve(core.limits, notify_to_allow=(url,)))
         body = f'<Subscribe xmlns="{SOAP_NS}"><NotifyTo>{url}</NotifyTo></Subscribe>'
         status, _h, data = self.post(web, soap11(body))
         self.assertEqual(status, 200, data)
