@@ -4,7 +4,6 @@ Annex A, Ecma TR/90) and the GetEvents long poll."""
 from __future__ import annotations
 
 import attrs
-
 from lxml import etree
 from twisted.internet import defer, reactor
 from twisted.internet.task import Clock
