@@ -3,7 +3,7 @@ Application Session Timer, Application Session Terminated), shared by every tran
 
 The duration granted is at most ``Limits.max_session_duration`` (and the criteria's
 ``max_duration`` when shorter); a client keeps its session with ResetApplicationSessionTimer.
-A session's expiry waits one reactor turn after its time, so that a reset already waiting in
+A session's expiry waits a reactor turn with I/O after its time, so that a reset already waiting in
 the socket (the process was paused) is served first (docs/limits.md).
 
 Authentication modes per CSTA server (``csta -i --authentication``): **off** ignores
@@ -35,6 +35,7 @@ from twisted.logger import Logger
 
 from cstaserver.csta.association import Association, AuthMode
 from cstaserver.csta.errors import ErrorValue
+from cstaserver.csta.grace import GraceTimer
 from cstaserver.csta.namespaces import APPL_SESSION, edition_of
 from cstaserver.csta.schema import message_class
 
@@ -74,7 +75,7 @@ class ApplicationSession:
     association: Association | None
     authenticated: bool = False
     max_duration: int | None = None  # the criteria's cap
-    expiry: Any = None  # IDelayedCall
+    expiry: Any = None  # GraceTimer
     cleanup: Any = None  # IDelayedCall while detached
     gap: collections.deque = attrs.Factory(lambda: collections.deque(maxlen=GAP_BUFFER))
 
@@ -271,19 +272,14 @@ class SessionService:
         return duration
 
     def _arm(self, session: ApplicationSession) -> None:
-        if session.expiry is not None and session.expiry.active():
-            session.expiry.cancel()
-        session.expiry = self.clock.callLater(session.duration, self._due, session)
-
-    def _due(self, session: ApplicationSession) -> None:
-        """The duration has passed: expire one reactor turn later, so that input already
-        waiting in the socket (a ResetApplicationSessionTimer sent in time but read late,
-        after the process was paused) is read and served first; a reset re-arms the timer
-        and this expiry does not happen."""
-        session.expiry = self.clock.callLater(0, self._expired, session)
+        """(Re)start the session's timer. A :class:`GraceTimer`: input already waiting in
+        the socket when it falls due (a ResetApplicationSessionTimer sent in time but read
+        late, after the process was paused) is served first and re-arms it."""
+        if session.expiry is None:
+            session.expiry = GraceTimer(self.clock, lambda: self._expired(session))
+        session.expiry.start(session.duration)
 
     def _expired(self, session: ApplicationSession) -> None:
-        session.expiry = None
         log.info("session {session} expired", session=session.session_id)
         self.terminate(session, "sessionTimerExpired")
 

@@ -10,6 +10,7 @@ from twisted.internet.task import Clock
 from twisted.trial import unittest
 from twisted.web.server import Site
 
+from cstaserver.csta.grace import EXPIRY_GRACE
 from cstaserver.csta.namespaces import APPL_SESSION, ED3
 from cstaserver.soap.envelope import SOAP_NS
 from cstaserver.soap.events import MAX_POLL_SECONDS, DeliveryPolicy, EventQueue
@@ -181,7 +182,8 @@ class LongPollTests(unittest.TestCase):
         header = session_header(session_id)
         self.post(soap11(monitor_start("1007"), header))
         polling = self.web.post(soap11(get_events(10), header))
-        self.web.clock.advance(31)  # the session timer (core clock) expires
+        self.web.clock.advance(30)  # the session timer (core clock) falls due
+        self.web.clock.advance(EXPIRY_GRACE)  # and expires a grace later
         self.web.reactor.advance(0)
         _s, _h, data = self.successResultOf(polling)
         self.assertEqual(body_names(data), ["ApplicationSessionTerminated"])
