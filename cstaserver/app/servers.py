@@ -31,6 +31,7 @@ the composition of ports, profiles and TLS is here.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 from twisted.application.service import MultiService
@@ -45,12 +46,16 @@ from cstaserver.app.sniff import sniffing_factory
 from cstaserver.app.web import make_web_site
 from cstaserver.certificates import CertificateError, CertificateStore
 from cstaserver.config import AuthMode, CstaServerSettings, ServerType
-from cstaserver.csta.association import Profile
+from cstaserver.csta.association import BUSY_RETRY_AFTER, Profile
+from cstaserver.csta.errors import ErrorValue, encode_error
+from cstaserver.csta.gate import GatedFactory
+from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.sip.endpoint import SipConfig, SipEndpoint
 from cstaserver.sip.tr87 import Tr87Application, Tr87Settings
 from cstaserver.sip.transport import SipServerEndpoint, SipStreamFactory
 from cstaserver.soap.site import WebSite
 from cstaserver.tlscontext import ReloadingServerTLS
+from cstaserver.xmlproto.framing import EVENT_INVOKE_ID, encode_frame
 from cstaserver.xmlproto.protocol import CstaXmlFactory
 
 log = Logger()
@@ -65,6 +70,12 @@ ROLES: dict[ServerType, dict[str, str]] = {
 #: Settings that are part of every listener's profile: a change restarts them all.
 PROFILE_FIELDS = ("authentication", "system_status_on_connect")
 WILDCARDS = ("", "0.0.0.0", "::")
+#: What a connection over the per-address limit gets before it is closed (docs/limits.md).
+XML_BUSY = encode_frame(EVENT_INVOKE_ID, encode_error(ErrorValue.RESOURCE_BUSY, DEFAULT_NAMESPACE))
+HTTP_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %d\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n" % BUSY_RETRY_AFTER
+)
 
 
 def key_of(server: CstaServerSettings) -> Key:
@@ -181,20 +192,26 @@ class CstaServerService(MultiService):
         metrics_for(self.runtime.core, self.runtime.switch).watch_sip(endpoint, self.name)
         return SipStreamFactory(endpoint)
 
+    def _gated(self, factory: Any, refusal: bytes = b"") -> GatedFactory:
+        """``factory`` behind the core's connection gate (per-address limit, first-message
+        time-out: docs/limits.md); ``refusal`` is written to a connection over the limit."""
+        return GatedFactory(factory, self.runtime.core.gate, self.runtime.reactor, refusal=refusal)
+
     def _listener(self, role: str, address: Address) -> Listener | None:
         reactor = self.runtime.reactor
         endpoint = address.endpoint(reactor)
         if role == "xml":
             assert self.site is not None
             factory = sniffing_factory(self._xml_factory("xml"), self.site, clock=reactor)
-            return Listener(role, address, endpoint, factory)
+            return Listener(role, address, endpoint, self._gated(factory, XML_BUSY))
         if role == "tls":
             tls = self._tls_factory()
-            return None if tls is None else Listener(role, address, endpoint, tls)
+            return None if tls is None else Listener(role, address, endpoint, self._gated(tls))
         if role == "web":
-            return Listener(role, address, endpoint, self.site)
+            return Listener(role, address, endpoint, self._gated(self.site, HTTP_BUSY))
         sip = SipServerEndpoint(reactor, endpoint)
-        return Listener(role, address, sip, self._sip_factory(), detail=" (udp, tcp)")
+        factory = self._gated(self._sip_factory())
+        return Listener(role, address, sip, factory, detail=" (udp, tcp)")
 
     def _add(self, role: str, address: Address) -> Listener | None:
         """Make the listener and make it a child (which starts it if this service runs);

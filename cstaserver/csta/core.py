@@ -36,6 +36,7 @@ from cstaserver.csta.errors import (
     error_from_switch,
 )
 from cstaserver.csta.events import EventRenderer
+from cstaserver.csta.gate import ConnectionGate
 from cstaserver.csta.monitors import MonitorRegistry
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
 from cstaserver.csta.routeing import RouteingService
@@ -139,6 +140,8 @@ class CstaCore:
         self.limits = limits or CoreLimits()
         self.services = services or default_services()
         self.associations: set[Association] = set()
+        #: stream connections per client address, for every listener (docs/limits.md)
+        self.gate = ConnectionGate(lambda: self.limits)
         self.renderer = EventRenderer(switch)
         self.monitors = MonitorRegistry(
             switch,

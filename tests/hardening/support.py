@@ -376,10 +376,12 @@ class RawConnection:
     """A blocking loopback socket (for stuck and flooding clients), closed by
     :meth:`close`; reads are polled so the reactor keeps running."""
 
-    def __init__(self, port: int, *, rcvbuf: int | None = None) -> None:
+    def __init__(self, port: int, *, rcvbuf: int | None = None, source: str | None = None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source is not None:  # e.g. OTHER_HOST: "another host" to the per-address limits
+            self.sock.bind((source, 0))
         self.sock.setblocking(False)
         with contextlib.suppress(BlockingIOError):
             self.sock.connect(("127.0.0.1", port))
