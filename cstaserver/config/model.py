@@ -61,6 +61,22 @@ class AuthMode(enum.Enum):
     MANDATORY = "mandatory"
 
 
+class LineReplacement(enum.Enum):
+    """``csta -i --line-replacement`` (TR/87): what a new INVITE for a line that already has
+    a dialog does to that dialog (docs/tr87.md, docs/limits.md).
+
+    ``off``: both dialogs are kept. ``same-peer``: the old dialog is replaced (BYE) only when
+    the new INVITE comes from the same IP address as the old dialog (the client restarted, the
+    route expired); from another address it is kept, and the new dialog gets no events of the
+    line's old monitors. ``any``: replaced whoever asks (only where every client that can reach
+    the SIP port is trusted: one can end another's dialog).
+    """
+
+    OFF = "off"
+    SAME_PEER = "same-peer"
+    ANY = "any"
+
+
 @attrs.frozen
 class CstaServerSettings:
     """One CSTA server initiated on a LIM with ``csta -i`` (docs/protocol-notes.md P1).
@@ -71,8 +87,10 @@ class CstaServerSettings:
     operational directions: "WS/SOAP also transports the XML protocol, so do not select TR87,
     but XML"). ``None`` = not offered.
     ``system_status_on_connect``: send SystemStatus right after a client connects.
-    TR/87 only (docs/tr87.md): ``replace_line_dialogs`` - a new INVITE for a line that has a
-    dialog ends the old one (else both are kept); ``out_of_dialog_info`` - an INFO with a
+    TR/87 only (docs/tr87.md): ``line_replacement`` - whether a new INVITE for a line that has
+    a dialog ends the old one (:class:`LineReplacement`; data files written before it say
+    ``replace_line_dialogs``: true is read as ``same-peer``, false as ``off``);
+    ``out_of_dialog_info`` - an INFO with a
     CSTA body outside any dialog is served (else answered 481); ``session_expires`` - the
     RFC 4028 session interval granted to clients that support ``timer`` (None: no session
     timer; at least :data:`MIN_SESSION_EXPIRES`).
@@ -85,7 +103,7 @@ class CstaServerSettings:
     web_port: int | None = None
     authentication: AuthMode = AuthMode.OFF
     system_status_on_connect: bool = False
-    replace_line_dialogs: bool = True
+    line_replacement: LineReplacement = LineReplacement.SAME_PEER
     out_of_dialog_info: bool = False
     session_expires: int | None = 1800
 
