@@ -14,7 +14,7 @@ from twisted.trial import unittest
 
 from cstaserver.config import LineReplacement, ServerType
 from tests.hardening.support import OTHER_HOST, FullServer
-from tests.sip.tr87_ua import LINE, Lync, Tr87UA, connect_ua
+from tests.sip.tr87_ua import LINE, Tr87UA, connect_ua
 
 
 class LineReplacementTests(unittest.TestCase):
