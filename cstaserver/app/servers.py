@@ -188,6 +188,8 @@ class CstaServerService(MultiService):
             session_expires=self.settings.session_expires,
         )
         endpoint = SipEndpoint(application, self.runtime.reactor, config)
+        core = self.runtime.core  # the reflection bound of the limits in force (csta_limits)
+        endpoint.response_budget.limit = lambda: core.limits.udp_unacknowledged_bytes
         self._sip = (application, endpoint)  # the newest SIP listener's (older ones retire)
         metrics_for(self.runtime.core, self.runtime.switch).watch_sip(endpoint, self.name)
         return SipStreamFactory(endpoint)
