@@ -56,8 +56,8 @@ def change_limits(data: ExchangeData, args: argparse.Namespace) -> tuple[Exchang
     values = fieldoptions.changes(args, LIMIT_OPTIONS)
     if not values:
         raise CommandError("say what to change (csta_limits -h lists the limits)")
-    if "notify_to_allow" in values and values["notify_to_allow"] is None:
-        values["notify_to_allow"] = ()
+    if values.get("notify_to_allow") in (None, ("none",), ("-",)) and "notify_to_allow" in values:
+        values["notify_to_allow"] = ()  # --notify-to-allow none: no NotifyTo at all
     return attrs.evolve(data, limits=attrs.evolve(data.limits, **values)), sorted(values)
 
 
