@@ -239,7 +239,8 @@ class CstaCore:
             root = parse_document(body, max_bytes=self.limits.max_message_bytes)
             # the session check comes before the request is decoded: a client that needs a
             # session and has none learns nothing about a request's parameters
-            early = self.sessions.refusal_for_root(association, root)
+            check = getattr(self.sessions, "refusal_for_root", None)
+            early = check(association, root) if check is not None else None
             if early is not None:
                 namespace = root_namespace(root) or fallback_ns
                 data = encode_error(early, namespace)

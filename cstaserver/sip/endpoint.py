@@ -34,6 +34,7 @@ client's Contact.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -103,6 +104,17 @@ class SipConfig:
     before a further one is sent without retransmissions (None: no limit)."""
 
 
+def _configured_budget(endpoint: Callable[[], SipEndpoint | None]) -> Callable[[], int | None]:
+    """The endpoint's configured UDP response budget (through a weak reference: an endpoint
+    no longer used is freed at once, and drops out of the metrics)."""
+
+    def limit() -> int | None:
+        found = endpoint()
+        return None if found is None else found.config.udp_unacknowledged_bytes
+
+    return limit
+
+
 class SipEndpoint:
     """Owns the transactions and dialogs of one SIP listener (UDP and TCP)."""
 
@@ -121,7 +133,7 @@ class SipEndpoint:
         self.stats: Counter[str] = Counter()
         #: unacknowledged final responses over UDP per address (the reflection bound); the
         #: composition may point ``limit`` at the exchange data's limits in force
-        self.response_budget = ResponseBudget(lambda: self.config.udp_unacknowledged_bytes)
+        self.response_budget = ResponseBudget(_configured_budget(weakref.ref(self)))
         self._dialogs: dict[DialogId, Dialog] = {}
 
     @property
