@@ -26,7 +26,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from cstaserver.admin import control, editing, plancommands, prompting
+from cstaserver.admin import control, editing, limitcommands, plancommands, prompting
 from cstaserver.admin.output import (
     OK,
     WRONG_INPUT,
@@ -276,6 +276,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("csta_group", "change"): group_change,
     ("csta_group", "print"): group_print,
     **plancommands.HANDLERS,
+    **limitcommands.HANDLERS,
 }
 
 
@@ -410,3 +411,4 @@ trunk_main = _main("trunk")
 timer_main = _main("timer")
 lim_main = _main("lim")
 csta_admin_password_main = _main("csta_admin_password")
+csta_limits_main = _main("csta_limits")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cstaserver.admin.output import CommandError, fields, table
+from cstaserver.admin.limitcommands import LOGIN_LIMITS, TRACE_BOUNDS
 from cstaserver.config import ConfigError, ExchangeData, from_json, to_json
 from cstaserver.pbx.errors import SwitchError
 
@@ -140,8 +141,9 @@ def read_backup(path: Path) -> ExchangeData:
 def restart_needed(old: ExchangeData, new: ExchangeData) -> list[str]:
     """What of ``new`` the running server applies only when it starts again."""
     needed = []
-    if old.limits != new.limits:
-        needed.append("limits")
+    for names, what in ((TRACE_BOUNDS, "the wire trace bounds"), (LOGIN_LIMITS, "the logins")):
+        if any(getattr(old.limits, name) != getattr(new.limits, name) for name in names):
+            needed.append(f"limits ({what})")
     return needed
 
 

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from cstaserver.admin.fieldoptions import DEST_PREFIX, NONE_WORDS, choice
 from cstaserver.admin.output import CommandError
-from cstaserver.config import AuthMode, ServerType
+from cstaserver.config import AuthMode, LineReplacement, ServerType
 from cstaserver.config.model import MAX_SESSION_EXPIRES, MIN_SESSION_EXPIRES
 from cstaserver.config.values import whole_number
 from cstaserver.pbx.plan import GroupRouting, RouteTimeout
@@ -94,6 +94,21 @@ def seconds(text: str) -> int:
 
 server_type = choice(ServerType)
 auth_mode = choice(AuthMode)
+_line_replacement_choice = choice(LineReplacement)
+
+
+def line_replacement(text: str) -> LineReplacement:
+    """``off|same-peer|any``; the ``yes|no`` of earlier versions read as ``same-peer|off``
+    (as data files that still say ``replace_line_dialogs`` are)."""
+    word = text.strip().lower()
+    if word in YES_WORDS:
+        return LineReplacement.SAME_PEER
+    if word in NO_WORDS:
+        return LineReplacement.OFF
+    return _line_replacement_choice(text)  # type: ignore[return-value]
+
+
+line_replacement.__name__ = "line_replacement"
 group_routing = choice(GroupRouting)
 route_timeout = choice(RouteTimeout)
 
@@ -186,7 +201,7 @@ def csta_parser() -> _Parser:
         "csta",
         "csta -i [--type xml|tr87] [--lim N] [--port N] [--tls-port N|none] "
         "[--web-port N|none] [--authentication off|optional|mandatory] "
-        "[--system-status-on-connect yes|no] [--line-replacement yes|no] "
+        "[--system-status-on-connect yes|no] [--line-replacement off|same-peer|any] "
         "[--out-of-dialog-info yes|no] [--session-expires S|none]\n"
         "       csta -e [--type xml|tr87] [--lim N] | --all  (at least one)\n"
         "       csta -p [--monitors] [--sessions]",
@@ -205,6 +220,11 @@ def csta_parser() -> _Parser:
     parser.add_argument("--authentication", type=auth_mode, help="off|optional|mandatory")
     for dest, text in SERVER_SWITCHES.items():
         parser.add_argument(option_name(dest), dest=dest, type=yes_no, help=text)
+    parser.add_argument(
+        "--line-replacement",
+        type=line_replacement,
+        help="TR/87: a new INVITE for a line ends its old dialog: off|same-peer|any",
+    )
     parser.add_argument(
         "--session-expires", type=session_expires, default=False, help="TR/87: seconds or none"
     )
@@ -301,7 +321,6 @@ def group_parser() -> _Parser:
 #: The yes/no settings of a CSTA server ``csta -i`` sets: option (dest spelling) -> help.
 SERVER_SWITCHES = {
     "system_status_on_connect": "send SystemStatus when a client connects (yes|no)",
-    "line_replacement": "TR/87: a new INVITE for a line replaces its old dialog (yes|no)",
     "out_of_dialog_info": "TR/87: serve CSTA INFO outside a dialog, else 481 (yes|no)",
 }
 
@@ -312,7 +331,7 @@ SERVER_OPTIONS = {
     "web_port": "web_port",
     "authentication": "authentication",
     "system_status_on_connect": "system_status_on_connect",
-    "line_replacement": "replace_line_dialogs",
+    "line_replacement": "line_replacement",
     "out_of_dialog_info": "out_of_dialog_info",
     "session_expires": "session_expires",
 }

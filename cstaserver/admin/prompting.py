@@ -133,8 +133,8 @@ async def _csta_options(data: ExchangeData, prompter: Any) -> list[str]:
             "--line-replacement",
             await _ask(
                 prompter,
-                "a new INVITE replaces the line's dialog (yes|no)",
-                current.replace_line_dialogs,
+                "a new INVITE replaces the line's dialog (off|same-peer|any)",
+                current.line_replacement,
             ),
             "--out-of-dialog-info",
             await _ask(prompter, "serve out-of-dialog INFO (yes|no)", current.out_of_dialog_info),

@@ -48,7 +48,7 @@ HELP = """\
 Commands (-h after any of the administrator's commands for its options):
   csta -i [--type xml|tr87] [--lim N] [--port N] [--tls-port N|none] [--web-port N|none]
           [--authentication off|optional|mandatory] [--system-status-on-connect yes|no]
-          TR/87: [--line-replacement yes|no] [--out-of-dialog-info yes|no]
+          TR/87: [--line-replacement off|same-peer|any] [--out-of-dialog-info yes|no]
           [--session-expires S|none]                    initiate or change a CSTA server
   csta -e [--type xml|tr87] [--lim N] | --all          remove CSTA servers, close their clients
   csta -p [--monitors] [--sessions]                     status, monitored devices, sessions
@@ -66,6 +66,7 @@ Commands (-h after any of the administrator's commands for its options):
   timer -c [--alerting-timeout S] ...  |  timer -p                   the exchange's timers
   lim -i|-c|-e --lim N [--name TEXT]  |  lim -p                      the LIMs
   csta_admin_password -i|-c|-e --user U  |  csta_admin_password -p   admin logins
+  csta_limits -c [--max-connections-per-address N] ...  |  csta_limits -p   the limits
   passwd                             change your own login's password (asked twice)
   exchange print [NUMBER]            numbering plan, device kinds, states
   exchange dump [FILE]               back up the exchange data (default <data>/backup-<time>.json)

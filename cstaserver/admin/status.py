@@ -114,7 +114,7 @@ def server_settings(server: CstaServerSettings) -> list[tuple[str, str]]:
     if server.server_type is ServerType.TR87:
         expires = server.session_expires
         result += [
-            ("line replacement", yes(server.replace_line_dialogs)),
+            ("line replacement", server.line_replacement.value),
             ("out-of-dialog INFO", yes(server.out_of_dialog_info)),
             ("Session-Expires", "none" if expires is None else f"{expires} s"),
         ]

@@ -248,6 +248,8 @@ class CstaRoot(MultiService):
             await self._remove_server(running[key])
         if plan_changed:  # devices, groups, agents, trunks and timers: live
             switch.update_plan(new.plan)
+        if self.runtime.exchange.limits != new.limits:  # csta_limits -c: live
+            self.core.apply_limits(new.limits)
         self.runtime.exchange = new
 
     def _add_server(self, settings: CstaServerSettings) -> CstaServerService:

@@ -16,7 +16,9 @@ buildbot's ``reconfigService``: a listener whose port changed is started on the 
 before the old one stops; a change of the authentication mode or of "system status on
 connect" (part of every listener's profile) restarts every listener of the server on the
 port it has (a port ``0`` keeps the number it got), stopping the old one first. Connected
-clients stay; new connections get the new profile. The TR/87 settings (line replacement,
+clients stay and are held to the new authentication mode from their next request (going to
+mandatory ends their sessions started without authentication); new connections get the new
+profile. The TR/87 settings (line replacement,
 out-of-dialog INFO, Session-Expires) change the running SIP listener in place (no restart):
 the next INVITE or INFO follows them. If a listener cannot be started, what was
 started is stopped, what was stopped is started again, and :class:`CannotListen` tells why:
@@ -29,6 +31,7 @@ the composition of ports, profiles and TLS is here.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 from twisted.application.service import MultiService
@@ -42,13 +45,17 @@ from cstaserver.app.runtime import Runtime
 from cstaserver.app.sniff import sniffing_factory
 from cstaserver.app.web import make_web_site
 from cstaserver.certificates import CertificateError, CertificateStore
-from cstaserver.config import CstaServerSettings, ServerType
-from cstaserver.csta.association import Profile
+from cstaserver.config import AuthMode, CstaServerSettings, ServerType
+from cstaserver.csta.association import BUSY_RETRY_AFTER, Profile
+from cstaserver.csta.errors import ErrorValue, encode_error
+from cstaserver.csta.gate import GatedFactory
+from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.sip.endpoint import SipConfig, SipEndpoint
 from cstaserver.sip.tr87 import Tr87Application, Tr87Settings
 from cstaserver.sip.transport import SipServerEndpoint, SipStreamFactory
 from cstaserver.soap.site import WebSite
 from cstaserver.tlscontext import ReloadingServerTLS
+from cstaserver.xmlproto.framing import EVENT_INVOKE_ID, encode_frame
 from cstaserver.xmlproto.protocol import CstaXmlFactory
 
 log = Logger()
@@ -63,6 +70,12 @@ ROLES: dict[ServerType, dict[str, str]] = {
 #: Settings that are part of every listener's profile: a change restarts them all.
 PROFILE_FIELDS = ("authentication", "system_status_on_connect")
 WILDCARDS = ("", "0.0.0.0", "::")
+#: What a connection over the per-address limit gets before it is closed (docs/limits.md).
+XML_BUSY = encode_frame(EVENT_INVOKE_ID, encode_error(ErrorValue.RESOURCE_BUSY, DEFAULT_NAMESPACE))
+HTTP_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %d\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n" % BUSY_RETRY_AFTER
+)
 
 
 def key_of(server: CstaServerSettings) -> Key:
@@ -180,9 +193,16 @@ class CstaServerService(MultiService):
             session_expires=self.settings.session_expires,
         )
         endpoint = SipEndpoint(application, self.runtime.reactor, config)
+        core = self.runtime.core  # the reflection bound of the limits in force (csta_limits)
+        endpoint.response_budget.limit = lambda: core.limits.udp_unacknowledged_bytes
         self._sip = (application, endpoint)  # the newest SIP listener's (older ones retire)
         metrics_for(self.runtime.core, self.runtime.switch).watch_sip(endpoint, self.name)
         return SipStreamFactory(endpoint)
+
+    def _gated(self, factory: Any, refusal: bytes = b"") -> GatedFactory:
+        """``factory`` behind the core's connection gate (per-address limit, first-message
+        time-out: docs/limits.md); ``refusal`` is written to a connection over the limit."""
+        return GatedFactory(factory, self.runtime.core.gate, self.runtime.reactor, refusal=refusal)
 
     def _listener(self, role: str, address: Address) -> Listener | None:
         reactor = self.runtime.reactor
@@ -190,14 +210,15 @@ class CstaServerService(MultiService):
         if role == "xml":
             assert self.site is not None
             factory = sniffing_factory(self._xml_factory("xml"), self.site, clock=reactor)
-            return Listener(role, address, endpoint, factory)
+            return Listener(role, address, endpoint, self._gated(factory, XML_BUSY))
         if role == "tls":
             tls = self._tls_factory()
-            return None if tls is None else Listener(role, address, endpoint, tls)
+            return None if tls is None else Listener(role, address, endpoint, self._gated(tls))
         if role == "web":
-            return Listener(role, address, endpoint, self.site)
+            return Listener(role, address, endpoint, self._gated(self.site, HTTP_BUSY))
         sip = SipServerEndpoint(reactor, endpoint)
-        return Listener(role, address, sip, self._sip_factory(), detail=" (udp, tcp)")
+        factory = self._gated(self._sip_factory())
+        return Listener(role, address, sip, factory, detail=" (udp, tcp)")
 
     def _add(self, role: str, address: Address) -> Listener | None:
         """Make the listener and make it a child (which starts it if this service runs);
@@ -271,7 +292,26 @@ class CstaServerService(MultiService):
             await listener.disownServiceParent()
         if self.site is not site and site is not None and site.channels is not None:
             site.channels.close_all()
+        if old.authentication != new.authentication:
+            self._reauthorise_clients(new)
         log.info("CSTA server {server} reconfigured", server=self.name)
+
+    def _reauthorise_clients(self, new: CstaServerSettings) -> None:
+        """A changed authentication mode applies to the clients already connected, not
+        only to new ones: their next request is checked in the new mode; going to
+        mandatory ends the sessions started without authentication
+        (ApplicationSessionTerminated), so such a client must log in again."""
+        core = self.runtime.core
+        server = Profile.for_server(new, "xml").server_id
+        for association in list(core.associations):
+            profile = association.profile
+            if profile.server_id != server or profile.name == "tr87" or association.closed:
+                continue  # TR/87: the dialog is the session (docs/tr87.md)
+            association.profile = attrs.evolve(profile, auth_mode=new.authentication)
+            session = association.session
+            mandatory = new.authentication is AuthMode.MANDATORY
+            if mandatory and session is not None and not session.authenticated:
+                core.sessions.terminate(session, "resourceLimitation")
 
     def _configure_sip(self, settings: CstaServerSettings) -> None:
         """The TR/87 settings apply at once to the running SIP listeners: line replacement

@@ -7,7 +7,8 @@ arrays. Reading is strict: an unknown field, a value of the wrong JSON type (``t
 an int, ``1.5`` is not an int, NaN is not a number), an unknown enum value or an unknown
 ``schema_version`` is a :class:`ConfigError` naming the place (``plan.extensions[3].kind``).
 A missing field takes its attrs default if it has one (so a later version can add a field
-with a default without a schema bump); a missing field without a default is an error. Semantic
+with a default without a schema bump); a renamed field is still read under its old name
+(:data:`RENAMED`: ``replace_line_dialogs`` of a CSTA server); a missing field without a default is an error. Semantic
 checks (duplicate numbers, group members ...) follow in :mod:`cstaserver.config.validate`.
 
 Versions (docs/exchange-data.md, "Versions"): a file of an older ``schema_version`` is
@@ -27,7 +28,12 @@ from typing import Any
 
 import attrs
 
-from cstaserver.config.model import SCHEMA_VERSION, ConfigError, ExchangeData
+from cstaserver.config.model import (
+    SCHEMA_VERSION,
+    ConfigError,
+    CstaServerSettings,
+    ExchangeData,
+)
 from cstaserver.config.validate import validate
 
 
@@ -65,9 +71,34 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+def _replace_line_dialogs(raw: object, path: str) -> tuple[str, object]:
+    """The boolean of files written before ``line_replacement``: true (replace) is read as
+    ``same-peer`` - the replacement a restarted client needs, without letting another host
+    end the dialog - and false as ``off``."""
+    if not isinstance(raw, bool):
+        raise _Invalid(path, f"expected true or false, got {_json_type(raw)}")
+    return "line_replacement", "same-peer" if raw else "off"
+
+
+#: Fields read under an earlier name: class -> old name -> (raw, path) -> (new name, raw).
+RENAMED: dict[type, dict[str, typing.Callable[[object, str], tuple[str, object]]]] = {
+    CstaServerSettings: {"replace_line_dialogs": _replace_line_dialogs},
+}
+
+
+def _renamed(raw: dict[str, Any], cls: type, path: str) -> dict[str, Any]:
+    for old, convert in RENAMED.get(cls, {}).items():
+        if old in raw:
+            raw = dict(raw)
+            new, value = convert(raw.pop(old), _join(path, old))
+            raw.setdefault(new, value)
+    return raw
+
+
 def _structure_attrs(raw: object, cls: type, path: str) -> object:
     if not isinstance(raw, dict):
         raise _Invalid(path, f"expected an object, got {_json_type(raw)}")
+    raw = _renamed(raw, cls, path)
     fields = attrs.fields(attrs.resolve_types(cls))
     known = {f.name for f in fields}
     extra = sorted(str(key) for key in raw if key not in known)

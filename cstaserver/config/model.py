@@ -61,6 +61,22 @@ class AuthMode(enum.Enum):
     MANDATORY = "mandatory"
 
 
+class LineReplacement(enum.Enum):
+    """``csta -i --line-replacement`` (TR/87): what a new INVITE for a line that already has
+    a dialog does to that dialog (docs/tr87.md, docs/limits.md).
+
+    ``off``: both dialogs are kept. ``same-peer``: the old dialog is replaced (BYE) only when
+    the new INVITE comes from the same IP address as the old dialog (the client restarted, the
+    route expired); from another address it is kept, and the new dialog gets no events of the
+    line's old monitors. ``any``: replaced whoever asks (only where every client that can reach
+    the SIP port is trusted: one can end another's dialog).
+    """
+
+    OFF = "off"
+    SAME_PEER = "same-peer"
+    ANY = "any"
+
+
 @attrs.frozen
 class CstaServerSettings:
     """One CSTA server initiated on a LIM with ``csta -i`` (docs/protocol-notes.md P1).
@@ -71,8 +87,10 @@ class CstaServerSettings:
     operational directions: "WS/SOAP also transports the XML protocol, so do not select TR87,
     but XML"). ``None`` = not offered.
     ``system_status_on_connect``: send SystemStatus right after a client connects.
-    TR/87 only (docs/tr87.md): ``replace_line_dialogs`` - a new INVITE for a line that has a
-    dialog ends the old one (else both are kept); ``out_of_dialog_info`` - an INFO with a
+    TR/87 only (docs/tr87.md): ``line_replacement`` - whether a new INVITE for a line that has
+    a dialog ends the old one (:class:`LineReplacement`; data files written before it say
+    ``replace_line_dialogs``: true is read as ``same-peer``, false as ``off``);
+    ``out_of_dialog_info`` - an INFO with a
     CSTA body outside any dialog is served (else answered 481); ``session_expires`` - the
     RFC 4028 session interval granted to clients that support ``timer`` (None: no session
     timer; at least :data:`MIN_SESSION_EXPIRES`).
@@ -85,7 +103,7 @@ class CstaServerSettings:
     web_port: int | None = None
     authentication: AuthMode = AuthMode.OFF
     system_status_on_connect: bool = False
-    replace_line_dialogs: bool = True
+    line_replacement: LineReplacement = LineReplacement.SAME_PEER
     out_of_dialog_info: bool = False
     session_expires: int | None = 1800
 
@@ -157,6 +175,19 @@ class Limits:
     HTTP Basic, telnet, ssh); ``password_check_threads``: threads checking passwords;
     ``password_checks_waiting``: checks that may wait for a thread before the next login is
     refused as busy (docs/security.md).
+
+    The limits that keep one client (one address, one account) from locking out the others
+    (docs/limits.md): ``max_connections_per_address`` (TCP connections from one IP address
+    to the listeners of every CSTA server), ``first_message_timeout`` (seconds a new TCP
+    connection may stay silent), ``max_dialogs_per_address`` and ``dialog_idle_timeout``
+    (TR/87 dialogs from one address; a dialog without a session timer that the client leaves
+    without a request this long is ended), ``max_sessions_per_account`` (SOAP sessions of one
+    web account), ``max_session_duration`` (the longest ECMA-354 session duration granted),
+    ``max_monitors_per_device`` / ``max_monitors_per_address``, ``udp_unacknowledged_bytes``
+    (the bytes of SIP responses over UDP that one address may have waiting for an ACK: a
+    spoofed INVITE cannot turn the server into a reflector) and ``notify_to_allow`` (the URL
+    prefixes a SOAP Subscribe may name as NotifyTo; empty: none, events by GetEvents only).
+    ``csta_limits -p`` prints them, ``csta_limits -c`` changes them on a running server.
     """
 
     login_attempts_per_address: int = 5
@@ -175,6 +206,16 @@ class Limits:
     trace_bytes: int = 1048576
     trace_total_bytes: int = 67108864
     trace_closed: int = 100
+    max_connections_per_address: int = 100
+    first_message_timeout: int = 30
+    max_dialogs_per_address: int = 200
+    dialog_idle_timeout: int = 86400
+    max_sessions_per_account: int = 100
+    max_session_duration: int = 3600
+    max_monitors_per_device: int = 100
+    max_monitors_per_address: int = 10000
+    udp_unacknowledged_bytes: int = 65536
+    notify_to_allow: tuple[str, ...] = ()
 
 
 @attrs.define(kw_only=True)

@@ -235,9 +235,21 @@ def _check_accounts(data: ExchangeData) -> None:
     _check_hashes("admin accounts", ((a.user, a.password_hash) for a in data.admin_accounts))
 
 
+def _check_notify_to_allow(prefixes: tuple[str, ...]) -> None:
+    for prefix in prefixes:
+        scheme, _, rest = prefix.partition("://")
+        if scheme not in ("http", "https") or not rest.strip("/"):
+            raise ValueError(
+                f"limits.notify_to_allow: {prefix!r} is not an http:// or https:// URL prefix"
+            )
+
+
 def _check_limits(data: ExchangeData) -> None:
     for field in attrs.fields(type(data.limits)):
         value = getattr(data.limits, field.name)
+        if field.name == "notify_to_allow":
+            _check_notify_to_allow(value)
+            continue
         least = 0 if field.name == "session_cleanup_delay" else 1
         if value < least:
             raise ValueError(f"limits.{field.name} is {value}, less than {least}")

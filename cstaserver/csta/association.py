@@ -132,6 +132,18 @@ class Association:
         return str(getattr(self.transport, "peer", "?"))
 
     @property
+    def address(self) -> str | None:
+        """The client's IP address (the per-address limits count by it): the transport's
+        ``address`` if it has one, else the host part of ``peer`` (``127.0.0.1:50123``)."""
+        address = getattr(self.transport, "address", None)
+        if address:
+            return str(address)
+        host, sep, port = self.peer.rpartition(":")
+        if not sep or not port.isdigit():
+            return None
+        return host.strip("[]") or None
+
+    @property
     def owner(self) -> object:
         """Who owns this association's monitors: its session when it has one (so monitors
         outlive a dropped connection for the cleanup delay), else the association."""

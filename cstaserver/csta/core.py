@@ -36,6 +36,7 @@ from cstaserver.csta.errors import (
     error_from_switch,
 )
 from cstaserver.csta.events import EventRenderer
+from cstaserver.csta.gate import ConnectionGate
 from cstaserver.csta.monitors import MonitorRegistry
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
 from cstaserver.csta.routeing import RouteingService
@@ -43,7 +44,7 @@ from cstaserver.csta.services import sessions as session_services
 from cstaserver.csta.services import system as system_services
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
 from cstaserver.csta.sessions import SessionService
-from cstaserver.csta.xmlsafe import XmlRejected
+from cstaserver.csta.xmlsafe import XmlRejected, parse_document
 from cstaserver.pbx.errors import SwitchError
 
 log = Logger()
@@ -98,6 +99,13 @@ def outcome_label(outcome: object) -> str:
     return str(getattr(defined, "value", defined) or "negative")
 
 
+def root_namespace(root: Any) -> str:
+    """The namespace of a parsed root element if it is a CSTA one, else ``""``."""
+    tag = root.tag if isinstance(root.tag, str) else ""
+    namespace = tag[1 : tag.rfind("}")] if tag.startswith("{") else ""
+    return namespace if is_csta_namespace(namespace) else ""
+
+
 def _service_of(error: Exception) -> str:
     """The service a DecodeError's request was for (``MakeCall/callingDevice``)."""
     field = getattr(error, "field", "")
@@ -132,6 +140,8 @@ class CstaCore:
         self.limits = limits or CoreLimits()
         self.services = services or default_services()
         self.associations: set[Association] = set()
+        #: stream connections per client address, for every listener (docs/limits.md)
+        self.gate = ConnectionGate(lambda: self.limits)
         self.renderer = EventRenderer(switch)
         self.monitors = MonitorRegistry(
             switch,
@@ -139,6 +149,7 @@ class CstaCore:
             max_monitors=self.limits.max_monitors,
             max_per_owner=self.limits.max_monitors_per_session,
         )
+        self.monitors.apply_limits(self.limits)
         if sessions is None:
             sessions = SessionService(
                 self,
@@ -149,6 +160,12 @@ class CstaCore:
         self.sessions = sessions
         self.routeing = RouteingService(switch, clock, self.presenter_for)
         self.system_status = "normal"
+
+    def apply_limits(self, limits: CoreLimits) -> None:
+        """New limits from the exchange data (``csta_limits -c``): what is open stays; the
+        next client, session or monitor is held to them."""
+        self.limits = limits
+        self.monitors.apply_limits(limits)
 
     def presenter_for(self, association: Association) -> Any:
         """How ``association`` names devices: its echo strings, E.164 for the Lync dialect."""
@@ -219,7 +236,17 @@ class CstaCore:
         started = perf_counter() if self.observer is not None else 0.0
         fallback_ns = association.namespace or DEFAULT_NAMESPACE
         try:
-            decoded = codec.decode(body, max_bytes=self.limits.max_message_bytes)
+            root = parse_document(body, max_bytes=self.limits.max_message_bytes)
+            # the session check comes before the request is decoded: a client that needs a
+            # session and has none learns nothing about a request's parameters
+            check = getattr(self.sessions, "refusal_for_root", None)
+            early = check(association, root) if check is not None else None
+            if early is not None:
+                namespace = root_namespace(root) or fallback_ns
+                data = encode_error(early, namespace)
+                self._reply(answer, correlation, data, UNKNOWN_SERVICE, early, started)
+                return
+            decoded = codec.decode(root)
         except (XmlRejected, codec.DecodeError) as exc:
             # a DecodeError knows the request's namespace; refused XML has none to trust
             namespace = getattr(exc, "namespace", "") or fallback_ns

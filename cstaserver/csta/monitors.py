@@ -17,8 +17,11 @@ under the device and under each followed call (``Monitor.followed``). A call-typ
 a call object is the plain call monitor.
 
 Limits (the exchange data's ``Limits``; ECMA-269 12.2.4 / 12.2.5 error values):
-``overallMonitorLimitExceeded`` for the whole server, ``objectMonitorLimitExceeded`` per
-association.
+``overallMonitorLimitExceeded`` for the whole server and for the monitors of one client
+address (``max_monitors_per_address``: two connections from one host cannot take every
+monitor), ``objectMonitorLimitExceeded`` per association or session
+(``max_monitors_per_session``) and per monitored device (``max_monitors_per_device``: each
+monitor of a device costs every call to it a rendering, docs/limits.md).
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ class Monitor:
     delivered: int = 0
     follows_calls: bool = False
     followed: set[str] = attrs.Factory(set)
+    address: str | None = None  # the client's IP address, for the per-address limit
 
     @property
     def kind(self) -> str:
@@ -109,11 +113,16 @@ class MonitorRegistry:
         *,
         max_monitors: int = 20000,
         max_per_owner: int = 10000,
+        max_per_device: int | None = None,
+        max_per_address: int | None = None,
     ) -> None:
         self.switch = switch
         self._render = render  # (event, monitor) -> template with .render(xref) -> bytes
         self.max_monitors = max_monitors
         self.max_per_owner = max_per_owner
+        self.max_per_device = max_per_device  # None: no limit
+        self.max_per_address = max_per_address  # None: no limit
+        self._per_address: dict[str, int] = {}
         self._by_xref: dict[str, Monitor] = {}
         self._by_device: dict[str, list[Monitor]] = {}
         self._by_call: dict[str, list[Monitor]] = {}
@@ -153,16 +162,15 @@ class MonitorRegistry:
         namespace: str = "",
         view: Hashable = None,
         follows_calls: bool = False,
+        address: str | None = None,
     ) -> Monitor:
         """A new monitor on ``device`` or ``call_id``; ``follows_calls``: call-type on a
-        device (it follows the device's calls from now on, and those it has now)."""
+        device (it follows the device's calls from now on, and those it has now);
+        ``address``: the client's IP address (counted against ``max_per_address``)."""
         if (device is None) == (call_id is None):
             raise ValueError("a monitor watches either a device or a call")
-        if len(self._by_xref) >= self.max_monitors:
-            raise CstaError(ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED, "overall monitor limit")
+        self._check_limits(owner, device, address)
         owned = self._by_owner.setdefault(id(owner), {})
-        if len(owned) >= self.max_per_owner:
-            raise CstaError(ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED, "monitors per session")
         monitor = Monitor(
             cross_ref_id=self._new_xref(),
             owner=owner,
@@ -172,8 +180,11 @@ class MonitorRegistry:
             namespace=namespace,
             view=view,
             follows_calls=follows_calls and device is not None,
+            address=address,
         )
         self._by_xref[monitor.cross_ref_id] = monitor
+        if address is not None:
+            self._per_address[address] = self._per_address.get(address, 0) + 1
         owned[monitor.cross_ref_id] = monitor
         if device is not None:
             self._by_device.setdefault(device, []).append(monitor)
@@ -190,6 +201,38 @@ class MonitorRegistry:
             target=device or call_id,
         )
         return monitor
+
+    def _check_limits(self, owner: object, device: str | None, address: str | None) -> None:
+        """Refuse a new monitor over a limit (ECMA-269 12.2.4 error values)."""
+        if len(self._by_xref) >= self.max_monitors:
+            raise CstaError(ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED, "overall monitor limit")
+        limit = self.max_per_address
+        if address is not None and limit is not None:
+            if self._per_address.get(address, 0) >= limit:
+                log.info(
+                    "monitor limit {limit} of address {address} reached",
+                    limit=limit,
+                    address=address,
+                )
+                raise CstaError(
+                    ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED, "monitors per client address"
+                )
+        if len(self._by_owner.get(id(owner), ())) >= self.max_per_owner:
+            raise CstaError(ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED, "monitors per session")
+        limit = self.max_per_device
+        if device is not None and limit is not None:
+            if len(self._by_device.get(device, ())) >= limit:
+                log.info(
+                    "monitor limit {limit} of device {device} reached", limit=limit, device=device
+                )
+                raise CstaError(ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED, "monitors per device")
+
+    def apply_limits(self, limits: Any) -> None:
+        """Take new limits (the exchange data's ``Limits``): for the next MonitorStart."""
+        self.max_monitors = limits.max_monitors
+        self.max_per_owner = limits.max_monitors_per_session
+        self.max_per_device = limits.max_monitors_per_device
+        self.max_per_address = limits.max_monitors_per_address
 
     def stop(self, cross_ref_id: str, owner: object | None = None) -> Monitor:
         monitor = self._by_xref.get(cross_ref_id)
@@ -221,7 +264,12 @@ class MonitorRegistry:
         return list(monitors.values())
 
     def _remove(self, monitor: Monitor) -> None:
-        self._by_xref.pop(monitor.cross_ref_id, None)
+        if self._by_xref.pop(monitor.cross_ref_id, None) is not None and monitor.address:
+            left = self._per_address.get(monitor.address, 0) - 1
+            if left > 0:
+                self._per_address[monitor.address] = left
+            else:
+                self._per_address.pop(monitor.address, None)
         self._by_owner.get(id(monitor.owner), {}).pop(monitor.cross_ref_id, None)
         if monitor.device is not None:
             self._unindex(self._by_device, monitor.device, monitor)

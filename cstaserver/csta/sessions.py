@@ -1,6 +1,11 @@
 """ECMA-354 application sessions (clauses 6-8: Start/Stop Application Session, Reset
 Application Session Timer, Application Session Terminated), shared by every transport.
 
+The duration granted is at most ``Limits.max_session_duration`` (and the criteria's
+``max_duration`` when shorter); a client keeps its session with ResetApplicationSessionTimer.
+A session's expiry waits a reactor turn with I/O after its time, so that a reset already waiting in
+the socket (the process was paused) is served first (docs/limits.md).
+
 Authentication modes per CSTA server (``csta -i --authentication``): **off** ignores
 credentials; **optional** serves requests without a session, but a session started with
 credentials is authenticated (wrong ones refused); **mandatory** requires an authenticated
@@ -11,7 +16,10 @@ the cleanup delay (``Limits.session_cleanup_delay``, 0 = ends at once). A client
 sending the old ``sessionID`` inside ``applicationSpecificInfo`` (any namespace, e.g. Avaya's
 ``SessionLoginInfo/sessionID`` or ours, ``urn:cstaserver:session``); it gets the same session
 ID, its monitors and their crossRefIDs. Events in the gap are buffered (up to
-``GAP_BUFFER`` messages, oldest dropped first) and replayed on reattach.
+``GAP_BUFFER`` messages, oldest dropped first) and replayed on reattach. Only the session's
+own user may reattach: a session started with credentials needs the same user's credentials
+(a client without any, or another user, is refused ``invalidApplicationInfo``); one started
+without credentials, a client without.
 """
 
 from __future__ import annotations
@@ -27,7 +35,9 @@ from twisted.logger import Logger
 
 from cstaserver.csta.association import Association, AuthMode
 from cstaserver.csta.errors import ErrorValue
+from cstaserver.csta.grace import GraceTimer
 from cstaserver.csta.namespaces import APPL_SESSION, edition_of
+from cstaserver.csta.schema import message_class
 
 log = Logger()
 
@@ -65,7 +75,7 @@ class ApplicationSession:
     association: Association | None
     authenticated: bool = False
     max_duration: int | None = None  # the criteria's cap
-    expiry: Any = None  # IDelayedCall
+    expiry: Any = None  # GraceTimer
     cleanup: Any = None  # IDelayedCall while detached
     gap: collections.deque = attrs.Factory(lambda: collections.deque(maxlen=GAP_BUFFER))
 
@@ -96,11 +106,25 @@ class SessionService:
     # -- policy ---------------------------------------------------------------------------
     def refusal(self, association: Association, message: object) -> ErrorValue | None:
         """Why a request may not be served now (mandatory mode without a session)."""
+        return self._refusal(association, type(message))
+
+    def refusal_for_root(self, association: Association, root: Any) -> ErrorValue | None:
+        """The same check on a parsed request before it is decoded (by its root element's
+        name), so that a refused client is told nothing about the request's parameters."""
         if association.profile.auth_mode is not AuthMode.MANDATORY:
             return None
         if association.session is not None:
             return None
-        if getattr(type(message), "csta_namespace", None) == APPL_SESSION:
+        tag = root.tag if isinstance(root.tag, str) else ""
+        return self._refusal(association, message_class(tag[tag.rfind("}") + 1 :]))
+
+    @staticmethod
+    def _refusal(association: Association, cls: object) -> ErrorValue | None:
+        if association.profile.auth_mode is not AuthMode.MANDATORY:
+            return None
+        if association.session is not None:
+            return None
+        if getattr(cls, "csta_namespace", None) == APPL_SESSION:
             return None  # the ECMA-354 requests themselves
         return ErrorValue.SECURITY_GENERIC
 
@@ -144,12 +168,13 @@ class SessionService:
         if association.closed:
             raise SessionRefused("invalidApplicationInfo")
         if reattach_id:
-            session = self._reattach(association, reattach_id, application_id)
+            user = authenticated.user if authenticated is not None else None
+            session = self._reattach(association, reattach_id, application_id, user)
             if session is not None:
                 return session
         if len(self.sessions) >= self.core.limits.max_sessions:
             raise SessionRefused("maxNumberSessions")
-        limit = authenticated.max_duration if authenticated and authenticated.max_duration else None
+        limit = self._duration_limit(authenticated)
         duration = self._clamp(requested_duration, limit)
         session = ApplicationSession(
             session_id=secrets.token_hex(8),
@@ -175,11 +200,34 @@ class SessionService:
         )
         return session
 
+    def _duration_limit(self, authenticated: Any) -> int:
+        """The longest duration granted: ``Limits.max_session_duration``, or the criteria's
+        ``max_duration`` when that is shorter."""
+        limit = int(getattr(self.core.limits, "max_session_duration", MAX_DURATION))
+        criteria = getattr(authenticated, "max_duration", None) if authenticated else None
+        return min(limit, criteria) if criteria else limit
+
     def _reattach(
-        self, association: Association, session_id: str, application_id: str
+        self,
+        association: Association,
+        session_id: str,
+        application_id: str,
+        user: str | None,
     ) -> ApplicationSession | None:
+        """The session ``session_id``, if this client may take it: the same application,
+        detached, and the same user - a session started with credentials only by a client
+        that authenticated as that user now; one started without, only by a client
+        without."""
         session = self.sessions.get(session_id)
         if session is None or session.application_id != application_id:
+            raise SessionRefused("invalidApplicationInfo")
+        owner = session.user if session.authenticated else None
+        if owner != user:
+            log.warn(
+                "reattach to session {session} from {peer} refused: not its user",
+                session=session_id,
+                peer=association.peer,
+            )
             raise SessionRefused("invalidApplicationInfo")
         if session.association is not None and not session.association.closed:
             raise SessionRefused("invalidApplicationInfo")
@@ -210,7 +258,8 @@ class SessionService:
         session = association.session
         if session is None or session.session_id != session_id:
             raise SessionError("invalidSessionID")
-        session.duration = self._clamp(requested or session.duration, session.max_duration)
+        limit = min(session.max_duration or MAX_DURATION, self._duration_limit(None))
+        session.duration = self._clamp(requested or session.duration, limit)
         self._arm(session)
         return session.duration
 
@@ -223,9 +272,12 @@ class SessionService:
         return duration
 
     def _arm(self, session: ApplicationSession) -> None:
-        if session.expiry is not None and session.expiry.active():
-            session.expiry.cancel()
-        session.expiry = self.clock.callLater(session.duration, self._expired, session)
+        """(Re)start the session's timer. A :class:`GraceTimer`: input already waiting in
+        the socket when it falls due (a ResetApplicationSessionTimer sent in time but read
+        late, after the process was paused) is served first and re-arms it."""
+        if session.expiry is None:
+            session.expiry = GraceTimer(self.clock, lambda: self._expired(session))
+        session.expiry.start(session.duration)
 
     def _expired(self, session: ApplicationSession) -> None:
         log.info("session {session} expired", session=session.session_id)

@@ -1,6 +1,8 @@
 """UAS dialogs: RFC 3261 §12 (dialog state, §12.1.1 creation by a UAS, §12.2.1.1
 requests within a dialog, §12.2.2 CSeq handling) and the session timer of RFC 4028 §10
-(the UAS as non-refresher ends an unrefreshed dialog).
+(the UAS as non-refresher ends an unrefreshed dialog; the expiry waits a grace after its
+time, :class:`~cstaserver.csta.grace.GraceTimer`, so that a refresh already waiting in the
+socket after the process was paused is read first).
 
 A :class:`Dialog` is a record plus a request builder; the endpoint routes messages to it.
 Client quirks (docs/protocol-notes.md Q2): a lower or reset remote CSeq is accepted and logged at
@@ -16,10 +18,11 @@ from typing import Any, Protocol
 
 from attrs import frozen
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from cstaserver.csta.grace import GraceTimer
 from cstaserver.sip.headers import HeaderSyntaxError
 from cstaserver.sip.interfaces import ISipDialog, ISipFlow
 from cstaserver.sip.message import SipRequest, SipResponse
@@ -102,7 +105,7 @@ class Dialog:
         self.session_interval: int | None = None
         self._owner = owner
         self._clock = clock
-        self._expiry: IDelayedCall | None = None
+        self._expiry: GraceTimer | None = None
 
     def __repr__(self) -> str:
         return f"<Dialog {self.call_id} {self.local_tag}/{self.remote_tag}>"
@@ -194,7 +197,8 @@ class Dialog:
         self.session_interval = interval
         if interval is None or self.terminated:
             return
-        self._expiry = self._clock.callLater(session_refresh_delay(interval), self._session_expired)
+        self._expiry = GraceTimer(self._clock, self._session_expired)
+        self._expiry.start(session_refresh_delay(interval))
 
     def _session_expired(self) -> None:
         self._expiry = None

@@ -34,6 +34,7 @@ client's Contact.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -60,6 +61,7 @@ from cstaserver.sip.transaction import (
     NonInviteClientTransaction,
     NonInviteServerTransaction,
     RequestTimeout,
+    ResponseBudget,
     ServerTransaction,
     TimerSettings,
     TransactionTable,
@@ -97,6 +99,20 @@ class SipConfig:
     """End a dialog when the TCP connection it last used closes."""
     partial_message_timeout: float | None = 60.0
     """Close a TCP connection holding half a message idle this long (None: never)."""
+    udp_unacknowledged_bytes: int | None = 65536
+    """Bytes of final INVITE responses over UDP one address may have waiting for an ACK
+    before a further one is sent without retransmissions (None: no limit)."""
+
+
+def _configured_budget(endpoint: Callable[[], SipEndpoint | None]) -> Callable[[], int | None]:
+    """The endpoint's configured UDP response budget (through a weak reference: an endpoint
+    no longer used is freed at once, and drops out of the metrics)."""
+
+    def limit() -> int | None:
+        found = endpoint()
+        return None if found is None else found.config.udp_unacknowledged_bytes
+
+    return limit
 
 
 class SipEndpoint:
@@ -115,6 +131,9 @@ class SipEndpoint:
         self.config = config or SipConfig()
         self.transactions = TransactionTable()
         self.stats: Counter[str] = Counter()
+        #: unacknowledged final responses over UDP per address (the reflection bound); the
+        #: composition may point ``limit`` at the exchange data's limits in force
+        self.response_budget = ResponseBudget(_configured_budget(weakref.ref(self)))
         self._dialogs: dict[DialogId, Dialog] = {}
 
     @property
@@ -293,6 +312,8 @@ class SipEndpoint:
                 request,
                 trying_delay=self.config.trying_delay,
                 on_ack_timeout=self._ack_timeout,
+                budget=None if flow.reliable else self.response_budget,
+                budget_key=flow.peer[0] if isinstance(flow.peer, tuple) else flow.peer,
                 **common,
             )
         else:
@@ -521,7 +542,8 @@ class SipEndpoint:
         dialog = transaction.dialog
         if isinstance(dialog, Dialog) and dialog.pending_invite is transaction:
             dialog.pending_invite = None
-            self.end_dialog(dialog, "no ACK", send_bye=True)
+            # over the UDP response budget (a forged source, likely) not even a BYE goes
+            self.end_dialog(dialog, "no ACK", send_bye=transaction.within_budget)
 
     def _cancel_received(self, cancel: SipRequest, transaction: ServerTransaction) -> None:
         """§9.2: 200 to the CANCEL, 487 to the INVITE if it was still pending."""

@@ -12,7 +12,13 @@ R numbers below are its interop rules).
   the request that caused them (R6) and never wait for each other's 200s (R1): an INFO the
   client never answers times out (Timer F) without harming the dialog or its monitors.
 - A new INVITE for a line that already has a dialog (route expiry, client restart, R9)
-  replaces the old dialog (BYE, its monitors stopped) or keeps both, by setting.
+  replaces the old dialog (BYE, its monitors stopped) or keeps both, by the setting
+  ``line_replacement``: ``off``, ``same-peer`` (only from the old dialog's IP address: the
+  default, so that one client cannot end another's dialog) or ``any``.
+- Lock-out limits (docs/limits.md): one IP address holds at most
+  ``Limits.max_dialogs_per_address`` dialogs (one more INVITE: 503 + Retry-After), and a
+  dialog without an RFC 4028 session timer whose client sends no request for
+  ``Limits.dialog_idle_timeout`` seconds is ended with a BYE.
 - An out-of-dialog INFO with a CSTA body is answered 481 or served, by setting.
 - Devices are presented in E.164 (``tel:+4685551001``); the line's own string is echoed.
 
@@ -31,7 +37,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.config.model import AuthMode, CstaServerSettings
+from cstaserver.config.model import AuthMode, CstaServerSettings, LineReplacement
 from cstaserver.csta import codec
 from cstaserver.csta.association import (
     BUSY_RETRY_AFTER,
@@ -41,6 +47,7 @@ from cstaserver.csta.association import (
     association_limit_reached,
 )
 from cstaserver.csta.deviceid import canonical
+from cstaserver.csta.grace import GraceTimer
 from cstaserver.csta.xmlsafe import XmlRejected, parse_document
 from cstaserver.sip.interfaces import ISipApplication, SipAnswer
 
@@ -54,13 +61,14 @@ EVENT_HEADERS = (("Content-Disposition", "signal;handling=required"),)
 class Tr87Settings:
     """The TR/87 behaviour a CSTA server's settings choose (``csta -i``, docs/tr87.md)."""
 
-    replace_line_dialogs: bool = True  # a new INVITE for a line ends the old dialog
+    # a new INVITE for a line ends the old dialog: never, from the same address, always
+    line_replacement: LineReplacement = LineReplacement.SAME_PEER
     serve_out_of_dialog_info: bool = False  # else 481
 
     @classmethod
     def of_server(cls, server: CstaServerSettings) -> Tr87Settings:
         return cls(
-            replace_line_dialogs=server.replace_line_dialogs,
+            line_replacement=server.line_replacement,
             serve_out_of_dialog_info=server.out_of_dialog_info,
         )
 
@@ -73,6 +81,7 @@ class DialogTransport:
         self.dialog = dialog
         self.clock = clock
         self.peer = str(getattr(dialog, "remote_uri", "sip"))
+        self.address = dialog_address(dialog)  # the client's IP (per-address limits)
         self._answering = 0
         self._queued: list[bytes] = []
         self.unanswered_events = 0
@@ -165,6 +174,14 @@ def line_of(body: bytes, numbering: Any) -> tuple[str, str] | None:
     return None
 
 
+def dialog_address(dialog: Any) -> str | None:
+    """The IP address a dialog's client sends from (its flow's peer), if known."""
+    peer = getattr(getattr(dialog, "flow", None), "peer", None)
+    if isinstance(peer, tuple) and peer and peer[0]:
+        return str(peer[0])
+    return None
+
+
 @attrs.define(eq=False)
 class DialogState:
     """What the application keeps in ``dialog.context``."""
@@ -172,6 +189,8 @@ class DialogState:
     association: Association
     transport: DialogTransport
     line: str | None = None
+    address: str | None = None
+    idle: GraceTimer | None = None  # ends a dialog without session timer left idle
 
 
 @implementer(ISipApplication)
@@ -194,6 +213,7 @@ class Tr87Application:
             else Profile(name="tr87", **options)
         )
         self.lines: dict[str, Any] = {}  # line number -> dialog
+        self.per_address: dict[str, int] = {}  # client IP -> dialogs
 
     def _numbering(self) -> Any:
         return getattr(self.core.switch, "public_numbering", None)
@@ -205,13 +225,23 @@ class Tr87Application:
             return refusal
         if dialog.confirmed:  # re-INVITE: refresh, keep the association and monitors
             state = dialog.context
+            self._active(state)
             if body.strip() and state is not None:
                 return state.transport.answer(state.association, body)
             return SipAnswer(200)
+        busy = SipAnswer(503, headers=(("Retry-After", str(BUSY_RETRY_AFTER)),))
         if association_limit_reached(self.core):
-            return SipAnswer(503, headers=(("Retry-After", str(BUSY_RETRY_AFTER)),))
+            return busy
+        address = dialog_address(dialog)
+        if address is not None and self._address_full(address):
+            return busy
         transport = DialogTransport(dialog, self.clock)
         state = DialogState(self.core.associate(transport, self.profile), transport)
+        state.address = address
+        if address is not None:
+            self.per_address[address] = self.per_address.get(address, 0) + 1
+        state.idle = GraceTimer(self.clock, lambda: self._idle(dialog))
+        self._active(state)
         dialog.context = state
         line = line_of(body, self._numbering())
         if line is not None:
@@ -223,18 +253,72 @@ class Tr87Application:
             return SipAnswer(200)
         return transport.answer(state.association, body)
 
+    def _address_full(self, address: str) -> bool:
+        limit = getattr(self.core.limits, "max_dialogs_per_address", None)
+        count = self.per_address.get(address, 0)
+        if limit is None or count < limit:
+            return False
+        log.warn(
+            "TR/87 INVITE from {address} refused: it holds {count} dialogs (the limit)",
+            address=address,
+            count=count,
+        )
+        return True
+
+    def _active(self, state: DialogState | None) -> None:
+        """A request from the client: the idle time starts again."""
+        if state is None or state.idle is None:
+            return
+        seconds = getattr(self.core.limits, "dialog_idle_timeout", None)
+        if seconds:
+            state.idle.start(seconds)
+
+    def _idle(self, dialog: Any) -> None:
+        """No request for ``dialog_idle_timeout`` seconds. A dialog with an RFC 4028 session
+        timer is the timer's to end (refreshes by UPDATE do not reach us); one without is
+        ended (BYE): a client that never refreshes cannot hold a dialog for ever."""
+        if dialog.terminated:
+            return
+        if getattr(dialog, "session_interval", None) is not None:
+            self._active(dialog.context)
+            return
+        log.info(
+            "dialog {call_id}: no request from the client for {seconds} s, ended",
+            call_id=getattr(dialog, "call_id", "?"),
+            seconds=getattr(self.core.limits, "dialog_idle_timeout", "?"),
+        )
+        dialog.end("idle")
+
     def _claim_line(self, number: str, dialog: Any) -> None:
+        """The new dialog is the line's; what happens to an older one is the
+        ``line_replacement`` setting's (see :class:`LineReplacement`)."""
         old = self.lines.get(number)
-        self.lines[number] = dialog
-        if old is not None and old is not dialog and not old.terminated:
-            if self.settings.replace_line_dialogs:
-                log.info("line {line}: a new dialog replaces the old one", line=number)
-                old.end("replaced")
+        if old is None or old is dialog or old.terminated:
+            self.lines[number] = dialog
+            return
+        mode = self.settings.line_replacement
+        if mode is LineReplacement.OFF:
+            self.lines[number] = dialog  # both kept
+            return
+        same_peer = dialog_address(old) == dialog_address(dialog)
+        if mode is LineReplacement.ANY or same_peer:
+            log.info("line {line}: a new dialog replaces the old one", line=number)
+            self.lines[number] = dialog
+            old.end("replaced")
+            return
+        log.warn(
+            "line {line}: INVITE from {address} does not replace the dialog of {owner}"
+            " (line replacement: same-peer)",
+            line=number,
+            address=dialog_address(dialog),
+            owner=dialog_address(old),
+        )
 
     def request_in_dialog(self, dialog: Any, request: Any) -> Any:
         state = dialog.context
         if state is None or state.association.closed:
             return 481
+        self._active(state)
         if not (request.body or b"").strip():
             return SipAnswer(200)
         refusal = not_well_formed(request.body)
@@ -261,6 +345,16 @@ class Tr87Application:
             return
         if state.line is not None and self.lines.get(state.line) is dialog:
             del self.lines[state.line]
+        if state.idle is not None:
+            state.idle.cancel()
+            state.idle = None
+        if state.address is not None:
+            left = self.per_address.get(state.address, 0) - 1
+            if left > 0:
+                self.per_address[state.address] = left
+            else:
+                self.per_address.pop(state.address, None)
+            state.address = None
         state.association.connection_lost(f"dialog ended: {reason}")
 
 

@@ -5,6 +5,8 @@
   by Timer G (T1 doubling up to T2) until an ACK arrives or Timer H (64*T1) fires. Unlike
   plain RFC 3261 a 2xx is retransmitted by the transaction too; the dialog passes the ACK
   (matched whatever its CSeq) to :meth:`InviteServerTransaction.ack_received`.
+  A :class:`ResponseBudget` bounds what a forged INVITE can reflect: over its limit of
+  unacknowledged bytes per address a final response is sent once, without Timer G.
 - :class:`NonInviteServerTransaction` (§17.2.2): Timer J (64*T1 on UDP, 0 on TCP).
 - :class:`NonInviteClientTransaction` (§17.1.2): Timer E (UDP retransmission), Timer F
   (64*T1 timeout, on every transport), Timer K. A timeout fires its Deferred with a
@@ -216,9 +218,50 @@ class NonInviteServerTransaction(ServerTransaction):
         self._after("J", self._settings.timeout)
 
 
+class ResponseBudget:
+    """Bytes of final INVITE responses sent over UDP and not yet acknowledged, per address.
+
+    An INVITE with a forged source address draws the final response and, per §17.2.1,
+    its Timer G retransmissions (about ten within 64*T1) towards the victim: the server
+    would reflect ten times what it received. While an address has ``limit()`` bytes waiting
+    for ACKs, a further final response to it is sent once and not retransmitted (Timer H
+    still runs); a client that ACKs its responses never comes near the limit
+    (docs/limits.md)."""
+
+    log = Logger()
+
+    def __init__(self, limit: Callable[[], int | None]) -> None:
+        self.limit = limit
+        self.waiting: dict[Hashable, int] = {}
+        self.refused = 0
+
+    def reserve(self, key: Hashable, size: int) -> bool:
+        """Count ``size`` bytes for ``key``; False (nothing counted) over the limit."""
+        limit = self.limit()
+        used = self.waiting.get(key, 0)
+        if limit is not None and used + size > limit:
+            self.refused += 1
+            self.log.info(
+                "{address} has {used} bytes of responses unacknowledged: no retransmission",
+                address=key,
+                used=used,
+            )
+            return False
+        self.waiting[key] = used + size
+        return True
+
+    def release(self, key: Hashable, size: int) -> None:
+        left = self.waiting.get(key, 0) - size
+        if left > 0:
+            self.waiting[key] = left
+        else:
+            self.waiting.pop(key, None)
+
+
 class InviteServerTransaction(ServerTransaction):
     """RFC 3261 §17.2.1 (+ RFC 6026): final responses, 2xx included, are retransmitted
-    until the ACK; ``on_ack_timeout`` is called when Timer H fires without one."""
+    until the ACK; ``on_ack_timeout`` is called when Timer H fires without one. Over UDP
+    with a :class:`ResponseBudget`, only while the address ``budget_key`` is within it."""
 
     def __init__(
         self,
@@ -226,11 +269,16 @@ class InviteServerTransaction(ServerTransaction):
         *,
         trying_delay: float | None = 0.2,
         on_ack_timeout: Callable[[InviteServerTransaction], None] | None = None,
+        budget: ResponseBudget | None = None,
+        budget_key: Hashable = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(request, **kwargs)
         self.state = TransactionState.PROCEEDING
         self.on_ack_timeout = on_ack_timeout
+        self._budget = budget
+        self._budget_key = budget_key
+        self._reserved = 0
         self.dialog: Any = None
         """The dialog this INVITE creates or refreshes (set by the endpoint)."""
         if trying_delay is not None:
@@ -255,9 +303,37 @@ class InviteServerTransaction(ServerTransaction):
         if response.status < 200:
             return
         self.state = TransactionState.COMPLETED
-        if not self._reliable:
+        if not self._reliable and self._reserve(response):
             self._timers.start("G", self._settings.t1, lambda: self._retransmit(self._settings.t1))
         self._timers.start("H", self._settings.timeout, self._ack_timeout)
+
+    @property
+    def within_budget(self) -> bool:
+        """False when the final response went out once because the address was over its
+        :class:`ResponseBudget` (no retransmissions; no BYE either when no ACK comes)."""
+        return self._within_budget
+
+    _within_budget = True
+
+    def _reserve(self, response: SipResponse) -> bool:
+        """Whether the response may be retransmitted (within the address's budget)."""
+        if self._budget is None:
+            return True
+        size = len(response.to_bytes())
+        if not self._budget.reserve(self._budget_key, size):
+            self._within_budget = False
+            return False
+        self._reserved = size
+        return True
+
+    def _release(self) -> None:
+        if self._budget is not None and self._reserved:
+            self._budget.release(self._budget_key, self._reserved)
+            self._reserved = 0
+
+    def terminate(self) -> None:
+        self._release()
+        super().terminate()
 
     def _retransmit(self, interval: float) -> None:
         if self.state is not TransactionState.COMPLETED or self.last_response is None:
@@ -282,6 +358,7 @@ class InviteServerTransaction(ServerTransaction):
         if self.state is not TransactionState.COMPLETED:
             return
         self.state = TransactionState.CONFIRMED
+        self._release()
         self._timers.stop("G")
         self._timers.stop("H")
         self._after("I", self._settings.t4)

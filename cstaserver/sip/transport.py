@@ -88,6 +88,12 @@ def enlarge_receive_buffer(sock: socket.socket, size: int) -> int:
     return granted
 
 
+#: The largest datagram read whole (Twisted's UDP port reads 8,192 bytes by default and
+#: silently drops the rest): every UDP datagram fits, so a message up to the parser's limit
+#: (65,535 bytes) is parsed whole and a larger one, on a smaller limit, is answered 513.
+UDP_MAX_DATAGRAM = 65536
+
+
 class SipDatagramProtocol(DatagramProtocol):
     noisy = False
     """SIP over UDP."""
@@ -285,7 +291,10 @@ class SipServerEndpoint:
                 return SipListeners(None, tcp, endpoint)
             try:
                 udp = self.reactor.listenUDP(
-                    host.port, SipDatagramProtocol(endpoint), interface=host.host
+                    host.port,
+                    SipDatagramProtocol(endpoint),
+                    interface=host.host,
+                    maxPacketSize=UDP_MAX_DATAGRAM,
                 )
             except CannotListenError:
                 await maybeDeferred(tcp.stopListening)

@@ -17,6 +17,10 @@ one CSTA element to the channel's association with a fresh correlation; the core
   ``csta -e``), the channel and its association end: the session's monitors end with it.
 - a **login channel** per HTTP user for requests without a session header; it lives while
   the web service runs.
+
+One web account holds at most ``Limits.max_sessions_per_account`` session channels (those
+starting count too): one more StartApplicationSession is a Fault ``maxNumberSessions``, and
+the account's other sessions and every other account are untouched (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class NoServerRequests(Exception):
 
 class ServerBusy(Exception):
     """No new channel: the association limit is reached (HTTP 503)."""
+
+
+class AccountLimit(Exception):
+    """No new session channel: the web account holds ``max_sessions_per_account``."""
 
 
 @implementer(IMessageTransport)
@@ -167,11 +175,26 @@ class SoapChannels:
         self.policy = policy or DeliveryPolicy()
         self.by_login: dict[str, SoapChannel] = {}
         self.by_session: dict[str, SoapChannel] = {}
+        #: per web account, its session channels (started or starting)
+        self.session_channels: dict[str, set[SoapChannel]] = {}
 
     def _new(self, user: str, peer: str, kind: str) -> SoapChannel:
         if association_limit_reached(self.core):
             raise ServerBusy("too many clients")
-        return SoapChannel(
+        if kind == "session":
+            limit = getattr(self.core.limits, "max_sessions_per_account", None)
+            held = self.session_channels.setdefault(user, set())
+            if limit is not None and len(held) >= limit:
+                log.info(
+                    "web account {user} holds {count} sessions: one more refused",
+                    user=user,
+                    count=len(held),
+                )
+                raise AccountLimit(
+                    f"maxNumberSessions: web account {user!r} has {limit} application sessions"
+                    " (stop one, or raise csta_limits --max-sessions-per-account)"
+                )
+        channel = SoapChannel(
             self.core,
             self.profile,
             self.clock,
@@ -181,6 +204,9 @@ class SoapChannels:
             on_closed=self._closed,
             queue_limit=self.policy.queue_limit,
         )
+        if kind == "session":
+            self.session_channels.setdefault(user, set()).add(channel)
+        return channel
 
     def login_channel(self, user: str, peer: str) -> SoapChannel:
         channel = self.by_login.get(user)
@@ -212,6 +238,11 @@ class SoapChannels:
             channel.close("session ended" if channel.bound_session else "no session started")
 
     def _closed(self, channel: SoapChannel) -> None:
+        held = self.session_channels.get(channel.user)
+        if held is not None:
+            held.discard(channel)
+            if not held:
+                del self.session_channels[channel.user]
         if channel.bound_session and self.by_session.get(channel.bound_session) is channel:
             del self.by_session[channel.bound_session]
         if self.by_login.get(channel.user) is channel:

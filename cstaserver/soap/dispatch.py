@@ -4,7 +4,9 @@ sessions carried by our ``cs:sessionID`` header).
 Dispatch is on the Body root's **local name** (SOAPAction is ignored):
 
 - ``Subscribe`` / ``Unsubscribe`` / ``GetEvents`` (namespace ``urn:cstaserver:soap``) are
-  served here (see :mod:`cstaserver.soap.events`);
+  served here (see :mod:`cstaserver.soap.events`); with authentication mandatory they need
+  an application session, and a NotifyTo must be in the allow-list
+  (:mod:`cstaserver.soap.notifyto`);
 - everything else goes, as it is, to the core through the right channel
   (:mod:`cstaserver.soap.channel`): a new one for ``StartApplicationSession``, the session's
   for a ``sessionID`` header (or, for Stop/Reset without one, the body's ``sessionID``), else
@@ -20,9 +22,10 @@ from urllib.parse import urlsplit
 from lxml import etree
 from twisted.internet import defer
 
+from cstaserver.config.model import AuthMode
 from cstaserver.csta.codec import escape_text, find_descendants, local_name
 from cstaserver.csta.xmlsafe import XmlRejected, parse_document
-from cstaserver.soap.channel import ChannelClosed, SoapChannel, SoapChannels
+from cstaserver.soap.channel import AccountLimit, ChannelClosed, SoapChannel, SoapChannels
 from cstaserver.soap.envelope import (
     CLIENT,
     SERVER,
@@ -34,6 +37,7 @@ from cstaserver.soap.envelope import (
     strip_declaration,
 )
 from cstaserver.soap.events import MAX_POLL_SECONDS
+from cstaserver.soap.notifyto import notify_to_allowed
 
 DEFAULT_POLL_SECONDS = 30.0
 MAX_EVENTS = 1000
@@ -99,7 +103,10 @@ class SoapDispatcher:
     # -- channels -------------------------------------------------------------------------
     def _channel(self, soap: SoapRequest, user: str, peer: str) -> SoapChannel:
         if soap.operation == "StartApplicationSession":
-            return self.channels.session_starter(user, peer)
+            try:
+                return self.channels.session_starter(user, peer)
+            except AccountLimit as limit:
+                raise SoapFault(SERVER, str(limit)) from None
         session_id = soap.header_text("sessionID")
         from_body = session_id is None and soap.operation in _SESSION_BODY_OPERATIONS
         if from_body:
@@ -130,6 +137,16 @@ class SoapDispatcher:
         return response_envelope(soap.version, answer, session_id=channel.session_id)
 
     # -- events ---------------------------------------------------------------------------
+    @staticmethod
+    def _check_session(channel: SoapChannel, operation: str) -> None:
+        """With authentication mandatory, the event operations need an application session
+        (the ``sessionID`` header), as every CSTA request does."""
+        association = channel.association
+        if association.profile.auth_mode is AuthMode.MANDATORY and association.session is None:
+            raise SoapFault(
+                CLIENT, f"security/generic: {operation} needs an application session (sessionID)"
+            )
+
     def _subscribe(self, soap: SoapRequest, user: str, peer: str) -> bytes:
         targets = find_descendants(soap.body, "NotifyTo")
         url = None
@@ -140,6 +157,14 @@ class SoapDispatcher:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SoapFault(CLIENT, "Subscribe needs NotifyTo with an http(s) URL")
         channel = self._channel(soap, user, peer)
+        self._check_session(channel, soap.operation)
+        assert url is not None
+        if not notify_to_allowed(url, getattr(self.channels.core.limits, "notify_to_allow", ())):
+            raise SoapFault(
+                CLIENT,
+                "NotifyTo is not in the server's allow-list (csta_limits --notify-to-allow);"
+                " take events with GetEvents",
+            )
         subscription = self.channels.new_subscription(channel, url)
         inner = f"<subscriptionID>{escape_text(subscription.subscription_id)}</subscriptionID>"
         return response_envelope(
@@ -148,6 +173,7 @@ class SoapDispatcher:
 
     def _unsubscribe(self, soap: SoapRequest, user: str, peer: str) -> bytes:
         channel = self._channel(soap, user, peer)
+        self._check_session(channel, soap.operation)
         subscription_id = _child_text(soap.body, "subscriptionID") or ""
         if not channel.unsubscribe(subscription_id):
             raise SoapFault(CLIENT, "no such subscription")
@@ -159,6 +185,7 @@ class SoapDispatcher:
         self, soap: SoapRequest, user: str, peer: str, gone: defer.Deferred
     ) -> bytes:
         channel = self._channel(soap, user, peer)
+        self._check_session(channel, soap.operation)
         timeout = _number(soap.body, "timeout", DEFAULT_POLL_SECONDS, 0, MAX_POLL_SECONDS)
         max_events = int(_number(soap.body, "maxEvents", MAX_EVENTS, 1, MAX_EVENTS))
         waiting = channel.events.wait(timeout, max_events)

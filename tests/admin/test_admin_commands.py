@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 
 from cstaserver.certificates import CertificateStore, self_signed
-from cstaserver.config import AuthMode, DataDirectory, ServerType
+from cstaserver.config import AuthMode, DataDirectory, LineReplacement, ServerType
 from cstaserver.config.passwords import verify_password
 from tests.admin.admin_harness import run, stored
 
@@ -47,12 +47,12 @@ def test_csta_initiate_sets_and_print_shows_every_server_setting(data: Path) -> 
     assert (status, err) == (0, "")
     assert out == (
         "CSTA server tr87 on LIM 2: port 5062, TLS port none, authentication optional, "
-        "system status on connect yes, line replacement no, out-of-dialog INFO yes, "
+        "system status on connect yes, line replacement off, out-of-dialog INFO yes, "
         "Session-Expires none: changed, saved, applied when the server starts\n"
     )
     server = DataDirectory(data).load().csta_server(2, ServerType.TR87)
     assert server.system_status_on_connect and server.out_of_dialog_info
-    assert (server.replace_line_dialogs, server.session_expires) == (False, None)
+    assert (server.line_replacement, server.session_expires) == (LineReplacement.OFF, None)
     run("csta", data, "-i", "--system-status-on-connect", "on")
     status, out, _ = run("csta", data, "-p")
     settings = out[out.index("Settings (csta -i)") :].splitlines()[1:]
@@ -60,7 +60,7 @@ def test_csta_initiate_sets_and_print_shows_every_server_setting(data: Path) -> 
         ["LIM", "TYPE", "SETTING                   VALUE"],
         ["1", "xml", "system status on connect  yes"],
         ["2", "tr87", "system status on connect  yes"],
-        ["2", "tr87", "line replacement          no"],
+        ["2", "tr87", "line replacement          off"],
         ["2", "tr87", "out-of-dialog INFO        yes"],
         ["2", "tr87", "Session-Expires           none"],
     ]

@@ -15,7 +15,7 @@ import termios
 import time
 from pathlib import Path
 
-from cstaserver.config import AuthMode, DataDirectory, ServerType, ensure_demo
+from cstaserver.config import AuthMode, DataDirectory, LineReplacement, ServerType, ensure_demo
 from cstaserver.config.passwords import verify_password
 
 TIMEOUT = 20.0
@@ -107,15 +107,17 @@ def test_csta_initiate_of_a_tr87_server_prompts_for_its_sip_settings(tmp_path: P
         child.answer("TLS port (or none) [none]: ", "")
         child.answer("authentication (off|optional|mandatory) [optional]: ", "")
         child.answer("system status on connect (yes|no) [no]: ", "")
-        child.answer("a new INVITE replaces the line's dialog (yes|no) [yes]: ", "no")
+        child.answer(
+            "a new INVITE replaces the line's dialog (off|same-peer|any) [same-peer]: ", "off"
+        )
         child.answer("serve out-of-dialog INFO (yes|no) [no]: ", "yes")
         child.answer("Session-Expires, s (or none) [1800]: ", "600")
-        child.expect("line replacement no, out-of-dialog INFO yes, Session-Expires 600 s")
+        child.expect("line replacement off, out-of-dialog INFO yes, Session-Expires 600 s")
         assert child.wait() == 0
     finally:
         child.close()
     server = DataDirectory(tmp_path).load().csta_server(2, ServerType.TR87)
-    assert (server.replace_line_dialogs, server.out_of_dialog_info) == (False, True)
+    assert (server.line_replacement, server.out_of_dialog_info) == (LineReplacement.OFF, True)
     assert server.session_expires == 600
 
 
@@ -148,7 +150,9 @@ def test_bad_answer_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
         child.answer("TLS port (or none) [none]: ", "")
         child.answer("authentication (off|optional|mandatory) [optional]: ", "")
         child.answer("system status on connect (yes|no) [no]: ", "")
-        child.answer("a new INVITE replaces the line's dialog (yes|no) [yes]: ", "")
+        child.answer(
+            "a new INVITE replaces the line's dialog (off|same-peer|any) [same-peer]: ", ""
+        )
         child.answer("serve out-of-dialog INFO (yes|no) [no]: ", "")
         child.answer("Session-Expires, s (or none) [1800]: ", "")
         child.expect("csta: argument --port: 'not-a-port' is not a port number")

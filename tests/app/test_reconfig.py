@@ -14,7 +14,7 @@ from cstaserver.admin.output import CommandError
 from cstaserver.app.options import RunSettings
 from cstaserver.app.root import CstaRoot, build_service
 from cstaserver.certificates import CertificateStore
-from cstaserver.config import AuthMode, ExchangeData, ServerType, ensure_demo
+from cstaserver.config import AuthMode, ExchangeData, LineReplacement, ServerType, ensure_demo
 
 
 def free_port() -> int:
@@ -85,20 +85,20 @@ class ReconfigTests(unittest.TestCase):
         sip = tr87.listeners["sip"]
         endpoint = sip.factory.endpoint
         assert endpoint.config.session_expires == 1800
-        assert endpoint.application.settings.replace_line_dialogs is True
+        assert endpoint.application.settings.line_replacement is LineReplacement.SAME_PEER
         assert endpoint.application.settings.serve_out_of_dialog_info is False
         new = with_server(
             root.exchange,
             2,
             ServerType.TR87,
-            replace_line_dialogs=False,
+            line_replacement=LineReplacement.OFF,
             out_of_dialog_info=True,
             session_expires=None,
         )
         await root.reconfig(new)
         assert tr87.listeners["sip"] is sip and sip.running
         assert endpoint.config.session_expires is None
-        assert endpoint.application.settings.replace_line_dialogs is False
+        assert endpoint.application.settings.line_replacement is LineReplacement.OFF
         assert endpoint.application.settings.serve_out_of_dialog_info is True
         assert root.exchange.csta_server(2, ServerType.TR87).session_expires is None
 

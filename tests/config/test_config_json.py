@@ -21,6 +21,7 @@ from cstaserver.config import (
     CstaServerSettings,
     ExchangeData,
     Limits,
+    LineReplacement,
     ServerType,
     UserCredential,
     WebAccount,
@@ -155,7 +156,11 @@ def exchange_data(draw: st.DrawFn) -> ExchangeData:
                 if field.name == "session_cleanup_delay"
                 else draw(st.integers(1, 10**6))
                 for field in attrs.fields(Limits)
-            }
+                if field.name != "notify_to_allow"
+            },
+            notify_to_allow=tuple(
+                draw(st.lists(st.sampled_from(["http://127.0.0.1:9000/", "https://hooks.lab/"])))
+            ),
         ),
     )
 
@@ -209,14 +214,14 @@ def test_an_exchange_file_from_before_device_realism_loads() -> None:
         del extension["terminals"]
     del raw["plan"]["prompt_answer_seconds"]
     for server in raw["csta_servers"]:
-        for name in ("replace_line_dialogs", "out_of_dialog_info", "session_expires"):
+        for name in ("line_replacement", "out_of_dialog_info", "session_expires"):
             del server[name]
     data = from_json(json.dumps(raw))
     assert all(e.terminals == () for e in data.plan.extensions)
     assert data.plan.prompt_answer_seconds == 2.0  # the simulated person answers prompts
     tr87 = data.csta_server(2, ServerType.TR87)
-    assert (tr87.replace_line_dialogs, tr87.out_of_dialog_info, tr87.session_expires) == (
-        True,
+    assert (tr87.line_replacement, tr87.out_of_dialog_info, tr87.session_expires) == (
+        LineReplacement.SAME_PEER,
         False,
         1800,
     )
@@ -404,3 +409,21 @@ def test_any_damage_is_a_config_error_or_valid_data(data: st.DataObject) -> None
         assert "\n" not in str(e)
     else:
         assert isinstance(result, ExchangeData)
+
+
+def test_files_that_say_replace_line_dialogs_still_load() -> None:
+    """``replace_line_dialogs`` (before ``line_replacement``): true is read as
+    ``same-peer`` (a restarted client replaces its own dialog, another host cannot), false as
+    ``off``; the next save writes ``line_replacement``."""
+    for old, new in ((True, LineReplacement.SAME_PEER), (False, LineReplacement.OFF)):
+        raw = unstructure(demo_exchange_data())
+        for server in raw["csta_servers"]:
+            del server["line_replacement"]
+            server["replace_line_dialogs"] = old
+        data = from_json(json.dumps(raw))
+        assert data.csta_server(2, ServerType.TR87).line_replacement is new
+        assert "replace_line_dialogs" not in to_json(data)
+    raw = unstructure(demo_exchange_data())
+    raw["csta_servers"][0]["replace_line_dialogs"] = "yes"
+    with pytest.raises(ConfigError, match="replace_line_dialogs: expected true or false"):
+        from_json(json.dumps(raw))

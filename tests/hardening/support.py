@@ -376,10 +376,12 @@ class RawConnection:
     """A blocking loopback socket (for stuck and flooding clients), closed by
     :meth:`close`; reads are polled so the reactor keeps running."""
 
-    def __init__(self, port: int, *, rcvbuf: int | None = None) -> None:
+    def __init__(self, port: int, *, rcvbuf: int | None = None, source: str | None = None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source is not None:  # e.g. OTHER_HOST: "another host" to the per-address limits
+            self.sock.bind((source, 0))
         self.sock.setblocking(False)
         with contextlib.suppress(BlockingIOError):
             self.sock.connect(("127.0.0.1", port))
@@ -451,9 +453,15 @@ def deferred(coroutine: Any) -> defer.Deferred:
 # --------------------------------------------------------------------------- clients
 
 
-async def xml_client(port: int, *, tls: bool = False) -> Any:
+#: A second loopback address (Linux routes all of 127.0.0.0/8 to ``lo``): a bystander
+#: connecting from it is "another host" to the per-address limits.
+OTHER_HOST = "127.0.0.2"
+
+
+async def xml_client(port: int, *, tls: bool = False, source: str | None = None) -> Any:
     """An :class:`XmlClient` on a loopback TCP (or TLS, certificate not checked)
-    connection to ``port``; disconnect it with ``client.disconnect()``."""
+    connection to ``port``, from the address ``source`` if given (e.g. :data:`OTHER_HOST`);
+    disconnect it with ``client.disconnect()``."""
     from twisted.internet.endpoints import (
         SSL4ClientEndpoint,
         TCP4ClientEndpoint,
@@ -464,12 +472,13 @@ async def xml_client(port: int, *, tls: bool = False) -> Any:
     from tests.xmlproto.xml_client import XmlClient
 
     client = XmlClient()
+    bind = None if source is None else (source, 0)
     if tls:
         endpoint: Any = SSL4ClientEndpoint(
-            global_reactor, "127.0.0.1", port, CertificateOptions(verify=False)
+            global_reactor, "127.0.0.1", port, CertificateOptions(verify=False), bindAddress=bind
         )
     else:
-        endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", port)
+        endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", port, bindAddress=bind)
     await connectProtocol(endpoint, client)
     return client
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from twisted.trial import unittest
 
+from cstaserver.config import LineReplacement
 from cstaserver.sip.tr87 import Tr87Settings
 from tests.sip.tr87_ua import (
     LINE,
@@ -154,7 +155,8 @@ class Quirks(unittest.TestCase):
         assert len(server.core.monitors) == 1
 
     async def check_new_invite_for_the_line(self, replace: bool) -> None:
-        server = await start_server(self, Tr87Settings(replace_line_dialogs=replace))
+        mode = LineReplacement.SAME_PEER if replace else LineReplacement.OFF
+        server = await start_server(self, Tr87Settings(line_replacement=mode))
         old = await connect_ua(self, server, "udp")
         await old.open()
         old_xref = await old.monitor()

@@ -479,21 +479,27 @@ class Tr87UA:
 
 
 async def connect_ua(
-    test: unittest.TestCase, server: Tr87Server | int, transport: str = "udp", **options: Any
+    test: unittest.TestCase,
+    server: Tr87Server | int,
+    transport: str = "udp",
+    *,
+    source: str = "127.0.0.1",
+    **options: Any,
 ) -> Tr87UA:
     """A UA on its own loopback UDP socket or TCP connection to ``server`` (a
-    :class:`Tr87Server`, or the TR/87 port of any server on 127.0.0.1)."""
+    :class:`Tr87Server`, or the TR/87 port of any server on 127.0.0.1), sending from the
+    loopback address ``source`` (``127.0.0.2``: another host to the server)."""
     ua = Tr87UA(server if isinstance(server, int) else server.port, transport, **options)
     if ua.transport == "UDP":
         socket = _UdpSocket(ua)
-        port = global_reactor.listenUDP(0, socket, interface="127.0.0.1")
+        port = global_reactor.listenUDP(0, socket, interface=source)
         test.addCleanup(port.stopListening)
         ua.local_port = port.getHost().port
         target = ("127.0.0.1", ua.port)
         ua._write = lambda data: socket.transport.write(data, target)
     else:
         connection = _TcpConnection(ua)
-        endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", ua.port)
+        endpoint = TCP4ClientEndpoint(global_reactor, "127.0.0.1", ua.port, bindAddress=(source, 0))
         await connectProtocol(endpoint, connection)
 
         def close() -> defer.Deferred[None]:

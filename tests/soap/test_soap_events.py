@@ -3,12 +3,14 @@ Annex A, Ecma TR/90) and the GetEvents long poll."""
 
 from __future__ import annotations
 
+import attrs
 from lxml import etree
 from twisted.internet import defer, reactor
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 from twisted.web.server import Site
 
+from cstaserver.csta.grace import EXPIRY_GRACE
 from cstaserver.csta.namespaces import APPL_SESSION, ED3
 from cstaserver.soap.envelope import SOAP_NS
 from cstaserver.soap.events import MAX_POLL_SECONDS, DeliveryPolicy, EventQueue
@@ -180,7 +182,8 @@ class LongPollTests(unittest.TestCase):
         header = session_header(session_id)
         self.post(soap11(monitor_start("1007"), header))
         polling = self.web.post(soap11(get_events(10), header))
-        self.web.clock.advance(31)  # the session timer (core clock) expires
+        self.web.clock.advance(30)  # the session timer (core clock) falls due
+        self.web.clock.advance(EXPIRY_GRACE)  # and expires a grace later
         self.web.reactor.advance(0)
         _s, _h, data = self.successResultOf(polling)
         self.assertEqual(body_names(data), ["ApplicationSessionTerminated"])
@@ -201,7 +204,11 @@ class SubscriptionTests(unittest.TestCase):
         receiver = NotifyReceiver(status)
         port = reactor.listenTCP(0, Site(receiver), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
-        return receiver, f"http://127.0.0.1:{port.getHost().port}/events"
+        url = f"http://127.0.0.1:{port.getHost().port}/events"
+        core = self.web.core  # the operator allows this receiver (csta_limits --notify-to-allow)
+        allowed = (*core.limits.notify_to_allow, url)
+        core.apply_limits(attrs.evolve(core.limits, notify_to_allow=allowed))
+        return receiver, url
 
     async def subscribe(self, url: str, header: str = "") -> str:
         body = f'<Subscribe xmlns="{SOAP_NS}"><NotifyTo>{url}</NotifyTo></Subscribe>'
@@ -269,6 +276,8 @@ class SubscriptionFailureTests(unittest.TestCase):
         return self.successResultOf(web.post(envelope))
 
     def subscribe(self, web: MemoryWeb, url: str) -> None:
+        core = web.core  # the operator allows the URL (csta_limits --notify-to-allow)
+        core.apply_limits(attrs.evolve(core.limits, notify_to_allow=(url,)))
         body = f'<Subscribe xmlns="{SOAP_NS}"><NotifyTo>{url}</NotifyTo></Subscribe>'
         status, _h, data = self.post(web, soap11(body))
         self.assertEqual(status, 200, data)

@@ -327,6 +327,10 @@ def _stream_transports() -> list[Any]:
     found = []
     for selectable in global_reactor.getReaders():
         protocol = getattr(selectable, "protocol", None)
+        for _ in range(3):  # inside the listener's connection gate (a ProtocolWrapper)
+            if isinstance(protocol, EventStreamProtocol):
+                break
+            protocol = getattr(protocol, "wrappedProtocol", None)
         if isinstance(protocol, EventStreamProtocol):
             found.append(selectable)
     return found

@@ -68,6 +68,7 @@ def monitor_start(request: Any) -> MonitorStartResponse:
             namespace=request.namespace,
             view=(e164, ((number, text),)),
             follows_calls=message.monitor_type is MonitorType.CALL,
+            address=association.address,
         )
     elif target.call_object is not None and target.call_object.call_id:
         call_id = target.call_object.call_id.strip()
@@ -81,6 +82,7 @@ def monitor_start(request: Any) -> MonitorStartResponse:
             suppressed=suppressed,
             namespace=request.namespace,
             view=(e164, ()),
+            address=association.address,
         )
     else:
         raise CstaError(ErrorValue.INVALID_MONITOR_OBJECT, "no device or call to monitor")
