@@ -35,12 +35,21 @@ from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from cstaserver.config.files import FileRefused, read_regular_file
 from cstaserver.config.passwords import verify_password
 from cstaserver.csta.auth import FailureThrottle
 
 log = Logger()
 
 HOST_KEY_FILE = "ssh_host_key"
+#: The largest ssh host key file read (an Ed25519 key in OpenSSH PEM is about 400 bytes).
+MAX_HOST_KEY_BYTES = 65536
+
+
+class HostKeyError(Exception):
+    """The ssh host key file cannot be used: one line naming the file."""
+
+
 FAILURE_DELAY = 1.0
 
 
@@ -166,7 +175,14 @@ def host_key(data_path: Path) -> keys.Key:
             with os.fdopen(fd, "wb") as stream:
                 stream.write(pem)
             log.info("ssh host key generated: {path}", path=str(path))
-    return keys.Key.fromFile(str(path))
+    try:
+        return keys.Key.fromString(read_regular_file(path, MAX_HOST_KEY_BYTES))
+    except FileRefused as e:
+        raise HostKeyError(f"{path}: {e.problem}") from None
+    except OSError as e:
+        raise HostKeyError(f"{path}: cannot read: {e.strerror or e}") from None
+    except (keys.BadKeyError, keys.EncryptedKeyError, ValueError) as e:
+        raise HostKeyError(f"{path}: not an ssh private key ({e})") from None
 
 
 def ssh_factory(portal: Portal, key: keys.Key) -> manhole_ssh.ConchFactory:

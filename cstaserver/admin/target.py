@@ -93,9 +93,16 @@ class IRunningServer(Interface):
 
 @contextlib.contextmanager
 def locked(directory: DataDirectory) -> Iterator[None]:
-    """``fcntl.flock`` on ``<data>/.lock`` (exclusive, blocking) for the ``with`` block."""
-    directory.create()
-    fd = os.open(directory.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    """``fcntl.flock`` on ``<data>/.lock`` (exclusive, blocking) for the ``with`` block.
+    Creates no directory: a command on a mistyped ``--data`` makes nothing."""
+    if not directory.exists():
+        raise CommandError(
+            f"{directory.path}: no exchange data (start the server once, or check --data)"
+        )
+    try:
+        fd = os.open(directory.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise CommandError(f"{directory.path / LOCK_FILE}: {e.strerror or e}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -85,6 +85,13 @@ class Options(usage.Options):
             None,
             "Start with an empty exchange instead of the demo (when --data holds no exchange).",
         ],
+        [
+            "create",
+            None,
+            "Create the --data directory with any missing parent directories (without it a "
+            "--data whose parent does not exist is refused: a typo must not make a new "
+            "exchange).",
+        ],
     ]
     optParameters = [
         [
@@ -92,7 +99,8 @@ class Options(usage.Options):
             None,
             DEFAULT_DATA,
             "Exchange data directory: numbering plan, CSTA server settings, authentication "
-            "criteria, certificate, accounts. Created with the demo exchange when empty.",
+            "criteria, certificate, accounts. Created with the demo exchange when empty; its "
+            "parent directory must exist (see --create). One server per directory.",
         ],
         [
             "interface",
@@ -169,6 +177,7 @@ class Options(usage.Options):
         self._check_distinct_ports()
         self._check_endpoints()
         self["no-demo"] = bool(self["no-demo"])
+        self["create"] = bool(self["create"])
         self._check_choice("log-format", LOG_FORMATS)
         self._check_choice("web-auth", WEB_AUTH_MODES)
         if self["log-format"] == "json":
@@ -216,7 +225,8 @@ class Options(usage.Options):
 class RunSettings:
     """The checked options of one run. Port ``None``: from the exchange data; ``0``: any
     free port (admin ports: ``0`` = disabled). An ``*_endpoint`` description, when given,
-    replaces the port of its listener."""
+    replaces the port of its listener. ``create``: make a ``data`` directory whose parent
+    is missing too (``--create``)."""
 
     data: Path = Path(DEFAULT_DATA)
     interface: str = DEFAULT_INTERFACE
@@ -234,6 +244,7 @@ class RunSettings:
     tls_endpoint: str | None = None
     web_endpoint: str | None = None
     sip_endpoint: str | None = None
+    create: bool = False
 
     @classmethod
     def ephemeral(cls, data: Path | str, **changes: object) -> RunSettings:
@@ -252,6 +263,7 @@ class RunSettings:
             demo=not options["no-demo"],
             log_format=options["log-format"],
             web_auth=options["web-auth"],
+            create=bool(options["create"]),
             **ports,
             **endpoints,
         )
