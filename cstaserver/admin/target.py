@@ -123,7 +123,7 @@ def load(directory: DataDirectory) -> ExchangeData:
     try:
         return directory.load()
     except ConfigError as e:
-        raise CommandError(str(e)) from None
+        raise CommandError(f"{e.path or e.filename}: {e.problem}") from None
 
 
 def save(directory: DataDirectory, data: ExchangeData) -> None:

@@ -54,9 +54,11 @@ def read_regular_file(path: Path | str, limit: int) -> bytes:
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise FileRefused(f"{kind_of(mode)}, not a regular file")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(f"{kind_of(info.st_mode)}, not a regular file")
+        if info.st_size > limit:
+            raise FileRefused(f"larger than {limit} bytes")
         chunks: list[bytes] = []
         size = 0
         while size <= limit:

@@ -210,3 +210,9 @@ def test_explicit_twistd_logger_wins() -> None:
 def test_json_needs_stdout(twistd_args: list[str], message: str) -> None:
     with pytest.raises(usage.UsageError, match=message):
         twistd(*twistd_args, "csta", "--log-format", "json")
+
+
+def test_create_reaches_the_run_settings() -> None:
+    assert parse().settings.create is False
+    assert parse("--create").settings.create is True
+    assert "--create" in str(Options())
