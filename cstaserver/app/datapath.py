@@ -29,10 +29,9 @@ def check_data_path(path: Path, *, create: bool) -> None:
         if not path.is_dir():
             raise DataPathRefused(f"--data {path}: exists and is not a directory")
         return
-    parent = Path(os.path.abspath(path)).parent
-    if not create and not parent.is_dir():
+    if not create and not Path(os.path.abspath(path)).parent.is_dir():
         raise DataPathRefused(
-            f"--data {path}: {parent} does not exist (a typo? --create makes the "
+            f"--data {path}: {path.parent} does not exist (a typo? --create makes the "
             "missing directories)"
         )
 

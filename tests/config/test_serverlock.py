@@ -26,8 +26,7 @@ def test_a_server_holds_it_and_names_itself(tmp_path: Path) -> None:
         ServerLock.acquire(tmp_path, wait=0)
     assert in_use.value.pid == os.getpid()
     assert str(in_use.value) == (
-        f"{tmp_path} is in use by the server with process ID {os.getpid()} "
-        f"({tmp_path / LOCK_FILE})"
+        f"{tmp_path} is in use by the server with process ID {os.getpid()} ({tmp_path / LOCK_FILE})"
     )
     with probe(tmp_path) as pid:
         assert pid == os.getpid()
