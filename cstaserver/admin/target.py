@@ -92,10 +92,13 @@ class IRunningServer(Interface):
 
 
 @contextlib.contextmanager
-def locked(directory: DataDirectory) -> Iterator[None]:
+def locked(directory: DataDirectory, *, create: bool = False) -> Iterator[None]:
     """``fcntl.flock`` on ``<data>/.lock`` (exclusive, blocking) for the ``with`` block.
-    Creates no directory: a command on a mistyped ``--data`` makes nothing."""
-    if not directory.exists():
+    Without ``create`` only in a directory that holds exchange data: a command on a
+    mistyped ``--data`` makes nothing (the running server, whose directory it is, creates)."""
+    if create:
+        directory.create()
+    elif not directory.exists():
         raise CommandError(
             f"{directory.path}: no exchange data (start the server once, or check --data)"
         )
@@ -187,6 +190,9 @@ class DirectoryTarget:
         return offline_status(self.read(), self.certificate_store())
 
     def certificate_store(self) -> CertificateStore:
+        missing = self.directory.missing_parent()
+        if missing is not None:  # a certificate may come first, but not into a typo
+            raise CommandError(f"--data {self.directory.path}: {missing} does not exist")
         return CertificateStore(self.directory.path)
 
     def certificate_changed(self) -> defer.Deferred:

@@ -29,9 +29,10 @@ def check_data_path(path: Path, *, create: bool) -> None:
         if not path.is_dir():
             raise DataPathRefused(f"--data {path}: exists and is not a directory")
         return
-    if not create and not Path(os.path.abspath(path)).parent.is_dir():
+    missing = DataDirectory(path).missing_parent()
+    if not create and missing is not None:
         raise DataPathRefused(
-            f"--data {path}: {path.parent} does not exist (a typo? --create makes the "
+            f"--data {path}: {missing} does not exist (a typo? --create makes the "
             "missing directories)"
         )
 

@@ -62,6 +62,14 @@ class DataDirectory:
         """True if the directory holds an ``exchange.json`` (valid or not)."""
         return os.path.lexists(self.exchange_file)
 
+    def missing_parent(self) -> Path | None:
+        """The parent directory when neither it nor this directory exists: what a mistyped
+        ``--data`` looks like, so nothing is created there without being asked."""
+        if os.path.lexists(self.path):
+            return None
+        parent = Path(os.path.abspath(self.path)).parent
+        return None if parent.is_dir() else self.path.parent
+
     def create(self) -> None:
         """Create the directory (and parents) if missing; mode 0700 for a new one."""
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -113,6 +113,11 @@ def test_typo_in_data_is_refused_not_created(tmp_path: Path, servers: list[Serve
     assert one_line(result.stderr) == (
         f"csta: {typo}: no exchange data (start the server once, or check --data)"
     )
+    result = refused([str(BIN / "mxone_certificate"), "--self-signed", "--data", str(typo)])
+    assert result.returncode == 2
+    assert one_line(result.stderr) == (
+        f"mxone_certificate: --data {typo}: {typo.parent} does not exist"
+    )
     assert not typo.parent.exists()
     # asked for: made, with the demo exchange
     server = Server(typo, "--create")
