@@ -106,3 +106,37 @@ def test_a_running_server_that_does_not_answer_is_not_edited(tmp_path: Path) -> 
     )  # fmt: skip
     assert (status, err.getvalue()) == (0, "")
     assert "applied when the server starts" in out.getvalue()
+
+
+class NamedFilesTests(unittest.TestCase):
+    """A file an administrator names (a certificate to install, a CSV plan to import, a
+    backup to restore) is read by the running server itself: a FIFO or a device there must be
+    refused at once, not stop the server waiting for a writer."""
+
+    def setUp(self) -> None:
+        self.data = Path(self.mktemp()).absolute()
+        demo_data(self.data)
+        self.server = Server(self, self.data)
+        self.fifo = self.data.parent / "named.pipe"
+        os.mkfifo(self.fifo)
+
+    async def test_a_fifo_given_to_a_command_is_refused(self) -> None:
+        fifo = str(self.fifo)
+        status, out, err = await self.server.command("mxone_certificate", "--install", fifo, fifo)
+        assert (status, out) == (2, "")
+        assert err == (
+            f"mxone_certificate: the key file {fifo}: a FIFO (named pipe), not a regular file\n"
+        )
+        status, out, err = await self.server.command("extension", "--import", fifo)
+        assert (status, out) == (2, "")
+        assert err == "extension: named.pipe: a FIFO (named pipe), not a regular file\n"
+        status, out, _ = await self.server.command("csta", "-p")  # still serving
+        assert status == 0 and "CSTA server: running" in out
+
+    def test_a_backup_that_is_a_device_is_refused(self) -> None:
+        from cstaserver.admin.exchange import read_backup
+        from cstaserver.admin.output import CommandError
+
+        with self.assertRaises(CommandError) as refused:
+            read_backup(Path("/dev/zero"))
+        assert str(refused.exception) == "/dev/zero: a character device, not a regular file"
