@@ -21,8 +21,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from cstaserver.config.files import FileRefused, read_regular_file
+
 TLS_DIRECTORY = "tls"
 PEM_FILE = "server.pem"
+#: The largest PEM file read (a key, a certificate and a long chain take a few kB).
+MAX_PEM_BYTES = 1024 * 1024
 
 
 class CertificateError(Exception):
@@ -206,7 +210,9 @@ class CertificateStore:
     def load(self) -> CertificateBundle:
         """The installed bundle, checked again (CertificateError if unusable or missing)."""
         try:
-            data = self.path.read_bytes()
+            data = read_regular_file(self.path, MAX_PEM_BYTES)
+        except FileRefused as exc:
+            raise CertificateError(f"{self.path}: {exc.problem}") from None
         except FileNotFoundError:
             raise CertificateError(
                 f"no certificate installed ({self.path}); use mxone_certificate"

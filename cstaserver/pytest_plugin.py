@@ -311,7 +311,9 @@ def start_server(
     data = directory / "data"
     if data_from is not None:
         directory.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(data_from, data, ignore=shutil.ignore_patterns("*.sock"))
+        shutil.copytree(
+            data_from, data, ignore=shutil.ignore_patterns("*.sock", "*.sock.lock", "server.lock")
+        )
     else:
         data.mkdir(parents=True)
     if exchange is not None:

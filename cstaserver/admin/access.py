@@ -39,6 +39,7 @@ from zope.interface import implementer
 
 from cstaserver.admin import sshsession, telnetshell
 from cstaserver.admin.sshsession import ShellFactories
+from cstaserver.config.files import FileRefused, read_regular_file
 from cstaserver.csta.logins import (
     FailureThrottle,
     LoginBusy,
@@ -50,6 +51,14 @@ from cstaserver.csta.logins import (
 log = Logger()
 
 HOST_KEY_FILE = "ssh_host_key"
+#: The largest ssh host key file read (an Ed25519 key in OpenSSH PEM is about 400 bytes).
+MAX_HOST_KEY_BYTES = 65536
+
+
+class HostKeyError(Exception):
+    """The ssh host key file cannot be used: one line naming the file."""
+
+
 FAILURE_DELAY = 1.0
 
 
@@ -236,7 +245,14 @@ def host_key(data_path: Path) -> keys.Key:
             with os.fdopen(fd, "wb") as stream:
                 stream.write(pem)
             log.info("ssh host key generated: {path}", path=str(path))
-    return keys.Key.fromFile(str(path))
+    try:
+        return keys.Key.fromString(read_regular_file(path, MAX_HOST_KEY_BYTES))
+    except FileRefused as e:
+        raise HostKeyError(f"{path}: {e.problem}") from None
+    except OSError as e:
+        raise HostKeyError(f"{path}: cannot read: {e.strerror or e}") from None
+    except (keys.BadKeyError, keys.EncryptedKeyError, ValueError) as e:
+        raise HostKeyError(f"{path}: not an ssh private key ({e})") from None
 
 
 class AdminConchFactory(manhole_ssh.ConchFactory):

@@ -9,8 +9,12 @@ channel (:mod:`.control`) and the admin shell (:mod:`.shell`) all call it.
 
 The console scripts (:func:`csta_main` ...) first complete the command line interactively
 when it has to be (:mod:`.prompting`), then send it to the running server over the control
-channel (``<data>/control.sock``) and print what it answers; when no server answers they act
-on the data directory themselves (:class:`~.target.DirectoryTarget`).
+channel (``<data>/control.sock``) and print what it answers. Which way to go is decided by
+the data directory's server lock (:mod:`cstaserver.config.serverlock`), not by whether a
+socket answers: with no server running they act on the data directory themselves
+(:class:`~.target.DirectoryTarget`) while holding the lock so that no server starts
+meanwhile; with a server running that does not answer they refuse (exit status 2), because
+the server's next save would undo an edit of its files.
 """
 
 from __future__ import annotations
@@ -39,8 +43,15 @@ from cstaserver.admin.output import (
 from cstaserver.admin.parsing import parse
 from cstaserver.admin.status import format_status, server_id, server_settings
 from cstaserver.admin.target import DirectoryTarget, applied
-from cstaserver.certificates import CertificateError, CertificateInfo, make_bundle, self_signed
-from cstaserver.config import CstaServerSettings, DataDirectory, ExchangeData
+from cstaserver.certificates import (
+    MAX_PEM_BYTES,
+    CertificateError,
+    CertificateInfo,
+    make_bundle,
+    self_signed,
+)
+from cstaserver.config import CstaServerSettings, DataDirectory, ExchangeData, serverlock
+from cstaserver.config.files import FileRefused, read_regular_file
 
 log = Logger()
 
@@ -174,7 +185,9 @@ async def certificate_export(args: argparse.Namespace, target: Any, out: IComman
 
 def _read(path: str, what: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_regular_file(path, MAX_PEM_BYTES)
+    except FileRefused as e:
+        raise CommandError(f"the {what} file {path}: {e.problem}") from None
     except OSError as e:
         raise CommandError(f"cannot read the {what} file {path}: {e.strerror or e}") from None
 
@@ -368,13 +381,38 @@ def console_main(
     except CommandError as e:
         out.error(f"{program}: {e}\n")
         return WRONG_INPUT
-    if args.action != "help":
-        socket = Path(args.data) / CONTROL_SOCKET
-        status = (send or control.send_blocking)(
-            socket, program, absolute_paths(program, argv), out
-        )
-        if status is not None:
-            return status
+    if args.action == "help":
+        return _offline(program, argv, args, out)
+    data = Path(args.data)
+    try:
+        with serverlock.probe(data) as server_pid:
+            if server_pid is None:  # no server: the files, while no server can start
+                return _offline(program, argv, args, out)
+            socket = data / CONTROL_SOCKET
+            status = (send or control.send_blocking)(
+                socket, program, absolute_paths(program, argv), out
+            )
+    except serverlock.LockFileUnusable as e:
+        out.error(f"{program}: {e}\n")
+        return WRONG_INPUT
+    if status is None:
+        out.error(f"{program}: {unreachable(data, server_pid)}\n")
+        return WRONG_INPUT
+    return status
+
+
+def unreachable(data: Path, pid: int) -> str:
+    """Why a command refuses when the server running on ``data`` does not answer: editing
+    the files under it would be undone by the server's next save."""
+    server = f"the server with process ID {pid}" if pid else "a server"
+    return (
+        f"{server} runs on {data} but does not answer on {data / CONTROL_SOCKET}; "
+        "nothing changed (editing the files under a running server would be undone by its "
+        "next save: try again, or stop the server first)"
+    )
+
+
+def _offline(program: str, argv: list[str], args: Any, out: ICommandOutput) -> int:
     target = DirectoryTarget(DataDirectory(args.data))
     return synchronously(defer.Deferred.fromCoroutine(run(program, argv, target, out)))
 

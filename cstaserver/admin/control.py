@@ -7,12 +7,21 @@ on the client side), answered with the exit status. While it runs the server sen
 command's output back as :class:`Output` boxes (no answer expected), in chunks that fit an
 AMP value, so a long ``csta -p --monitors`` passes whole. Passwords travel only over this
 socket, which only the server's user may open; they are never logged.
+
+The socket stays in the data directory whatever its path: a UNIX socket's name holds at most
+:data:`MAX_SOCKET_PATH` bytes, and when ``<data>/control.sock`` is longer both ends name it
+through the directory instead (:func:`socket_name`): an open descriptor of the data
+directory ``N`` makes ``/proc/self/fd/N/control.sock`` a name of at most 40 bytes for the
+same file (Linux). So the socket keeps the data directory's permissions (0700), needs no
+shared directory such as /tmp (no name to guess or squat, nothing left behind elsewhere) and
+is found from ``--data`` alone, by a server and a command with different environments.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +123,44 @@ def socket_path_fits(path: Path | str) -> bool:
     return len(os.fsencode(str(path))) <= MAX_SOCKET_PATH
 
 
-def control_endpoint(reactor: Any, path: Path) -> UNIXServerEndpoint:
-    """The socket, mode 0600; ``wantPID`` replaces a stale socket left by a crash."""
-    return UNIXServerEndpoint(reactor, str(path), mode=0o600, wantPID=True)
+@attrs.define
+class SocketName:
+    """A name for the socket ``path`` that fits a UNIX socket address; ``close()`` when the
+    socket is no longer used by that name (it may hold the directory open)."""
+
+    path: Path
+    name: str
+    directory_fd: int | None = None
+
+    def close(self) -> None:
+        fd, self.directory_fd = self.directory_fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def socket_name(path: Path) -> SocketName:
+    """``path`` itself when it fits, else ``/proc/self/fd/N/<name>`` with ``N`` a descriptor
+    open on its directory. OSError when the directory cannot be opened, or when the path
+    does not fit and there is no /proc (not Linux)."""
+    path = Path(path)
+    if socket_path_fits(path):
+        return SocketName(path, str(path))
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    alias = f"/proc/self/fd/{fd}/{path.name}"
+    if not os.path.isdir(f"/proc/self/fd/{fd}") or not socket_path_fits(alias):
+        os.close(fd)
+        raise OSError(f"the path is longer than a UNIX socket allows ({MAX_SOCKET_PATH} bytes)")
+    return SocketName(path, alias, fd)
+
+
+def control_endpoint(reactor: Any, name: SocketName) -> UNIXServerEndpoint:
+    """The socket, mode 0600. A socket left by a crashed server is removed first: the caller
+    holds the data directory's server lock, so no other server can be using it."""
+    for leftover in (name.name, name.name + ".lock"):
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.islink(leftover) or not os.path.isdir(leftover):
+                os.unlink(leftover)
+    return UNIXServerEndpoint(reactor, name.name, mode=0o600)
 
 
 class ControlClientProtocol(amp.AMP):
@@ -132,15 +176,31 @@ class ControlClientProtocol(amp.AMP):
         return {}
 
 
+@contextlib.contextmanager
+def _named(path: Path) -> Iterator[str | None]:
+    try:
+        name = socket_name(path)
+    except OSError:
+        yield None
+        return
+    try:
+        yield name.name
+    finally:
+        name.close()
+
+
 async def send(
     reactor: Any, path: Path, program: str, argv: Sequence[str], out: ICommandOutput
 ) -> int | None:
     """Run a command on the server listening on ``path``; None if no server answers there."""
-    endpoint = UNIXClientEndpoint(reactor, str(path), timeout=5)
-    try:
-        protocol = await connectProtocol(endpoint, ControlClientProtocol(out))
-    except (error.ConnectError, OSError):
-        return None
+    with _named(path) as name:
+        if name is None:
+            return None
+        endpoint = UNIXClientEndpoint(reactor, name, timeout=5)
+        try:
+            protocol = await connectProtocol(endpoint, ControlClientProtocol(out))
+        except (error.ConnectError, OSError):
+            return None
     try:
         answer = await protocol.callRemote(RunCommand, program=program, argv=list(argv))
     finally:
@@ -151,12 +211,6 @@ async def send(
 def send_blocking(path: Path, program: str, argv: Sequence[str], out: ICommandOutput) -> int | None:
     """:func:`send` from a console script: runs the global reactor until the answer."""
     if not Path(path).exists():
-        return None
-    if not socket_path_fits(path):
-        out.error(
-            f"note: {path} is too long for a UNIX socket; editing the data directory "
-            "(a running server sees the change after a restart)\n"
-        )
         return None
     from twisted.internet import reactor
 

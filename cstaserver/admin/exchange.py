@@ -21,9 +21,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cstaserver.admin.output import CommandError, fields, table
 from cstaserver.admin.limitcommands import LOGIN_LIMITS, TRACE_BOUNDS
+from cstaserver.admin.output import CommandError, fields, table
 from cstaserver.config import ConfigError, ExchangeData, from_json, to_json
+from cstaserver.config.files import FileRefused, read_regular_file
+from cstaserver.config.store import MAX_EXCHANGE_BYTES
 from cstaserver.pbx.errors import SwitchError
 
 
@@ -129,7 +131,9 @@ def write_file(path: Path, text: bytes) -> int:
 
 def read_backup(path: Path) -> ExchangeData:
     try:
-        content = Path(path).read_bytes()
+        content = read_regular_file(path, MAX_EXCHANGE_BYTES)
+    except FileRefused as e:
+        raise CommandError(f"{path}: {e.problem}") from None
     except OSError as e:
         raise CommandError(f"cannot read {path}: {e.strerror or e}") from None
     try:

@@ -20,7 +20,8 @@ from typing import Any, NoReturn
 from cstaserver.admin.fieldoptions import DEST_PREFIX, NONE_WORDS, choice
 from cstaserver.admin.output import CommandError
 from cstaserver.config import AuthMode, LineReplacement, ServerType
-from cstaserver.config.model import MAX_SESSION_EXPIRES, MIN_SESSION_EXPIRES
+from cstaserver.config.model import MAX_LIM, MAX_SESSION_EXPIRES, MIN_SESSION_EXPIRES
+from cstaserver.config.validate import MAX_SECONDS
 from cstaserver.config.values import whole_number
 from cstaserver.pbx.plan import GroupRouting, RouteTimeout
 
@@ -85,11 +86,17 @@ def session_expires(text: str) -> int | None:
 
 
 def lim_number(text: str) -> int:
-    return _argument(text, "a LIM number", low=1)
+    return _argument(text, "a LIM number", low=1, high=MAX_LIM, range_hint=f" (1-{MAX_LIM})")
 
 
 def seconds(text: str) -> int:
-    return _argument(text, "a number of seconds", low=0, range_hint=" (0 = no limit)")
+    return _argument(
+        text,
+        "a number of seconds",
+        low=0,
+        high=MAX_SECONDS,
+        range_hint=f" (0-{MAX_SECONDS}; 0 = no limit)",
+    )
 
 
 server_type = choice(ServerType)

@@ -23,6 +23,7 @@ from cstaserver.admin.exchange import write_file
 from cstaserver.admin.fieldoptions import option_of, show
 from cstaserver.admin.output import CommandError, ICommandOutput, table
 from cstaserver.admin.target import applied
+from cstaserver.config.files import FileRefused, read_regular_file
 from cstaserver.pbx.plan import AcdGroup, Extension
 
 Args = argparse.Namespace
@@ -90,12 +91,11 @@ async def extension_export(args: Args, target: Any, out: ICommandOutput) -> None
 async def extension_import(args: Args, target: Any, out: ICommandOutput) -> None:
     path = Path(args.import_file)
     try:
-        with path.open("rb") as stream:
-            content = stream.read(csvplan.MAX_BYTES + 1)
+        content = read_regular_file(path, csvplan.MAX_BYTES)
+    except FileRefused as e:
+        raise CommandError(f"{path.name}: {e.problem}") from None
     except OSError as e:
         raise CommandError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(content) > csvplan.MAX_BYTES:
-        raise CommandError(f"{path.name}: larger than {csvplan.MAX_BYTES} bytes")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:

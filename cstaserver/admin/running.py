@@ -64,7 +64,7 @@ class RunningTarget:
         new, result = edit(old)
         await self.server.reconfig(new)
         try:
-            with locked(self.directory):
+            with locked(self.directory, create=True):
                 save(self.directory, new)
         except BaseException:
             await self.server.reconfig(old)

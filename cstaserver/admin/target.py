@@ -92,10 +92,20 @@ class IRunningServer(Interface):
 
 
 @contextlib.contextmanager
-def locked(directory: DataDirectory) -> Iterator[None]:
-    """``fcntl.flock`` on ``<data>/.lock`` (exclusive, blocking) for the ``with`` block."""
-    directory.create()
-    fd = os.open(directory.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+def locked(directory: DataDirectory, *, create: bool = False) -> Iterator[None]:
+    """``fcntl.flock`` on ``<data>/.lock`` (exclusive, blocking) for the ``with`` block.
+    Without ``create`` only in a directory that holds exchange data: a command on a
+    mistyped ``--data`` makes nothing (the running server, whose directory it is, creates)."""
+    if create:
+        directory.create()
+    elif not directory.exists():
+        raise CommandError(
+            f"{directory.path}: no exchange data (start the server once, or check --data)"
+        )
+    try:
+        fd = os.open(directory.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise CommandError(f"{directory.path / LOCK_FILE}: {e.strerror or e}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -116,7 +126,7 @@ def load(directory: DataDirectory) -> ExchangeData:
     try:
         return directory.load()
     except ConfigError as e:
-        raise CommandError(str(e)) from None
+        raise CommandError(f"{e.path or e.filename}: {e.problem}") from None
 
 
 def save(directory: DataDirectory, data: ExchangeData) -> None:
@@ -180,6 +190,9 @@ class DirectoryTarget:
         return offline_status(self.read(), self.certificate_store())
 
     def certificate_store(self) -> CertificateStore:
+        missing = self.directory.missing_parent()
+        if missing is not None:  # a certificate may come first, but not into a typo
+            raise CommandError(f"--data {self.directory.path}: {missing} does not exist")
         return CertificateStore(self.directory.path)
 
     def certificate_changed(self) -> defer.Deferred:

@@ -2,8 +2,11 @@
 use, and the admin shell over telnet and ssh.
 
 - ``admin-control``: ``<data>/control.sock`` (mode 0600), where ``csta``,
-  ``csta_authentication`` and ``mxone_certificate`` reach the running server; a socket that
-  cannot be opened is logged and the commands then edit the data directory instead;
+  ``csta_authentication``, ``mxone_certificate`` and the plan commands reach the running
+  server, however long the data directory's path (:func:`~cstaserver.admin.control.
+  socket_name`); a socket that cannot be opened is logged, and the commands then refuse to
+  edit the files of this running server (its next save would undo their change). A socket
+  file deleted while the server runs is made again within :data:`CHECK_SECONDS`;
 - ``admin-telnet`` (``--admin-port``, 8023) and ``admin-ssh`` (``--admin-ssh-port``, 8022)
   on the admin interface (127.0.0.1), not started when their port is 0; their passwords are
   checked off the reactor and every attempt goes through the server's shared login throttle.
@@ -15,12 +18,14 @@ the same way.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from twisted.application.service import IService, Service
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from cstaserver.admin import access, commands, control
@@ -34,6 +39,9 @@ from cstaserver.app.runtime import Runtime
 
 log = Logger()
 
+#: Seconds between two checks that the control socket file is still there.
+CHECK_SECONDS = 5.0
+
 
 class ControlService(Service):
     """``<data>/control.sock``: the control channel's listening socket. Unlike the CSTA
@@ -46,36 +54,79 @@ class ControlService(Service):
         self.path = path
         self.factory = factory
         self.port: Any = None
+        self._name: control.SocketName | None = None
+        self._identity: tuple[int, int] | None = None
+        self._check: task.LoopingCall | None = None
 
     def startService(self) -> defer.Deferred | None:
         super().startService()
-        if not control.socket_path_fits(self.path):
-            log.error(
-                "control channel {path} not available: the path is longer than a UNIX "
-                "socket allows ({limit} bytes); csta commands will not reach this server",
-                path=str(self.path),
-                limit=control.MAX_SOCKET_PATH,
-            )
+        self._check = task.LoopingCall(self._check_socket)
+        self._check.clock = self.reactor
+        self._check.start(CHECK_SECONDS, now=False)
+        return self._listen()
+
+    def _listen(self) -> defer.Deferred | None:
+        try:
+            self._name = control.socket_name(self.path)
+        except OSError as e:
+            self._failed_because(e.strerror or str(e))
             return None
-        endpoint = control.control_endpoint(self.reactor, self.path)
+        endpoint = control.control_endpoint(self.reactor, self._name)
         return endpoint.listen(self.factory).addCallbacks(self._listening, self._failed)
 
     def _listening(self, port: Any) -> None:
         self.port = port
+        self._identity = self._stat()
         log.info("listening: control on {path}", path=str(self.path))
 
     def _failed(self, failure: Any) -> None:
+        self._failed_because(failure.getErrorMessage())
+
+    def _failed_because(self, reason: str) -> None:
+        self._close_name()
         log.error(
             "control channel {path} not available: {reason}; csta commands will not reach "
             "this server",
             path=str(self.path),
-            reason=failure.getErrorMessage(),
+            reason=reason,
         )
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return (info.st_dev, info.st_ino)
+
+    def _check_socket(self) -> defer.Deferred | None:
+        """The socket file is gone or replaced (someone deleted it): listen again."""
+        if self.port is None or self._stat() == self._identity:
+            return None
+        log.warn("control channel {path} was removed; listening again", path=str(self.path))
+        port, self.port = self.port, None
+        if self._stat() is None and self._name is not None:
+            # the port removes its file when it stops: give it one to remove
+            with contextlib.suppress(OSError):
+                os.close(os.open(self._name.name, os.O_WRONLY | os.O_CREAT, 0o600))
+        stopped = defer.maybeDeferred(port.stopListening)
+        stopped.addBoth(lambda _: self._close_name())
+        return stopped.addCallback(lambda _: self._listen() if self.running else None)
+
+    def _close_name(self) -> None:
+        name, self._name = self._name, None
+        if name is not None:
+            name.close()
 
     def stopService(self) -> defer.Deferred | None:
         super().stopService()
+        check, self._check = self._check, None
+        if check is not None and check.running:
+            check.stop()
         port, self.port = self.port, None
-        return defer.maybeDeferred(port.stopListening) if port is not None else None
+        if port is None:
+            self._close_name()
+            return None
+        return defer.maybeDeferred(port.stopListening).addBoth(lambda _: self._close_name())
 
 
 def admin_services(

@@ -99,6 +99,13 @@ class Options(usage.Options):
             "Serve the status JSON (/api/status: sessions, users, client addresses) without a "
             "login.",
         ],
+        [
+            "create",
+            None,
+            "Create the --data directory with any missing parent directories (without it a "
+            "--data whose parent does not exist is refused: a typo must not make a new "
+            "exchange).",
+        ],
     ]
     optParameters = [
         [
@@ -106,7 +113,8 @@ class Options(usage.Options):
             None,
             DEFAULT_DATA,
             "Exchange data directory: numbering plan, CSTA server settings, authentication "
-            "criteria, certificate, accounts. Created with the demo exchange when empty.",
+            "criteria, certificate, accounts. Created with the demo exchange when empty; its "
+            "parent directory must exist (see --create). One server per directory.",
         ],
         [
             "interface",
@@ -185,6 +193,7 @@ class Options(usage.Options):
         self["no-demo"] = bool(self["no-demo"])
         self["reset-admin-password"] = bool(self["reset-admin-password"])
         self["public-status"] = bool(self["public-status"])
+        self["create"] = bool(self["create"])
         self._check_choice("log-format", LOG_FORMATS)
         self._check_choice("web-auth", WEB_AUTH_MODES)
         if self["log-format"] == "json":
@@ -246,7 +255,8 @@ class Options(usage.Options):
 class RunSettings:
     """The checked options of one run. Port ``None``: from the exchange data; ``0``: any
     free port (admin ports: ``0`` = disabled). An ``*_endpoint`` description, when given,
-    replaces the port of its listener."""
+    replaces the port of its listener. ``create``: make a ``data`` directory whose parent
+    is missing too (``--create``)."""
 
     data: Path = Path(DEFAULT_DATA)
     interface: str = DEFAULT_INTERFACE
@@ -267,6 +277,7 @@ class RunSettings:
     sip_endpoint: str | None = None
     reset_admin_password: bool = False
     public_status: bool = False
+    create: bool = False
 
     @classmethod
     def ephemeral(cls, data: Path | str, **changes: object) -> RunSettings:
@@ -288,6 +299,7 @@ class RunSettings:
             access_log=bool(options["access-log"]),
             reset_admin_password=options["reset-admin-password"],
             public_status=options["public-status"],
+            create=bool(options["create"]),
             **ports,
             **endpoints,
         )

@@ -2,10 +2,12 @@
 
 :func:`build_service` composes a run:
 
-1. opens the data directory (``--data``), creating it with the demo exchange when it holds no
-   ``exchange.json`` (``--no-demo``: the empty exchange) and a self-signed certificate; a
-   corrupt or unreadable file stops start-up with ``csta: <file>: <problem>`` and exit status
-   1, leaving the file untouched;
+1. opens the data directory (``--data``, :mod:`.datapath`): a missing parent directory
+   (without ``--create``) or another server running on it stops start-up with one line and
+   exit status 2; it is locked for this server (``server.lock``, released when it stops) and
+   created with the demo exchange when it holds no ``exchange.json`` (``--no-demo``: the
+   empty exchange) and a self-signed certificate; a corrupt or unreadable file stops start-up
+   with ``csta: <file>: <problem>`` and exit status 1, leaving the file untouched;
 2. builds the switch, the simulator and the CSTA core on a clock of simulated time of their
    own (:class:`~cstaserver.pbx.clock.SkippableClock` over the reactor: the JSON API's
    ``POST /api/v1/time/advance`` skips it forward; listeners and the transports' timers keep
@@ -41,16 +43,17 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from cstaserver.admin.access import FAILURE_DELAY, AdminAccountsChecker
+from cstaserver.admin.access import FAILURE_DELAY, AdminAccountsChecker, HostKeyError
 from cstaserver.admin.output import CommandError
 from cstaserver.admin.running import RunningTarget
 from cstaserver.admin.status import server_id
@@ -58,6 +61,7 @@ from cstaserver.admin.target import IRunningServer, ServerRun
 from cstaserver.api.sources import ApiSources
 from cstaserver.api.trace import WireRecorder
 from cstaserver.app.admin import admin_services
+from cstaserver.app.datapath import DataPathRefused, open_data_directory
 from cstaserver.app.endpoints import Address, CannotListen
 from cstaserver.app.options import Options, RunSettings
 from cstaserver.app.runtime import Runtime
@@ -76,6 +80,7 @@ from cstaserver.config import (
     empty_exchange_data,
 )
 from cstaserver.config.passwords import hash_password, new_password, verify_password
+from cstaserver.config.serverlock import ServerLock
 from cstaserver.config.summary import exchange_summary
 from cstaserver.csta.logins import LoginThrottle, PasswordChecks
 from cstaserver.csta.service import CoreService, make_core
@@ -89,6 +94,13 @@ log = Logger()
 class StartupError(SystemExit):
     """Start-up cannot go on. Under twistd, Python prints the one-line message to stderr and
     the process exits with status 1; no traceback (a ``SystemExit`` passes through twistd)."""
+
+
+class StartupRefused(StartupError):
+    """Start-up refused because of how it was asked (``--data``): :func:`make_service`
+    prints the one line and exits with status 2, the status of a usage error."""
+
+    status = 2
 
 
 # -- the options of a run applied to the exchange data's CSTA servers ------------------------
@@ -172,9 +184,11 @@ class CstaRoot(MultiService):
         *,
         default_admin_password: bool,
         new_admin_password: str | None = None,
+        lock: ServerLock | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
+        self.lock = lock
         self.target = RunningTarget(self)
         self._default_admin_password = default_admin_password
         self._new_admin_password = new_admin_password
@@ -292,6 +306,8 @@ class CstaRoot(MultiService):
             log.info(line, **fields)
 
     def privilegedStartService(self) -> None:
+        if self.lock is not None:
+            self.lock.record_pid()  # twistd without -n has forked since the lock was taken
         self._announce()
         with _startup_errors():
             super().privilegedStartService()
@@ -320,6 +336,17 @@ class CstaRoot(MultiService):
             log.info("admin shell accounts: {users}", users=users or "none")
         self.runtime.reactor.callWhenRunning(self._started)
 
+    def stopService(self) -> Deferred[None]:
+        """Stop every service, then let another server have the data directory."""
+        stopped = maybeDeferred(super().stopService)
+        return stopped.addBoth(self._release)
+
+    def _release(self, result: object) -> object:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+        return result
+
     def _started(self) -> None:
         """Once the reactor runs (signals handled, clients served): the line to wait for."""
         log.info("csta: started")
@@ -328,9 +355,18 @@ class CstaRoot(MultiService):
 # -- building it ---------------------------------------------------------------------------
 
 
+def _open_directory(settings: RunSettings) -> tuple[DataDirectory, ServerLock]:
+    try:
+        return open_data_directory(settings.data, create=settings.create)
+    except DataPathRefused as e:
+        raise StartupRefused(f"csta: {e}") from None
+    except OSError as e:
+        where = e.filename or settings.data
+        raise StartupError(f"csta: {where}: {e.strerror or e}") from None
+
+
 def _load_exchange(directory: DataDirectory, demo: bool) -> tuple[ExchangeData, bool]:
     try:
-        directory.create()
         return directory.load_or_create(demo_exchange_data if demo else empty_exchange_data)
     except ConfigError as e:
         raise StartupError(f"csta: {e.path or directory.exchange_file}: {e.problem}") from None
@@ -374,7 +410,22 @@ def build_service(
 ) -> CstaRoot:
     """Compose the server (see the module docstring): ``reactor`` for the listeners and
     the transports, a :class:`SkippableClock` over it for the switch, simulator and core."""
-    directory = DataDirectory(settings.data)
+    directory, lock = _open_directory(settings)
+    try:
+        return _build(settings, reactor, directory, lock, switch_factory, admin_failure_delay)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _build(
+    settings: RunSettings,
+    reactor: Any,
+    directory: DataDirectory,
+    lock: ServerLock,
+    switch_factory: Callable[[Any, Any], Any],
+    admin_failure_delay: float,
+) -> CstaRoot:
     exchange, created = _load_exchange(directory, settings.demo)
     if created:
         kind = "demo" if settings.demo else "empty"
@@ -422,6 +473,7 @@ def build_service(
         runtime,
         default_admin_password=new_admin_password is None and _has_default_admin_password(exchange),
         new_admin_password=new_admin_password,
+        lock=lock,
     )
     runtime.api = ApiSources(
         core=core,
@@ -442,8 +494,11 @@ def build_service(
         for server in exchange.csta_servers:
             service = CstaServerService(runtime, server, overrides.get(key_of(server)))
             service.setServiceParent(root)
-    for service in admin_services(runtime, root.target, failure_delay=admin_failure_delay):
-        service.setServiceParent(root)
+    try:
+        for service in admin_services(runtime, root.target, failure_delay=admin_failure_delay):
+            service.setServiceParent(root)
+    except HostKeyError as e:
+        raise StartupError(f"csta: {e}") from None
     return root
 
 
@@ -452,7 +507,12 @@ def make_service(options: Options) -> CstaRoot:
     from twisted.internet import reactor
 
     settings = getattr(options, "settings", None) or RunSettings.from_options(options)
-    service = build_service(settings, reactor)
+    try:
+        service = build_service(settings, reactor)
+    except StartupRefused as refused:
+        sys.stderr.write(f"{refused}\n")
+        sys.stderr.flush()
+        raise SystemExit(refused.status) from None
     # The exchange (devices, plan, code) lives for the whole run: move it out of the
     # collector's reach so full collections stay short (40-130 ms pauses otherwise).
     gc.collect()

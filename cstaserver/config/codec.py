@@ -6,6 +6,9 @@ form: an object per attrs instance with every field, enums by value, tuples and 
 arrays. Reading is strict: an unknown field, a value of the wrong JSON type (``true`` is not
 an int, ``1.5`` is not an int, NaN is not a number), an unknown enum value or an unknown
 ``schema_version`` is a :class:`ConfigError` naming the place (``plan.extensions[3].kind``).
+An integer of more than :data:`MAX_INTEGER_DIGITS` digits is not converted at all (Python
+refuses past 4,300 digits, and converting long ones costs quadratic time): it is refused at
+its field; the ranges of the numbers are :mod:`cstaserver.config.validate`'s.
 A missing field takes its attrs default if it has one (so a later version can add a field
 with a default without a schema bump); a renamed field is still read under its old name
 (:data:`RENAMED`: ``replace_line_dialogs`` of a CSTA server); a missing field without a default is an error. Semantic
@@ -35,6 +38,22 @@ from cstaserver.config.model import (
     ExchangeData,
 )
 from cstaserver.config.validate import validate
+
+#: The most digits an integer of ``exchange.json`` may have: every number of the exchange data
+#: has far fewer (the largest limit is 10 digits).
+MAX_INTEGER_DIGITS = 20
+
+
+@attrs.frozen
+class _LongInteger:
+    """An integer literal of more than MAX_INTEGER_DIGITS digits, refused at its field."""
+
+    digits: int
+
+
+def _parse_int(text: str) -> int | _LongInteger:
+    digits = len(text.lstrip("-"))
+    return _LongInteger(digits) if digits > MAX_INTEGER_DIGITS else int(text)
 
 
 class _Invalid(Exception):
@@ -135,6 +154,10 @@ def _structure_scalar(raw: object, tp: type, path: str) -> object:
 
 def structure(raw: object, tp: Any, path: str = "") -> Any:
     """Build a value of type ``tp`` from decoded JSON, checking every type on the way."""
+    if isinstance(raw, _LongInteger):
+        raise _Invalid(
+            path, f"a number of {raw.digits} digits (at most {MAX_INTEGER_DIGITS} are read)"
+        )
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
@@ -197,7 +220,12 @@ def from_json(text: str | bytes, filename: str = "exchange.json") -> ExchangeDat
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        raw = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+        raw = json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+        )
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8 text", filename) from None
     except json.JSONDecodeError as e:

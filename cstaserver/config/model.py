@@ -218,6 +218,43 @@ class Limits:
     notify_to_allow: tuple[str, ...] = ()
 
 
+#: The range of each limit (docs/exchange-data.md): a value outside is refused when the file
+#: is read, so a typo cannot switch a protection off (``max_message_bytes`` 10^9 would let one
+#: client make the server buffer a gigabyte). The XML framing carries at most 65,535 bytes per
+#: message whatever ``max_message_bytes`` says; the larger values are for SOAP and TR/87.
+LIMIT_RANGES: dict[str, tuple[int, int]] = {
+    "max_sessions": (1, 100_000),
+    "max_monitors": (1, 1_000_000),
+    "max_monitors_per_session": (1, 1_000_000),
+    "max_outstanding_requests": (1, 10_000),
+    "max_message_bytes": (1, 1_048_576),
+    "session_cleanup_delay": (0, 86_400),
+    "max_associations": (1, 100_000),
+    "trace_messages": (1, 1_000_000),
+    "trace_bytes": (1, 268_435_456),
+    "trace_total_bytes": (1, 1_073_741_824),
+    "trace_closed": (1, 100_000),
+    "login_attempts_per_address": (1, 10_000),
+    "login_attempts_per_account": (1, 10_000),
+    "login_window": (1, 86_400),
+    "password_check_threads": (1, 64),
+    "password_checks_waiting": (1, 10_000),
+    "max_connections_per_address": (1, 100_000),
+    "first_message_timeout": (1, 86_400),
+    "max_dialogs_per_address": (1, 100_000),
+    "dialog_idle_timeout": (1, 1_000_000),
+    "max_sessions_per_account": (1, 100_000),
+    "max_session_duration": (1, 1_000_000),
+    "max_monitors_per_device": (1, 1_000_000),
+    "max_monitors_per_address": (1, 1_000_000),
+    "udp_unacknowledged_bytes": (1, 16_777_216),
+}
+#: The range of a limit not listed in LIMIT_RANGES.
+DEFAULT_LIMIT_RANGE = (1, 1_000_000)
+#: The highest LIM number (``lim -i``, a CSTA server's ``lim``).
+MAX_LIM = 999
+
+
 @attrs.define(kw_only=True)
 class ExchangeData:
     """Everything in ``exchange.json``: what a restart must not lose."""

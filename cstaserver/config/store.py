@@ -9,6 +9,11 @@ they hold password hashes (and, later, the TLS key).
 
 A crash between writing and renaming can leave a ``.exchange.json.*.tmp`` behind; it is
 never read, and :meth:`DataDirectory.save` removes such leftovers older than a minute.
+
+``exchange.json`` is read only if it is a regular file of at most :data:`MAX_EXCHANGE_BYTES`
+(:mod:`cstaserver.config.files`): a FIFO, a link to ``/dev/zero`` or an oversized file is a
+:class:`ConfigError` with one line, never a hang or a memory blow-up; :meth:`save` refuses
+to write data that would be larger, so every file it writes can be read again.
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ from pathlib import Path
 import attrs
 
 from cstaserver.config.codec import from_json, to_json
+from cstaserver.config.files import FileRefused, read_regular_file
 from cstaserver.config.model import ConfigError, ExchangeData
 
 EXCHANGE_FILE = "exchange.json"
 _TEMP_PREFIX = f".{EXCHANGE_FILE}."
 _TEMP_SUFFIX = ".tmp"
 _STALE_TEMP_SECONDS = 60.0
+#: The largest ``exchange.json`` read or written: 64 MiB, room for some 150,000 extensions
+#: (the demo's 48 extensions take 18 kB).
+MAX_EXCHANGE_BYTES = 64 * 1024 * 1024
 
 
 def _fsync_directory(path: Path) -> None:
@@ -53,6 +62,14 @@ class DataDirectory:
         """True if the directory holds an ``exchange.json`` (valid or not)."""
         return os.path.lexists(self.exchange_file)
 
+    def missing_parent(self) -> Path | None:
+        """The parent directory when neither it nor this directory exists: what a mistyped
+        ``--data`` looks like, so nothing is created there without being asked."""
+        if os.path.lexists(self.path):
+            return None
+        parent = Path(os.path.abspath(self.path)).parent
+        return None if parent.is_dir() else self.path.parent
+
     def create(self) -> None:
         """Create the directory (and parents) if missing; mode 0700 for a new one."""
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -63,7 +80,9 @@ class DataDirectory:
     def load(self) -> ExchangeData:
         """Read and validate ``exchange.json``; :class:`ConfigError` says what is wrong."""
         try:
-            content = self.exchange_file.read_bytes()
+            content = read_regular_file(self.exchange_file, MAX_EXCHANGE_BYTES)
+        except FileRefused as e:
+            raise self._error(e.problem) from None
         except OSError as e:
             raise self._error(f"cannot read: {e.strerror or e}") from None
         try:
@@ -74,6 +93,8 @@ class DataDirectory:
     def save(self, data: ExchangeData) -> None:
         """Validate and write ``data`` atomically (see the module docstring)."""
         text = to_json(data, EXCHANGE_FILE).encode("utf-8")
+        if len(text) > MAX_EXCHANGE_BYTES:
+            raise self._error(f"would be larger than {MAX_EXCHANGE_BYTES} bytes; not saved")
         self.create()
         self._remove_stale_temporaries()
         fd, temporary = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.path)

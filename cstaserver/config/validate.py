@@ -8,8 +8,10 @@ extensions with a terminal (one for an ADN); hunt/cascade members and ACD agent 
 extensions; agent IDs unique. CSTA servers (``csta -i``, docs/admin.md): on an existing LIM, one
 per (LIM, type), ports 1-65535 and all different (all LIMs share this host), a web port only
 on an XML server, a TR/87 Session-Expires of 120-86400 s or none. Authentication criteria
-and accounts: unique names, well-formed password hashes, no negative durations. Limits: positive, except the clean-up delay (>= 0).
-Each problem is a :class:`ConfigError` whose text says what is wrong.
+and accounts: unique names, well-formed password hashes, session durations 0-1,000,000 s.
+LIM numbers 1-999; group queue limits 0-100,000; every limit in its range of
+:data:`~cstaserver.config.model.LIMIT_RANGES` (a number far out of range is a typo, or an
+attempt to switch a protection off). Each problem is a :class:`ConfigError` whose text says what is wrong.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from collections.abc import Iterable
 import attrs
 
 from cstaserver.config.model import (
+    DEFAULT_LIMIT_RANGE,
+    LIMIT_RANGES,
+    MAX_LIM,
     MAX_SESSION_EXPIRES,
     MIN_SESSION_EXPIRES,
     ConfigError,
@@ -41,6 +46,9 @@ def _duplicates(values: Iterable[object]) -> list[object]:
 
 def _check_plan(plan: ExchangePlan) -> None:
     lims = [lim.number for lim in plan.lims]
+    for number in lims:
+        if not 1 <= number <= MAX_LIM:
+            raise ValueError(f"LIM number {number} is not in 1-{MAX_LIM}")
     if duplicate := _duplicates(lims):
         raise ValueError(f"duplicate LIM number {duplicate[0]}")
     groups = [*plan.hunt_groups, *plan.cascade_groups, *plan.acd_groups]
@@ -114,6 +122,8 @@ def _check_lines(plan: ExchangePlan) -> None:
 MAX_SECONDS = 1_000_000
 #: The highest call pick-up group number.
 MAX_PICKUP_GROUP = 9999
+#: The most calls an ACD group's queue may hold (``csta_group -c --queue-limit``).
+MAX_QUEUE_LIMIT = 100_000
 
 
 def _check_network(plan: ExchangePlan) -> None:
@@ -171,8 +181,11 @@ def _check_group_settings(plan: ExchangePlan, extensions: set[str]) -> None:
                 raise ValueError(
                     f"ACD group {acd.number}: {name} {value} is not in 0-{MAX_SECONDS} s"
                 )
-        if acd.queue_limit < 0:
-            raise ValueError(f"ACD group {acd.number}: queue_limit must not be negative")
+        if not 0 <= acd.queue_limit <= MAX_QUEUE_LIMIT:
+            raise ValueError(
+                f"ACD group {acd.number}: queue_limit {acd.queue_limit} is not in "
+                f"0-{MAX_QUEUE_LIMIT}"
+            )
         for agent_id, pin in acd.agent_pins:
             if agent_id not in acd.agent_ids:
                 raise ValueError(f"ACD group {acd.number}: PIN for unknown agent {agent_id!r}")
@@ -226,8 +239,10 @@ def _check_accounts(data: ExchangeData) -> None:
         owner = f"authentication criteria {criteria.application_id!r}"
         if not criteria.application_id:
             raise ValueError("authentication criteria with an empty application ID")
-        if criteria.max_duration < 0:
-            raise ValueError(f"{owner}: negative max_duration {criteria.max_duration}")
+        if not 0 <= criteria.max_duration <= MAX_SECONDS:
+            raise ValueError(
+                f"{owner}: max_duration {criteria.max_duration} is not in 0-{MAX_SECONDS} s"
+            )
         _check_hashes(owner, ((u.user, u.password_hash) for u in criteria.users))
     if duplicate := _duplicates(c.application_id for c in applications):
         raise ValueError(f"authentication criteria for {duplicate[0]!r} appear twice")
@@ -250,9 +265,11 @@ def _check_limits(data: ExchangeData) -> None:
         if field.name == "notify_to_allow":
             _check_notify_to_allow(value)
             continue
-        least = 0 if field.name == "session_cleanup_delay" else 1
+        least, most = LIMIT_RANGES.get(field.name, DEFAULT_LIMIT_RANGE)
         if value < least:
             raise ValueError(f"limits.{field.name} is {value}, less than {least}")
+        if value > most:
+            raise ValueError(f"limits.{field.name} is {value}, more than {most}")
 
 
 def validate(data: ExchangeData, filename: str = "exchange.json") -> None:

@@ -81,12 +81,13 @@ def test_no_demo_builds_the_empty_exchange(tmp_path: Path) -> None:
 
 
 def test_restart_keeps_the_data(tmp_path: Path) -> None:
-    build(tmp_path)
+    build(tmp_path).lock.release()  # as when the server stops
     directory = DataDirectory(tmp_path / "data")
     changed = attrs.evolve(directory.load(), limits=Limits(max_sessions=3))
     directory.save(changed)
     root = build(tmp_path)
     assert root.runtime.exchange == changed
+    root.lock.release()
     # --no-demo only matters for an empty directory
     root = build(tmp_path, settings=RunSettings(data=tmp_path / "data", demo=False))
     assert root.runtime.exchange == changed
@@ -117,7 +118,7 @@ def test_corrupt_file_stops_startup_with_one_line(
 
 def test_data_path_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "data").write_text("not a directory")
-    with pytest.raises(StartupError, match=r"^csta: .*data: File exists$"):
+    with pytest.raises(StartupError, match=r"^csta: --data .*data: exists and is not a directory$"):
         build(tmp_path)
 
 
@@ -167,7 +168,7 @@ def test_summary_and_admin_hint(tmp_path: Path) -> None:
 
 
 def test_no_hint_once_the_admin_password_is_changed(tmp_path: Path) -> None:
-    build(tmp_path)
+    build(tmp_path).lock.release()
     directory = DataDirectory(tmp_path / "data")
     data = directory.load()
     data.admin_accounts[0] = attrs.evolve(

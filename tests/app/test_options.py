@@ -260,3 +260,9 @@ def test_twistd_option_error_is_one_line_and_a_hint(
     out = capsys.readouterr()
     assert out.out == ""  # no usage text before the error
     assert out.err == f"twistd csta: {message}\n(twistd csta --help lists the options)\n"
+
+
+def test_create_reaches_the_run_settings() -> None:
+    assert parse().settings.create is False
+    assert parse("--create").settings.create is True
+    assert "--create" in str(Options())

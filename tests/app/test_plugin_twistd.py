@@ -158,7 +158,7 @@ def test_corrupt_file_one_line_and_non_zero_exit(tmp_path: Path) -> None:
     ]
     assert "Traceback" not in result.stdout
     assert exchange.read_text() == '{"schema_version": 1, "plan": {"lims": [}}'
-    assert sorted(os.listdir(data)) == ["exchange.json"]
+    assert sorted(os.listdir(data)) == ["exchange.json", "server.lock"]
 
 
 def test_run_smoke_demo_then_restart(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from cstaserver.config import (
     to_json,
 )
 from cstaserver.config.codec import unstructure
+from cstaserver.config.model import LIMIT_RANGES
 from cstaserver.config.passwords import hash_password
 from cstaserver.pbx.plan import (
     AcdGroup,
@@ -151,13 +152,7 @@ def exchange_data(draw: st.DrawFn) -> ExchangeData:
         web_accounts=[WebAccount(u, draw(password_hashes())) for u in draw(unique_names())],
         admin_accounts=[AdminAccount(u, draw(password_hashes())) for u in draw(unique_names())],
         limits=Limits(
-            **{
-                field.name: 0
-                if field.name == "session_cleanup_delay"
-                else draw(st.integers(1, 10**6))
-                for field in attrs.fields(Limits)
-                if field.name != "notify_to_allow"
-            },
+            **{name: draw(st.integers(low, high)) for name, (low, high) in LIMIT_RANGES.items()},
             notify_to_allow=tuple(
                 draw(st.lists(st.sampled_from(["http://127.0.0.1:9000/", "https://hooks.lab/"])))
             ),
@@ -320,11 +315,18 @@ BAD = [
     (_set("csta_servers.1.web_port", 8081), "only an XML server has a web port"),
     (_set("csta_servers.1.server_type", "xml"), None),  # fine: XML on LIM 1 and on LIM 2
     (_set("authentication.applications.0.users.0.password_hash", "csta"), "no valid password"),
-    (_set("authentication.applications.0.max_duration", -1), "negative max_duration -1"),
+    (_set("authentication.applications.0.max_duration", -1), "max_duration -1 is not in 0-"),
+    (
+        _set("authentication.applications.0.max_duration", 10**7),
+        "max_duration 10000000 is not in 0-1000000 s",
+    ),
     (_set("web_accounts.0.password_hash", "csta"), "web accounts: user 'csta_user' has no"),
     (_set("admin_accounts.0.user", ""), "admin accounts: empty user name"),
     (_set("limits.max_sessions", 0), "limits.max_sessions is 0, less than 1"),
     (_set("limits.session_cleanup_delay", -1), "limits.session_cleanup_delay is -1"),
+    (_set("limits.max_message_bytes", 10**9), "limits.max_message_bytes is 1000000000, more than"),
+    (_set("limits.trace_total_bytes", 2**40), "limits.trace_total_bytes is 1099511627776, more"),
+    (_set("plan.lims.0.number", 1000), "LIM number 1000 is not in 1-999"),
 ]
 
 

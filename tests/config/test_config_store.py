@@ -153,7 +153,7 @@ def test_corrupt_file_is_a_config_error_and_untouched(
 
 def test_unreadable_file(tmp_path: Path) -> None:
     (tmp_path / "exchange.json").mkdir()
-    with pytest.raises(ConfigError, match="exchange.json: cannot read: Is a directory"):
+    with pytest.raises(ConfigError, match="exchange.json: a directory, not a regular file"):
         DataDirectory(tmp_path).load()
 
 
