@@ -77,6 +77,7 @@ Commands (-h after any of the administrator's commands for its options):
   sim dial DEVICE DIGITS             dial digit by digit (off-hook first)
   sim consult DEVICE NUMBER  |  sim transfer|conference DEVICE
   sim dtmf DEVICE DIGITS             keypad digits (DEVICE may be an outside caller)
+  sim park DEVICE TO  |  sim pickup DEVICE [TARGET]   park the active call; pick up a call
   sim dnd DEVICE on|off  |  sim forward DEVICE TYPE NUMBER|off
   sim busy DEVICE on|off  |  sim mode DEVICE handsfree|manual
   sim agent DEVICE login AGENT_ID | logout | ready | notready

@@ -34,6 +34,8 @@ USAGE = {
     "transfer": "sim transfer DEVICE",
     "conference": "sim conference DEVICE",
     "dtmf": "sim dtmf DEVICE DIGITS",
+    "park": "sim park DEVICE TO",
+    "pickup": "sim pickup DEVICE [TARGET]",
     "dnd": "sim dnd DEVICE on|off",
     "forward": "sim forward DEVICE TYPE NUMBER|off",
     "busy": "sim busy DEVICE on|off",
@@ -144,6 +146,22 @@ def _consult(controls: SimControls, args: list[str]) -> str:
     device, number = _exact(args, 2, "consult")
     call_id = controls.simulator.consult(device, number)
     return f"{device}: consultation call {call_id} to {number} (the other call held)"
+
+
+def _park(controls: SimControls, args: list[str]) -> str:
+    device, to = _exact(args, 2, "park")
+    call_id = controls.simulator.park(device, to)
+    return f"{device}: parked call {call_id} at {to}"
+
+
+def _pickup(controls: SimControls, args: list[str]) -> str:
+    if len(args) not in (1, 2):
+        raise CommandError(f"usage: {USAGE['pickup']}")
+    words = _exact(args, len(args), "pickup")
+    target = words[1] if len(words) == 2 else None
+    call_id = controls.simulator.pickup(words[0], target)
+    where = f"at {target}" if target else "in its pick-up group"
+    return f"{words[0]}: picked up call {call_id} {where}"
 
 
 def _join(verb: str) -> Verb:
@@ -315,6 +333,8 @@ VERBS: dict[str, Verb] = {
     "transfer": _join("transfer"),
     "conference": _join("conference"),
     "dtmf": _dtmf,
+    "park": _park,
+    "pickup": _pickup,
     "dnd": _dnd,
     "forward": _forward,
     "busy": _busy,

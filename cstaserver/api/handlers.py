@@ -399,6 +399,17 @@ class Handlers:
     def transfer(self, request: ApiRequest) -> dict[str, Any]:
         return self._join(request, "transfer")
 
+    # -- call park and call pickup from the handset --------------------------------------------
+    def park(self, request: ApiRequest) -> dict[str, Any]:
+        return self._press(request, "park")
+
+    def pickup(self, request: ApiRequest) -> dict[str, Any]:
+        info = self.device(request.params["number"])
+        target = request.fields.get("target")
+        return self._acted(
+            info, lambda: self.simulator.pickup(info.number, target), request, "pickup"
+        )
+
     def conference(self, request: ApiRequest) -> dict[str, Any]:
         return self._join(request, "conference")
 
@@ -867,6 +878,30 @@ def routes(handlers: Handlers) -> tuple[Route, ...]:
             "Single-step transfer: send the active call (a group's queued call) elsewhere.",
             "DeviceAction",
             fields=(TO, CALL),
+            errors=DEVICE_ACTION_ERRORS,
+        ),
+        Route(
+            "POST",
+            device_path + "/park",
+            admin,
+            h.park,
+            "Park the active call at the extension 'to' (Queued park; it rings the parker again "
+            "after the exchange's park recall time unless picked up there).",
+            "DeviceAction",
+            fields=(Field("to", "string", "The extension to park the call at.", True), CALL),
+            errors=DEVICE_ACTION_ERRORS,
+        ),
+        Route(
+            "POST",
+            device_path + "/pickup",
+            admin,
+            h.pickup,
+            "Pick up, at this phone, the call ringing or parked at 'target', or without one the "
+            "call that has rung longest in the phone's pick-up group (cause callPickup).",
+            "DeviceAction",
+            fields=(
+                Field("target", "string", "The extension whose call to take (default: group)."),
+            ),
             errors=DEVICE_ACTION_ERRORS,
         ),
         Route(

@@ -68,6 +68,11 @@ def _single_step_transfer(switch: Any, call: str, number: str, args: Mapping[str
     switch.single_step_transfer(call, number, args["to"])
 
 
+def _park(switch: Any, call: str, number: str, args: Mapping[str, Any]) -> None:
+    """The call keeps its ID (it waits, parked, at ``to``): no new call to report."""
+    switch.park_call(call, number, args["to"])
+
+
 #: The call the on-hook key clears: the active one first, a held one last.
 ON_HOOK_ORDER = (
     ConnectionState.CONNECTED,
@@ -78,8 +83,8 @@ ON_HOOK_ORDER = (
     ConnectionState.HOLD,
 )
 
-#: The keys by the name the logs and the API use. Call pickup and park from the handset are
-#: added here (a ``Key`` whose ``press`` calls the switch's operation).
+#: The keys by the name the logs and the API use (a ``Key`` whose ``press`` calls the switch's
+#: operation). Call pickup takes a call of another phone: :meth:`Simulator.pickup`.
 KEYS: dict[str, Key] = {
     "answer": Key(
         (ConnectionState.ALERTING,),
@@ -129,6 +134,12 @@ KEYS: dict[str, Key] = {
         Refusal.CONNECTION_NOT_IN_STATE,
         "call alerting or queued",
         lambda switch, call, number, args: switch.deflect_call(call, number, args["to"]),
+    ),
+    "park": Key(
+        (ConnectionState.CONNECTED,),
+        Refusal.NO_ACTIVE_CALL,
+        "active call",
+        _park,
     ),
     "dtmf": Key(
         (ConnectionState.CONNECTED,),

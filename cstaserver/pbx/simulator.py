@@ -266,6 +266,27 @@ class Simulator:
         """``sim consult``: hold the active call and call ``to`` (the new call's ID)."""
         return self.press(device, "consultation", to=to)
 
+    def park(self, device: str, to: str) -> str:
+        """``sim park``: the park key on the active call; it waits at the extension ``to``
+        (Queued park; recalled after the exchange's park recall time)."""
+        return self.press(device, "park", to=to)
+
+    def pickup(self, device: str, target: str | None = None) -> str:
+        """``sim pickup``: the person at ``device`` lifts the handset and dials the pick-up
+        code - for the call ringing (or parked) at ``target``, or without one for the call
+        that has rung longest in the phone's pick-up group (Diverted and Established, cause
+        callPickup). Returns the call picked up."""
+        info = self.require_terminal(device)
+        if target is None:
+            return str(self.switch.group_pickup_call(info.number, by_hand=True)[0])
+        number = self.switch.party_number(target)
+        for call_id, _conn in self.switch.connections_at(number).items():
+            call = self.switch.calls[call_id]
+            if self.switch.pickup.pickable(call, number):
+                self.switch.pickup_call(call_id, number, info.number, by_hand=True)
+                return call_id
+        raise SwitchError(Refusal.NO_CALL_TO_ANSWER, f"{number} has no call ringing or parked")
+
     def join(self, device: str, key: str) -> str:
         """``sim transfer`` / ``sim conference``: the key joining the held and the active
         call of the phone (``handset.TWO_CALL_KEYS``); the resulting call's ID."""

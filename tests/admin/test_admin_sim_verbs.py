@@ -56,6 +56,17 @@ def test_off_hook_dial_digit_by_digit_and_on_hook(sim: Sim) -> None:
     assert sim.switch.calls == {}
 
 
+def test_park_and_pickup(sim: Sim) -> None:
+    sim("call 1000 1001")
+    sim("answer 1001")
+    assert sim("park 1001 1003") == "1001: parked call 1 at 1003\n"
+    assert sim("pickup 1004 1003") == "1004: picked up call 1 at 1003\n"
+    assert sorted(d for d, _ in sim.switch.snapshot_call("1")) == ["1000", "1004"]
+    assert sim.error("pickup 1004 1003") == "sim: 1003 has no call ringing or parked\n"
+    assert sim.error("park 1004") == f"sim: usage: {USAGE['park']}\n"
+    assert sim.error("pickup") == f"sim: usage: {USAGE['pickup']}\n"
+
+
 def test_reject_hold_consult_transfer(sim: Sim) -> None:
     sim("call 1000 1001")
     assert sim("reject 1001") == "1001: reject (call 1)\n"

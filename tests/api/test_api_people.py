@@ -185,3 +185,21 @@ def test_reset_removes_the_profiles(api: ApiWeb) -> None:
     api.post("/reset")
     assert api.get("/behaviours").json == {"behaviours": []}
     assert api.get("/devices/1002").json["device"]["busy"] is False
+
+
+def test_park_and_pickup_from_the_handset(api: ApiWeb) -> None:
+    call_id = api.post("/devices/1000/dial", {"to": "1001"}).json["call"]["id"]
+    api.post("/devices/1001/answer")
+    parked = api.post("/devices/1001/park", {"to": "1003"})
+    assert parked.status == 200 and parked.json["call"]["id"] == call_id
+    assert states(parked.json["call"]) == {"1000": "connected", "1003": "queued"}
+    picked = api.post("/devices/1004/pickup", {"target": "1003"})
+    assert picked.status == 200 and picked.json["call"]["id"] == call_id
+    assert states(picked.json["call"]) == {"1000": "connected", "1004": "connected"}
+
+
+def test_pickup_with_nothing_ringing_is_409_and_changes_nothing(api: ApiWeb) -> None:
+    before = api.state()
+    refused = api.post("/devices/1004/pickup", {"target": "1003"})
+    assert refused.status == 409 and refused.error == "no_call_to_answer"
+    assert api.state() == before
