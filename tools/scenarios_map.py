@@ -75,6 +75,10 @@ LOOPBACK = "tests/xmlproto/test_xml_loopback_services.py::LoopbackServiceTests::
 LYNC = "tests/sip/test_tr87_features.py::LyncFeaturesTcp::"
 LYNC_LINES = "tests/sip/test_tr87_lines.py::LyncLinesTcp::"
 API = "tests/api/test_api_actions.py::"
+PICKUP = "tests/pbx/test_pbx_pickup_park.py::"
+XML_PICKUP = "tests/xmlproto/test_xml_pickup_park.py::"
+HANDSET = "tests/pbx/test_pbx_handset.py::"
+HANDSET_PICKUP = "tests/pbx/test_pbx_handset_pickup_park.py::"
 
 _FRONT = "front matter of the report, no call scenario"
 _BLOCKED = (
@@ -82,7 +86,6 @@ _BLOCKED = (
     "connection too (ECMA-269 clearing of a call with fewer than two parties left); no "
     "connection is left in the blocked state, so this variant cannot occur"
 )
-_BEING_BUILT = "not yet modelled by the simulated exchange; mapped here once it is"
 
 CLAUSES: tuple[Clause, ...] = (
     _c("1", "Scope", why="no-scenario", reason=_FRONT),
@@ -128,10 +131,8 @@ CLAUSES: tuple[Clause, ...] = (
         "Manually dialled call showing individual digits dialled",
         BASIC + "test_manual_dial",
         EXT + "test_digits_dialled_only_at_the_dialling_device",
-        note=(
-            "the simulated person dials the whole number at once: one DigitsDialed event "
-            "carries all its digits, not one event per digit"
-        ),
+        HANDSET + "test_off_hook_then_dial_digit_by_digit",
+        HANDSET + "test_dial_from_on_hook_goes_off_hook_first",
     ),
     _c(
         "4.6",
@@ -148,8 +149,9 @@ CLAUSES: tuple[Clause, ...] = (
         "Multi-stage dialling",
         why="not-modelled",
         reason=(
-            "the simulated exchange routes a complete number at once; there is no second dial "
-            "tone or overlap dialling to continue a call in stages"
+            "a person at a simulated phone dials key by key and an outside number is routed "
+            "after the interdigit time (tests/pbx/test_pbx_handset.py), but there is no second "
+            "dial tone and no Dial Digits service to continue a call in stages from CSTA"
         ),
     ),
     _c(
@@ -349,7 +351,10 @@ FAMILIES: tuple[Clause, ...] = (
         "Single Step Conference Call (a device added to a call)",
         FEATURES + "test_single_step_conference",
         LOOPBACK + "test_single_step_conference",
-        note="participation types (silent monitoring) and conferencingDevice not yet modelled",
+        PICKUP + "test_single_step_conference_names_the_requesting_party",
+        PICKUP + "test_silent_single_step_conference",
+        XML_PICKUP + "SingleStepConferenceOverXml::"
+        "test_conferencing_device_is_the_requesting_party_and_silent_is_honoured",
     ),
     _f(
         "alternate",
@@ -458,21 +463,57 @@ FAMILIES: tuple[Clause, ...] = (
         LYNC + "test_snapshot_device",
         LYNC + "test_snapshot_call_names_every_party_in_e164",
     ),
-    _f("pickup", "Call pickup (directed and group)", why="not-yet", reason=_BEING_BUILT),
-    _f("park", "Call park", why="not-yet", reason=_BEING_BUILT),
+    _f(
+        "pickup",
+        "Call pickup (directed and group)",
+        PICKUP + "test_directed_pickup_takes_a_ringing_call_to_the_requesting_device",
+        PICKUP + "test_group_pickup_takes_the_oldest_call_ringing_in_the_group",
+        XML_PICKUP + "PickupOverXml::test_directed_pickup",
+        XML_PICKUP + "PickupOverXml::test_group_pickup_and_its_errors",
+        HANDSET_PICKUP + "test_pickup_at_the_handset_takes_the_call_ringing_at_another_phone",
+    ),
+    _f(
+        "park",
+        "Call park",
+        PICKUP + "test_park_and_retrieve_by_picking_up_at_the_parked_to_extension",
+        PICKUP + "test_an_unretrieved_parked_call_recalls_the_parker",
+        XML_PICKUP + "ParkOverXml::test_park_and_retrieve",
+        LOOPBACK + "test_park_then_retrieve_by_directed_pickup",
+        HANDSET_PICKUP + "test_park_key_then_pickup_at_the_parked_to_extension",
+    ),
     _f(
         "call-back",
         "Call back (completion of calls to a busy or absent party)",
-        why="not-yet",
-        reason=_BEING_BUILT,
+        PICKUP + "test_call_back_on_a_busy_extension_rings_the_requester_then_the_extension",
+        PICKUP + "test_call_back_on_no_answer_waits_for_the_extension_to_finish_a_call",
+        XML_PICKUP
+        + "CampOnCallBackIntrusionOverXml::test_call_back_then_cancel_and_non_call_related",
+        LOOPBACK + "test_call_back_non_call_related_and_its_event",
     ),
-    _f("camp-on", "Camp-on by the caller to a busy party", why="not-yet", reason=_BEING_BUILT),
-    _f("intrusion", "Intrusion into a busy party's call", why="not-yet", reason=_BEING_BUILT),
+    _f(
+        "camp-on",
+        "Camp-on by the caller to a busy party",
+        PICKUP + "test_camp_on_waits_at_the_busy_extension_and_rings_when_it_is_free",
+        XML_PICKUP + "CampOnCallBackIntrusionOverXml::test_camp_on",
+    ),
+    _f(
+        "intrusion",
+        "Intrusion into a busy party's call",
+        PICKUP + "test_intrusion_joins_the_busy_extensions_call",
+        PICKUP + "test_silent_intrusion_hears_and_is_not_heard",
+        XML_PICKUP + "CampOnCallBackIntrusionOverXml::test_intrusion_allowed_refused_and_silent",
+    ),
     _f(
         "handset-features",
-        "Hold, consultation and transfer done at the handset by the person",
+        "Hold, consultation, transfer, conference and the rest done at the handset by the person",
         API + "test_hold_and_retrieve",
         API + "test_consultation_then_transfer",
-        note="further handset actions (conference at the handset and others) not yet modelled",
+        HANDSET + "test_off_hook_then_dial_digit_by_digit",
+        HANDSET + "test_reject_an_internal_call_gives_the_caller_busy_tone",
+        HANDSET + "test_hold_key_and_retrieve",
+        HANDSET + "test_consultation_then_transfer_from_the_handset",
+        HANDSET + "test_conference_from_the_handset",
+        HANDSET + "test_dtmf_from_the_keypad_and_from_an_outside_caller",
+        HANDSET + "test_dnd_and_forwarding_set_at_the_phone",
     ),
 )
