@@ -79,6 +79,8 @@ PICKUP = "tests/pbx/test_pbx_pickup_park.py::"
 XML_PICKUP = "tests/xmlproto/test_xml_pickup_park.py::"
 HANDSET = "tests/pbx/test_pbx_handset.py::"
 HANDSET_PICKUP = "tests/pbx/test_pbx_handset_pickup_park.py::"
+LYNC_PICKUP = "tests/sip/test_tr87_call_features.py::LyncCallFeaturesTcp::"
+SOAP_PICKUP = "tests/soap/test_soap_call_features.py::SoapCallFeatures::"
 
 _FRONT = "front matter of the report, no call scenario"
 _BLOCKED = (
@@ -355,6 +357,8 @@ FAMILIES: tuple[Clause, ...] = (
         PICKUP + "test_silent_single_step_conference",
         XML_PICKUP + "SingleStepConferenceOverXml::"
         "test_conferencing_device_is_the_requesting_party_and_silent_is_honoured",
+        LYNC_PICKUP + "test_single_step_conference_silent",
+        SOAP_PICKUP + "test_single_step_conference_silent_and_a_busy_device",
     ),
     _f(
         "alternate",
@@ -471,6 +475,10 @@ FAMILIES: tuple[Clause, ...] = (
         XML_PICKUP + "PickupOverXml::test_directed_pickup",
         XML_PICKUP + "PickupOverXml::test_group_pickup_and_its_errors",
         HANDSET_PICKUP + "test_pickup_at_the_handset_takes_the_call_ringing_at_another_phone",
+        LYNC_PICKUP + "test_directed_pickup",
+        LYNC_PICKUP + "test_group_pickup",
+        SOAP_PICKUP + "test_directed_pickup_and_its_refusal",
+        SOAP_PICKUP + "test_group_pickup_and_its_refusals",
     ),
     _f(
         "park",
@@ -480,6 +488,8 @@ FAMILIES: tuple[Clause, ...] = (
         XML_PICKUP + "ParkOverXml::test_park_and_retrieve",
         LOOPBACK + "test_park_then_retrieve_by_directed_pickup",
         HANDSET_PICKUP + "test_park_key_then_pickup_at_the_parked_to_extension",
+        LYNC_PICKUP + "test_park_then_pickup_from_the_park_position",
+        SOAP_PICKUP + "test_park_and_a_bad_park_to",
     ),
     _f(
         "call-back",
@@ -489,12 +499,17 @@ FAMILIES: tuple[Clause, ...] = (
         XML_PICKUP
         + "CampOnCallBackIntrusionOverXml::test_call_back_then_cancel_and_non_call_related",
         LOOPBACK + "test_call_back_non_call_related_and_its_event",
+        LYNC_PICKUP + "test_call_back_then_cancel",
+        LYNC_PICKUP + "test_call_back_non_call_related_rings_back_when_free",
+        SOAP_PICKUP + "test_call_back_cancel_and_non_call_related",
     ),
     _f(
         "camp-on",
         "Camp-on by the caller to a busy party",
         PICKUP + "test_camp_on_waits_at_the_busy_extension_and_rings_when_it_is_free",
         XML_PICKUP + "CampOnCallBackIntrusionOverXml::test_camp_on",
+        LYNC_PICKUP + "test_camp_on_a_busy_extension",
+        SOAP_PICKUP + "test_camp_on_and_its_refusal",
     ),
     _f(
         "intrusion",
@@ -502,6 +517,8 @@ FAMILIES: tuple[Clause, ...] = (
         PICKUP + "test_intrusion_joins_the_busy_extensions_call",
         PICKUP + "test_silent_intrusion_hears_and_is_not_heard",
         XML_PICKUP + "CampOnCallBackIntrusionOverXml::test_intrusion_allowed_refused_and_silent",
+        LYNC_PICKUP + "test_intrude_silently",
+        SOAP_PICKUP + "test_intrusion_refused_then_allowed_silent",
     ),
     _f(
         "handset-features",
