@@ -161,18 +161,25 @@ class SoapCallFeatures(unittest.TestCase):
     # -- call back -----------------------------------------------------------------------
     async def test_call_back_cancel_and_non_call_related(self) -> None:
         busy, call = self.busy_attempt()
+        await self.monitor("1002")
         frame = await self.ok(
             xml("CallBack", f"<callbackConnection>{conn(call, '1002')}</callbackConnection>"),
             "CallBackResponse",
         )
         assert frame.get("target_device") == "1001"
         assert self.web.switch.call_backs_of("1002") == ["1001"]
+        assert await self.events() == [
+            ("ConnectionClearedEvent", "callBack"),  # the failed call ends
+            ("CallClearedEvent", "callBack"),
+            ("CallBackEvent", None),
+        ]
         cancel = xml(
             "CancelCallBack",
             "<originatingDevice>1002</originatingDevice><targetDevice>1001</targetDevice>",
         )
         await self.ok(cancel, "CancelCallBackResponse")
         assert self.web.switch.call_backs_of("1002") == []
+        assert await self.events() == [("CallBackEvent", None)]
         assert await self.refused(cancel) == "stateIncompatibility/invalidDeviceState"
         order = xml(
             "CallBackNonCallRelated",
