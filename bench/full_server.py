@@ -52,6 +52,9 @@ listens. Commands on stdin (one per line; answers on stdout):
 - ``objects`` -> ``OBJECTS {"tracked": n, "frozen": n, "top": [[type, count], ...]}``:
   the objects the cyclic collector tracks (not frozen), the 15 most frequent types (a
   diagnostic: what a full collection has to walk);
+- ``profile start`` / ``profile stop PATH`` -> ``PROFILE ...``: ``cProfile`` on the reactor
+  thread from now / stop it and dump its stats to PATH (``bench/profiling.py``: a profile of
+  the measured window only, without start-up and warm-up);
 - ``events`` -> ``EVENTS {"total": n, "types": {"Delivered": n, ...}}``: every domain event
   the switch has published since start-up, by class (what ``/api/v1/events`` streams to a
   subscriber without a filter; ``xml_load.py stream`` compares the two).
@@ -188,6 +191,7 @@ class BenchControl(Control):
         self.root = root
         self.gc_pauses = gc_pauses
         self.counter = counter or EventCount()
+        self.profiler: Any = None
 
     @property
     def core(self) -> Any:
@@ -226,6 +230,17 @@ class BenchControl(Control):
                 total = sum(st.size_diff for st in stats)
                 Path(words[2]).write_text(json.dumps({"total_diff": total, "top": top}, indent=1))
                 say(f"TRACE {total}")
+            elif words[:2] == ["profile", "start"]:
+                import cProfile
+
+                self.profiler = cProfile.Profile()
+                self.profiler.enable()
+                say("PROFILE started")
+            elif words[:2] == ["profile", "stop"]:
+                self.profiler.disable()
+                self.profiler.dump_stats(words[2])
+                self.profiler = None
+                say("PROFILE stopped")
             elif words[:1] == ["gc"]:
                 say(f"GC {gc.collect()}")
             elif words[:1] == ["objects"]:
