@@ -21,6 +21,8 @@ What differs from ``twistd -n csta``, and why:
 - ``--no-metrics`` takes the metrics' request observer off the core after start-up (the
   ``/metrics`` page stays; nothing is counted per request), the baseline of
   ``xml_load.py metrics``;
+- ``--trace-total-bytes N`` sets the wire trace's total bound (``Limits.trace_total_bytes``,
+  64 MiB by default): the soak's warm-up is the traces filling up to it;
 - ``--reserve N`` leaves the first N extensions (10000 .. 10000 + N - 1) out of the
   ``traffic`` command's pairs, for a load client's own pairs (``common.pair``: slot i is
   10000 + 2i and 10000 + 2i + 1), so the switch-side calls never make its devices busy
@@ -129,7 +131,7 @@ RAISED_LIMITS = {
 }
 
 
-def prepare_data(path: Path, extensions: int) -> None:
+def prepare_data(path: Path, extensions: int, trace_total_bytes: int | None = None) -> None:
     """The generated exchange, the demo's servers and logins, a self-signed certificate."""
     import attrs
 
@@ -145,7 +147,9 @@ def prepare_data(path: Path, extensions: int) -> None:
         plan=plan,
         csta_servers=default_csta_servers(plan, AuthMode.OPTIONAL),
         limits=attrs.evolve(
-            Limits(), **{k: v for k, v in RAISED_LIMITS.items() if hasattr(Limits(), k)}
+            Limits(),
+            **{k: v for k, v in RAISED_LIMITS.items() if hasattr(Limits(), k)},
+            **({"trace_total_bytes": trace_total_bytes} if trace_total_bytes else {}),
         ),
     )
     directory = DataDirectory(path)
@@ -304,6 +308,12 @@ def main() -> None:
     parser.add_argument("--log-level", default="warn")
     parser.add_argument("--profile", metavar="PATH", help="cProfile the reactor, stats to PATH")
     parser.add_argument(
+        "--trace-total-bytes",
+        type=int,
+        metavar="N",
+        help="the wire trace's bound over all associations (default: the product's, 64 MiB)",
+    )
+    parser.add_argument(
         "--no-metrics", action="store_true", help="no request observer on the core (baseline)"
     )
     parser.add_argument(
@@ -332,7 +342,7 @@ def main() -> None:
     else:
         tmp = tempfile.mkdtemp(prefix="csta-bench-")
         data = Path(tmp)
-        prepare_data(data, args.extensions)
+        prepare_data(data, args.extensions, args.trace_total_bytes)
     try:
         from cstaserver.app.options import Options
         from cstaserver.app.root import build_service

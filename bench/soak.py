@@ -520,6 +520,7 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
 
     return {
         "minutes": args.minutes,
+        "trace_total_bytes": args.trace_total_bytes,
         "rate_calls_per_s": args.rate,
         "ring_s": args.ring,
         "talk_s": args.talk,
@@ -547,7 +548,8 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
 def run(args: argparse.Namespace) -> dict[str, Any]:
     prefix, load_cpus = common.cpu_plan()
     pinned = common.pin_self(load_cpus)
-    with clients.FullServer(args.extensions, prefix) as server:
+    extra = ["--trace-total-bytes", str(args.trace_total_bytes)] if args.trace_total_bytes else []
+    with clients.FullServer(args.extensions, prefix, extra) as server:
         gc.disable()  # bounded run: the client must not pause itself
         try:
             result = asyncio.run(soak(args, server))
@@ -618,6 +620,13 @@ def main() -> None:
         "--tracemalloc",
         action="store_true",
         help="diagnostic: tracemalloc in the server from 1/4 of the run, top growth sites in the JSON",
+    )
+    parser.add_argument(
+        "--trace-total-bytes",
+        type=int,
+        metavar="N",
+        help="the server's wire trace bound (default the product's 64 MiB: filling it is the "
+        "warm-up, ~10 minutes at 20 calls/s)",
     )
     parser.add_argument("--name", default="soak", help="results file name [soak]")
     parser.add_argument("--no-write", action="store_true", help="do not write results JSON")
