@@ -481,7 +481,7 @@ def bench_soak(full: bool) -> list[Row]:
         ),
         row(
             "soak",
-            f"{label}: worst 10 s interval p99 event latency",
+            f"{label}: worst {interval} s interval p99 event latency",
             d["worst_interval_p99_ms"],
             "ms",
         ),
