@@ -137,6 +137,12 @@ bench-call-centre: $(STAMP)
 bench-stream: $(STAMP)
 	$(BIN)/python bench/xml_load.py stream $(BENCH_ARGS)
 
+# cProfile of the whole server under the XML, SOAP and TR/87 (UDP, TCP) loads, by layer:
+# bench/results/profile-<path>-<date>.txt (bench/README.md). Not part of `make test`.
+.PHONY: bench-profile
+bench-profile: $(STAMP)
+	$(BIN)/python bench/profiling.py $(BENCH_ARGS)
+
 # TR/87 with SIPp against ours and a stateless Kamailio (bench/tr87/README.md); installs
 # sip-tester and kamailio with apt-get when missing. Not part of `make test`.
 .PHONY: bench-tr87

@@ -21,6 +21,8 @@ What differs from ``twistd -n csta``, and why:
 - ``--no-metrics`` takes the metrics' request observer off the core after start-up (the
   ``/metrics`` page stays; nothing is counted per request), the baseline of
   ``xml_load.py metrics``;
+- ``--trace-total-bytes N`` sets the wire trace's total bound (``Limits.trace_total_bytes``,
+  64 MiB by default): the soak's warm-up is the traces filling up to it;
 - ``--reserve N`` leaves the first N extensions (10000 .. 10000 + N - 1) out of the
   ``traffic`` command's pairs, for a load client's own pairs (``common.pair``: slot i is
   10000 + 2i and 10000 + 2i + 1), so the switch-side calls never make its devices busy
@@ -52,6 +54,9 @@ listens. Commands on stdin (one per line; answers on stdout):
 - ``objects`` -> ``OBJECTS {"tracked": n, "frozen": n, "top": [[type, count], ...]}``:
   the objects the cyclic collector tracks (not frozen), the 15 most frequent types (a
   diagnostic: what a full collection has to walk);
+- ``profile start`` / ``profile stop PATH`` -> ``PROFILE ...``: ``cProfile`` on the reactor
+  thread from now / stop it and dump its stats to PATH (``bench/profiling.py``: a profile of
+  the measured window only, without start-up and warm-up);
 - ``events`` -> ``EVENTS {"total": n, "types": {"Delivered": n, ...}}``: every domain event
   the switch has published since start-up, by class (what ``/api/v1/events`` streams to a
   subscriber without a filter; ``xml_load.py stream`` compares the two).
@@ -126,7 +131,7 @@ RAISED_LIMITS = {
 }
 
 
-def prepare_data(path: Path, extensions: int) -> None:
+def prepare_data(path: Path, extensions: int, trace_total_bytes: int | None = None) -> None:
     """The generated exchange, the demo's servers and logins, a self-signed certificate."""
     import attrs
 
@@ -142,7 +147,9 @@ def prepare_data(path: Path, extensions: int) -> None:
         plan=plan,
         csta_servers=default_csta_servers(plan, AuthMode.OPTIONAL),
         limits=attrs.evolve(
-            Limits(), **{k: v for k, v in RAISED_LIMITS.items() if hasattr(Limits(), k)}
+            Limits(),
+            **{k: v for k, v in RAISED_LIMITS.items() if hasattr(Limits(), k)},
+            **({"trace_total_bytes": trace_total_bytes} if trace_total_bytes else {}),
         ),
     )
     directory = DataDirectory(path)
@@ -188,6 +195,7 @@ class BenchControl(Control):
         self.root = root
         self.gc_pauses = gc_pauses
         self.counter = counter or EventCount()
+        self.profiler: Any = None
 
     @property
     def core(self) -> Any:
@@ -226,6 +234,17 @@ class BenchControl(Control):
                 total = sum(st.size_diff for st in stats)
                 Path(words[2]).write_text(json.dumps({"total_diff": total, "top": top}, indent=1))
                 say(f"TRACE {total}")
+            elif words[:2] == ["profile", "start"]:
+                import cProfile
+
+                self.profiler = cProfile.Profile()
+                self.profiler.enable()
+                say("PROFILE started")
+            elif words[:2] == ["profile", "stop"]:
+                self.profiler.disable()
+                self.profiler.dump_stats(words[2])
+                self.profiler = None
+                say("PROFILE stopped")
             elif words[:1] == ["gc"]:
                 say(f"GC {gc.collect()}")
             elif words[:1] == ["objects"]:
@@ -289,6 +308,12 @@ def main() -> None:
     parser.add_argument("--log-level", default="warn")
     parser.add_argument("--profile", metavar="PATH", help="cProfile the reactor, stats to PATH")
     parser.add_argument(
+        "--trace-total-bytes",
+        type=int,
+        metavar="N",
+        help="the wire trace's bound over all associations (default: the product's, 64 MiB)",
+    )
+    parser.add_argument(
         "--no-metrics", action="store_true", help="no request observer on the core (baseline)"
     )
     parser.add_argument(
@@ -317,7 +342,7 @@ def main() -> None:
     else:
         tmp = tempfile.mkdtemp(prefix="csta-bench-")
         data = Path(tmp)
-        prepare_data(data, args.extensions)
+        prepare_data(data, args.extensions, args.trace_total_bytes)
     try:
         from cstaserver.app.options import Options
         from cstaserver.app.root import build_service

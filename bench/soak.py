@@ -27,13 +27,16 @@ that interval (stamps taken by a switch subscriber registered before the core, m
 the client's arrival time, as in ``fanout.py``; the stamp table is taken and cleared each
 interval, so it does not grow).
 
-At the end: RSS and descriptor slopes (least squares over the second half of the run; the
-first half includes the warm-up), and per monitor the events the server handed to it (``Monitor.delivered``,
+At the end: RSS and descriptor slopes (least squares) after the warm-up (``warmup_end``:
+from the sample after which RSS never rises more than 64 kB again, followed by at least
+30 s and a third of the samples; else the last two thirds of the run), and per monitor the events the server handed to it (``Monitor.delivered``,
 read with the server's ``monitors`` command after the traffic has stopped and the clients
 have drained) against the events the clients received. Then everything is closed (BYE,
 StopApplicationSession, connections) and the server stopped by its PID in a ``finally``.
-Targets: no event lost (none missing, none extra); RSS flat: the second half's slope under
-5 % of RSS per hour; descriptors flat: at most 2 apart over the second half. Writes ``bench/results/soak-<date>.json``.
+Targets: no event lost (none missing, none extra); RSS flat: the slope after the warm-up
+under 5 % of RSS per hour (not judged - ``null`` - in a run under 5 minutes whose RSS never
+stopped rising: warm-up and a leak look alike for a minute); descriptors flat: at most 2
+apart after the warm-up. Writes ``bench/results/soak-<date>.json``.
 """
 
 from __future__ import annotations
@@ -279,22 +282,64 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((t - mt) * (y - my) for t, y in points) / var if var else 0.0
 
 
+#: RSS may rise this much (16 pages of 4 kB) after the warm-up's end and still count as flat.
+SETTLE_TOLERANCE_BYTES = 64 * 1024
+#: The flat stretch after the warm-up must last this long to count (seconds).
+SETTLE_SECONDS = 30.0
+#: Below this many minutes a run that never settles is not judged (growth or warm-up?).
+JUDGE_UNSETTLED_MINUTES = 5.0
+
+
+def warmup_end(
+    samples: list[dict[str, Any]],
+    tolerance: int = SETTLE_TOLERANCE_BYTES,
+    settle_s: float = SETTLE_SECONDS,
+) -> int | None:
+    """Index of the first sample after which RSS never rises more than ``tolerance`` above
+    it again (the RSS has stopped rising: caches, free lists, the wire trace's bounded rings
+    and allocator arenas are full), provided at least ``settle_s`` seconds and a third of the
+    samples (and three) follow it; None when the run never settles."""
+    rss = [s["rss_bytes"] for s in samples]
+    need = max(3, len(rss) // 3)
+    later_max = 0
+    ends: list[int] = []
+    for i in range(len(rss) - 1, -1, -1):  # from the end: the highest RSS after each sample
+        later_max = max(later_max, rss[i])
+        if later_max - rss[i] <= tolerance:
+            ends.append(i)
+    for i in sorted(ends):
+        if len(rss) - i >= need and samples[-1]["t"] - samples[i]["t"] >= settle_s:
+            return i
+    return None
+
+
 def summarise(samples: list[dict[str, Any]], duration: float) -> dict[str, Any]:
-    """Slopes and ranges over the second half of the run (the first half includes the
-    warm-up: allocator arenas, caches and Python's free lists filling up; a leak keeps
-    growing in the second half), the slope after the first minute for comparison, and the
-    worst interval's p99 latency."""
-    steady = [s for s in samples if s["t"] >= duration / 2] or samples[-2:]
+    """Slopes and ranges after the warm-up (``warmup_end``: from the sample after which RSS
+    stops rising; when it never does, the last two thirds of the run), the second half's
+    and the after-the-first-minute slopes for comparison, and the worst interval's p99."""
+    end = warmup_end(samples)
+    if end is not None:
+        steady = samples[end:]
+    else:
+        steady = samples[len(samples) // 3 :] or samples[-2:]
+    half = [s for s in samples if s["t"] >= duration / 2] or samples[-2:]
     after_minute = [s for s in samples if s["t"] >= min(60.0, duration / 2)]
     rss_slope = slope([(s["t"], s["rss_bytes"]) for s in steady])
     rss_values = [s["rss_bytes"] for s in steady] or [0]
     fds_values = [s["fds"] for s in steady] or [0]
     all_latency = [s["p99_ms"] for s in samples if s["xml_events"]]
     mean_rss = sum(rss_values) / len(rss_values) or 1
+    half_mean = sum(s["rss_bytes"] for s in half) / max(len(half), 1) or 1
     return {
+        "settled": end is not None,
+        "warmup_s": samples[end]["t"] if end is not None else None,
         "steady_from_s": steady[0]["t"] if steady else None,
         "rss_slope_bytes_per_min": rss_slope * 60,
         "rss_growth_per_hour_pct": 100 * rss_slope * 3600 / mean_rss,
+        "rss_growth_second_half_per_hour_pct": 100
+        * slope([(s["t"], s["rss_bytes"]) for s in half])
+        * 3600
+        / half_mean,
         "rss_slope_after_first_minute_bytes_per_min": 60
         * slope([(s["t"], s["rss_bytes"]) for s in after_minute]),
         "rss_first_last": [samples[0]["rss_bytes"], samples[-1]["rss_bytes"]] if samples else [],
@@ -305,10 +350,19 @@ def summarise(samples: list[dict[str, Any]], duration: float) -> dict[str, Any]:
     }
 
 
-def targets(result: dict[str, Any]) -> dict[str, bool]:
+def rss_verdict(result: dict[str, Any]) -> bool | None:
+    """RSS flat (slope after the warm-up under 5 % of RSS per hour): True or False; None (not
+    judged) for a short run whose RSS never stopped rising - warm-up and a leak look the same
+    for a minute; a longer run that never settles is judged on its last two thirds."""
+    if not result.get("settled", True) and result.get("minutes", 0) < JUDGE_UNSETTLED_MINUTES:
+        return None
+    return result["rss_growth_per_hour_pct"] < 5.0
+
+
+def targets(result: dict[str, Any]) -> dict[str, bool | None]:
     return {
         "no_event_lost": result["events_lost"] == 0 and result["events_extra"] == 0,
-        "rss_flat_lt_5pct_per_hour": result["rss_growth_per_hour_pct"] < 5.0,
+        "rss_flat_lt_5pct_per_hour": rss_verdict(result),
         "fds_flat": result["fds_min_max_steady"][1] - result["fds_min_max_steady"][0] <= 2,
     }
 
@@ -469,6 +523,7 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
 
     return {
         "minutes": args.minutes,
+        "trace_total_bytes": args.trace_total_bytes,
         "rate_calls_per_s": args.rate,
         "ring_s": args.ring,
         "talk_s": args.talk,
@@ -496,7 +551,8 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
 def run(args: argparse.Namespace) -> dict[str, Any]:
     prefix, load_cpus = common.cpu_plan()
     pinned = common.pin_self(load_cpus)
-    with clients.FullServer(args.extensions, prefix) as server:
+    extra = ["--trace-total-bytes", str(args.trace_total_bytes)] if args.trace_total_bytes else []
+    with clients.FullServer(args.extensions, prefix, extra) as server:
         gc.disable()  # bounded run: the client must not pause itself
         try:
             result = asyncio.run(soak(args, server))
@@ -526,17 +582,26 @@ def report(data: dict[str, Any]) -> str:
         "",
         events,
         "",
-        f"RSS slope over the second half {data['rss_slope_bytes_per_min'] / 1024:,.1f} kB/min "
-        f"({data['rss_growth_per_hour_pct']:.2f} %/hour; after the first minute "
-        f"{data['rss_slope_after_first_minute_bytes_per_min'] / 1024:,.1f} kB/min; RSS "
-        f"{data['rss_first_last'][0] / 2**20:.1f} MB at the first sample, second half "
+        (
+            f"warm-up over at t={data['warmup_s']:g} s (RSS stopped rising); "
+            if data.get("settled")
+            else "RSS never stopped rising (slope over the last two thirds); "
+        )
+        + f"RSS slope after the warm-up {data['rss_slope_bytes_per_min'] / 1024:,.1f} kB/min "
+        f"({data['rss_growth_per_hour_pct']:.2f} %/hour; second half "
+        f"{data.get('rss_growth_second_half_per_hour_pct', float('nan')):.2f} %/hour; after the "
+        f"first minute {data['rss_slope_after_first_minute_bytes_per_min'] / 1024:,.1f} kB/min; "
+        f"RSS {data['rss_first_last'][0] / 2**20:.1f} MB at the first sample, after the warm-up "
         f"{data['rss_min_max_steady'][0] / 2**20:.1f} - "
         f"{data['rss_min_max_steady'][1] / 2**20:.1f} MB)",
         f"descriptors slope {data['fds_slope_per_min']:.2f}/min (steady "
         f"{data['fds_min_max_steady'][0]} - {data['fds_min_max_steady'][1]})",
         f"worst interval p99 event latency {data['worst_interval_p99_ms']:.1f} ms",
         "targets: "
-        + ", ".join(f"{k}={'met' if v else 'MISSED'}" for k, v in data["targets"].items()),
+        + ", ".join(
+            f"{k}={'not judged (warm-up not over)' if v is None else 'met' if v else 'MISSED'}"
+            for k, v in data["targets"].items()
+        ),
     ]
     return "\n".join(lines)
 
@@ -558,6 +623,13 @@ def main() -> None:
         "--tracemalloc",
         action="store_true",
         help="diagnostic: tracemalloc in the server from 1/4 of the run, top growth sites in the JSON",
+    )
+    parser.add_argument(
+        "--trace-total-bytes",
+        type=int,
+        metavar="N",
+        help="the server's wire trace bound (default the product's 64 MiB: filling it is the "
+        "warm-up, ~10 minutes at 20 calls/s)",
     )
     parser.add_argument("--name", default="soak", help="results file name [soak]")
     parser.add_argument("--no-write", action="store_true", help="do not write results JSON")

@@ -1,0 +1,84 @@
+"""The measures of the benchmarks (bench/README.md): the soak's RSS slope after the warm-up
+and the profile tool's grouping by layer. Pure functions on synthetic samples; nothing timed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+import profiling  # noqa: E402
+import soak  # noqa: E402
+
+MB = 2**20
+
+
+def samples(rss_mb: list[float], interval: float = 5.0) -> list[dict]:
+    return [
+        {"t": interval * (i + 1), "rss_bytes": int(v * MB), "fds": 10, "xml_events": 0, "p99_ms": 0}
+        for i, v in enumerate(rss_mb)
+    ]
+
+
+def test_warmup_then_flat_is_settled_and_flat() -> None:
+    # rises 0.5 MB per sample for a minute, then flat for a minute: warm-up, not growth
+    rss = [100 + 0.5 * i for i in range(12)] + [105.5] * 12
+    result = soak.summarise(samples(rss), 120.0)
+    assert result["settled"] is True
+    assert result["warmup_s"] == 60.0
+    assert abs(result["rss_growth_per_hour_pct"]) < 0.01
+    # fitted over the whole run, the warm-up would read as growth
+    whole = soak.slope([(s["t"], s["rss_bytes"]) for s in samples(rss)])
+    assert 100 * whole * 3600 / (103 * MB) > 5.0
+    assert soak.rss_verdict({**result, "minutes": 2.0}) is True
+
+
+def test_short_run_still_rising_is_not_judged_and_long_one_is_flagged() -> None:
+    rss = [100 + 0.5 * i for i in range(12)]  # one minute, rising throughout
+    result = soak.summarise(samples(rss), 60.0)
+    assert result["settled"] is False
+    assert soak.rss_verdict({**result, "minutes": 1.0}) is None
+    # the same growth over 10 minutes never settles either: a leak, judged and flagged
+    long_rss = [100 + 0.05 * i for i in range(60)]
+    long_result = soak.summarise(samples(long_rss, 10.0), 600.0)
+    assert long_result["settled"] is False
+    assert soak.rss_verdict({**long_result, "minutes": 10.0}) is False
+
+
+def test_growth_after_a_plateau_is_not_hidden() -> None:
+    # flat, then rising again at the end: the run has not settled where it seemed to
+    rss = [100.0] * 10 + [100 + 0.3 * i for i in range(1, 11)]
+    result = soak.summarise(samples(rss), 100.0)
+    assert result["settled"] is False
+    assert result["rss_growth_per_hour_pct"] > 5.0
+
+
+def test_profile_layers_by_source_file() -> None:
+    layer = profiling.layer_of_python
+    assert layer("/x/cstaserver/sip/headers.py", "_scan").startswith("SIP parse")
+    assert layer("/x/cstaserver/sip/transaction.py", "receive").startswith("SIP transaction")
+    assert layer("/x/cstaserver/csta/codec.py", "decode").startswith("decode")
+    assert layer("/x/cstaserver/csta/codec.py", "_write_content").startswith("encode")
+    assert layer("/x/cstaserver/pbx/bus.py", "_deliver").startswith("switch")
+    assert layer("/x/site-packages/twisted/web/http.py", "headerReceived").startswith("HTTP")
+    assert layer("/usr/lib/python3.11/email/message.py", "get") == "stdlib + other"
+
+
+def test_builtin_time_goes_to_its_callers_layer() -> None:
+    caller = ("/x/cstaserver/sip/headers.py", 1, "get")
+    other = ("/x/cstaserver/pbx/calls.py", 1, "event")
+    lower = ("~", 0, "<method 'lower' of 'str' objects>")
+    send = ("~", 0, "<method 'send' of '_socket.socket' objects>")
+    stats = {
+        caller: (1, 1, 2.0, 5.0, {}),
+        other: (1, 1, 1.0, 2.0, {}),
+        # lower: 3 s own, 2 s of it under the SIP header code, 1 s under the switch
+        lower: (9, 9, 3.0, 3.0, {caller: (6, 6, 2.0, 2.0), other: (3, 3, 1.0, 1.0)}),
+        send: (1, 1, 0.5, 0.5, {other: (1, 1, 0.5, 0.5)}),
+    }
+    split = profiling.layer_of(lower, stats)
+    assert abs(split["SIP parse (RFC 3261 messages)"] - 2.0) < 1e-9
+    assert abs(split["switch (pbx)"] - 1.0) < 1e-9
+    assert profiling.layer_of(send, stats) == {"transport writes (socket send)": 0.5}
