@@ -34,6 +34,10 @@ _SENT_PROTOCOL_RE = re.compile(
     re.DOTALL,
 )
 _SENT_BY_RE = re.compile(f"({_HOST_RE.pattern})(?:\\s*:\\s*([0-9]{{1,5}}))?")
+_PARAM_VALUE_RE = re.compile(r"[^\s\";,]+")
+_URI_FORBIDDEN_RE = re.compile(r"[\s<>\"]")
+_QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
+_QUOTED_STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _CSEQ_RE = re.compile(f"([0-9]+)\\s+([{_TOKEN_CHARS}]+)")
 
 MAX_CSEQ = 2**31 - 1
@@ -277,6 +281,9 @@ class Headers:
             return cast(T, self._parsed[cache_key])
         except KeyError:
             pass
+        every = self._parsed.get((cache_key[0], parse, False))
+        if every:
+            return cast(T, every[0])
         parsed = parse(self.get(name) or "")
         self._parsed[cache_key] = parsed
         return parsed
@@ -402,7 +409,7 @@ def parse_params(text: str) -> Params:
         value = value.strip(" \t")
         if not value or not (
             (value.startswith('"') and value.endswith('"') and len(value) >= 2)
-            or re.fullmatch(r"[^\s\";,]+", value)
+            or _PARAM_VALUE_RE.fullmatch(value)
         ):
             raise HeaderSyntaxError(f"invalid parameter value {raw!r}")
         params.append((name, value))
@@ -428,14 +435,14 @@ def has_param(params: Params, name: str) -> bool:
 
 
 def _check_uri(uri: str) -> str:
-    if not _SCHEME_RE.match(uri) or re.search(r"[\s<>\"]", uri):
+    if not _SCHEME_RE.match(uri) or _URI_FORBIDDEN_RE.search(uri):
         raise HeaderSyntaxError(f"invalid URI {uri!r}")
     return uri
 
 
 def _unquote(quoted: str) -> str:
     """The content of a quoted-string with its quoted-pairs resolved."""
-    return re.sub(r"\\(.)", r"\1", quoted[1:-1], flags=re.DOTALL)
+    return _QUOTED_PAIR_RE.sub(r"\1", quoted[1:-1])
 
 
 def _quote(text: str) -> str:
@@ -455,7 +462,7 @@ class NameAddress:
         text = value.strip(" \t")
         display: str | None = None
         if text.startswith('"'):
-            match = re.match(r'"((?:[^"\\]|\\.)*)"', text, re.DOTALL)
+            match = _QUOTED_STRING_RE.match(text)
             if match is None:
                 raise HeaderSyntaxError(f"unterminated display name in {value!r}")
             display = _unquote(match.group(0))

@@ -62,6 +62,7 @@ _REQUEST_LINE_RE = re.compile(r"([^ ]+) ([^ ]+) ([Ss][Ii][Pp]/[0-9]+\.[0-9]+)")
 _STATUS_LINE_RE = re.compile(
     r"[Ss][Ii][Pp]/([0-9]+\.[0-9]+) ([1-6][0-9][0-9])(?: (.*))?", re.DOTALL
 )
+_URI_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
 _LINE_SPLIT_RE = re.compile(r"\r?\n")
 _LOOSE_LENGTH_RE = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
@@ -250,7 +251,7 @@ def _parse_start_line(line: str) -> SipRequest | SipResponse:
     method, uri, version = request.groups()
     if not TOKEN_RE.fullmatch(method):
         raise SipParseError(400, f"invalid method {method[:40]!r}")
-    if not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", uri):
+    if not _URI_SCHEME_RE.match(uri):
         raise SipParseError(400, f"invalid Request-URI {uri[:80]!r}")
     return SipRequest(method, uri, version=version.upper())
 
