@@ -17,7 +17,8 @@ a ``400 Bad Request``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar, cast
 
 from attrs import evolve, field, frozen
 
@@ -33,11 +34,18 @@ _SENT_PROTOCOL_RE = re.compile(
     re.DOTALL,
 )
 _SENT_BY_RE = re.compile(f"({_HOST_RE.pattern})(?:\\s*:\\s*([0-9]{{1,5}}))?")
+_PARAM_VALUE_RE = re.compile(r"[^\s\";,]+")
+_URI_FORBIDDEN_RE = re.compile(r"[\s<>\"]")
+_QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
+_QUOTED_STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _CSEQ_RE = re.compile(f"([0-9]+)\\s+([{_TOKEN_CHARS}]+)")
 
 MAX_CSEQ = 2**31 - 1
 """RFC 3261 §8.1.1.5: the sequence number must be expressible as a 32-bit unsigned
 integer and less than 2**31."""
+
+
+T = TypeVar("T")
 
 
 class HeaderSyntaxError(ValueError):
@@ -162,21 +170,48 @@ def canonical_name(name: str) -> str:
     """The full, conventionally spelled name of a header (compact forms expanded).
 
     Unknown names are kept as written (they are still compared case-insensitively)."""
+    known = _KNOWN_SPELLINGS.get(name)
+    if known is not None:
+        return known
     lower = name.lower()
     if lower in COMPACT_FORMS:
         return COMPACT_FORMS[lower]
     return _CANONICAL_NAMES.get(lower, name)
 
 
+# The usual spellings (full, lower-case, compact in either case) resolved in one look-up;
+# the table is fixed, so names read from the network never make it grow.
+_KNOWN_SPELLINGS: dict[str, str] = {
+    **{full: full for full in _CANONICAL_NAMES.values()},
+    **_CANONICAL_NAMES,
+    **COMPACT_FORMS,
+    **{short.upper(): full for short, full in COMPACT_FORMS.items()},
+}
+_KNOWN_KEYS: dict[str, str] = {
+    spelling: full.lower() for spelling, full in _KNOWN_SPELLINGS.items()
+}
+
+
+def _key(name: str) -> str:
+    """The look-up key of a header name: its canonical name, lower-cased."""
+    key = _KNOWN_KEYS.get(name)
+    return key if key is not None else canonical_name(name).lower()
+
+
 class Headers:
     """An ordered multi-map of header fields: names compare case-insensitively.
 
-    Values are kept as received (after unfolding), so an echoed header is byte-exact."""
+    Values are kept as received (after unfolding), so an echoed header is byte-exact.
+    Look-ups go through an index by canonical name, built on the first look-up after a
+    change; parsed values (:meth:`parse_first`, :meth:`parse_all`) are kept with it, so a
+    message's From, To, Via or CSeq is parsed once however often it is read."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items", "_parsed")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
+        self._index: dict[str, list[str]] | None = None
+        self._parsed: dict[tuple[str, Callable[[str], Any], bool], Any] = {}
         for name, value in items:
             self.add(name, value)
 
@@ -189,8 +224,7 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        wanted = canonical_name(name).lower()
-        return any(item.lower() == wanted for item, _ in self._items)
+        return _key(name) in self._lookup()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
@@ -203,58 +237,104 @@ class Headers:
     def _normalised(self) -> list[tuple[str, str]]:
         return [(name.lower(), value) for name, value in self._items]
 
+    def _lookup(self) -> dict[str, list[str]]:
+        """The values of each header by key, in order (built once per change)."""
+        index = self._index
+        if index is None:
+            index = {}
+            for item, value in self._items:
+                key = item.lower()
+                values = index.get(key)
+                if values is None:
+                    index[key] = [value]
+                else:
+                    values.append(value)
+            self._index = index
+        return index
+
+    def _changed(self) -> None:
+        self._index = None
+        if self._parsed:
+            self._parsed = {}
+
     def add(self, name: str, value: str) -> None:
         """Append one header field; a CR or LF in the value is refused (header injection)."""
         if "\r" in value or "\n" in value or not TOKEN_RE.fullmatch(name):
             raise ValueError(f"invalid header field {name!r}: {value!r}")
         self._items.append((canonical_name(name), value))
+        self._changed()
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
-        wanted = canonical_name(name).lower()
-        for item, value in self._items:
-            if item.lower() == wanted:
-                return value
-        return default
+        values = self._lookup().get(_key(name))
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order."""
-        wanted = canonical_name(name).lower()
-        return [value for item, value in self._items if item.lower() == wanted]
+        return list(self._lookup().get(_key(name), ()))
+
+    def parse_first(self, name: str, parse: Callable[[str], T]) -> T:
+        """``parse`` of the first value of ``name`` (of ``""`` if absent), kept until the
+        headers change; ``parse`` must return an immutable value. Errors are not kept."""
+        cache_key = (_key(name), parse, True)
+        try:
+            return cast(T, self._parsed[cache_key])
+        except KeyError:
+            pass
+        every = self._parsed.get((cache_key[0], parse, False))
+        if every:
+            return cast(T, every[0])
+        parsed = parse(self.get(name) or "")
+        self._parsed[cache_key] = parsed
+        return parsed
+
+    def parse_all(self, name: str, parse: Callable[[str], T]) -> list[T]:
+        """``parse`` of every value of ``name``, in order (a new list each call), kept until
+        the headers change; ``parse`` must return immutable values."""
+        cache_key = (_key(name), parse, False)
+        cached = self._parsed.get(cache_key)
+        if cached is None:
+            cached = tuple(parse(value) for value in self._lookup().get(cache_key[0], ()))
+            self._parsed[cache_key] = cached
+        return list(cached)
 
     def set(self, name: str, value: str) -> None:
         """Replace every ``name`` field by one, at the place of the first (or at the end)."""
         if "\r" in value or "\n" in value or not TOKEN_RE.fullmatch(name):
             raise ValueError(f"invalid header field {name!r}: {value!r}")
-        wanted = canonical_name(name).lower()
+        wanted = _key(name)
         index = next(
             (i for i, (item, _) in enumerate(self._items) if item.lower() == wanted),
             len(self._items),
         )
         self.remove(name)
         self._items.insert(index, (canonical_name(name), value))
+        self._changed()
 
     def prepend(self, name: str, value: str) -> None:
         """Insert one header field before all others (a Via we add)."""
         self.add(name, value)
         self._items.insert(0, self._items.pop())
+        self._changed()
 
     def replace_first(self, name: str, value: str) -> None:
         """Replace the value of the first ``name`` field (e.g. the top Via)."""
         if "\r" in value or "\n" in value:
             raise ValueError(f"invalid header value {value!r}")
-        wanted = canonical_name(name).lower()
+        wanted = _key(name)
         for index, (item, _) in enumerate(self._items):
             if item.lower() == wanted:
                 self._items[index] = (item, value)
+                self._changed()
                 return
         self.add(name, value)
 
     def remove(self, name: str) -> int:
         """Remove every ``name`` field; return how many were removed."""
-        wanted = canonical_name(name).lower()
+        wanted = _key(name)
         before = len(self._items)
         self._items = [(item, value) for item, value in self._items if item.lower() != wanted]
+        self._changed()
         return before - len(self._items)
 
     def copy(self) -> Headers:
@@ -329,7 +409,7 @@ def parse_params(text: str) -> Params:
         value = value.strip(" \t")
         if not value or not (
             (value.startswith('"') and value.endswith('"') and len(value) >= 2)
-            or re.fullmatch(r"[^\s\";,]+", value)
+            or _PARAM_VALUE_RE.fullmatch(value)
         ):
             raise HeaderSyntaxError(f"invalid parameter value {raw!r}")
         params.append((name, value))
@@ -355,14 +435,14 @@ def has_param(params: Params, name: str) -> bool:
 
 
 def _check_uri(uri: str) -> str:
-    if not _SCHEME_RE.match(uri) or re.search(r"[\s<>\"]", uri):
+    if not _SCHEME_RE.match(uri) or _URI_FORBIDDEN_RE.search(uri):
         raise HeaderSyntaxError(f"invalid URI {uri!r}")
     return uri
 
 
 def _unquote(quoted: str) -> str:
     """The content of a quoted-string with its quoted-pairs resolved."""
-    return re.sub(r"\\(.)", r"\1", quoted[1:-1], flags=re.DOTALL)
+    return _QUOTED_PAIR_RE.sub(r"\1", quoted[1:-1])
 
 
 def _quote(text: str) -> str:
@@ -382,7 +462,7 @@ class NameAddress:
         text = value.strip(" \t")
         display: str | None = None
         if text.startswith('"'):
-            match = re.match(r'"((?:[^"\\]|\\.)*)"', text, re.DOTALL)
+            match = _QUOTED_STRING_RE.match(text)
             if match is None:
                 raise HeaderSyntaxError(f"unterminated display name in {value!r}")
             display = _unquote(match.group(0))

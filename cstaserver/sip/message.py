@@ -62,6 +62,7 @@ _REQUEST_LINE_RE = re.compile(r"([^ ]+) ([^ ]+) ([Ss][Ii][Pp]/[0-9]+\.[0-9]+)")
 _STATUS_LINE_RE = re.compile(
     r"[Ss][Ii][Pp]/([0-9]+\.[0-9]+) ([1-6][0-9][0-9])(?: (.*))?", re.DOTALL
 )
+_URI_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
 _LINE_SPLIT_RE = re.compile(r"\r?\n")
 _LOOSE_LENGTH_RE = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
@@ -125,23 +126,23 @@ class _MessageMixin:
 
     @property
     def cseq(self) -> CSeq:
-        return CSeq.parse(self.headers.get("CSeq") or "")
+        return self.headers.parse_first("CSeq", CSeq.parse)
 
     @property
     def vias(self) -> list[Via]:
-        return [Via.parse(value) for value in self.headers.get_all("Via")]
+        return self.headers.parse_all("Via", Via.parse)
 
     @property
     def top_via(self) -> Via:
-        return Via.parse(self.headers.get("Via") or "")
+        return self.headers.parse_first("Via", Via.parse)
 
     @property
     def from_address(self) -> NameAddress:
-        return NameAddress.parse(self.headers.get("From") or "")
+        return self.headers.parse_first("From", NameAddress.parse)
 
     @property
     def to_address(self) -> NameAddress:
-        return NameAddress.parse(self.headers.get("To") or "")
+        return self.headers.parse_first("To", NameAddress.parse)
 
     @property
     def from_tag(self) -> str | None:
@@ -153,7 +154,7 @@ class _MessageMixin:
 
     @property
     def contacts(self) -> list[NameAddress]:
-        return [NameAddress.parse(value) for value in self.headers.get_all("Contact")]
+        return self.headers.parse_all("Contact", NameAddress.parse)
 
     @property
     def content_type(self) -> str | None:
@@ -250,7 +251,7 @@ def _parse_start_line(line: str) -> SipRequest | SipResponse:
     method, uri, version = request.groups()
     if not TOKEN_RE.fullmatch(method):
         raise SipParseError(400, f"invalid method {method[:40]!r}")
-    if not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", uri):
+    if not _URI_SCHEME_RE.match(uri):
         raise SipParseError(400, f"invalid Request-URI {uri[:80]!r}")
     return SipRequest(method, uri, version=version.upper())
 
@@ -292,9 +293,10 @@ def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | No
     lengths: list[str] = []
     try:
         for name, value in _header_lines(lines[1:], limits):
-            if canonical_name(name) == "Content-Length":
+            canonical = canonical_name(name)
+            if canonical == "Content-Length":
                 lengths.append(value)
-            elif canonical_name(name).lower() in LIST_HEADERS:
+            elif canonical.lower() in LIST_HEADERS:
                 for element in split_list(value):
                     message.headers.add(name, element)
             else:
@@ -341,11 +343,9 @@ def validate(message: SipMessage) -> None:
             raise SipParseError(400, f"more than one {name}", message)
     try:
         cseq = message.cseq
-        for value in message.headers.get_all("Via"):
-            Via.parse(value)
+        _ = message.vias  # parsed once here, kept for the transaction layer
         for name in _ADDRESS_HEADERS:
-            for value in message.headers.get_all(name):
-                NameAddress.parse(value)
+            message.headers.parse_all(name, NameAddress.parse)
         for value in message.headers.get_all("Contact"):
             if value.strip() != "*":
                 NameAddress.parse(value)

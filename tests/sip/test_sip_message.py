@@ -87,6 +87,40 @@ class TestHeaders:
         with pytest.raises(ValueError):
             headers.add("X-Bad", "a\r\nInjected: yes")
 
+    def test_parsed_fields_follow_every_change_of_the_headers(self) -> None:
+        message = SipRequest(
+            "INFO",
+            "sip:gw@example.com",
+            Headers(
+                [
+                    ("v", "SIP/2.0/TCP a.example.com;branch=z9hG4bK1"),
+                    ("f", "<sip:alice@example.com>;tag=1"),
+                    ("t", "<sip:gw@example.com>"),
+                    ("CSeq", "1 INFO"),
+                    ("x-Custom", "one"),
+                ]
+            ),
+        )
+        assert message.top_via.branch == "z9hG4bK1"
+        assert message.from_tag == "1" and message.to_tag is None
+        assert message.cseq == CSeq(1, "INFO")
+        assert message.headers.get("X-CUSTOM") == "one" and "x-custom" in message.headers
+        message.headers.prepend("Via", "SIP/2.0/UDP b.example.com;branch=z9hG4bK2")
+        assert [via.branch for via in message.vias] == ["z9hG4bK2", "z9hG4bK1"]
+        message.vias.clear()  # a copy: the message keeps its Via list
+        assert message.top_via.branch == "z9hG4bK2"
+        message.headers.replace_first("Via", "SIP/2.0/UDP c.example.com;branch=z9hG4bK3")
+        assert message.top_via.host == "c.example.com"
+        message.headers.set("To", "<sip:gw@example.com>;tag=2")
+        message.headers.set("CSeq", "2 INFO")
+        assert message.to_tag == "2" and message.cseq.number == 2
+        message.headers.remove("Via")
+        assert message.vias == []
+        with pytest.raises(HeaderSyntaxError):
+            _ = message.top_via
+        message.headers.add("V", "SIP/2.0/TLS d.example.com;branch=z9hG4bK4")
+        assert message.top_via.transport == "TLS"
+
     def test_split_list_respects_quotes_and_angle_brackets(self) -> None:
         value = '"Doe, John" <sip:a@b;x=1,2>;q=1, <sip:c@d>, sip:e@f'
         assert split_list(value) == ['"Doe, John" <sip:a@b;x=1,2>;q=1', "<sip:c@d>", "sip:e@f"]
