@@ -139,7 +139,7 @@ def test_admin_logins(data: Path) -> None:
     assert verify_password("n3w-admin", accounts["admin"])
     assert not verify_password("admin", accounts["admin"])
     assert ok("csta_admin_password", data, "-p").split() == ["USER", "admin", "ops"]
-    assert "n3w" not in stored(data).decode()  # only the hash is stored
+    assert "n3w-admin" not in stored(data).decode()  # only the hash is stored
     ok("csta_admin_password", data, "-e", "--user", "ops")
     assert [a.user for a in DataDirectory(data).load().admin_accounts] == ["admin"]
 
