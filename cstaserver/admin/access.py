@@ -127,7 +127,8 @@ class AdminRealm:
             return (telnet.ITelnetProtocol, protocol, lambda: None)
         if iconch.IConchUser in interfaces:
             return (iconch.IConchUser, sshsession.AdminUser(user, self.shells), lambda: None)
-        raise NotImplementedError("the admin shell offers telnet and ssh logins only")
+        # only our own telnet and ssh portals ask this realm: anything else is a wiring error
+        raise TypeError(f"the admin shell offers telnet and ssh logins only, not {interfaces}")
 
 
 def admin_portal(realm: AdminRealm, checker: AdminAccountsChecker) -> Portal:

@@ -11,7 +11,10 @@ from twisted.trial import unittest
 
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.plan import ExchangePlan
-from tests.sip.tr87_ua import LINE, Event, Reply, Tr87Server, Tr87UA, connect_ua, start_server
+from tests.sip.tr87_ua import (
+    LINE,
+    LyncCase,
+)
 from tests.xmlproto.xml_client import conn, xml
 
 ALICE_2 = "tel:+4685551102"
@@ -29,28 +32,7 @@ def _plan(**per_number: dict) -> ExchangePlan:
     )
 
 
-class LyncCallFeatures:
-    transport = "udp"
-    timeout = 15
-
-    async def setup(self, plan: ExchangePlan | None = None) -> tuple[Tr87Server, Tr87UA]:
-        self.server = await start_server(self, plan=plan)  # type: ignore[arg-type]
-        self.ua = await connect_ua(self, self.server, self.transport)  # type: ignore[arg-type]
-        await self.ua.open()
-        self.xref = await self.ua.monitor()
-        return self.server, self.ua
-
-    async def ok(self, body: str, response: str, *events: str) -> tuple[Reply, list[Event]]:
-        """A request answered with ``response``, then exactly ``events`` on our monitor."""
-        reply = await self.ua.csta(body)
-        assert reply.name == response, reply.response.body
-        caused = await self.ua.expect_events(*events)
-        for event in caused:
-            assert event.index > reply.index
-            assert event.get("monitor_cross_ref_id") == self.xref
-        assert await self.ua.quiet() == []
-        return reply, caused
-
+class LyncCallFeatures(LyncCase):
     async def refused(self, body: str) -> str:
         """The CSTAErrorCode a request is refused with (in the INFO's 200 OK); nothing else
         reaches the monitor."""

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from twisted.trial import unittest
 
-from tests.sip.tr87_ua import LINE, Event, Lync, Reply, Tr87Server, Tr87UA, connect_ua, start_server
+from tests.sip.tr87_ua import (
+    LINE,
+    Lync,
+    LyncCase,
+)
 from tests.xmlproto.xml_client import xml
 
 ALICE_2 = "tel:+4685551102"
@@ -17,28 +21,7 @@ CAROL = "tel:+4685551104"
 OUTSIDE = "tel:+4631234567"  # another country's E.164 number: external
 
 
-class LyncFeatures:
-    transport = "udp"
-    timeout = 15
-
-    async def setup(self) -> tuple[Tr87Server, Tr87UA]:
-        self.server = await start_server(self)  # type: ignore[arg-type]
-        self.ua = await connect_ua(self, self.server, self.transport)  # type: ignore[arg-type]
-        await self.ua.open()
-        self.xref = await self.ua.monitor()
-        return self.server, self.ua
-
-    async def ok(self, body: str, response: str, *events: str) -> tuple[Reply, list[Event]]:
-        """A request answered with ``response``, then exactly ``events`` on our monitor."""
-        reply = await self.ua.csta(body)
-        assert reply.name == response, reply.response.body
-        caused = await self.ua.expect_events(*events)
-        for event in caused:
-            assert event.index > reply.index
-            assert event.get("monitor_cross_ref_id") == self.xref
-        assert await self.ua.quiet() == []
-        return reply, caused
-
+class LyncFeatures(LyncCase):
     async def incoming(self, caller: str = "1102") -> str:
         """``caller`` dials the line; returns the call ID from the Delivered event."""
         self.server.sim.call(caller, "1101")

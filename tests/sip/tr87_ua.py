@@ -511,3 +511,30 @@ async def connect_ua(
         ua.local_port = connection.transport.getHost().port
         ua._write = lambda data: connection.transport.write(data)
     return ua
+
+
+class LyncCase:
+    """A Lync-style client on one line of a TR/87 server (mixed into a ``TestCase`` with a
+    ``transport``): ``setup`` opens the dialog and monitors the line, ``ok`` sends a request
+    and takes its answer and the events it causes."""
+
+    transport = "udp"
+    timeout = 15
+
+    async def setup(self, plan: ExchangePlan | None = None) -> tuple[Tr87Server, Tr87UA]:
+        self.server = await start_server(self, plan=plan)  # type: ignore[arg-type]
+        self.ua = await connect_ua(self, self.server, self.transport)  # type: ignore[arg-type]
+        await self.ua.open()
+        self.xref = await self.ua.monitor()
+        return self.server, self.ua
+
+    async def ok(self, body: str, response: str, *events: str) -> tuple[Reply, list[Event]]:
+        """A request answered with ``response``, then exactly ``events`` on our monitor."""
+        reply = await self.ua.csta(body)
+        assert reply.name == response, reply.response.body
+        caused = await self.ua.expect_events(*events)
+        for event in caused:
+            assert event.index > reply.index
+            assert event.get("monitor_cross_ref_id") == self.xref
+        assert await self.ua.quiet() == []
+        return reply, caused
