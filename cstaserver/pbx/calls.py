@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import attrs
 from twisted.internet.interfaces import IDelayedCall
 
-from cstaserver.pbx.events import NO_CALL_DATA, CallData, CallEvent
+from cstaserver.pbx.events import NO_CALL_DATA, CallData, CallEvent, Diverted
 from cstaserver.pbx.states import ConnectionState, EventCause
 
 TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
@@ -221,6 +221,29 @@ class Call:
             states=states,
             data=self.data,
             **fields,
+        )
+
+    def diverted(
+        self,
+        cause: EventCause,
+        diverting: str,
+        to: str,
+        *,
+        gone: Iterable[str] = (),
+        called: str | None = None,
+    ) -> Diverted:
+        """ECMA-269 17.2.x Diverted: this call leaves ``diverting`` for ``to`` (the
+        ``diverting`` device's monitor and the ``gone`` ones still see it); the called device
+        is ``called`` or the call's own."""
+        return self.event(
+            Diverted,
+            cause,
+            gone=gone,
+            diverting_device=diverting,
+            new_destination=to,
+            calling_device=self.calling_device,
+            called_device=self.called_device if called is None else called,
+            last_redirection_device=diverting,
         )
 
 

@@ -52,7 +52,6 @@ from cstaserver.pbx.events import (
     AgentNotReady,
     AgentReady,
     AgentWorkingAfterCall,
-    Diverted,
     Queued,
 )
 from cstaserver.pbx.interfaces import ICallDistribution, ICallSteps
@@ -165,18 +164,7 @@ class Groups:
         call.group = group
         call.last_redirection_device = group
         call.delivery_cause = EventCause.DISTRIBUTED
-        self.steps.emit(
-            call.event(
-                Diverted,
-                EventCause.DISTRIBUTED,
-                gone=(group,),
-                diverting_device=group,
-                new_destination=member,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-                last_redirection_device=group,
-            )
-        )
+        self.steps.emit(call.diverted(EventCause.DISTRIBUTED, group, member, gone=(group,)))
         self.steps.alert(call, member)
         acd = self.acd.get(group)
         if acd is not None:

@@ -26,7 +26,7 @@ from twisted.logger import Logger
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.core import CallProcessing
 from cstaserver.pbx.errors import Refusal, SwitchError
-from cstaserver.pbx.events import ConnectionCleared, Diverted, Queued
+from cstaserver.pbx.events import ConnectionCleared, Queued
 from cstaserver.pbx.plan import ExchangePlan
 from cstaserver.pbx.states import ConnectionState, EventCause
 
@@ -122,15 +122,6 @@ class Parking:
         call.last_redirection_device = parked_to
         call.delivery_cause = EventCause.RECALL
         self.core.emit(
-            call.event(
-                Diverted,
-                EventCause.RECALL,
-                gone=(parked_to, parker),
-                diverting_device=parked_to,
-                new_destination=parker,
-                calling_device=call.calling_device,
-                called_device=parker,
-                last_redirection_device=parked_to,
-            )
+            call.diverted(EventCause.RECALL, parked_to, parker, gone=(parked_to, parker))
         )
         self.core.alert(call, parker, cause=EventCause.RECALL)

@@ -27,7 +27,6 @@ from cstaserver.pbx.calls import Call
 from cstaserver.pbx.core import CallProcessing
 from cstaserver.pbx.devices import DeviceInfo
 from cstaserver.pbx.errors import Refusal, SwitchError
-from cstaserver.pbx.events import Diverted
 from cstaserver.pbx.interfaces import ICallDistribution
 from cstaserver.pbx.states import ConnectionState, EventCause, TerminalMode
 
@@ -82,16 +81,7 @@ class Pickup:
         if call.called_device is None:
             call.called_device = device
         self.core.emit(
-            call.event(
-                Diverted,
-                EventCause.CALL_PICKUP,
-                gone=(device, requesting),
-                diverting_device=device,
-                new_destination=requesting,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-                last_redirection_device=device,
-            )
+            call.diverted(EventCause.CALL_PICKUP, device, requesting, gone=(device, requesting))
         )
         self.distribution.on_released(call, device, conn)
         self.core.add_connection(call, requesting, ConnectionState.ALERTING)

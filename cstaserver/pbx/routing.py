@@ -28,7 +28,6 @@ from collections.abc import Callable
 
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.devices import DeviceInfo, Numbering
-from cstaserver.pbx.events import Diverted
 from cstaserver.pbx.interfaces import ICallSteps
 from cstaserver.pbx.plan import DeviceKind
 from cstaserver.pbx.states import ConnectionState, EventCause, ForwardingType
@@ -90,18 +89,7 @@ class Router:
         call.redirections += 1
         call.last_redirection_device = from_device
         call.delivery_cause = cause
-        self.steps.emit(
-            call.event(
-                Diverted,
-                cause,
-                gone=(from_device,),
-                diverting_device=from_device,
-                new_destination=to,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-                last_redirection_device=from_device,
-            )
-        )
+        self.steps.emit(call.diverted(cause, from_device, to, gone=(from_device,)))
         self.offer(call, to)
 
     def _offer_extension(self, call: Call, info: DeviceInfo) -> None:
