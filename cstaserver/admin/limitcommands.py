@@ -18,8 +18,9 @@ from typing import Any
 import attrs
 
 from cstaserver.admin import fieldoptions, parsing
-from cstaserver.admin.fieldoptions import add_options, field_options, option_of, show
+from cstaserver.admin.fieldoptions import field_options, option_of, show
 from cstaserver.admin.output import CommandError, ICommandOutput, table
+from cstaserver.admin.planparsing import settings_parser
 from cstaserver.admin.target import applied
 from cstaserver.config.model import ExchangeData, Limits
 
@@ -38,18 +39,7 @@ AT_START = TRACE_BOUNDS + LOGIN_LIMITS
 
 
 def limits_parser() -> parsing._Parser:
-    parser = parsing.new_parser(
-        "csta_limits",
-        "csta_limits -c [--max-connections-per-address N] [--first-message-timeout N] ...\n"
-        "       csta_limits -p",
-    )
-    parsing.add_actions(
-        parser,
-        ("-c", "change", "change limits (docs/limits.md)"),
-        ("-p", "print", "print every limit"),
-    )
-    add_options(parser, LIMIT_OPTIONS)
-    return parser
+    return settings_parser("csta_limits", LIMIT_OPTIONS, "the limits (docs/limits.md)")
 
 
 parsing.register(
