@@ -18,6 +18,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/twistd -n --pidfile= csta $(ARGS)
 
+# A cluster on this machine (docs/cluster.md): redis-server (installed when missing), one
+# exchange process and two front ends on loopback, until Ctrl-C; every process stopped by PID.
+.PHONY: cluster
+cluster: $(STAMP) redis-deps
+	$(BIN)/python -m cstaserver.cluster.launch $(ARGS)
+
 # A shell with .venv/bin first on the PATH: twistd, csta, csta_group, csta-sim ... as the docs
 # write them. Leave it with exit (or Ctrl-D).
 .PHONY: shell

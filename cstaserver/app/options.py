@@ -20,6 +20,7 @@ from pathlib import Path
 import attrs
 from twisted.python import usage
 
+from cstaserver.bus.address import BrokerAddress
 from cstaserver.config.values import whole_number
 from cstaserver.logformat import JSON_OBSERVER_NAME, use_quiet_text
 
@@ -27,6 +28,9 @@ DEFAULT_DATA = "./mxone-data"
 DEFAULT_INTERFACE = "127.0.0.1"
 ADMIN_INTERFACE = "127.0.0.1"
 LOG_FORMATS = ("text", "json")
+#: ``--role``: what this process runs of a cluster (docs/cluster.md).
+ROLES = ("all", "front", "exchange")
+DEFAULT_EXCHANGE_NAME = "default"
 WEB_AUTH_MODES = ("file", "pam")
 
 #: Port options and the RunSettings field each one fills.
@@ -108,6 +112,26 @@ class Options(usage.Options):
         ],
     ]
     optParameters = [
+        [
+            "cluster",
+            None,
+            None,
+            "Join a cluster through the broker at redis://HOST:PORT (Redis or Valkey): "
+            "front ends and exchange processes (docs/cluster.md). Without it: one process.",
+        ],
+        [
+            "role",
+            None,
+            "all",
+            "With --cluster: front (protocol listeners, no exchange), exchange (the exchange, "
+            "no CSTA listeners) or all (both, and serving other front ends).",
+        ],
+        [
+            "exchange-name",
+            None,
+            DEFAULT_EXCHANGE_NAME,
+            "With --cluster: the name of the exchange this process serves or fronts.",
+        ],
         [
             "data",
             None,
@@ -194,6 +218,7 @@ class Options(usage.Options):
         self["reset-admin-password"] = bool(self["reset-admin-password"])
         self["public-status"] = bool(self["public-status"])
         self["create"] = bool(self["create"])
+        self._check_cluster()
         self._check_choice("log-format", LOG_FORMATS)
         self._check_choice("web-auth", WEB_AUTH_MODES)
         if self["log-format"] == "json":
@@ -218,6 +243,21 @@ class Options(usage.Options):
         if self[option] not in allowed:
             raise usage.UsageError(
                 f"--{option}: {self[option]!r} is not one of: {', '.join(allowed)}"
+            )
+
+    def _check_cluster(self) -> None:
+        self._check_choice("role", ROLES)
+        if self["cluster"] is not None:
+            try:
+                self["cluster"] = BrokerAddress.parse(self["cluster"])
+            except ValueError as error:
+                raise usage.UsageError(f"--cluster: {error}") from None
+        elif self["role"] != "all":
+            raise usage.UsageError(f"--role {self['role']}: needs --cluster redis://HOST:PORT")
+        name = self["exchange-name"]
+        if not name or not all(c.isalnum() or c in "-_." for c in name) or len(name) > 64:
+            raise usage.UsageError(
+                f"--exchange-name: {name!r}: use 1-64 letters, digits, '-', '_' or '.'"
             )
 
     def _check_distinct_ports(self) -> None:
@@ -278,6 +318,10 @@ class RunSettings:
     reset_admin_password: bool = False
     public_status: bool = False
     create: bool = False
+    #: ``--cluster``: the broker (None: one process, no broker); ``--role``, ``--exchange-name``
+    cluster: BrokerAddress | None = None
+    role: str = "all"
+    exchange_name: str = DEFAULT_EXCHANGE_NAME
 
     @classmethod
     def ephemeral(cls, data: Path | str, **changes: object) -> RunSettings:
@@ -300,6 +344,9 @@ class RunSettings:
             reset_admin_password=options["reset-admin-password"],
             public_status=options["public-status"],
             create=bool(options["create"]),
+            cluster=options["cluster"],
+            role=options["role"],
+            exchange_name=options["exchange-name"],
             **ports,
             **endpoints,
         )

@@ -185,10 +185,19 @@ class CstaRoot(MultiService):
         default_admin_password: bool,
         new_admin_password: str | None = None,
         lock: ServerLock | None = None,
+        serves_clients: bool = True,
+        admin: bool = True,
     ) -> None:
+        """``serves_clients``: False for the exchange process of a cluster (its front ends
+        run the CSTA servers of the data); ``admin``: False for a front end (no admin
+        shell: the exchange process has it)."""
         super().__init__()
         self.runtime = runtime
         self.lock = lock
+        self.serves_clients = serves_clients
+        self.admin = admin
+        #: told of every new exchange data once it is in force (a cluster's beacon)
+        self.reconfigured: list[Callable[[ExchangeData], object]] = []
         self.target = RunningTarget(self)
         self._default_admin_password = default_admin_password
         self._new_admin_password = new_admin_password
@@ -240,7 +249,7 @@ class CstaRoot(MultiService):
         if plan_changed and (reason := switch.plan_refusal(new.plan)) is not None:
             raise CommandError(reason)
         running = {s.key: s for s in self if isinstance(s, CstaServerService)}
-        wanted = {key_of(s): s for s in new.csta_servers}
+        wanted = {key_of(s): s for s in new.csta_servers} if self.serves_clients else {}
         added: list[CstaServerService] = []
         changed: list[tuple[CstaServerService, CstaServerSettings]] = []
         try:
@@ -265,6 +274,8 @@ class CstaRoot(MultiService):
         if self.runtime.exchange.limits != new.limits:  # csta_limits -c: live
             self.core.apply_limits(new.limits)
         self.runtime.exchange = new
+        for told in self.reconfigured:
+            told(new)
 
     def _add_server(self, settings: CstaServerSettings) -> CstaServerService:
         service = CstaServerService(self.runtime, settings)
@@ -317,7 +328,9 @@ class CstaRoot(MultiService):
         with _startup_errors():
             super().startService()
         password, self._new_admin_password = self._new_admin_password, None
-        if password is not None:  # shown this once, never kept
+        if not self.admin:
+            pass  # a cluster's front end: the exchange process has the admin shell
+        elif password is not None:  # shown this once, never kept
             log.warn(
                 "admin login: {user} / {password} (a new random password, shown only this "
                 "once: change it with csta_admin_password -c --user {user} or the shell's "
@@ -409,8 +422,22 @@ def build_service(
     admin_failure_delay: float = FAILURE_DELAY,
 ) -> CstaRoot:
     """Compose the server (see the module docstring): ``reactor`` for the listeners and
-    the transports, a :class:`SkippableClock` over it for the switch, simulator and core."""
+    the transports, a :class:`SkippableClock` over it for the switch, simulator and core.
+    With ``--cluster`` the broker must answer first (one line and exit status 1 if not);
+    ``--role front`` builds a front end (:mod:`.cluster`)."""
+    if settings.cluster is not None:
+        from cstaserver.app.cluster import probe_broker
+
+        probe_broker(settings.cluster)
     directory, lock = _open_directory(settings)
+    if settings.role == "front":
+        from cstaserver.app.cluster import build_front
+
+        try:
+            return build_front(settings, reactor, directory, lock)
+        except BaseException:
+            lock.release()
+            raise
     try:
         return _build(settings, reactor, directory, lock, switch_factory, admin_failure_delay)
     except BaseException:
@@ -435,17 +462,7 @@ def _build(
     exchange, new_admin_password = _admin_password(
         directory, exchange, settings.reset_admin_password
     )
-    limits = exchange.limits
-    logins = LoginThrottle(
-        reactor,
-        per_address=limits.login_attempts_per_address,
-        per_account=limits.login_attempts_per_account,
-        window=limits.login_window,
-        refusal_delay=FAILURE_DELAY,
-    )
-    checks = PasswordChecks(
-        reactor, threads=limits.password_check_threads, waiting=limits.password_checks_waiting
-    )
+    logins, checks = login_checks(reactor, exchange)
     clock = SkippableClock(reactor)
     switch = switch_factory(exchange.plan, clock)
     core = make_core(
@@ -474,6 +491,7 @@ def _build(
         default_admin_password=new_admin_password is None and _has_default_admin_password(exchange),
         new_admin_password=new_admin_password,
         lock=lock,
+        serves_clients=settings.role != "exchange",
     )
     runtime.api = ApiSources(
         core=core,
@@ -487,19 +505,53 @@ def _build(
             runtime.admin_accounts, reactor, admin_failure_delay, verify=checks.verify
         ),
     )
-    checks.setServiceParent(root)  # first: started before, stopped after every listener
-    CoreService(core).setServiceParent(root)
-    overrides = run_overrides(exchange.csta_servers, settings)
-    with _startup_errors():  # a bad endpoint description
-        for server in exchange.csta_servers:
-            service = CstaServerService(runtime, server, overrides.get(key_of(server)))
-            service.setServiceParent(root)
+    add_core_services(root, checks)
+    if settings.cluster is not None:  # the exchange serves front ends over the bus
+        from cstaserver.app.cluster import ExchangeNode
+
+        ExchangeNode(root, settings.cluster, settings.exchange_name).setServiceParent(root)
+    if root.serves_clients:
+        add_csta_servers(root)
     try:
         for service in admin_services(runtime, root.target, failure_delay=admin_failure_delay):
             service.setServiceParent(root)
     except HostKeyError as e:
         raise StartupError(f"csta: {e}") from None
     return root
+
+
+def login_checks(reactor: Any, exchange: ExchangeData) -> tuple[LoginThrottle, PasswordChecks]:
+    """The login throttle and the password checks of a run, as the exchange data's limits
+    say."""
+    limits = exchange.limits
+    logins = LoginThrottle(
+        reactor,
+        per_address=limits.login_attempts_per_address,
+        per_account=limits.login_attempts_per_account,
+        window=limits.login_window,
+        refusal_delay=FAILURE_DELAY,
+    )
+    checks = PasswordChecks(
+        reactor, threads=limits.password_check_threads, waiting=limits.password_checks_waiting
+    )
+    return logins, checks
+
+
+def add_core_services(root: CstaRoot, checks: PasswordChecks) -> None:
+    """The password checks (first: started before, stopped after every listener) and the
+    core's service."""
+    checks.setServiceParent(root)
+    CoreService(root.core).setServiceParent(root)
+
+
+def add_csta_servers(root: CstaRoot) -> None:
+    """One service per CSTA server of the exchange data, with this run's port options."""
+    runtime = root.runtime
+    overrides = run_overrides(runtime.exchange.csta_servers, runtime.settings)
+    with _startup_errors():  # a bad endpoint description
+        for server in runtime.exchange.csta_servers:
+            service = CstaServerService(runtime, server, overrides.get(key_of(server)))
+            service.setServiceParent(root)
 
 
 def make_service(options: Options) -> CstaRoot:

@@ -43,7 +43,7 @@ class Runtime:
     data_directory: DataDirectory
     exchange: ExchangeData
     switch: Any  # ISwitch
-    simulator: Simulator
+    simulator: Simulator | None  # None in a cluster's front end (no switch of its own)
     core: CstaCore
     clock: Any = attrs.field(  # ISkippableClock: the switch's, the simulator's, the core's
         default=attrs.Factory(lambda self: self.reactor, takes_self=True)

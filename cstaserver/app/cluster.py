@@ -1,0 +1,241 @@
+"""The composition of a cluster (docs/cluster.md): ``--cluster redis://HOST:PORT`` with
+``--role exchange``, ``front`` or ``all``.
+
+- **exchange** (and **all** with ``--cluster``): the server as one process builds it, plus
+  :class:`ExchangeNode`: its node on the bus, which serves the front ends' CSTA requests
+  (``cstaserver.cluster.exchange.ExchangeServer``), publishes the switch's events, beats a
+  heartbeat and serves the exchange data (``cstaserver.cluster.presence.ExchangeBeacon``).
+  ``exchange`` runs no CSTA listeners of its own; ``all`` does, and serves front ends too.
+- **front**: :class:`FrontService`: no switch of its own and no admin shell. Once started it
+  joins the bus, fetches the exchange data from the exchange process (waiting for one to
+  answer), and then builds the CSTA core over a ``cstaserver.cluster.front.RemoteSwitch`` and
+  starts the CSTA servers of that data (with this run's port options), as one process would.
+  A change of the exchange data (an admin command on the exchange process) reaches it within
+  a heartbeat and is applied as ``csta -i`` applies one. When the exchange's heartbeats stop,
+  its clients get SystemStatus ``disabled``, and ``normal`` when they come back.
+
+Every process logs its role, its node name on the bus and the broker; a broker that does not
+answer at start-up stops it with one line and exit status 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import MultiService
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from cstaserver.api.trace import WireRecorder
+from cstaserver.app.runtime import Runtime
+from cstaserver.bus.address import BrokerAddress, BrokerUnreachable
+from cstaserver.bus.envelope import new_node_id
+from cstaserver.bus.redis import RedisBus
+from cstaserver.certificates import CertificateStore
+from cstaserver.cluster.exchange import ExchangeServer
+from cstaserver.cluster.front import RemoteSwitch, front_services
+from cstaserver.cluster.presence import ExchangeBeacon, ExchangeWatch
+from cstaserver.config import DataDirectory, ExchangeData
+from cstaserver.config.serverlock import ServerLock
+from cstaserver.csta.service import make_core
+from cstaserver.pbx.switch import Switch
+
+log = Logger()
+
+
+def probe_broker(broker: BrokerAddress) -> None:
+    """Before anything else: the broker answers, or start-up stops with one line."""
+    from cstaserver.app.root import StartupError
+
+    try:
+        broker.probe()
+    except BrokerUnreachable as error:
+        raise StartupError(f"csta: {error}") from None
+
+
+def _connect(reactor: Any, broker: BrokerAddress, role: str) -> RedisBus:
+    return RedisBus(reactor, broker.host, broker.port, node_id=new_node_id(role))
+
+
+class ExchangeNode(MultiService):
+    """The exchange process's node on the bus (see the module docstring); a child of the
+    root, so it starts after the core and stops before it."""
+
+    name = "cluster"
+
+    def __init__(self, root: Any, broker: BrokerAddress, exchange: str) -> None:
+        super().__init__()
+        self.root, self.broker, self.exchange = root, broker, exchange
+        self.bus: RedisBus | None = None
+        self.server: ExchangeServer | None = None
+        self.beacon: ExchangeBeacon | None = None
+
+    def startService(self) -> None:  # Twisted hook
+        runtime = self.root.runtime
+        reactor = runtime.reactor
+        self.bus = _connect(reactor, self.broker, "exchange")
+        log.info(
+            "cluster: exchange {exchange} on node {node}, broker {broker} (role {role})",
+            exchange=self.exchange,
+            node=self.bus.node_id,
+            broker=str(self.broker),
+            role=runtime.settings.role,
+        )
+        self.server = ExchangeServer(self.bus, runtime.core, exchange=self.exchange, clock=reactor)
+        self.beacon = ExchangeBeacon(self.bus, self.exchange, lambda: runtime.exchange, reactor)
+        self.root.reconfigured.append(lambda _: self.beacon.changed())
+        self.beacon.setServiceParent(self)
+        super().startService()
+        started = self.server.start()
+        started.addErrback(lambda f: log.failure("cluster: exchange server did not start", f))
+
+    @defer.inlineCallbacks
+    def stopService(self):  # Twisted hook
+        yield super().stopService()  # the heartbeat stops first: front ends see it go
+        if self.server is not None:
+            yield self.server.stop()
+        if self.bus is not None:
+            yield self.bus.close()
+
+
+class FrontSwitch(RemoteSwitch):
+    """The front end's switch: a plan change from the exchange replaces the plan copy it
+    looks devices up in (the exchange process has accepted it already)."""
+
+    def __init__(self, bus: Any, shadow: Any, *, exchange: str, clock: Any) -> None:
+        super().__init__(bus, shadow, exchange=exchange, clock=clock)
+        self.plan_clock = clock
+
+    def plan_refusal(self, plan: Any) -> None:
+        return None
+
+    def update_plan(self, plan: Any) -> None:
+        self.replace_shadow(Switch(plan, self.plan_clock))
+
+
+class FrontService(MultiService):
+    """A front end (see the module docstring). ``root`` is the server built once the
+    exchange data has come (None until then)."""
+
+    def __init__(
+        self, settings: Any, reactor: Any, directory: DataDirectory, lock: ServerLock
+    ) -> None:
+        super().__init__()
+        self.settings, self.reactor, self.directory, self.lock = settings, reactor, directory, lock
+        self.root: Any = None
+        self.bus: RedisBus | None = None
+        self.watch: ExchangeWatch | None = None
+        self._told_down = False
+
+    # what tests and scripts ask of a running server
+    def port_of(self, role: str) -> int:
+        if self.root is None:
+            raise LookupError("the front end has no exchange data yet")
+        return self.root.port_of(role)
+
+    @property
+    def core(self) -> Any:
+        return self.root.core if self.root is not None else None
+
+    def startService(self) -> None:  # Twisted hook
+        super().startService()
+        broker, name = self.settings.cluster, self.settings.exchange_name
+        self.bus = _connect(self.reactor, broker, "front")
+        log.info(
+            "cluster: front end {node} of exchange {exchange}, broker {broker}",
+            node=self.bus.node_id,
+            exchange=name,
+            broker=str(broker),
+        )
+        self.watch = ExchangeWatch(
+            self.bus,
+            name,
+            self.reactor,
+            on_data=self._data,
+            on_down=self._down,
+            on_up=self._up,
+        )
+        started = defer.ensureDeferred(self.watch.start())
+        started.addErrback(lambda f: log.failure("cluster: front end did not start", f))
+
+    @defer.inlineCallbacks
+    def stopService(self):  # Twisted hook
+        if self.watch is not None:
+            self.watch.stop()
+        yield super().stopService()
+        if self.bus is not None:
+            yield self.bus.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    async def _data(self, exchange: ExchangeData) -> None:
+        if self.root is None:
+            self._build(exchange)
+            return
+        try:
+            await self.root.reconfig(exchange)
+        except Exception as error:  # a port of the new data cannot be bound here
+            log.error("cluster: the exchange data changed; not applied here: {error}", error=error)
+
+    def _build(self, exchange: ExchangeData) -> None:
+        from cstaserver.app.root import CstaRoot, add_core_services, add_csta_servers, login_checks
+
+        reactor, settings = self.reactor, self.settings
+        logins, checks = login_checks(reactor, exchange)
+        remote = FrontSwitch(
+            self.bus, Switch(exchange.plan, reactor), exchange=settings.exchange_name, clock=reactor
+        )
+        core = make_core(
+            remote,
+            reactor,
+            limits=exchange.limits,
+            applications=lambda: runtime.applications(),
+            tracer=WireRecorder(reactor, exchange.limits),
+            throttle=logins.view("csta"),
+            verify=checks.verify,
+            services=front_services(remote),
+        )
+        runtime = Runtime(
+            reactor=reactor,
+            settings=settings,
+            data_directory=self.directory,
+            exchange=exchange,
+            switch=remote,
+            simulator=None,
+            core=core,
+            logins=logins,
+            password_checks=checks,
+        )
+        root = CstaRoot(runtime, default_admin_password=False, admin=False)
+        add_core_services(root, checks)
+        add_csta_servers(root)
+        self.root = root
+        try:
+            root.setServiceParent(self)  # starts it: the listeners bind now
+        except SystemExit as error:  # a port that cannot be bound: nothing to serve
+            log.critical("{error}", error=str(error))
+            reactor.stop()
+
+    def _down(self) -> None:
+        if self.root is not None:
+            self._told_down = True
+            self.root.core.broadcast_system_status("disabled")
+
+    def _up(self, restarted: bool) -> None:
+        if self.root is None:
+            return
+        if restarted and not self._told_down:  # gone and back within a heartbeat
+            self.root.core.broadcast_system_status("disabled")
+        self._told_down = False
+        self.root.core.broadcast_system_status("normal")
+
+
+def build_front(
+    settings: Any, reactor: Any, directory: DataDirectory, lock: ServerLock
+) -> FrontService:
+    """A front end on ``directory`` (its own: the TLS certificate, the lock); the exchange
+    data comes from the exchange process over the bus."""
+    if CertificateStore(directory.path).ensure_self_signed():
+        log.info("created a self-signed TLS certificate (mxone_certificate -p shows it)")
+    return FrontService(settings, reactor, directory, lock)

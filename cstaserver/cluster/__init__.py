@@ -1,0 +1,2 @@
+"""cstaserver past one process: protocol front ends and exchange processes linked by the bus
+(:mod:`cstaserver.bus`); docs/cluster.md."""
