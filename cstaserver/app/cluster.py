@@ -15,7 +15,7 @@
   its clients get SystemStatus ``disabled``, and ``normal`` when they come back.
 
 Every process logs its role, its node name on the bus and the broker; a broker that does not
-answer at start-up stops it with one line and exit status 1.
+answer at start-up stops it with one line and exit status 1 (``build_service`` probes it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from twisted.logger import Logger
 
 from cstaserver.api.trace import WireRecorder
 from cstaserver.app.runtime import Runtime
-from cstaserver.bus.address import BrokerAddress, BrokerUnreachable
+from cstaserver.bus.address import BrokerAddress
 from cstaserver.bus.envelope import new_node_id
 from cstaserver.bus.redis import RedisBus
 from cstaserver.certificates import CertificateStore
@@ -41,16 +41,6 @@ from cstaserver.csta.service import make_core
 from cstaserver.pbx.switch import Switch
 
 log = Logger()
-
-
-def probe_broker(broker: BrokerAddress) -> None:
-    """Before anything else: the broker answers, or start-up stops with one line."""
-    from cstaserver.app.root import StartupError
-
-    try:
-        broker.probe()
-    except BrokerUnreachable as error:
-        raise StartupError(f"csta: {error}") from None
 
 
 def _connect(reactor: Any, broker: BrokerAddress, role: str) -> RedisBus:

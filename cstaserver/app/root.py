@@ -66,6 +66,7 @@ from cstaserver.app.endpoints import Address, CannotListen
 from cstaserver.app.options import Options, RunSettings
 from cstaserver.app.runtime import Runtime
 from cstaserver.app.servers import ROLES, CstaServerService, Key, key_of
+from cstaserver.bus.address import BrokerUnreachable
 from cstaserver.certificates import CertificateStore
 from cstaserver.config import (
     DEFAULT_ADMIN_USER,
@@ -425,10 +426,11 @@ def build_service(
     the transports, a :class:`SkippableClock` over it for the switch, simulator and core.
     With ``--cluster`` the broker must answer first (one line and exit status 1 if not);
     ``--role front`` builds a front end (:mod:`.cluster`)."""
-    if settings.cluster is not None:
-        from cstaserver.app.cluster import probe_broker
-
-        probe_broker(settings.cluster)
+    if settings.cluster is not None:  # before anything else: the broker answers
+        try:
+            settings.cluster.probe()
+        except BrokerUnreachable as error:
+            raise StartupError(f"csta: {error}") from None
     directory, lock = _open_directory(settings)
     if settings.role == "front":
         from cstaserver.app.cluster import build_front
