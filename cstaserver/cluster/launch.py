@@ -28,10 +28,14 @@ FRONT_PORTS = {"xml": 8882, "tls": 8883, "web": 8080, "sip": 5062}
 PORT_STEP = 1000
 
 
-def front_arguments(url: str, number: int, exchange: str = "default") -> list[str]:
-    """``twistd csta`` options of front end ``number`` (1, 2, ...)."""
+def front_arguments(
+    url: str, number: int, exchange: str = "default", *, fixed_ports: bool = True
+) -> list[str]:
+    """``twistd csta`` options of front end ``number`` (1, 2, ...); without ``fixed_ports``
+    every port is a free one (``start_server``'s default)."""
     offset = PORT_STEP * (number - 1)
     ports = [f"--{role}-port={port + offset}" for role, port in FRONT_PORTS.items()]
+    ports = ports if fixed_ports else []
     return ["--cluster", url, "--role", "front", "--exchange-name", exchange, *ports]
 
 
@@ -51,25 +55,34 @@ class Cluster:
         self.fronts: list[CstaServer] = []
 
     def start(
-        self, *, fronts: int = 2, redis_port: int | None = None, broker: str | None = None
+        self,
+        *,
+        fronts: int = 2,
+        redis_port: int | None = None,
+        broker: str | None = None,
+        fixed_ports: bool = True,
     ) -> None:
+        """Redis (unless ``broker`` is given), the exchange, then the front ends, each
+        waited for; without ``fixed_ports`` every port is a free one (tests, benchmarks)."""
         try:
             if broker is None:
                 self.redis = RedisServer(self.directory / "redis", redis_port)
                 self.redis.start()
                 broker = self.redis.url
             self.exchange = start_server(
-                self.directory / "exchange", args=exchange_arguments(broker)
+                self.directory / "exchange", args=exchange_arguments(broker, admin=fixed_ports)
             )
             for number in range(1, fronts + 1):
                 self.fronts.append(
-                    start_server(
-                        self.directory / f"front{number}", args=front_arguments(broker, number)
-                    )
+                    self.start_front(broker, number, fixed_ports=fixed_ports)
                 )
         except BaseException:
             self.stop()
             raise
+
+    def start_front(self, broker: str, number: int, *, fixed_ports: bool = False) -> CstaServer:
+        args = front_arguments(broker, number, fixed_ports=fixed_ports)
+        return start_server(self.directory / f"front{number}", args=args)
 
     def stop(self) -> None:
         for front in reversed(self.fronts):

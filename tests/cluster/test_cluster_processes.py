@@ -1,0 +1,177 @@
+"""A cluster for real: a redis-server, an exchange process and two front ends, each a
+``twistd -n csta`` of its own on loopback ports (cstaserver.cluster.launch, as ``make
+cluster`` starts them), driven by CSTA XML clients on the front ends, which do not hold the
+exchange. Then the faults: kill -9 of a front end, of the exchange process and of Redis, each
+with what the survivors must do asserted. Every process is stopped by its PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cstaserver.cluster.broker import REDIS, WHY_MISSING
+from cstaserver.cluster.launch import Cluster, exchange_arguments
+from cstaserver.pytest_plugin import CstaServer, start_server
+from cstaserver.scenario.clients import CstaConnection, CstaRefused
+
+pytestmark = pytest.mark.skipif(REDIS is None, reason=WHY_MISSING)
+
+WAIT = 20.0  # an upper bound for what the faults take (heartbeat 3.5 s, request 5 s)
+
+
+def new_cluster(directory: Path) -> Cluster:
+    cluster = Cluster(directory)
+    cluster.start(fronts=2, fixed_ports=False)
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    running = new_cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    running = new_cluster(tmp_path / "cluster")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def make_call(csta: CstaConnection, calling: str, called: str) -> str:
+    body = {"callingDevice": calling, "calledDirectoryNumber": called}
+    return csta.request("MakeCall", body, timeout=WAIT)["callingDevice/callID"]
+
+
+def clear(csta: CstaConnection, call_id: str, device: str) -> None:
+    body = {"connectionToBeCleared": {"callID": call_id, "deviceID": device}}
+    csta.request("ClearConnection", body, timeout=WAIT)
+
+
+def position(csta: CstaConnection, name: str) -> int:
+    return next(i for i, m in enumerate(csta.messages) if m.name == name)
+
+
+def test_a_call_between_clients_of_two_front_ends(cluster: Cluster) -> None:
+    front1, front2 = cluster.fronts
+    with front1.xml() as caller, front2.xml() as callee:
+        watched1 = caller.monitor("1001")
+        watched2 = callee.monitor("1002")
+        call_id = make_call(caller, "1001", "1002")
+        caller.wait_for("ServiceInitiatedEvent", monitor=watched1)
+        caller.wait_for("OriginatedEvent", monitor=watched1)
+        # the response came before the events it caused, on the front end that asked
+        assert position(caller, "MakeCallResponse") < position(caller, "ServiceInitiatedEvent")
+        delivered = callee.wait_for("DeliveredEvent", monitor=watched2, timeout=WAIT)
+        assert delivered["connection/callID"] == call_id
+        assert delivered["callingDevice"] == "1001"
+        body = {"callToBeAnswered": {"callID": call_id, "deviceID": "1002"}}
+        callee.request("AnswerCall", body, timeout=WAIT)
+        established = caller.wait_for("EstablishedEvent", monitor=watched1, timeout=WAIT)
+        assert established["answeringDevice"] == "1002"
+        callee.wait_for("EstablishedEvent", monitor=watched2)
+        clear(caller, call_id, "1001")
+        callee.wait_for("ConnectionClearedEvent", monitor=watched2, timeout=WAIT)
+        caller.wait_for("ConnectionClearedEvent", monitor=watched1)
+
+
+def test_a_refusal_is_the_exchange_s_csta_error(cluster: Cluster) -> None:
+    with cluster.fronts[0].xml() as csta:
+        with pytest.raises(CstaRefused) as refused:
+            make_call(csta, "1999", "1002")
+        assert "invalidCallingDevice" in str(refused.value) or "invalidDeviceID" in str(
+            refused.value
+        )
+
+
+def test_monitors_on_two_front_ends_each_get_the_events(cluster: Cluster) -> None:
+    front1, front2 = cluster.fronts
+    with front1.xml() as a, front2.xml() as b, front1.xml() as caller:
+        watched_a, watched_b = a.monitor("1003"), b.monitor("1003")
+        call_id = make_call(caller, "1004", "1003")
+        for csta, watched in ((a, watched_a), (b, watched_b)):
+            delivered = csta.wait_for("DeliveredEvent", monitor=watched, timeout=WAIT)
+            assert delivered["connection/callID"] == call_id
+        clear(caller, call_id, "1004")
+        for csta, watched in ((a, watched_a), (b, watched_b)):
+            csta.wait_for("ConnectionClearedEvent", monitor=watched, timeout=WAIT)
+        # each event once: no duplicate from the two channels of the call's two devices
+        assert [m.name for m in a.messages].count("DeliveredEvent") == 1
+
+
+def test_kill_9_of_a_front_end_loses_only_its_own_clients(own_cluster: Cluster) -> None:
+    front1, front2 = own_cluster.fronts
+    lost = front1.xml()
+    kept = front2.xml()
+    watched = kept.monitor("1002")
+    os.kill(front1.pid, signal.SIGKILL)
+    front1.process.wait(WAIT)
+    with pytest.raises(ConnectionError):
+        lost.request("MakeCall", {"callingDevice": "1001", "calledDirectoryNumber": "1002"})
+    call_id = make_call(kept, "1001", "1002")
+    assert (
+        kept.wait_for("DeliveredEvent", monitor=watched, timeout=WAIT)["connection/callID"]
+        == call_id
+    )
+    clear(kept, call_id, "1001")
+
+
+def registered(server: CstaServer) -> CstaConnection:
+    csta = server.xml(timeout=WAIT)
+    csta.request("SystemRegister", {})
+    return csta
+
+
+def test_kill_9_of_the_exchange_disables_and_its_return_is_normal(
+    own_cluster: Cluster, tmp_path: Path
+) -> None:
+    exchange = own_cluster.exchange
+    assert exchange is not None
+    clients = [registered(front) for front in own_cluster.fronts]
+    os.kill(exchange.pid, signal.SIGKILL)
+    exchange.process.wait(WAIT)
+    for csta in clients:
+        csta.wait_for("SystemStatus", match={"systemStatus": "disabled"}, timeout=WAIT)
+    started = time.monotonic()
+    with pytest.raises(CstaRefused):  # answered with a CSTA error, not left hanging
+        make_call(clients[0], "1001", "1002")
+    assert time.monotonic() - started < WAIT
+    broker = own_cluster.redis.url  # type: ignore[union-attr]
+    again = start_server(
+        tmp_path / "exchange-again",
+        data_from=exchange.data,
+        args=exchange_arguments(broker, admin=False),
+        admin=exchange.admin,
+    )
+    own_cluster.exchange = again
+    for csta in clients:
+        csta.wait_for("SystemStatus", match={"systemStatus": "normal"}, timeout=WAIT)
+    call_id = make_call(clients[1], "1001", "1002")
+    clear(clients[1], call_id, "1001")
+
+
+def test_kill_9_of_redis_is_survived(own_cluster: Cluster) -> None:
+    redis = own_cluster.redis
+    assert redis is not None
+    csta = registered(own_cluster.fronts[0])
+    redis.kill()
+    started = time.monotonic()
+    with pytest.raises(CstaRefused):  # no broker: a CSTA error within the time-out
+        make_call(csta, "1001", "1002")
+    assert time.monotonic() - started < WAIT
+    csta.wait_for("SystemStatus", match={"systemStatus": "disabled"}, timeout=WAIT)
+    redis.start()  # the same port: every process reconnects by itself
+    csta.wait_for("SystemStatus", match={"systemStatus": "normal"}, timeout=WAIT)
+    call_id = make_call(csta, "1001", "1002")
+    clear(csta, call_id, "1001")
+    assert all(p.alive for p in [own_cluster.exchange, *own_cluster.fronts] if p is not None)
