@@ -24,6 +24,12 @@ run: $(STAMP)
 cluster: $(STAMP) redis-deps
 	$(BIN)/python -m cstaserver.cluster.launch $(ARGS)
 
+# The cluster (one exchange process, two front ends over redis) against the single process,
+# the same XML load in the same run (bench/cluster.py, docs/performance.md "Cluster").
+.PHONY: bench-cluster
+bench-cluster: $(STAMP) redis-deps
+	$(BIN)/python bench/cluster.py $(BENCH_ARGS)
+
 # A shell with .venv/bin first on the PATH: twistd, csta, csta_group, csta-sim ... as the docs
 # write them. Leave it with exit (or Ctrl-D).
 .PHONY: shell

@@ -61,21 +61,23 @@ class Cluster:
         redis_port: int | None = None,
         broker: str | None = None,
         fixed_ports: bool = True,
+        data_from: Path | None = None,
     ) -> None:
         """Redis (unless ``broker`` is given), the exchange, then the front ends, each
-        waited for; without ``fixed_ports`` every port is a free one (tests, benchmarks)."""
+        waited for; without ``fixed_ports`` every port is a free one (tests, benchmarks);
+        ``data_from``: a data directory the exchange starts from (else the demo)."""
         try:
             if broker is None:
                 self.redis = RedisServer(self.directory / "redis", redis_port)
                 self.redis.start()
                 broker = self.redis.url
             self.exchange = start_server(
-                self.directory / "exchange", args=exchange_arguments(broker, admin=fixed_ports)
+                self.directory / "exchange",
+                data_from=data_from,
+                args=exchange_arguments(broker, admin=fixed_ports),
             )
             for number in range(1, fronts + 1):
-                self.fronts.append(
-                    self.start_front(broker, number, fixed_ports=fixed_ports)
-                )
+                self.fronts.append(self.start_front(broker, number, fixed_ports=fixed_ports))
         except BaseException:
             self.stop()
             raise
