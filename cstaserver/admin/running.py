@@ -109,6 +109,7 @@ class RunningTarget:
             clients=tuple(self._clients(associations)),
             monitors=tuple(self._monitors()),
             sessions=tuple(self._sessions(sessions)),
+            fronts=getattr(self.server, "front_rows", lambda: None)(),
         )
 
     def _clients(self, associations: list[Any]) -> Iterable[ClientRow]:

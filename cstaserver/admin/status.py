@@ -74,6 +74,9 @@ class StatusView:
     clients: tuple[ClientRow, ...] = ()
     monitors: tuple[MonitorRow, ...] = ()
     sessions: tuple[SessionRow, ...] = ()
+    #: the exchange process of a cluster: a row per front end (node, listening, clients,
+    #: last heartbeat); None when the server is not a cluster's exchange
+    fronts: tuple[tuple[str, ...], ...] | None = None
 
 
 def server_id(server: CstaServerSettings) -> str:
@@ -166,6 +169,9 @@ def format_status(view: StatusView, *, monitors: bool = False, sessions: bool = 
                 ),
             )
         )
+    if view.fronts is not None:
+        parts.append("\nFront ends (cluster: they run the CSTA servers above)\n")
+        parts.append(table(("NODE", "LISTENING", "CLIENTS", "LAST HEARTBEAT"), view.fronts))
     if monitors:
         parts.append("\nMonitored devices\n")
         parts.append(

@@ -34,7 +34,7 @@ from cstaserver.bus.redis import RedisBus
 from cstaserver.certificates import CertificateStore
 from cstaserver.cluster.exchange import ExchangeServer
 from cstaserver.cluster.front import RemoteSwitch, front_services
-from cstaserver.cluster.presence import ExchangeBeacon, ExchangeWatch
+from cstaserver.cluster.presence import ExchangeBeacon, ExchangeWatch, FrontBeacon, FrontRoster
 from cstaserver.config import DataDirectory, ExchangeData
 from cstaserver.config.serverlock import ServerLock
 from cstaserver.csta.service import make_core
@@ -59,6 +59,7 @@ class ExchangeNode(MultiService):
         self.bus: RedisBus | None = None
         self.server: ExchangeServer | None = None
         self.beacon: ExchangeBeacon | None = None
+        self.roster: FrontRoster | None = None
 
     def startService(self) -> None:  # Twisted hook
         runtime = self.root.runtime
@@ -75,12 +76,17 @@ class ExchangeNode(MultiService):
         self.beacon = ExchangeBeacon(self.bus, self.exchange, lambda: runtime.exchange, reactor)
         self.root.reconfigured.append(lambda _: self.beacon.changed())
         self.beacon.setServiceParent(self)
+        self.roster = FrontRoster(self.bus, self.exchange, reactor)
         super().startService()
         started = self.server.start()
         started.addErrback(lambda f: log.failure("cluster: exchange server did not start", f))
+        listening = defer.ensureDeferred(self.roster.start())
+        listening.addErrback(lambda f: log.failure("cluster: front ends not followed", f))
 
     @defer.inlineCallbacks
     def stopService(self):  # Twisted hook
+        if self.roster is not None:
+            self.roster.stop()
         yield super().stopService()  # the heartbeat stops first: front ends see it go
         if self.server is not None:
             yield self.server.stop()
@@ -206,6 +212,20 @@ class FrontService(MultiService):
         except SystemExit as error:  # a port that cannot be bound: nothing to serve
             log.critical("{error}", error=str(error))
             reactor.stop()
+            return
+        beacon = FrontBeacon(self.bus, settings.exchange_name, self._describe, reactor)
+        beacon.setServiceParent(self)
+
+    def _describe(self) -> dict[str, Any]:
+        """What this front end's heartbeat tells the exchange process (``csta -p`` there)."""
+        root = self.root
+        ports: dict[str, int] = {}
+        for server in root.servers():
+            for role, listener in server.listeners.items():
+                if listener.running and listener.bound_port is not None:
+                    ports.setdefault(role, listener.bound_port)
+        clients = sum(1 for a in root.core.associations if not a.closed)
+        return {"ports": ports, "clients": clients}
 
     def _down(self) -> None:
         if self.root is not None:

@@ -233,10 +233,17 @@ class CstaRoot(MultiService):
         raise LookupError(f"no {role} listener is running")
 
     def server_runs(self) -> list[ServerRun]:
+        if not self.serves_clients:  # a cluster's exchange: its front ends run them
+            return [ServerRun(settings=s) for s in self.exchange.csta_servers]
         return [
             ServerRun(settings=s.as_run(), ports=tuple(s.bound_ports()), tls=s.tls_summary())
             for s in self.servers()
         ]
+
+    def front_rows(self) -> tuple[tuple[str, ...], ...] | None:
+        """A cluster's exchange process: a row per front end heard from (``csta -p``)."""
+        node = self.namedServices.get("cluster")
+        return tuple(node.roster.rows()) if node is not None and node.roster else None
 
     def start_missing_tls(self) -> list[str]:
         return [note for s in self.servers() if (note := s.start_tls()) is not None]

@@ -209,3 +209,114 @@ class ExchangeWatch:
             self.version = 0  # the next heartbeat's version is fetched again: no change lost
         await defer.maybeDeferred(self.on_data, data)
         return True
+
+
+# -- the front ends, as the exchange process sees them -----------------------------------------
+
+
+def fronts_channel(exchange: str) -> str:
+    return f"csta:fronts:{exchange}"
+
+
+class FrontBeacon(Service):
+    """A front end's heartbeat to its exchange process: its node, where it listens and how
+    many clients it has (``describe()`` gives the last two), every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        bus: Any,
+        exchange: str,
+        describe: Callable[[], dict[str, Any]],
+        clock: Any,
+        *,
+        interval: float = HEARTBEAT_SECONDS,
+    ) -> None:
+        self.bus, self.exchange, self.describe = bus, exchange, describe
+        self._beat = task.LoopingCall(self.beat)
+        self._beat.clock = clock
+        self.interval = interval
+
+    def startService(self) -> None:  # Twisted hook
+        super().startService()
+        self._beat.start(self.interval, now=True)
+
+    def stopService(self) -> Any:
+        super().stopService()
+        if self._beat.running:
+            self._beat.stop()
+
+    def beat(self) -> None:
+        payload = json.dumps({"node": self.bus.node_id, **self.describe()})
+        deferred = self.bus.publish(fronts_channel(self.exchange), payload)
+        if isinstance(deferred, defer.Deferred):
+            deferred.addErrback(lambda _: None)
+
+
+class FrontRoster:
+    """The exchange process's list of its front ends, from their heartbeats: who joined,
+    who went quiet (logged once each), and a row per front end for ``csta -p``."""
+
+    def __init__(
+        self, bus: Any, exchange: str, clock: Any, *, gone_after: float = DOWN_AFTER_SECONDS
+    ):
+        self.bus, self.exchange, self.clock, self.gone_after = bus, exchange, clock, gone_after
+        #: node -> (what it said last, when)
+        self.fronts: dict[str, tuple[dict[str, Any], float]] = {}
+        self._unsubscribe: Callable[[], Any] | None = None
+        self._sweep = task.LoopingCall(self.sweep)
+        self._sweep.clock = clock
+
+    async def start(self) -> None:
+        self._unsubscribe = await self.bus.subscribe(fronts_channel(self.exchange), self._heard)
+        self._sweep.start(self.gone_after, now=False)
+
+    def stop(self) -> None:
+        if self._sweep.running:
+            self._sweep.stop()
+        stop, self._unsubscribe = self._unsubscribe, None
+        if stop is not None:
+            stop()
+
+    def _heard(self, _: str, payload: str) -> None:
+        try:
+            said = json.loads(payload)
+            node = str(said["node"])
+        except (ValueError, KeyError, TypeError):
+            return
+        if node not in self.fronts:
+            log.info(
+                "cluster: front end {node} joined ({ports})",
+                node=node,
+                ports=describe_ports(said.get("ports")),
+            )
+        self.fronts[node] = (said, self.clock.seconds())
+
+    def sweep(self) -> None:
+        now = self.clock.seconds()
+        for node, (_, seen) in list(self.fronts.items()):
+            if now - seen > self.gone_after:
+                del self.fronts[node]
+                log.warn(
+                    "cluster: front end {node} gone (no heartbeat for {seconds} s)",
+                    node=node,
+                    seconds=self.gone_after,
+                )
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(node, where it listens, clients, seconds since its last heartbeat)."""
+        now = self.clock.seconds()
+        return [
+            (
+                node,
+                describe_ports(said.get("ports")),
+                str(said.get("clients", "-")),
+                f"{now - seen:.1f} s",
+            )
+            for node, (said, seen) in sorted(self.fronts.items())
+        ]
+
+
+def describe_ports(ports: object) -> str:
+    if not isinstance(ports, dict) or not ports:
+        return "no listener"
+    return ", ".join(f"{name} {port}" for name, port in sorted(ports.items()))

@@ -92,3 +92,26 @@ class PresenceTests(unittest.TestCase):
         self.pass_time(2)
         data = [t[1] for t in self.told if isinstance(t, tuple) and t[0] == "data"]
         self.assertEqual(data, [self.exchange])
+
+
+class RosterTests(unittest.TestCase):
+    """The exchange process's list of front ends (``csta -p`` there)."""
+
+    def test_a_front_end_joins_and_goes(self) -> None:
+        from cstaserver.cluster.presence import FrontBeacon, FrontRoster
+
+        clock = Clock()
+        broker = LocalBroker(clock)
+        roster = FrontRoster(LocalBus(clock, broker, node_id="exchange-1"), "lim1", clock)
+        defer.ensureDeferred(roster.start())
+        said = {"ports": {"xml": 8882, "sip": 5062}, "clients": 3}
+        beacon = FrontBeacon(
+            LocalBus(clock, broker, node_id="front-a"), "lim1", lambda: said, clock
+        )
+        beacon.startService()
+        clock.advance(0.5)
+        self.assertEqual(roster.rows(), [("front-a", "sip 5062, xml 8882", "3", "0.0 s")])
+        beacon.stopService()
+        for _ in range(10):
+            clock.advance(1)
+        self.assertEqual(roster.rows(), [])
