@@ -319,7 +319,12 @@ class CstaRoot(MultiService):
             return
         self._announced = True
         runtime = self.runtime
-        log.info("exchange data: {path}", path=str(runtime.data_directory.exchange_file))
+        if self.admin:
+            log.info("exchange data: {path}", path=str(runtime.data_directory.exchange_file))
+        else:  # a cluster's front end
+            log.info(
+                "exchange data: exchange {name} over the bus", name=runtime.settings.exchange_name
+            )
         servers = apply_port_options(runtime.exchange.csta_servers, runtime.settings)
         for line, fields in exchange_summary(runtime.exchange, servers):
             log.info(line, **fields)

@@ -191,8 +191,8 @@ class RedisBus:
                 receivers.remove(receiver)
             if not receivers and self.receivers.get(channel) is receivers:
                 del self.receivers[channel]
-                if self._subscriber is not None:
-                    self._subscriber.unsubscribe([channel])
+                if self._subscriber is not None:  # no answer if the bus closes meanwhile
+                    self._subscriber.unsubscribe([channel]).addErrback(lambda _: None)
 
         return stop
 
