@@ -1,0 +1,1 @@
+"""cstaserver split into front ends and exchange processes over the bus (docs/cluster.md)."""
