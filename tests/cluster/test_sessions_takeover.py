@@ -187,3 +187,17 @@ class SharedSessions(unittest.TestCase):
         record = await self.world.record(session_id)
         assert record is not None
         assert [(m.cross_ref_id, m.device) for m in record.monitors] == [(second, "1002")]
+
+    async def test_a_front_that_fails_to_release_keeps_the_session(self) -> None:
+        session_id, plain, _ = await self.detached_session()
+
+        def broken(session_id: str) -> str:
+            raise RuntimeError("release failed")
+
+        self.a.core.sessions.release = broken
+        frame = await self.world.reattach(self.b.connect(), session_id)
+        assert refused(frame) == "invalidApplicationInfo"
+        assert session_id in self.a.sessions and session_id not in self.b.sessions
+        assert self.a.core.monitors.get(plain) is not None
+        record = await self.world.record(session_id)
+        assert record is not None and record.front == "front-a"
