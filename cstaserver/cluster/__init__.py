@@ -1,1 +1,2 @@
-"""cstaserver split into front ends and exchange processes over the bus (docs/cluster.md)."""
+"""cstaserver past one process: protocol front ends and exchange processes linked by the bus
+(:mod:`cstaserver.bus`); docs/cluster.md."""
