@@ -13,7 +13,9 @@ Four things travel over it, and nothing else:
   (:class:`Reply`), on the same broker connection, so a client sees a response before the
   events its request caused, as ECMA-323 clients expect of a CSTA server;
 - **shared state**: ``put(key, value, ttl)`` / ``get`` / ``delete`` (application sessions that
-  a client may reattach through another front end).
+  a client may reattach through another front end), and ``claim(key, value, ttl)``, which
+  stores only when the key holds nothing: of several nodes claiming one key, exactly one wins
+  (Redis ``SET NX``), so only one front end takes a session over.
 
 Payloads are text (JSON, encoded by the caller). Two implementations: :mod:`.local`
 (one process: the default, no broker) and :mod:`.redis` (Redis or Valkey via txredisapi).
@@ -86,6 +88,11 @@ class IBus(Interface):
 
     def delete(key: str) -> Any:
         """Remove the value."""
+
+    def claim(key: str, value: str, ttl: float) -> Any:
+        """Store ``value`` for ``ttl`` seconds only if ``key`` holds no value (or an expired
+        one): a Deferred of True when this call stored it, False when the key was taken.
+        Atomic: of several nodes claiming one key, exactly one gets True."""
 
     def close() -> Any:
         """Stop serving, drop the subscriptions, close the broker connections; pending

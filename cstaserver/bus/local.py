@@ -164,6 +164,14 @@ class LocalBus:
         self.broker.values.pop(key, None)
         return defer.succeed(None)
 
+    def claim(self, key: str, value: str, ttl: float) -> defer.Deferred:
+        now = self.clock.seconds()
+        current, expires = self.broker.values.get(key, (None, 0.0))
+        if current is not None and now < expires:
+            return defer.succeed(False)
+        self.broker.values[key] = (value, now + ttl)
+        return defer.succeed(True)
+
     def close(self) -> defer.Deferred:
         self._closed = True
         for stop in self._stops:

@@ -1,6 +1,7 @@
 """The bus between processes over Redis (or Valkey), with txredisapi: publish/subscribe for
 events and answers, one list per service for requests (``LPUSH`` by the requester, ``BRPOP``
-by the one serving process), ``SET ... PX`` for shared values.
+by the one serving process), ``SET ... PX`` for shared values (``SET ... PX ... NX`` to claim
+one).
 
 - Every node subscribes to its own reply channel (``csta:reply:<node>``) on its subscriber
   connection; a request is pushed only once that subscription is in place, so no answer is
@@ -274,6 +275,12 @@ class RedisBus:
 
     def delete(self, key: str) -> defer.Deferred:
         return self._commands.delete(key)
+
+    def claim(self, key: str, value: str, ttl: float) -> defer.Deferred:
+        stored = self._commands.set(
+            key, value, pexpire=max(1, int(ttl * 1000)), only_if_not_exists=True
+        )
+        return stored.addCallback(lambda answer: answer is not None)
 
     # -- the end -----------------------------------------------------------------------------
 

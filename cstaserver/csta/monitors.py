@@ -115,8 +115,16 @@ class MonitorRegistry:
         max_per_owner: int = 10000,
         max_per_device: int | None = None,
         max_per_address: int | None = None,
+        prefix: str = "",
     ) -> None:
+        """``prefix`` starts every crossRefID this registry makes: front ends that share
+        sessions (docs/cluster.md) each have their own, so a session's monitors keep their
+        crossRefIDs on whichever front end it moves to."""
         self.switch = switch
+        self.prefix = prefix
+        #: told ``(owner)`` after a monitor of ``owner`` is started, stopped or refiltered
+        #: (the shared session store keeps the session's record up to date); None: no cost
+        self.on_change: Callable[[object], None] | None = None
         self._render = render  # (event, monitor) -> template with .render(xref) -> bytes
         self.max_monitors = max_monitors
         self.max_per_owner = max_per_owner
@@ -150,7 +158,11 @@ class MonitorRegistry:
 
     def _new_xref(self) -> str:
         # short, stable, ASCII (R7); never reused while the process lives
-        return f"{next(self._ids):x}"
+        return f"{self.prefix}{next(self._ids):x}"
+
+    def _changed(self, owner: object) -> None:
+        if self.on_change is not None:
+            self.on_change(owner)
 
     def start(
         self,
@@ -163,16 +175,21 @@ class MonitorRegistry:
         view: Hashable = None,
         follows_calls: bool = False,
         address: str | None = None,
+        cross_ref_id: str | None = None,
     ) -> Monitor:
         """A new monitor on ``device`` or ``call_id``; ``follows_calls``: call-type on a
         device (it follows the device's calls from now on, and those it has now);
-        ``address``: the client's IP address (counted against ``max_per_address``)."""
+        ``address``: the client's IP address (counted against ``max_per_address``);
+        ``cross_ref_id``: the crossRefID it keeps (a session moved from another front end),
+        instead of a new one."""
         if (device is None) == (call_id is None):
             raise ValueError("a monitor watches either a device or a call")
+        if cross_ref_id is not None and cross_ref_id in self._by_xref:
+            raise ValueError(f"crossRefID {cross_ref_id} is in use")
         self._check_limits(owner, device, address)
         owned = self._by_owner.setdefault(id(owner), {})
         monitor = Monitor(
-            cross_ref_id=self._new_xref(),
+            cross_ref_id=cross_ref_id or self._new_xref(),
             owner=owner,
             device=device,
             call_id=call_id,
@@ -200,6 +217,7 @@ class MonitorRegistry:
             kind=monitor.kind,
             target=device or call_id,
         )
+        self._changed(owner)
         return monitor
 
     def _check_limits(self, owner: object, device: str | None, address: str | None) -> None:
@@ -239,6 +257,7 @@ class MonitorRegistry:
         if monitor is None or (owner is not None and monitor.owner is not owner):
             raise CstaError(ErrorValue.INVALID_CROSS_REF_ID, f"no monitor {cross_ref_id}")
         self._remove(monitor)
+        self._changed(monitor.owner)
         return monitor
 
     def change_filter(self, cross_ref_id: str, owner: object, suppressed: Iterable[str]) -> Monitor:
@@ -246,6 +265,7 @@ class MonitorRegistry:
         if monitor is None or monitor.owner is not owner:
             raise CstaError(ErrorValue.INVALID_CROSS_REF_ID, f"no monitor {cross_ref_id}")
         monitor.suppressed = frozenset(suppressed)
+        self._changed(owner)
         return monitor
 
     def stop_all(self, owner: object) -> list[Monitor]:

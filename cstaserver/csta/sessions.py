@@ -20,6 +20,15 @@ ID, its monitors and their crossRefIDs. Events in the gap are buffered (up to
 own user may reattach: a session started with credentials needs the same user's credentials
 (a client without any, or another user, is refused ``invalidApplicationInfo``); one started
 without credentials, a client without.
+
+Shared sessions (docs/cluster.md): an :class:`ISessionStore` keeps a :class:`SessionRecord`
+of each session (who may take it, its duration, its monitors and their crossRefIDs) where
+other front ends find it. A reattach by a session ID this process does not hold looks the
+record up, applies the same-user rule to it and takes the session over - same session ID,
+its monitors with their crossRefIDs, a fresh timer of its duration - once the store has made
+the front end that held it drop its detached copy. Events in the gap are not replayed then
+(they were buffered by the other front end). The default store, :class:`InProcessSessionStore`,
+holds nothing: in one process a reattach is served from :attr:`SessionService.sessions` alone.
 """
 
 from __future__ import annotations
@@ -31,11 +40,13 @@ from typing import Any
 
 import attrs
 from twisted.cred.error import UnauthorizedLogin
+from twisted.internet import defer
 from twisted.logger import Logger
+from zope.interface import Interface, implementer
 
 from cstaserver.csta.association import Association, AuthMode
-from cstaserver.csta.errors import ErrorValue
-from cstaserver.csta.grace import GraceTimer
+from cstaserver.csta.errors import CstaError, ErrorValue
+from cstaserver.csta.grace import EXPIRY_GRACE, GraceTimer
 from cstaserver.csta.namespaces import APPL_SESSION, edition_of
 from cstaserver.csta.schema import message_class
 
@@ -45,6 +56,9 @@ GAP_BUFFER = 1000
 DEFAULT_DURATION = 300
 MIN_DURATION = 10
 MAX_DURATION = 86400
+#: Seconds within which a change of a session's monitors reaches its shared record: the
+#: MonitorStarts of a client starting up cost one write, not one each.
+SAVE_DELAY = 0.5
 
 
 class SessionRefused(Exception):
@@ -63,6 +77,82 @@ class SessionError(Exception):
         self.reason = reason
 
 
+@attrs.frozen
+class MonitorRecord:
+    """One monitor of a :class:`SessionRecord`: what restarts it with the same crossRefID
+    (``view``: how its events present devices, as the monitor registry keeps it)."""
+
+    cross_ref_id: str
+    device: str | None = None
+    call_id: str | None = None
+    suppressed: tuple[str, ...] = ()
+    namespace: str = ""
+    view: Any = None
+    follows_calls: bool = False
+
+
+@attrs.frozen
+class SessionRecord:
+    """What another front end needs to take a session over: who may (application, user,
+    whether it was authenticated), its duration and cap, its protocol version, its monitors;
+    ``front``: the node that holds it (filled in by the store)."""
+
+    session_id: str
+    application_id: str
+    user: str | None
+    authenticated: bool
+    protocol_version: str
+    duration: int
+    max_duration: int | None = None
+    monitors: tuple[MonitorRecord, ...] = ()
+    front: str = ""
+
+
+class ISessionStore(Interface):
+    """Where a session's record is kept for other front ends (docs/cluster.md)."""
+
+    def saved(record: SessionRecord, ttl: float) -> None:
+        """Keep ``record`` for ``ttl`` seconds (replacing the one before): a session started,
+        reattached, its timer reset, its monitors changed or its connection lost."""
+
+    def forgotten(session_id: str) -> None:
+        """The session ended on this front end: its record goes, unless another front end
+        has taken the session over meanwhile."""
+
+    def lookup(session_id: str) -> Any:
+        """A Deferred of the record of a session this process does not hold, or None."""
+
+    def claim(record: SessionRecord) -> Any:
+        """Take the session over. A Deferred of its current record once the front end that
+        held it has dropped its copy (or did not answer: it is gone); None when another
+        front end is taking it over, its record is gone, or its client is still attached
+        there. Of racing claims one wins."""
+
+    def unclaim(session_id: str) -> None:
+        """A claim that was won but not followed by :meth:`saved` (the client left): others
+        may claim the session again."""
+
+
+@implementer(ISessionStore)
+class InProcessSessionStore:
+    """One process: sessions are found in :attr:`SessionService.sessions`; nothing kept."""
+
+    def saved(self, record: SessionRecord, ttl: float) -> None:
+        pass
+
+    def forgotten(self, session_id: str) -> None:
+        pass
+
+    def lookup(self, session_id: str) -> defer.Deferred:
+        return defer.succeed(None)
+
+    def claim(self, record: SessionRecord) -> defer.Deferred:
+        return defer.succeed(None)
+
+    def unclaim(self, session_id: str) -> None:
+        pass
+
+
 @attrs.define(eq=False)
 class ApplicationSession:
     """One ECMA-354 session; owns its monitors so they can outlive a connection."""
@@ -77,6 +167,7 @@ class ApplicationSession:
     max_duration: int | None = None  # the criteria's cap
     expiry: Any = None  # GraceTimer
     cleanup: Any = None  # IDelayedCall while detached
+    saving: Any = None  # IDelayedCall: its record is written soon (shared store)
     gap: collections.deque = attrs.Factory(lambda: collections.deque(maxlen=GAP_BUFFER))
 
     def deliver_event(self, data: bytes) -> None:
@@ -102,6 +193,15 @@ class SessionService:
         self.authenticator = authenticator
         self.notify_terminated = notify_terminated
         self.sessions: dict[str, ApplicationSession] = {}
+        self.store: Any = InProcessSessionStore()  # ISessionStore
+
+    def use_store(self, store: Any) -> None:
+        """Keep the sessions' records in ``store`` (an :class:`ISessionStore`, shared by the
+        front ends of a cluster) from now on; the sessions open now are saved there too."""
+        self.store = store
+        self.core.monitors.on_change = self._monitors_changed
+        for session in self.sessions.values():
+            self._save(session)
 
     # -- policy ---------------------------------------------------------------------------
     def refusal(self, association: Association, message: object) -> ErrorValue | None:
@@ -169,9 +269,9 @@ class SessionService:
             raise SessionRefused("invalidApplicationInfo")
         if reattach_id:
             user = authenticated.user if authenticated is not None else None
-            session = self._reattach(association, reattach_id, application_id, user)
-            if session is not None:
-                return session
+            if reattach_id in self.sessions:
+                return self._reattach(association, reattach_id, application_id, user)
+            return await self._adopt(association, reattach_id, application_id, user)
         if len(self.sessions) >= self.core.limits.max_sessions:
             raise SessionRefused("maxNumberSessions")
         limit = self._duration_limit(authenticated)
@@ -190,6 +290,7 @@ class SessionService:
         association.session = session
         self.core.monitors.rebind(association, session)
         self._arm(session)
+        self._save(session)
         log.info(
             "session {session} started for {application} ({user}) from {peer}, {duration} s",
             session=session.session_id,
@@ -213,22 +314,13 @@ class SessionService:
         session_id: str,
         application_id: str,
         user: str | None,
-    ) -> ApplicationSession | None:
+    ) -> ApplicationSession:
         """The session ``session_id``, if this client may take it: the same application,
-        detached, and the same user - a session started with credentials only by a client
-        that authenticated as that user now; one started without, only by a client
-        without."""
+        detached, and the same user (:meth:`_check_taker`)."""
         session = self.sessions.get(session_id)
-        if session is None or session.application_id != application_id:
+        if session is None:
             raise SessionRefused("invalidApplicationInfo")
-        owner = session.user if session.authenticated else None
-        if owner != user:
-            log.warn(
-                "reattach to session {session} from {peer} refused: not its user",
-                session=session_id,
-                peer=association.peer,
-            )
-            raise SessionRefused("invalidApplicationInfo")
+        self._check_taker(association, session, application_id, user)
         if session.association is not None and not session.association.closed:
             raise SessionRefused("invalidApplicationInfo")
         if session.cleanup is not None and session.cleanup.active():
@@ -246,7 +338,176 @@ class SessionService:
         )
         for data in gap:
             association.deliver_event(data)
+        self._save(session)
         return session
+
+    @staticmethod
+    def _check_taker(
+        association: Association,
+        session: ApplicationSession | SessionRecord,
+        application_id: str,
+        user: str | None,
+    ) -> None:
+        """Refuse a reattach by another application or another user: a session started with
+        credentials is only for a client that authenticated as that user now; one started
+        without, only for a client without."""
+        if session.application_id != application_id:
+            raise SessionRefused("invalidApplicationInfo")
+        owner = session.user if session.authenticated else None
+        if owner != user:
+            log.warn(
+                "reattach to session {session} from {peer} refused: not its user",
+                session=session.session_id,
+                peer=association.peer,
+            )
+            raise SessionRefused("invalidApplicationInfo")
+
+    async def _adopt(
+        self,
+        association: Association,
+        session_id: str,
+        application_id: str,
+        user: str | None,
+    ) -> ApplicationSession:
+        """Take over a session that another front end holds (or held: it may be gone), from
+        its record in the shared store: the same session ID, its monitors with their
+        crossRefIDs, its timer started afresh. Refused as a local reattach is."""
+        if self.core.limits.session_cleanup_delay <= 0:
+            raise SessionRefused("invalidApplicationInfo")  # sessions end with connections
+        record = await self.store.lookup(session_id)
+        if record is None:
+            raise SessionRefused("invalidApplicationInfo")
+        self._check_taker(association, record, application_id, user)
+        if len(self.sessions) >= self.core.limits.max_sessions:
+            raise SessionRefused("maxNumberSessions")
+        record = await self.store.claim(record)
+        if record is None:
+            raise SessionRefused("invalidApplicationInfo")
+        if association.closed or association.session is not None or session_id in self.sessions:
+            self.store.unclaim(session_id)
+            raise SessionRefused("invalidApplicationInfo")
+        try:
+            self._check_taker(association, record, application_id, user)
+        except SessionRefused:
+            self.store.unclaim(session_id)
+            raise
+        session = ApplicationSession(
+            session_id=record.session_id,
+            application_id=record.application_id,
+            user=record.user,
+            protocol_version=record.protocol_version,
+            duration=record.duration,
+            association=association,
+            authenticated=record.authenticated,
+            max_duration=record.max_duration,
+        )
+        self.sessions[session_id] = session
+        association.session = session
+        self.core.monitors.rebind(association, session)
+        restored = sum(self._restore(session, monitor) for monitor in record.monitors)
+        self._arm(session)
+        self._save(session)
+        log.info(
+            "session {session} taken over from {front} by {peer}: {count} monitors",
+            session=session_id,
+            front=record.front or "-",
+            peer=association.peer,
+            count=restored,
+        )
+        return session
+
+    def _restore(self, session: ApplicationSession, monitor: MonitorRecord) -> bool:
+        """Restart one monitor of a session taken over, with its crossRefID."""
+        try:
+            self.core.monitors.start(
+                session,
+                device=monitor.device,
+                call_id=monitor.call_id,
+                suppressed=monitor.suppressed,
+                namespace=monitor.namespace,
+                view=monitor.view,
+                follows_calls=monitor.follows_calls,
+                address=session.association.address if session.association else None,
+                cross_ref_id=monitor.cross_ref_id,
+            )
+        except (CstaError, ValueError) as error:
+            log.warn(
+                "monitor {xref} of session {session} not restored: {error}",
+                xref=monitor.cross_ref_id,
+                session=session.session_id,
+                error=str(error),
+            )
+            return False
+        return True
+
+    def release(self, session_id: str) -> str:
+        """Another front end takes the session over: drop the detached copy here without a
+        word to anyone (its monitors, timers and buffered events go; its record stays, the
+        other front end's now). ``released``; ``attached`` (refused: its client is still
+        connected here); ``unknown``."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            return "unknown"
+        if session.association is not None and not session.association.closed:
+            return "attached"
+        self.sessions.pop(session_id)
+        for call in (session.expiry, session.cleanup, session.saving):
+            if call is not None and call.active():
+                call.cancel()
+        self.core.monitors.stop_all(session)
+        session.gap.clear()
+        log.info("session {session} moved to another front end", session=session_id)
+        return "released"
+
+    # -- the shared record ----------------------------------------------------------------
+    def record_of(self, session: ApplicationSession) -> SessionRecord:
+        """The session as another front end needs it to take it over."""
+        monitors = tuple(
+            MonitorRecord(
+                cross_ref_id=monitor.cross_ref_id,
+                device=monitor.device,
+                call_id=monitor.call_id,
+                suppressed=tuple(sorted(monitor.suppressed)),
+                namespace=monitor.namespace,
+                view=monitor.view,
+                follows_calls=monitor.follows_calls,
+            )
+            for monitor in self.core.monitors.owned_by(session)
+        )
+        return SessionRecord(
+            session_id=session.session_id,
+            application_id=session.application_id,
+            user=session.user,
+            authenticated=session.authenticated,
+            protocol_version=session.protocol_version,
+            duration=session.duration,
+            max_duration=session.max_duration,
+            monitors=monitors,
+        )
+
+    def _save(self, session: ApplicationSession) -> None:
+        """Write the session's record now: for as long as its timer runs while it is
+        attached, for the cleanup delay once detached."""
+        if session.saving is not None and session.saving.active():
+            session.saving.cancel()
+        session.saving = None
+        if isinstance(self.store, InProcessSessionStore):
+            return
+        if session.association is None:
+            ttl = float(self.core.limits.session_cleanup_delay)
+        else:
+            ttl = session.duration + EXPIRY_GRACE
+        self.store.saved(self.record_of(session), ttl)
+
+    def _monitors_changed(self, owner: object) -> None:
+        """A monitor of ``owner`` started, stopped or refiltered: its session's record is
+        written within :data:`SAVE_DELAY` (once for a burst of changes)."""
+        if not isinstance(owner, ApplicationSession) or owner.session_id not in self.sessions:
+            return
+        if self.sessions[owner.session_id] is not owner:
+            return
+        if owner.saving is None or not owner.saving.active():
+            owner.saving = self.clock.callLater(SAVE_DELAY, self._save, owner)
 
     def stop(self, association: Association, session_id: str) -> None:
         session = association.session
@@ -261,6 +522,7 @@ class SessionService:
         limit = min(session.max_duration or MAX_DURATION, self._duration_limit(None))
         session.duration = self._clamp(requested or session.duration, limit)
         self._arm(session)
+        self._save(session)
         return session.duration
 
     @staticmethod
@@ -294,10 +556,13 @@ class SessionService:
         self._end(session, reason)
 
     def _end(self, session: ApplicationSession, reason: str) -> None:
-        self.sessions.pop(session.session_id, None)
-        for call in (session.expiry, session.cleanup):
+        if self.sessions.get(session.session_id) is not session:
+            return  # ended already, or moved to another front end
+        self.sessions.pop(session.session_id)
+        for call in (session.expiry, session.cleanup, session.saving):
             if call is not None and call.active():
                 call.cancel()
+        self.store.forgotten(session.session_id)
         self.core.monitors.stop_all(session)
         if session.association is not None and session.association.session is session:
             session.association.session = None
@@ -315,6 +580,7 @@ class SessionService:
             return
         session.association = None
         session.cleanup = self.clock.callLater(delay, self._end, session, "cleanup delay passed")
+        self._save(session)
         log.info(
             "session {session} detached; kept {delay} s for reattach",
             session=session.session_id,

@@ -91,6 +91,24 @@ class BusContract:
         await self.serving.delete("csta:session:def")
         assert await self.asking.get("csta:session:def") is None
 
+    async def test_only_one_claim_of_a_key_wins_until_it_expires_or_is_deleted(self) -> None:
+        key = "csta:session-claim:abc"
+        claims = [self.serving.claim(key, "exchange", 0.3), self.asking.claim(key, "front", 0.3)]
+        won = await defer.gatherResults(claims)
+        assert sorted(won) == [False, True]
+        winner = "exchange" if won[0] else "front"
+        assert await self.asking.get(key) == winner  # the loser stored nothing
+        again: list[bool] = []
+        for _ in range(int(WAIT / 0.05)):  # expired: free to claim again
+            again.append(await self.asking.claim(key, "front", 60))
+            if again[-1]:
+                break
+            await task.deferLater(reactor, 0.05, lambda: None)
+        assert again[-1] is True and await self.serving.get(key) == "front"
+        assert await self.serving.claim(key, "exchange", 60) is False
+        await self.asking.delete(key)
+        assert await self.serving.claim(key, "exchange", 60) is True
+
     async def test_closing_fails_the_requests_still_waiting(self) -> None:
         waiting = self.asking.request("exchange:nobody", "hello", 60)
         await self.asking.close()
