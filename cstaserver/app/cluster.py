@@ -10,6 +10,8 @@
   joins the bus, fetches the exchange data from the exchange process (waiting for one to
   answer), and then builds the CSTA core over a ``cstaserver.cluster.front.RemoteSwitch`` and
   starts the CSTA servers of that data (with this run's port options), as one process would.
+  Its application sessions are kept on the bus
+  (``cstaserver.cluster.sessions``), so a client may reattach through another front end.
   A change of the exchange data (an admin command on the exchange process) reaches it within
   a heartbeat and is applied as ``csta -i`` applies one. When the exchange's heartbeats stop,
   its clients get SystemStatus ``disabled``, and ``normal`` when they come back.
@@ -35,6 +37,7 @@ from cstaserver.certificates import CertificateStore
 from cstaserver.cluster.exchange import ExchangeServer
 from cstaserver.cluster.front import RemoteSwitch, front_services
 from cstaserver.cluster.presence import ExchangeBeacon, ExchangeWatch, FrontBeacon, FrontRoster
+from cstaserver.cluster.sessions import share_sessions
 from cstaserver.config import DataDirectory, ExchangeData
 from cstaserver.config.serverlock import ServerLock
 from cstaserver.csta.service import make_core
@@ -122,6 +125,7 @@ class FrontService(MultiService):
         self.bus: RedisBus | None = None
         self.watch: ExchangeWatch | None = None
         self._told_down = False
+        self._stop_sharing: Any = None
 
     # what tests and scripts ask of a running server
     def port_of(self, role: str) -> int:
@@ -159,6 +163,8 @@ class FrontService(MultiService):
         if self.watch is not None:
             self.watch.stop()
         yield super().stopService()
+        if self._stop_sharing is not None:
+            yield defer.maybeDeferred(self._stop_sharing)
         if self.bus is not None:
             yield self.bus.close()
         if self.lock is not None:
@@ -167,14 +173,14 @@ class FrontService(MultiService):
 
     async def _data(self, exchange: ExchangeData) -> None:
         if self.root is None:
-            self._build(exchange)
+            await self._build(exchange)
             return
         try:
             await self.root.reconfig(exchange)
         except Exception as error:  # a port of the new data cannot be bound here
             log.error("cluster: the exchange data changed; not applied here: {error}", error=error)
 
-    def _build(self, exchange: ExchangeData) -> None:
+    async def _build(self, exchange: ExchangeData) -> None:
         from cstaserver.app.root import CstaRoot, add_core_services, add_csta_servers, login_checks
 
         reactor, settings = self.reactor, self.settings
@@ -206,6 +212,8 @@ class FrontService(MultiService):
         root = CstaRoot(runtime, default_admin_password=False, admin=False)
         add_core_services(root, checks)
         add_csta_servers(root)
+        # sessions on the bus before the first client: a client may reattach through here
+        self._stop_sharing = await share_sessions(core, self.bus)
         self.root = root
         try:
             root.setServiceParent(self)  # starts it: the listeners bind now
