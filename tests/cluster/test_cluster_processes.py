@@ -109,6 +109,43 @@ def test_monitors_on_two_front_ends_each_get_the_events(cluster: Cluster) -> Non
         assert [m.name for m in a.messages].count("DeliveredEvent") == 1
 
 
+APPL = "http://www.ecma-international.org/standards/ecma-354/appl_session"
+
+
+def start_session(server: CstaServer, reattach: str | None = None) -> tuple[CstaConnection, str]:
+    """An ECMA-354 session of the demo application's user (``reattach``: an old one's ID)."""
+    login = "<userName>csta_user</userName><password>csta</password>"
+    if reattach is not None:
+        login += f"<sessionID>{reattach}</sessionID>"
+    body = (
+        "<applicationInfo><applicationID>demo</applicationID><applicationSpecificInfo>"
+        f'<SessionLoginInfo xmlns="urn:cstaserver:session">{login}</SessionLoginInfo>'
+        "</applicationSpecificInfo></applicationInfo><requestedProtocolVersions>"
+        "<protocolVersion>http://www.ecma-international.org/standards/ecma-323/csta/ed3"
+        "</protocolVersion></requestedProtocolVersions>"
+    )
+    csta = server.xml(timeout=WAIT)
+    csta.namespace = APPL
+    answer = csta.request("StartApplicationSession", body)
+    csta.namespace = "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
+    return csta, answer["sessionID"]
+
+
+def test_a_session_reattaches_through_the_other_front_end(own_cluster: Cluster) -> None:
+    front1, front2 = own_cluster.fronts
+    first, session_id = start_session(front1)
+    watched = first.monitor("1002")
+    os.kill(front1.pid, signal.SIGKILL)  # its front end dies; the session is on the bus
+    front1.process.wait(WAIT)
+    again, same = start_session(front2, reattach=session_id)
+    assert same == session_id
+    with front2.xml() as caller:
+        call_id = make_call(caller, "1001", "1002")
+        delivered = again.wait_for("DeliveredEvent", monitor=watched, timeout=WAIT)
+        assert delivered["connection/callID"] == call_id  # the same crossRefID, on front 2
+        clear(caller, call_id, "1001")
+
+
 def test_kill_9_of_a_front_end_loses_only_its_own_clients(own_cluster: Cluster) -> None:
     front1, front2 = own_cluster.fronts
     lost = front1.xml()
