@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,8 +133,21 @@ def start_session(server: CstaServer, reattach: str | None = None) -> tuple[Csta
     return csta, answer["sessionID"]
 
 
+def admin_command(server: CstaServer, *args: str) -> str:
+    """A console command against the running exchange process (its control socket)."""
+    command = [str(Path(sys.executable).parent / args[0]), "--data", str(server.data), *args[1:]]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_a_session_reattaches_through_the_other_front_end(own_cluster: Cluster) -> None:
     front1, front2 = own_cluster.fronts
+    assert own_cluster.exchange is not None
+    # an admin change on the exchange process reaches the front ends: sessions now outlive
+    # their connection for a minute (the demo's cleanup delay is 0: no reattach)
+    admin_command(own_cluster.exchange, "csta_limits", "-c", "--session-cleanup-delay", "60")
+    time.sleep(2.5)  # within a heartbeat or two (1 s) every front end has the new data
     first, session_id = start_session(front1)
     watched = first.monitor("1002")
     os.kill(front1.pid, signal.SIGKILL)  # its front end dies; the session is on the bus
