@@ -82,7 +82,7 @@ class ExchangeBeacon(Service):
         return defer.maybeDeferred(stop) if stop is not None else None
 
     def _serve_data(self, _: str) -> str:
-        return to_json(self.data())
+        return json.dumps({"version": self.version, "exchange": to_json(self.data())})
 
     def changed(self) -> None:
         """The exchange data changed (an admin command): the front ends fetch it again."""
@@ -176,17 +176,21 @@ class ExchangeWatch:
                 how=" (restarted)" if restarted else "",
             )
             self.on_up(restarted)
-        if restarted or version != self.version:
-            defer.ensureDeferred(self.fetch(version))
+        if restarted:
+            self.version = None  # another run's versions start again
+        if version != self.version:
+            defer.ensureDeferred(self.fetch())
 
-    async def fetch(self, version: int | None = None) -> bool:
+    async def fetch(self) -> bool:
         """Ask for the exchange data; True when it came (and was handed to ``on_data``)."""
         if self._fetching:
             return False
         self._fetching = True
         try:
             text = await self.bus.request(data_service(self.exchange), "", DATA_TIMEOUT)
-            data = from_json(text, f"exchange {self.exchange} (from the broker)")
+            answer = json.loads(text)
+            version = int(answer["version"])
+            data = from_json(answer["exchange"], f"exchange {self.exchange} (from the broker)")
         except BusError as error:
             log.info(
                 "cluster: waiting for exchange {exchange} ({reason})",
@@ -194,19 +198,23 @@ class ExchangeWatch:
                 reason=str(error),
             )
             return False
-        except ConfigError as error:
+        except (ConfigError, ValueError, KeyError, TypeError) as error:
             log.error(
                 "cluster: exchange {exchange} sent data this front end cannot read: {problem}",
                 exchange=self.exchange,
-                problem=error.problem,
+                problem=getattr(error, "problem", str(error)),
             )
             return False
         finally:
             self._fetching = False
-        if version is not None:
-            self.version = version
-        elif self.version is None:
-            self.version = 0  # the next heartbeat's version is fetched again: no change lost
+        if version == self.version:
+            return False  # two fetches crossed: this one is not news
+        self.version = version
+        log.info(
+            "cluster: exchange data version {version} from exchange {exchange}",
+            version=version,
+            exchange=self.exchange,
+        )
         await defer.maybeDeferred(self.on_data, data)
         return True
 

@@ -133,6 +133,16 @@ def start_session(server: CstaServer, reattach: str | None = None) -> tuple[Csta
     return csta, answer["sessionID"]
 
 
+def wait_for_log(server: CstaServer, log_format: str, version: int) -> None:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        events = server.log_events()
+        if any(e.get("log_format") == log_format and e.get("version") == version for e in events):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {log_format!r} (version {version}) in {server.log_path}")
+
+
 def admin_command(server: CstaServer, *args: str) -> str:
     """A console command against the running exchange process (its control socket)."""
     command = [str(Path(sys.executable).parent / args[0]), "--data", str(server.data), *args[1:]]
@@ -147,7 +157,8 @@ def test_a_session_reattaches_through_the_other_front_end(own_cluster: Cluster) 
     # an admin change on the exchange process reaches the front ends: sessions now outlive
     # their connection for a minute (the demo's cleanup delay is 0: no reattach)
     admin_command(own_cluster.exchange, "csta_limits", "-c", "--session-cleanup-delay", "60")
-    time.sleep(2.5)  # within a heartbeat or two (1 s) every front end has the new data
+    for front in own_cluster.fronts:  # within a heartbeat (1 s) each has the new data
+        wait_for_log(front, "cluster: exchange data version {version} from exchange {exchange}", 2)
     first, session_id = start_session(front1)
     watched = first.monitor("1002")
     os.kill(front1.pid, signal.SIGKILL)  # its front end dies; the session is on the bus
