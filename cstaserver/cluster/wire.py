@@ -94,7 +94,7 @@ class ForwardedRequest:
     profile: str = "xml"
 
     def encode(self) -> str:
-        return _dumps({"op": "csta", **attrs.asdict(self, retain_collection_types=False)})
+        return _dumps({"op": "csta", **attrs.asdict(self)})
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ForwardedRequest:
@@ -123,7 +123,7 @@ class ForwardedAnswer:
     learned: tuple[tuple[str, str], ...] = ()
 
     def encode(self) -> str:
-        return _dumps(attrs.asdict(self, retain_collection_types=False))
+        return _dumps(attrs.asdict(self))
 
     @classmethod
     def decode(cls, text: str) -> ForwardedAnswer:
