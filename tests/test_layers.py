@@ -144,13 +144,25 @@ def test_nothing_imports_the_composition_layer() -> None:
     assert wrong == set()
 
 
-def test_the_bus_imports_nothing_else_and_only_the_composition_layer_uses_it() -> None:
+def test_the_bus_imports_nothing_else_and_only_the_composition_layer_and_cluster_use_it() -> None:
     wrong = {
         (name, target)
         for name, targets in GRAPH.items()
         for target in targets
         if (package_of(name) == "bus") != (package_of(target) == "bus")
-        and not (package_of(name) == "app" and package_of(target) == "bus")
+        and not (package_of(name) in ("app", "cluster") and package_of(target) == "bus")
+    }
+    assert wrong == set()
+
+
+def test_the_cluster_imports_only_bus_csta_pbx_and_config_and_only_app_uses_it() -> None:
+    allowed = {"cluster", "bus", "csta", "pbx", "config"}
+    wrong = {
+        (name, target)
+        for name, targets in GRAPH.items()
+        for target in targets
+        if (package_of(name) == "cluster" and package_of(target) not in allowed)
+        or (package_of(target) == "cluster" and package_of(name) not in ("cluster", "app"))
     }
     assert wrong == set()
 
