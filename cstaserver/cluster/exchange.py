@@ -14,6 +14,11 @@ publishes the switch's events.
   connection. Events outside a request (timers, the simulator, the admin shell) are
   published at once.
 - **Events** go out on their devices' and calls' channels (``cluster.wire``), numbered.
+- **Routeing** (ECMA-269 clause 20) runs here, next to the switch's queues: each front-end
+  client that makes routeing requests has a stand-in association that lasts until the front
+  end says it is gone; what the routeing service sends it (Route Request, Route Used, Route
+  End) goes to that front end's channel - after the event that caused it, as one process
+  sends a monitor's Queued event before the Route Request.
 """
 
 from __future__ import annotations
@@ -56,6 +61,25 @@ class _ForwardedClient:
         pass
 
 
+@implementer(IMessageTransport)
+class _RouteingClient:
+    """The transport of a front-end client's routeing stand-in: its messages go to the
+    front end's channel (ordered by the server, see :meth:`ExchangeServer._unsolicited`)."""
+
+    def __init__(self, server: ExchangeServer, channel: str, association: int, peer: str) -> None:
+        self.server, self.channel, self.association, self.peer = server, channel, association, peer
+
+    def write_message(self, data: bytes, correlation: object) -> None:
+        if data:
+            self.server._unsolicited(self.channel, wire.unsolicited_message(self.association, data))
+
+    def send_request(self, data: bytes) -> defer.Deferred:
+        return defer.fail(RuntimeError("a forwarded client takes no server requests"))
+
+    def close(self, reason: str) -> None:
+        pass
+
+
 class ExchangeServer:
     """Exchange side: serves the front ends' forwarded CSTA requests and publishes events."""
 
@@ -71,6 +95,10 @@ class ExchangeServer:
         self._held: list[tuple[str, str]] | None = None
         self._unsubscribe: Any = None
         self._stop_serving: Any = None
+        #: routeing stand-ins of front-end clients: (front channel, association) -> Association
+        self.clients: dict[tuple[str, int], Association] = {}
+        self._unsent: list[tuple[str, str]] = []  # routeing messages waiting for their event
+        self._flush_call: Any = None
 
     # -- start / stop ------------------------------------------------------------------------
     def start(self) -> defer.Deferred:
@@ -88,6 +116,9 @@ class ExchangeServer:
         return serving.addCallback(served)
 
     def stop(self) -> defer.Deferred:
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        self._flush_call = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -97,15 +128,35 @@ class ExchangeServer:
     # -- events ------------------------------------------------------------------------------
     def _switch_event(self, event: object) -> None:
         channels = wire.event_channels(self.exchange, event)
-        if not channels:
-            return
-        self.sequence += 1
-        payload = wire.event_message(self.epoch, self.sequence, event)
+        if channels:
+            self.sequence += 1
+            payload = wire.event_message(self.epoch, self.sequence, event)
+            for channel in channels:
+                self._emit(channel, payload)
+        self._flush()  # the routeing messages this event caused come after it
+
+    def _emit(self, channel: str, payload: str) -> None:
         if self._held is not None:  # inside a request: after its answer
-            self._held.extend((channel, payload) for channel in channels)
-            return
-        for channel in channels:
+            self._held.append((channel, payload))
+        else:
             self.bus.publish(channel, payload)
+
+    def _unsolicited(self, channel: str, payload: str) -> None:
+        """A routeing message for a front-end client. The routeing service hears a switch
+        event before this server does (it subscribed first): the message waits until the
+        event is out (or the request ends, or the next reactor turn)."""
+        self._unsent.append((channel, payload))
+        if self._held is None and self._flush_call is None:
+            self._flush_call = self.clock.callLater(0, self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_call is not None:
+            if self._flush_call.active():
+                self._flush_call.cancel()
+            self._flush_call = None
+        unsent, self._unsent = self._unsent, []
+        for channel, payload in unsent:
+            self._emit(channel, payload)
 
     # -- requests ----------------------------------------------------------------------------
     def _handle(self, text: str) -> Any:
@@ -117,8 +168,11 @@ class ExchangeServer:
         try:
             if isinstance(asked, wire.Lookup):
                 answer: Any = self._lookup(asked)
+            elif isinstance(asked, wire.ClientGone):
+                answer = self._gone(asked)
             else:
                 answer = self._csta(asked)
+            self._flush()
         finally:
             self._held = None
         if isinstance(answer, defer.Deferred):  # events after its synchronous part: at once
@@ -132,6 +186,38 @@ class ExchangeServer:
             return wire.lookup_answer(refusal=error.reason, message=error.message)
         return wire.lookup_answer(rows)
 
+    def _gone(self, gone: wire.ClientGone) -> str:
+        association = self.clients.pop((gone.client, gone.association), None)
+        if association is not None:
+            association.closed = True
+            self.core.routeing.association_lost(association)
+        return "{}"
+
+    def _stand_in(self, forwarded: wire.ForwardedRequest) -> Association:
+        """The association a forwarded request runs with: the client's lasting stand-in
+        for routeing requests, else one for this request only."""
+        profile = Profile(name=forwarded.profile, e164_presentation=forwarded.e164)
+        if not forwarded.client:
+            return Association(
+                core=self.core,
+                transport=_ForwardedClient(forwarded.peer),
+                profile=profile,
+                namespace=forwarded.namespace,
+                device_strings=dict(forwarded.echo),
+            )
+        key = (forwarded.client, forwarded.association)
+        association = self.clients.get(key)
+        if association is None:
+            transport = _RouteingClient(
+                self, forwarded.client, forwarded.association, forwarded.peer
+            )
+            association = Association(core=self.core, transport=transport, profile=profile)
+            self.clients[key] = association
+        association.profile = profile
+        association.namespace = forwarded.namespace
+        association.device_strings = dict(forwarded.echo)
+        return association
+
     def _csta(self, forwarded: wire.ForwardedRequest) -> str | defer.Deferred:
         namespace = forwarded.namespace
         try:
@@ -143,14 +229,7 @@ class ExchangeServer:
         handler = self.core.services.lookup(type(decoded.message))
         if decoded.message is None or handler is None:
             return wire.ForwardedAnswer(error=UNSUPPORTED_SERVICE.name).encode()
-        profile = Profile(name=forwarded.profile, e164_presentation=forwarded.e164)
-        association = Association(
-            core=self.core,
-            transport=_ForwardedClient(forwarded.peer),
-            profile=profile,
-            namespace=namespace,
-            device_strings=dict(forwarded.echo),
-        )
+        association = self._stand_in(forwarded)
         request = ServiceRequest(self.core, association, decoded.message, namespace)
         echo = dict(forwarded.echo)
         try:

@@ -12,9 +12,11 @@ A front end carries the protocols, the ECMA-354 application sessions and the mon
   data) and the monitoring services stay on the front end. When the exchange does not answer
   within the time-out the client gets ``systemResourceAvailability generic`` (ECMA-269
   12.2.x: the system cannot provide the service now), within that time-out.
-- **Routeing** (clause 20) is not offered by a front end: its dialogues live with the switch's
-  queues. The services are left out of its table, so Get CSTA Features does not list them and
-  Route Register is answered ``serviceNotSupported``.
+- **Routeing** (clause 20) runs in the exchange process, next to the switch's queues: the
+  routeing requests are forwarded naming the client, and what the exchange's routeing
+  service sends the client (Route Request, Route Used, Route End) comes back on this front
+  end's own channel. When the client goes, the exchange is told, and its registrations end
+  (:class:`RemoteRouteing`, the front end's core's routeing service).
 - **Events**: the monitor registry tells :class:`RemoteSwitch` which devices and calls are
   watched (``csta.monitors.IMonitorInterest``); it subscribes to those channels only and
   hands each event (once, by its sequence number) to its subscribers in the order the
@@ -43,6 +45,7 @@ from cstaserver.csta import codec
 from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.csta.messages.monitoring import MonitorStart
 from cstaserver.csta.monitors import IMonitorInterest
+from cstaserver.csta.routeing import IRouteingHost
 from cstaserver.csta.services import capabilities, monitoring, routeing, sessions, system
 from cstaserver.csta.services.common import internal_device
 from cstaserver.csta.services.registry import SERVICES, Handler, ServiceTable
@@ -79,7 +82,18 @@ def bus_error(error: BaseException, what: str) -> CstaError:
     return CstaError(EXCHANGE_UNAVAILABLE, f"the exchange cannot be reached: {error}")
 
 
-@implementer(IMonitorInterest)
+class RemoteRouteing:
+    """A front end's routeing service (ECMA-269 clause 20): the registrations and dialogues
+    are the exchange's; this one tells the exchange when a client that has some goes."""
+
+    def __init__(self, remote: RemoteSwitch) -> None:
+        self.remote = remote
+
+    def association_lost(self, association: Any) -> None:
+        self.remote.client_gone(association)
+
+
+@implementer(IMonitorInterest, IRouteingHost)
 class RemoteSwitch:
     """What a front end's CstaCore gets as its switch (see the module docstring)."""
 
@@ -107,6 +121,9 @@ class RemoteSwitch:
         self._stops: dict[str, Callable[[], Any]] = {}
         self._subscribing: dict[str, defer.Deferred] = {}
         self._fetched: dict[tuple[str, str], Any] = {}
+        #: the clients that made routeing requests, by association number
+        self.clients: dict[int, Any] = {}
+        self.front_channel = wire.front_channel(exchange, bus.node_id)
 
     # -- plan look-ups (the shadow) -----------------------------------------------------------
     @property
@@ -184,9 +201,18 @@ class RemoteSwitch:
             self._fetched.pop((op, key), None)
 
     # -- forwarded CSTA requests -------------------------------------------------------------
-    async def forward(self, request: Any) -> bytes:
-        """Have the exchange run ``request`` (a ServiceRequest); the encoded response."""
+    async def forward(self, request: Any, *, routeing: bool = False) -> bytes:
+        """Have the exchange run ``request`` (a ServiceRequest); the encoded response.
+        ``routeing``: a routeing request, naming the client (its messages come back on this
+        front end's channel)."""
         association = request.association
+        client = ""
+        if routeing:
+            if not self._watched.get(self.front_channel):
+                self._watch(self.front_channel)
+            self.clients[association.id] = association
+            await self.settled()
+            client = self.front_channel
         forwarded = wire.ForwardedRequest(
             body=codec.encode(request.message, request.namespace).decode("utf-8"),
             namespace=request.namespace,
@@ -194,6 +220,8 @@ class RemoteSwitch:
             echo=tuple(association.device_strings.items()),
             peer=association.peer,
             profile=association.profile.name,
+            client=client,
+            association=association.id if routeing else 0,
         )
         what = type(request.message).__name__
         try:
@@ -209,6 +237,40 @@ class RemoteSwitch:
         if value is not None:
             raise CstaError(value, answer.message)
         return (answer.body or "").encode("utf-8")
+
+    # -- routeing ----------------------------------------------------------------------------
+    def routeing_service(self, clock: Any, presenter: Callable[[Any], Any]) -> RemoteRouteing:
+        return RemoteRouteing(self)
+
+    def client_gone(self, association: Any) -> None:
+        """A client that made routeing requests went: the exchange ends its registrations."""
+        if self.clients.pop(association.id, None) is None:
+            return
+        gone = wire.ClientGone(self.front_channel, association.id).encode()
+        asked = defer.maybeDeferred(
+            self.bus.request, wire.service_name(self.exchange), gone, self.timeout
+        )
+        asked.addErrback(
+            lambda failure: log.warn(
+                "the exchange was not told that client {peer} went: {error}",
+                peer=association.peer,
+                error=failure.getErrorMessage(),
+            )
+        )
+
+    def _client_message(self, channel: str, text: str) -> None:
+        try:
+            number, data = wire.read_unsolicited(text)
+        except CodecError as error:
+            log.warn(
+                "a message on {channel} was not understood: {error}",
+                channel=channel,
+                error=str(error),
+            )
+            return
+        association = self.clients.get(number)
+        if association is not None and not association.closed:
+            association.send_unsolicited(data)
 
     # -- events ------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[object], None]) -> Callable[[], None]:
@@ -252,7 +314,8 @@ class RemoteSwitch:
         self._watched[channel] = count + 1
         if count or channel in self._stops or channel in self._subscribing:
             return
-        subscribing = defer.maybeDeferred(self.bus.subscribe, channel, self._receive)
+        receiver = self._client_message if channel == self.front_channel else self._receive
+        subscribing = defer.maybeDeferred(self.bus.subscribe, channel, receiver)
         self._subscribing[channel] = subscribing
 
         def subscribed(stop: Callable[[], Any]) -> None:
@@ -318,13 +381,13 @@ class RemoteSwitch:
 
 #: The service modules whose handlers run on a front end itself.
 LOCAL_MODULES = frozenset(m.__name__ for m in (sessions, system, capabilities, monitoring))
-#: The service modules a front end does not offer (see the module docstring).
-ABSENT_MODULES = frozenset(m.__name__ for m in (routeing,))
+#: The service modules whose requests name the client (routeing: see the module docstring).
+CLIENT_MODULES = frozenset(m.__name__ for m in (routeing,))
 
 
-def _forwarder(remote: RemoteSwitch) -> Handler:
+def _forwarder(remote: RemoteSwitch, *, routeing: bool = False) -> Handler:
     def forwarded(request: Any) -> Any:
-        return remote.forward(request)
+        return remote.forward(request, routeing=routeing)
 
     return forwarded
 
@@ -364,17 +427,17 @@ def _monitor_start(remote: RemoteSwitch, start: Handler) -> Handler:
 
 def front_services(remote: RemoteSwitch, base: ServiceTable = SERVICES) -> ServiceTable:
     """The service table a front end's CstaCore uses: requests that need the live switch are
-    forwarded to the exchange; sessions, system services, capability exchange and monitor
-    registration stay local; routeing is not offered (see the module docstring)."""
+    forwarded to the exchange (routeing ones naming the client); sessions, system services,
+    capability exchange and monitor registration stay local (see the module docstring)."""
     table = ServiceTable()
-    forwarded = _forwarder(remote)
+    forwarded, forwarded_routeing = _forwarder(remote), _forwarder(remote, routeing=True)
     for request_class in base:
         handler = base.lookup(request_class)
         assert handler is not None
         module = getattr(handler, "__module__", "")
-        if module in ABSENT_MODULES:
-            continue
-        if request_class is MonitorStart:
+        if module in CLIENT_MODULES:
+            handler = forwarded_routeing
+        elif request_class is MonitorStart:
             handler = _monitor_start(remote, handler)
         elif module not in LOCAL_MODULES:
             handler = forwarded

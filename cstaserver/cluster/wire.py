@@ -9,6 +9,12 @@ the channels, and the JSON text of each message.
   look-up of the live switch (:class:`Lookup`: ``snapshot_device`` / ``snapshot_call``, what
   a front end needs before it starts a call-type monitor) answered with the rows or the
   switch's refusal.
+- **Routeing** (ECMA-269 clause 20) lives with the switch: a front end's routeing requests
+  name the client (``client``: the front end's channel, ``association``: the client's number
+  there), so the exchange keeps one stand-in per client for its registrations and dialogues
+  and sends it Route Request, Route Used and Route End on that channel
+  (``csta:front:<exchange>:<node>``) as ``{"a": association, "m": message}``; a
+  :class:`ClientGone` ends them when the client goes.
 - **Events** go out on a channel per device (``csta:ev:<exchange>:d:<number>``) for every
   device an event names and a channel per call (``csta:ev:<exchange>:c:<call id>``) for every
   call, each as ``{"x": epoch, "n": sequence, "e": event}``: the sequence number (counting
@@ -42,6 +48,23 @@ def device_channel(exchange: str, number: str) -> str:
 
 def call_channel(exchange: str, call_id: str) -> str:
     return f"csta:ev:{exchange}:c:{call_id}"
+
+
+def front_channel(exchange: str, node_id: str) -> str:
+    """Where the exchange sends a front end's clients their server-originated messages."""
+    return f"csta:front:{exchange}:{node_id}"
+
+
+def unsolicited_message(association: int, data: bytes) -> str:
+    return _dumps({"a": association, "m": data.decode("utf-8")})
+
+
+def read_unsolicited(text: str) -> tuple[int, bytes]:
+    data = _loads(text)
+    try:
+        return int(data["a"]), str(data["m"]).encode("utf-8")
+    except (KeyError, TypeError, ValueError) as error:
+        raise CodecError(f"not a message for a client: {error}") from None
 
 
 def event_channels(exchange: str, event: Any) -> list[str]:
@@ -92,6 +115,8 @@ class ForwardedRequest:
     echo: tuple[tuple[str, str], ...] = ()
     peer: str = ""
     profile: str = "xml"
+    client: str = ""  # routeing: the front end's channel for this client's messages
+    association: int = 0  # routeing: the client's association on its front end
 
     def encode(self) -> str:
         return _dumps({"op": "csta", **attrs.asdict(self)})
@@ -106,6 +131,8 @@ class ForwardedRequest:
                 echo=tuple((str(n), str(t)) for n, t in data.get("echo", ())),
                 peer=str(data.get("peer", "")),
                 profile=str(data.get("profile", "xml")),
+                client=str(data.get("client", "")),
+                association=int(data.get("association", 0)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CodecError(f"not a forwarded request: {error}") from None
@@ -177,15 +204,36 @@ def read_lookup_answer(text: str) -> tuple[Any, str | None, str]:
     return from_json_value(data["rows"]), None, ""
 
 
-def read_request(text: str) -> ForwardedRequest | Lookup:
+@attrs.frozen
+class ClientGone:
+    """A front end's client that made routeing requests is gone (its registrations end)."""
+
+    client: str
+    association: int
+
+    def encode(self) -> str:
+        return _dumps({"op": "gone", "client": self.client, "association": self.association})
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ClientGone:
+        try:
+            return cls(str(data["client"]), int(data["association"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise CodecError(f"not a client gone: {error}") from None
+
+
+def read_request(text: str) -> ForwardedRequest | Lookup | ClientGone:
     """What a front end asked the exchange."""
     data = _loads(text)
     if data.get("op") == "csta":
         return ForwardedRequest.from_data(data)
+    if data.get("op") == "gone":
+        return ClientGone.from_data(data)
     return Lookup.from_data(data)
 
 
 __all__ = [
+    "ClientGone",
     "ForwardedAnswer",
     "ForwardedRequest",
     "Lookup",
@@ -194,9 +242,12 @@ __all__ = [
     "device_channel",
     "event_channels",
     "event_message",
+    "front_channel",
     "lookup_answer",
     "read_event_header",
     "read_lookup_answer",
     "read_request",
+    "read_unsolicited",
     "service_name",
+    "unsolicited_message",
 ]

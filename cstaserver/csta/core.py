@@ -39,7 +39,7 @@ from cstaserver.csta.events import EventRenderer
 from cstaserver.csta.gate import ConnectionGate
 from cstaserver.csta.monitors import IMonitorInterest, MonitorRegistry
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
-from cstaserver.csta.routeing import RouteingService
+from cstaserver.csta.routeing import IRouteingHost, RouteingService
 from cstaserver.csta.services import sessions as session_services
 from cstaserver.csta.services import system as system_services
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
@@ -160,7 +160,10 @@ class CstaCore:
                 notify_terminated=self._notify_terminated,
             )
         self.sessions = sessions
-        self.routeing = RouteingService(switch, clock, self.presenter_for)
+        if IRouteingHost.providedBy(switch):  # routeing where the switch is (docs/cluster.md)
+            self.routeing = switch.routeing_service(clock, self.presenter_for)
+        else:
+            self.routeing = RouteingService(switch, clock, self.presenter_for)
         self.system_status = "normal"
 
     def apply_limits(self, limits: CoreLimits) -> None:

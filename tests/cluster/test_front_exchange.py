@@ -10,8 +10,6 @@ from collections.abc import Callable
 import pytest
 
 from cstaserver.csta.association import Profile
-from cstaserver.csta.errors import UNSUPPORTED_SERVICE, encode_error
-from cstaserver.csta.namespaces import ED3
 from tests.cluster.harness import TIMEOUT, Cluster, Single, ask, field, names
 from tests.xmlproto.xml_client import Req, xml
 
@@ -269,14 +267,67 @@ def test_a_client_that_goes_takes_its_front_ends_subscriptions_with_it():
     assert remote.channels == []
 
 
-def test_routeing_is_not_offered_by_a_front_end_and_not_listed_in_its_features():
+def route_select(cross_ref: str, destination: str) -> str:
+    return xml(
+        "RouteSelectRequest",
+        f"<crossRefIdentifier>{cross_ref}</crossRefIdentifier>"
+        f"<routeSelected>{destination}</routeSelected><routeUsedReq>true</routeUsedReq>",
+    )
+
+
+def call_centre(world, client) -> None:
+    """A routeing application that is its agents' desktop too (ECMA-269 clause 20)."""
+    world.sim.call("+4685550108", "2000")  # waiting before the application registers
+    world.settle()
+    ask(world, client, xml("RouteRegister", "<routeingDevice>2000</routeingDevice>"))
+    ask(world, client, Req.monitor_start("1001"))
+    ask(world, client, Req.monitor_start("2000"))
+    ask(world, client, Req.set_agent_state("1001", "loggedOn", "5001", "2000"))
+    ask(world, client, Req.set_agent_state("1001", "ready"))
+    world.sim.call(CALLER, "+4685552000")
+    world.settle()
+    requests = [data for data in client.events if b"<RouteRequest" in data]
+    cross_ref = field(requests[-1], "crossRefIdentifier")
+    client.receive(route_select(cross_ref, "1001"))
+    world.settle()
+    world.sim.answer("1001")
+    world.settle()
+    world.sim.hangup(CALLER)
+    world.settle()
+    first = field(requests[0], "crossRefIdentifier")
+    ask(world, client, xml("RouteReject", f"<crossRefIdentifier>{first}</crossRefIdentifier>"))
+    ask(world, client, xml("RouteEndRequest", "<crossRefIdentifier>99</crossRefIdentifier>"))
+
+
+def test_routeing_through_a_front_end_is_what_one_process_sends():
+    single, cluster = compare(call_centre)
+    assert cluster == single
+    kinds = names([w.data for w in cluster if w.data])
+    assert kinds[:2] == ["RouteRegisterResponse", "RouteRequest"]  # the call already waiting
+    assert kinds.count("RouteRequest") == 2
+    # the group's monitor sees Queued before the application gets the Route Request, and
+    # the route's events come before Route Used and Route End, as in one process
+    after_call = kinds[kinds.index("QueuedEvent") :]
+    assert after_call[:2] == ["QueuedEvent", "RouteRequest"]
+    assert "RouteUsedRequest" in kinds and "RouteEndRequest" in kinds
+    assert kinds[-1] == "CSTAErrorCode"  # Route End on a dialogue the client does not have
+
+
+def test_a_routeing_client_that_goes_ends_its_registrations_on_the_exchange():
     world = Cluster()
-    client = world.client()
-    answer = ask(world, client, xml("RouteRegister", "<routeingDevice>2000</routeingDevice>"))
-    assert answer == encode_error(UNSUPPORTED_SERVICE, ED3)
-    features = ask(world, client, xml("GetCSTAFeatures"))
-    assert b"MakeCall" in features or b"makeCall" in features
-    assert b"outeRegister" not in features
+    remote, core = world.front()
+    client = world.client(core)
+    ask(world, client, xml("RouteRegister", "<routeingDevice>2000</routeingDevice>"))
+    assert len(world.exchange_core.routeing.registrations) == 1
+    assert list(world.server.clients) == [(remote.front_channel, client.association.id)]
+    client.disconnect()
+    world.settle()
+    assert world.exchange_core.routeing.registrations == {}
+    assert world.server.clients == {} and remote.clients == {}
+    other = world.client(core)
+    world.sim.call(CALLER, "2000")
+    world.settle()
+    assert other.written == []
 
 
 @pytest.mark.parametrize("world_kind", ["single", "cluster"])
