@@ -9,7 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
+from cstaserver.bus import LocalBus
 from cstaserver.csta.association import Profile
+from cstaserver.csta.errors import ErrorValue, encode_error
+from cstaserver.csta.namespaces import ED3
 from tests.cluster.harness import TIMEOUT, Cluster, Single, ask, field, names
 from tests.xmlproto.xml_client import Req, xml
 
@@ -338,3 +341,32 @@ def test_a_client_gets_one_answer_per_request_in_order(world_kind):
     world.settle()
     answered = [w.correlation for w in client.written if w.correlation is not None]
     assert answered == sent
+
+
+def test_an_exchange_that_fails_on_a_request_is_answered_generic_and_the_next_one_served():
+    world = Cluster(serving=False)
+    broken = LocalBus(world.clock, world.broker, node_id="broken")
+    calls = []
+
+    def fail(text: str) -> str:
+        calls.append(text)
+        raise RuntimeError("the switching model is broken")
+
+    broken.serve("csta:exchange:default", fail)
+    client = world.client()
+    answer = ask(world, client, Req.make_call("1000", "1001"))
+    assert len(calls) == 1
+    assert answer == encode_error(ErrorValue.GENERIC, ED3)
+
+
+def test_an_event_message_a_front_end_cannot_read_is_dropped_and_the_next_one_delivered():
+    world = Cluster()
+    remote, core = world.front()
+    client = world.client(core)
+    ask(world, client, Req.monitor_start("1001"))
+    world.exchange_bus.publish("csta:ev:default:d:1001", "not an event")
+    world.exchange_bus.publish("csta:ev:default:d:1001", '{"x": "run", "n": 1, "e": {"A": "Nope"}}')
+    world.settle()
+    world.sim.call("1000", "1001")
+    world.settle()
+    assert names(client.events) == ["DeliveredEvent"]
