@@ -29,13 +29,23 @@ def make_core(
     tracer: Any = None,
     throttle: FailureThrottle | None = None,
     verify: Verify = verify_inline,
+    services: Any = None,
 ) -> CstaCore:
     """The core over ``switch``; ``applications()`` gives the current ApplicationCriteria;
     ``tracer`` (an ``IWireTracer``) records every client's CSTA messages; ``throttle`` (the
     server's shared login throttle, else one of the core's own on ``clock``) and ``verify``
-    (the password checks) are what ECMA-354 logins go through."""
+    (the password checks) are what ECMA-354 logins go through; ``services``: the service
+    table (a cluster's front end forwards what needs the switch, docs/cluster.md), else the
+    full one."""
     authenticator = Authenticator(applications, clock, throttle=throttle, verify=verify)
-    return CstaCore(switch, clock, limits=limits, authenticator=authenticator, tracer=tracer)
+    return CstaCore(
+        switch,
+        clock,
+        limits=limits,
+        authenticator=authenticator,
+        tracer=tracer,
+        services=services,
+    )
 
 
 class CoreService(Service):

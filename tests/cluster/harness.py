@@ -12,7 +12,8 @@ from cstaserver.bus import LocalBroker, LocalBus
 from cstaserver.cluster.exchange import ExchangeServer
 from cstaserver.cluster.front import RemoteSwitch, front_services
 from cstaserver.csta import codec
-from cstaserver.csta.core import CstaCore
+from cstaserver.csta.core import CoreLimits, CstaCore
+from cstaserver.csta.service import make_core
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.simulator import Simulator
 from cstaserver.pbx.switch import Switch
@@ -73,7 +74,13 @@ class Cluster:
         remote = RemoteSwitch(
             bus, Switch(demo_plan(), self.clock), clock=self.clock, timeout=TIMEOUT
         )
-        core = CstaCore(remote, self.clock, services=front_services(remote))
+        core = make_core(  # as the composition layer builds a core
+            remote,
+            self.clock,
+            limits=CoreLimits(),
+            applications=tuple,
+            services=front_services(remote),
+        )
         self.fronts.append((remote, core))
         return remote, core
 
