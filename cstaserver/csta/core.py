@@ -148,9 +148,9 @@ class CstaCore:
             self.renderer.render,
             max_monitors=self.limits.max_monitors,
             max_per_owner=self.limits.max_monitors_per_session,
-            # a front end's switch wants to know what is watched (docs/cluster.md)
-            interest=switch if IMonitorInterest.providedBy(switch) else None,
         )
+        if IMonitorInterest.providedBy(switch):  # a front end's (docs/cluster.md)
+            self.monitors.interest = switch
         self.monitors.apply_limits(self.limits)
         if sessions is None:
             sessions = SessionService(

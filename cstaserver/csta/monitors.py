@@ -137,10 +137,8 @@ class MonitorRegistry:
         max_per_owner: int = 10000,
         max_per_device: int | None = None,
         max_per_address: int | None = None,
-        interest: IMonitorInterest | None = None,
     ) -> None:
         self.switch = switch
-        self.interest = interest
         self._render = render  # (event, monitor) -> template with .render(xref) -> bytes
         self.max_monitors = max_monitors
         self.max_per_owner = max_per_owner
@@ -157,6 +155,8 @@ class MonitorRegistry:
         self.deliveries = 0
         #: deliveries per switch event class (``Delivered``...), for the metrics collector
         self.deliveries_by_type: dict[type, int] = {}
+        #: told which devices and calls are watched (a cluster's front end); None: no cost
+        self.interest: IMonitorInterest | None = None
         self._unsubscribe = switch.subscribe(self.on_switch_event)
 
     # -- registry -------------------------------------------------------------------------

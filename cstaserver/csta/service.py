@@ -34,9 +34,8 @@ def make_core(
     """The core over ``switch``; ``applications()`` gives the current ApplicationCriteria;
     ``tracer`` (an ``IWireTracer``) records every client's CSTA messages; ``throttle`` (the
     server's shared login throttle, else one of the core's own on ``clock``) and ``verify``
-    (the password checks) are what ECMA-354 logins go through; ``services``: the service
-    table (a cluster's front end forwards what needs the switch, docs/cluster.md), else the
-    full one."""
+    (the password checks) are what ECMA-354 logins go through. ``services``: the service
+    table (a front end of a cluster forwards some services to the exchange; None: all here)."""
     authenticator = Authenticator(applications, clock, throttle=throttle, verify=verify)
     return CstaCore(
         switch,
