@@ -61,8 +61,12 @@ EXCHANGE_UNAVAILABLE = ErrorValue.SYSTEM_RESOURCE_GENERIC
 EXCHANGE_FAILED = ErrorValue.GENERIC
 
 
-class NotFetched(RuntimeError):
-    """A live look-up of the switch that a front end has not fetched from the exchange."""
+class NotFetched(CstaError):
+    """A live look-up of the switch that a front end has not fetched from the exchange: the
+    request that needs it is refused like one the exchange cannot answer now."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(EXCHANGE_UNAVAILABLE, message)
 
 
 def bus_error(error: BaseException, what: str) -> CstaError:

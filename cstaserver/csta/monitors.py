@@ -194,6 +194,8 @@ class MonitorRegistry:
         if (device is None) == (call_id is None):
             raise ValueError("a monitor watches either a device or a call")
         self._check_limits(owner, device, address)
+        # the device's calls now, before anything is registered: a failed look-up leaves none
+        followed = self._calls_of(device) if follows_calls and device is not None else []
         owned = self._by_owner.setdefault(id(owner), {})
         monitor = Monitor(
             cross_ref_id=self._new_xref(),
@@ -214,7 +216,7 @@ class MonitorRegistry:
             self._index(self._by_device, device, monitor)
             if monitor.follows_calls:
                 self._followers += 1
-                for current, _, _ in self.switch.snapshot_device(device):
+                for current in followed:
                     self._follow(monitor, current)
         else:
             self._index(self._by_call, call_id, monitor)
@@ -225,6 +227,9 @@ class MonitorRegistry:
             target=device or call_id,
         )
         return monitor
+
+    def _calls_of(self, device: str) -> list[str]:
+        return [call_id for call_id, _, _ in self.switch.snapshot_device(device)]
 
     def _check_limits(self, owner: object, device: str | None, address: str | None) -> None:
         """Refuse a new monitor over a limit (ECMA-269 12.2.4 error values)."""

@@ -11,7 +11,7 @@ import pytest
 
 from cstaserver.bus import LocalBus
 from cstaserver.csta.association import Profile
-from cstaserver.csta.errors import ErrorValue, encode_error
+from cstaserver.csta.errors import CstaError, ErrorValue, encode_error
 from cstaserver.csta.namespaces import ED3
 from tests.cluster.harness import TIMEOUT, Cluster, Single, ask, field, names
 from tests.xmlproto.xml_client import Req, xml
@@ -370,3 +370,12 @@ def test_an_event_message_a_front_end_cannot_read_is_dropped_and_the_next_one_de
     world.sim.call("1000", "1001")
     world.settle()
     assert names(client.events) == ["DeliveredEvent"]
+
+
+def test_a_live_look_up_not_fetched_first_is_refused_as_a_csta_error():
+    world = Cluster()
+    remote, core = world.front()
+    with pytest.raises(CstaError) as refused:
+        core.monitors.start(object(), device="1001", follows_calls=True)
+    assert refused.value.value is ErrorValue.SYSTEM_RESOURCE_GENERIC
+    assert len(core.monitors) == 0
