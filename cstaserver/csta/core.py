@@ -37,9 +37,9 @@ from cstaserver.csta.errors import (
 )
 from cstaserver.csta.events import EventRenderer
 from cstaserver.csta.gate import ConnectionGate
-from cstaserver.csta.monitors import MonitorRegistry
+from cstaserver.csta.monitors import IMonitorInterest, MonitorRegistry
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
-from cstaserver.csta.routeing import RouteingService
+from cstaserver.csta.routeing import IRouteingHost, RouteingService
 from cstaserver.csta.services import sessions as session_services
 from cstaserver.csta.services import system as system_services
 from cstaserver.csta.services.registry import SERVICES, ServiceTable
@@ -149,6 +149,8 @@ class CstaCore:
             max_monitors=self.limits.max_monitors,
             max_per_owner=self.limits.max_monitors_per_session,
         )
+        if IMonitorInterest.providedBy(switch):  # a front end's (docs/cluster.md)
+            self.monitors.interest = switch
         self.monitors.apply_limits(self.limits)
         if sessions is None:
             sessions = SessionService(
@@ -158,7 +160,10 @@ class CstaCore:
                 notify_terminated=self._notify_terminated,
             )
         self.sessions = sessions
-        self.routeing = RouteingService(switch, clock, self.presenter_for)
+        if IRouteingHost.providedBy(switch):  # routeing where the switch is (docs/cluster.md)
+            self.routeing = switch.routeing_service(clock, self.presenter_for)
+        else:
+            self.routeing = RouteingService(switch, clock, self.presenter_for)
         self.system_status = "normal"
 
     def apply_limits(self, limits: CoreLimits) -> None:
@@ -326,6 +331,11 @@ class CstaCore:
     def _error_reply(self, exc: BaseException, request: ServiceRequest) -> tuple[bytes, object]:
         error = self._error_value(exc, request)
         return encode_error(error, request.namespace), error
+
+    def error_value(self, exc: BaseException, request: ServiceRequest) -> ErrorValue:
+        """The ECMA-269 error value a handler's exception is answered with (a switch refusal
+        by its table, a CstaError by its value, anything else ``generic``, logged)."""
+        return self._error_value(exc, request)
 
     def _error_value(self, exc: BaseException, request: ServiceRequest) -> ErrorValue:
         if isinstance(exc, SwitchError):

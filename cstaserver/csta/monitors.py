@@ -22,6 +22,11 @@ address (``max_monitors_per_address``: two connections from one host cannot take
 monitor), ``objectMonitorLimitExceeded`` per association or session
 (``max_monitors_per_session``) and per monitored device (``max_monitors_per_device``: each
 monitor of a device costs every call to it a rendering, docs/limits.md).
+
+Interest (a front end of a cluster, docs/cluster.md): an optional :class:`IMonitorInterest`
+is told when the first monitor of a device or call appears and when the last one goes, so a
+front end receives the events of only what its clients watch. Without one (one process)
+nothing is called.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 import attrs
 from twisted.logger import Logger
+from zope.interface import Interface
 
 from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.pbx import events as pbx_events
@@ -68,6 +74,22 @@ EVENT_FILTER_FLAGS: dict[type, tuple[str, str]] = {
     pbx_events.AgentBusy: ("logicalDeviceFeature", "agentBusy"),
     pbx_events.AgentWorkingAfterCall: ("logicalDeviceFeature", "agentWorkingAfterCall"),
 }
+
+
+class IMonitorInterest(Interface):
+    """Told which devices and calls have monitors (the first one started, the last gone)."""
+
+    def watch_device(number: str) -> None:
+        """``number`` has a monitor now."""
+
+    def unwatch_device(number: str) -> None:
+        """``number`` has no monitor any more."""
+
+    def watch_call(call_id: str) -> None:
+        """``call_id`` has a monitor (or a follower) now."""
+
+    def unwatch_call(call_id: str) -> None:
+        """``call_id`` has no monitor any more."""
 
 
 def filter_flag(event: object) -> str | None:
@@ -141,6 +163,8 @@ class MonitorRegistry:
         self.deliveries = 0
         #: deliveries per switch event class (``Delivered``...), for the metrics collector
         self.deliveries_by_type: dict[type, int] = {}
+        #: told which devices and calls are watched (a cluster's front end); None: no cost
+        self.interest: IMonitorInterest | None = None
         self._unsubscribe = switch.subscribe(self.on_switch_event)
 
     # -- registry -------------------------------------------------------------------------
@@ -187,6 +211,8 @@ class MonitorRegistry:
         if cross_ref_id is not None and cross_ref_id in self._by_xref:
             raise ValueError(f"crossRefID {cross_ref_id} is in use")
         self._check_limits(owner, device, address)
+        # the device's calls now, before anything is registered: a failed look-up leaves none
+        followed = self._calls_of(device) if follows_calls and device is not None else []
         owned = self._by_owner.setdefault(id(owner), {})
         monitor = Monitor(
             cross_ref_id=cross_ref_id or self._new_xref(),
@@ -204,13 +230,13 @@ class MonitorRegistry:
             self._per_address[address] = self._per_address.get(address, 0) + 1
         owned[monitor.cross_ref_id] = monitor
         if device is not None:
-            self._by_device.setdefault(device, []).append(monitor)
+            self._index(self._by_device, device, monitor)
             if monitor.follows_calls:
                 self._followers += 1
-                for current, _, _ in self.switch.snapshot_device(device):
+                for current in followed:
                     self._follow(monitor, current)
         else:
-            self._by_call.setdefault(call_id, []).append(monitor)
+            self._index(self._by_call, call_id, monitor)
         log.debug(
             "monitor {xref} started on {kind} {target}",
             xref=monitor.cross_ref_id,
@@ -219,6 +245,9 @@ class MonitorRegistry:
         )
         self._changed(owner)
         return monitor
+
+    def _calls_of(self, device: str) -> list[str]:
+        return [call_id for call_id, _, _ in self.switch.snapshot_device(device)]
 
     def _check_limits(self, owner: object, device: str | None, address: str | None) -> None:
         """Refuse a new monitor over a limit (ECMA-269 12.2.4 error values)."""
@@ -300,8 +329,15 @@ class MonitorRegistry:
             for call_id in list(monitor.followed):
                 self._unfollow(monitor, call_id)
 
-    @staticmethod
-    def _unindex(index: dict[str, list[Monitor]], key: Any, monitor: Monitor) -> None:
+    def _index(self, index: dict[str, list[Monitor]], key: str, monitor: Monitor) -> None:
+        bucket = index.get(key)
+        if bucket is None:
+            bucket = index[key] = []
+            if self.interest is not None:
+                self._interest_changed(index, key, watched=True)
+        bucket.append(monitor)
+
+    def _unindex(self, index: dict[str, list[Monitor]], key: Any, monitor: Monitor) -> None:
         bucket = index.get(key)
         if bucket is not None:
             try:
@@ -310,11 +346,23 @@ class MonitorRegistry:
                 pass
             if not bucket:
                 del index[key]
+                if self.interest is not None:
+                    self._interest_changed(index, key, watched=False)
+
+    def _interest_changed(self, index: dict[str, list[Monitor]], key: str, watched: bool) -> None:
+        interest = self.interest
+        try:
+            if index is self._by_device:
+                (interest.watch_device if watched else interest.unwatch_device)(key)
+            else:
+                (interest.watch_call if watched else interest.unwatch_call)(key)
+        except Exception:
+            log.failure("monitor interest in {key} failed", key=key)
 
     def _follow(self, monitor: Monitor, call_id: str) -> None:
         if call_id not in monitor.followed:
             monitor.followed.add(call_id)
-            self._by_call.setdefault(call_id, []).append(monitor)
+            self._index(self._by_call, call_id, monitor)
 
     def _unfollow(self, monitor: Monitor, call_id: str) -> None:
         monitor.followed.discard(call_id)
@@ -388,7 +436,10 @@ class MonitorRegistry:
         for old in event.call_ids:  # type: ignore[attr-defined]
             if old == new_call:
                 continue
-            for monitor in self._by_call.pop(old, []):
+            moved = self._by_call.pop(old, [])
+            if moved and self.interest is not None:
+                self._interest_changed(self._by_call, old, watched=False)
+            for monitor in moved:
                 if monitor.follows_calls:
                     monitor.followed.discard(old)
                     if new_call in monitor.followed:
@@ -396,7 +447,7 @@ class MonitorRegistry:
                     monitor.followed.add(new_call)
                 else:
                     monitor.call_id = new_call
-                self._by_call.setdefault(new_call, []).append(monitor)
+                self._index(self._by_call, new_call, monitor)
 
     def _update_followers(self, event: Any) -> None:
         call_ids = event.call_ids

@@ -33,6 +33,10 @@ The messages the switching function sends have no positive response; the applica
 Route Select, Route End and Route Reject get none either (the transport acknowledges them its
 own way). This module holds the state; the request handlers are in
 :mod:`cstaserver.csta.services.routeing`.
+
+A switch that runs elsewhere (a cluster's front end, docs/cluster.md) provides
+:class:`IRouteingHost`: its core's routeing service is the one it gives, and the state stays
+where the switch is.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from typing import Any
 
 import attrs
 from twisted.logger import Logger
+from zope.interface import Interface
 
 from cstaserver.csta import codec
 from cstaserver.csta.errors import CstaError, ErrorValue, error_code_message
@@ -64,6 +69,15 @@ log = Logger()
 CALL_GONE = ErrorValue.INVALID_CONNECTION_STATE
 #: The errorValue of the Route End sent when the application gave no route in time.
 NO_ROUTE_IN_TIME = ErrorValue.PERFORMANCE_LIMIT_EXCEEDED
+
+
+class IRouteingHost(Interface):
+    """A switch that provides its core's routeing service (instead of
+    :class:`RouteingService` over it)."""
+
+    def routeing_service(clock: Any, presenter: Callable[[Any], Any]) -> Any:
+        """The routeing service of a core over this switch; the core calls its
+        ``association_lost(association)`` when a client goes."""
 
 
 @attrs.define(eq=False)
