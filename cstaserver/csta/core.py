@@ -37,7 +37,7 @@ from cstaserver.csta.errors import (
 )
 from cstaserver.csta.events import EventRenderer
 from cstaserver.csta.gate import ConnectionGate
-from cstaserver.csta.monitors import MonitorRegistry
+from cstaserver.csta.monitors import IMonitorInterest, MonitorRegistry
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE, is_csta_namespace
 from cstaserver.csta.routeing import RouteingService
 from cstaserver.csta.services import sessions as session_services
@@ -148,6 +148,8 @@ class CstaCore:
             self.renderer.render,
             max_monitors=self.limits.max_monitors,
             max_per_owner=self.limits.max_monitors_per_session,
+            # a front end's switch wants to know what is watched (docs/cluster.md)
+            interest=switch if IMonitorInterest.providedBy(switch) else None,
         )
         self.monitors.apply_limits(self.limits)
         if sessions is None:
@@ -326,6 +328,11 @@ class CstaCore:
     def _error_reply(self, exc: BaseException, request: ServiceRequest) -> tuple[bytes, object]:
         error = self._error_value(exc, request)
         return encode_error(error, request.namespace), error
+
+    def error_value(self, exc: BaseException, request: ServiceRequest) -> ErrorValue:
+        """The ECMA-269 error value a handler's exception is answered with (a switch refusal
+        by its table, a CstaError by its value, anything else ``generic``, logged)."""
+        return self._error_value(exc, request)
 
     def _error_value(self, exc: BaseException, request: ServiceRequest) -> ErrorValue:
         if isinstance(exc, SwitchError):

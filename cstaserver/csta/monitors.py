@@ -22,6 +22,11 @@ address (``max_monitors_per_address``: two connections from one host cannot take
 monitor), ``objectMonitorLimitExceeded`` per association or session
 (``max_monitors_per_session``) and per monitored device (``max_monitors_per_device``: each
 monitor of a device costs every call to it a rendering, docs/limits.md).
+
+Interest (a front end of a cluster, docs/cluster.md): an optional :class:`IMonitorInterest`
+is told when the first monitor of a device or call appears and when the last one goes, so a
+front end receives the events of only what its clients watch. Without one (one process)
+nothing is called.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 import attrs
 from twisted.logger import Logger
+from zope.interface import Interface
 
 from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.pbx import events as pbx_events
@@ -68,6 +74,22 @@ EVENT_FILTER_FLAGS: dict[type, tuple[str, str]] = {
     pbx_events.AgentBusy: ("logicalDeviceFeature", "agentBusy"),
     pbx_events.AgentWorkingAfterCall: ("logicalDeviceFeature", "agentWorkingAfterCall"),
 }
+
+
+class IMonitorInterest(Interface):
+    """Told which devices and calls have monitors (the first one started, the last gone)."""
+
+    def watch_device(number: str) -> None:
+        """``number`` has a monitor now."""
+
+    def unwatch_device(number: str) -> None:
+        """``number`` has no monitor any more."""
+
+    def watch_call(call_id: str) -> None:
+        """``call_id`` has a monitor (or a follower) now."""
+
+    def unwatch_call(call_id: str) -> None:
+        """``call_id`` has no monitor any more."""
 
 
 def filter_flag(event: object) -> str | None:
@@ -115,8 +137,10 @@ class MonitorRegistry:
         max_per_owner: int = 10000,
         max_per_device: int | None = None,
         max_per_address: int | None = None,
+        interest: IMonitorInterest | None = None,
     ) -> None:
         self.switch = switch
+        self.interest = interest
         self._render = render  # (event, monitor) -> template with .render(xref) -> bytes
         self.max_monitors = max_monitors
         self.max_per_owner = max_per_owner
@@ -187,13 +211,13 @@ class MonitorRegistry:
             self._per_address[address] = self._per_address.get(address, 0) + 1
         owned[monitor.cross_ref_id] = monitor
         if device is not None:
-            self._by_device.setdefault(device, []).append(monitor)
+            self._index(self._by_device, device, monitor)
             if monitor.follows_calls:
                 self._followers += 1
                 for current, _, _ in self.switch.snapshot_device(device):
                     self._follow(monitor, current)
         else:
-            self._by_call.setdefault(call_id, []).append(monitor)
+            self._index(self._by_call, call_id, monitor)
         log.debug(
             "monitor {xref} started on {kind} {target}",
             xref=monitor.cross_ref_id,
@@ -280,8 +304,15 @@ class MonitorRegistry:
             for call_id in list(monitor.followed):
                 self._unfollow(monitor, call_id)
 
-    @staticmethod
-    def _unindex(index: dict[str, list[Monitor]], key: Any, monitor: Monitor) -> None:
+    def _index(self, index: dict[str, list[Monitor]], key: str, monitor: Monitor) -> None:
+        bucket = index.get(key)
+        if bucket is None:
+            bucket = index[key] = []
+            if self.interest is not None:
+                self._interest_changed(index, key, watched=True)
+        bucket.append(monitor)
+
+    def _unindex(self, index: dict[str, list[Monitor]], key: Any, monitor: Monitor) -> None:
         bucket = index.get(key)
         if bucket is not None:
             try:
@@ -290,11 +321,23 @@ class MonitorRegistry:
                 pass
             if not bucket:
                 del index[key]
+                if self.interest is not None:
+                    self._interest_changed(index, key, watched=False)
+
+    def _interest_changed(self, index: dict[str, list[Monitor]], key: str, watched: bool) -> None:
+        interest = self.interest
+        try:
+            if index is self._by_device:
+                (interest.watch_device if watched else interest.unwatch_device)(key)
+            else:
+                (interest.watch_call if watched else interest.unwatch_call)(key)
+        except Exception:
+            log.failure("monitor interest in {key} failed", key=key)
 
     def _follow(self, monitor: Monitor, call_id: str) -> None:
         if call_id not in monitor.followed:
             monitor.followed.add(call_id)
-            self._by_call.setdefault(call_id, []).append(monitor)
+            self._index(self._by_call, call_id, monitor)
 
     def _unfollow(self, monitor: Monitor, call_id: str) -> None:
         monitor.followed.discard(call_id)
@@ -368,7 +411,10 @@ class MonitorRegistry:
         for old in event.call_ids:  # type: ignore[attr-defined]
             if old == new_call:
                 continue
-            for monitor in self._by_call.pop(old, []):
+            moved = self._by_call.pop(old, [])
+            if moved and self.interest is not None:
+                self._interest_changed(self._by_call, old, watched=False)
+            for monitor in moved:
                 if monitor.follows_calls:
                     monitor.followed.discard(old)
                     if new_call in monitor.followed:
@@ -376,7 +422,7 @@ class MonitorRegistry:
                     monitor.followed.add(new_call)
                 else:
                     monitor.call_id = new_call
-                self._by_call.setdefault(new_call, []).append(monitor)
+                self._index(self._by_call, new_call, monitor)
 
     def _update_followers(self, event: Any) -> None:
         call_ids = event.call_ids

@@ -1,0 +1,185 @@
+"""The exchange process's side of the bus (docs/cluster.md, "Requests" and "Events"): it
+serves the CSTA requests its front ends forward, against the real switching model, and
+publishes the switch's events.
+
+- **Requests** (ECMA-269 clause 9: one answer per request): a forwarded request is decoded
+  (``csta.codec``) and run by the same handler a single process runs, with a stand-in
+  association that presents devices as the client's own association does (its E.164 flag
+  and echo strings, docs/protocol-notes.md D2). The answer is the encoded response or the
+  ECMA-269 error value the single process would have written, and the device strings the
+  handler remembered, for the client's association on the front end.
+- **Order** (ECMA-323: a response before the events its request caused): the events the
+  switch emits while a request's handler runs are not published at once but returned with
+  the answer (``bus.Reply(body, then=...)``); the bus publishes them after it, on the same
+  connection. Events outside a request (timers, the simulator, the admin shell) are
+  published at once.
+- **Events** go out on their devices' and calls' channels (``cluster.wire``), numbered.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from typing import Any
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from cstaserver.bus.interfaces import Reply
+from cstaserver.cluster import wire
+from cstaserver.csta import codec
+from cstaserver.csta.association import Association, IMessageTransport, Profile
+from cstaserver.csta.core import CstaCore, ServiceRequest
+from cstaserver.csta.errors import UNSUPPORTED_SERVICE, CstaError, ErrorValue, error_for_decode
+from cstaserver.csta.xmlsafe import XmlRejected
+from cstaserver.pbx.errors import SwitchError
+
+log = Logger()
+
+
+@implementer(IMessageTransport)
+class _ForwardedClient:
+    """The transport of a stand-in association: the client is on a front end, so nothing is
+    ever written here (handlers that send unsolicited messages run on the front end)."""
+
+    def __init__(self, peer: str) -> None:
+        self.peer = peer
+
+    def write_message(self, data: bytes, correlation: object) -> None:
+        log.warn("a message for forwarded client {peer} was dropped", peer=self.peer)
+
+    def send_request(self, data: bytes) -> defer.Deferred:
+        return defer.fail(RuntimeError("a forwarded client takes no server requests"))
+
+    def close(self, reason: str) -> None:
+        pass
+
+
+class ExchangeServer:
+    """Exchange side: serves the front ends' forwarded CSTA requests and publishes events."""
+
+    def __init__(self, bus: Any, core: CstaCore, *, exchange: str = "default", clock: Any) -> None:
+        """``core``: a CstaCore over the real switch (its service table runs the requests)."""
+        self.bus = bus
+        self.core = core
+        self.exchange = exchange
+        self.clock = clock
+        self.epoch = uuid.uuid4().hex[:12]  # this run's events count from 1
+        self.sequence = 0
+        self.requests = 0
+        self._held: list[tuple[str, str]] | None = None
+        self._unsubscribe: Any = None
+        self._stop_serving: Any = None
+
+    # -- start / stop ------------------------------------------------------------------------
+    def start(self) -> defer.Deferred:
+        """Publish the switch's events and serve requests; fires once both are in place."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.core.switch.subscribe(self._switch_event)
+        serving = defer.maybeDeferred(
+            self.bus.serve, wire.service_name(self.exchange), self._handle
+        )
+
+        def served(stop: Any) -> None:
+            self._stop_serving = stop
+            log.info("exchange {exchange} serves its front ends", exchange=self.exchange)
+
+        return serving.addCallback(served)
+
+    def stop(self) -> defer.Deferred:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        stop, self._stop_serving = self._stop_serving, None
+        return defer.maybeDeferred(stop) if stop is not None else defer.succeed(None)
+
+    # -- events ------------------------------------------------------------------------------
+    def _switch_event(self, event: object) -> None:
+        channels = wire.event_channels(self.exchange, event)
+        if not channels:
+            return
+        self.sequence += 1
+        payload = wire.event_message(self.epoch, self.sequence, event)
+        if self._held is not None:  # inside a request: after its answer
+            self._held.extend((channel, payload) for channel in channels)
+            return
+        for channel in channels:
+            self.bus.publish(channel, payload)
+
+    # -- requests ----------------------------------------------------------------------------
+    def _handle(self, text: str) -> Any:
+        """One request from a front end: a Reply (or a Deferred of one)."""
+        self.requests += 1
+        asked = wire.read_request(text)  # CodecError: the bus answers RemoteFailure
+        held: list[tuple[str, str]] = []
+        self._held = held
+        try:
+            if isinstance(asked, wire.Lookup):
+                answer: Any = self._lookup(asked)
+            else:
+                answer = self._csta(asked)
+        finally:
+            self._held = None
+        if isinstance(answer, defer.Deferred):  # events after its synchronous part: at once
+            return answer.addCallback(lambda body: Reply(body, then=tuple(held)))
+        return Reply(answer, then=tuple(held))
+
+    def _lookup(self, lookup: wire.Lookup) -> str:
+        try:
+            rows = getattr(self.core.switch, lookup.op)(lookup.key)
+        except SwitchError as error:
+            return wire.lookup_answer(refusal=error.reason, message=error.message)
+        return wire.lookup_answer(rows)
+
+    def _csta(self, forwarded: wire.ForwardedRequest) -> str | defer.Deferred:
+        namespace = forwarded.namespace
+        try:
+            decoded = codec.decode(forwarded.body.encode("utf-8"))
+        except (XmlRejected, codec.DecodeError) as error:
+            return wire.ForwardedAnswer(
+                error=error_for_decode(error).name, message=str(error)
+            ).encode()
+        handler = self.core.services.lookup(type(decoded.message))
+        if decoded.message is None or handler is None:
+            return wire.ForwardedAnswer(error=UNSUPPORTED_SERVICE.name).encode()
+        profile = Profile(name=forwarded.profile, e164_presentation=forwarded.e164)
+        association = Association(
+            core=self.core,
+            transport=_ForwardedClient(forwarded.peer),
+            profile=profile,
+            namespace=namespace,
+            device_strings=dict(forwarded.echo),
+        )
+        request = ServiceRequest(self.core, association, decoded.message, namespace)
+        echo = dict(forwarded.echo)
+        try:
+            result = handler(request)
+            if inspect.iscoroutine(result):
+                result = defer.Deferred.fromCoroutine(result)
+        except Exception as error:
+            return self._refused(error, request, echo)
+        if isinstance(result, defer.Deferred):
+            return result.addCallbacks(
+                lambda response: self._answered(response, request, echo),
+                lambda failure: self._refused(failure.value, request, echo),
+            )
+        return self._answered(result, request, echo)
+
+    @staticmethod
+    def _learned(request: ServiceRequest, echo: dict[str, str]) -> tuple[tuple[str, str], ...]:
+        strings = request.association.device_strings
+        return tuple((n, t) for n, t in strings.items() if echo.get(n) != t)
+
+    def _answered(self, response: Any, request: ServiceRequest, echo: dict[str, str]) -> str:
+        data = (
+            response if isinstance(response, bytes) else codec.encode(response, request.namespace)
+        )
+        learned = self._learned(request, echo)
+        return wire.ForwardedAnswer(body=data.decode("utf-8"), learned=learned).encode()
+
+    def _refused(self, error: BaseException, request: ServiceRequest, echo: dict[str, str]) -> str:
+        value: ErrorValue = self.core.error_value(error, request)
+        message = error.message if isinstance(error, (CstaError, SwitchError)) else ""
+        learned = self._learned(request, echo)
+        return wire.ForwardedAnswer(error=value.name, message=message, learned=learned).encode()
