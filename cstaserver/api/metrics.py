@@ -171,9 +171,11 @@ class ServerCollector(Collector):
             "Monitors started (ECMA-269 MonitorStart), device and call monitors.",
             value=len(core.monitors),
         )
-        yield GaugeMetricFamily(
-            "csta_calls", "Calls in progress in the switch.", value=len(self.switch.calls)
-        )
+        calls = getattr(self.switch, "calls", None)  # None: a cluster's front end (no switch)
+        if calls is not None:
+            yield GaugeMetricFamily(
+                "csta_calls", "Calls in progress in the switch.", value=len(calls)
+            )
         yield from self._groups()
         events = CounterMetricFamily(
             "csta_events_sent",
