@@ -1,13 +1,16 @@
-"""The XML end-to-end tests' world (``tests.xmlproto.xml_client.make_world``) with the CSTA
-core of a cluster's front end: the clients talk to a front end whose switch is a
-``RemoteSwitch``; the exchange's switch (what the tests drive, as ``world.switch`` and
-``world.sim``) and its core run behind an ``ExchangeServer``, the two linked by a
-``LocalBus``. Everything is on the world's ``task.Clock``: what the bus carries is run by
-:meth:`ClusterWorld.settle` (every memory client's flush settles first), and, for the
-clients on real loopback sockets, by a ticker on the real reactor."""
+"""A cluster's front end in front of the end-to-end tests' exchange: the clients talk to a
+CSTA core whose switch is a ``RemoteSwitch``; the exchange's switch (what the tests drive:
+``world.switch``, ``world.sim``, ``server.switch``) and a core of its own run behind an
+``ExchangeServer``, the two linked by a ``LocalBus``.
+
+Everything runs on the test's ``task.Clock``: what the bus carries is run by
+:meth:`FrontEnd.settle` (everything due *now*, never a timer of the future), which every
+memory client's flush calls first, and, for clients on real loopback sockets, a ticker on the
+real reactor calls every 2 ms while the front end lives."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -28,52 +31,96 @@ from tests.xmlproto.xml_client import MemoryClient, World, connect_memory, demo_
 TURNS = 10_000  # a bound on the bus's turns one settle runs (far above what a test needs)
 
 
+def settle(clock: task.Clock) -> bool:
+    """Run everything due now on ``clock``; True if anything ran."""
+    ran = False
+    for _ in range(TURNS):
+        now = clock.seconds()
+        if not any(call.getTime() <= now for call in clock.getDelayedCalls()):
+            return ran
+        clock.advance(0)
+        ran = True
+    raise AssertionError(f"the bus still busy after {TURNS} turns")
+
+
+@attrs.define
+class FrontEnd:
+    """A front end's core over ``switch`` (the exchange's), and how to run and stop it."""
+
+    core: CstaCore
+    exchange_core: CstaCore
+    remote: RemoteSwitch
+    clock: task.Clock
+    ticker: task.LoopingCall
+    also: list[Callable[[], None]] = attrs.Factory(list)  # run after each tick
+
+    def settle(self) -> bool:
+        return settle(self.clock)
+
+    def tick(self) -> None:
+        self.settle()
+        for action in self.also:
+            action()
+
+    def close(self) -> None:
+        if self.ticker.running:
+            self.ticker.stop()
+
+
+def front_end(
+    switch: Switch,
+    clock: task.Clock,
+    core: Callable[[RemoteSwitch, Any], CstaCore],
+    *,
+    limits: CoreLimits | None = None,
+) -> FrontEnd:
+    """``core(remote, services)`` builds the front end's core as the test would build its
+    own, over the ``RemoteSwitch`` with the front end's service table."""
+    broker = LocalBroker(clock)
+    exchange_core = CstaCore(switch, clock, limits=limits)
+    server = ExchangeServer(LocalBus(clock, broker, node_id="exchange"), exchange_core, clock=clock)
+    remote = RemoteSwitch(
+        LocalBus(clock, broker, node_id="front"), Switch(switch.plan, clock), clock=clock
+    )
+    front = core(remote, front_services(remote))
+    ticker = task.LoopingCall(lambda: None)
+    result = FrontEnd(front, exchange_core, remote, clock, ticker)
+    ticker.f = result.tick
+    ticker.clock = global_reactor
+    started = server.start()
+    settle(clock)
+    assert started.called, "the exchange server did not start"
+    ticker.start(0.002, now=False)
+    return result
+
+
 class SettlingClient(MemoryClient):
     """A memory client whose flush first lets the bus carry what is on its way."""
 
-    world: ClusterWorld | None = None
+    front: FrontEnd | None = None
 
     def flush(self) -> None:
         for _ in range(100):
             super().flush()
-            if self.world is None or not self.world.settle():
+            if self.front is None or not self.front.settle():
                 return
 
 
 @attrs.define
 class ClusterWorld(World):
-    exchange_core: CstaCore | None = None
-    remote: RemoteSwitch | None = None
-    ticker: Any = None
-
-    def settle(self) -> bool:
-        """Run everything due now on the clock (the bus's deliveries); True if anything ran."""
-        ran = False
-        for _ in range(TURNS):
-            now = self.clock.seconds()
-            if not any(call.getTime() <= now for call in self.clock.getDelayedCalls()):
-                return ran
-            self.clock.advance(0)
-            ran = True
-        raise AssertionError(f"the bus still busy after {TURNS} turns")
+    front: FrontEnd | None = None
 
     def connect(self) -> MemoryClient:
         client = SettlingClient()
-        client.world = self
+        client.front = self.front
         connect_memory(self.factory, client)
         self.clients.append(client)
         client.flush()
         return client
 
-    def tick(self) -> None:
-        """On the real reactor: the bus's deliveries for clients on loopback sockets."""
-        self.settle()
-        for client in self.clients:
-            client.flush()
-
     def close(self) -> None:
-        if self.ticker is not None and self.ticker.running:
-            self.ticker.stop()
+        if self.front is not None:
+            self.front.close()
 
 
 def cluster_world(
@@ -85,32 +132,18 @@ def cluster_world(
 ) -> ClusterWorld:
     """As ``make_world``, the clients' core being a front end's (see the module docstring)."""
     clock = task.Clock()
-    broker = LocalBroker(clock)
     switch = Switch(demo_plan(), clock)
-    exchange_core = CstaCore(switch, clock, limits=limits)
-    server = ExchangeServer(LocalBus(clock, broker, node_id="exchange"), exchange_core, clock=clock)
-    remote = RemoteSwitch(
-        LocalBus(clock, broker, node_id="front"), Switch(demo_plan(), clock), clock=clock
-    )
-    core = demo_core(
-        remote, clock, limits=limits, authenticated=authenticated, services=front_services(remote)
+    front = front_end(
+        switch,
+        clock,
+        lambda remote, services: demo_core(
+            remote, clock, limits=limits, authenticated=authenticated, services=services
+        ),
+        limits=limits,
     )
     factory = CstaXmlFactory(
-        core, profile or Profile(), clock, system_status_on_connect=system_status_on_connect
+        front.core, profile or Profile(), clock, system_status_on_connect=system_status_on_connect
     )
-    world = ClusterWorld(
-        clock,
-        switch,
-        core,
-        Simulator(switch),
-        factory,
-        exchange_core=exchange_core,
-        remote=remote,
-    )
-    started = server.start()
-    world.settle()
-    assert started.called, "the exchange server did not start"
-    world.ticker = task.LoopingCall(world.tick)
-    world.ticker.clock = global_reactor
-    world.ticker.start(0.002, now=False)
+    world = ClusterWorld(clock, switch, front.core, Simulator(switch), factory, front=front)
+    front.also.append(lambda: [client.flush() for client in world.clients])
     return world
