@@ -746,22 +746,35 @@ def make_world(
     ``csta_user``, password ``csta``); ``limits`` override the core limits."""
     clock = Clock()
     switch = Switch(demo_plan(), clock)
-    if authenticated:
-        from cstaserver.config import Limits, demo_exchange_data
-        from cstaserver.csta.service import make_core
-
-        exchange = demo_exchange_data()
-        if limits is not None:
-            exchange = attrs.evolve(exchange, limits=Limits(**attrs.asdict(limits)))
-        core = make_core(
-            switch,
-            clock,
-            limits=exchange.limits,
-            applications=lambda: exchange.authentication.applications,
-        )
-    else:
-        core = CstaCore(switch, clock, limits=limits)
+    core = demo_core(switch, clock, limits=limits, authenticated=authenticated)
     factory = CstaXmlFactory(
         core, profile or Profile(), clock, system_status_on_connect=system_status_on_connect
     )
     return World(clock, switch, core, Simulator(switch), factory)
+
+
+def demo_core(
+    switch: Any,
+    clock: Clock,
+    *,
+    limits: CoreLimits | None = None,
+    authenticated: bool = False,
+    services: Any = None,
+) -> CstaCore:
+    """The CSTA core of :func:`make_world` over ``switch`` (``services``: another service
+    table, as a cluster's front end has)."""
+    if not authenticated:
+        return CstaCore(switch, clock, limits=limits, services=services)
+    from cstaserver.config import Limits, demo_exchange_data
+    from cstaserver.csta.service import make_core
+
+    exchange = demo_exchange_data()
+    if limits is not None:
+        exchange = attrs.evolve(exchange, limits=Limits(**attrs.asdict(limits)))
+    return make_core(
+        switch,
+        clock,
+        limits=exchange.limits,
+        applications=lambda: exchange.authentication.applications,
+        services=services,
+    )

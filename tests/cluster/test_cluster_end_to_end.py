@@ -1,0 +1,155 @@
+"""Every end-to-end scenario class (CSTA XML, TR/87 over UDP and TCP, SOAP), run once more
+through a cluster's front end that does not hold the exchange (tests/cluster/
+cluster_world.py): the same tests and assertions (responses before the events they caused
+included), the requests forwarded over the bus to the exchange's core, the events coming
+back over it. Each module builds its server in one place, which is replaced for these runs:
+``make_world`` (XML), ``tr87_ua``'s core (TR/87), ``soap_support``'s core (SOAP)."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from twisted.trial import unittest
+
+from cstaserver.csta.core import CstaCore
+from cstaserver.csta.service import make_core
+from tests.cluster.cluster_world import ClusterWorld, cluster_world, front_end
+from tests.csta import test_sessions_xml
+from tests.sip import (
+    test_tr87_call_features,
+    test_tr87_docs_example,
+    test_tr87_errors,
+    test_tr87_features,
+    test_tr87_flow,
+    test_tr87_lines,
+    test_tr87_one_way,
+    test_tr87_quirks,
+    tr87_ua,
+)
+from tests.soap import (
+    soap_support,
+    test_soap_auth,
+    test_soap_call_features,
+    test_soap_events,
+    test_soap_example,
+    test_soap_faults,
+    test_soap_routeing,
+)
+from tests.xmlproto import (
+    test_xml_call_centre,
+    test_xml_call_centre_docs,
+    test_xml_call_data,
+    test_xml_call_features,
+    test_xml_call_type_monitor,
+    test_xml_docs_example,
+    test_xml_errors,
+    test_xml_loopback_services,
+    test_xml_partial_connection_id,
+    test_xml_pickup_park,
+    test_xml_scenarios,
+)
+
+XML_MODULES = (
+    test_xml_scenarios,
+    test_xml_loopback_services,
+    test_xml_call_data,
+    test_xml_call_features,
+    test_xml_call_type_monitor,
+    test_xml_errors,
+    test_xml_partial_connection_id,
+    test_xml_pickup_park,
+    test_xml_call_centre,
+    test_xml_call_centre_docs,
+    test_xml_docs_example,
+    test_sessions_xml,
+)
+SIP_MODULES = (
+    test_tr87_call_features,
+    test_tr87_docs_example,
+    test_tr87_errors,
+    test_tr87_features,
+    test_tr87_flow,
+    test_tr87_lines,
+    test_tr87_one_way,
+    test_tr87_quirks,
+)
+SOAP_MODULES = (
+    test_soap_auth,
+    test_soap_call_features,
+    test_soap_events,
+    test_soap_example,
+    test_soap_faults,
+    test_soap_routeing,
+)
+
+
+def _replace_xml_world(test: Any, module: Any) -> None:
+    def make_world(**options: Any) -> ClusterWorld:
+        world = cluster_world(**options)
+        test.addCleanup(world.close)
+        return world
+
+    test.patch(module, "make_world", make_world)
+
+
+def _replace_sip_core(test: Any, module: Any) -> None:
+    def core(switch: Any, clock: Any) -> Any:
+        front = front_end(
+            switch, clock, lambda remote, services: CstaCore(remote, clock, services=services)
+        )
+        test.addCleanup(front.close)
+        return front.core
+
+    test.patch(tr87_ua, "CstaCore", core)
+
+
+def _replace_soap_core(test: Any, module: Any) -> None:
+    def core(switch: Any, clock: Any, **options: Any) -> Any:
+        front = front_end(
+            switch,
+            clock,
+            lambda remote, services: make_core(remote, clock, services=services, **options),
+        )
+        test.addCleanup(front.close)
+        return front.core
+
+    test.patch(soap_support, "make_core", core)
+
+
+def through_a_front_end(cls: type, replace: Callable[[Any, Any], None]) -> type:
+    module = sys.modules[cls.__module__]
+
+    async def setUp(self: Any) -> None:  # noqa: N802 (trial)
+        replace(self, module)
+        started = super(through, self).setUp()
+        if inspect.isawaitable(started):
+            await started
+
+    name = f"{cls.__name__}ThroughAFrontEnd"
+    through = type(name, (cls,), {"setUp": setUp, "__module__": __name__, "__qualname__": name})
+    return through
+
+
+def _test_classes(modules: tuple[Any, ...]) -> list[type]:
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if inspect.isclass(value)
+        and value.__module__ == module.__name__
+        and issubclass(value, unittest.TestCase)
+        and any(name.startswith("test_") for name in dir(value))
+    ]
+
+
+for _modules, _replace in (
+    (XML_MODULES, _replace_xml_world),
+    (SIP_MODULES, _replace_sip_core),
+    (SOAP_MODULES, _replace_soap_core),
+):
+    for _cls in _test_classes(_modules):
+        globals()[f"{_cls.__name__}ThroughAFrontEnd"] = through_a_front_end(_cls, _replace)
+del _cls, _modules, _replace
