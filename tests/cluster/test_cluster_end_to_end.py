@@ -86,16 +86,18 @@ SOAP_MODULES = (
 )
 
 
-def _replace_xml_world(test: Any, module: Any) -> None:
+def _replace_xml_world(test: Any, modules: list[Any]) -> None:
     def make_world(**options: Any) -> ClusterWorld:
         world = cluster_world(**options)
         test.addCleanup(world.close)
         return world
 
-    test.patch(module, "make_world", make_world)
+    for module in modules:  # the test's module and those of the classes it inherits
+        if hasattr(module, "make_world"):
+            test.patch(module, "make_world", make_world)
 
 
-def _replace_sip_core(test: Any, module: Any) -> None:
+def _replace_sip_core(test: Any, modules: list[Any]) -> None:
     def core(switch: Any, clock: Any) -> Any:
         front = front_end(
             switch, clock, lambda remote, services: CstaCore(remote, clock, services=services)
@@ -106,7 +108,7 @@ def _replace_sip_core(test: Any, module: Any) -> None:
     test.patch(tr87_ua, "CstaCore", core)
 
 
-def _replace_soap_core(test: Any, module: Any) -> None:
+def _replace_soap_core(test: Any, modules: list[Any]) -> None:
     def core(switch: Any, clock: Any, **options: Any) -> Any:
         front = front_end(
             switch,
@@ -120,10 +122,10 @@ def _replace_soap_core(test: Any, module: Any) -> None:
 
 
 def through_a_front_end(cls: type, replace: Callable[[Any, Any], None]) -> type:
-    module = sys.modules[cls.__module__]
+    modules = [sys.modules[k.__module__] for k in cls.__mro__ if k.__module__.startswith("tests.")]
 
     async def setUp(self: Any) -> None:  # noqa: N802 (trial)
-        replace(self, module)
+        replace(self, modules)
         started = super(through, self).setUp()
         if inspect.isawaitable(started):
             await started
