@@ -336,8 +336,12 @@ class Tr87Application:
         association = self.core.associate(transport, self.profile)
         answer: Deferred = Deferred()
         association.receive(request.body, answer)
-        association.connection_lost("out-of-dialog request answered")
-        return answer
+
+        def answered(result: object) -> object:  # at once, or later (a cluster's front end)
+            association.connection_lost("out-of-dialog request answered")
+            return result
+
+        return answer.addBoth(answered)
 
     def dialog_ended(self, dialog: Any, reason: str) -> None:
         state = dialog.context

@@ -16,7 +16,7 @@ from twisted.trial import unittest
 
 from cstaserver.csta.core import CstaCore
 from cstaserver.csta.service import make_core
-from tests.cluster.cluster_world import ClusterWorld, cluster_world, front_end
+from tests.cluster.cluster_world import cluster_world, front_end
 from tests.csta import test_sessions_xml
 from tests.sip import (
     test_tr87_call_features,
@@ -87,14 +87,9 @@ SOAP_MODULES = (
 
 
 def _replace_xml_world(test: Any, modules: list[Any]) -> None:
-    def make_world(**options: Any) -> ClusterWorld:
-        world = cluster_world(**options)
-        test.addCleanup(world.close)
-        return world
-
     for module in modules:  # the test's module and those of the classes it inherits
         if hasattr(module, "make_world"):
-            test.patch(module, "make_world", make_world)
+            test.patch(module, "make_world", cluster_world)
 
 
 def _replace_sip_core(test: Any, modules: list[Any]) -> None:
@@ -102,7 +97,6 @@ def _replace_sip_core(test: Any, modules: list[Any]) -> None:
         front = front_end(
             switch, clock, lambda remote, services: CstaCore(remote, clock, services=services)
         )
-        test.addCleanup(front.close)
         return front.core
 
     test.patch(tr87_ua, "CstaCore", core)
@@ -115,7 +109,6 @@ def _replace_soap_core(test: Any, modules: list[Any]) -> None:
             clock,
             lambda remote, services: make_core(remote, clock, services=services, **options),
         )
-        test.addCleanup(front.close)
         return front.core
 
     test.patch(soap_support, "make_core", core)
