@@ -79,7 +79,8 @@ class ExchangeNode(MultiService):
         self.beacon = ExchangeBeacon(self.bus, self.exchange, lambda: runtime.exchange, reactor)
         self.root.reconfigured.append(lambda _: self.beacon.changed())
         self.beacon.setServiceParent(self)
-        self.roster = FrontRoster(self.bus, self.exchange, reactor)
+        server = self.server
+        self.roster = FrontRoster(self.bus, self.exchange, reactor, on_gone=server.forget)
         super().startService()
         started = self.server.start()
         started.addErrback(lambda f: log.failure("cluster: exchange server did not start", f))
@@ -243,6 +244,9 @@ class FrontService(MultiService):
     def _up(self, restarted: bool) -> None:
         if self.root is None:
             return
+        # the exchange publishes only on channels it knows are listened to: after a restart
+        # (or a gap in which a notice may have been lost) it is told them all again
+        self.root.runtime.switch.announce()
         if restarted and not self._told_down:  # gone and back within a heartbeat
             self.root.core.broadcast_system_status("disabled")
         self._told_down = False

@@ -43,6 +43,7 @@ from cstaserver.bus.interfaces import BusError, Handler, IBus, Receiver
 log = Logger()
 SERVICE_KEY = "csta:rpc:{}"
 POLL_SECONDS = 1  # a serving loop notices that it was stopped within this time
+BATCH = 64  # at most this many requests taken in one round trip to the broker
 
 
 def _disconnect(factory: Any) -> defer.Deferred:
@@ -253,17 +254,29 @@ class RedisBus:
                 continue
             if not item or serving.stopped:
                 continue
-            envelope = RequestEnvelope.decode(item[1])
-            if self.wall() > envelope.deadline:
-                log.info(
-                    "bus: dropped a request for {service} past its deadline",
-                    service=serving.service,
-                )
-                continue
-            answer, then = await run_handler(serving.handler, envelope)
-            published = [self.publish(reply_channel(envelope.reply_to), answer)]
-            published += [self.publish(channel, payload) for channel, payload in then]
-            await defer.gatherResults(published)
+            texts = [item[1]]
+            try:  # what else waits, taken in the same round trip (RPOP with a count)
+                more = await serving.connection.execute_command("RPOP", key, BATCH - 1)
+            except Exception:  # the broker went away: those stay queued for the next take
+                more = None
+            texts += list(more or ())
+            for text in texts:
+                await self._answer(serving, text)
+
+    async def _answer(self, serving: _Serving, text: str) -> None:
+        """Run one request and publish its answer and follow-ups, in that order, on the
+        command connection (not waited for: the next request is taken meanwhile, and the
+        connection keeps the order)."""
+        envelope = RequestEnvelope.decode(text)
+        if self.wall() > envelope.deadline:
+            log.info(
+                "bus: dropped a request for {service} past its deadline", service=serving.service
+            )
+            return
+        answer, then = await run_handler(serving.handler, envelope)
+        self.publish(reply_channel(envelope.reply_to), answer)
+        for channel, payload in then:
+            self.publish(channel, payload)
 
     # -- values ------------------------------------------------------------------------------
 

@@ -98,6 +98,8 @@ class ExchangeServer:
         #: routeing stand-ins of front-end clients: (front channel, association) -> Association
         self.clients: dict[tuple[str, int], Association] = {}
         self._unsent: list[tuple[str, str]] = []  # routeing messages waiting for their event
+        #: event channel -> the front ends listening to it (only those channels get events)
+        self.wanted: dict[str, set[str]] = {}
         self._flush_call: Any = None
 
     # -- start / stop ------------------------------------------------------------------------
@@ -127,7 +129,8 @@ class ExchangeServer:
 
     # -- events ------------------------------------------------------------------------------
     def _switch_event(self, event: object) -> None:
-        channels = wire.event_channels(self.exchange, event)
+        wanted = self.wanted
+        channels = [c for c in wire.event_channels(self.exchange, event) if c in wanted]
         if channels:
             self.sequence += 1
             payload = wire.event_message(self.epoch, self.sequence, event)
@@ -170,6 +173,8 @@ class ExchangeServer:
                 answer: Any = self._lookup(asked)
             elif isinstance(asked, wire.ClientGone):
                 answer = self._gone(asked)
+            elif isinstance(asked, wire.Interest):
+                answer = self._interest(asked)
             else:
                 answer = self._csta(asked)
             self._flush()
@@ -185,6 +190,24 @@ class ExchangeServer:
         except SwitchError as error:
             return wire.lookup_answer(refusal=error.reason, message=error.message)
         return wire.lookup_answer(rows)
+
+    def _interest(self, interest: wire.Interest) -> str:
+        for channel in interest.channels:
+            if interest.on:
+                self.wanted.setdefault(channel, set()).add(interest.node)
+            else:
+                self.forget(interest.node, channel)
+        return "{}"
+
+    def forget(self, node: str, channel: str | None = None) -> None:
+        """Front end ``node`` no longer listens to ``channel`` (None: to anything, it is
+        gone)."""
+        for name in [channel] if channel is not None else list(self.wanted):
+            nodes = self.wanted.get(name)
+            if nodes is not None:
+                nodes.discard(node)
+                if not nodes:
+                    del self.wanted[name]
 
     def _gone(self, gone: wire.ClientGone) -> str:
         association = self.clients.pop((gone.client, gone.association), None)

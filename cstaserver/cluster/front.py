@@ -318,16 +318,26 @@ class RemoteSwitch:
         self._watched[channel] = count + 1
         if count or channel in self._stops or channel in self._subscribing:
             return
-        receiver = self._client_message if channel == self.front_channel else self._receive
+        events = channel != self.front_channel
+        receiver = self._receive if events else self._client_message
         subscribing = defer.maybeDeferred(self.bus.subscribe, channel, receiver)
         self._subscribing[channel] = subscribing
 
-        def subscribed(stop: Callable[[], Any]) -> None:
-            self._subscribing.pop(channel, None)
-            if self._watched.get(channel):
-                self._stops[channel] = stop
-            else:  # unwatched while subscribing
+        def subscribed(stop: Callable[[], Any]) -> Any:
+            if not self._watched.get(channel):  # unwatched while subscribing
+                self._subscribing.pop(channel, None)
                 stop()
+                return None
+            self._stops[channel] = stop
+            if not events:
+                self._subscribing.pop(channel, None)
+                return None
+            # listening now: the exchange may publish on the channel from here on
+            told = self._tell_interest((channel,), on=True)
+            return told.addBoth(done)
+
+        def done(_: object) -> None:
+            self._subscribing.pop(channel, None)
 
         def failed(failure: Any) -> None:
             self._subscribing.pop(channel, None)
@@ -348,6 +358,30 @@ class RemoteSwitch:
         stop = self._stops.pop(channel, None)
         if stop is not None:
             stop()
+            if channel != self.front_channel:
+                self._tell_interest((channel,), on=False)
+
+    def _tell_interest(self, channels: tuple[str, ...], *, on: bool) -> defer.Deferred:
+        """Tell the exchange which event channels this front end listens to (it publishes
+        on no other); a failure is logged (the next :meth:`announce` repairs it)."""
+        interest = wire.Interest(self.bus.node_id, channels, on).encode()
+        told = defer.maybeDeferred(
+            self.bus.request, wire.service_name(self.exchange), interest, self.timeout
+        )
+        told.addErrback(
+            lambda failure: log.warn(
+                "the exchange was not told of {count} channels: {error}",
+                count=len(channels),
+                error=failure.getErrorMessage(),
+            )
+        )
+        return told
+
+    def announce(self) -> defer.Deferred:
+        """Tell the exchange every event channel this front end listens to (after the
+        exchange restarted, or came back after a gap)."""
+        channels = tuple(c for c in self._stops if c != self.front_channel)
+        return self._tell_interest(channels, on=True) if channels else defer.succeed(None)
 
     def settled(self) -> defer.Deferred:
         """Fires once the subscriptions asked for so far are in place."""

@@ -265,9 +265,18 @@ class FrontRoster:
     who went quiet (logged once each), and a row per front end for ``csta -p``."""
 
     def __init__(
-        self, bus: Any, exchange: str, clock: Any, *, gone_after: float = DOWN_AFTER_SECONDS
+        self,
+        bus: Any,
+        exchange: str,
+        clock: Any,
+        *,
+        gone_after: float = DOWN_AFTER_SECONDS,
+        on_gone: Callable[[str], Any] = lambda node: None,
     ):
+        """``on_gone(node)``: a front end went quiet (the exchange forgets what it listened
+        to)."""
         self.bus, self.exchange, self.clock, self.gone_after = bus, exchange, clock, gone_after
+        self.on_gone = on_gone
         #: node -> (what it said last, when)
         self.fronts: dict[str, tuple[dict[str, Any], float]] = {}
         self._unsubscribe: Callable[[], Any] | None = None
@@ -309,6 +318,7 @@ class FrontRoster:
                     node=node,
                     seconds=self.gone_after,
                 )
+                self.on_gone(node)
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(node, where it listens, clients, seconds since its last heartbeat)."""

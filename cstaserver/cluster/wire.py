@@ -222,18 +222,46 @@ class ClientGone:
             raise CodecError(f"not a client gone: {error}") from None
 
 
-def read_request(text: str) -> ForwardedRequest | Lookup | ClientGone:
+@attrs.frozen
+class Interest:
+    """A front end (``node``) starts (``on``) or stops listening to event ``channels``: the
+    exchange publishes an event only on the channels some front end listens to."""
+
+    node: str
+    channels: tuple[str, ...]
+    on: bool = True
+
+    def encode(self) -> str:
+        return _dumps(
+            {"op": "interest", "node": self.node, "channels": list(self.channels), "on": self.on}
+        )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Interest:
+        try:
+            channels = data["channels"]
+            if not isinstance(channels, list):
+                raise TypeError("channels is not a list")
+            return cls(str(data["node"]), tuple(str(c) for c in channels), bool(data["on"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise CodecError(f"not an interest: {error}") from None
+
+
+def read_request(text: str) -> ForwardedRequest | Lookup | ClientGone | Interest:
     """What a front end asked the exchange."""
     data = _loads(text)
     if data.get("op") == "csta":
         return ForwardedRequest.from_data(data)
     if data.get("op") == "gone":
         return ClientGone.from_data(data)
+    if data.get("op") == "interest":
+        return Interest.from_data(data)
     return Lookup.from_data(data)
 
 
 __all__ = [
     "ClientGone",
+    "Interest",
     "ForwardedAnswer",
     "ForwardedRequest",
     "Lookup",
