@@ -65,6 +65,24 @@ async def split_closed_loop(ports: list[int], args: argparse.Namespace) -> dict[
     }
 
 
+def with_cpu(pids: dict[str, int], run: Any) -> dict[str, Any]:
+    """``run()`` (a closed loop) and the CPU time each process spent during it, per request
+    answered (µs): what one request costs in all, wherever it runs."""
+    before = {name: common.cpu_seconds(pid) for name, pid in pids.items()}
+    result = run()
+    spent = {name: common.cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    answered = result["req_per_s"] * args_seconds(result)
+    result["cpu_us_per_request"] = {
+        name: round(seconds / answered * 1e6, 1) for name, seconds in spent.items()
+    }
+    result["cpu_us_per_request"]["all"] = round(sum(spent.values()) / answered * 1e6, 1)
+    return result
+
+
+def args_seconds(result: dict[str, Any]) -> float:
+    return sum(run["measured_s"] for run in result["per_port"]) / len(result["per_port"])
+
+
 def low_rate(port: int, args: argparse.Namespace) -> dict[str, Any]:
     run = xml_load.measure(
         xml_load.open_loop("127.0.0.1", port, rate=args.rate, seconds=args.seconds, pool=200)
@@ -87,7 +105,10 @@ def main() -> None:
         prepare_data(data, args.extensions)
         single = start_server(root / "single", data_from=data)
         try:
-            results["single"] = xml_load.measure(split_closed_loop([single.xml_port], args))
+            results["single"] = with_cpu(
+                {"single": single.pid},
+                lambda: xml_load.measure(split_closed_loop([single.xml_port], args)),
+            )
             results["single_low_rate"] = low_rate(single.xml_port, args)
         finally:
             single.stop()
@@ -95,7 +116,11 @@ def main() -> None:
         try:
             cluster.start(fronts=2, fixed_ports=False, data_from=data)
             ports = [front.xml_port for front in cluster.fronts]
-            results["cluster"] = xml_load.measure(split_closed_loop(ports, args))
+            pids = {"exchange": cluster.exchange.pid, "redis": cluster.redis.pid}  # type: ignore[union-attr]
+            pids.update({f"front{n}": f.pid for n, f in enumerate(cluster.fronts, 1)})
+            results["cluster"] = with_cpu(
+                pids, lambda: xml_load.measure(split_closed_loop(ports, args))
+            )
             results["cluster_low_rate"] = low_rate(ports[0], args)
         finally:
             cluster.stop()
@@ -125,6 +150,13 @@ def main() -> None:
     table += (
         f"\n\nratio cluster/single: {results['ratio']:.2f}; "
         f"added latency of the bus per request (p50 at {args.rate:g}/s): {added:.2f} ms\n"
+    )
+    cpu = results["cluster"]["cpu_us_per_request"]
+    table += (
+        f"CPU per request (µs, all processes during the closed loop): single process "
+        f"{results['single']['cpu_us_per_request']['all']}; cluster {cpu['all']} = "
+        + ", ".join(f"{name} {value}" for name, value in cpu.items() if name != "all")
+        + "\n"
     )
     print(table)
     common.write_results("cluster", results, table)

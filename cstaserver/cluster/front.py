@@ -218,7 +218,7 @@ class RemoteSwitch:
             await self.settled()
             client = self.front_channel
         forwarded = wire.ForwardedRequest(
-            body=codec.encode(request.message, request.namespace).decode("utf-8"),
+            body=forwarded_body(request),
             namespace=request.namespace,
             e164=association.profile.e164_presentation,
             echo=tuple(association.device_strings.items()),
@@ -421,6 +421,17 @@ class RemoteSwitch:
 LOCAL_MODULES = frozenset(m.__name__ for m in (sessions, system, capabilities, monitoring))
 #: The service modules whose requests name the client (routeing: see the module docstring).
 CLIENT_MODULES = frozenset(m.__name__ for m in (routeing,))
+
+
+def forwarded_body(request: Any) -> str:
+    """The request as the exchange gets it: the client's own XML when it is UTF-8 (the
+    exchange parses it with the same safe parser), else re-encoded from the decoded message."""
+    if request.body:
+        try:
+            return request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return codec.encode(request.message, request.namespace).decode("utf-8")
 
 
 def _forwarder(remote: RemoteSwitch, *, routeing: bool = False) -> Handler:

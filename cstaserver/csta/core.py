@@ -56,12 +56,14 @@ CoreLimits = Limits
 
 @attrs.define(eq=False)
 class ServiceRequest:
-    """What a service handler gets: the decoded request and where it came from."""
+    """What a service handler gets: the decoded request and where it came from (``body``:
+    the request as the client sent it, ECMA-323 XML, when the transport had it whole)."""
 
     core: CstaCore
     association: Association
     message: Any
     namespace: str
+    body: bytes = b""
 
     @property
     def switch(self) -> Any:
@@ -282,7 +284,7 @@ class CstaCore:
             error = ErrorValue.OUTSTANDING_REQUEST_LIMIT_EXCEEDED
             self._reply(answer, correlation, encode_error(error, namespace), name, error, started)
             return
-        request = ServiceRequest(self, association, message, namespace)
+        request = ServiceRequest(self, association, message, namespace, body)
         try:
             result = handler(request)
             if inspect.iscoroutine(result):
