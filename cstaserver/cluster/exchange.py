@@ -200,14 +200,18 @@ class ExchangeServer:
         return "{}"
 
     def forget(self, node: str, channel: str | None = None) -> None:
-        """Front end ``node`` no longer listens to ``channel`` (None: to anything, it is
-        gone)."""
+        """Front end ``node`` no longer listens to ``channel`` (None: it is gone, so it
+        listens to nothing, and its clients' routeing registrations end)."""
         for name in [channel] if channel is not None else list(self.wanted):
             nodes = self.wanted.get(name)
             if nodes is not None:
                 nodes.discard(node)
                 if not nodes:
                     del self.wanted[name]
+        if channel is None:
+            front = wire.front_channel(self.exchange, node)
+            for client, number in [key for key in self.clients if key[0] == front]:
+                self._gone(wire.ClientGone(client, number))
 
     def _gone(self, gone: wire.ClientGone) -> str:
         association = self.clients.pop((gone.client, gone.association), None)

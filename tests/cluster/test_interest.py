@@ -59,3 +59,19 @@ def test_a_quiet_front_end_is_forgotten_and_a_restarted_exchange_is_told_again()
     world.settle()
     assert announced.called
     assert world.server.wanted == {DEVICE: {"front-1"}}
+
+
+def test_the_routeing_registrations_of_a_quiet_front_end_end() -> None:
+    world = Cluster()
+    _, core = world.front()
+    router = world.client(core)
+    ask(
+        world,
+        router,
+        "<RouteRegister xmlns='http://www.ecma-international.org/standards/"
+        "ecma-323/csta/ed3'><routeingDevice>2000</routeingDevice></RouteRegister>",
+    )
+    assert world.exchange_core.routeing.registrations
+    world.server.forget("front-1")  # its heartbeats stopped
+    assert world.exchange_core.routeing.registrations == {}
+    assert world.server.clients == {}
