@@ -241,3 +241,13 @@ def test_kill_9_of_redis_is_survived(own_cluster: Cluster) -> None:
     call_id = make_call(csta, "1001", "1002")
     clear(csta, call_id, "1001")
     assert all(p.alive for p in [own_cluster.exchange, *own_cluster.fronts] if p is not None)
+
+
+def test_csta_p_on_the_exchange_lists_its_front_ends(cluster: Cluster) -> None:
+    assert cluster.exchange is not None
+    printed = admin_command(cluster.exchange, "csta", "-p")
+    front_ends = printed.split("Front ends (cluster: they run the CSTA servers above)\n")[1]
+    rows = [line for line in front_ends.splitlines()[1:] if line.startswith("front-")]
+    assert len(rows) == 2
+    for front in cluster.fronts:
+        assert any(f"xml {front.xml_port}" in row for row in rows)
