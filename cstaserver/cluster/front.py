@@ -195,6 +195,21 @@ class RemoteSwitch:
         finally:
             (self.unwatch_device if device else self.unwatch_call)(key)
 
+    async def with_live(self, op: str, key: str, start: Callable[[], Any]) -> Any:
+        """``start()`` (a monitor starting) with ``op(key)`` of the live switch fetched from
+        the exchange, the device's or call's events listened to first (events from now on,
+        then the state now)."""
+        with self.watching(op, key):
+            await self.settled()
+            rows = await self.fetch(op, key)
+            with self.fetched(op, key, rows):
+                return start()
+
+    async def with_live_calls(self, device: str, start: Callable[[], Any]) -> Any:
+        """``start()`` (a call-type monitor starting on ``device``) with the device's calls
+        of now (a session taken over restores its monitors so)."""
+        return await self.with_live("snapshot_device", device, start)
+
     @contextlib.contextmanager
     def fetched(self, op: str, key: str, rows: Any) -> Iterator[None]:
         """Answer ``op(key)`` with ``rows`` (or raise it, a SwitchError) inside the block."""
@@ -463,11 +478,7 @@ def _monitor_start(remote: RemoteSwitch, start: Handler) -> Handler:
         if key is None:
             response = start(request)
         else:
-            with remote.watching(*key):
-                await remote.settled()  # events from now on, then the state now
-                rows = await remote.fetch(*key)
-                with remote.fetched(*key, rows):
-                    response = start(request)
+            response = await remote.with_live(*key, lambda: start(request))
         await remote.settled()
         return response
 

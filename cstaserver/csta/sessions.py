@@ -404,7 +404,9 @@ class SessionService:
         self.sessions[session_id] = session
         association.session = session
         self.core.monitors.rebind(association, session)
-        restored = sum(self._restore(session, monitor) for monitor in record.monitors)
+        restored = 0
+        for monitor in record.monitors:
+            restored += await self._restore(session, monitor)
         self._arm(session)
         self._save(session)
         log.info(
@@ -416,10 +418,13 @@ class SessionService:
         )
         return session
 
-    def _restore(self, session: ApplicationSession, monitor: MonitorRecord) -> bool:
-        """Restart one monitor of a session taken over, with its crossRefID."""
-        try:
-            self.core.monitors.start(
+    async def _restore(self, session: ApplicationSession, monitor: MonitorRecord) -> bool:
+        """Restart one monitor of a session taken over, with its crossRefID. A call-type
+        monitor on a device follows the device's calls of now: a switch that has to ask for
+        them (a cluster's front end: ``with_live_calls``) is given the time to."""
+
+        def start() -> object:
+            return self.core.monitors.start(
                 session,
                 device=monitor.device,
                 call_id=monitor.call_id,
@@ -430,6 +435,13 @@ class SessionService:
                 address=session.association.address if session.association else None,
                 cross_ref_id=monitor.cross_ref_id,
             )
+
+        live = getattr(self.core.switch, "with_live_calls", None)
+        try:
+            if live is not None and monitor.follows_calls and monitor.device is not None:
+                await live(monitor.device, start)
+            else:
+                start()
         except (CstaError, ValueError) as error:
             log.warn(
                 "monitor {xref} of session {session} not restored: {error}",

@@ -161,6 +161,9 @@ def test_a_session_reattaches_through_the_other_front_end(own_cluster: Cluster) 
         wait_for_log(front, "cluster: exchange data version {version} from exchange {exchange}", 2)
     first, session_id = start_session(front1)
     watched = first.monitor("1002")
+    ringing = make_call(first, "1004", "1003")  # a call at 1003 before the move
+    body = {"monitorObject": {"deviceObject": "1003"}, "monitorType": "call"}
+    follower = first.request("MonitorStart", body)["monitorCrossRefID"]
     # a monitor reaches the session's record on the bus within 0.5 s (docs/cluster.md,
     # "Application sessions"): the front end dies after that, as most crashes would
     time.sleep(1.0)
@@ -168,6 +171,12 @@ def test_a_session_reattaches_through_the_other_front_end(own_cluster: Cluster) 
     front1.process.wait(WAIT)
     again, same = start_session(front2, reattach=session_id)
     assert same == session_id
+    # the call-type monitor follows 1003's call of before the move, from front 2
+    answer = {"callToBeAnswered": {"callID": ringing, "deviceID": "1003"}}
+    again.request("AnswerCall", answer, timeout=WAIT)
+    established = again.wait_for("EstablishedEvent", monitor=follower, timeout=WAIT)
+    assert established["establishedConnection/callID"] == ringing
+    clear(again, ringing, "1004")
     with front2.xml() as caller:
         call_id = make_call(caller, "1001", "1002")
         delivered = again.wait_for("DeliveredEvent", monitor=watched, timeout=WAIT)
