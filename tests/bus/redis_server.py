@@ -1,5 +1,35 @@
-"""The real redis-server of the bus and cluster tests (``cstaserver.cluster.broker``)."""
+"""The real redis-server of the bus and cluster tests (``cstaserver.cluster.broker``), and
+:class:`WithRedis`, what a trial test case needs of it."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.trial import unittest
+
+from cstaserver.bus.redis import RedisBus
 from cstaserver.cluster.broker import REDIS, WHY_MISSING, RedisServer, free_port
 
-__all__ = ["REDIS", "WHY_MISSING", "RedisServer", "free_port"]
+__all__ = ["REDIS", "WHY_MISSING", "RedisServer", "WithRedis", "free_port"]
+
+
+class WithRedis:
+    """Mixed into a trial ``TestCase``: :meth:`start_redis` starts a redis-server for the test
+    (skipped when there is none), stopped by its PID at clean-up; :meth:`node` is a bus node
+    on it, closed at clean-up."""
+
+    redis: RedisServer
+
+    def start_redis(self: Any) -> None:
+        if REDIS is None:
+            raise unittest.SkipTest(WHY_MISSING)
+        self.redis = RedisServer(Path(self.mktemp()))
+        self.redis.start()
+        self.addCleanup(self.redis.stop)
+
+    def node(self: Any, name: str) -> RedisBus:
+        bus = RedisBus(reactor, "127.0.0.1", self.redis.port, node_id=name)
+        self.addCleanup(bus.close)
+        return bus

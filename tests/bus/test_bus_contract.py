@@ -6,15 +6,13 @@ and, for Redis, surviving a kill -9 of the broker."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 from cstaserver.bus import BusError, BusTimeout, LocalBroker, LocalBus, RemoteFailure, Reply
-from cstaserver.bus.redis import RedisBus
-from tests.bus.redis_server import REDIS, WHY_MISSING, RedisServer
+from tests.bus.redis_server import WithRedis
 
 WAIT = 10.0  # seconds any eventual condition may take (bounded; far above what it needs)
 
@@ -125,23 +123,14 @@ class LocalBusTests(BusContract, unittest.TestCase):
         self.addCleanup(self.asking.close)
 
 
-class RedisBusTests(BusContract, unittest.TestCase):
+class RedisBusTests(BusContract, WithRedis, unittest.TestCase):
     timeout = 60
 
     async def setUp(self) -> None:
-        if REDIS is None:
-            raise unittest.SkipTest(WHY_MISSING)
-        self.redis = RedisServer(Path(self.mktemp()))
-        self.redis.start()
-        self.addCleanup(self.redis.stop)
+        self.start_redis()
         self.serving = self.node("exchange")
         self.asking = self.node("front")
         await defer.gatherResults([self.serving.when_ready(), self.asking.when_ready()])
-
-    def node(self, name: str) -> RedisBus:
-        bus = RedisBus(reactor, "127.0.0.1", self.redis.port, node_id=name)
-        self.addCleanup(bus.close)
-        return bus
 
     async def test_kill_9_of_redis_and_its_return_are_survived(self) -> None:
         events: list[str] = []

@@ -5,20 +5,18 @@ the same order - the answers first - with the subscriptions made per monitored d
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from twisted.internet import defer, reactor, task
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from cstaserver.bus.redis import RedisBus
 from cstaserver.cluster.exchange import ExchangeServer
 from cstaserver.cluster.front import RemoteSwitch, front_services
 from cstaserver.csta.core import CstaCore
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.switch import Switch
 from cstaserver.testing import FakeTransport
-from tests.bus.redis_server import REDIS, WHY_MISSING, RedisServer
+from tests.bus.redis_server import WithRedis
 from tests.cluster.harness import Single, field, names
 from tests.xmlproto.xml_client import Req
 
@@ -33,15 +31,11 @@ async def eventually(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"not within {WAIT} s: {what}")
 
 
-class OverRedis(unittest.TestCase):
+class OverRedis(WithRedis, unittest.TestCase):
     timeout = 60
 
     async def setUp(self) -> None:
-        if REDIS is None:
-            raise unittest.SkipTest(WHY_MISSING)
-        self.redis = RedisServer(Path(self.mktemp()))
-        self.redis.start()
-        self.addCleanup(self.redis.stop)
+        self.start_redis()
         clock = Clock()  # the switching model's timers never run in this test
         exchange_bus, front_bus = self.node("exchange"), self.node("front")
         await defer.gatherResults([exchange_bus.when_ready(), front_bus.when_ready()])
@@ -52,11 +46,6 @@ class OverRedis(unittest.TestCase):
         self.remote = RemoteSwitch(front_bus, Switch(demo_plan(), clock), clock=clock)
         self.addCleanup(self.remote.close)
         self.front = CstaCore(self.remote, clock, services=front_services(self.remote))
-
-    def node(self, name: str) -> RedisBus:
-        bus = RedisBus(reactor, "127.0.0.1", self.redis.port, node_id=name)
-        self.addCleanup(bus.close)
-        return bus
 
     async def ask(self, client: FakeTransport, body: str, events: int = 0) -> bytes:
         """One request; its answer and the ``events`` it causes."""

@@ -5,38 +5,26 @@ record (docs/cluster.md, "Application sessions")."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from cstaserver.bus.redis import RedisBus
-from tests.bus.redis_server import REDIS, WHY_MISSING, RedisServer
+from tests.bus.redis_server import WithRedis
 from tests.cluster.session_fronts import OTHER_PASSWORD, OTHER_USER, Fronts, refused
 from tests.xmlproto.xml_client import Req
 
 
-class SharedSessionsOverRedis(unittest.TestCase):
+class SharedSessionsOverRedis(WithRedis, unittest.TestCase):
     timeout = 60
 
     async def setUp(self) -> None:
-        if REDIS is None:
-            raise unittest.SkipTest(WHY_MISSING)
-        self.redis = RedisServer(Path(self.mktemp()))
-        self.redis.start()
-        self.addCleanup(self.redis.stop)
+        self.start_redis()
         buses = [self.node(name) for name in ("front-a", "front-b")]
         await defer.gatherResults([bus.when_ready() for bus in buses])
         self.world = Fronts(Clock(), buses, real_time=True)
         await self.world.share()
         self.addCleanup(self.world.stop)
         self.a, self.b = self.world.fronts
-
-    def node(self, name: str) -> RedisBus:
-        bus = RedisBus(reactor, "127.0.0.1", self.redis.port, node_id=name)
-        self.addCleanup(bus.close)
-        return bus
 
     async def test_reattach_through_another_front_end(self) -> None:
         first = self.a.connect()
