@@ -260,3 +260,32 @@ def test_csta_p_on_the_exchange_lists_its_front_ends(cluster: Cluster) -> None:
     assert len(rows) == 2
     for front in cluster.fronts:
         assert any(f"xml {front.xml_port}" in row for row in rows)
+
+
+def test_role_all_serves_its_own_clients_and_a_front_end(tmp_path: Path) -> None:
+    """One process with the exchange and its listeners (``--role all``), and a front end."""
+    from cstaserver.cluster.broker import RedisServer
+    from cstaserver.cluster.launch import front_arguments
+
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    servers: list[CstaServer] = []
+    try:
+        servers.append(
+            start_server(tmp_path / "all", args=["--cluster", redis.url, "--role", "all"])
+        )
+        servers.append(
+            start_server(tmp_path / "front", args=front_arguments(redis.url, 1, fixed_ports=False))
+        )
+        whole, front = servers
+        with whole.xml() as local, front.xml() as remote:
+            watched = remote.monitor("1002")
+            call_id = make_call(local, "1001", "1002")
+            delivered = remote.wait_for("DeliveredEvent", monitor=watched, timeout=WAIT)
+            assert delivered["connection/callID"] == call_id
+            clear(local, call_id, "1001")
+            remote.wait_for("ConnectionClearedEvent", monitor=watched, timeout=WAIT)
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        redis.stop()
