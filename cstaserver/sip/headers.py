@@ -345,6 +345,9 @@ class Headers:
 
 def _scan(value: str, separator: str, *, angle: bool) -> list[str]:
     """Split ``value`` on ``separator`` outside quoted strings (and ``<>`` if ``angle``)."""
+    if '"' not in value and not (angle and "<" in value):
+        # the usual value (no quoted string, no bracketed URI): nothing can hide a separator
+        return value.split(separator)
     parts: list[str] = []
     current: list[str] = []
     quoted = False
