@@ -264,6 +264,13 @@ class Headers:
         self._items.append((canonical_name(name), value))
         self._changed()
 
+    def extend_checked(self, fields: Iterable[tuple[str, str]]) -> None:
+        """Append fields whose names are already canonical (:func:`canonical_name`) tokens and
+        whose values hold no CR or LF, as the message parser and a response's copy of its
+        request's fields know they are (what :meth:`add` checks one by one)."""
+        self._items.extend(fields)
+        self._changed()
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
         values = self._lookup().get(_key(name))
@@ -385,6 +392,8 @@ def _scan(value: str, separator: str, *, angle: bool) -> list[str]:
 
 def split_list(value: str) -> list[str]:
     """Split a comma-joined header value (RFC 3261 §7.3.1) into its stripped elements."""
+    if "," not in value and '"' not in value:  # one element (the usual Via, Contact)
+        return [value.strip(" \t")]
     return [part.strip(" \t") for part in _scan(value, ",", angle=True)]
 
 

@@ -219,11 +219,16 @@ def make_response(
     ``;tag=to_tag`` added when it has no tag yet. Works on a request that failed
     validation (whatever is present is copied)."""
     response = SipResponse(status, reason if reason is not None else REASON_PHRASES.get(status, ""))
+    copied: list[tuple[str, str]] = []
     for name in ("Via", "From", "To", "Call-ID", "CSeq"):
         for value in request.headers.get_all(name):
             if name == "To" and to_tag is not None and not _has_tag(value):
                 value = f"{value};tag={to_tag}"
-            response.headers.add(name, value)
+            copied.append((name, value))
+    # the request's values went through its Headers (no CR or LF); a to-tag is a token
+    if to_tag is not None and ("\r" in to_tag or "\n" in to_tag):
+        raise ValueError(f"invalid To tag {to_tag!r}")
+    response.headers.extend_checked(copied)
     for name, value in headers:
         response.headers.add(name, value)
     response.body = body
@@ -292,15 +297,17 @@ def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | No
         raise
     lengths: list[str] = []
     try:
+        # _header_lines has checked every name (a token) and value (no CR; LF split)
+        fields: list[tuple[str, str]] = []
         for name, value in _header_lines(lines[1:], limits):
             canonical = canonical_name(name)
             if canonical == "Content-Length":
                 lengths.append(value)
             elif canonical.lower() in LIST_HEADERS:
-                for element in split_list(value):
-                    message.headers.add(name, element)
+                fields.extend((canonical, element) for element in split_list(value))
             else:
-                message.headers.add(name, value)
+                fields.append((canonical, value))
+        message.headers.extend_checked(fields)
     except SipParseError as error:
         error.message = message
         raise
