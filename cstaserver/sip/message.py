@@ -342,20 +342,25 @@ def _check_number(message: SipMessage, name: str, maximum: int) -> None:
 
 def validate(message: SipMessage) -> None:
     """Check the fields a UA relies on (§8.1.1, §8.2.2); raise :class:`SipParseError`."""
+    headers = message.headers
     for name in _REQUIRED_HEADERS:
-        if name not in message.headers:
+        if not headers.count(name):
             raise SipParseError(400, f"missing {name}", message)
     for name in _SINGLE_HEADERS:
-        if len(message.headers.get_all(name)) > 1:
+        if headers.count(name) > 1:
             raise SipParseError(400, f"more than one {name}", message)
     try:
         cseq = message.cseq
         _ = message.vias  # parsed once here, kept for the transaction layer
         for name in _ADDRESS_HEADERS:
-            message.headers.parse_all(name, NameAddress.parse)
-        for value in message.headers.get_all("Contact"):
-            if value.strip() != "*":
-                NameAddress.parse(value)
+            headers.parse_all(name, NameAddress.parse)
+        contacts = headers.get_all("Contact")
+        if any(value.strip() == "*" for value in contacts):
+            for value in contacts:
+                if value.strip() != "*":
+                    NameAddress.parse(value)
+        elif contacts:
+            headers.parse_all("Contact", NameAddress.parse)  # kept for the dialog layer
     except HeaderSyntaxError as error:
         raise SipParseError(400, str(error), message) from None
     content_type = message.headers.get("Content-Type")
