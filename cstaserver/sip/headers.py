@@ -198,6 +198,9 @@ def _key(name: str) -> str:
     return key if key is not None else canonical_name(name).lower()
 
 
+_MISSING: Any = object()
+
+
 class Headers:
     """An ordered multi-map of header fields: names compare case-insensitively.
 
@@ -280,6 +283,11 @@ class Headers:
         """How many ``name`` fields there are."""
         return len(self._lookup().get(_key(name), ()))
 
+    def counts(self, keys: Iterable[str]) -> list[int]:
+        """How many fields there are of each of ``keys`` (lower-case canonical names)."""
+        index = self._lookup()
+        return [len(index.get(key, ())) for key in keys]
+
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order."""
         return list(self._lookup().get(_key(name), ()))
@@ -287,17 +295,21 @@ class Headers:
     def parse_first(self, name: str, parse: Callable[[str], T]) -> T:
         """``parse`` of the first value of ``name`` (of ``""`` if absent), kept until the
         headers change; ``parse`` must return an immutable value. Errors are not kept."""
-        cache_key = (_key(name), parse, True)
-        try:
-            return cast(T, self._parsed[cache_key])
-        except KeyError:
-            pass
-        every = self._parsed.get((cache_key[0], parse, False))
-        if every:
-            return cast(T, every[0])
-        parsed = parse(self.get(name) or "")
-        self._parsed[cache_key] = parsed
-        return parsed
+        parsed_values = self._parsed
+        found = parsed_values.get((name, parse, True), _MISSING)  # as spelt: no _key
+        if found is not _MISSING:
+            return cast(T, found)
+        key = _key(name)
+        cache_key = (key, parse, True)
+        found = parsed_values.get(cache_key, _MISSING)
+        if found is _MISSING:
+            every = parsed_values.get((key, parse, False))
+            if every:
+                found = every[0]
+            else:
+                found = parsed_values[cache_key] = parse(self.get(name) or "")
+        parsed_values[(name, parse, True)] = found
+        return cast(T, found)
 
     def parse_all(self, name: str, parse: Callable[[str], T]) -> list[T]:
         """``parse`` of every value of ``name``, in order (a new list each call), kept until

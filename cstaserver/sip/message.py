@@ -74,6 +74,8 @@ _DATE_RE = re.compile(
 _SINGLE_HEADERS = ("From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Type")
 _REQUIRED_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
 _ADDRESS_HEADERS = ("From", "To", "Route", "Record-Route")
+_SINGLE_KEYS = tuple(name.lower() for name in _SINGLE_HEADERS)
+_REQUIRED_KEYS = tuple(name.lower() for name in _REQUIRED_HEADERS)
 
 
 class SipParseError(Exception):
@@ -343,11 +345,11 @@ def _check_number(message: SipMessage, name: str, maximum: int) -> None:
 def validate(message: SipMessage) -> None:
     """Check the fields a UA relies on (§8.1.1, §8.2.2); raise :class:`SipParseError`."""
     headers = message.headers
-    for name in _REQUIRED_HEADERS:
-        if not headers.count(name):
+    for name, count in zip(_REQUIRED_HEADERS, headers.counts(_REQUIRED_KEYS), strict=True):
+        if not count:
             raise SipParseError(400, f"missing {name}", message)
-    for name in _SINGLE_HEADERS:
-        if headers.count(name) > 1:
+    for name, count in zip(_SINGLE_HEADERS, headers.counts(_SINGLE_KEYS), strict=True):
+        if count > 1:
             raise SipParseError(400, f"more than one {name}", message)
     try:
         cseq = message.cseq
