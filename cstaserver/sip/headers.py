@@ -187,6 +187,8 @@ _KNOWN_SPELLINGS: dict[str, str] = {
     **COMPACT_FORMS,
     **{short.upper(): full for short, full in COMPACT_FORMS.items()},
 }
+KNOWN_SPELLINGS = frozenset(_KNOWN_SPELLINGS)
+"""The spellings of header names that :func:`canonical_name` resolves in one look-up."""
 _KNOWN_KEYS: dict[str, str] = {
     spelling: full.lower() for spelling, full in _KNOWN_SPELLINGS.items()
 }
@@ -278,6 +280,14 @@ class Headers:
         """The first value of ``name``, or ``default``."""
         values = self._lookup().get(_key(name))
         return values[0] if values else default
+
+    def drop_caches(self) -> None:
+        """Let go of the index and the parsed values (rebuilt on the next look-up): a
+        message kept only in case it is needed again holds a few objects, not dozens, for
+        the garbage collector to walk."""
+        self._index = None
+        if self._parsed:
+            self._parsed = {}
 
     def count(self, name: str) -> int:
         """How many ``name`` fields there are."""

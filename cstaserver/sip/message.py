@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from attrs import define, field, frozen
 
 from cstaserver.sip.headers import (
+    KNOWN_SPELLINGS,
     LIST_HEADERS,
     TOKEN_RE,
     CSeq,
@@ -65,6 +66,7 @@ _STATUS_LINE_RE = re.compile(
 _URI_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
 _LINE_SPLIT_RE = re.compile(r"\r?\n")
+_FIELD_RE = re.compile(rf"({TOKEN_RE.pattern})[ \t]*:")
 _LOOSE_LENGTH_RE = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
 
 _DATE_RE = re.compile(
@@ -278,14 +280,23 @@ def _header_lines(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
             continued = line.strip(" \t")
             fields[-1] = (name, f"{value} {continued}".strip(" \t"))
             continue
-        name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not TOKEN_RE.fullmatch(name):
+        field_match = _FIELD_RE.match(line)  # a token, optional blanks, the colon
+        if field_match is None:
             raise SipParseError(400, f"malformed header line {line[:80]!r}")
-        fields.append((name, value.strip(" \t")))
+        fields.append((field_match.group(1), line[field_match.end() :].strip(" \t")))
         if len(fields) > limits.max_headers:
             raise SipParseError(513, "too many header fields")
     return fields
+
+
+def _field_kind(name: str) -> tuple[str, bool]:
+    """A header name's canonical spelling, and whether it is a comma-separated list."""
+    canonical = canonical_name(name)
+    return canonical, canonical.lower() in LIST_HEADERS
+
+
+# the usual spellings, worked out once (names read from the network never make it grow)
+_FIELD_KINDS = {name: _field_kind(name) for name in KNOWN_SPELLINGS}
 
 
 def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | None]:
@@ -302,10 +313,11 @@ def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | No
         # _header_lines has checked every name (a token) and value (no CR; LF split)
         fields: list[tuple[str, str]] = []
         for name, value in _header_lines(lines[1:], limits):
-            canonical = canonical_name(name)
+            known = _FIELD_KINDS.get(name)
+            canonical, is_list = known if known is not None else _field_kind(name)
             if canonical == "Content-Length":
                 lengths.append(value)
-            elif canonical.lower() in LIST_HEADERS:
+            elif is_list:
                 fields.extend((canonical, element) for element in split_list(value))
             else:
                 fields.append((canonical, value))
