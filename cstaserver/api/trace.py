@@ -95,9 +95,10 @@ def _correlation(value: object) -> str | None:
     return None  # an opaque object (a TR/87 answer Deferred) or None (events)
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class WireRecord:
-    """One message as the association handed it over."""
+    """One message as the association handed it over (never changed once made; not
+    ``frozen``: a frozen class pays a guarded set per field, twice per request)."""
 
     seq: int  # over the whole recorder: the order of every message of every association
     time: float  # the recorder clock's seconds
@@ -207,9 +208,9 @@ class WireRecorder:
         size = len(data)
         if size > self.max_bytes:
             data = data[: self.max_bytes]
-        record = WireRecord(
-            next(self._seq), self.clock.seconds(), role, _correlation(correlation), data, size
-        )
+        if correlation is not None and correlation.__class__ is not str:
+            correlation = _correlation(correlation)
+        record = WireRecord(next(self._seq), self.clock.seconds(), role, correlation, data, size)
         self._keep(trace, record)
         if self._listeners:
             self._tell(trace, record)

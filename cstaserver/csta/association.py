@@ -126,6 +126,9 @@ class Association:
     _hold: int = 0
     _held: list[bytes] = attrs.Factory(list)
     _outstanding: int = 0
+    #: (device_strings object, its size, the presenter made from it): the core's
+    #: ``presenter_for`` makes one per change of the echo strings, not one per request
+    presenter_cache: tuple[Any, int, Any] | None = attrs.field(default=None, repr=False)
 
     @property
     def peer(self) -> str:
@@ -234,7 +237,9 @@ class Association:
             self.transport.close(reason)
 
     def remember_device_string(self, number: str, text: str) -> None:
-        self.device_strings[number] = text
+        if self.device_strings.get(number) != text:
+            self.device_strings[number] = text
+            self.presenter_cache = None
 
 
 #: Seconds a refused client is told to wait (SIP and HTTP ``Retry-After``).

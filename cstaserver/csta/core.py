@@ -175,9 +175,17 @@ class CstaCore:
         self.monitors.apply_limits(limits)
 
     def presenter_for(self, association: Association) -> Any:
-        """How ``association`` names devices: its echo strings, E.164 for the Lync dialect."""
-        echo = tuple(association.device_strings.items())
-        return self.renderer.presenter((association.profile.e164_presentation, echo))
+        """How ``association`` names devices: its echo strings, E.164 for the Lync dialect.
+        Made again only when the echo strings have changed (an application on one connection
+        may have named thousands of devices)."""
+        strings = association.device_strings
+        cached = association.presenter_cache
+        if cached is not None and cached[0] is strings and cached[1] == len(strings):
+            return cached[2]
+        echo = tuple(strings.items())
+        presenter = self.renderer.presenter((association.profile.e164_presentation, echo))
+        association.presenter_cache = (strings, len(strings), presenter)
+        return presenter
 
     # -- server-originated messages -------------------------------------------------------
     def _notify_terminated(self, association: Association, session: Any, reason: str) -> None:

@@ -30,6 +30,11 @@ class Presenter:
     e164: bool = False
     echo: tuple[tuple[str, str], ...] = ()
     hidden: tuple[tuple[str, str | None], ...] = ()  # restricted party -> its trunk or None
+    #: ``echo`` as a dictionary (the look-up of every device named)
+    _echo_map: dict[str, str] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_echo_map", dict(self.echo))
 
     def hiding(self, parties: Any, viewpoint: str | None = None) -> Presenter:
         """This presenter with ``parties`` ((party, trunk or None) pairs) restricted, except
@@ -44,9 +49,9 @@ class Presenter:
         return False, None
 
     def text(self, number: str) -> str:
-        for known, text in self.echo:
-            if known == number:
-                return text
+        text = self._echo_map.get(number)
+        if text is not None:
+            return text
         style = PresentationStyle.E164_TEL_URI if self.e164 else PresentationStyle.DIALLING
         return present(number, style, self.numbering)
 

@@ -33,14 +33,17 @@ class EventBus:
         self._by_call: dict[str, dict[int, Callback]] = {}
         self._pending: deque[object] = deque()
         self._delivering = False
+        self._everything: tuple[Callback, ...] | None = None  # _all's callbacks, until it changes
 
     # -- subscriptions -----------------------------------------------------------------------
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         token = next(self._tokens)
         self._all[token] = callback
+        self._everything = None
 
         def unsubscribe() -> None:
-            self._all.pop(token, None)
+            if self._all.pop(token, None) is not None:
+                self._everything = None
 
         return unsubscribe
 
@@ -87,10 +90,14 @@ class EventBus:
         finally:
             self._delivering = False
 
-    def _targets(self, event: object) -> list[Callback]:
+    def _targets(self, event: object) -> tuple[Callback, ...] | list[Callback]:
         if not self._by_device and not self._by_call:
-            # the usual case (the CSTA core subscribes to everything): no merge needed
-            return list(self._all.values())
+            # the usual case (the CSTA core subscribes to everything): no merge needed, and
+            # the same tuple until a subscription changes (a copy: a callback may unsubscribe)
+            everything = self._everything
+            if everything is None:
+                everything = self._everything = tuple(self._all.values())
+            return everything
         targets: dict[int, Callback] = dict(self._all)
         for device in getattr(event, "devices", ()):
             entries = self._by_device.get(device)

@@ -187,6 +187,8 @@ _KNOWN_SPELLINGS: dict[str, str] = {
     **COMPACT_FORMS,
     **{short.upper(): full for short, full in COMPACT_FORMS.items()},
 }
+KNOWN_SPELLINGS = frozenset(_KNOWN_SPELLINGS)
+"""The spellings of header names that :func:`canonical_name` resolves in one look-up."""
 _KNOWN_KEYS: dict[str, str] = {
     spelling: full.lower() for spelling, full in _KNOWN_SPELLINGS.items()
 }
@@ -196,6 +198,9 @@ def _key(name: str) -> str:
     """The look-up key of a header name: its canonical name, lower-cased."""
     key = _KNOWN_KEYS.get(name)
     return key if key is not None else canonical_name(name).lower()
+
+
+_MISSING: Any = object()
 
 
 class Headers:
@@ -264,10 +269,34 @@ class Headers:
         self._items.append((canonical_name(name), value))
         self._changed()
 
+    def extend_checked(self, fields: Iterable[tuple[str, str]]) -> None:
+        """Append fields whose names are already canonical (:func:`canonical_name`) tokens and
+        whose values hold no CR or LF, as the message parser and a response's copy of its
+        request's fields know they are (what :meth:`add` checks one by one)."""
+        self._items.extend(fields)
+        self._changed()
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
         values = self._lookup().get(_key(name))
         return values[0] if values else default
+
+    def drop_caches(self) -> None:
+        """Let go of the index and the parsed values (rebuilt on the next look-up): a
+        message kept only in case it is needed again holds a few objects, not dozens, for
+        the garbage collector to walk."""
+        self._index = None
+        if self._parsed:
+            self._parsed = {}
+
+    def count(self, name: str) -> int:
+        """How many ``name`` fields there are."""
+        return len(self._lookup().get(_key(name), ()))
+
+    def counts(self, keys: Iterable[str]) -> list[int]:
+        """How many fields there are of each of ``keys`` (lower-case canonical names)."""
+        index = self._lookup()
+        return [len(index.get(key, ())) for key in keys]
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order."""
@@ -276,17 +305,21 @@ class Headers:
     def parse_first(self, name: str, parse: Callable[[str], T]) -> T:
         """``parse`` of the first value of ``name`` (of ``""`` if absent), kept until the
         headers change; ``parse`` must return an immutable value. Errors are not kept."""
-        cache_key = (_key(name), parse, True)
-        try:
-            return cast(T, self._parsed[cache_key])
-        except KeyError:
-            pass
-        every = self._parsed.get((cache_key[0], parse, False))
-        if every:
-            return cast(T, every[0])
-        parsed = parse(self.get(name) or "")
-        self._parsed[cache_key] = parsed
-        return parsed
+        parsed_values = self._parsed
+        found = parsed_values.get((name, parse, True), _MISSING)  # as spelt: no _key
+        if found is not _MISSING:
+            return cast(T, found)
+        key = _key(name)
+        cache_key = (key, parse, True)
+        found = parsed_values.get(cache_key, _MISSING)
+        if found is _MISSING:
+            every = parsed_values.get((key, parse, False))
+            if every:
+                found = every[0]
+            else:
+                found = parsed_values[cache_key] = parse(self.get(name) or "")
+        parsed_values[(name, parse, True)] = found
+        return cast(T, found)
 
     def parse_all(self, name: str, parse: Callable[[str], T]) -> list[T]:
         """``parse`` of every value of ``name``, in order (a new list each call), kept until
@@ -345,6 +378,9 @@ class Headers:
 
 def _scan(value: str, separator: str, *, angle: bool) -> list[str]:
     """Split ``value`` on ``separator`` outside quoted strings (and ``<>`` if ``angle``)."""
+    if '"' not in value and not (angle and "<" in value):
+        # the usual value (no quoted string, no bracketed URI): nothing can hide a separator
+        return value.split(separator)
     parts: list[str] = []
     current: list[str] = []
     quoted = False
@@ -382,6 +418,8 @@ def _scan(value: str, separator: str, *, angle: bool) -> list[str]:
 
 def split_list(value: str) -> list[str]:
     """Split a comma-joined header value (RFC 3261 §7.3.1) into its stripped elements."""
+    if "," not in value and '"' not in value:  # one element (the usual Via, Contact)
+        return [value.strip(" \t")]
     return [part.strip(" \t") for part in _scan(value, ",", angle=True)]
 
 

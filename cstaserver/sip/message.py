@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from attrs import define, field, frozen
 
 from cstaserver.sip.headers import (
+    KNOWN_SPELLINGS,
     LIST_HEADERS,
     TOKEN_RE,
     CSeq,
@@ -65,6 +66,7 @@ _STATUS_LINE_RE = re.compile(
 _URI_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
 _LINE_SPLIT_RE = re.compile(r"\r?\n")
+_FIELD_RE = re.compile(rf"({TOKEN_RE.pattern})[ \t]*:")
 _LOOSE_LENGTH_RE = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
 
 _DATE_RE = re.compile(
@@ -74,6 +76,8 @@ _DATE_RE = re.compile(
 _SINGLE_HEADERS = ("From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Type")
 _REQUIRED_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
 _ADDRESS_HEADERS = ("From", "To", "Route", "Record-Route")
+_SINGLE_KEYS = tuple(name.lower() for name in _SINGLE_HEADERS)
+_REQUIRED_KEYS = tuple(name.lower() for name in _REQUIRED_HEADERS)
 
 
 class SipParseError(Exception):
@@ -219,11 +223,16 @@ def make_response(
     ``;tag=to_tag`` added when it has no tag yet. Works on a request that failed
     validation (whatever is present is copied)."""
     response = SipResponse(status, reason if reason is not None else REASON_PHRASES.get(status, ""))
+    copied: list[tuple[str, str]] = []
     for name in ("Via", "From", "To", "Call-ID", "CSeq"):
         for value in request.headers.get_all(name):
             if name == "To" and to_tag is not None and not _has_tag(value):
                 value = f"{value};tag={to_tag}"
-            response.headers.add(name, value)
+            copied.append((name, value))
+    # the request's values went through its Headers (no CR or LF); a to-tag is a token
+    if to_tag is not None and ("\r" in to_tag or "\n" in to_tag):
+        raise ValueError(f"invalid To tag {to_tag!r}")
+    response.headers.extend_checked(copied)
     for name, value in headers:
         response.headers.add(name, value)
     response.body = body
@@ -271,14 +280,23 @@ def _header_lines(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
             continued = line.strip(" \t")
             fields[-1] = (name, f"{value} {continued}".strip(" \t"))
             continue
-        name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not TOKEN_RE.fullmatch(name):
+        field_match = _FIELD_RE.match(line)  # a token, optional blanks, the colon
+        if field_match is None:
             raise SipParseError(400, f"malformed header line {line[:80]!r}")
-        fields.append((name, value.strip(" \t")))
+        fields.append((field_match.group(1), line[field_match.end() :].strip(" \t")))
         if len(fields) > limits.max_headers:
             raise SipParseError(513, "too many header fields")
     return fields
+
+
+def _field_kind(name: str) -> tuple[str, bool]:
+    """A header name's canonical spelling, and whether it is a comma-separated list."""
+    canonical = canonical_name(name)
+    return canonical, canonical.lower() in LIST_HEADERS
+
+
+# the usual spellings, worked out once (names read from the network never make it grow)
+_FIELD_KINDS = {name: _field_kind(name) for name in KNOWN_SPELLINGS}
 
 
 def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | None]:
@@ -292,15 +310,18 @@ def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | No
         raise
     lengths: list[str] = []
     try:
+        # _header_lines has checked every name (a token) and value (no CR; LF split)
+        fields: list[tuple[str, str]] = []
         for name, value in _header_lines(lines[1:], limits):
-            canonical = canonical_name(name)
+            known = _FIELD_KINDS.get(name)
+            canonical, is_list = known if known is not None else _field_kind(name)
             if canonical == "Content-Length":
                 lengths.append(value)
-            elif canonical.lower() in LIST_HEADERS:
-                for element in split_list(value):
-                    message.headers.add(name, element)
+            elif is_list:
+                fields.extend((canonical, element) for element in split_list(value))
             else:
-                message.headers.add(name, value)
+                fields.append((canonical, value))
+        message.headers.extend_checked(fields)
     except SipParseError as error:
         error.message = message
         raise
@@ -335,20 +356,25 @@ def _check_number(message: SipMessage, name: str, maximum: int) -> None:
 
 def validate(message: SipMessage) -> None:
     """Check the fields a UA relies on (§8.1.1, §8.2.2); raise :class:`SipParseError`."""
-    for name in _REQUIRED_HEADERS:
-        if name not in message.headers:
+    headers = message.headers
+    for name, count in zip(_REQUIRED_HEADERS, headers.counts(_REQUIRED_KEYS), strict=True):
+        if not count:
             raise SipParseError(400, f"missing {name}", message)
-    for name in _SINGLE_HEADERS:
-        if len(message.headers.get_all(name)) > 1:
+    for name, count in zip(_SINGLE_HEADERS, headers.counts(_SINGLE_KEYS), strict=True):
+        if count > 1:
             raise SipParseError(400, f"more than one {name}", message)
     try:
         cseq = message.cseq
         _ = message.vias  # parsed once here, kept for the transaction layer
         for name in _ADDRESS_HEADERS:
-            message.headers.parse_all(name, NameAddress.parse)
-        for value in message.headers.get_all("Contact"):
-            if value.strip() != "*":
-                NameAddress.parse(value)
+            headers.parse_all(name, NameAddress.parse)
+        contacts = headers.get_all("Contact")
+        if any(value.strip() == "*" for value in contacts):
+            for value in contacts:
+                if value.strip() != "*":
+                    NameAddress.parse(value)
+        elif contacts:
+            headers.parse_all("Contact", NameAddress.parse)  # kept for the dialog layer
     except HeaderSyntaxError as error:
         raise SipParseError(400, str(error), message) from None
     content_type = message.headers.get("Content-Type")

@@ -215,6 +215,11 @@ class NonInviteServerTransaction(ServerTransaction):
             self.state = TransactionState.PROCEEDING
             return
         self.state = TransactionState.COMPLETED
+        if not self._reliable:
+            # kept for Timer J (32 s over UDP) only to answer retransmissions: thousands of
+            # them at a time, each request's parsed fields would make every full garbage
+            # collection walk dozens of objects per transaction
+            self.request.headers.drop_caches()
         self._after("J", self._settings.timeout)
 
 

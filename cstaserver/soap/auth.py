@@ -93,6 +93,14 @@ class AccountsChecker:
     def requestAvatarId(self, credentials: Any) -> defer.Deferred:  # noqa: N802 (twisted.cred)
         return defer.Deferred.fromCoroutine(self._check(*_username_password(credentials)))
 
+    def account_token(self, user: str) -> str | None:
+        """What a remembered login of ``user`` holds while it is unchanged: the account's
+        password hash (None: no such account), read from the accounts as they are now."""
+        for account in self.accounts():
+            if account.user == user:
+                return str(account.password_hash)
+        return None
+
     async def _check(self, user: str, password: str) -> str:
         if user and password:
             for account in self.accounts():

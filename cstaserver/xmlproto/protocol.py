@@ -13,6 +13,9 @@ one connection = one association of the core.
 - Bounded write buffer: the protocol registers as a streaming producer; while the transport
   is paused, messages queue up to ``max_backlog_bytes``; a client that still does not read is
   dropped with a log line, never allowed to grow memory without limit.
+- One write per read: the answers and events that the frames of one ``dataReceived`` cause
+  are joined and handed to the transport once, after the last frame (before a close), in
+  the order they were written (over TLS one record instead of one per message).
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ class CstaXmlProtocol(protocol.Protocol):
         self._backlog_bytes = 0
         self._pending: dict[str, Deferred] = {}
         self._next_invoke = 0
+        self._batch: list[bytes] | None = None  # frames written while a read is handled
         self.peer = "?"
 
     # -- Twisted hooks --------------------------------------------------------------------
@@ -141,7 +145,12 @@ class CstaXmlProtocol(protocol.Protocol):
             frames = self.deframer.feed(data)
         except FramingError as exc:
             failed, frames = exc, exc.frames
-        self._frames_received(frames)
+        if frames:
+            self._batch = []
+            try:
+                self._frames_received(frames)
+            finally:
+                self._flush()
         if failed is not None:
             log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(failed))
             self.transport.loseConnection()
@@ -227,6 +236,18 @@ class CstaXmlProtocol(protocol.Protocol):
             frame = encode_frame(
                 invoke_id, encode_error(ErrorValue.SYSTEM_RESOURCE_GENERIC, namespace)
             )
+        if self._batch is not None:
+            self._batch.append(frame)
+            return
+        self._send(frame)
+
+    def _flush(self) -> None:
+        """Write the frames held while a read was handled, as one."""
+        batch, self._batch = self._batch, None
+        if batch:
+            self._send(batch[0] if len(batch) == 1 else b"".join(batch))
+
+    def _send(self, frame: bytes) -> None:
         if self._paused:
             self._backlog.append(frame)
             self._backlog_bytes += len(frame)
@@ -265,6 +286,7 @@ class CstaXmlProtocol(protocol.Protocol):
         raise RuntimeError("no free invoke ID")
 
     def close(self, reason: str) -> None:
+        self._flush()
         log.info("closing {peer}: {reason}", peer=self.peer, reason=reason)
         self.transport.loseConnection()
 

@@ -39,3 +39,39 @@ def test_decode_error_carries_the_request_namespace() -> None:
         codec.decode(body)
     assert caught.value.namespace == ED4
     assert caught.value.missing
+
+
+def test_an_associations_presenter_follows_its_echo_strings() -> None:
+    """The core makes a presenter once per change of an association's echo strings."""
+    from twisted.internet.task import Clock
+
+    from cstaserver.csta.association import Profile
+    from cstaserver.csta.core import CstaCore
+    from cstaserver.pbx.demo import demo_plan
+    from cstaserver.pbx.switch import Switch
+
+    class Sink:
+        peer = "127.0.0.1:1"
+
+        def write_message(self, data: bytes, correlation: object) -> None:
+            pass
+
+    clock = Clock()
+    core = CstaCore(Switch(demo_plan(), clock), clock)
+    association = core.associate(Sink(), Profile(name="tr87", e164_presentation=True))
+    first = core.presenter_for(association)
+    assert first.text("1000") == first.text("1000") != "1000;mine"
+    assert core.presenter_for(association) is first  # nothing changed: the same one
+    association.remember_device_string("1000", "1000;mine")
+    second = core.presenter_for(association)
+    assert second is not first
+    assert second.text("1000") == "1000;mine"
+    association.remember_device_string("1000", "1000;mine")  # the same string again
+    assert core.presenter_for(association) is second
+    association.device_strings["1001"] = "1001;direct"  # written without the method
+    assert core.presenter_for(association).text("1001") == "1001;direct"
+    many = {f"{2000 + i}": f"tel:{2000 + i};x" for i in range(1000)}
+    for number, text in many.items():
+        association.remember_device_string(number, text)
+    presenter = core.presenter_for(association)
+    assert all(presenter.text(number) == text for number, text in many.items())

@@ -411,3 +411,61 @@ class TestProperties:
     def test_round_trip(self, request: SipRequest) -> None:
         assert parse_datagram(request.to_bytes()) == request
         assert stream_messages(request.to_bytes(), 7) == [request]
+
+
+def _split_outside_quotes(value: str, separator: str, angle: bool) -> list[str] | None:
+    """The grammar's answer, written plainly: ``separator`` splits outside quoted strings
+    (and ``<>`` when ``angle``); None for an unterminated quoted string."""
+    parts, start, quoted, escaped, depth = [], 0, False, False, 0
+    for index, char in enumerate(value):
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif angle and char == "<":
+            depth += 1
+        elif angle and char == ">" and depth:
+            depth -= 1
+        elif char == separator and not depth:
+            parts.append(value[start:index])
+            start = index + 1
+    if quoted:
+        return None
+    parts.append(value[start:])
+    return parts
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='ab;,"<> \\=\t', max_size=24))
+def test_list_and_parameter_splitting_follow_the_quoting_rules(value: str) -> None:
+    """The plain split of values without quotes or brackets answers as the scan does."""
+    from cstaserver.sip.headers import _scan
+
+    for separator, angle in ((",", True), (";", False)):
+        expected = _split_outside_quotes(value, separator, angle)
+        if expected is None:
+            with pytest.raises(HeaderSyntaxError):
+                _scan(value, separator, angle=angle)
+            continue
+        assert _scan(value, separator, angle=angle) == expected
+    expected = _split_outside_quotes(value, ",", True)
+    if expected is None:
+        with pytest.raises(HeaderSyntaxError):
+            split_list(value)
+    else:
+        assert split_list(value) == [part.strip(" \t") for part in expected]
+
+
+def test_dropped_caches_are_rebuilt_on_the_next_look_up() -> None:
+    request = parse_datagram(sip_request("INFO"))
+    before = (request.call_id, request.cseq, request.from_address, request.vias)
+    request.headers.drop_caches()
+    assert (request.call_id, request.cseq, request.from_address, request.vias) == before
+    request.headers.drop_caches()
+    request.headers.add("Via", "SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKnew")
+    assert len(request.vias) == len(before[3]) + 1

@@ -146,6 +146,16 @@ class TestNonInviteServer:
         clock.advance(1.1)
         assert transaction.state is TransactionState.TERMINATED
 
+    def test_a_completed_udp_transaction_keeps_its_request_light(self) -> None:
+        """Held for Timer J only to answer retransmissions: no parsed fields kept."""
+        transaction, sent, clock = self.make(reliable=False)
+        transaction.respond_with(200)
+        assert transaction.request.headers._parsed == {}
+        assert transaction.request.headers._index is None
+        transaction.request_retransmitted()
+        assert [r.to_bytes() for r in sent] == [sent[0].to_bytes()] * 2
+        assert transaction.request.cseq.method == "INFO"  # still readable
+
     def test_no_timer_j_on_tcp(self) -> None:
         transaction, _, clock = self.make(reliable=True)
         transaction.respond_with(200)

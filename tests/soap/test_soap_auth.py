@@ -13,6 +13,8 @@ from twisted.internet import defer, reactor
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
+from cstaserver.config.model import WebAccount
+from cstaserver.config.passwords import hash_password
 from cstaserver.csta.namespaces import ED3
 from cstaserver.soap.auth import (
     AccountsChecker,
@@ -22,6 +24,7 @@ from cstaserver.soap.auth import (
     make_checker,
     parse_basic,
 )
+from cstaserver.web.auth import VERDICT_SECONDS, BasicAuthGate, Refused
 from tests.soap.soap_support import LoopbackWeb, MemoryWeb, basic, demo_exchange, soap11
 
 FEATURES = soap11(f'<GetCSTAFeatures xmlns="{ED3}"/>')
@@ -209,3 +212,80 @@ class HttpLoginTests(unittest.TestCase):
         text = repr(seen)
         self.assertNotIn("s3cr3t-value", text)
         self.assertNotIn(base64.b64encode(b"csta_user:csta").decode(), text)
+
+
+class VerdictCacheTests(unittest.TestCase):
+    """A header that logged in is taken again without the password check while its account
+    is unchanged (``BasicAuthGate.known``)."""
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.accounts = [WebAccount("csta_user", hash_password("csta", n=2**4))]
+        self.checks: list[str] = []  # the passwords the portal's checker was asked about
+        checker = AccountsChecker(lambda: list(self.accounts), self.clock)
+        check = checker.requestAvatarId
+
+        def counted(credentials: UsernamePassword) -> defer.Deferred:
+            self.checks.append(credentials.password)
+            return check(credentials)
+
+        checker.requestAvatarId = counted  # type: ignore[method-assign]
+        self.gate = BasicAuthGate(checker, self.clock, delay=0.0)
+
+    def login(self, auth: bytes, peer: str = "10.0.0.1") -> str:
+        return self.successResultOf(defer.ensureDeferred(self.gate.login(auth, peer)))
+
+    def refused(self, auth: bytes, peer: str = "10.0.0.1") -> int:
+        failure = self.failureResultOf(defer.ensureDeferred(self.gate.login(auth, peer)), Refused)
+        return failure.value.status
+
+    def test_a_second_login_with_the_same_header_checks_no_password(self) -> None:
+        self.assertEqual(self.login(basic("csta_user", "csta")), "csta_user")
+        self.assertEqual(self.login(basic("csta_user", "csta")), "csta_user")
+        self.assertEqual(self.checks, ["csta"])
+        self.assertEqual(self.refused(basic("csta_user", "wrong")), 401)  # another header
+        self.assertEqual(self.checks, ["csta", "wrong"])
+
+    def test_the_header_itself_is_not_kept(self) -> None:
+        header = basic("csta_user", "csta")
+        self.login(header)
+        self.assertEqual(len(self.gate.verdicts), 1)
+        self.assertNotIn(header, self.gate.verdicts._entries)
+        self.assertNotIn(b"csta", b"".join(self.gate.verdicts._entries))
+
+    def test_a_changed_password_forgets_the_verdict(self) -> None:
+        self.login(basic("csta_user", "csta"))
+        self.accounts[0] = WebAccount("csta_user", hash_password("n3w-secret", n=2**4))
+        self.assertEqual(self.refused(basic("csta_user", "csta")), 401)
+        self.assertEqual(self.checks, ["csta", "csta"])
+        self.assertEqual(self.login(basic("csta_user", "n3w-secret")), "csta_user")
+
+    def test_a_removed_account_forgets_the_verdict(self) -> None:
+        self.login(basic("csta_user", "csta"))
+        self.accounts.clear()
+        self.assertEqual(self.refused(basic("csta_user", "csta")), 401)
+
+    def test_the_verdict_expires(self) -> None:
+        self.login(basic("csta_user", "csta"))
+        self.clock.advance(VERDICT_SECONDS - 1)
+        self.login(basic("csta_user", "csta"))
+        self.assertEqual(self.checks, ["csta"])
+        self.clock.advance(1)
+        self.login(basic("csta_user", "csta"))
+        self.assertEqual(self.checks, ["csta", "csta"])
+
+    def test_a_throttled_address_is_refused_even_with_a_remembered_header(self) -> None:
+        self.login(basic("csta_user", "csta"), "10.0.0.9")
+        for _ in range(5):
+            self.assertEqual(self.refused(basic("csta_user", "bad"), "10.0.0.9"), 401)
+        self.assertEqual(self.refused(basic("csta_user", "csta"), "10.0.0.9"), 429)
+        self.assertEqual(self.login(basic("csta_user", "csta"), "10.0.0.8"), "csta_user")
+
+    def test_a_checker_without_account_tokens_gets_no_cache(self) -> None:
+        checker = PamChecker(reactor, module=fake_pam({"csta_user": "linux-pw"}), run=run_now)
+        gate = BasicAuthGate(checker, self.clock, delay=0.0)
+        self.assertIsNone(gate.verdicts)
+        for _ in range(2):
+            login = defer.ensureDeferred(gate.login(basic("csta_user", "linux-pw"), "10.0.0.1"))
+            self.assertEqual(self.successResultOf(login), "csta_user")
+        self.assertIsNone(gate.known(basic("csta_user", "linux-pw"), "10.0.0.1"))
