@@ -28,8 +28,6 @@ from twisted.application.service import MultiService
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from cstaserver.api.trace import WireRecorder
-from cstaserver.app.runtime import Runtime
 from cstaserver.bus.address import BrokerAddress
 from cstaserver.bus.envelope import new_node_id
 from cstaserver.bus.redis import RedisBus
@@ -40,7 +38,6 @@ from cstaserver.cluster.presence import ExchangeBeacon, ExchangeWatch, FrontBeac
 from cstaserver.cluster.sessions import share_sessions
 from cstaserver.config import DataDirectory, ExchangeData
 from cstaserver.config.serverlock import ServerLock
-from cstaserver.csta.service import make_core
 from cstaserver.pbx.switch import Switch
 
 log = Logger()
@@ -96,21 +93,6 @@ class ExchangeNode(MultiService):
             yield self.server.stop()
         if self.bus is not None:
             yield self.bus.close()
-
-
-class FrontSwitch(RemoteSwitch):
-    """The front end's switch: a plan change from the exchange replaces the plan copy it
-    looks devices up in (the exchange process has accepted it already)."""
-
-    def __init__(self, bus: Any, shadow: Any, *, exchange: str, clock: Any) -> None:
-        super().__init__(bus, shadow, exchange=exchange, clock=clock)
-        self.plan_clock = clock
-
-    def plan_refusal(self, plan: Any) -> None:
-        return None
-
-    def update_plan(self, plan: Any) -> None:
-        self.replace_shadow(Switch(plan, self.plan_clock))
 
 
 class FrontService(MultiService):
@@ -182,36 +164,30 @@ class FrontService(MultiService):
             log.error("cluster: the exchange data changed; not applied here: {error}", error=error)
 
     async def _build(self, exchange: ExchangeData) -> None:
-        from cstaserver.app.root import CstaRoot, add_core_services, add_csta_servers, login_checks
+        from cstaserver.app.root import (
+            CstaRoot,
+            add_core_services,
+            add_csta_servers,
+            compose_runtime,
+        )
 
         reactor, settings = self.reactor, self.settings
-        logins, checks = login_checks(reactor, exchange)
-        remote = FrontSwitch(
+        remote = RemoteSwitch(
             self.bus, Switch(exchange.plan, reactor), exchange=settings.exchange_name, clock=reactor
         )
-        core = make_core(
+        runtime = compose_runtime(
+            settings,
+            reactor,
+            self.directory,
+            exchange,
             remote,
             reactor,
-            limits=exchange.limits,
-            applications=lambda: runtime.applications(),
-            tracer=WireRecorder(reactor, exchange.limits),
-            throttle=logins.view("csta"),
-            verify=checks.verify,
+            simulator=None,
             services=front_services(remote),
         )
-        runtime = Runtime(
-            reactor=reactor,
-            settings=settings,
-            data_directory=self.directory,
-            exchange=exchange,
-            switch=remote,
-            simulator=None,
-            core=core,
-            logins=logins,
-            password_checks=checks,
-        )
+        core = runtime.core
         root = CstaRoot(runtime, default_admin_password=False, admin=False)
-        add_core_services(root, checks)
+        add_core_services(root)
         add_csta_servers(root)
         # sessions on the bus before the first client: a client may reattach through here
         self._stop_sharing = await share_sessions(core, self.bus)

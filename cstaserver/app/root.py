@@ -476,30 +476,12 @@ def _build(
     exchange, new_admin_password = _admin_password(
         directory, exchange, settings.reset_admin_password
     )
-    logins, checks = login_checks(reactor, exchange)
     clock = SkippableClock(reactor)
     switch = switch_factory(exchange.plan, clock)
-    core = make_core(
-        switch,
-        clock,
-        limits=exchange.limits,
-        applications=lambda: runtime.applications(),
-        tracer=WireRecorder(reactor, exchange.limits),  # the wire trace of every client
-        throttle=logins.view("csta"),
-        verify=checks.verify,
+    runtime = compose_runtime(
+        settings, reactor, directory, exchange, switch, clock, simulator=Simulator(switch)
     )
-    runtime = Runtime(
-        reactor=reactor,
-        settings=settings,
-        data_directory=directory,
-        exchange=exchange,
-        switch=switch,
-        simulator=Simulator(switch),
-        core=core,
-        clock=clock,
-        logins=logins,
-        password_checks=checks,
-    )
+    core = runtime.core
     root = CstaRoot(
         runtime,
         default_admin_password=new_admin_password is None and _has_default_admin_password(exchange),
@@ -516,10 +498,10 @@ def _build(
         exchange=lambda: runtime.exchange,
         server_runs=root.server_runs,
         admin_checker=AdminAccountsChecker(
-            runtime.admin_accounts, reactor, admin_failure_delay, verify=checks.verify
+            runtime.admin_accounts, reactor, admin_failure_delay, verify=runtime.verify()
         ),
     )
-    add_core_services(root, checks)
+    add_core_services(root)
     if settings.cluster is not None:  # the exchange serves front ends over the bus
         from cstaserver.app.cluster import ExchangeNode
 
@@ -532,6 +514,46 @@ def _build(
     except HostKeyError as e:
         raise StartupError(f"csta: {e}") from None
     return root
+
+
+def compose_runtime(
+    settings: RunSettings,
+    reactor: Any,
+    directory: DataDirectory,
+    exchange: ExchangeData,
+    switch: Any,
+    clock: Any,
+    *,
+    simulator: Simulator | None,
+    services: Any = None,
+) -> Runtime:
+    """The runtime of a run over ``switch`` (the exchange's, or a cluster's front end's
+    ``RemoteSwitch`` with its ``services`` table): the CSTA core with the wire trace of every
+    client, the login throttle and the password checks the exchange data's limits say."""
+    logins, checks = login_checks(reactor, exchange)
+    core = make_core(
+        switch,
+        clock,
+        limits=exchange.limits,
+        applications=lambda: runtime.applications(),
+        tracer=WireRecorder(reactor, exchange.limits),  # the wire trace of every client
+        throttle=logins.view("csta"),
+        verify=checks.verify,
+        services=services,
+    )
+    runtime = Runtime(
+        reactor=reactor,
+        settings=settings,
+        data_directory=directory,
+        exchange=exchange,
+        switch=switch,
+        simulator=simulator,
+        core=core,
+        clock=clock,
+        logins=logins,
+        password_checks=checks,
+    )
+    return runtime
 
 
 def login_checks(reactor: Any, exchange: ExchangeData) -> tuple[LoginThrottle, PasswordChecks]:
@@ -551,10 +573,10 @@ def login_checks(reactor: Any, exchange: ExchangeData) -> tuple[LoginThrottle, P
     return logins, checks
 
 
-def add_core_services(root: CstaRoot, checks: PasswordChecks) -> None:
+def add_core_services(root: CstaRoot) -> None:
     """The password checks (first: started before, stopped after every listener) and the
     core's service."""
-    checks.setServiceParent(root)
+    root.runtime.password_checks.setServiceParent(root)
     CoreService(root.core).setServiceParent(root)
 
 

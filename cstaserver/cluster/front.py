@@ -52,6 +52,7 @@ from cstaserver.csta.services.registry import SERVICES, Handler, ServiceTable
 from cstaserver.csta.types import MonitorType
 from cstaserver.pbx.bus import EventBus
 from cstaserver.pbx.errors import Refusal, SwitchError
+from cstaserver.pbx.switch import Switch
 
 log = Logger()
 
@@ -151,9 +152,14 @@ class RemoteSwitch:
     def is_external(self, number: str) -> bool:
         return self.shadow.is_external(number)
 
-    def replace_shadow(self, shadow: Any) -> None:
-        """The exchange data changed: plan look-ups from ``shadow`` from now on."""
-        self.shadow = shadow
+    def plan_refusal(self, plan: Any) -> None:
+        """A new plan is never refused here: the exchange process accepted it already."""
+        return None
+
+    def update_plan(self, plan: Any) -> None:
+        """The exchange data changed (the seam ``csta -i`` uses): plan look-ups from a new
+        shadow of ``plan`` from now on."""
+        self.shadow = Switch(plan, self.clock)
 
     # -- live look-ups (fetched from the exchange just before) --------------------------------
     def snapshot_device(self, device: str) -> list:
