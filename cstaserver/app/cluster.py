@@ -34,7 +34,7 @@ from cstaserver.bus.redis import RedisBus
 from cstaserver.certificates import CertificateStore
 from cstaserver.cluster.exchange import ExchangeServer
 from cstaserver.cluster.front import RemoteSwitch, front_services
-from cstaserver.cluster.presence import ExchangeBeacon, ExchangeWatch, FrontBeacon, FrontRoster
+from cstaserver.cluster.presence import ExchangeBeacon, ExchangeWatch, FrontRoster, front_beacon
 from cstaserver.cluster.sessions import share_sessions
 from cstaserver.config import DataDirectory, ExchangeData
 from cstaserver.config.serverlock import ServerLock
@@ -198,7 +198,7 @@ class FrontService(MultiService):
             log.critical("{error}", error=str(error))
             reactor.stop()
             return
-        beacon = FrontBeacon(self.bus, settings.exchange_name, self._describe, reactor)
+        beacon = front_beacon(self.bus, settings.exchange_name, self._describe, reactor)
         beacon.setServiceParent(self)
 
     def _describe(self) -> dict[str, Any]:

@@ -48,7 +48,40 @@ def data_service(exchange: str) -> str:
     return f"csta:data:{exchange}"
 
 
-class ExchangeBeacon(Service):
+class Heartbeat(Service):
+    """Publishes ``{"node": ..., **describe()}`` on ``channel`` every ``interval`` seconds
+    while running (the broker being away is not an error: the listeners notice)."""
+
+    def __init__(
+        self,
+        bus: Any,
+        channel: str,
+        describe: Callable[[], dict[str, Any]],
+        clock: Any,
+        *,
+        interval: float = HEARTBEAT_SECONDS,
+    ) -> None:
+        self.bus, self.channel, self.describe, self.interval = bus, channel, describe, interval
+        self._beat = task.LoopingCall(self.beat)
+        self._beat.clock = clock
+
+    def startService(self) -> Any:  # Twisted hook
+        super().startService()
+        self._beat.start(self.interval, now=True)
+
+    def stopService(self) -> Any:
+        super().stopService()
+        if self._beat.running:
+            self._beat.stop()
+
+    def beat(self) -> None:
+        payload = json.dumps({"node": self.bus.node_id, **self.describe()})
+        deferred = self.bus.publish(self.channel, payload)
+        if isinstance(deferred, defer.Deferred):
+            deferred.addErrback(lambda _: None)
+
+
+class ExchangeBeacon(Heartbeat):
     """The exchange process's heartbeat and data service (see the module docstring)."""
 
     def __init__(
@@ -60,24 +93,22 @@ class ExchangeBeacon(Service):
         *,
         interval: float = HEARTBEAT_SECONDS,
     ) -> None:
-        self.bus, self.exchange, self.data, self.clock = bus, exchange, data, clock
-        self.interval = interval
+        super().__init__(bus, alive_channel(exchange), self._said, clock, interval=interval)
+        self.exchange, self.data = exchange, data
         self.boot = uuid.uuid4().hex[:12]
         self.version = 1
-        self._beat = task.LoopingCall(self.beat)
-        self._beat.clock = clock
         self._stop_serving: Callable[[], Any] | None = None
+
+    def _said(self) -> dict[str, Any]:
+        return {"boot": self.boot, "version": self.version}
 
     @defer.inlineCallbacks
     def startService(self):  # Twisted hook
-        super().startService()
         self._stop_serving = yield self.bus.serve(data_service(self.exchange), self._serve_data)
-        self._beat.start(self.interval, now=True)
+        super().startService()
 
     def stopService(self) -> Any:
         super().stopService()
-        if self._beat.running:
-            self._beat.stop()
         stop, self._stop_serving = self._stop_serving, None
         return defer.maybeDeferred(stop) if stop is not None else None
 
@@ -89,12 +120,6 @@ class ExchangeBeacon(Service):
         self.version += 1
         if self.running:
             self.beat()
-
-    def beat(self) -> None:
-        payload = json.dumps({"node": self.bus.node_id, "boot": self.boot, "version": self.version})
-        deferred = self.bus.publish(alive_channel(self.exchange), payload)
-        if isinstance(deferred, defer.Deferred):
-            deferred.addErrback(lambda _: None)  # the broker is away: the front ends notice
 
 
 class ExchangeWatch:
@@ -226,38 +251,12 @@ def fronts_channel(exchange: str) -> str:
     return f"csta:fronts:{exchange}"
 
 
-class FrontBeacon(Service):
+def front_beacon(
+    bus: Any, exchange: str, describe: Callable[[], dict[str, Any]], clock: Any
+) -> Heartbeat:
     """A front end's heartbeat to its exchange process: its node, where it listens and how
-    many clients it has (``describe()`` gives the last two), every ``interval`` seconds."""
-
-    def __init__(
-        self,
-        bus: Any,
-        exchange: str,
-        describe: Callable[[], dict[str, Any]],
-        clock: Any,
-        *,
-        interval: float = HEARTBEAT_SECONDS,
-    ) -> None:
-        self.bus, self.exchange, self.describe = bus, exchange, describe
-        self._beat = task.LoopingCall(self.beat)
-        self._beat.clock = clock
-        self.interval = interval
-
-    def startService(self) -> None:  # Twisted hook
-        super().startService()
-        self._beat.start(self.interval, now=True)
-
-    def stopService(self) -> Any:
-        super().stopService()
-        if self._beat.running:
-            self._beat.stop()
-
-    def beat(self) -> None:
-        payload = json.dumps({"node": self.bus.node_id, **self.describe()})
-        deferred = self.bus.publish(fronts_channel(self.exchange), payload)
-        if isinstance(deferred, defer.Deferred):
-            deferred.addErrback(lambda _: None)
+    many clients it has (``describe()`` gives the last two)."""
+    return Heartbeat(bus, fronts_channel(exchange), describe, clock)
 
 
 class FrontRoster:

@@ -98,14 +98,14 @@ class RosterTests(unittest.TestCase):
     """The exchange process's list of front ends (``csta -p`` there)."""
 
     def test_a_front_end_joins_and_goes(self) -> None:
-        from cstaserver.cluster.presence import FrontBeacon, FrontRoster
+        from cstaserver.cluster.presence import FrontRoster, front_beacon
 
         clock = Clock()
         broker = LocalBroker(clock)
         roster = FrontRoster(LocalBus(clock, broker, node_id="exchange-1"), "lim1", clock)
         defer.ensureDeferred(roster.start())
         said = {"ports": {"xml": 8882, "sip": 5062}, "clients": 3}
-        beacon = FrontBeacon(
+        beacon = front_beacon(
             LocalBus(clock, broker, node_id="front-a"), "lim1", lambda: said, clock
         )
         beacon.startService()
