@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from twisted.internet import reactor
+from twisted.internet import reactor, task
 from twisted.trial import unittest
 
 from cstaserver.bus.redis import RedisBus
 from cstaserver.cluster.broker import REDIS, WHY_MISSING, RedisServer, free_port
 
-__all__ = ["REDIS", "WHY_MISSING", "RedisServer", "WithRedis", "free_port"]
+__all__ = ["REDIS", "WAIT", "WHY_MISSING", "RedisServer", "WithRedis", "eventually", "free_port"]
 
 
 class WithRedis:
@@ -33,3 +34,15 @@ class WithRedis:
         bus = RedisBus(reactor, "127.0.0.1", self.redis.port, node_id=name)
         self.addCleanup(bus.close)
         return bus
+
+
+WAIT = 10.0  # seconds an eventual condition may take (bounded; far above what it needs)
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    """Wait until ``condition()`` holds, polling every 20 ms; AssertionError after WAIT s."""
+    for _ in range(int(WAIT / 0.02)):
+        if condition():
+            return
+        await task.deferLater(reactor, 0.02, lambda: None)
+    raise AssertionError(f"not within {WAIT} s: {what}")

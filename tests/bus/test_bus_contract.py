@@ -5,24 +5,13 @@ and, for Redis, surviving a kill -9 of the broker."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 from cstaserver.bus import BusError, BusTimeout, LocalBroker, LocalBus, RemoteFailure, Reply
-from tests.bus.redis_server import WithRedis
-
-WAIT = 10.0  # seconds any eventual condition may take (bounded; far above what it needs)
-
-
-async def eventually(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(int(WAIT / 0.02)):
-        if condition():
-            return
-        await task.deferLater(reactor, 0.02, lambda: None)
-    raise AssertionError(f"not within {WAIT} s: {what}")
+from tests.bus.redis_server import WAIT, WithRedis, eventually
 
 
 class BusContract:

@@ -7,6 +7,7 @@ back over it. Each module builds its server in one place, which is replaced for 
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from collections.abc import Callable
@@ -17,72 +18,45 @@ from twisted.trial import unittest
 from cstaserver.csta.core import CstaCore
 from cstaserver.csta.service import make_core
 from tests.cluster.cluster_world import cluster_world, front_end
-from tests.csta import test_sessions_xml
-from tests.sip import (
-    test_tr87_call_features,
-    test_tr87_docs_example,
-    test_tr87_errors,
-    test_tr87_features,
-    test_tr87_flow,
-    test_tr87_lines,
-    test_tr87_one_way,
-    test_tr87_quirks,
-    tr87_ua,
-)
-from tests.soap import (
-    soap_support,
-    test_soap_auth,
-    test_soap_call_features,
-    test_soap_events,
-    test_soap_example,
-    test_soap_faults,
-    test_soap_routeing,
-)
-from tests.xmlproto import (
-    test_xml_call_centre,
-    test_xml_call_centre_docs,
-    test_xml_call_data,
-    test_xml_call_features,
-    test_xml_call_type_monitor,
-    test_xml_docs_example,
-    test_xml_errors,
-    test_xml_loopback_services,
-    test_xml_partial_connection_id,
-    test_xml_pickup_park,
-    test_xml_scenarios,
-)
+from tests.sip import tr87_ua
+from tests.soap import soap_support
 
-XML_MODULES = (
-    test_xml_scenarios,
-    test_xml_loopback_services,
-    test_xml_call_data,
-    test_xml_call_features,
-    test_xml_call_type_monitor,
-    test_xml_errors,
-    test_xml_partial_connection_id,
-    test_xml_pickup_park,
-    test_xml_call_centre,
-    test_xml_call_centre_docs,
-    test_xml_docs_example,
-    test_sessions_xml,
+
+def _modules(*names: str) -> tuple[Any, ...]:
+    return tuple(importlib.import_module(f"tests.{name}") for name in names)
+
+
+XML_MODULES = _modules(
+    "xmlproto.test_xml_scenarios",
+    "xmlproto.test_xml_loopback_services",
+    "xmlproto.test_xml_call_data",
+    "xmlproto.test_xml_call_features",
+    "xmlproto.test_xml_call_type_monitor",
+    "xmlproto.test_xml_errors",
+    "xmlproto.test_xml_partial_connection_id",
+    "xmlproto.test_xml_pickup_park",
+    "xmlproto.test_xml_call_centre",
+    "xmlproto.test_xml_call_centre_docs",
+    "xmlproto.test_xml_docs_example",
+    "csta.test_sessions_xml",
 )
-SIP_MODULES = (
-    test_tr87_call_features,
-    test_tr87_docs_example,
-    test_tr87_errors,
-    test_tr87_features,
-    test_tr87_flow,
-    test_tr87_lines,
-    test_tr87_one_way,
-    test_tr87_quirks,
+SIP_MODULES = _modules(
+    "sip.test_tr87_call_features",
+    "sip.test_tr87_docs_example",
+    "sip.test_tr87_errors",
+    "sip.test_tr87_features",
+    "sip.test_tr87_flow",
+    "sip.test_tr87_lines",
+    "sip.test_tr87_one_way",
+    "sip.test_tr87_quirks",
 )
-SOAP_MODULES = (
-    test_soap_auth,
-    test_soap_call_features,
-    test_soap_events,
-    test_soap_example,
-    test_soap_faults,
-    test_soap_routeing,
+SOAP_MODULES = _modules(
+    "soap.test_soap_auth",
+    "soap.test_soap_call_features",
+    "soap.test_soap_events",
+    "soap.test_soap_example",
+    "soap.test_soap_faults",
+    "soap.test_soap_routeing",
 )
 
 

@@ -4,9 +4,7 @@ the same order - the answers first - with the subscriptions made per monitored d
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
@@ -16,19 +14,9 @@ from cstaserver.csta.core import CstaCore
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.switch import Switch
 from cstaserver.testing import FakeTransport
-from tests.bus.redis_server import WithRedis
+from tests.bus.redis_server import WithRedis, eventually
 from tests.cluster.harness import Single, field, names
 from tests.xmlproto.xml_client import Req
-
-WAIT = 10.0  # seconds a condition may take (bounded; far above what it needs)
-
-
-async def eventually(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(int(WAIT / 0.02)):
-        if condition():
-            return
-        await task.deferLater(reactor, 0.02, lambda: None)
-    raise AssertionError(f"not within {WAIT} s: {what}")
 
 
 class OverRedis(WithRedis, unittest.TestCase):
