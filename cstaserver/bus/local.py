@@ -128,7 +128,7 @@ class LocalBus:
 
         def take(text: str) -> None:
             envelope = RequestEnvelope.decode(text)
-            if self.broker.wall() > envelope.deadline:
+            if self.broker.wall() >= envelope.deadline:  # the asker gives up at the deadline
                 log.info("bus: dropped a request for {service} past its deadline", service=service)
                 return
             defer.Deferred.fromCoroutine(self._answer(handler, envelope))

@@ -268,7 +268,7 @@ class RedisBus:
         command connection (not waited for: the next request is taken meanwhile, and the
         connection keeps the order)."""
         envelope = RequestEnvelope.decode(text)
-        if self.wall() > envelope.deadline:
+        if self.wall() >= envelope.deadline:  # the asker gives up at the deadline
             log.info(
                 "bus: dropped a request for {service} past its deadline", service=serving.service
             )

@@ -112,6 +112,27 @@ class LocalBusTests(BusContract, unittest.TestCase):
         self.addCleanup(self.asking.close)
 
 
+class LocalBusDeadlineTests(unittest.TestCase):
+    """On one clock: a request taken exactly at its deadline is the asker's time-out, so it is
+    dropped, not carried out."""
+
+    def test_a_request_taken_at_its_deadline_is_not_carried_out(self) -> None:
+        clock = task.Clock()
+        broker = LocalBroker(clock)
+        serving = LocalBus(clock, broker, node_id="exchange")
+        asking = LocalBus(clock, broker, node_id="front")
+        carried_out: list[str] = []
+        waiting = asking.request("exchange:1", "at the deadline", 1.0)
+        failures: list[Any] = []
+        waiting.addErrback(failures.append)
+        clock.advance(1.0)
+        serving.serve("exchange:1", lambda body: carried_out.append(body) or "done")
+        clock.advance(0)
+        clock.advance(0)
+        assert failures and failures[0].check(BusTimeout)
+        assert carried_out == []
+
+
 class RedisBusTests(BusContract, WithRedis, unittest.TestCase):
     timeout = 60
 
