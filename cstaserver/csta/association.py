@@ -128,7 +128,7 @@ class Association:
     _outstanding: int = 0
     #: (device_strings object, its size, the presenter made from it): the core's
     #: ``presenter_for`` makes one per change of the echo strings, not one per request
-    presenter_cache: tuple[Any, int, Any] | None = attrs.field(default=None, repr=False)
+    presenter_cache: tuple[Any, int, Any, Any] | None = attrs.field(default=None, repr=False)
 
     @property
     def peer(self) -> str:

@@ -177,14 +177,20 @@ class CstaCore:
     def presenter_for(self, association: Association) -> Any:
         """How ``association`` names devices: its echo strings, E.164 for the Lync dialect.
         Made again only when the echo strings have changed (an application on one connection
-        may have named thousands of devices)."""
+        may have named thousands of devices) or the public numbering has (a plan change)."""
         strings = association.device_strings
+        numbering = self.renderer.numbering
         cached = association.presenter_cache
-        if cached is not None and cached[0] is strings and cached[1] == len(strings):
+        if (
+            cached is not None
+            and cached[0] is strings
+            and cached[1] == len(strings)
+            and cached[3] is numbering
+        ):
             return cached[2]
         echo = tuple(strings.items())
         presenter = self.renderer.presenter((association.profile.e164_presentation, echo))
-        association.presenter_cache = (strings, len(strings), presenter)
+        association.presenter_cache = (strings, len(strings), presenter, numbering)
         return presenter
 
     # -- server-originated messages -------------------------------------------------------

@@ -303,7 +303,12 @@ class EventRenderer:
     """Renders a switch event for one monitor's view into a reusable template."""
 
     def __init__(self, switch: Any) -> None:
-        self.numbering = getattr(switch, "public_numbering", None)
+        self._switch = switch
+
+    @property
+    def numbering(self) -> Any:
+        """The switch's public numbering as it is now (a plan change replaces it)."""
+        return getattr(self._switch, "public_numbering", None)
 
     def presenter(self, view: Any) -> Presenter:
         e164, echo = view if view else (False, ())

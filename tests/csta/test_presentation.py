@@ -75,3 +75,32 @@ def test_an_associations_presenter_follows_its_echo_strings() -> None:
         association.remember_device_string(number, text)
     presenter = core.presenter_for(association)
     assert all(presenter.text(number) == text for number, text in many.items())
+
+
+def test_a_new_public_numbering_reaches_the_presentation_at_once() -> None:
+    """After a plan change (``csta -i`` with a new public prefix) the next message names
+    devices in the new E.164 form, also on an association whose presenter was made before."""
+    import attrs
+    from twisted.internet.task import Clock
+
+    from cstaserver.csta.association import Profile
+    from cstaserver.csta.core import CstaCore
+    from cstaserver.pbx.demo import demo_plan
+    from cstaserver.pbx.switch import Switch
+
+    class Sink:
+        peer = "127.0.0.1:1"
+
+        def write_message(self, data: bytes, correlation: object) -> None:
+            pass
+
+    clock = Clock()
+    plan = demo_plan()
+    switch = Switch(plan, clock)
+    core = CstaCore(switch, clock)
+    association = core.associate(Sink(), Profile(name="tr87", e164_presentation=True))
+    assert core.presenter_for(association).text("1000") == "tel:+4685551000"
+    numbering = attrs.evolve(plan.public_numbering, public_prefix="+4631777")
+    switch.update_plan(attrs.evolve(plan, public_numbering=numbering))
+    assert core.presenter_for(association).text("1000") == "tel:+46317771000"
+    assert core.renderer.presenter((True, ())).text("1000") == "tel:+46317771000"
