@@ -129,7 +129,7 @@ class SipEndpoint:
         self.application = application
         self.clock = clock
         self.config = config or SipConfig()
-        self.transactions = TransactionTable()
+        self.transactions = TransactionTable(clock, self.config.timers)
         self.stats: Counter[str] = Counter()
         #: unacknowledged final responses over UDP per address (the reflection bound); the
         #: composition may point ``limit`` at the exchange data's limits in force
@@ -303,8 +303,7 @@ class SipEndpoint:
         common: dict[str, Any] = {
             "clock": self.clock,
             "timers": self.config.timers,
-            "send": lambda message: self._send(flow, message),
-            "reliable": flow.reliable,
+            "flow": flow,
         }
         transaction: ServerTransaction
         if request.method == "INVITE":

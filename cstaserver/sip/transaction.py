@@ -7,7 +7,17 @@
   (matched whatever its CSeq) to :meth:`InviteServerTransaction.ack_received`.
   A :class:`ResponseBudget` bounds what a forged INVITE can reflect: over its limit of
   unacknowledged bytes per address a final response is sent once, without Timer G.
-- :class:`NonInviteServerTransaction` (§17.2.2): Timer J (64*T1 on UDP, 0 on TCP).
+- :class:`NonInviteServerTransaction` (§17.2.2): on TCP it ends with its final response; on
+  UDP it hands that response, serialised, to its table's :class:`CompletedTransactions`,
+  which answers retransmissions of the request with it until Timer J (64*T1) fires.
+- :class:`CompletedTransactions`: Timer J for all of them at once. A completed non-INVITE
+  server transaction is kept as a :class:`CompletedTransaction` (the response's bytes and
+  the flow they go back on) and not as the transaction with its request: at a few thousand
+  transactions a second, 32 s of them is ~100,000 entries, and each object kept is one
+  more for every full pass of the garbage collector. The deadlines, all 64*T1 after their
+  completion, are one time-ordered deque swept by one delayed call (at most once per
+  ``resolution`` seconds, so an entry lasts 64*T1 to 64*T1 + ``resolution``) instead of a
+  ``DelayedCall`` each.
 - :class:`NonInviteClientTransaction` (§17.1.2): Timer E (UDP retransmission), Timer F
   (64*T1 timeout, on every transport), Timer K. A timeout fires its Deferred with a
   :class:`RequestTimeout` value, never an errback: nothing else is torn down.
@@ -23,6 +33,7 @@ import abc
 import enum
 import hashlib
 import secrets
+from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -32,6 +43,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
 from cstaserver.sip.headers import MAGIC_COOKIE, HeaderSyntaxError
+from cstaserver.sip.interfaces import ISipFlow
 from cstaserver.sip.message import SipRequest, SipResponse, make_response
 
 
@@ -97,6 +109,14 @@ def server_key(request: SipRequest, method: str | None = None) -> Hashable:
 
 Sender = Callable[[Any], None]
 Finished = Callable[[Any], None]
+Completed = Callable[[Hashable, bytes, ISipFlow], None]
+
+
+def send_to(flow: ISipFlow, data: bytes) -> None:
+    """Write ``data`` on ``flow``; ConnectionError once the connection is lost."""
+    if not flow.connected:
+        raise ConnectionError(f"connection to {flow.peer} is closed")
+    flow.send_bytes(data)
 
 
 class _Timers:
@@ -125,7 +145,8 @@ class _Timers:
 
 
 class ServerTransaction(abc.ABC):
-    """Common part of the server transactions: the last response and its resending."""
+    """Common part of the server transactions: the last response and its resending on the
+    ``flow`` the responses go back on (§18.2.2: the endpoint chose it)."""
 
     log = Logger()
 
@@ -135,18 +156,17 @@ class ServerTransaction(abc.ABC):
         *,
         clock: IReactorTime,
         timers: TimerSettings,
-        send: Sender,
-        reliable: bool,
+        flow: ISipFlow,
         on_terminated: Finished | None = None,
     ) -> None:
         self.key = server_key(request)
         self.request = request
         self.state = TransactionState.TRYING
         self.last_response: SipResponse | None = None
+        self.flow = flow
         self._settings = timers
         self._timers = _Timers(clock)
-        self._send = send
-        self._reliable = reliable
+        self._reliable = bool(flow.reliable)
         self.on_terminated = on_terminated
 
     @property
@@ -176,12 +196,15 @@ class ServerTransaction(abc.ABC):
             )
             self._transmit(self.last_response)
 
-    def _transmit(self, response: SipResponse) -> None:
+    def _transmit(self, response: SipResponse) -> bytes:
+        """Send ``response``; its bytes (kept by Timer J), whether the write worked or not."""
         self.last_response = response
+        data = response.to_bytes()
         try:
-            self._send(response)
+            send_to(self.flow, data)
         except Exception:
             self.log.failure("cannot send {status}", status=response.status)
+        return data
 
     def _after(self, timer: str, unreliable_delay: float) -> None:
         """Terminate after ``timer`` on UDP; at once on a reliable transport (delay 0)."""
@@ -200,7 +223,13 @@ class ServerTransaction(abc.ABC):
 
 
 class NonInviteServerTransaction(ServerTransaction):
-    """RFC 3261 §17.2.2."""
+    """RFC 3261 §17.2.2. With a final response over a reliable transport it terminates at
+    once (Timer J is 0); over UDP it calls ``on_completed`` with its key, the response's
+    bytes and its flow: its table keeps those for Timer J (:class:`CompletedTransactions`)
+    and lets go of the transaction and its request. Without a table it stays Completed,
+    answering retransmissions itself, for as long as its owner holds it."""
+
+    on_completed: Completed | None = None
 
     def respond(self, response: SipResponse) -> None:
         if self.finished:
@@ -210,17 +239,15 @@ class NonInviteServerTransaction(ServerTransaction):
                 method=self.request.method,
             )
             return
-        self._transmit(response)
+        data = self._transmit(response)
         if response.status < 200:
             self.state = TransactionState.PROCEEDING
             return
         self.state = TransactionState.COMPLETED
-        if not self._reliable:
-            # kept for Timer J (32 s over UDP) only to answer retransmissions: thousands of
-            # them at a time, each request's parsed fields would make every full garbage
-            # collection walk dozens of objects per transaction
-            self.request.headers.drop_caches()
-        self._after("J", self._settings.timeout)
+        if self._reliable:
+            self.terminate()
+        elif self.on_completed is not None:
+            self.on_completed(self.key, data, self.flow)
 
 
 class ResponseBudget:
@@ -376,7 +403,8 @@ class InviteServerTransaction(ServerTransaction):
 
 class NonInviteClientTransaction:
     """RFC 3261 §17.1.2; :attr:`deferred` fires with the final :class:`SipResponse` or a
-    :class:`RequestTimeout`."""
+    :class:`RequestTimeout`. (Rare: the requests the server sends in a dialog; Timer K
+    keeps its own delayed call.)"""
 
     log = Logger()
 
@@ -461,6 +489,79 @@ class NonInviteClientTransaction:
             self.on_terminated(self)
 
 
+@frozen
+class CompletedTransaction:
+    """A non-INVITE server transaction in the Completed state over UDP (§17.2.2) as Timer J
+    keeps it: all that a retransmission of its request needs, the final response as sent
+    and the flow it went back on."""
+
+    response: bytes
+    flow: ISipFlow
+    expires: float
+
+    log = Logger()
+
+    def request_retransmitted(self) -> None:
+        """The request came again: the same response again."""
+        try:
+            send_to(self.flow, self.response)
+        except Exception:
+            self.log.failure("cannot re-send a response to {peer}", peer=self.flow.peer)
+
+
+class CompletedTransactions:
+    """Timer J (§17.2.2) for every completed non-INVITE server transaction of a table.
+
+    Entries by transaction key, and their deadlines (``lifetime`` after completion, the same
+    for all, so appending keeps them in time order) in a deque swept by one delayed call:
+    at the first deadline, then at most once per ``resolution`` seconds while any is left.
+    """
+
+    def __init__(self, clock: IReactorTime, lifetime: float, resolution: float = 1.0) -> None:
+        self._clock = clock
+        self.lifetime = lifetime
+        self.resolution = resolution
+        self._kept: dict[Hashable, CompletedTransaction] = {}
+        self._deadlines: deque[tuple[float, Hashable]] = deque()
+        self._sweep_call: IDelayedCall | None = None
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, key: Hashable) -> CompletedTransaction | None:
+        return self._kept.get(key)
+
+    def keep(self, key: Hashable, response: bytes, flow: ISipFlow) -> None:
+        """Answer retransmissions of the request of ``key`` with ``response`` for
+        ``lifetime`` seconds."""
+        expires = self._clock.seconds() + self.lifetime
+        self._kept[key] = CompletedTransaction(response, flow, expires)
+        self._deadlines.append((expires, key))
+        if self._sweep_call is None:
+            self._sweep_call = self._clock.callLater(self.lifetime, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweep_call = None
+        now = self._clock.seconds()
+        deadlines, kept = self._deadlines, self._kept
+        while deadlines and deadlines[0][0] <= now:
+            expires, key = deadlines.popleft()
+            entry = kept.get(key)
+            if entry is not None and entry.expires == expires:  # not kept again since
+                del kept[key]
+        if deadlines:
+            delay = max(deadlines[0][0] - now, self.resolution)
+            self._sweep_call = self._clock.callLater(delay, self._sweep)
+
+    def clear(self) -> None:
+        """Forget every entry and stop the sweep (the service stops)."""
+        if self._sweep_call is not None and self._sweep_call.active():
+            self._sweep_call.cancel()
+        self._sweep_call = None
+        self._kept.clear()
+        self._deadlines.clear()
+
+
 def client_key(branch: str, method: str) -> Hashable:
     """§17.1.3: a response matches the client transaction of its top Via branch and
     CSeq method."""
@@ -468,27 +569,43 @@ def client_key(branch: str, method: str) -> Hashable:
 
 
 class TransactionTable:
-    """The transactions a UA core owns, by key; terminated ones remove themselves."""
+    """The transactions a UA core owns, by key; terminated ones remove themselves, and
+    completed non-INVITE server transactions over UDP become :class:`CompletedTransaction`
+    entries until Timer J (``timers.timeout`` on ``clock``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: IReactorTime, timers: TimerSettings | None = None) -> None:
         self._server: dict[Hashable, ServerTransaction] = {}
         self._client: dict[Hashable, NonInviteClientTransaction] = {}
+        self.completed = CompletedTransactions(clock, (timers or TimerSettings()).timeout)
 
     def __len__(self) -> int:
-        return len(self._server) + len(self._client)
+        return self.server_count + len(self._client)
+
+    @property
+    def server_count(self) -> int:
+        """Server transactions, the completed ones waiting for Timer J included."""
+        return len(self._server) + len(self.completed)
 
     def find_server(
         self, request: SipRequest, method: str | None = None
-    ) -> ServerTransaction | None:
-        return self._server.get(server_key(request, method))
+    ) -> ServerTransaction | CompletedTransaction | None:
+        key = server_key(request, method)
+        found = self._server.get(key)
+        return found if found is not None else self.completed.get(key)
 
     def add_server(self, transaction: ServerTransaction) -> None:
         self._server[transaction.key] = transaction
         transaction.on_terminated = self._server_terminated
+        if isinstance(transaction, NonInviteServerTransaction):
+            transaction.on_completed = self._server_completed
 
     def _server_terminated(self, transaction: ServerTransaction) -> None:
         if self._server.get(transaction.key) is transaction:
             del self._server[transaction.key]
+
+    def _server_completed(self, key: Hashable, response: bytes, flow: ISipFlow) -> None:
+        self._server.pop(key, None)
+        self.completed.keep(key, response, flow)
 
     def find_client(self, response: SipResponse) -> NonInviteClientTransaction | None:
         try:
@@ -509,9 +626,11 @@ class TransactionTable:
         """Terminate every transaction, cancelling its timers (the service stops)."""
         for transaction in [*self._server.values(), *self._client.values()]:
             transaction.terminate()
+        self.completed.clear()
 
     @property
     def server_transactions(self) -> list[ServerTransaction]:
+        """The server transactions still in progress (not the completed ones of Timer J)."""
         return list(self._server.values())
 
     @property
