@@ -547,12 +547,12 @@ class SipEndpoint:
     def _cancel_received(self, cancel: SipRequest, transaction: ServerTransaction) -> None:
         """§9.2: 200 to the CANCEL, 487 to the INVITE if it was still pending."""
         invite = self.transactions.find_server(cancel, "INVITE")
-        if not isinstance(invite, InviteServerTransaction):
+        if invite is None:
             transaction.respond(self._response(cancel, 481))
             return
         transaction.respond(self._response(cancel, 200))
-        if invite.finished:
-            return
+        if not isinstance(invite, InviteServerTransaction) or invite.finished:
+            return  # answered and ACKed (kept for Timer I): the CANCEL has no effect
         dialog = invite.dialog
         tag = dialog.local_tag if isinstance(dialog, Dialog) else generate_tag()
         invite.respond(self._response(invite.request, 487, to_tag=tag))

@@ -8,16 +8,18 @@
   A :class:`ResponseBudget` bounds what a forged INVITE can reflect: over its limit of
   unacknowledged bytes per address a final response is sent once, without Timer G.
 - :class:`NonInviteServerTransaction` (§17.2.2): on TCP it ends with its final response; on
-  UDP it hands that response, serialised, to its table's :class:`CompletedTransactions`,
-  which answers retransmissions of the request with it until Timer J (64*T1) fires.
-- :class:`CompletedTransactions`: Timer J for all of them at once. A completed non-INVITE
-  server transaction is kept as a :class:`CompletedTransaction` (the response's bytes and
-  the flow they go back on) and not as the transaction with its request: at a few thousand
-  transactions a second, 32 s of them is ~100,000 entries, and each object kept is one
-  more for every full pass of the garbage collector. The deadlines, all 64*T1 after their
-  completion, are one time-ordered deque swept by one delayed call (at most once per
-  ``resolution`` seconds, so an entry lasts 64*T1 to 64*T1 + ``resolution``) instead of a
-  ``DelayedCall`` each.
+  UDP it hands that response, serialised, to its table, which answers retransmissions of
+  the request with it until Timer J (64*T1) fires. Likewise an INVITE server transaction
+  over UDP, once ACKed (Confirmed, §17.2.1), is handed over to absorb retransmissions
+  until Timer I (T4).
+- :class:`CompletedTransactions`: Timer J (or Timer I) for all of them at once. Such a
+  transaction is kept as a :class:`CompletedTransaction` (the response's bytes and the flow
+  they go back on) and not as the transaction with its request (and an INVITE's dialog):
+  at a few thousand transactions a second, 32 s of them is ~100,000 entries, and each
+  object kept is one more for every full pass of the garbage collector. The deadlines, all
+  the same time after their hand-over, are one time-ordered deque swept by one delayed
+  call (at most once per ``resolution`` seconds, 1 s: an entry lasts its timer's value
+  to one second more) instead of a ``DelayedCall`` each.
 - :class:`NonInviteClientTransaction` (§17.1.2): Timer E (UDP retransmission), Timer F
   (64*T1 timeout, on every transport), Timer K. A timeout fires its Deferred with a
   :class:`RequestTimeout` value, never an errback: nothing else is torn down.
@@ -109,7 +111,7 @@ def server_key(request: SipRequest, method: str | None = None) -> Hashable:
 
 Sender = Callable[[Any], None]
 Finished = Callable[[Any], None]
-Completed = Callable[[Hashable, bytes, ISipFlow], None]
+Kept = Callable[[Any, bytes | None], None]
 
 
 def send_to(flow: ISipFlow, data: bytes) -> None:
@@ -206,12 +208,20 @@ class ServerTransaction(abc.ABC):
             self.log.failure("cannot send {status}", status=response.status)
         return data
 
-    def _after(self, timer: str, unreliable_delay: float) -> None:
-        """Terminate after ``timer`` on UDP; at once on a reliable transport (delay 0)."""
+    on_kept: Kept | None = None
+    """Set by a :class:`TransactionTable`: called with the transaction and the response
+    to re-send (None: absorb silently) when only retransmissions are left to absorb."""
+
+    def _keep(self, response: bytes | None) -> None:
+        """Past its last response: ends at once on a reliable transport (Timers J and I are
+        0); over UDP its table keeps ``response`` for retransmissions of the request and
+        lets go of the transaction. Without a table it stays as it is, absorbing them
+        itself for as long as its owner holds it."""
         if self._reliable:
             self.terminate()
-        else:
-            self._timers.start(timer, unreliable_delay, self.terminate)
+        elif self.on_kept is not None:
+            self._timers.stop_all()
+            self.on_kept(self, response)
 
     def terminate(self) -> None:
         if self.state is TransactionState.TERMINATED:
@@ -223,13 +233,8 @@ class ServerTransaction(abc.ABC):
 
 
 class NonInviteServerTransaction(ServerTransaction):
-    """RFC 3261 §17.2.2. With a final response over a reliable transport it terminates at
-    once (Timer J is 0); over UDP it calls ``on_completed`` with its key, the response's
-    bytes and its flow: its table keeps those for Timer J (:class:`CompletedTransactions`)
-    and lets go of the transaction and its request. Without a table it stays Completed,
-    answering retransmissions itself, for as long as its owner holds it."""
-
-    on_completed: Completed | None = None
+    """RFC 3261 §17.2.2: Completed with its final response, then kept by its table until
+    Timer J (:meth:`ServerTransaction._keep`)."""
 
     def respond(self, response: SipResponse) -> None:
         if self.finished:
@@ -244,10 +249,7 @@ class NonInviteServerTransaction(ServerTransaction):
             self.state = TransactionState.PROCEEDING
             return
         self.state = TransactionState.COMPLETED
-        if self._reliable:
-            self.terminate()
-        elif self.on_completed is not None:
-            self.on_completed(self.key, data, self.flow)
+        self._keep(data)
 
 
 class ResponseBudget:
@@ -393,7 +395,7 @@ class InviteServerTransaction(ServerTransaction):
         self._release()
         self._timers.stop("G")
         self._timers.stop("H")
-        self._after("I", self._settings.t4)
+        self._keep(None)  # Confirmed: ACKs and the INVITE again absorbed until Timer I
 
     def request_retransmitted(self) -> None:
         if self.state is TransactionState.CONFIRMED:
@@ -492,17 +494,21 @@ class NonInviteClientTransaction:
 @frozen
 class CompletedTransaction:
     """A non-INVITE server transaction in the Completed state over UDP (§17.2.2) as Timer J
-    keeps it: all that a retransmission of its request needs, the final response as sent
-    and the flow it went back on."""
+    keeps it, or an ACKed INVITE one (Confirmed, §17.2.1) until Timer I: all that a
+    retransmission of its request needs, the final response as sent and the flow it went
+    back on."""
 
-    response: bytes
+    response: bytes | None
+    """None: an ACKed INVITE (Confirmed, §17.2.1), whose retransmissions are absorbed."""
     flow: ISipFlow
     expires: float
 
     log = Logger()
 
     def request_retransmitted(self) -> None:
-        """The request came again: the same response again."""
+        """The request came again: the same response again (nothing for an ACKed INVITE)."""
+        if self.response is None:
+            return
         try:
             send_to(self.flow, self.response)
         except Exception:
@@ -531,7 +537,7 @@ class CompletedTransactions:
     def get(self, key: Hashable) -> CompletedTransaction | None:
         return self._kept.get(key)
 
-    def keep(self, key: Hashable, response: bytes, flow: ISipFlow) -> None:
+    def keep(self, key: Hashable, response: bytes | None, flow: ISipFlow) -> None:
         """Answer retransmissions of the request of ``key`` with ``response`` for
         ``lifetime`` seconds."""
         expires = self._clock.seconds() + self.lifetime
@@ -570,42 +576,49 @@ def client_key(branch: str, method: str) -> Hashable:
 
 class TransactionTable:
     """The transactions a UA core owns, by key; terminated ones remove themselves, and
-    completed non-INVITE server transactions over UDP become :class:`CompletedTransaction`
-    entries until Timer J (``timers.timeout`` on ``clock``)."""
+    server transactions over UDP past their last response become
+    :class:`CompletedTransaction` entries: completed non-INVITE ones until Timer J
+    (``timers.timeout`` on ``clock``), ACKed INVITE ones until Timer I (``timers.t4``)."""
 
     def __init__(self, clock: IReactorTime, timers: TimerSettings | None = None) -> None:
+        settings = timers or TimerSettings()
         self._server: dict[Hashable, ServerTransaction] = {}
         self._client: dict[Hashable, NonInviteClientTransaction] = {}
-        self.completed = CompletedTransactions(clock, (timers or TimerSettings()).timeout)
+        self.completed = CompletedTransactions(clock, settings.timeout)
+        self.confirmed = CompletedTransactions(clock, settings.t4)
 
     def __len__(self) -> int:
         return self.server_count + len(self._client)
 
     @property
     def server_count(self) -> int:
-        """Server transactions, the completed ones waiting for Timer J included."""
-        return len(self._server) + len(self.completed)
+        """Server transactions, those kept for Timers J and I included."""
+        return len(self._server) + len(self.completed) + len(self.confirmed)
 
     def find_server(
         self, request: SipRequest, method: str | None = None
     ) -> ServerTransaction | CompletedTransaction | None:
         key = server_key(request, method)
         found = self._server.get(key)
-        return found if found is not None else self.completed.get(key)
+        if found is None:
+            found = self.completed.get(key)  # the keys hold the method: no INVITE here
+        return found if found is not None else self.confirmed.get(key)
 
     def add_server(self, transaction: ServerTransaction) -> None:
         self._server[transaction.key] = transaction
         transaction.on_terminated = self._server_terminated
-        if isinstance(transaction, NonInviteServerTransaction):
-            transaction.on_completed = self._server_completed
+        transaction.on_kept = self._server_kept
 
     def _server_terminated(self, transaction: ServerTransaction) -> None:
         if self._server.get(transaction.key) is transaction:
             del self._server[transaction.key]
 
-    def _server_completed(self, key: Hashable, response: bytes, flow: ISipFlow) -> None:
-        self._server.pop(key, None)
-        self.completed.keep(key, response, flow)
+    def _server_kept(self, transaction: ServerTransaction, response: bytes | None) -> None:
+        key = transaction.key
+        if self._server.get(key) is transaction:
+            del self._server[key]
+        invite = isinstance(transaction, InviteServerTransaction)
+        (self.confirmed if invite else self.completed).keep(key, response, transaction.flow)
 
     def find_client(self, response: SipResponse) -> NonInviteClientTransaction | None:
         try:
@@ -627,6 +640,7 @@ class TransactionTable:
         for transaction in [*self._server.values(), *self._client.values()]:
             transaction.terminate()
         self.completed.clear()
+        self.confirmed.clear()
 
     @property
     def server_transactions(self) -> list[ServerTransaction]:

@@ -76,8 +76,27 @@ class TestInviteServer:
         count = len(sent)
         clock.advance(30)
         assert len(sent) == count
-        assert transaction.state is TransactionState.TERMINATED  # Timer I = T4
         assert timeouts == []
+
+    def test_acked_over_udp_kept_by_the_table_until_timer_i(self) -> None:
+        """Confirmed (§17.2.1): the table absorbs the INVITE and its ACK again for T4,
+        without the transaction (nor the request, nor its dialog)."""
+        transaction, sent, clock, timeouts = invite_transaction()
+        table = TransactionTable(clock, TIMERS)
+        table.add_server(transaction)
+        transaction.respond_with(200, to_tag="x")
+        transaction.ack_received()
+        assert table.server_transactions == [] and table.server_count == 1
+        kept = table.find_server(transaction.request)
+        ack = parse_datagram(sip_request("ACK", branch="z9hG4bKinv"))
+        assert isinstance(kept, CompletedTransaction) and table.find_server(ack) is kept
+        kept.request_retransmitted()
+        assert [r.status for r in sent] == [200]  # absorbed
+        clock.advance(4.9)
+        assert table.find_server(ack) is kept
+        clock.advance(0.1)  # Timer I = T4
+        assert table.find_server(ack) is None and len(table) == 0
+        assert clock.getDelayedCalls() == [] and timeouts == []
 
     def test_timer_h_reports_no_ack(self) -> None:
         transaction, sent, clock, timeouts = invite_transaction()
