@@ -29,7 +29,8 @@ What differs from ``twistd -n csta``, and why:
   (``xml_load.py stream``).
 
 The server is composed as ``makeService`` does it (``build_service`` on the parsed
-``Options``, then ``gc.collect(); gc.freeze()``), with one addition: the switch factory
+``Options``, ``freeze_when_started``: ``gc.collect(); gc.freeze()`` once the reactor runs),
+with one addition: the switch factory
 subscribes the event-stamp recorder and an event counter before the core's monitor
 registry. The services are started the way twistd starts them (``privilegedStartService``
 then ``startService``).
@@ -367,7 +368,8 @@ def main() -> None:
         root = build_service(options.settings, reactor, switch_factory=switch_factory)
         if args.no_metrics:
             root.runtime.core.observer = None
-        gc.collect()
+        root.freeze_when_started = True  # as make_service
+        gc.collect()  # and once now: the start-up's collection counted below is short
         gc.freeze()
         gc_pauses = GcPauses()
         root.privilegedStartService()

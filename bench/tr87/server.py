@@ -11,7 +11,9 @@ through the logging system's filter, as in production.
 Every SIPp call comes from 127.0.0.1, so the per-address limits of docs/limits.md (200
 dialogs, 64 kB of UDP answers waiting for an ACK) and the 1,000 associations would count the
 whole load as one hostile host and refuse it with 503 long before the CPU is the limit: the
-core runs with ``BENCH_LIMITS`` instead (the defaults otherwise).
+core runs with ``BENCH_LIMITS`` instead (the defaults otherwise). Once it listens, the
+start-up is frozen out of the collector (``freeze_long_lived_objects``) as ``twistd -n csta``
+does it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from twisted.logger import (
     textFileLogObserver,
 )
 
+from cstaserver.app.root import freeze_long_lived_objects
 from cstaserver.config.model import Limits
 from cstaserver.csta.core import CstaCore
 from cstaserver.pbx.demo import demo_plan
@@ -71,6 +74,7 @@ def main() -> None:
     endpoint = SipEndpoint(Tr87Application(core, reactor), reactor, config)
 
     def listening(listeners: Any) -> None:
+        freeze_long_lived_objects()  # as the product does once it has started
         say(f"PORT {listeners.port}")
 
     def failed(failure: Any) -> None:

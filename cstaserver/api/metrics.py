@@ -253,7 +253,7 @@ class SipCollector(Collector):
         )
         for name, endpoint in self._live():
             table = endpoint.transactions
-            transactions.add_metric([name, "server"], len(table.server_transactions))
+            transactions.add_metric([name, "server"], table.server_count)
             transactions.add_metric([name, "client"], len(table.client_transactions))
             dialogs.add_metric([name], len(endpoint.dialogs))
             for key, count in sorted(dict(endpoint.stats).items()):

@@ -203,6 +203,9 @@ class CstaRoot(MultiService):
         self._default_admin_password = default_admin_password
         self._new_admin_password = new_admin_password
         self._announced = False
+        #: freeze what start-up built out of the collector's reach once the reactor runs
+        #: (``make_service`` sets it: a process that is the server; tests' roots do not)
+        self.freeze_when_started = False
 
     # -- IRunningServer ----------------------------------------------------------------------
     @property
@@ -375,7 +378,28 @@ class CstaRoot(MultiService):
 
     def _started(self) -> None:
         """Once the reactor runs (signals handled, clients served): the line to wait for."""
+        if self.freeze_when_started:
+            freeze_long_lived_objects()
         log.info("csta: started")
+
+
+def freeze_long_lived_objects() -> int:
+    """Move every object alive now into the collector's permanent generation
+    (``gc.collect()``, then ``gc.freeze()``); returns how many are frozen.
+
+    Called once, when the server has started: the exchange data, the numbering plan, the
+    devices, the listeners and the code live for the whole run, and a full (generation 2)
+    collection would otherwise walk all of them every time, 40 - 130 ms on 10,000
+    extensions, more while a SIP endpoint keeps 32 s of UDP transactions (Timer J).
+    Objects made later are collected as usual."""
+    gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    log.info(
+        "collector: {frozen} objects of the start-up frozen out of full collections",
+        frozen=frozen,
+    )
+    return frozen
 
 
 # -- building it ---------------------------------------------------------------------------
@@ -601,8 +625,5 @@ def make_service(options: Options) -> CstaRoot:
         sys.stderr.write(f"{refused}\n")
         sys.stderr.flush()
         raise SystemExit(refused.status) from None
-    # The exchange (devices, plan, code) lives for the whole run: move it out of the
-    # collector's reach so full collections stay short (40-130 ms pauses otherwise).
-    gc.collect()
-    gc.freeze()
+    service.freeze_when_started = True
     return service

@@ -129,7 +129,7 @@ class SipEndpoint:
         self.application = application
         self.clock = clock
         self.config = config or SipConfig()
-        self.transactions = TransactionTable()
+        self.transactions = TransactionTable(clock, self.config.timers)
         self.stats: Counter[str] = Counter()
         #: unacknowledged final responses over UDP per address (the reflection bound); the
         #: composition may point ``limit`` at the exchange data's limits in force
@@ -303,8 +303,7 @@ class SipEndpoint:
         common: dict[str, Any] = {
             "clock": self.clock,
             "timers": self.config.timers,
-            "send": lambda message: self._send(flow, message),
-            "reliable": flow.reliable,
+            "flow": flow,
         }
         transaction: ServerTransaction
         if request.method == "INVITE":
@@ -548,12 +547,12 @@ class SipEndpoint:
     def _cancel_received(self, cancel: SipRequest, transaction: ServerTransaction) -> None:
         """§9.2: 200 to the CANCEL, 487 to the INVITE if it was still pending."""
         invite = self.transactions.find_server(cancel, "INVITE")
-        if not isinstance(invite, InviteServerTransaction):
+        if invite is None:
             transaction.respond(self._response(cancel, 481))
             return
         transaction.respond(self._response(cancel, 200))
-        if invite.finished:
-            return
+        if not isinstance(invite, InviteServerTransaction) or invite.finished:
+            return  # answered and ACKed (kept for Timer I): the CANCEL has no effect
         dialog = invite.dialog
         tag = dialog.local_tag if isinstance(dialog, Dialog) else generate_tag()
         invite.respond(self._response(invite.request, 487, to_tag=tag))

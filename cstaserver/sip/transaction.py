@@ -7,7 +7,19 @@
   (matched whatever its CSeq) to :meth:`InviteServerTransaction.ack_received`.
   A :class:`ResponseBudget` bounds what a forged INVITE can reflect: over its limit of
   unacknowledged bytes per address a final response is sent once, without Timer G.
-- :class:`NonInviteServerTransaction` (§17.2.2): Timer J (64*T1 on UDP, 0 on TCP).
+- :class:`NonInviteServerTransaction` (§17.2.2): on TCP it ends with its final response; on
+  UDP it hands that response, serialised, to its table, which answers retransmissions of
+  the request with it until Timer J (64*T1) fires. Likewise an INVITE server transaction
+  over UDP, once ACKed (Confirmed, §17.2.1), is handed over to absorb retransmissions
+  until Timer I (T4).
+- :class:`CompletedTransactions`: Timer J (or Timer I) for all of them at once. Such a
+  transaction is kept as a :class:`CompletedTransaction` (the response's bytes and the flow
+  they go back on) and not as the transaction with its request (and an INVITE's dialog):
+  at a few thousand transactions a second, 32 s of them is ~100,000 entries, and each
+  object kept is one more for every full pass of the garbage collector. The deadlines, all
+  the same time after their hand-over, are one time-ordered deque swept by one delayed
+  call (at most once per ``resolution`` seconds, 1 s: an entry lasts its timer's value
+  to one second more) instead of a ``DelayedCall`` each.
 - :class:`NonInviteClientTransaction` (§17.1.2): Timer E (UDP retransmission), Timer F
   (64*T1 timeout, on every transport), Timer K. A timeout fires its Deferred with a
   :class:`RequestTimeout` value, never an errback: nothing else is torn down.
@@ -23,6 +35,7 @@ import abc
 import enum
 import hashlib
 import secrets
+from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -32,6 +45,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
 from cstaserver.sip.headers import MAGIC_COOKIE, HeaderSyntaxError
+from cstaserver.sip.interfaces import ISipFlow
 from cstaserver.sip.message import SipRequest, SipResponse, make_response
 
 
@@ -97,6 +111,14 @@ def server_key(request: SipRequest, method: str | None = None) -> Hashable:
 
 Sender = Callable[[Any], None]
 Finished = Callable[[Any], None]
+Kept = Callable[[Any, bytes | None], None]
+
+
+def send_to(flow: ISipFlow, data: bytes) -> None:
+    """Write ``data`` on ``flow``; ConnectionError once the connection is lost."""
+    if not flow.connected:
+        raise ConnectionError(f"connection to {flow.peer} is closed")
+    flow.send_bytes(data)
 
 
 class _Timers:
@@ -125,7 +147,8 @@ class _Timers:
 
 
 class ServerTransaction(abc.ABC):
-    """Common part of the server transactions: the last response and its resending."""
+    """Common part of the server transactions: the last response and its resending on the
+    ``flow`` the responses go back on (§18.2.2: the endpoint chose it)."""
 
     log = Logger()
 
@@ -135,18 +158,17 @@ class ServerTransaction(abc.ABC):
         *,
         clock: IReactorTime,
         timers: TimerSettings,
-        send: Sender,
-        reliable: bool,
+        flow: ISipFlow,
         on_terminated: Finished | None = None,
     ) -> None:
         self.key = server_key(request)
         self.request = request
         self.state = TransactionState.TRYING
         self.last_response: SipResponse | None = None
+        self.flow = flow
         self._settings = timers
         self._timers = _Timers(clock)
-        self._send = send
-        self._reliable = reliable
+        self._reliable = bool(flow.reliable)
         self.on_terminated = on_terminated
 
     @property
@@ -176,19 +198,30 @@ class ServerTransaction(abc.ABC):
             )
             self._transmit(self.last_response)
 
-    def _transmit(self, response: SipResponse) -> None:
+    def _transmit(self, response: SipResponse) -> bytes:
+        """Send ``response``; its bytes (kept by Timer J), whether the write worked or not."""
         self.last_response = response
+        data = response.to_bytes()
         try:
-            self._send(response)
+            send_to(self.flow, data)
         except Exception:
             self.log.failure("cannot send {status}", status=response.status)
+        return data
 
-    def _after(self, timer: str, unreliable_delay: float) -> None:
-        """Terminate after ``timer`` on UDP; at once on a reliable transport (delay 0)."""
+    on_kept: Kept | None = None
+    """Set by a :class:`TransactionTable`: called with the transaction and the response
+    to re-send (None: absorb silently) when only retransmissions are left to absorb."""
+
+    def _keep(self, response: bytes | None) -> None:
+        """Past its last response: ends at once on a reliable transport (Timers J and I are
+        0); over UDP its table keeps ``response`` for retransmissions of the request and
+        lets go of the transaction. Without a table it stays as it is, absorbing them
+        itself for as long as its owner holds it."""
         if self._reliable:
             self.terminate()
-        else:
-            self._timers.start(timer, unreliable_delay, self.terminate)
+        elif self.on_kept is not None:
+            self._timers.stop_all()
+            self.on_kept(self, response)
 
     def terminate(self) -> None:
         if self.state is TransactionState.TERMINATED:
@@ -200,7 +233,8 @@ class ServerTransaction(abc.ABC):
 
 
 class NonInviteServerTransaction(ServerTransaction):
-    """RFC 3261 §17.2.2."""
+    """RFC 3261 §17.2.2: Completed with its final response, then kept by its table until
+    Timer J (:meth:`ServerTransaction._keep`)."""
 
     def respond(self, response: SipResponse) -> None:
         if self.finished:
@@ -210,17 +244,12 @@ class NonInviteServerTransaction(ServerTransaction):
                 method=self.request.method,
             )
             return
-        self._transmit(response)
+        data = self._transmit(response)
         if response.status < 200:
             self.state = TransactionState.PROCEEDING
             return
         self.state = TransactionState.COMPLETED
-        if not self._reliable:
-            # kept for Timer J (32 s over UDP) only to answer retransmissions: thousands of
-            # them at a time, each request's parsed fields would make every full garbage
-            # collection walk dozens of objects per transaction
-            self.request.headers.drop_caches()
-        self._after("J", self._settings.timeout)
+        self._keep(data)
 
 
 class ResponseBudget:
@@ -366,7 +395,7 @@ class InviteServerTransaction(ServerTransaction):
         self._release()
         self._timers.stop("G")
         self._timers.stop("H")
-        self._after("I", self._settings.t4)
+        self._keep(None)  # Confirmed: ACKs and the INVITE again absorbed until Timer I
 
     def request_retransmitted(self) -> None:
         if self.state is TransactionState.CONFIRMED:
@@ -376,7 +405,8 @@ class InviteServerTransaction(ServerTransaction):
 
 class NonInviteClientTransaction:
     """RFC 3261 §17.1.2; :attr:`deferred` fires with the final :class:`SipResponse` or a
-    :class:`RequestTimeout`."""
+    :class:`RequestTimeout`. (Rare: the requests the server sends in a dialog; Timer K
+    keeps its own delayed call.)"""
 
     log = Logger()
 
@@ -461,6 +491,83 @@ class NonInviteClientTransaction:
             self.on_terminated(self)
 
 
+@frozen
+class CompletedTransaction:
+    """A non-INVITE server transaction in the Completed state over UDP (§17.2.2) as Timer J
+    keeps it, or an ACKed INVITE one (Confirmed, §17.2.1) until Timer I: all that a
+    retransmission of its request needs, the final response as sent and the flow it went
+    back on."""
+
+    response: bytes | None
+    """None: an ACKed INVITE (Confirmed, §17.2.1), whose retransmissions are absorbed."""
+    flow: ISipFlow
+    expires: float
+
+    log = Logger()
+
+    def request_retransmitted(self) -> None:
+        """The request came again: the same response again (nothing for an ACKed INVITE)."""
+        if self.response is None:
+            return
+        try:
+            send_to(self.flow, self.response)
+        except Exception:
+            self.log.failure("cannot re-send a response to {peer}", peer=self.flow.peer)
+
+
+class CompletedTransactions:
+    """Timer J (§17.2.2) for every completed non-INVITE server transaction of a table.
+
+    Entries by transaction key, and their deadlines (``lifetime`` after completion, the same
+    for all, so appending keeps them in time order) in a deque swept by one delayed call:
+    at the first deadline, then at most once per ``resolution`` seconds while any is left.
+    """
+
+    def __init__(self, clock: IReactorTime, lifetime: float, resolution: float = 1.0) -> None:
+        self._clock = clock
+        self.lifetime = lifetime
+        self.resolution = resolution
+        self._kept: dict[Hashable, CompletedTransaction] = {}
+        self._deadlines: deque[tuple[float, Hashable]] = deque()
+        self._sweep_call: IDelayedCall | None = None
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, key: Hashable) -> CompletedTransaction | None:
+        return self._kept.get(key)
+
+    def keep(self, key: Hashable, response: bytes | None, flow: ISipFlow) -> None:
+        """Answer retransmissions of the request of ``key`` with ``response`` for
+        ``lifetime`` seconds."""
+        expires = self._clock.seconds() + self.lifetime
+        self._kept[key] = CompletedTransaction(response, flow, expires)
+        self._deadlines.append((expires, key))
+        if self._sweep_call is None:
+            self._sweep_call = self._clock.callLater(self.lifetime, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweep_call = None
+        now = self._clock.seconds()
+        deadlines, kept = self._deadlines, self._kept
+        while deadlines and deadlines[0][0] <= now:
+            expires, key = deadlines.popleft()
+            entry = kept.get(key)
+            if entry is not None and entry.expires == expires:  # not kept again since
+                del kept[key]
+        if deadlines:
+            delay = max(deadlines[0][0] - now, self.resolution)
+            self._sweep_call = self._clock.callLater(delay, self._sweep)
+
+    def clear(self) -> None:
+        """Forget every entry and stop the sweep (the service stops)."""
+        if self._sweep_call is not None and self._sweep_call.active():
+            self._sweep_call.cancel()
+        self._sweep_call = None
+        self._kept.clear()
+        self._deadlines.clear()
+
+
 def client_key(branch: str, method: str) -> Hashable:
     """§17.1.3: a response matches the client transaction of its top Via branch and
     CSeq method."""
@@ -468,27 +575,50 @@ def client_key(branch: str, method: str) -> Hashable:
 
 
 class TransactionTable:
-    """The transactions a UA core owns, by key; terminated ones remove themselves."""
+    """The transactions a UA core owns, by key; terminated ones remove themselves, and
+    server transactions over UDP past their last response become
+    :class:`CompletedTransaction` entries: completed non-INVITE ones until Timer J
+    (``timers.timeout`` on ``clock``), ACKed INVITE ones until Timer I (``timers.t4``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: IReactorTime, timers: TimerSettings | None = None) -> None:
+        settings = timers or TimerSettings()
         self._server: dict[Hashable, ServerTransaction] = {}
         self._client: dict[Hashable, NonInviteClientTransaction] = {}
+        self.completed = CompletedTransactions(clock, settings.timeout)
+        self.confirmed = CompletedTransactions(clock, settings.t4)
 
     def __len__(self) -> int:
-        return len(self._server) + len(self._client)
+        return self.server_count + len(self._client)
+
+    @property
+    def server_count(self) -> int:
+        """Server transactions, those kept for Timers J and I included."""
+        return len(self._server) + len(self.completed) + len(self.confirmed)
 
     def find_server(
         self, request: SipRequest, method: str | None = None
-    ) -> ServerTransaction | None:
-        return self._server.get(server_key(request, method))
+    ) -> ServerTransaction | CompletedTransaction | None:
+        key = server_key(request, method)
+        found = self._server.get(key)
+        if found is None:
+            found = self.completed.get(key)  # the keys hold the method: no INVITE here
+        return found if found is not None else self.confirmed.get(key)
 
     def add_server(self, transaction: ServerTransaction) -> None:
         self._server[transaction.key] = transaction
         transaction.on_terminated = self._server_terminated
+        transaction.on_kept = self._server_kept
 
     def _server_terminated(self, transaction: ServerTransaction) -> None:
         if self._server.get(transaction.key) is transaction:
             del self._server[transaction.key]
+
+    def _server_kept(self, transaction: ServerTransaction, response: bytes | None) -> None:
+        key = transaction.key
+        if self._server.get(key) is transaction:
+            del self._server[key]
+        invite = isinstance(transaction, InviteServerTransaction)
+        (self.confirmed if invite else self.completed).keep(key, response, transaction.flow)
 
     def find_client(self, response: SipResponse) -> NonInviteClientTransaction | None:
         try:
@@ -509,9 +639,12 @@ class TransactionTable:
         """Terminate every transaction, cancelling its timers (the service stops)."""
         for transaction in [*self._server.values(), *self._client.values()]:
             transaction.terminate()
+        self.completed.clear()
+        self.confirmed.clear()
 
     @property
     def server_transactions(self) -> list[ServerTransaction]:
+        """The server transactions still in progress (not the completed ones of Timer J)."""
         return list(self._server.values())
 
     @property

@@ -1,7 +1,9 @@
 """SIP transports: RFC 3261 §18 over UDP and TCP on one port number.
 
 - :class:`SipDatagramProtocol`: one message per datagram (§18.3); CRLF keep-alives
-  ignored.
+  ignored. One :class:`UdpFlow` per peer address, re-used for its datagrams (up to
+  ``FLOWS_KEPT`` peers, then the cache starts again): the transactions kept for Timer J
+  over UDP share it instead of holding one each.
 - :class:`SipStreamProtocol` / :class:`SipStreamFactory`: one
   :class:`~cstaserver.sip.message.SipStreamParser` per connection; a bad message is
   answered and parsing goes on; only an unframable stream closes the connection.
@@ -88,6 +90,11 @@ def enlarge_receive_buffer(sock: socket.socket, size: int) -> int:
     return granted
 
 
+#: Peer addresses whose :class:`UdpFlow` a UDP port re-uses; past it the cache is emptied
+#: (a flow is immutable: one made again is the same).
+FLOWS_KEPT = 4096
+
+
 #: The largest datagram read whole (Twisted's UDP port reads 8,192 bytes by default and
 #: silently drops the rest): every UDP datagram fits, so a message up to the parser's limit
 #: (65,535 bytes) is parsed whole and a larger one, on a smaller limit, is answered 513.
@@ -103,6 +110,7 @@ class SipDatagramProtocol(DatagramProtocol):
     def __init__(self, endpoint: SipEndpoint, receive_buffer: int = UDP_RECEIVE_BUFFER) -> None:
         self.endpoint = endpoint
         self.receive_buffer = receive_buffer
+        self._flows: dict[Any, UdpFlow] = {}
 
     def startProtocol(self) -> None:
         sock = getattr(self.transport, "socket", None)
@@ -123,10 +131,20 @@ class SipDatagramProtocol(DatagramProtocol):
             raise ConnectionError("UDP port is not listening")
         self.transport.write(data, address)
 
+    def flow_to(self, addr: Any) -> UdpFlow:
+        """The flow back to ``addr`` (host, port, ...), the same object for each datagram
+        from one peer."""
+        flow = self._flows.get(addr)
+        if flow is None:
+            if len(self._flows) >= FLOWS_KEPT:
+                self._flows.clear()
+            flow = self._flows[addr] = UdpFlow(self, (addr[0], addr[1]))
+        return flow
+
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
-        flow = UdpFlow(self, (addr[0], addr[1]))
         if not datagram.strip(b"\r\n\t \x00"):
             return  # keep-alive
+        flow = self.flow_to(addr)
         try:
             try:
                 message = parse_datagram(datagram, self.endpoint.config.limits)

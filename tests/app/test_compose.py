@@ -335,7 +335,38 @@ def test_make_service_with_the_real_switch(tmp_path: Path) -> None:
     options = Options()
     options.parseOptions(["--data", str(tmp_path / "data"), "--admin-port", "0"])
     root = make_service(options)
+    assert root.freeze_when_started  # the process that is the server freezes its start-up
     switch = root.runtime.switch
     assert ISwitch.providedBy(switch)
     assert switch.device("1000").number == "1000"
     assert json.loads((tmp_path / "data" / "exchange.json").read_text())["schema_version"] == 1
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_start_up_frozen_out_of_the_collector_once_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, freeze: bool
+) -> None:
+    """make_service's root: gc.collect + gc.freeze once the reactor runs, logged, before
+    "csta: started"; a root built for tests (flag off) leaves the collector alone."""
+    import gc
+
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: 4321)
+    reactor = UdpMemoryReactor()
+    root = build(tmp_path, reactor)
+    root.freeze_when_started = freeze
+    with capturedLogs() as events:
+        root.privilegedStartService()
+        root.startService()
+        assert calls == []  # not before the reactor runs
+        reactor.run()
+    text = messages(events)
+    frozen = "collector: 4321 objects of the start-up frozen out of full collections"
+    if freeze:
+        assert calls == ["collect", "freeze"]
+        assert text[-2:] == [frozen, "csta: started"]
+    else:
+        assert calls == [] and frozen not in text
+    root.stopService()

@@ -72,6 +72,29 @@ class TestEstablishment:
         clock.advance(40)
         assert len(flow.responses) == 3
 
+    def test_acked_udp_invite_absorbs_retransmissions_and_cancel_until_timer_i(self) -> None:
+        """§17.2.1 Confirmed for T4: the INVITE again gets nothing, a CANCEL 200 without
+        effect (§9.2); after Timer I the same INVITE is a new request."""
+        endpoint, app, clock = make_endpoint()
+        flow = RecordingFlow(reliable=False)
+        invite = sip_request("INVITE", transport="UDP", branch="z9hG4bKi", body=b"<R/>")
+        deliver(endpoint, flow, invite)
+        tag = flow.responses[0].to_tag
+        ack = sip_request("ACK", transport="UDP", branch="z9hG4bKi", to_tag=tag)
+        deliver(endpoint, flow, ack)
+        clock.advance(4)
+        deliver(endpoint, flow, invite)
+        deliver(endpoint, flow, ack)
+        deliver(endpoint, flow, sip_request("CANCEL", transport="UDP", branch="z9hG4bKi"))
+        assert [(r.status, r.cseq.method) for r in flow.responses] == [
+            (200, "INVITE"),
+            (200, "CANCEL"),
+        ]
+        assert len(app.invites) == 1 and endpoint.dialogs
+        clock.advance(1)  # Timer I (T4 = 5 s after the ACK): the INVITE is new again
+        deliver(endpoint, flow, invite)
+        assert len(app.invites) == 2 and flow.responses[-1].cseq.method == "INVITE"
+
     def test_no_ack_ends_the_dialog_with_bye(self) -> None:
         endpoint, app, clock = make_endpoint()
         flow = RecordingFlow(reliable=False)

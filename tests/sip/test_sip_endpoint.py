@@ -126,6 +126,25 @@ def test_out_of_dialog_info_goes_to_the_application() -> None:
     )
 
 
+def test_udp_retransmission_answered_again_until_timer_j_then_a_new_request() -> None:
+    """RFC 3261 §17.2.2 over UDP: within 64*T1 a retransmitted INFO gets the same response
+    and the application sees it once; after Timer J it is a new request."""
+    endpoint, app, clock = make_endpoint()
+    app.out_of_dialog_answer = b"<MakeCallResponse/>"
+    flow = RecordingFlow()  # UDP
+    data = sip_request("INFO", transport="UDP", body=b"<MakeCall/>")
+    deliver(endpoint, flow, data)
+    clock.advance(31.5)
+    deliver(endpoint, flow, data)
+    assert flow.sent[0] == flow.sent[1] and len(app.out_of_dialog) == 1
+    assert endpoint.stats["retransmissions"] == 1
+    clock.advance(0.5)  # 32 s after the response: Timer J
+    assert len(endpoint.transactions) == 0 and clock.getDelayedCalls() == []
+    deliver(endpoint, flow, data)
+    assert len(app.out_of_dialog) == 2 and endpoint.stats["retransmissions"] == 1
+    assert [r.status for r in flow.final_responses()] == [200, 200, 200]
+
+
 def test_udp_via_stamped_with_received_and_rport() -> None:
     endpoint, _, _ = make_endpoint()
     flow = RecordingFlow(peer=("198.51.100.7", 40404))

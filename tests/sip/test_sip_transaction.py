@@ -6,6 +6,7 @@ from twisted.internet.task import Clock
 
 from cstaserver.sip.message import SipRequest, SipResponse, make_response, parse_datagram
 from cstaserver.sip.transaction import (
+    CompletedTransaction,
     InviteServerTransaction,
     NonInviteClientTransaction,
     NonInviteServerTransaction,
@@ -15,9 +16,23 @@ from cstaserver.sip.transaction import (
     TransactionTable,
     server_key,
 )
-from tests.sip.sip_support import sip_request
+from tests.sip.sip_support import RecordingFlow, sip_request
 
 TIMERS = TimerSettings()
+
+
+class ParsingFlow(RecordingFlow):
+    """A recording flow that also appends each response, parsed, to ``parsed``."""
+
+    def __init__(self, parsed: list[SipResponse], *, reliable: bool) -> None:
+        super().__init__(reliable=reliable)
+        self.parsed = parsed
+
+    def send_bytes(self, data: bytes) -> None:
+        super().send_bytes(data)
+        message = parse_datagram(data)
+        assert isinstance(message, SipResponse)
+        self.parsed.append(message)
 
 
 def invite_transaction(
@@ -31,8 +46,7 @@ def invite_transaction(
         request,
         clock=clock,
         timers=TIMERS,
-        send=sent.append,
-        reliable=reliable,
+        flow=ParsingFlow(sent, reliable=reliable),
         trying_delay=trying_delay,
         on_ack_timeout=timeouts.append,
     )
@@ -62,8 +76,27 @@ class TestInviteServer:
         count = len(sent)
         clock.advance(30)
         assert len(sent) == count
-        assert transaction.state is TransactionState.TERMINATED  # Timer I = T4
         assert timeouts == []
+
+    def test_acked_over_udp_kept_by_the_table_until_timer_i(self) -> None:
+        """Confirmed (§17.2.1): the table absorbs the INVITE and its ACK again for T4,
+        without the transaction (nor the request, nor its dialog)."""
+        transaction, sent, clock, timeouts = invite_transaction()
+        table = TransactionTable(clock, TIMERS)
+        table.add_server(transaction)
+        transaction.respond_with(200, to_tag="x")
+        transaction.ack_received()
+        assert table.server_transactions == [] and table.server_count == 1
+        kept = table.find_server(transaction.request)
+        ack = parse_datagram(sip_request("ACK", branch="z9hG4bKinv"))
+        assert isinstance(kept, CompletedTransaction) and table.find_server(ack) is kept
+        kept.request_retransmitted()
+        assert [r.status for r in sent] == [200]  # absorbed
+        clock.advance(4.9)
+        assert table.find_server(ack) is kept
+        clock.advance(0.1)  # Timer I = T4
+        assert table.find_server(ack) is None and len(table) == 0
+        assert clock.getDelayedCalls() == [] and timeouts == []
 
     def test_timer_h_reports_no_ack(self) -> None:
         transaction, sent, clock, timeouts = invite_transaction()
@@ -123,44 +156,79 @@ class TestInviteServer:
 
 
 class TestNonInviteServer:
-    def make(self, reliable: bool) -> tuple[NonInviteServerTransaction, list, Clock]:
+    def make(
+        self, reliable: bool, cseq: int = 2
+    ) -> tuple[NonInviteServerTransaction, list, Clock, TransactionTable]:
         clock = Clock()
         sent: list[SipResponse] = []
-        request = parse_datagram(sip_request("INFO", to_tag="t"))
-        return (
-            NonInviteServerTransaction(
-                request, clock=clock, timers=TIMERS, send=sent.append, reliable=reliable
-            ),
-            sent,
-            clock,
+        table = TransactionTable(clock, TIMERS)
+        transaction = self.add(table, clock, sent, reliable, cseq)
+        return transaction, sent, clock, table
+
+    @staticmethod
+    def add(
+        table: TransactionTable, clock: Clock, sent: list, reliable: bool, cseq: int
+    ) -> NonInviteServerTransaction:
+        request = parse_datagram(sip_request("INFO", to_tag="t", cseq=cseq))
+        transaction = NonInviteServerTransaction(
+            request, clock=clock, timers=TIMERS, flow=ParsingFlow(sent, reliable=reliable)
         )
+        table.add_server(transaction)
+        return transaction
 
     def test_timer_j_on_udp(self) -> None:
-        transaction, sent, clock = self.make(reliable=False)
+        transaction, sent, clock, table = self.make(reliable=False)
+        request = transaction.request
         transaction.request_retransmitted()  # Trying: absorbed silently
         assert sent == []
         transaction.respond_with(200)
         clock.advance(31)
-        transaction.request_retransmitted()
+        kept = table.find_server(request)
+        assert kept is not None
+        kept.request_retransmitted()
         assert [r.status for r in sent] == [200, 200]
-        clock.advance(1.1)
-        assert transaction.state is TransactionState.TERMINATED
+        assert sent[0].to_bytes() == sent[1].to_bytes()  # the same response again
+        clock.advance(1)  # 64*T1 after the response: Timer J fired
+        assert table.find_server(request) is None and len(table) == 0
 
-    def test_a_completed_udp_transaction_keeps_its_request_light(self) -> None:
-        """Held for Timer J only to answer retransmissions: no parsed fields kept."""
-        transaction, sent, clock = self.make(reliable=False)
+    def test_a_completed_udp_transaction_is_kept_as_its_response_only(self) -> None:
+        """Held for Timer J only to answer retransmissions: the response's bytes and the
+        flow, not the transaction with its request."""
+        transaction, sent, clock, table = self.make(reliable=False)
         transaction.respond_with(200)
-        assert transaction.request.headers._parsed == {}
-        assert transaction.request.headers._index is None
-        transaction.request_retransmitted()
-        assert [r.to_bytes() for r in sent] == [sent[0].to_bytes()] * 2
-        assert transaction.request.cseq.method == "INFO"  # still readable
+        kept = table.find_server(transaction.request)
+        assert isinstance(kept, CompletedTransaction)
+        assert kept.response == sent[0].to_bytes()
+        assert kept.flow is transaction.flow
+        assert table.server_transactions == [] and table.server_count == 1
+
+    def test_one_sweep_ends_the_completed_transactions_in_time_order(self) -> None:
+        """Transactions completed 10 s apart end 32 s after each, by one delayed call."""
+        first, sent, clock, table = self.make(reliable=False, cseq=2)
+        first.respond_with(200)
+        clock.advance(10)
+        second = self.add(table, clock, sent, False, cseq=3)
+        second.respond_with(200)
+        assert len(clock.getDelayedCalls()) == 1
+        clock.advance(22)
+        assert table.find_server(first.request) is None
+        assert isinstance(table.find_server(second.request), CompletedTransaction)
+        assert len(clock.getDelayedCalls()) == 1
+        clock.advance(10)
+        assert table.find_server(second.request) is None
+        assert clock.getDelayedCalls() == []
+
+    def test_terminate_all_drops_the_completed_ones_and_their_sweep(self) -> None:
+        transaction, _, clock, table = self.make(reliable=False)
+        transaction.respond_with(200)
+        table.terminate_all()
+        assert len(table) == 0 and clock.getDelayedCalls() == []
 
     def test_no_timer_j_on_tcp(self) -> None:
-        transaction, _, clock = self.make(reliable=True)
+        transaction, _, clock, table = self.make(reliable=True)
         transaction.respond_with(200)
-        clock.advance(0)
         assert transaction.state is TransactionState.TERMINATED
+        assert len(table) == 0 and clock.getDelayedCalls() == []
 
 
 class TestNonInviteClient:
@@ -253,7 +321,7 @@ class TestMatching:
         assert server_key(request)[0] == "rfc2543"
 
     def test_ack_and_cancel_find_the_invite(self) -> None:
-        table = TransactionTable()
+        table = TransactionTable(Clock())
         transaction, _, _, _ = invite_transaction()
         table.add_server(transaction)
         ack = parse_datagram(sip_request("ACK", branch="z9hG4bKinv"))

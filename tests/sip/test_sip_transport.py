@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from twisted.internet import defer, protocol
 from twisted.internet import reactor as global_reactor
 from twisted.internet.address import IPv4Address
@@ -13,12 +14,14 @@ from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.logger import capturedLogs
 from twisted.trial import unittest
 
+from cstaserver.sip import transport as transport_module
 from cstaserver.sip.endpoint import SipEndpoint
 from cstaserver.sip.message import SipResponse, SipStreamParser, parse_datagram
 from cstaserver.sip.transport import (
     SipDatagramProtocol,
     SipStreamFactory,
     SipStreamProtocol,
+    UdpFlow,
     listen_sip,
 )
 from tests.sip.sip_support import CSTA, RecordingApplication, sip_request
@@ -123,6 +126,27 @@ class TestDatagramProtocol:
         assert address == ("127.0.0.1", 5)
         assert parse_datagram(data).status == 200
         assert (app.invites, app.out_of_dialog) == ([], [])
+
+    def test_one_flow_per_peer_shared_by_the_transactions_kept_for_timer_j(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(transport_module, "FLOWS_KEPT", 2)
+        endpoint = SipEndpoint(RecordingApplication(), Clock())
+        server = SipDatagramProtocol(endpoint)
+        server.makeConnection(_Datagrams())
+        for cseq in (1, 2):
+            request = sip_request("OPTIONS", transport="UDP", cseq=cseq)
+            server.datagramReceived(request, ("127.0.0.1", 5))
+        first, second = (
+            endpoint.transactions.find_server(
+                parse_datagram(sip_request("OPTIONS", transport="UDP", cseq=cseq))
+            )
+            for cseq in (1, 2)
+        )
+        assert first.flow is second.flow == UdpFlow(server, ("127.0.0.1", 5))
+        flows = [server.flow_to(("127.0.0.1", port)) for port in (6, 7)]  # past the bound
+        assert flows[1].peer == ("127.0.0.1", 7) and server.flow_to(("127.0.0.1", 5)) == first.flow
+        assert len(server._flows) <= 2
 
     def test_an_answer_that_cannot_be_sent_is_logged_not_raised(self) -> None:
         server = SipDatagramProtocol(SipEndpoint(RecordingApplication(), Clock()))
