@@ -3,6 +3,8 @@ of its devices, its class, or everything), and what is built is delivered as bef
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from twisted.internet.task import Clock
 
@@ -11,8 +13,10 @@ from cstaserver.csta.routeing import RouteingService
 from cstaserver.pbx.behaviour import Behaviour, People, Reaction
 from cstaserver.pbx.bus import EventBus, Interest
 from cstaserver.pbx.demo import demo_plan
+from cstaserver.pbx.errors import SwitchError
 from cstaserver.pbx.events import CallCleared, Delivered, Queued
 from cstaserver.pbx.simulator import Simulator
+from cstaserver.pbx.states import ConnectionState
 from cstaserver.pbx.switch import Switch
 
 
@@ -240,3 +244,82 @@ def test_the_people_want_delivered_only_while_someone_has_a_profile():
     people.set("1002", Behaviour(Reaction.REJECT, after=1))
     people.reset()
     assert not bus.wants(Delivered, "1", ["1002"])
+
+
+PHONES = [f"100{i}" for i in range(10)] + ["1100", "1101", "1102", "1103"]
+TARGETS = [*PHONES, "2000", "2001", "2100", "+4685550107"]
+
+
+def _random_traffic(switch: Switch, clock: Clock, seed: int, steps: int = 120) -> None:
+    """The same random walk of phone actions, outside calls and time on any switch built
+    the same way (a refused action is part of the walk)."""
+    rng = random.Random(seed)
+    sim = Simulator(switch)
+
+    def phone_in(*states: ConnectionState) -> str:
+        """A phone with a connection in one of ``states`` (any phone if none has)."""
+        found = [
+            p for p in PHONES if any(c.state in states for c in switch.connections_at(p).values())
+        ]
+        return rng.choice(found or PHONES)
+
+    ringing, talking = (ConnectionState.ALERTING,), (ConnectionState.CONNECTED,)
+    actions = [
+        lambda: sim.call(rng.choice([*PHONES, "+4685550107"]), rng.choice(TARGETS)),
+        lambda: sim.call(rng.choice(PHONES), rng.choice(TARGETS)),
+        lambda: sim.answer(phone_in(*ringing)),
+        lambda: sim.answer(phone_in(*ringing)),
+        lambda: sim.hangup(phone_in(*talking)),
+        lambda: sim.hangup(rng.choice(PHONES)),
+        lambda: sim.hold(phone_in(*talking)),
+        lambda: sim.retrieve(phone_in(ConnectionState.HOLD)),
+        lambda: sim.consult(phone_in(*talking), rng.choice(TARGETS)),
+        lambda: sim.join(phone_in(ConnectionState.HOLD), rng.choice(["transfer", "conference"])),
+        lambda: sim.park(phone_in(*talking), rng.choice(PHONES)),
+        lambda: sim.pickup(rng.choice(PHONES), rng.choice([None, phone_in(*ringing)])),
+        lambda: sim.reject(phone_in(*ringing)),
+        lambda: sim.forward(
+            rng.choice(PHONES), "immediate", rng.choice(PHONES), rng.random() < 0.5
+        ),
+        lambda: sim.dnd(rng.choice(PHONES), rng.random() < 0.3),
+        lambda: clock.advance(rng.choice([0.5, 5.0, 40.0])),
+    ]
+    for _ in range(steps):
+        try:
+            rng.choice(actions)()
+        except SwitchError:
+            pass
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_random_walk_sees_the_same_events_through_an_interest(seed):
+    rng = random.Random(1000 + seed)
+    devices = set(rng.sample(TARGETS, 3))
+    kinds = {rng.choice([Delivered, Queued, CallCleared])} if seed % 2 else set()
+
+    def relevant(event) -> bool:
+        return bool(devices & set(event.devices) or type(event) in kinds)
+
+    seen: dict[str, list] = {}
+    ends: dict[str, dict] = {}
+    for name in ("everything", "interest"):
+        clock = Clock()
+        switch = Switch(demo_plan(), clock)
+        events: list = []
+        if name == "everything":
+            switch.subscribe(events.append)
+        else:
+            interest = Interest()
+            for device in devices:
+                interest.want_device(device)
+            for kind in kinds:
+                interest.want_kind(kind)
+            switch.subscribe(events.append, interest)
+        _random_traffic(switch, clock, seed)
+        seen[name] = [e for e in events if relevant(e)]
+        ends[name] = {
+            call_id: {d: c.state for d, c in call.connections.items()}
+            for call_id, call in switch.calls.items()
+        }
+    assert seen["interest"] == seen["everything"]
+    assert ends["interest"] == ends["everything"]  # the switch did the same
