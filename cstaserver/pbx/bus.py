@@ -52,66 +52,57 @@ class Interest:
         self.everything = False
         self._bus: EventBus | None = None
 
+    def want_device(self, device: str) -> None:
+        self._change(self.devices, "devices", device, True)
+
+    def drop_device(self, device: str) -> None:
+        self._change(self.devices, "devices", device, False)
+
+    def want_call(self, call_id: str) -> None:
+        self._change(self.calls, "calls", call_id, True)
+
+    def drop_call(self, call_id: str) -> None:
+        self._change(self.calls, "calls", call_id, False)
+
+    def want_kind(self, kind: type) -> None:
+        self._change(self.kinds, "kinds", kind, True)
+
+    def drop_kind(self, kind: type) -> None:
+        self._change(self.kinds, "kinds", kind, False)
+
     def want_all(self) -> None:
         if not self.everything:
             self.everything = True
             if self._bus is not None:
-                self._bus._wanting_all += 1
+                self._bus._count("all", None, 1)
 
     def drop_all(self) -> None:
         if self.everything:
             self.everything = False
             if self._bus is not None:
-                self._bus._wanting_all -= 1
+                self._bus._count("all", None, -1)
 
-    def want_device(self, device: str) -> None:
-        if device not in self.devices:
-            self.devices.add(device)
-            if self._bus is not None:
-                _counted(self._bus._devices, device, 1)
-
-    def drop_device(self, device: str) -> None:
-        if device in self.devices:
-            self.devices.discard(device)
-            if self._bus is not None:
-                _counted(self._bus._devices, device, -1)
-
-    def want_call(self, call_id: str) -> None:
-        if call_id not in self.calls:
-            self.calls.add(call_id)
-            if self._bus is not None:
-                _counted(self._bus._calls, call_id, 1)
-
-    def drop_call(self, call_id: str) -> None:
-        if call_id in self.calls:
-            self.calls.discard(call_id)
-            if self._bus is not None:
-                _counted(self._bus._calls, call_id, -1)
-
-    def want_kind(self, kind: type) -> None:
-        if kind not in self.kinds:
-            self.kinds.add(kind)
-            if self._bus is not None:
-                self._bus._count_kind(kind, 1)
-
-    def drop_kind(self, kind: type) -> None:
-        if kind in self.kinds:
-            self.kinds.discard(kind)
-            if self._bus is not None:
-                self._bus._count_kind(kind, -1)
+    def _change(self, members: set, what: str, key: object, wanted: bool) -> None:
+        if (key in members) is wanted:
+            return
+        (members.add if wanted else members.discard)(key)
+        if self._bus is not None:
+            self._bus._count(what, key, 1 if wanted else -1)
 
     def _attach(self, bus: EventBus | None, step: int) -> None:
+        """Count this interest in ``bus`` (step 1), or out of its bus (``None``, step -1)."""
         target = bus or self._bus
         if target is None:
             return
-        for device in self.devices:
-            _counted(target._devices, device, step)
-        for call_id in self.calls:
-            _counted(target._calls, call_id, step)
-        for kind in self.kinds:
-            target._count_kind(kind, step)
+        for what, members in (
+            ("devices", self.devices),
+            ("calls", self.calls),
+            ("kinds", self.kinds),
+        ):
+            for key in members:
+                target._count(what, key, step)
         if self.everything:
-            target._wanting_all += step
+            target._count("all", None, step)
         self._bus = bus
 
 
@@ -142,7 +133,7 @@ class EventBus:
         self._all[token] = callback
         self._everything = None
         if interest is None:
-            self._wanting_all += 1
+            self._count("all", None, 1)
         else:
             if interest._bus is not None:
                 raise ValueError("this Interest belongs to another subscription")
@@ -152,7 +143,7 @@ class EventBus:
             if self._all.pop(token, None) is not None:
                 self._everything = None
                 if interest is None:
-                    self._wanting_all -= 1
+                    self._count("all", None, -1)
                 else:
                     interest._attach(None, -1)
 
@@ -169,25 +160,33 @@ class EventBus:
     ) -> Callable[[], None]:
         token = next(self._tokens)
         index.setdefault(key, {})[token] = callback
-        wanted = self._devices if index is self._by_device else self._calls
-        _counted(wanted, key, 1)
+        what = "devices" if index is self._by_device else "calls"
+        self._count(what, key, 1)
 
         def unsubscribe() -> None:
             entries = index.get(key)
             if entries is None or entries.pop(token, None) is None:
                 return
-            _counted(wanted, key, -1)
+            self._count(what, key, -1)
             if not entries:
                 del index[key]
 
         return unsubscribe
 
-    def _count_kind(self, kind: type, step: int) -> None:
-        pending = [kind]
-        while pending:  # the class and its subclasses (wants() looks up the exact class)
-            cls = pending.pop()
-            _counted(self._kinds, cls, step)
-            pending.extend(cls.__subclasses__())
+    def _count(self, what: str, key: object, step: int) -> None:
+        """One more (``step`` 1) or one less (-1) subscription wanting ``key`` among
+        ``what``: "devices", "calls", "kinds" (a class and its subclasses: :meth:`wants`
+        looks up the exact class) or "all"."""
+        if what == "all":
+            self._wanting_all += step
+        elif what == "kinds":
+            pending = [key]
+            while pending:
+                cls = pending.pop()
+                _counted(self._kinds, cls, step)
+                pending.extend(cls.__subclasses__())  # type: ignore[attr-defined]
+        else:
+            _counted(self._devices if what == "devices" else self._calls, key, step)
 
     # -- interest ----------------------------------------------------------------------------
     def wants(self, kind: type, call_id: str, *device_groups: object) -> bool:
