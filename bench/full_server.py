@@ -59,8 +59,9 @@ listens. Commands on stdin (one per line; answers on stdout):
   thread from now / stop it and dump its stats to PATH (``bench/profiling.py``: a profile of
   the measured window only, without start-up and warm-up);
 - ``events`` -> ``EVENTS {"total": n, "types": {"Delivered": n, ...}}``: every domain event
-  the switch has published since start-up, by class (what ``/api/v1/events`` streams to a
-  subscriber without a filter; ``xml_load.py stream`` compares the two).
+  the switch has published since start-up, by class (the switch builds an event only when a
+  subscriber wants it; while a client is on ``/api/v1/events`` that is every event, what it
+  streams to a subscriber without a filter; ``xml_load.py stream`` compares the two).
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ def owner_kind(owner: Any) -> str:
 
 
 class EventCount:
-    """Counts every event the switch publishes, by class name (a switch subscriber)."""
+    """Counts every event the switch publishes, by class name (a switch subscriber with an
+    empty ``Interest``: it counts the events built for someone, and has none built for it)."""
 
     def __init__(self) -> None:
         self.types: dict[str, int] = {}
@@ -347,6 +349,7 @@ def main() -> None:
     try:
         from cstaserver.app.options import Options
         from cstaserver.app.root import build_service
+        from cstaserver.pbx.bus import Interest
         from cstaserver.pbx.switch import Switch
 
         options = Options()
@@ -360,8 +363,8 @@ def main() -> None:
 
         def switch_factory(plan: Any, clock: Any) -> Any:
             switch = Switch(plan, clock)
-            switch.subscribe(stamps)  # before the core's monitor registry: stamps come first
-            switch.subscribe(counter)
+            switch.subscribe(stamps, stamps.interest)  # before the core's monitor registry
+            switch.subscribe(counter, Interest())  # counts what is built: wants nothing itself
             return switch
 
         # = cstaserver.app.root.make_service, with the stamping subscriber added first

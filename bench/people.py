@@ -4,8 +4,9 @@
   abandon 20 %) on a generated exchange; CPU seconds per call offered (every call placed,
   rung, answered or not, cleared), and the outcome counts.
 - ``subscriber``: what the behaviour profiles cost every call: MakeCall + answer + ClearCall
-  pairs on the switch alone, with a Simulator (its people listen to every event) and no
-  profile, and with every extension given a profile (``answer`` after 1 s).
+  pairs on the switch alone, with a Simulator (its people subscribed, wanting Delivered only
+  while someone has a profile) and no profile, and with every extension given a profile
+  (``answer`` after 1 s).
 - ``digits``: dialling key by key on an exchange of N extensions (each digit is analysed
   against the numbering plan).
 

@@ -67,6 +67,7 @@ from common import generated_plan  # noqa: E402
 
 from cstaserver.csta.association import Profile  # noqa: E402
 from cstaserver.csta.core import CoreLimits, CstaCore  # noqa: E402
+from cstaserver.pbx.bus import Interest  # noqa: E402
 from cstaserver.pbx.demo import demo_plan  # noqa: E402
 from cstaserver.pbx.errors import SwitchError  # noqa: E402
 from cstaserver.pbx.events import CallCleared, ConnectionCleared, Delivered  # noqa: E402
@@ -123,14 +124,25 @@ class GcPauses:
 
 
 class EventStamps:
-    """Side table: switch-event time (``time.monotonic()``) per (callID, name, device)."""
+    """Side table: switch-event time (``time.monotonic()``) per (callID, name, device).
+    Subscribe it with its ``interest``: every event is built for it only while it is on."""
 
     def __init__(self) -> None:
-        self.enabled = False
+        self.interest = Interest()
+        self._enabled = False
         self.table: dict[str, float] = {}
 
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, on: bool) -> None:
+        self._enabled = on
+        (self.interest.want_all if on else self.interest.drop_all)()
+
     def __call__(self, event: object) -> None:
-        if not self.enabled:
+        if not self._enabled:
             return
         call_id = getattr(event, "call_id", None)
         if call_id is None:
@@ -262,7 +274,10 @@ class GroupTraffic(Timetable):
         self.live: dict[str, dict[str, Any]] = {}
         self.timers: dict[str, Any] = {}
         self.reset()
-        switch.subscribe(self._event)  # after the core: acts on callLater only
+        wanted = Interest()  # what _event acts on
+        wanted.want_kind(Delivered)
+        wanted.want_kind(CallCleared)
+        switch.subscribe(self._event, wanted)  # after the core: acts on callLater only
 
     def reset(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
@@ -441,7 +456,7 @@ def main() -> None:
         )
     switch = Switch(plan, reactor)
     stamps = EventStamps()
-    switch.subscribe(stamps)  # before the core's monitor registry: stamps come first
+    switch.subscribe(stamps, stamps.interest)  # before the core's monitor registry: first
     most = max(20_000, 2 * args.extensions)
     # every benchmark client comes from one address: the per-address bound would count the
     # whole load as one host (docs/limits.md)

@@ -36,7 +36,7 @@ from zope.interface import implementer
 
 from cstaserver.csta.association import Association, IMessageTransport, Profile
 from cstaserver.csta.core import CstaCore
-from cstaserver.pbx.bus import EventBus
+from cstaserver.pbx.bus import EventBus, Interest
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.devices import DeviceInfo, Numbering, build_devices
 from cstaserver.pbx.errors import Refusal, SwitchError
@@ -184,8 +184,8 @@ class FakeSwitch:
         return str(next(self._call_ids))
 
     # -- subscriptions --------------------------------------------------------------------
-    def subscribe(self, callback: Callback) -> Callable[[], None]:
-        return self._bus.subscribe(callback)
+    def subscribe(self, callback: Callback, interest: Interest | None = None) -> Callable[[], None]:
+        return self._bus.subscribe(callback, interest)
 
     def subscribe_device(self, device: str, callback: Callback) -> Callable[[], None]:
         return self._bus.subscribe_device(device, callback)

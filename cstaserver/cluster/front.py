@@ -50,7 +50,7 @@ from cstaserver.csta.services import capabilities, monitoring, routeing, session
 from cstaserver.csta.services.common import internal_device
 from cstaserver.csta.services.registry import SERVICES, Handler, ServiceTable
 from cstaserver.csta.types import MonitorType
-from cstaserver.pbx.bus import EventBus
+from cstaserver.pbx.bus import EventBus, Interest
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.switch import Switch
 
@@ -298,9 +298,12 @@ class RemoteSwitch:
             association.send_unsolicited(data)
 
     # -- events ------------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[object], None]) -> Callable[[], None]:
-        """Every event of the watched devices and calls."""
-        return self.events.subscribe(callback)
+    def subscribe(
+        self, callback: Callable[[object], None], interest: Interest | None = None
+    ) -> Callable[[], None]:
+        """Every event of the watched devices and calls (the events come built from the
+        exchange: ``interest`` changes nothing here)."""
+        return self.events.subscribe(callback, interest)
 
     def subscribe_device(
         self, device: str, callback: Callable[[object], None]

@@ -19,6 +19,12 @@ serialised by lxml. Decoding uses :func:`cstaserver.csta.xmlsafe.parse_document`
 **Event templates**: an event is serialised once per namespace with a placeholder
 ``monitorCrossRefID``; :meth:`EventTemplate.render` splices the escaped crossRefID in, so a
 fan-out to N monitors costs one encode plus N byte concatenations.
+
+**Response templates**: a message whose fields all hold their defaults (ClearCallResponse and
+the other bare acknowledgements) is encoded once per class and namespace and the bytes
+reused; :class:`SlotTemplates` serialise one shape of a message once per namespace with
+placeholders for some text leaves (MakeCallResponse's callID and deviceID) and splice the
+escaped values in. Both give the bytes :func:`encode` gives.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ __all__ = [
     "encode",
     "EventTemplate",
     "EventTemplates",
+    "SlotTemplates",
     "escape_text",
     "find_descendants",
     "local_name",
@@ -214,6 +221,9 @@ class _Plan:
     encode_attrs: Callable[[Any, list[str]], None]
     encode_body: Callable[[Any, list[str]], None]
     decode: Decoder
+    #: (field, default) of every field when each has a plain default: a message holding
+    #: them all encodes to the same bytes in a namespace (see ``_CONSTANTS``); else None
+    defaults: tuple[tuple[str, Any], ...] | None = None
 
 
 _PLANS: dict[type, _Plan] = {}
@@ -454,7 +464,13 @@ def _compile(cls: type) -> _Plan:
             raise DecodeError("", "empty choice", missing=True)
         return cls(**kwargs)
 
-    plan = _Plan(cls=cls, encode_attrs=encode_attrs, encode_body=encode_body, decode=decode)
+    plan = _Plan(
+        cls=cls,
+        encode_attrs=encode_attrs,
+        encode_body=encode_body,
+        decode=decode,
+        defaults=_plain_defaults(cls),
+    )
     _PLANS[cls] = plan
     return plan
 
@@ -523,11 +539,75 @@ def _encode_str(message: Any, namespace: str) -> str:
     return "".join(out)
 
 
+def _plain_defaults(cls: type) -> tuple[tuple[str, Any], ...] | None:
+    defaults = []
+    for field in attrs.fields(cls):
+        default = field.default
+        if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            return None
+        defaults.append((field.name, default))
+    return tuple(defaults)
+
+
+#: The bytes of messages whose fields all hold their defaults, by (class, namespace). Bounded:
+#: the namespace is the client's; past the bound such messages are encoded each time.
+_CONSTANTS: dict[tuple[type, str], bytes] = {}
+_MAX_CONSTANTS = 1024
+
+
 def encode(message: Any, namespace: str = DEFAULT_NAMESPACE) -> bytes:
     """Serialise a message in ``namespace`` (default ``xmlns``; ECMA-354 keeps its own)."""
-    if not hasattr(type(message), "csta_name"):
-        raise TypeError(f"{type(message).__name__} is not a registered message class")
+    cls = type(message)
+    if not hasattr(cls, "csta_name"):
+        raise TypeError(f"{cls.__name__} is not a registered message class")
+    defaults = _plan(cls).defaults
+    if defaults is not None and all(getattr(message, n) is d for n, d in defaults):
+        key = (cls, namespace)
+        data = _CONSTANTS.get(key)
+        if data is None:
+            data = _encode_str(message, namespace).encode("utf-8")
+            if len(_CONSTANTS) < _MAX_CONSTANTS:
+                _CONSTANTS[key] = data
+        return data
     return _encode_str(message, namespace).encode("utf-8")
+
+
+class SlotTemplates:
+    """One shape of a message, serialised once per namespace with placeholders for ``slots``
+    text leaves: ``SlotTemplates(build, 2).render(ns, a, b) == encode(build(a, b), ns)`` for
+    every non-empty ``a`` and ``b`` (``build`` puts each slot's value in element text, where
+    :func:`escape_text` escapes it, as :func:`encode` does). At most ``max_namespaces``
+    namespaces are kept (the namespace is the client's); past that each is encoded."""
+
+    def __init__(self, build: Callable[..., Any], slots: int, max_namespaces: int = 64) -> None:
+        self._build = build
+        self._marks = [f"\u2063SLOT{i}\u2063" for i in range(slots)]
+        self._max = max_namespaces
+        self._parts: dict[str, tuple[bytes, ...]] = {}
+
+    def _compile(self, namespace: str) -> tuple[bytes, ...] | None:
+        text = _encode_str(self._build(*self._marks), namespace)
+        parts: list[bytes] = []
+        for mark in self._marks:
+            before, found, text = text.partition(mark)
+            if not found or mark in text:
+                return None  # the shape does not carry each slot once: encode each time
+            parts.append(before.encode("utf-8"))
+        parts.append(text.encode("utf-8"))
+        return tuple(parts)
+
+    def render(self, namespace: str, *values: str) -> bytes:
+        parts = self._parts.get(namespace)
+        if parts is None:
+            compiled = self._compile(namespace)
+            if compiled is None or len(self._parts) >= self._max:
+                return encode(self._build(*values), namespace)
+            parts = self._parts[namespace] = compiled
+        out = [parts[0]]
+        for value, part in zip(values, parts[1:], strict=True):
+            out.append(escape_text(value).encode("utf-8"))
+            out.append(part)
+        return b"".join(out)
 
 
 _PLACEHOLDER = "\u2063XREF\u2063"  # invisible separators: never in a real crossRefID

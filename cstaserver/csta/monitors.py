@@ -23,10 +23,12 @@ monitor), ``objectMonitorLimitExceeded`` per association or session
 (``max_monitors_per_session``) and per monitored device (``max_monitors_per_device``: each
 monitor of a device costs every call to it a rendering, docs/limits.md).
 
-Interest (a front end of a cluster, docs/cluster.md): an optional :class:`IMonitorInterest`
-is told when the first monitor of a device or call appears and when the last one goes, so a
-front end receives the events of only what its clients watch. Without one (one process)
-nothing is called.
+Interest: the registry subscribes to the switch with a ``pbx.bus.Interest`` it keeps to the
+devices and calls that have monitors (followed calls included), so the switch builds no event
+that no monitor sees. Likewise an optional :class:`IMonitorInterest` (a front end of a
+cluster, docs/cluster.md) is told when the first monitor of a device or call appears and when
+the last one goes, so a front end receives the events of only what its clients watch.
+Without one (one process) nothing is called.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from zope.interface import Interface
 
 from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.pbx import events as pbx_events
+from cstaserver.pbx.bus import Interest
 
 log = Logger()
 
@@ -165,7 +168,9 @@ class MonitorRegistry:
         self.deliveries_by_type: dict[type, int] = {}
         #: told which devices and calls are watched (a cluster's front end); None: no cost
         self.interest: IMonitorInterest | None = None
-        self._unsubscribe = switch.subscribe(self.on_switch_event)
+        #: what the switch builds events for: the devices and calls in the indexes
+        self.wanted = Interest()
+        self._unsubscribe = switch.subscribe(self.on_switch_event, self.wanted)
 
     # -- registry -------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -333,8 +338,7 @@ class MonitorRegistry:
         bucket = index.get(key)
         if bucket is None:
             bucket = index[key] = []
-            if self.interest is not None:
-                self._interest_changed(index, key, watched=True)
+            self._interest_changed(index, key, watched=True)
         bucket.append(monitor)
 
     def _unindex(self, index: dict[str, list[Monitor]], key: Any, monitor: Monitor) -> None:
@@ -346,11 +350,17 @@ class MonitorRegistry:
                 pass
             if not bucket:
                 del index[key]
-                if self.interest is not None:
-                    self._interest_changed(index, key, watched=False)
+                self._interest_changed(index, key, watched=False)
 
     def _interest_changed(self, index: dict[str, list[Monitor]], key: str, watched: bool) -> None:
+        wanted = self.wanted
+        if index is self._by_device:
+            (wanted.want_device if watched else wanted.drop_device)(key)
+        else:
+            (wanted.want_call if watched else wanted.drop_call)(key)
         interest = self.interest
+        if interest is None:
+            return
         try:
             if index is self._by_device:
                 (interest.watch_device if watched else interest.unwatch_device)(key)
@@ -437,7 +447,7 @@ class MonitorRegistry:
             if old == new_call:
                 continue
             moved = self._by_call.pop(old, [])
-            if moved and self.interest is not None:
+            if moved:
                 self._interest_changed(self._by_call, old, watched=False)
             for monitor in moved:
                 if monitor.follows_calls:

@@ -34,6 +34,10 @@ Route Select, Route End and Route Reject get none either (the transport acknowle
 own way). This module holds the state; the request handlers are in
 :mod:`cstaserver.csta.services.routeing`.
 
+The service subscribes to the switch with an interest (``pbx.bus.Interest``) in Queued while
+a registration exists and in the calls of the open dialogues: the switch builds no other
+event for it.
+
 A switch that runs elsewhere (a cluster's front end, docs/cluster.md) provides
 :class:`IRouteingHost`: its core's routeing service is the one it gives, and the state stays
 where the switch is.
@@ -59,6 +63,7 @@ from cstaserver.csta.messages.routeing import (
 )
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.pbx import events as pbx_events
+from cstaserver.pbx.bus import Interest
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.plan import DeviceKind
 from cstaserver.pbx.states import ConnectionState
@@ -113,7 +118,9 @@ class RouteingService:
         self.registrations: dict[str, Registration] = {}
         self.dialogues: dict[str, Dialogue] = {}
         self._by_call: dict[str, Dialogue] = {}
-        switch.subscribe(self._switch_event)
+        #: what the switch builds events for: Queued while registered, the dialogues' calls
+        self.wanted = Interest()
+        switch.subscribe(self._switch_event, self.wanted)
 
     # -- registrations (ECMA-269 20.1) ---------------------------------------------------
     def register(self, association: Any, device: str | None) -> Registration:
@@ -126,6 +133,7 @@ class RouteingService:
                 )
         registration = Registration(str(next(self._register_ids)), association, device)
         self.registrations[registration.register_id] = registration
+        self.wanted.want_kind(pbx_events.Queued)
         log.info(
             "route registration {id} for {device} by {peer}",
             id=registration.register_id,
@@ -154,6 +162,8 @@ class RouteingService:
         """The registration ends: its open dialogues are closed and the exchange takes their
         calls back (the group's route time-out rule)."""
         del self.registrations[registration.register_id]
+        if not self.registrations:
+            self.wanted.drop_kind(pbx_events.Queued)
         for dialogue in list(self.dialogues.values()):
             if dialogue.registration is registration:
                 self._forget(dialogue)
@@ -282,6 +292,7 @@ class RouteingService:
         """Keep the dialogue with its reply timer running; the timer's seconds."""
         self.dialogues[dialogue.cross_ref] = dialogue
         self._by_call[dialogue.call_id] = dialogue
+        self.wanted.want_call(dialogue.call_id)
         timeout = self._reply_timeout(dialogue)
         dialogue.timer = self.clock.callLater(timeout, self._timed_out, dialogue)
         return timeout
@@ -315,6 +326,7 @@ class RouteingService:
         self.dialogues.pop(dialogue.cross_ref, None)
         if self._by_call.get(dialogue.call_id) is dialogue:
             del self._by_call[dialogue.call_id]
+            self.wanted.drop_call(dialogue.call_id)
         if dialogue.timer is not None and dialogue.timer.active():
             dialogue.timer.cancel()
         dialogue.timer = None

@@ -20,6 +20,9 @@ who act by themselves, as on a real site:
 manual terminal ringing for the person's own call, ECMA TR/82 4.1), instead of the
 exchange's ``prompt_answer_seconds``.
 
+The people subscribe to the switch with an interest (``bus.Interest``) in Delivered while a
+profile exists: with nobody at a phone the switch builds no event for them.
+
 Profiles are the simulator's state, not exchange data: MX-ONE's exchange data describes the
 exchange, not the people using it, so a profile is not saved in the data directory, is not
 part of ``exchange dump``, and ``sim reset`` / ``POST /reset`` removes every profile
@@ -36,6 +39,7 @@ from typing import Any
 import attrs
 from twisted.logger import Logger
 
+from cstaserver.pbx.bus import Interest
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import Delivered
 from cstaserver.pbx.states import ConnectionState, EventCause
@@ -129,7 +133,8 @@ class People:
         self.switch = switch
         self.clock = switch.clock
         self._profiles: dict[str, Behaviour] = {}
-        switch.subscribe(self._on_event)
+        self._wanted = Interest()  # Delivered while a profile exists
+        switch.subscribe(self._on_event, self._wanted)
         switch.core.person_prompted = self._prompted
 
     def get(self, device: str) -> Behaviour:
@@ -159,6 +164,7 @@ class People:
             self._profiles.pop(info.number, None)
         else:
             self._profiles[info.number] = behaviour
+        self._profiles_changed()
         if behaviour.reaction is Reaction.BUSY:
             info.busy = True
         elif old.reaction is Reaction.BUSY:
@@ -170,6 +176,13 @@ class People:
     def reset(self) -> None:
         """Everybody manual again (``Simulator.reset`` puts busy and DND back itself)."""
         self._profiles.clear()
+        self._profiles_changed()
+
+    def _profiles_changed(self) -> None:
+        if self._profiles:
+            self._wanted.want_kind(Delivered)
+        else:
+            self._wanted.drop_kind(Delivered)
 
     # -- reacting ----------------------------------------------------------------------------
     def _on_event(self, event: object) -> None:

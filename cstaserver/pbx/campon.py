@@ -70,15 +70,14 @@ class CampOn:
         self.log.info(
             "call {call_id} camps on at {target}", call_id=call.call_id, target=info.number
         )
-        self.core.emit(
-            call.event(
-                Queued,
-                EventCause.CAMP_ON,
-                queue=info.number,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-                number_queued=sum(1 for _, d in self._live() if d == info.number),
-            )
+        self.core.emit_call(
+            call,
+            Queued,
+            EventCause.CAMP_ON,
+            queue=info.number,
+            calling_device=call.calling_device,
+            called_device=call.called_device,
+            number_queued=sum(1 for _, d in self._live() if d == info.number),
         )
         return info.number
 

@@ -4,7 +4,9 @@ ECMA-269 clause 6 (the call model) and the event semantics of clause 17: each st
 the connection states of one call (6.1.5) and then emits the matching domain event
 (Originated, Delivered, Established, Failed, Diverted, ConnectionCleared, CallCleared).
 Features (routing, groups, network, the ISwitch services of ``switch.py``, the simulator)
-are written in terms of these steps; none of them builds call events by hand.
+are written in terms of these steps; none of them builds call events by hand. A step builds
+its event only when a subscription of the event bus wants it (``emit_call``; see
+``bus.Interest``): with nobody monitoring the devices of a call, its steps build nothing.
 
 Clearing rule (ECMA-269 6.3 / TR/82 "Clearing"): when a connection is released, the call goes
 on only while at least two connections remain and one of them is connected or on hold (a
@@ -24,7 +26,8 @@ then a step that needs a hook raises ``RuntimeError``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -46,6 +49,7 @@ from cstaserver.pbx.events import (
     ConnectionCleared,
     Delivered,
     DigitsDialed,
+    Diverted,
     Established,
     Failed,
     Originated,
@@ -170,7 +174,7 @@ class CallProcessing:
 
     def dialled(self, call: Call, device: str, digits: str) -> None:
         """``device``, off-hook in ``call``, dialled ``digits`` (DigitsDialed)."""
-        self.emit(call.event(DigitsDialed, EventCause.NORMAL, device=device, digits=digits))
+        self.emit_call(call, DigitsDialed, EventCause.NORMAL, device=device, digits=digits)
 
     def add_connection(self, call: Call, device: str, state: ConnectionState) -> Connection:
         conn = call.add(device, state)
@@ -197,6 +201,64 @@ class CallProcessing:
     def emit(self, event: object) -> None:
         self.bus.publish(event)
 
+    def emit_call(
+        self, call: Call, cls: type, cause: EventCause, *, gone: Iterable[str] = (), **fields: Any
+    ) -> None:
+        """Emit ``call.event(cls, cause, gone=gone, **fields)`` if a subscription wants it
+        (``EventBus.wants``: its call, one of its devices - the parties, ``gone`` and the
+        call's watchers - or its class); nothing is built otherwise. For the events of one
+        call (Transferred and Conferenced also name the calls they merge: see
+        :meth:`emit_merging`)."""
+        bus = self.bus
+        if bus.wants(cls, call.call_id, call.connections, gone, call.watchers):
+            bus.publish(call.event(cls, cause, gone=gone, **fields))
+
+    def emit_merging(
+        self,
+        call: Call,
+        cls: type,
+        cause: EventCause,
+        *,
+        secondary_old_call_id: str | None,
+        new_call_id: str,
+        gone: Iterable[str] = (),
+        **fields: Any,
+    ) -> None:
+        """Emit a Transferred or Conferenced of ``call`` (the call that goes on, with every
+        party) if a subscription wants it: as :meth:`emit_call`, or the other call it
+        merges (``secondary_old_call_id``) or the call it becomes (``new_call_id``)."""
+        bus = self.bus
+        if (
+            bus.wants(cls, call.call_id, call.connections, gone, call.watchers)
+            or (secondary_old_call_id is not None and bus.wants(cls, secondary_old_call_id))
+            or bus.wants(cls, new_call_id)
+        ):
+            bus.publish(
+                call.event(
+                    cls,
+                    cause,
+                    gone=gone,
+                    secondary_old_call_id=secondary_old_call_id,
+                    new_call_id=new_call_id,
+                    **fields,
+                )
+            )
+
+    def emit_diverted(
+        self,
+        call: Call,
+        cause: EventCause,
+        diverting: str,
+        to: str,
+        *,
+        gone: Iterable[str] = (),
+        called: str | None = None,
+    ) -> None:
+        """Emit ``call.diverted(...)`` (ECMA-269 Diverted) if a subscription wants it."""
+        bus = self.bus
+        if bus.wants(Diverted, call.call_id, call.connections, gone, call.watchers):
+            bus.publish(call.diverted(cause, diverting, to, gone=gone, called=called))
+
     def offer(self, call: Call, target: str) -> None:
         """Route ``call`` to ``target`` through the routing hook."""
         self._route(call, target)
@@ -207,7 +269,7 @@ class CallProcessing:
         call data the call starts with (MakeCall's correlator and user data)."""
         call = self.new_call(calling_device=device, origin_cause=cause, data=data)
         self.add_connection(call, device, ConnectionState.INITIATED)
-        self.emit(call.event(ServiceInitiated, cause, device=device))
+        self.emit_call(call, ServiceInitiated, cause, device=device)
         return call
 
     def prompt(self, call: Call, device: str) -> None:
@@ -247,8 +309,8 @@ class CallProcessing:
         call.connections[device].move(ConnectionState.CONNECTED)
         call.cancel_timers(device)
         call.prompting = None
-        self.emit(
-            call.event(Originated, call.origin_cause, calling_device=device, called_device=called)
+        self.emit_call(
+            call, Originated, call.origin_cause, calling_device=device, called_device=called
         )
         if CALL_TRACE:
             self.log.debug(
@@ -263,15 +325,14 @@ class CallProcessing:
             self.add_connection(call, device, ConnectionState.ALERTING)
         else:
             conn.move(ConnectionState.ALERTING)
-        self.emit(
-            call.event(
-                Delivered,
-                cause or call.delivery_cause,
-                alerting_device=device,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-                last_redirection_device=call.last_redirection_device,
-            )
+        self.emit_call(
+            call,
+            Delivered,
+            cause or call.delivery_cause,
+            alerting_device=device,
+            calling_device=call.calling_device,
+            called_device=call.called_device,
+            last_redirection_device=call.last_redirection_device,
         )
         if CALL_TRACE:
             self.log.debug(
@@ -336,15 +397,14 @@ class CallProcessing:
             return
         call.connections[device].move(ConnectionState.CONNECTED)
         call.cancel_timers(device)
-        self.emit(
-            call.event(
-                Established,
-                call.delivery_cause,
-                answering_device=device,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-                last_redirection_device=call.last_redirection_device,
-            )
+        self.emit_call(
+            call,
+            Established,
+            call.delivery_cause,
+            answering_device=device,
+            calling_device=call.calling_device,
+            called_device=call.called_device,
+            last_redirection_device=call.last_redirection_device,
         )
         if CALL_TRACE:
             self.log.debug(
@@ -362,14 +422,13 @@ class CallProcessing:
         """The call cannot be completed: the waiting parties' connections go to fail."""
         for conn in call.in_state(ConnectionState.INITIATED, ConnectionState.CONNECTED):
             conn.move(ConnectionState.FAIL)
-        self.emit(
-            call.event(
-                Failed,
-                cause,
-                failing_device=failing_device,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-            )
+        self.emit_call(
+            call,
+            Failed,
+            cause,
+            failing_device=failing_device,
+            calling_device=call.calling_device,
+            called_device=call.called_device,
         )
         if CALL_TRACE:
             self.log.debug(
@@ -405,19 +464,18 @@ class CallProcessing:
         (``settle``). Then queued calls go to agents who became free (``redistribute``: a
         caller that still moves the call on itself does that when it is done)."""
         conn = self.remove_connection(call, device)
-        self.emit(call.event(ConnectionCleared, cause, gone=(device,), releasing_device=device))
+        self.emit_call(call, ConnectionCleared, cause, gone=(device,), releasing_device=device)
         self._distribution.on_released(call, device, conn)
         if settle and not call.ended and not self.goes_on(call):
             involved = [device, *call.connections]
             for other in list(call.connections):
                 self.remove_connection(call, other)
-                self.emit(
-                    call.event(
-                        ConnectionCleared,
-                        EventCause.NORMAL_CLEARING,
-                        gone=(other,),
-                        releasing_device=other,
-                    )
+                self.emit_call(
+                    call,
+                    ConnectionCleared,
+                    EventCause.NORMAL_CLEARING,
+                    gone=(other,),
+                    releasing_device=other,
                 )
                 self._distribution.on_released(call, other, None)
             self.end_call(call, EventCause.NORMAL_CLEARING, involved=involved)
@@ -438,7 +496,7 @@ class CallProcessing:
             order.insert(0, first)
         for device in order:
             conn = self.remove_connection(call, device)
-            self.emit(call.event(ConnectionCleared, cause, gone=(device,), releasing_device=device))
+            self.emit_call(call, ConnectionCleared, cause, gone=(device,), releasing_device=device)
             self._distribution.on_released(call, device, conn)
         self.end_call(call, cause, involved=order)
         self._distribution.dispatch()
@@ -448,6 +506,6 @@ class CallProcessing:
         call.cancel_timers()
         self.calls.pop(call.call_id, None)
         self._distribution.on_call_ended(call)
-        self.emit(call.event(CallCleared, cause, gone=involved))
+        self.emit_call(call, CallCleared, cause, gone=involved)
         if CALL_TRACE:
             self.log.debug("call {call_id} cleared", call_id=call.call_id)

@@ -164,7 +164,7 @@ class Groups:
         call.group = group
         call.last_redirection_device = group
         call.delivery_cause = EventCause.DISTRIBUTED
-        self.steps.emit(call.diverted(EventCause.DISTRIBUTED, group, member, gone=(group,)))
+        self.steps.emit_diverted(call, EventCause.DISTRIBUTED, group, member, gone=(group,))
         self.steps.alert(call, member)
         acd = self.acd.get(group)
         if acd is not None:
@@ -246,16 +246,15 @@ class Groups:
             acd.queue.appendleft(call)
         else:
             acd.queue.append(call)
-        self.steps.emit(
-            call.event(
-                Queued,
-                cause,
-                queue=number,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-                number_queued=len(acd.queue),
-                last_redirection_device=call.last_redirection_device,
-            )
+        self.steps.emit_call(
+            call,
+            Queued,
+            cause,
+            queue=number,
+            calling_device=call.calling_device,
+            called_device=call.called_device,
+            number_queued=len(acd.queue),
+            last_redirection_device=call.last_redirection_device,
         )
         wait = acd.plan.queue_seconds
         if wait is not None and acd.plan.diverted_position is not None:

@@ -29,8 +29,12 @@ class ISwitch(Interface):
     public_numbering = Attribute("PublicNumbering: to_internal(e164) / to_public(number).")
 
     # -- subscriptions -------------------------------------------------------------------
-    def subscribe(callback: Callable[[object], None]) -> Callable[[], None]:
-        """Call ``callback(event)`` for every domain event; returns an unsubscribe function."""
+    def subscribe(
+        callback: Callable[[object], None], interest: object = None
+    ) -> Callable[[], None]:
+        """Call ``callback(event)`` for every domain event; returns an unsubscribe function.
+        With an ``interest`` (``pbx.bus.Interest``) the subscriber promises to act only on the
+        events it names, and the switch need not build the others for it."""
 
     def subscribe_device(device: str, callback: Callable[[object], None]) -> Callable[[], None]:
         """Call ``callback(event)`` for every event whose ``devices`` include ``device``."""
@@ -212,6 +216,28 @@ class ICallSteps(Interface):
 
     def emit(event: object) -> None:
         """Publish a domain event to the subscribers."""
+
+    def emit_call(call: object, cls: type, cause: object, *, gone: object = (), **fields) -> None:
+        """Publish ``call.event(cls, cause, gone=gone, **fields)`` if a subscription wants it
+        (nothing is built otherwise)."""
+
+    def emit_merging(
+        call: object,
+        cls: type,
+        cause: object,
+        *,
+        secondary_old_call_id: str | None,
+        new_call_id: str,
+        gone: object = (),
+        **fields,
+    ) -> None:
+        """Publish a Transferred / Conferenced of ``call`` if a subscription wants it (its
+        parties, ``call`` or either call it merges)."""
+
+    def emit_diverted(
+        call: object, cause: object, diverting: str, to: str, *, gone: object = (), called=None
+    ) -> None:
+        """Publish ``call.diverted(...)`` (Diverted) if a subscription wants it."""
 
     def alert(call: object, device: str, *, cause: object = None) -> None:
         """``device`` alerts (Delivered), the alerting time-out running."""

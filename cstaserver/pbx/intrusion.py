@@ -75,10 +75,8 @@ class Intrusion:
         target, joined = self._target_call(call, intruder)
         for other in call.others(intruder):  # the waiting call at the target, if any
             self.core.remove_connection(call, other)
-            self.core.emit(
-                call.event(
-                    ConnectionCleared, EventCause.INTRUDE, gone=(other,), releasing_device=other
-                )
+            self.core.emit_call(
+                call, ConnectionCleared, EventCause.INTRUDE, gone=(other,), releasing_device=other
             )
         self.core.remove_connection(call, intruder)
         self.core.retire(call)
@@ -95,15 +93,14 @@ class Intrusion:
             ConnectionChange(d, joined.call_id, joined.call_id) for d in joined.others(intruder)
         ]
         changes.append(ConnectionChange(intruder, call.call_id, joined.call_id))
-        self.core.emit(
-            joined.event(
-                Conferenced,
-                EventCause.INTRUDE,
-                secondary_old_call_id=call.call_id,
-                new_call_id=joined.call_id,
-                conferencing_device=intruder,
-                added_party=intruder,
-                connections=changes,
-            )
+        self.core.emit_merging(
+            joined,
+            Conferenced,
+            EventCause.INTRUDE,
+            secondary_old_call_id=call.call_id,
+            new_call_id=joined.call_id,
+            conferencing_device=intruder,
+            added_party=intruder,
+            connections=changes,
         )
         return joined

@@ -70,14 +70,13 @@ class Network:
             return
         if call.called_device == number:  # the called device itself is beyond the trunk
             call.add_data(associated_called_device=self.rules.trunk_device)
-        self.steps.emit(
-            call.event(
-                NetworkReached,
-                EventCause.NORMAL,
-                trunk=self.rules.trunk_device,
-                called_device=number,
-                calling_device=call.calling_device,
-            )
+        self.steps.emit_call(
+            call,
+            NetworkReached,
+            EventCause.NORMAL,
+            trunk=self.rules.trunk_device,
+            called_device=number,
+            calling_device=call.calling_device,
         )
         digits = numbering.external_digits(number)
         if self.rules.busy_suffix and digits.endswith(self.rules.busy_suffix):

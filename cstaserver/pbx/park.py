@@ -81,24 +81,21 @@ class Parking:
             parking=parking,
         )
         call.last_redirection_device = parking
-        self.core.emit(
-            call.event(
-                Queued,
-                EventCause.PARK,
-                gone=(parking,),
-                queue=park_to,
-                calling_device=call.calling_device,
-                called_device=call.called_device,
-                number_queued=len(self.parked_at(park_to)),
-                last_redirection_device=parking,
-            )
+        self.core.emit_call(
+            call,
+            Queued,
+            EventCause.PARK,
+            gone=(parking,),
+            queue=park_to,
+            calling_device=call.calling_device,
+            called_device=call.called_device,
+            number_queued=len(self.parked_at(park_to)),
+            last_redirection_device=parking,
         )
         if park_to != parking:
             self.core.remove_connection(call, parking)
-            self.core.emit(
-                call.event(
-                    ConnectionCleared, EventCause.PARK, gone=(parking,), releasing_device=parking
-                )
+            self.core.emit_call(
+                call, ConnectionCleared, EventCause.PARK, gone=(parking,), releasing_device=parking
             )
         delay = self.settings().park_recall_seconds
         if delay > 0:
@@ -121,7 +118,7 @@ class Parking:
         call.called_device = parker
         call.last_redirection_device = parked_to
         call.delivery_cause = EventCause.RECALL
-        self.core.emit(
-            call.diverted(EventCause.RECALL, parked_to, parker, gone=(parked_to, parker))
+        self.core.emit_diverted(
+            call, EventCause.RECALL, parked_to, parker, gone=(parked_to, parker)
         )
         self.core.alert(call, parker, cause=EventCause.RECALL)

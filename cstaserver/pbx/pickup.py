@@ -80,8 +80,8 @@ class Pickup:
         call.redirections += 1
         if call.called_device is None:
             call.called_device = device
-        self.core.emit(
-            call.diverted(EventCause.CALL_PICKUP, device, requesting, gone=(device, requesting))
+        self.core.emit_diverted(
+            call, EventCause.CALL_PICKUP, device, requesting, gone=(device, requesting)
         )
         self.distribution.on_released(call, device, conn)
         self.core.add_connection(call, requesting, ConnectionState.ALERTING)

@@ -89,7 +89,7 @@ class Router:
         call.redirections += 1
         call.last_redirection_device = from_device
         call.delivery_cause = cause
-        self.steps.emit(call.diverted(cause, from_device, to, gone=(from_device,)))
+        self.steps.emit_diverted(call, cause, from_device, to, gone=(from_device,))
         self.offer(call, to)
 
     def _offer_extension(self, call: Call, info: DeviceInfo) -> None:

@@ -49,6 +49,7 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from cstaserver.pbx import waiting
+from cstaserver.pbx.bus import Interest
 from cstaserver.pbx.callback import CallBacks
 from cstaserver.pbx.calls import Call, Connection
 from cstaserver.pbx.campon import CampOn
@@ -240,8 +241,10 @@ class Switch:
         return self.core.connections_at(number)
 
     # -- subscriptions -----------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[object], None]) -> Callable[[], None]:
-        return self.core.bus.subscribe(callback)
+    def subscribe(
+        self, callback: Callable[[object], None], interest: Interest | None = None
+    ) -> Callable[[], None]:
+        return self.core.bus.subscribe(callback, interest)
 
     def subscribe_device(
         self, device: str, callback: Callable[[object], None]
@@ -416,7 +419,7 @@ class Switch:
             call.called_device = target
             if data is not NO_CALL_DATA:
                 call.add_data(correlator_data=correlator_data, user_data=user_data)
-                self.core.emit(call.event(CallInformation, EventCause.NORMAL, device=info.number))
+                self.core.emit_call(call, CallInformation, EventCause.NORMAL, device=info.number)
             self.core.originate(call, info.number, target)
             return (call.call_id, info.number)
         phone = self.core.appearances.phone_for_origination(info)
@@ -583,13 +586,13 @@ class Switch:
 
     def _hold(self, call: Call, conn: Connection, cause: EventCause) -> None:
         conn.move(ConnectionState.HOLD)
-        self.core.emit(call.event(Held, cause, holding_device=conn.device))
+        self.core.emit_call(call, Held, cause, holding_device=conn.device)
         self.recall.on_hold(call, conn)
 
     def _retrieve(self, call: Call, conn: Connection, cause: EventCause) -> None:
         conn.move(ConnectionState.CONNECTED)
         self.recall.on_retrieve(call, conn)
-        self.core.emit(call.event(Retrieved, cause, retrieving_device=conn.device))
+        self.core.emit_call(call, Retrieved, cause, retrieving_device=conn.device)
 
     def retrieve_call(
         self, call_id: str, device: str, *, cause: EventCause = EventCause.NORMAL
@@ -632,17 +635,16 @@ class Switch:
         held.delivery_cause = EventCause.TRANSFER
         changes = [ConnectionChange(d, held.call_id, held.call_id) for d in held_others]
         changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
-        self.core.emit(
-            held.event(
-                Transferred,
-                EventCause.TRANSFER,
-                gone=(number,),
-                secondary_old_call_id=active.call_id,
-                new_call_id=held.call_id,
-                transferring_device=number,
-                transferred_to_device=active_others[0],
-                connections=changes,
-            )
+        self.core.emit_merging(
+            held,
+            Transferred,
+            EventCause.TRANSFER,
+            gone=(number,),
+            secondary_old_call_id=active.call_id,
+            new_call_id=held.call_id,
+            transferring_device=number,
+            transferred_to_device=active_others[0],
+            connections=changes,
         )
         self.groups.on_released(held, number, hconn)
         self.groups.on_released(active, number, aconn)
@@ -666,17 +668,16 @@ class Switch:
         call.called_device = target
         call.last_redirection_device = info.number
         call.delivery_cause = EventCause.SINGLE_STEP_TRANSFER
-        self.core.emit(
-            call.event(
-                Transferred,
-                EventCause.SINGLE_STEP_TRANSFER,
-                gone=(info.number,),
-                secondary_old_call_id=None,
-                new_call_id=call.call_id,
-                transferring_device=info.number,
-                transferred_to_device=target,
-                connections=[ConnectionChange(d, call.call_id, call.call_id) for d in others],
-            )
+        self.core.emit_merging(
+            call,
+            Transferred,
+            EventCause.SINGLE_STEP_TRANSFER,
+            gone=(info.number,),
+            secondary_old_call_id=None,
+            new_call_id=call.call_id,
+            transferring_device=info.number,
+            transferred_to_device=target,
+            connections=[ConnectionChange(d, call.call_id, call.call_id) for d in others],
         )
         self.groups.on_released(call, info.number, conn)
         self.router.offer(call, target)
@@ -701,16 +702,15 @@ class Switch:
         self.core.join_restricted(held, active)
         changes = [ConnectionChange(d, held.call_id, held.call_id) for d in [number, *held_others]]
         changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
-        self.core.emit(
-            held.event(
-                Conferenced,
-                EventCause.CONFERENCE,
-                secondary_old_call_id=active.call_id,
-                new_call_id=held.call_id,
-                conferencing_device=number,
-                added_party=active_others[0] if active_others else None,
-                connections=changes,
-            )
+        self.core.emit_merging(
+            held,
+            Conferenced,
+            EventCause.CONFERENCE,
+            secondary_old_call_id=active.call_id,
+            new_call_id=held.call_id,
+            conferencing_device=number,
+            added_party=active_others[0] if active_others else None,
+            connections=changes,
         )
         return held.call_id
 
@@ -751,18 +751,15 @@ class Switch:
         added = self.core.add_connection(call, info.number, ConnectionState.CONNECTED)
         added.silent = bool(silent)
         cause = EventCause.SILENT_PARTICIPATION if silent else EventCause.SINGLE_STEP_CONFERENCE
-        self.core.emit(
-            call.event(
-                Conferenced,
-                cause,
-                secondary_old_call_id=None,
-                new_call_id=call.call_id,
-                conferencing_device=conferencing,
-                added_party=info.number,
-                connections=[
-                    ConnectionChange(d, call.call_id, call.call_id) for d in call.connections
-                ],
-            )
+        self.core.emit_merging(
+            call,
+            Conferenced,
+            cause,
+            secondary_old_call_id=None,
+            new_call_id=call.call_id,
+            conferencing_device=conferencing,
+            added_party=info.number,
+            connections=[ConnectionChange(d, call.call_id, call.call_id) for d in call.connections],
         )
         return (call.call_id, info.number)
 
@@ -855,7 +852,7 @@ class Switch:
             )
         if not digits or not set(digits) <= DIGITS:
             raise SwitchError(Refusal.BAD_ARGUMENT, f"bad digits {digits!r}")
-        self.core.emit(call.event(DigitsGenerated, cause, device=number, digits=digits))
+        self.core.emit_call(call, DigitsGenerated, cause, device=number, digits=digits)
 
     # -- call features (docs/call-features.md; hooks: waiting.py, recall.py) ------------------
     def set_message_waiting(self, device: str, on: bool) -> None:

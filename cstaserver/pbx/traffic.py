@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from cstaserver.pbx.bus import Interest
 from cstaserver.pbx.errors import Refusal, SwitchError
 from cstaserver.pbx.events import CallCleared, Delivered, Established, Failed
 from cstaserver.pbx.states import ConnectionState, EventCause
@@ -246,8 +247,10 @@ class TrafficGenerator:
         withheld = self.rng.random() < profile.withheld
         self.run.offered += 1
         failures: list[Failed] = []  # a call can fail while it is placed (a busy target)
+        wanted = Interest()
+        wanted.want_kind(Failed)
         unsubscribe = self.switch.subscribe(
-            lambda event: failures.append(event) if isinstance(event, Failed) else None
+            lambda event: failures.append(event) if isinstance(event, Failed) else None, wanted
         )
         try:
             call = self.switch.network.call_in(

@@ -14,7 +14,7 @@ class FakeSwitch:
     def __init__(self) -> None:
         self.subscribers: list = []
 
-    def subscribe(self, callback):
+    def subscribe(self, callback, interest=None):
         self.subscribers.append(callback)
         return lambda: self.subscribers.remove(callback)
 

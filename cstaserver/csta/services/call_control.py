@@ -11,6 +11,10 @@ Intrude (docs/call-pickup-park.md). Single Step Conference passes the device of
 ``activeCall`` as the requesting party (ConferencedEvent ``conferencingDevice``) and
 ``participationType`` silent. A ConnectionID with only a callID or only a deviceID is
 completed by ``common.connection`` with the states each service acts on.
+
+MakeCallResponse is rendered from a template per namespace (``codec.SlotTemplates``: the
+callID and the calling device as the client wrote it spliced into bytes encoded once): the
+same bytes as encoding the message, without building and walking it per call.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from cstaserver.csta.calldata import user_data_in
+from cstaserver.csta.codec import SlotTemplates
 from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.csta.messages import call_control
 from cstaserver.csta.services.common import (
@@ -28,7 +33,7 @@ from cstaserver.csta.services.common import (
     presenter,
 )
 from cstaserver.csta.services.registry import service
-from cstaserver.csta.types import AutoOriginate, ConnectionID, ParticipationType
+from cstaserver.csta.types import AutoOriginate, ConnectionID, DeviceID, ParticipationType
 from cstaserver.pbx.states import ConnectionState
 
 ALERTING = (ConnectionState.ALERTING, ConnectionState.INITIATED)  # rung, or prompted
@@ -40,6 +45,15 @@ FAILED = (ConnectionState.FAIL,)
 NOT_REACHED = (ConnectionState.FAIL, ConnectionState.CONNECTED)  # busy, or ringing out
 
 
+#: MakeCallResponse(callingDevice = callID + deviceID), per namespace
+_MADE = SlotTemplates(
+    lambda call_id, device: call_control.MakeCallResponse(
+        calling_device=ConnectionID(call_id=call_id, device_id=DeviceID(value=device))
+    ),
+    2,
+)
+
+
 def _pair(request: Any, held: ConnectionID, active: ConnectionID) -> tuple[str, str, str]:
     held_call, held_device = connection(request, held, states=HELD)
     active_call, active_device = connection(request, active, need_device=False, states=ACTIVE)
@@ -47,7 +61,7 @@ def _pair(request: Any, held: ConnectionID, active: ConnectionID) -> tuple[str, 
 
 
 @service(call_control.MakeCall)
-def make_call(request: Any) -> call_control.MakeCallResponse:
+def make_call(request: Any) -> bytes | call_control.MakeCallResponse:
     message: call_control.MakeCall = request.message
     calling = device_number(request, message.calling_device, ErrorValue.INVALID_CALLING_DEVICE)
     called = device_number(
@@ -61,6 +75,10 @@ def make_call(request: Any) -> call_control.MakeCallResponse:
         correlator_data=message.correlator_data,
         user_data=user_data_in(message.user_data),
     )
+    names = presenter(request)
+    text = "" if names.hidden else names.text(number)  # echo_connection's deviceID
+    if call_id and text:
+        return _MADE.render(request.namespace, call_id, text)
     return call_control.MakeCallResponse(calling_device=echo_connection(request, call_id, number))
 
 
