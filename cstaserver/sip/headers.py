@@ -548,6 +548,11 @@ class NameAddress:
     uri: str
     display_name: str | None = None
     params: Params = ()
+    tag: str | None = field(init=False, eq=False, repr=False)
+    """The ``tag`` parameter (From, To), found once when the value is parsed."""
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "tag", find_param(self.params, "tag"))
 
     @classmethod
     def parse(cls, value: str) -> NameAddress:
@@ -582,10 +587,6 @@ class NameAddress:
             raise HeaderSyntaxError(f"URI with headers must be in <> in {value!r}")
         return cls(_check_uri(uri), None, parse_params(semicolon + params))
 
-    @property
-    def tag(self) -> str | None:
-        return find_param(self.params, "tag")
-
     def param(self, name: str) -> str | None:
         return find_param(self.params, name)
 
@@ -603,6 +604,11 @@ class Via:
     port: int | None = None
     params: Params = ()
     protocol: str = "SIP/2.0"
+    branch: str | None = field(init=False, eq=False, repr=False)
+    """The ``branch`` parameter (the transaction's key), found once when parsed."""
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "branch", find_param(self.params, "branch"))
 
     @classmethod
     def parse(cls, value: str) -> Via:
@@ -635,10 +641,6 @@ class Via:
             params,
             f"{name.upper()}/{version}",
         )
-
-    @property
-    def branch(self) -> str | None:
-        return find_param(self.params, "branch")
 
     @property
     def sent_by(self) -> str:

@@ -107,14 +107,19 @@ class DialogTransport:
 
     # -- requests in ----------------------------------------------------------------------
     def answer(self, association: Association, body: bytes) -> Deferred:
-        """Run one CSTA request; the Deferred fires with the SipAnswer. Events it causes
-        are sent once the endpoint has sent that answer (next reactor turn)."""
+        """Run one CSTA request; the Deferred fires with the SipAnswer (before it is
+        returned, when the core answers at once). Events it causes are sent once the
+        endpoint has sent that answer (next reactor turn); an answer given at once with no
+        event waiting leaves nothing to wait for."""
         answer: Deferred = Deferred()
         self._answering += 1
         try:
             association.receive(body, answer)
         finally:
-            self.clock.callLater(0, self._release)
+            if answer.called and not self._queued:
+                self._answering -= 1
+            else:
+                self.clock.callLater(0, self._release)
         return answer
 
     def _release(self) -> None:
