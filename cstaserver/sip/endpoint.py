@@ -71,6 +71,9 @@ from cstaserver.sip.transaction import (
 ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "INFO", "OPTIONS", "UPDATE")
 SUPPORTED_OPTIONS = frozenset({"timer"})
 URI_SCHEMES = frozenset({"sip", "sips", "tel"})
+# the fixed header fields of our responses, rendered once
+ALLOW = ("Allow", ", ".join(ALLOWED_METHODS))
+SUPPORTED = ("Supported", ", ".join(sorted(SUPPORTED_OPTIONS)))
 
 
 def _session_expires_valid(instance: Any, attribute: Any, value: int | None) -> None:
@@ -343,15 +346,15 @@ class SipEndpoint:
         if method == "NOTIFY":
             return self._response(request, 489)
         if method not in ALLOWED_METHODS:
-            return self._response(request, 405, [("Allow", ", ".join(ALLOWED_METHODS))])
+            return self._response(request, 405, [ALLOW])
         if method == "OPTIONS":
             return self._response(
                 request,
                 200,
                 [
-                    ("Allow", ", ".join(ALLOWED_METHODS)),
+                    ALLOW,
                     ("Accept", ", ".join(self.config.accepted_content_types)),
-                    ("Supported", ", ".join(sorted(SUPPORTED_OPTIONS))),
+                    SUPPORTED,
                 ],
             )
         if request.body and request.content_type not in self.config.accepted_content_types:
@@ -525,8 +528,8 @@ class SipEndpoint:
             accepted.start_session_timer(interval)
             headers = [
                 ("Contact", f"<{accepted.local_contact}>"),
-                ("Allow", ", ".join(ALLOWED_METHODS)),
-                ("Supported", ", ".join(sorted(SUPPORTED_OPTIONS))),
+                ALLOW,
+                SUPPORTED,
                 *self._session_headers(interval),
             ]
             return self._answer(request, answer, headers, to_tag=accepted.local_tag)
