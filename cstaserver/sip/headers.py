@@ -17,7 +17,7 @@ a ``400 Bad Request``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 from attrs import evolve, field, frozen
@@ -225,7 +225,7 @@ class Headers:
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
         self._index: dict[str, list[str]] | None = None
-        self._parsed: dict[tuple[str, Callable[[str], Any], bool], Any] = {}
+        self._parsed: dict[Hashable, Any] = {}
         for name, value in items:
             self.add(name, value)
 
@@ -361,6 +361,15 @@ class Headers:
             else:
                 found = parsed_values[cache_key] = parse(self.get(name) or "")
         parsed_values[(name, parse, True)] = found
+        return cast(T, found)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, kept with the parsed values until the headers change (a value
+        derived from several fields, e.g. a transaction's key); it must be immutable."""
+        parsed_values = self._parsed
+        found = parsed_values.get(key, _MISSING)
+        if found is _MISSING:
+            found = parsed_values[key] = compute()
         return cast(T, found)
 
     def parse_all(self, name: str, parse: Callable[[str], T]) -> list[T]:
