@@ -88,6 +88,9 @@ class DialogTransport:
 
     # -- the core's side ------------------------------------------------------------------
     def write_message(self, data: bytes, correlation: object) -> None:
+        if correlation.__class__ is _PendingRequest:
+            correlation.settle(csta_answer(data))  # type: ignore[attr-defined]
+            return
         if isinstance(correlation, Deferred):
             correlation.callback(csta_answer(data))
             return
@@ -106,24 +109,29 @@ class DialogTransport:
             self.dialog.end(reason)
 
     # -- requests in ----------------------------------------------------------------------
-    def answer(self, association: Association, body: bytes, root: Any = None) -> Deferred:
-        """Run one CSTA request; the Deferred fires with the SipAnswer (before it is
-        returned, when the core answers at once). Events it causes are sent once the
+    def answer(
+        self, association: Association, body: bytes, root: Any = None
+    ) -> SipAnswer | Deferred:
+        """Run one CSTA request: its SipAnswer when the core answers at once (no Deferred
+        per request), else a Deferred firing with it. Events it causes are sent once the
         endpoint has sent that answer (next reactor turn); an answer given at once with no
         event waiting leaves nothing to wait for."""
-        answer: Deferred = Deferred()
+        pending = _PendingRequest()
         self._answering += 1
         try:
             if root is None:
-                association.receive(body, answer)
+                association.receive(body, pending)
             else:
-                association.receive(body, answer, root=root)
+                association.receive(body, pending, root=root)
         finally:
-            if answer.called and not self._queued:
+            if pending.answer is not None and not self._queued:
                 self._answering -= 1
             else:
                 self.clock.callLater(0, self._release)
-        return answer
+        if pending.answer is not None:
+            return pending.answer
+        pending.waiting = Deferred()
+        return pending.waiting
 
     def _release(self) -> None:
         self._answering -= 1
@@ -142,6 +150,23 @@ class DialogTransport:
     def _event_answered(self, response: Any) -> None:
         if not hasattr(response, "status"):
             self.unanswered_events += 1  # RequestTimeout: counted, nothing else (R1)
+
+
+class _PendingRequest:
+    """The correlation of one request handed to the core: the answer once the core gives
+    it, or the Deferred of the endpoint waiting for it (a core that answers later)."""
+
+    __slots__ = ("answer", "waiting")
+
+    def __init__(self) -> None:
+        self.answer: SipAnswer | None = None
+        self.waiting: Deferred | None = None
+
+    def settle(self, answer: SipAnswer) -> None:
+        if self.waiting is not None:
+            self.waiting.callback(answer)
+        else:
+            self.answer = answer
 
 
 def csta_answer(data: bytes) -> SipAnswer:

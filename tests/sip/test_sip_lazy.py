@@ -220,3 +220,58 @@ def test_grace_timer_moved_before_it_falls_due_and_restarted_in_its_grace() -> N
     timer.cancel()
     clock.advance(10)
     assert fired == [18 + 5 + EXPIRY_GRACE]
+
+
+class _Dialog:
+    terminated = False
+    remote_uri = "sip:alice@example.net"
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send_request(self, method: str, body: bytes, *args: Any) -> Deferred[Any]:
+        self.sent.append(body)
+        return Deferred()
+
+
+class _Association:
+    """Answers at once (and raises an event first), or keeps the correlation for later."""
+
+    def __init__(self, transport: Any, *, at_once: bool) -> None:
+        self.transport = transport
+        self.at_once = at_once
+        self.kept: list[object] = []
+
+    def receive(self, body: bytes, correlation: object, root: Any = None) -> None:
+        if self.at_once:
+            self.transport.write_message(b"<Event/>", None)
+            self.transport.write_message(b"<Answer/>", correlation)
+        else:
+            self.kept.append(correlation)
+
+
+def test_tr87_answer_at_once_is_a_plain_value_and_its_events_follow_it() -> None:
+    from cstaserver.sip.tr87 import DialogTransport
+
+    clock, dialog = Clock(), _Dialog()
+    transport = DialogTransport(dialog, clock)
+    answer = transport.answer(_Association(transport, at_once=True), b"<x/>")  # type: ignore[arg-type]
+    assert isinstance(answer, SipAnswer) and answer.body == b"<Answer/>"
+    assert dialog.sent == []  # the event waits for the answer to be sent
+    clock.advance(0)
+    assert dialog.sent == [b"<Event/>"]
+
+
+def test_tr87_answer_given_later_fires_a_deferred() -> None:
+    from cstaserver.sip.tr87 import DialogTransport
+
+    clock, dialog = Clock(), _Dialog()
+    transport = DialogTransport(dialog, clock)
+    association = _Association(transport, at_once=False)
+    answer = transport.answer(association, b"<x/>")  # type: ignore[arg-type]
+    assert isinstance(answer, Deferred)
+    got: list[Any] = []
+    answer.addCallback(got.append)
+    clock.advance(0)
+    transport.write_message(b"<Later/>", association.kept[0])
+    assert [a.body for a in got] == [b"<Later/>"]
