@@ -82,3 +82,16 @@ def test_builtin_time_goes_to_its_callers_layer() -> None:
     assert abs(split["SIP parse (RFC 3261 messages)"] - 2.0) < 1e-9
     assert abs(split["switch (pbx)"] - 1.0) < 1e-9
     assert profiling.layer_of(send, stats) == {"transport writes (socket send)": 0.5}
+
+
+def test_cpu_time_reads_the_process_user_and_system_seconds() -> None:
+    import os
+    import time
+
+    import cpu_time
+
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:  # a little work, bounded
+        pass
+    # /proc counts in clock ticks (10 ms): the two clocks agree within a few of them
+    assert abs(cpu_time.cpu_seconds(os.getpid()) - time.process_time()) < 0.05

@@ -153,8 +153,9 @@ class Association:
         return self.session if self.session is not None else self
 
     # -- from the transport ---------------------------------------------------------------
-    def receive(self, body: bytes, correlation: object) -> None:
-        """Handle one CSTA message body; answer exactly once through the transport."""
+    def receive(self, body: bytes, correlation: object, root: Any = None) -> None:
+        """Handle one CSTA message body; answer exactly once through the transport.
+        ``root``: the body as the transport parsed it already (safe parser), if it did."""
         if self.closed:
             return
         tracer = self.core.tracer
@@ -163,7 +164,10 @@ class Association:
         self.requests += 1
         self._hold += 1
         try:
-            self.core.dispatch(self, body, correlation, self._answer)
+            if root is None:
+                self.core.dispatch(self, body, correlation, self._answer)
+            else:
+                self.core.dispatch(self, body, correlation, self._answer, root=root)
         finally:
             self._hold -= 1
             if not self._hold:

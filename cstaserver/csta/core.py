@@ -252,12 +252,21 @@ class CstaCore:
 
     # -- requests -------------------------------------------------------------------------
     def dispatch(
-        self, association: Association, body: bytes, correlation: object, answer: Writer
+        self,
+        association: Association,
+        body: bytes,
+        correlation: object,
+        answer: Writer,
+        root: Any = None,
     ) -> None:
+        """Answer one request. ``root``: the body already parsed by the transport with
+        :func:`parse_document` (TR/87 checks the XML is well-formed first), used when the
+        body is within the size limit instead of parsing it a second time."""
         started = perf_counter() if self.observer is not None else 0.0
         fallback_ns = association.namespace or DEFAULT_NAMESPACE
         try:
-            root = parse_document(body, max_bytes=self.limits.max_message_bytes)
+            if root is None or len(body) > self.limits.max_message_bytes:
+                root = parse_document(body, max_bytes=self.limits.max_message_bytes)
             # the session check comes before the request is decoded: a client that needs a
             # session and has none learns nothing about a request's parameters
             check = getattr(self.sessions, "refusal_for_root", None)

@@ -27,17 +27,26 @@ class GraceTimer:
         self._clock = clock
         self._expire = expire
         self._call: Any = None
+        self._in_grace = False
 
     def start(self, delay: float) -> None:
-        """(Re)start: the expiry is ``delay`` seconds (and the grace) from now."""
+        """(Re)start: the expiry is ``delay`` seconds (and the grace) from now. A timer
+        restarted before it fell due is moved (``IDelayedCall.reset``: a keep-alive per
+        request costs no new call and leaves no cancelled one to the reactor)."""
+        call = self._call
+        if call is not None and not self._in_grace and call.active():
+            call.reset(delay)
+            return
         self.cancel()
         self._call = self._clock.callLater(delay, self._due)
 
     def _due(self) -> None:
+        self._in_grace = True
         self._call = self._clock.callLater(EXPIRY_GRACE, self._fire)
 
     def _fire(self) -> None:
         self._call = None
+        self._in_grace = False
         self._expire()
 
     def active(self) -> bool:
@@ -47,3 +56,4 @@ class GraceTimer:
         if self._call is not None and self._call.active():
             self._call.cancel()
         self._call = None
+        self._in_grace = False

@@ -41,7 +41,7 @@ from types import MappingProxyType
 from typing import Any
 
 from attrs import field, frozen
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -71,6 +71,9 @@ from cstaserver.sip.transaction import (
 ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "INFO", "OPTIONS", "UPDATE")
 SUPPORTED_OPTIONS = frozenset({"timer"})
 URI_SCHEMES = frozenset({"sip", "sips", "tel"})
+# the fixed header fields of our responses, rendered once
+ALLOW = ("Allow", ", ".join(ALLOWED_METHODS))
+SUPPORTED = ("Supported", ", ".join(sorted(SUPPORTED_OPTIONS)))
 
 
 def _session_expires_valid(instance: Any, attribute: Any, value: int | None) -> None:
@@ -342,15 +345,15 @@ class SipEndpoint:
         if method == "NOTIFY":
             return self._response(request, 489)
         if method not in ALLOWED_METHODS:
-            return self._response(request, 405, [("Allow", ", ".join(ALLOWED_METHODS))])
+            return self._response(request, 405, [ALLOW])
         if method == "OPTIONS":
             return self._response(
                 request,
                 200,
                 [
-                    ("Allow", ", ".join(ALLOWED_METHODS)),
+                    ALLOW,
                     ("Accept", ", ".join(self.config.accepted_content_types)),
-                    ("Supported", ", ".join(sorted(SUPPORTED_OPTIONS))),
+                    SUPPORTED,
                 ],
             )
         if request.body and request.content_type not in self.config.accepted_content_types:
@@ -392,27 +395,50 @@ class SipEndpoint:
         call: Callable[[], Any],
         finish: Callable[[SipAnswer], SipResponse | None],
     ) -> None:
-        """Ask the application, then answer the transaction when it is done."""
-        result = maybeDeferred(call)
-        result.addCallback(coerce_answer)
-        result.addErrback(self._application_failed, request)
-        result.addCallback(finish)
-        result.addCallback(self._deliver, transaction)
-        result.addErrback(
-            lambda failure: self.log.failure(
-                "cannot answer {method}", failure, method=request.method
-            )
-        )
+        """Ask the application, then answer the transaction when it is done: at once when
+        it answered at once (a plain value, or a Deferred that has fired already: no
+        callback chain per request), else when its Deferred fires."""
+        try:
+            result = call()
+        except Exception:
+            result = Failure()
+        if not isinstance(result, Deferred):
+            self._settle(transaction, request, result, finish)
+            return
+        outcome: list[Any] = []
+        result.addBoth(outcome.append)
+        if outcome:
+            self._settle(transaction, request, outcome[0], finish)
+        else:
+            result.addCallback(lambda _: self._settle(transaction, request, outcome[0], finish))
+
+    def _settle(
+        self,
+        transaction: ServerTransaction,
+        request: SipRequest,
+        outcome: Any,
+        finish: Callable[[SipAnswer], SipResponse | None],
+    ) -> None:
+        """Answer ``transaction`` with what the application gave (a 500 for a failure or
+        for something that is not an answer); never raises."""
+        try:
+            if isinstance(outcome, Failure):
+                answer = self._application_failed(outcome, request)
+            else:
+                try:
+                    answer = coerce_answer(outcome)
+                except Exception:
+                    answer = self._application_failed(Failure(), request)
+            response = finish(answer)
+            if response is not None:
+                transaction.respond(response)
+        except Exception:
+            self.log.failure("cannot answer {method}", method=request.method)
 
     def _application_failed(self, failure: Failure, request: SipRequest) -> SipAnswer:
         self.stats["application errors"] += 1
         self.log.failure("application failed on {method}", failure, method=request.method)
         return SipAnswer(500)
-
-    @staticmethod
-    def _deliver(response: SipResponse | None, transaction: ServerTransaction) -> None:
-        if response is not None:
-            transaction.respond(response)
 
     def _answer(
         self,
@@ -501,8 +527,8 @@ class SipEndpoint:
             accepted.start_session_timer(interval)
             headers = [
                 ("Contact", f"<{accepted.local_contact}>"),
-                ("Allow", ", ".join(ALLOWED_METHODS)),
-                ("Supported", ", ".join(sorted(SUPPORTED_OPTIONS))),
+                ALLOW,
+                SUPPORTED,
                 *self._session_headers(interval),
             ]
             return self._answer(request, answer, headers, to_tag=accepted.local_tag)

@@ -17,7 +17,7 @@ a ``400 Bad Request``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 from attrs import evolve, field, frozen
@@ -39,6 +39,15 @@ _URI_FORBIDDEN_RE = re.compile(r"[\s<>\"]")
 _QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
 _QUOTED_STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _CSEQ_RE = re.compile(f"([0-9]+)\\s+([{_TOKEN_CHARS}]+)")
+# The usual shapes, recognised by one regular expression each (no blanks, no quotes, no
+# display name); anything else takes the general path, which is the reference.
+_PLAIN_PARAMS = f'(?:;[{_TOKEN_CHARS}]+(?:=[^\\s";,]+)?)*'
+_PLAIN_PARAMS_RE = re.compile(_PLAIN_PARAMS)
+_PLAIN_NAME_ADDR_RE = re.compile(f'<([A-Za-z][A-Za-z0-9+.\\-]*:[^<>"\\s]*)>({_PLAIN_PARAMS})')
+_PLAIN_VIA_RE = re.compile(
+    f"SIP/2\\.0/([A-Za-z]+) ([A-Za-z0-9.\\-_]+|\\[[0-9A-Fa-f:.]+\\])(?::([0-9]{{1,5}}))?"
+    f"({_PLAIN_PARAMS})"
+)
 
 MAX_CSEQ = 2**31 - 1
 """RFC 3261 §8.1.1.5: the sequence number must be expressible as a 32-bit unsigned
@@ -216,9 +225,27 @@ class Headers:
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
         self._index: dict[str, list[str]] | None = None
-        self._parsed: dict[tuple[str, Callable[[str], Any], bool], Any] = {}
+        self._parsed: dict[Hashable, Any] = {}
         for name, value in items:
             self.add(name, value)
+
+    @classmethod
+    def parsed(
+        cls, items: list[tuple[str, str]], index: dict[str, list[str]] | None = None
+    ) -> Headers:
+        """Headers whose names are canonical tokens and whose values hold no CR or LF (as
+        the message parser and a response's copy of its request's fields know they are),
+        with their index (values by lower-case canonical name) when the parser built it in
+        the same pass over the field lines, else built on the first look-up."""
+        headers = cls()
+        headers._items = items
+        headers._index = index
+        return headers
+
+    def index(self) -> Mapping[str, list[str]]:
+        """Every value by the lower-case canonical name of its header, in order (one
+        look-up for a caller reading several fields; the lists are not to be changed)."""
+        return self._lookup()
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(list(self._items))
@@ -268,6 +295,21 @@ class Headers:
             raise ValueError(f"invalid header field {name!r}: {value!r}")
         self._items.append((canonical_name(name), value))
         self._changed()
+
+    def extend(self, fields: Iterable[tuple[str, str]]) -> None:
+        """:meth:`add` each of ``fields`` (names are checked and made canonical, a CR or LF
+        in a value is refused), the index rebuilt once."""
+        checked: list[tuple[str, str]] = []
+        for name, value in fields:
+            canonical = _KNOWN_SPELLINGS.get(name)
+            if canonical is None:
+                if not TOKEN_RE.fullmatch(name):
+                    raise ValueError(f"invalid header field {name!r}: {value!r}")
+                canonical = canonical_name(name)
+            if "\r" in value or "\n" in value:
+                raise ValueError(f"invalid header field {name!r}: {value!r}")
+            checked.append((canonical, value))
+        self.extend_checked(checked)
 
     def extend_checked(self, fields: Iterable[tuple[str, str]]) -> None:
         """Append fields whose names are already canonical (:func:`canonical_name`) tokens and
@@ -319,6 +361,15 @@ class Headers:
             else:
                 found = parsed_values[cache_key] = parse(self.get(name) or "")
         parsed_values[(name, parse, True)] = found
+        return cast(T, found)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, kept with the parsed values until the headers change (a value
+        derived from several fields, e.g. a transaction's key); it must be immutable."""
+        parsed_values = self._parsed
+        found = parsed_values.get(key, _MISSING)
+        if found is _MISSING:
+            found = parsed_values[key] = compute()
         return cast(T, found)
 
     def parse_all(self, name: str, parse: Callable[[str], T]) -> list[T]:
@@ -430,6 +481,8 @@ def parse_params(text: str) -> Params:
     """Parse ``;name[=value]`` parameters (generic-param, §25.1), LWS allowed around ``=``.
 
     ``text`` is what follows the element, starting with ``;`` (or empty)."""
+    if _PLAIN_PARAMS_RE.fullmatch(text):
+        return _plain_params(text)
     text = text.strip(" \t")
     if not text:
         return ()
@@ -452,6 +505,16 @@ def parse_params(text: str) -> Params:
             raise HeaderSyntaxError(f"invalid parameter value {raw!r}")
         params.append((name, value))
     return tuple(params)
+
+
+def _plain_params(text: str) -> Params:
+    """The parameters of a text :data:`_PLAIN_PARAMS_RE` matches (no blanks, no quotes)."""
+    if not text:
+        return ()
+    return tuple(
+        (name, value if equals else None)
+        for name, equals, value in (raw.partition("=") for raw in text[1:].split(";"))
+    )
 
 
 def format_params(params: Params) -> str:
@@ -494,9 +557,17 @@ class NameAddress:
     uri: str
     display_name: str | None = None
     params: Params = ()
+    tag: str | None = field(init=False, eq=False, repr=False)
+    """The ``tag`` parameter (From, To), found once when the value is parsed."""
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "tag", find_param(self.params, "tag"))
 
     @classmethod
     def parse(cls, value: str) -> NameAddress:
+        plain = _PLAIN_NAME_ADDR_RE.fullmatch(value)  # <uri>;params, the usual form
+        if plain is not None:
+            return cls(plain.group(1), None, _plain_params(plain.group(2)))
         text = value.strip(" \t")
         display: str | None = None
         if text.startswith('"'):
@@ -525,10 +596,6 @@ class NameAddress:
             raise HeaderSyntaxError(f"URI with headers must be in <> in {value!r}")
         return cls(_check_uri(uri), None, parse_params(semicolon + params))
 
-    @property
-    def tag(self) -> str | None:
-        return find_param(self.params, "tag")
-
     def param(self, name: str) -> str | None:
         return find_param(self.params, name)
 
@@ -546,9 +613,24 @@ class Via:
     port: int | None = None
     params: Params = ()
     protocol: str = "SIP/2.0"
+    branch: str | None = field(init=False, eq=False, repr=False)
+    """The ``branch`` parameter (the transaction's key), found once when parsed."""
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "branch", find_param(self.params, "branch"))
 
     @classmethod
     def parse(cls, value: str) -> Via:
+        plain = _PLAIN_VIA_RE.fullmatch(value)  # SIP/2.0/TCP host:port;params, the usual form
+        if plain is not None and (plain.group(3) is None or int(plain.group(3)) <= 65535):
+            transport, host, port, params = plain.groups()
+            return cls(
+                transport.upper(),
+                host,
+                int(port) if port else None,
+                _plain_params(params),
+                "SIP/2.0",
+            )
         parts = _scan(value, ";", angle=False)
         match = _SENT_PROTOCOL_RE.fullmatch(parts[0])
         if match is None:
@@ -568,10 +650,6 @@ class Via:
             params,
             f"{name.upper()}/{version}",
         )
-
-    @property
-    def branch(self) -> str | None:
-        return find_param(self.params, "branch")
 
     @property
     def sent_by(self) -> str:

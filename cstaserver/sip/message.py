@@ -75,9 +75,8 @@ _DATE_RE = re.compile(
 """RFC 3261 §20.17: an RFC 1123 date, always in GMT."""
 _SINGLE_HEADERS = ("From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Type")
 _REQUIRED_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
-_ADDRESS_HEADERS = ("From", "To", "Route", "Record-Route")
-_SINGLE_KEYS = tuple(name.lower() for name in _SINGLE_HEADERS)
-_REQUIRED_KEYS = tuple(name.lower() for name in _REQUIRED_HEADERS)
+_SINGLE_FIELDS = tuple((name, name.lower()) for name in _SINGLE_HEADERS)
+_REQUIRED_FIELDS = tuple((name, name.lower()) for name in _REQUIRED_HEADERS)
 
 
 class SipParseError(Exception):
@@ -221,26 +220,49 @@ def make_response(
 
     Via (all, in order), From, Call-ID and CSeq are copied verbatim; To too, with
     ``;tag=to_tag`` added when it has no tag yet. Works on a request that failed
-    validation (whatever is present is copied)."""
-    response = SipResponse(status, reason if reason is not None else REASON_PHRASES.get(status, ""))
-    copied: list[tuple[str, str]] = []
-    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-        for value in request.headers.get_all(name):
-            if name == "To" and to_tag is not None and not _has_tag(value):
-                value = f"{value};tag={to_tag}"
-            copied.append((name, value))
+    validation (whatever is present is copied). The copied values are the request's
+    field values as received (no CR or LF: the parser split the lines), nothing is
+    parsed again but the To (the parsed one the request keeps, when it has it)."""
     # the request's values went through its Headers (no CR or LF); a to-tag is a token
     if to_tag is not None and ("\r" in to_tag or "\n" in to_tag):
         raise ValueError(f"invalid To tag {to_tag!r}")
-    response.headers.extend_checked(copied)
-    for name, value in headers:
-        response.headers.add(name, value)
-    response.body = body
+    index = request.headers.index()
+    copied: list[tuple[str, str]] = []
+    for name, key in _COPIED_HEADERS:
+        values = index.get(key)
+        if not values:
+            continue
+        if key == "to" and to_tag is not None:
+            for position, value in enumerate(values):
+                if not _has_tag(request, value, position):
+                    value = f"{value};tag={to_tag}"
+                copied.append((name, value))
+        else:
+            copied.extend((name, value) for value in values)
+    response = SipResponse(
+        status,
+        reason if reason is not None else REASON_PHRASES.get(status, ""),
+        Headers.parsed(copied),
+        body,
+    )
+    if headers:
+        response.headers.extend(headers)
     return response
 
 
-def _has_tag(to_value: str) -> bool:
+_COPIED_HEADERS = (
+    ("Via", "via"),
+    ("From", "from"),
+    ("To", "to"),
+    ("Call-ID", "call-id"),
+    ("CSeq", "cseq"),
+)
+
+
+def _has_tag(request: SipRequest, to_value: str, position: int) -> bool:
     try:
+        if position == 0:
+            return request.to_tag is not None  # parsed once per request, kept
         return NameAddress.parse(to_value).tag is not None
     except HeaderSyntaxError:
         return ";tag=" in to_value.replace(" ", "").lower()
@@ -289,10 +311,12 @@ def _header_lines(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
     return fields
 
 
-def _field_kind(name: str) -> tuple[str, bool]:
-    """A header name's canonical spelling, and whether it is a comma-separated list."""
+def _field_kind(name: str) -> tuple[str, str, bool]:
+    """A header name's canonical spelling, its index key (that, lower-cased), and whether
+    it is a comma-separated list."""
     canonical = canonical_name(name)
-    return canonical, canonical.lower() in LIST_HEADERS
+    key = canonical.lower()
+    return canonical, key, key in LIST_HEADERS
 
 
 # the usual spellings, worked out once (names read from the network never make it grow)
@@ -300,8 +324,81 @@ _FIELD_KINDS = {name: _field_kind(name) for name in KNOWN_SPELLINGS}
 
 
 def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | None]:
-    """Start line and headers; returns the message (no body) and its Content-Length."""
+    """Start line and headers; returns the message (no body) and its Content-Length.
+
+    The usual head (CRLF line ends, no folded lines, no field the limits could refuse) is
+    read in one pass that splits each line at its colon and files the value under its
+    header at once; any other head, and any head that pass finds fault with, is read by
+    :func:`_parse_head_general`, which gives the answer to every fault."""
     text = head.decode("utf-8", "surrogateescape")
+    lines = text.split("\r\n")
+    breaks = len(lines) - 1
+    if (
+        len(text) <= limits.max_line_length
+        and breaks <= limits.max_headers
+        and text.count("\n") == breaks
+        and text.count("\r") == breaks
+        and "\n " not in text
+        and "\n\t" not in text
+    ):
+        parsed = _parse_plain_head(lines)
+        if parsed is not None:
+            return parsed
+    return _parse_head_general(text, limits)
+
+
+def _parse_plain_head(lines: list[str]) -> tuple[SipMessage, int | None] | None:
+    """:func:`_parse_head` for a head of CRLF-ended, unfolded lines; None when something is
+    wrong with it (the general reading then says what)."""
+    try:
+        message = _parse_start_line(lines[0])
+    except SipParseError:
+        return None
+    items: list[tuple[str, str]] = []
+    index: dict[str, list[str]] = {}
+    lengths: list[str] = []
+    kinds = _FIELD_KINDS
+    for number in range(1, len(lines)):
+        line = lines[number]
+        name, _, value = line.partition(":")
+        kind = kinds.get(name)
+        if kind is None:
+            field_match = _FIELD_RE.match(line)  # a token, optional blanks, the colon
+            if field_match is None or line[:1] in (" ", "\t"):
+                return None
+            name = field_match.group(1)
+            value = line[field_match.end() :]
+            kind = kinds.get(name) or _field_kind(name)
+        canonical, key, is_list = kind
+        value = value.strip(" \t")
+        if key == "content-length":
+            lengths.append(value)
+            continue
+        values = index.get(key)
+        if values is None:
+            values = index[key] = []
+        if is_list and ("," in value or '"' in value):
+            try:
+                elements = split_list(value)
+            except HeaderSyntaxError:
+                return None
+            items.extend((canonical, element) for element in elements)
+            values.extend(elements)
+        else:
+            items.append((canonical, value))
+            values.append(value)
+    message.headers = Headers.parsed(items, index)
+    if not lengths:
+        return message, None
+    if len(lengths) > 1 and len(set(lengths)) > 1:
+        return None
+    if not lengths[0].isdigit() or not lengths[0].isascii():
+        return None
+    return message, int(lengths[0])
+
+
+def _parse_head_general(text: str, limits: ParserLimits) -> tuple[SipMessage, int | None]:
+    """:func:`_parse_head` for any head: LF-only line ends, folded lines, the limits."""
     lines = _LINE_SPLIT_RE.split(text)
     try:
         message = _parse_start_line(lines[0])
@@ -314,7 +411,7 @@ def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | No
         fields: list[tuple[str, str]] = []
         for name, value in _header_lines(lines[1:], limits):
             known = _FIELD_KINDS.get(name)
-            canonical, is_list = known if known is not None else _field_kind(name)
+            canonical, _, is_list = known if known is not None else _field_kind(name)
             if canonical == "Content-Length":
                 lengths.append(value)
             elif is_list:
@@ -355,39 +452,52 @@ def _check_number(message: SipMessage, name: str, maximum: int) -> None:
 
 
 def validate(message: SipMessage) -> None:
-    """Check the fields a UA relies on (§8.1.1, §8.2.2); raise :class:`SipParseError`."""
+    """Check the fields a UA relies on (§8.1.1, §8.2.2); raise :class:`SipParseError`.
+
+    Parsed here (and kept for the layers that read them): CSeq, the top Via (the
+    transaction's key), From and To (the dialog's tags), Record-Route and Route, and the
+    Contact of the requests whose Contact is read (:data:`_CONTACT_READERS`) and of
+    every response. The other Via elements are only ever copied into responses as
+    received and are not parsed (RFC 3261 §8.2: a UAS examines what it processes)."""
     headers = message.headers
-    for name, count in zip(_REQUIRED_HEADERS, headers.counts(_REQUIRED_KEYS), strict=True):
-        if not count:
+    index = headers.index()
+    for name, key in _REQUIRED_FIELDS:
+        if not index.get(key):
             raise SipParseError(400, f"missing {name}", message)
-    for name, count in zip(_SINGLE_HEADERS, headers.counts(_SINGLE_KEYS), strict=True):
-        if count > 1:
+    for name, key in _SINGLE_FIELDS:
+        values = index.get(key)
+        if values is not None and len(values) > 1:
             raise SipParseError(400, f"more than one {name}", message)
+    is_request = isinstance(message, SipRequest)
     try:
         cseq = message.cseq
-        _ = message.vias  # parsed once here, kept for the transaction layer
-        for name in _ADDRESS_HEADERS:
-            headers.parse_all(name, NameAddress.parse)
-        contacts = headers.get_all("Contact")
-        if any(value.strip() == "*" for value in contacts):
-            for value in contacts:
-                if value.strip() != "*":
-                    NameAddress.parse(value)
-        elif contacts:
-            headers.parse_all("Contact", NameAddress.parse)  # kept for the dialog layer
+        _ = message.top_via  # parsed once here, kept for the transaction layer
+        _ = message.from_address  # and these for the dialog layer
+        _ = message.to_address
+        for key in ("route", "record-route"):
+            if key in index:
+                headers.parse_all(key, NameAddress.parse)
+        contacts = index.get("contact")
+        if contacts and (not is_request or message.method in _CONTACT_READERS):
+            if any(value.strip() == "*" for value in contacts):
+                for value in contacts:
+                    if value.strip() != "*":
+                        NameAddress.parse(value)
+            else:
+                headers.parse_all("Contact", NameAddress.parse)  # kept for the dialog layer
     except HeaderSyntaxError as error:
         raise SipParseError(400, str(error), message) from None
-    content_type = message.headers.get("Content-Type")
-    if content_type is not None and not re.fullmatch(
-        r"[A-Za-z0-9\-.!%*_+`'~]+\s*/\s*[A-Za-z0-9\-.!%*_+`'~]+\s*(;.*)?", content_type, re.DOTALL
-    ):
-        raise SipParseError(400, f"invalid Content-Type {content_type[:40]!r}", message)
-    date = message.headers.get("Date")
-    if date is not None and not _DATE_RE.fullmatch(date):
-        raise SipParseError(400, f"invalid Date {date[:40]!r}", message)
-    _check_number(message, "Max-Forwards", 255)
-    _check_number(message, "Expires", 2**32 - 1)
-    if isinstance(message, SipRequest):
+    content_type = index.get("content-type")
+    if content_type is not None and not _CONTENT_TYPE_RE.fullmatch(content_type[0]):
+        raise SipParseError(400, f"invalid Content-Type {content_type[0][:40]!r}", message)
+    date = index.get("date")
+    if date is not None and not _DATE_RE.fullmatch(date[0]):
+        raise SipParseError(400, f"invalid Date {date[0][:40]!r}", message)
+    if "max-forwards" in index:
+        _check_number(message, "Max-Forwards", 255)
+    if "expires" in index:
+        _check_number(message, "Expires", 2**32 - 1)
+    if is_request:
         if message.version != "SIP/2.0":
             raise SipParseError(505, f"version {message.version}", message)
         if cseq.method != message.method:
@@ -397,6 +507,15 @@ def validate(message: SipMessage) -> None:
             and "?" in message.uri.rpartition("@")[2]
         ):
             raise SipParseError(400, "escaped headers in the Request-URI", message)
+
+
+_CONTACT_READERS = frozenset({"INVITE", "UPDATE", "REGISTER", "SUBSCRIBE", "NOTIFY", "REFER"})
+"""Requests whose Contact a UAS reads (a target refresh or a registration: RFC 3261
+§12.1.1, §12.2.2, §10.3; RFC 3311, 6665, 3515); in the others Contact goes unread."""
+
+_CONTENT_TYPE_RE = re.compile(
+    r"[A-Za-z0-9\-.!%*_+`'~]+\s*/\s*[A-Za-z0-9\-.!%*_+`'~]+\s*(;.*)?", re.DOTALL
+)
 
 
 def _check_size(message: SipMessage, size: int, limits: ParserLimits) -> None:

@@ -88,6 +88,9 @@ class DialogTransport:
 
     # -- the core's side ------------------------------------------------------------------
     def write_message(self, data: bytes, correlation: object) -> None:
+        if correlation.__class__ is _PendingRequest:
+            correlation.settle(csta_answer(data))  # type: ignore[attr-defined]
+            return
         if isinstance(correlation, Deferred):
             correlation.callback(csta_answer(data))
             return
@@ -106,16 +109,29 @@ class DialogTransport:
             self.dialog.end(reason)
 
     # -- requests in ----------------------------------------------------------------------
-    def answer(self, association: Association, body: bytes) -> Deferred:
-        """Run one CSTA request; the Deferred fires with the SipAnswer. Events it causes
-        are sent once the endpoint has sent that answer (next reactor turn)."""
-        answer: Deferred = Deferred()
+    def answer(
+        self, association: Association, body: bytes, root: Any = None
+    ) -> SipAnswer | Deferred:
+        """Run one CSTA request: its SipAnswer when the core answers at once (no Deferred
+        per request), else a Deferred firing with it. Events it causes are sent once the
+        endpoint has sent that answer (next reactor turn); an answer given at once with no
+        event waiting leaves nothing to wait for."""
+        pending = _PendingRequest()
         self._answering += 1
         try:
-            association.receive(body, answer)
+            if root is None:
+                association.receive(body, pending)
+            else:
+                association.receive(body, pending, root=root)
         finally:
-            self.clock.callLater(0, self._release)
-        return answer
+            if pending.answer is not None and not self._queued:
+                self._answering -= 1
+            else:
+                self.clock.callLater(0, self._release)
+        if pending.answer is not None:
+            return pending.answer
+        pending.waiting = Deferred()
+        return pending.waiting
 
     def _release(self) -> None:
         self._answering -= 1
@@ -136,24 +152,43 @@ class DialogTransport:
             self.unanswered_events += 1  # RequestTimeout: counted, nothing else (R1)
 
 
+class _PendingRequest:
+    """The correlation of one request handed to the core: the answer once the core gives
+    it, or the Deferred of the endpoint waiting for it (a core that answers later)."""
+
+    __slots__ = ("answer", "waiting")
+
+    def __init__(self) -> None:
+        self.answer: SipAnswer | None = None
+        self.waiting: Deferred | None = None
+
+    def settle(self, answer: SipAnswer) -> None:
+        if self.waiting is not None:
+            self.waiting.callback(answer)
+        else:
+            self.answer = answer
+
+
 def csta_answer(data: bytes) -> SipAnswer:
     """200 OK carrying the CSTA answer; without a body for a request that has no positive
     response."""
     return SipAnswer(200, data, CSTA_XML) if data else SipAnswer(200)
 
 
-def not_well_formed(body: bytes) -> SipAnswer | None:
-    """400 for a body that is not well-formed XML (or carries a DTD): a SIP problem
-    (docs/protocol-notes.md T4). A well-formed body that is not a valid CSTA request is the core's
-    to answer (200 OK with ``CSTAErrorCode``); so is its size."""
+def checked_body(body: bytes) -> tuple[SipAnswer | None, Any]:
+    """A 400 for a body that is not well-formed XML (or carries a DTD): a SIP problem
+    (docs/protocol-notes.md T4); else no refusal and the parsed root (None for an empty
+    body), which the core then uses instead of parsing the body a second time. A
+    well-formed body that is not a valid CSTA request is the core's to answer (200 OK with
+    ``CSTAErrorCode``); so is its size."""
     if not body.strip():
-        return None
+        return None, None
     try:
-        parse_document(body, max_bytes=len(body))
+        root = parse_document(body, max_bytes=len(body))
     except XmlRejected as rejected:
         log.info("400 to a body that is not well-formed XML: {reason}", reason=rejected.reason)
-        return SipAnswer(400, reason="Malformed CSTA XML")
-    return None
+        return SipAnswer(400, reason="Malformed CSTA XML"), None
+    return None, root
 
 
 def line_of(body: bytes, numbering: Any) -> tuple[str, str] | None:
@@ -220,14 +255,14 @@ class Tr87Application:
 
     def dialog_requested(self, dialog: Any, invite: Any) -> Any:
         body = invite.body or b""
-        refusal = not_well_formed(body)
+        refusal, root = checked_body(body)
         if refusal is not None:
             return refusal
         if dialog.confirmed:  # re-INVITE: refresh, keep the association and monitors
             state = dialog.context
             self._active(state)
             if body.strip() and state is not None:
-                return state.transport.answer(state.association, body)
+                return state.transport.answer(state.association, body, root)
             return SipAnswer(200)
         busy = SipAnswer(503, headers=(("Retry-After", str(BUSY_RETRY_AFTER)),))
         if association_limit_reached(self.core):
@@ -251,7 +286,7 @@ class Tr87Application:
             self._claim_line(number, dialog)
         if not body.strip():
             return SipAnswer(200)
-        return transport.answer(state.association, body)
+        return transport.answer(state.association, body, root)
 
     def _address_full(self, address: str) -> bool:
         limit = getattr(self.core.limits, "max_dialogs_per_address", None)
@@ -321,21 +356,21 @@ class Tr87Application:
         self._active(state)
         if not (request.body or b"").strip():
             return SipAnswer(200)
-        refusal = not_well_formed(request.body)
+        refusal, root = checked_body(request.body)
         if refusal is not None:
             return refusal
-        return state.transport.answer(state.association, request.body)
+        return state.transport.answer(state.association, request.body, root)
 
     def out_of_dialog_request(self, request: Any) -> Any:
         if not self.settings.serve_out_of_dialog_info or not (request.body or b"").strip():
             return 481
-        refusal = not_well_formed(request.body)
+        refusal, root = checked_body(request.body)
         if refusal is not None:
             return refusal
         transport = _OneShotTransport()
         association = self.core.associate(transport, self.profile)
         answer: Deferred = Deferred()
-        association.receive(request.body, answer)
+        association.receive(request.body, answer, root=root)
 
         def answered(result: object) -> object:  # at once, or later (a cluster's front end)
             association.connection_lost("out-of-dialog request answered")

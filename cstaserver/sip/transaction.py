@@ -89,7 +89,12 @@ def server_key(request: SipRequest, method: str | None = None) -> Hashable:
     """The key matching a request to its server transaction (§17.2.3).
 
     ``method`` overrides the request's method (CANCEL looks up its INVITE); ACK matches
-    the INVITE it acknowledges."""
+    the INVITE it acknowledges. Worked out once per request (the look-up and the new
+    transaction both want it), again only if its headers change."""
+    return request.headers.memo(("server key", method), lambda: _server_key(request, method))
+
+
+def _server_key(request: SipRequest, method: str | None) -> Hashable:
     method = method or request.method
     if method == "ACK":
         method = "INVITE"
