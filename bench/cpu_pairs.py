@@ -41,12 +41,6 @@ print(json.dumps(xml_load.in_process_cost(10000, pairs=1000, batches={batches}))
 """
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (``/proc/PID/stat``, fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def in_process(tree: Path, batches: int) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     code = _IN_PROCESS.format(bench=str(tree / "bench"), batches=batches)
@@ -71,9 +65,9 @@ def closed_loop(tree: Path, prefix: list[str], seconds: float) -> dict[str, floa
     try:
         port = common.read_port(proc)
         xml_load.measure(xml_load.closed_loop("127.0.0.1", port, seconds=3.0, warmup=0.0))
-        before, started = server_cpu_seconds(proc.pid), time.monotonic()
+        before, started = common.cpu_seconds(proc.pid), time.monotonic()
         run = xml_load.measure(xml_load.closed_loop("127.0.0.1", port, seconds=seconds, warmup=0.0))
-        cpu, wall = server_cpu_seconds(proc.pid) - before, time.monotonic() - started
+        cpu, wall = common.cpu_seconds(proc.pid) - before, time.monotonic() - started
     finally:
         common.stop_process(proc)
     requests = run["req_per_s"] * seconds

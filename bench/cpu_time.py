@@ -30,12 +30,6 @@ import common  # noqa: E402
 import profiling  # noqa: E402
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", default="tr87-tcp", help="comma-separated, of profiling's")
@@ -59,12 +53,12 @@ def main() -> None:
             asyncio.run(profiling.load(path, server, args.warmup, args, 0))
             for round_number in range(args.rounds):
                 load_average = os.getloadavg()[0]
-                used = cpu_seconds(server.pid)
+                used = common.cpu_seconds(server.pid)
                 started = time.monotonic()
                 first = 100 + 50 * round_number
                 requests = asyncio.run(profiling.load(path, server, args.seconds, args, first))
                 elapsed = time.monotonic() - started
-                used = cpu_seconds(server.pid) - used
+                used = common.cpu_seconds(server.pid) - used
                 rows.append(
                     [
                         path,
