@@ -158,7 +158,6 @@ class AssociationTrace:
     close_reason: str | None = None
     messages: collections.deque[WireRecord] = attrs.Factory(collections.deque)
     bytes: int = 0  # of the kept messages
-    memory: int = 0  # the kept messages' cost (:func:`record_cost`), for the total bound
     seen: int = 0  # messages recorded, kept or not
     dropped: int = 0  # messages pushed out by a bound
     discarded: bool = False  # the trace itself was let go
@@ -333,7 +332,10 @@ class WireRecorder:
     def _keep(self, trace: AssociationTrace, record: WireRecord) -> None:
         messages = trace.messages
         kept = len(record.data)
-        cost = record_cost(record)
+        cost = kept + RECORD_OVERHEAD  # record_cost(record), inline: once per message
+        correlation = record.correlation
+        if correlation is not None:
+            cost += len(correlation) + CORRELATION_OVERHEAD
         trace.seen += 1
         while messages and (
             len(messages) >= self.max_messages or trace.bytes + kept > self.max_bytes
@@ -343,7 +345,6 @@ class WireRecorder:
             self._stale += 1
         messages.append(record)
         trace.bytes += kept
-        trace.memory += cost
         self.total_bytes += kept
         self.memory += cost
         self._live += 1
@@ -374,12 +375,10 @@ class WireRecorder:
     def _forget(self, trace: AssociationTrace, record: WireRecord) -> None:
         """``record`` was just taken out of ``trace.messages``."""
         kept = len(record.data)
-        cost = record_cost(record)
         trace.bytes -= kept
-        trace.memory -= cost
         trace.dropped += 1
         self.total_bytes -= kept
-        self.memory -= cost
+        self.memory -= record_cost(record)
         self._live -= 1
 
     def _expire(self) -> None:
@@ -397,13 +396,12 @@ class WireRecorder:
     def _discard(self, trace: AssociationTrace) -> None:
         trace.discarded = True
         self.total_bytes -= trace.bytes
-        self.memory -= trace.memory
+        self.memory -= sum(record_cost(record) for record in trace.messages)
         self._live -= len(trace.messages)
         trace.stale += len(trace.messages)  # its entries in the recording order
         self._stale += len(trace.messages)
         trace.messages.clear()
         trace.bytes = 0
-        trace.memory = 0
         if self._stale > self._live + 1024:
             self._compact()
 
