@@ -542,11 +542,20 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
                 sample["trace_memory"] = trace["memory"]
                 sample["trace_bound"] = trace["bound"]
                 sample["trace_full"] = trace["full"]
+            if args.objects_every and index % args.objects_every == 0:
+                answer = await server.acommand("objects", "OBJECTS", 120)
+                sample["objects"] = json.loads(answer.split(" ", 1)[1])
             samples.append(sample)
             print(
                 f"t={sample['t']:.0f}s rss={sample['rss_bytes'] / 2**20:.1f}MB "
                 f"fds={sample['fds']} calls={sample['calls']} "
-                f"events={sample['xml_events']} p99={sample['p99_ms']}ms",
+                f"events={sample['xml_events']} p99={sample['p99_ms']}ms"
+                + (
+                    f" trace={100 * sample['trace_memory'] / sample['trace_bound']:.0f}%"
+                    f"{' full' if sample['trace_full'] else ''}"
+                    if "trace_bound" in sample
+                    else ""
+                ),
                 file=sys.stderr,
             )
             if measured_from is None and (warmed_up(samples) or sample["t"] >= max_warmup):
@@ -745,6 +754,13 @@ def main() -> None:
         "--tracemalloc",
         action="store_true",
         help="diagnostic: tracemalloc in the server from 1/4 of the run, top growth sites in the JSON",
+    )
+    parser.add_argument(
+        "--objects-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="diagnostic: every N samples the objects the server's collector tracks, by type",
     )
     parser.add_argument(
         "--trace-total-bytes",
