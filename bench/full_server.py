@@ -39,8 +39,9 @@ Prints ``PID <n>`` and ``PORTS {"xml": n, "tls": n, "sip": n, "web": n}`` once e
 listens. Commands on stdin (one per line; answers on stdout):
 
 - ``stats`` -> ``STATS {json}``: RSS (``VmRSS``) and open descriptors of this process, the
-  core's associations, sessions, monitors, events routed and deliveries, SOAP sessions, and
-  the garbage collector's pauses;
+  core's associations, sessions, monitors, events routed and deliveries, SOAP sessions, the
+  wire trace's fill (memory against its bound, and whether the bound has dropped a message
+  yet: ``full``) and the garbage collector's pauses;
 - ``monitors PATH`` -> ``MONITORS n``: every monitor's ``monitorCrossRefID`` with its owner's
   profile (xml, tls, tr87, soap) and the number of events the server handed to it
   (``Monitor.delivered``), as JSON;
@@ -289,11 +290,25 @@ class BenchControl(Control):
             "deliveries": core.monitors.deliveries,
             "soap_sessions": soap_sessions,
             "calls": len(getattr(core.switch, "calls", ())),
+            "trace": trace_figures(getattr(core, "tracer", None)),
             "gc": {
                 "count": self.gc_pauses.count,
                 "longest_ms": [round(x * 1000, 2) for x in self.gc_pauses.longest],
             },
         }
+
+
+def trace_figures(recorder: Any) -> dict[str, Any] | None:
+    """The wire trace's fill: memory counted against its bound, messages, full or not."""
+    if recorder is None or not hasattr(recorder, "memory"):
+        return None
+    return {
+        "memory": recorder.memory,
+        "bound": recorder.max_total_bytes,
+        "message_bytes": recorder.total_bytes,
+        "messages": recorder.kept,
+        "full": recorder.full,
+    }
 
 
 def listener_ports(root: Any) -> dict[str, int]:

@@ -1,8 +1,8 @@
-"""Soak benchmark (not a test): the whole server under steady mixed load for ``--minutes``
-(10 by default), sampling its memory, descriptors and event latency every ``--interval``
-seconds, and checking at the end that no event was lost.
+"""Soak benchmark (not a test): the whole server under steady mixed load through its warm-up
+and then for ``--minutes`` (10 by default) more, sampling its memory, descriptors and event
+latency every ``--interval`` seconds, and checking at the end that no event was lost.
 
-    .venv/bin/python bench/soak.py [--minutes 10] [--rate 20] [--sessions 1000]
+    .venv/bin/python bench/soak.py [--minutes 10] [--max-warmup 20] [--rate 20] [--sessions 1000]
 
 Load, all against one ``bench/full_server.py`` (the composed server, 10,000 generated
 extensions, pinned to the first CPU when there are two or more):
@@ -27,16 +27,29 @@ that interval (stamps taken by a switch subscriber registered before the core, m
 the client's arrival time, as in ``fanout.py``; the stamp table is taken and cleared each
 interval, so it does not grow).
 
-At the end: RSS and descriptor slopes (least squares) after the warm-up (``warmup_end``:
-from the sample after which RSS never rises more than 64 kB again, followed by at least
-30 s and a third of the samples; else the last two thirds of the run), and per monitor the events the server handed to it (``Monitor.delivered``,
-read with the server's ``monitors`` command after the traffic has stopped and the clients
-have drained) against the events the clients received. Then everything is closed (BYE,
+**The warm-up** is decided by the run itself (``warmed_up``): it is over at the first sample
+at which every bounded store of the server that reports its fill is full - the wire trace
+(``stats``: ``trace.full``, its total bound has dropped a message; at the product's 64 MiB
+and 20 calls/s that takes about 6 minutes) - and RSS has risen at most 128 kB over the last
+60 s. The ``--minutes`` measured part starts there, so the run lasts warm-up + ``--minutes``;
+the traffic is then stopped (``traffic stop``). A warm-up not over after ``--max-warmup``
+minutes (20) ends the wait: the measured part starts anyway and the result says
+``warmup_over: false``. ``--max-warmup 0`` (the 1-minute soak of ``run_all.py``) measures
+from the start; the warm-up is then looked for in the samples afterwards (``warmup_end``:
+the trace full and RSS never again more than 64 kB above the sample, with at least 30 s and a
+third of the samples after it).
+
+At the end: RSS and descriptor slopes (least squares) of the measured part after the
+warm-up, over all of it and over its second half (the RSS target is judged on the second
+half), and per monitor the events the server handed to it (``Monitor.delivered``, read with
+the server's ``monitors`` command after the traffic has stopped and the clients have
+drained) against the events the clients received. Then everything is closed (BYE,
 StopApplicationSession, connections) and the server stopped by its PID in a ``finally``.
-Targets: no event lost (none missing, none extra); RSS flat: the slope after the warm-up
-under 5 % of RSS per hour (not judged - ``null`` - in a run under 5 minutes whose RSS never
-stopped rising: warm-up and a leak look alike for a minute); descriptors flat: at most 2
-apart after the warm-up. Writes ``bench/results/soak-<date>.json``.
+Targets: no event lost (none missing, none extra); RSS flat: the second half's slope after
+the warm-up under 1 % of RSS per hour (not judged - ``null`` - in a run under 5 minutes whose
+warm-up was not over: warm-up and a leak look alike for a minute; a longer run whose warm-up
+never ends is judged on its measured part: a leak never settles); descriptors flat: at most
+2 apart after the warm-up. Writes ``bench/results/soak-<date>.json``.
 """
 
 from __future__ import annotations
@@ -286,8 +299,39 @@ def slope(points: list[tuple[float, float]]) -> float:
 SETTLE_TOLERANCE_BYTES = 64 * 1024
 #: The flat stretch after the warm-up must last this long to count (seconds).
 SETTLE_SECONDS = 30.0
-#: Below this many minutes a run that never settles is not judged (growth or warm-up?).
+#: While the run waits for the warm-up: RSS may have risen this much over the last
+#: ``WARM_WINDOW_S`` seconds for the warm-up to be over (with every bounded store full).
+WARM_TOLERANCE_BYTES = 128 * 1024
+WARM_WINDOW_S = 60.0
+#: Below this many minutes a run whose warm-up was not over is not judged (growth or warm-up?).
 JUDGE_UNSETTLED_MINUTES = 5.0
+#: The RSS target: the second half's slope after the warm-up, % of RSS per hour.
+RSS_TARGET_PCT_PER_HOUR = 1.0
+
+
+def stores_full(sample: dict[str, Any]) -> bool:
+    """Every bounded store the server reports on is full (a sample without the figure - an
+    older results file - counts as full: RSS alone decides)."""
+    return sample.get("trace_full") is not False
+
+
+def warmed_up(
+    samples: list[dict[str, Any]],
+    window: float = WARM_WINDOW_S,
+    tolerance: int = WARM_TOLERANCE_BYTES,
+) -> bool:
+    """The warm-up is over at the last sample: the bounded stores are full and RSS rose at
+    most ``tolerance`` over the last ``window`` seconds (run while the soak runs)."""
+    if not samples or not stores_full(samples[-1]):
+        return False
+    now = samples[-1]["t"]
+    earlier = [i for i, s in enumerate(samples) if s["t"] <= now - window]
+    if not earlier:
+        return False
+    base = samples[earlier[-1]]
+    if not stores_full(base):
+        return False
+    return max(s["rss_bytes"] for s in samples[earlier[-1] :]) - base["rss_bytes"] <= tolerance
 
 
 def warmup_end(
@@ -295,17 +339,18 @@ def warmup_end(
     tolerance: int = SETTLE_TOLERANCE_BYTES,
     settle_s: float = SETTLE_SECONDS,
 ) -> int | None:
-    """Index of the first sample after which RSS never rises more than ``tolerance`` above
-    it again (the RSS has stopped rising: caches, free lists, the wire trace's bounded rings
-    and allocator arenas are full), provided at least ``settle_s`` seconds and a third of the
-    samples (and three) follow it; None when the run never settles."""
+    """Index of the first sample with the bounded stores full after which RSS never rises
+    more than ``tolerance`` above it again (caches, free lists, the wire trace's rings and
+    allocator arenas are full), provided at least ``settle_s`` seconds and a third of the
+    samples (and three) follow it; None when the run never settles (afterwards, for a run
+    measured from the start)."""
     rss = [s["rss_bytes"] for s in samples]
     need = max(3, len(rss) // 3)
     later_max = 0
     ends: list[int] = []
     for i in range(len(rss) - 1, -1, -1):  # from the end: the highest RSS after each sample
         later_max = max(later_max, rss[i])
-        if later_max - rss[i] <= tolerance:
+        if later_max - rss[i] <= tolerance and stores_full(samples[i]):
             ends.append(i)
     for i in sorted(ends):
         if len(rss) - i >= need and samples[-1]["t"] - samples[i]["t"] >= settle_s:
@@ -313,33 +358,57 @@ def warmup_end(
     return None
 
 
-def summarise(samples: list[dict[str, Any]], duration: float) -> dict[str, Any]:
-    """Slopes and ranges after the warm-up (``warmup_end``: from the sample after which RSS
-    stops rising; when it never does, the last two thirds of the run), the second half's
-    and the after-the-first-minute slopes for comparison, and the worst interval's p99."""
-    end = warmup_end(samples)
-    if end is not None:
-        steady = samples[end:]
+def growth_pct_per_hour(points: list[dict[str, Any]]) -> float:
+    """RSS slope of the samples as % of their mean RSS per hour."""
+    if len(points) < 2:
+        return float("nan")
+    mean = sum(s["rss_bytes"] for s in points) / len(points) or 1
+    return 100 * slope([(s["t"], s["rss_bytes"]) for s in points]) * 3600 / mean
+
+
+def summarise(
+    samples: list[dict[str, Any]],
+    measured_from: float = 0.0,
+    warmup_over: bool | None = None,
+) -> dict[str, Any]:
+    """Slopes and ranges of the measured part (the samples from ``measured_from``) after the
+    warm-up: when the run waited for it (``warmup_over`` True), all of the measured part;
+    else from ``warmup_end`` within it, or - never settled - its last two thirds. The RSS
+    verdict is on the second half of that; the whole run's after-the-first-minute slope is
+    there for comparison, and the worst interval's p99."""
+    measured = [s for s in samples if s["t"] >= measured_from] or samples[-2:]
+    if warmup_over:
+        end: int | None = 0
+        settled = True
     else:
-        steady = samples[len(samples) // 3 :] or samples[-2:]
-    half = [s for s in samples if s["t"] >= duration / 2] or samples[-2:]
-    after_minute = [s for s in samples if s["t"] >= min(60.0, duration / 2)]
+        end = warmup_end(measured)
+        settled = end is not None
+    if end is not None:
+        steady = measured[end:]
+    else:
+        steady = measured[len(measured) // 3 :] or measured[-2:]
+    middle = (steady[0]["t"] + steady[-1]["t"]) / 2 if steady else 0.0
+    half = [s for s in steady if s["t"] >= middle] or steady[-2:]
+    after_minute = [s for s in samples if s["t"] >= min(60.0, samples[-1]["t"] / 2)]
     rss_slope = slope([(s["t"], s["rss_bytes"]) for s in steady])
     rss_values = [s["rss_bytes"] for s in steady] or [0]
     fds_values = [s["fds"] for s in steady] or [0]
     all_latency = [s["p99_ms"] for s in samples if s["xml_events"]]
-    mean_rss = sum(rss_values) / len(rss_values) or 1
-    half_mean = sum(s["rss_bytes"] for s in half) / max(len(half), 1) or 1
+    last = samples[-1] if samples else {}
     return {
-        "settled": end is not None,
-        "warmup_s": samples[end]["t"] if end is not None else None,
+        "settled": settled,
+        "warmup_over_before_measuring": bool(warmup_over),
+        "measured_from_s": measured[0]["t"] if measured else None,
+        "warmup_s": steady[0]["t"] if settled and steady else None,
         "steady_from_s": steady[0]["t"] if steady else None,
+        "trace_fill_at_end": (
+            last["trace_memory"] / last["trace_bound"] if last.get("trace_bound") else None
+        ),
+        "trace_full_from_s": next((s["t"] for s in samples if s.get("trace_full")), None),
         "rss_slope_bytes_per_min": rss_slope * 60,
-        "rss_growth_per_hour_pct": 100 * rss_slope * 3600 / mean_rss,
-        "rss_growth_second_half_per_hour_pct": 100
-        * slope([(s["t"], s["rss_bytes"]) for s in half])
-        * 3600
-        / half_mean,
+        "rss_growth_per_hour_pct": growth_pct_per_hour(steady),
+        "rss_growth_second_half_per_hour_pct": growth_pct_per_hour(half),
+        "second_half_from_s": half[0]["t"] if half else None,
         "rss_slope_after_first_minute_bytes_per_min": 60
         * slope([(s["t"], s["rss_bytes"]) for s in after_minute]),
         "rss_first_last": [samples[0]["rss_bytes"], samples[-1]["rss_bytes"]] if samples else [],
@@ -351,18 +420,19 @@ def summarise(samples: list[dict[str, Any]], duration: float) -> dict[str, Any]:
 
 
 def rss_verdict(result: dict[str, Any]) -> bool | None:
-    """RSS flat (slope after the warm-up under 5 % of RSS per hour): True or False; None (not
-    judged) for a short run whose RSS never stopped rising - warm-up and a leak look the same
-    for a minute; a longer run that never settles is judged on its last two thirds."""
+    """RSS flat (the second half's slope after the warm-up under 1 % of RSS per hour): True
+    or False; None (not judged) for a short run whose warm-up was not over - warm-up and a
+    leak look the same for a minute; a longer run that never settles is judged on its
+    measured part."""
     if not result.get("settled", True) and result.get("minutes", 0) < JUDGE_UNSETTLED_MINUTES:
         return None
-    return result["rss_growth_per_hour_pct"] < 5.0
+    return result["rss_growth_second_half_per_hour_pct"] < RSS_TARGET_PCT_PER_HOUR
 
 
 def targets(result: dict[str, Any]) -> dict[str, bool | None]:
     return {
         "no_event_lost": result["events_lost"] == 0 and result["events_extra"] == 0,
-        "rss_flat_lt_5pct_per_hour": rss_verdict(result),
+        "rss_flat_lt_1pct_per_hour": rss_verdict(result),
         "fds_flat": result["fds_min_max_steady"][1] - result["fds_min_max_steady"][0] <= 2,
     }
 
@@ -415,12 +485,17 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
     setup_seconds = time.monotonic() - t_setup
     print(f"{len(pollers)} SOAP pollers; set-up took {setup_seconds:.1f} s", file=sys.stderr)
 
-    # traffic and sampling
+    # traffic and sampling: the warm-up (at most --max-warmup minutes), then --minutes
     duration = args.minutes * 60.0
+    max_warmup = args.max_warmup * 60.0
     await server.acommand("stamps on", "STAMPS")
-    server.proc.stdin.write(f"traffic {args.rate} {duration} {args.ring} {args.talk}\n")
+    planned = max_warmup + duration + 60  # stopped with "traffic stop" at the end
+    server.proc.stdin.write(f"traffic {args.rate} {planned} {args.ring} {args.talk}\n")
     server.proc.stdin.flush()
     t0 = time.monotonic()
+    # with --max-warmup 0 the measured part starts at once (warm-up looked for afterwards)
+    measured_from: float | None = 0.0 if max_warmup <= 0 else None
+    warmup_over: bool | None = None
     traced = False
     samples = []
     previous: dict[str, float] = {}
@@ -462,17 +537,44 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
                 "max_ms": round(lat["max_ms"], 2),
                 "gc_longest_ms": stats["gc"]["longest_ms"],
             }
+            trace = stats.get("trace")
+            if trace is not None:
+                sample["trace_memory"] = trace["memory"]
+                sample["trace_bound"] = trace["bound"]
+                sample["trace_full"] = trace["full"]
+            if args.objects_every and index % args.objects_every == 0:
+                answer = await server.acommand("objects", "OBJECTS", 120)
+                sample["objects"] = json.loads(answer.split(" ", 1)[1])
             samples.append(sample)
             print(
                 f"t={sample['t']:.0f}s rss={sample['rss_bytes'] / 2**20:.1f}MB "
                 f"fds={sample['fds']} calls={sample['calls']} "
-                f"events={sample['xml_events']} p99={sample['p99_ms']}ms",
+                f"events={sample['xml_events']} p99={sample['p99_ms']}ms"
+                + (
+                    f" trace={100 * sample['trace_memory'] / sample['trace_bound']:.0f}%"
+                    f"{' full' if sample['trace_full'] else ''}"
+                    if "trace_bound" in sample
+                    else ""
+                ),
                 file=sys.stderr,
             )
-            if args.tracemalloc and not traced and sample["t"] >= duration / 4:
+            if measured_from is None and (warmed_up(samples) or sample["t"] >= max_warmup):
+                measured_from = sample["t"]
+                warmup_over = warmed_up(samples)
+                print(
+                    f"warm-up {'over' if warmup_over else 'NOT over, waited long enough'} at "
+                    f"t={measured_from:.0f}s: measuring {args.minutes:g} min from here",
+                    file=sys.stderr,
+                )
+            if (
+                args.tracemalloc
+                and not traced
+                and measured_from is not None
+                and sample["t"] >= measured_from + (duration / 4 if max_warmup <= 0 else 0)
+            ):
                 await server.acommand("trace start", "TRACE")
                 traced = True
-            if time.monotonic() - t0 >= duration:
+            if measured_from is not None and time.monotonic() - t0 >= measured_from + duration:
                 break
     growth_sites = None
     if traced:
@@ -481,6 +583,7 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
             await server.acommand(f"trace top {path}", "TRACE", 300)
             growth_sites = json.loads(path.read_text())
     done = await server.acommand("stamps off", "STAMPS")
+    await server.acommand("traffic stop", "STOPPING")
     traffic = await loop.run_in_executor(None, server.expect, "TRAFFIC", args.ring + args.talk + 60)
     await asyncio.sleep(args.poll + 2)  # in-flight events, one more long poll
     with tempfile.TemporaryDirectory() as tmp:
@@ -523,6 +626,7 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
 
     return {
         "minutes": args.minutes,
+        "max_warmup_minutes": args.max_warmup,
         "trace_total_bytes": args.trace_total_bytes,
         "rate_calls_per_s": args.rate,
         "ring_s": args.ring,
@@ -535,7 +639,7 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
         "traffic": traffic,
         "stamps": done,
         "samples": samples,
-        **summarise(samples, duration),
+        **summarise(samples, measured_from or 0.0, warmup_over),
         "events_by_transport": by_profile,
         "events_lost": lost,
         "events_extra": extra,
@@ -567,6 +671,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def warmup_line(data: dict[str, Any]) -> str:
+    """How the warm-up was decided, in one line."""
+    fill = data.get("trace_fill_at_end")
+    full_at = data.get("trace_full_from_s")
+    trace = (
+        f"wire trace full from t={full_at:g} s"
+        if full_at is not None
+        else f"wire trace {100 * fill:.0f} % of its bound at the end"
+        if fill is not None
+        else "wire trace fill not reported"
+    )
+    if data.get("warmup_over_before_measuring"):
+        return (
+            f"warm-up over at t={data['warmup_s']:g} s ({trace}, RSS settled); measured "
+            f"{data['minutes']:g} min from there"
+        )
+    if data.get("settled"):
+        return f"warm-up over at t={data['warmup_s']:g} s within the measured part ({trace})"
+    return f"warm-up not over by the end ({trace}, RSS still rising): slope of the last two thirds"
+
+
 def report(data: dict[str, Any]) -> str:
     rows = []
     for profile, e in sorted(data["events_by_transport"].items()):
@@ -582,13 +707,9 @@ def report(data: dict[str, Any]) -> str:
         "",
         events,
         "",
-        (
-            f"warm-up over at t={data['warmup_s']:g} s (RSS stopped rising); "
-            if data.get("settled")
-            else "RSS never stopped rising (slope over the last two thirds); "
-        )
-        + f"RSS slope after the warm-up {data['rss_slope_bytes_per_min'] / 1024:,.1f} kB/min "
-        f"({data['rss_growth_per_hour_pct']:.2f} %/hour; second half "
+        warmup_line(data),
+        f"RSS slope after the warm-up {data['rss_slope_bytes_per_min'] / 1024:,.1f} kB/min "
+        f"({data['rss_growth_per_hour_pct']:.2f} %/hour; second half (judged) "
         f"{data.get('rss_growth_second_half_per_hour_pct', float('nan')):.2f} %/hour; after the "
         f"first minute {data['rss_slope_after_first_minute_bytes_per_min'] / 1024:,.1f} kB/min; "
         f"RSS {data['rss_first_last'][0] / 2**20:.1f} MB at the first sample, after the warm-up "
@@ -608,7 +729,17 @@ def report(data: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--minutes", type=float, default=10.0, help="the measured part, after the warm-up [10]"
+    )
+    parser.add_argument(
+        "--max-warmup",
+        type=float,
+        default=20.0,
+        metavar="MIN",
+        help="longest wait for the warm-up before measuring anyway; 0: measure from the "
+        "start, judge the warm-up afterwards [20]",
+    )
     parser.add_argument("--interval", type=float, default=10.0, help="sampling period, s")
     parser.add_argument("--rate", type=float, default=20.0, help="calls/s")
     parser.add_argument("--ring", type=float, default=1.0)
@@ -625,11 +756,18 @@ def main() -> None:
         help="diagnostic: tracemalloc in the server from 1/4 of the run, top growth sites in the JSON",
     )
     parser.add_argument(
+        "--objects-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="diagnostic: every N samples the objects the server's collector tracks, by type",
+    )
+    parser.add_argument(
         "--trace-total-bytes",
         type=int,
         metavar="N",
         help="the server's wire trace bound (default the product's 64 MiB: filling it is the "
-        "warm-up, ~10 minutes at 20 calls/s)",
+        "warm-up, ~6 minutes at 20 calls/s)",
     )
     parser.add_argument("--name", default="soak", help="results file name [soak]")
     parser.add_argument("--no-write", action="store_true", help="do not write results JSON")
@@ -642,7 +780,13 @@ def main() -> None:
     if args.resummarise:
         path = Path(args.resummarise)
         data = json.loads(path.read_text())
-        data.update(summarise(data["samples"], data["minutes"] * 60.0))
+        data.update(
+            summarise(
+                data["samples"],
+                data.get("measured_from_s") or 0.0,
+                data.get("warmup_over_before_measuring"),
+            )
+        )
         data["targets"] = targets(data)
         path.write_text(json.dumps(data, indent=2) + "\n")
         print(report(data))

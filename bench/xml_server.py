@@ -16,7 +16,9 @@ With ``--control`` the server also reads commands on stdin (used by ``bench/fano
 - ``traffic RATE SECONDS RING TALK``: switch-side calls between pairs of extensions, placed
   on a fixed timetable at RATE calls/s for SECONDS, through the simulator (``sim call A B``,
   ``sim answer B`` after RING seconds, ``sim hangup A`` after TALK more seconds). Prints
-  ``TRAFFIC placed=.. failed=..`` when the last call has ended.
+  ``TRAFFIC placed=.. failed=..`` when the last call has ended. ``traffic stop`` -> ``STOPPING``
+  ends the timetable early (``bench/soak.py``: its run lasts the warm-up plus the measured
+  minutes); the ``TRAFFIC`` line follows as usual.
 - ``centre RATE SECONDS RING TALK [ABANDON]`` (with ``--groups``; used by
   ``bench/call_centre.py``): outside calls from the network to the ACD groups in turn at
   RATE calls/s for SECONDS; each is answered by the agent it is delivered to RING seconds
@@ -178,6 +180,11 @@ class Timetable:
         self._loop = LoopingCall(self._tick)
         self._loop.clock = reactor
         self._loop.start(self.TICK, now=True)
+
+    def stop(self) -> None:
+        """End the timetable now: no call is placed after this; the ``done`` line follows
+        when the calls alive have ended."""
+        self._total = self._slots
 
     def reset(self) -> None:
         """Clear the counters of the previous run."""
@@ -388,7 +395,10 @@ class Control(LineReceiver):
         if not words:
             return
         try:
-            if words[0] == "traffic":
+            if words[:2] == ["traffic", "stop"]:
+                self.traffic.stop()
+                say("STOPPING")
+            elif words[0] == "traffic":
                 rate, seconds, ring, talk = (float(w) for w in words[1:5])
                 self.traffic.start(rate, seconds, ring, talk)
             elif words[0] == "centre":

@@ -1,5 +1,5 @@
-"""The measures of the benchmarks (bench/README.md): the soak's RSS slope after the warm-up
-and the profile tool's grouping by layer. Pure functions on synthetic samples; nothing timed."""
+"""The measures of the benchmarks (bench/README.md): the soak's warm-up (bounded stores full,
+RSS settled) and its RSS slope after it, and the profile tool's grouping by layer. Pure functions on synthetic samples; nothing timed."""
 
 from __future__ import annotations
 
@@ -15,17 +15,24 @@ import soak  # noqa: E402
 MB = 2**20
 
 
-def samples(rss_mb: list[float], interval: float = 5.0) -> list[dict]:
-    return [
-        {"t": interval * (i + 1), "rss_bytes": int(v * MB), "fds": 10, "xml_events": 0, "p99_ms": 0}
-        for i, v in enumerate(rss_mb)
-    ]
+def samples(
+    rss_mb: list[float], interval: float = 5.0, full_from: float | None = None
+) -> list[dict]:
+    """Soak samples; with ``full_from`` they report the wire trace's fill (full from then)."""
+    made = []
+    for i, v in enumerate(rss_mb):
+        t = interval * (i + 1)
+        sample = {"t": t, "rss_bytes": int(v * MB), "fds": 10, "xml_events": 0, "p99_ms": 0}
+        if full_from is not None:
+            sample |= {"trace_memory": 1, "trace_bound": 2, "trace_full": t >= full_from}
+        made.append(sample)
+    return made
 
 
 def test_warmup_then_flat_is_settled_and_flat() -> None:
     # rises 0.5 MB per sample for a minute, then flat for a minute: warm-up, not growth
     rss = [100 + 0.5 * i for i in range(12)] + [105.5] * 12
-    result = soak.summarise(samples(rss), 120.0)
+    result = soak.summarise(samples(rss))
     assert result["settled"] is True
     assert result["warmup_s"] == 60.0
     assert abs(result["rss_growth_per_hour_pct"]) < 0.01
@@ -37,12 +44,12 @@ def test_warmup_then_flat_is_settled_and_flat() -> None:
 
 def test_short_run_still_rising_is_not_judged_and_long_one_is_flagged() -> None:
     rss = [100 + 0.5 * i for i in range(12)]  # one minute, rising throughout
-    result = soak.summarise(samples(rss), 60.0)
+    result = soak.summarise(samples(rss))
     assert result["settled"] is False
     assert soak.rss_verdict({**result, "minutes": 1.0}) is None
     # the same growth over 10 minutes never settles either: a leak, judged and flagged
     long_rss = [100 + 0.05 * i for i in range(60)]
-    long_result = soak.summarise(samples(long_rss, 10.0), 600.0)
+    long_result = soak.summarise(samples(long_rss, 10.0))
     assert long_result["settled"] is False
     assert soak.rss_verdict({**long_result, "minutes": 10.0}) is False
 
@@ -50,9 +57,48 @@ def test_short_run_still_rising_is_not_judged_and_long_one_is_flagged() -> None:
 def test_growth_after_a_plateau_is_not_hidden() -> None:
     # flat, then rising again at the end: the run has not settled where it seemed to
     rss = [100.0] * 10 + [100 + 0.3 * i for i in range(1, 11)]
-    result = soak.summarise(samples(rss), 100.0)
+    result = soak.summarise(samples(rss))
     assert result["settled"] is False
-    assert result["rss_growth_per_hour_pct"] > 5.0
+    assert result["rss_growth_second_half_per_hour_pct"] > 5.0
+    assert soak.rss_verdict({**result, "minutes": 10.0}) is False
+
+
+def test_the_warm_up_waits_for_the_trace_to_be_full() -> None:
+    # RSS flat from the start, but the wire trace only full at t = 60 s: not warm before
+    flat = samples([100.0] * 30, full_from=60.0)
+    assert not soak.warmed_up(flat[:11])  # t = 55 s: trace not full yet
+    assert not soak.warmed_up(flat[:13])  # t = 65 s: full now, but not 60 s ago
+    assert soak.warmed_up(flat[:24])  # full at t = 60 s and at t = 120 s, RSS flat between
+    # measured from the start: the warm-up is found where the trace was full
+    assert soak.warmup_end(flat) == 11
+    # without the fill figure (an older results file) RSS alone decides
+    assert soak.warmup_end(samples([100.0] * 30)) == 0
+
+
+def test_the_warm_up_waits_for_rss_to_settle() -> None:
+    rising = samples([100 + 0.1 * i for i in range(30)], full_from=0.0)  # 1.2 MB a minute
+    assert not soak.warmed_up(rising)
+    rss = [100 + 0.5 * i for i in range(12)] + [105.5] * 13
+    settled = samples(rss, full_from=0.0)
+    assert not soak.warmed_up(settled[:18])  # flat for 30 s only
+    assert soak.warmed_up(settled)  # flat for 65 s
+
+
+def test_a_run_that_waited_for_the_warm_up_is_measured_from_there() -> None:
+    # warm-up of 100 s (rising), then 10 minutes flat but for one step of 32 kB
+    rss = [100 + 0.2 * i for i in range(10)] + [101.8] * 30 + [101.83] * 30
+    data = samples(rss, interval=10.0, full_from=80.0)
+    result = soak.summarise(data, measured_from=100.0, warmup_over=True)
+    assert result["settled"] is True and result["warmup_over_before_measuring"] is True
+    assert result["measured_from_s"] == 100.0 and result["warmup_s"] == 100.0
+    assert result["second_half_from_s"] == 400.0
+    assert result["trace_full_from_s"] == 80.0
+    assert 0 <= result["rss_growth_second_half_per_hour_pct"] < 1.0
+    assert soak.targets({**result, "minutes": 10.0, "events_lost": 0, "events_extra": 0}) == {
+        "no_event_lost": True,
+        "rss_flat_lt_1pct_per_hour": True,
+        "fds_flat": True,
+    }
 
 
 def test_profile_layers_by_source_file() -> None:

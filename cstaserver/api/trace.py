@@ -11,10 +11,20 @@ are worked out only when somebody reads the trace.
 
 Bounds (``Limits`` of the exchange data): one association keeps its last ``trace_messages``
 messages and at most ``trace_bytes`` bytes (a longer message is kept cut to that size,
-marked ``truncated``); all traces together at most ``trace_total_bytes`` (the oldest message
-of any association goes first); an ended association's trace stays readable for
+marked ``truncated``); all traces together at most ``trace_total_bytes`` of memory (the
+oldest message of any association goes first); an ended association's trace stays readable for
 ``keep_closed`` seconds, and only the last ``trace_closed`` ended associations keep theirs.
 Nothing runs on a timer: expired traces go when the recorder is next used.
+
+What the total bound counts is the memory a kept message really holds, not only its bytes:
+:func:`record_cost` is the message's length plus :data:`RECORD_OVERHEAD` (the ``bytes``
+object's header, the :class:`WireRecord`, its sequence number and timestamp objects, each
+rounded up to the allocator's 16-byte blocks, and the slots of the deques that hold it) plus
+the correlation string's. ``tests/api/test_trace.py`` checks with ``tracemalloc`` that the
+memory a full recorder holds stays under the bound. The recording-order index holds one
+pointer per kept message; the entries of messages a per-association bound already dropped
+are counted per trace (``stale``) and cleared out when they are as many as the kept ones, so
+nothing in the recorder grows with the messages seen rather than kept.
 
 The ECMA-354 login's ``<password>`` (StartApplicationSession's applicationSpecificInfo) is
 replaced by ``***`` before a request is kept: a trace is for reading, and readers are not
@@ -33,6 +43,7 @@ import datetime
 import itertools
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,6 +64,16 @@ KEEP_CLOSED_SECONDS = 3600.0
 
 _ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _PASSWORD = re.compile(rb"(<(?:[A-Za-z_][\w.-]*:)?password(?:\s[^>]*)?(?<!/)>)[^<]*")
+#: The allocator's block size: an object of n bytes takes n rounded up to it (CPython's
+#: pymalloc on 64-bit platforms; malloc, for larger objects, adds its own header).
+_BLOCK = 16
+
+
+def _allocated(size: int) -> int:
+    """What an object of ``size`` bytes takes from the allocator, at most."""
+    return -(-size // _BLOCK) * _BLOCK
+
+
 #: C0 controls other than tab, line feed and carriage return: not written raw to a text file.
 _CONTROLS = {code: "\ufffd" for code in range(32) if code not in (9, 10, 13)} | {127: "\ufffd"}
 
@@ -140,6 +161,9 @@ class AssociationTrace:
     seen: int = 0  # messages recorded, kept or not
     dropped: int = 0  # messages pushed out by a bound
     discarded: bool = False  # the trace itself was let go
+    # entries of this trace in the recorder's recording order whose messages have gone (they
+    # come before its other entries there: a trace drops its messages oldest first)
+    stale: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -155,6 +179,31 @@ class AssociationTrace:
             "seen": self.seen,
             "dropped": self.dropped,
         }
+
+
+#: The memory a kept message costs beyond its length (see the module docstring): the bytes
+#: object's header with its rounding and a malloc header, the record, its ``seq`` and
+#: ``time`` objects, and three deque slots (the trace's ring, the recording order, and room
+#: for one entry there of a message a per-association bound dropped).
+RECORD_OVERHEAD = (
+    sys.getsizeof(b"")
+    + _BLOCK
+    + 8
+    + _allocated(sys.getsizeof(WireRecord(2**40, 0.0, WireRole.EVENT, None, b"", 0)))
+    + _allocated(sys.getsizeof(2**40))
+    + _allocated(sys.getsizeof(0.0))
+    + 3 * 8
+)
+#: A correlation string's cost beyond its length (an ASCII ``str``'s header, rounded).
+CORRELATION_OVERHEAD = sys.getsizeof("") + _BLOCK
+
+
+def record_cost(record: WireRecord) -> int:
+    """The memory ``record`` holds while kept, as the total bound counts it."""
+    cost = len(record.data) + RECORD_OVERHEAD
+    if record.correlation is not None:
+        cost += len(record.correlation) + CORRELATION_OVERHEAD
+    return cost
 
 
 WireListener = Callable[[AssociationTrace, WireRecord], None]
@@ -178,14 +227,17 @@ class WireRecorder:
         self.max_total_bytes = limits.trace_total_bytes
         self.max_closed = limits.trace_closed
         self.keep_closed = keep_closed
-        self.total_bytes = 0
+        self.total_bytes = 0  # message bytes kept over all traces
+        self.memory = 0  # what they cost (:func:`record_cost`): held to ``max_total_bytes``
         self._live = 0  # messages kept over all traces
+        self.evicted = 0  # messages the total bound dropped (the trace has been full)
         self._seq = itertools.count(1)
         self._open: dict[int, AssociationTrace] = {}
         self._closed: collections.OrderedDict[int, AssociationTrace] = collections.OrderedDict()
-        # every kept message in recording order, for the total bound; entries of messages a
-        # per-association bound already dropped are skipped, and compacted away in bulk
-        self._order: collections.deque[tuple[AssociationTrace, WireRecord]] = collections.deque()
+        # the trace of every kept message in recording order, for the total bound (one
+        # pointer a message); a trace's first ``stale`` entries are of messages already gone
+        self._order: collections.deque[AssociationTrace] = collections.deque()
+        self._stale = 0  # entries of gone messages in ``_order``
         self._listeners: dict[int, WireListener] = {}
         self._tokens = itertools.count(1)
 
@@ -252,6 +304,16 @@ class WireRecorder:
     def listening(self) -> int:
         return len(self._listeners)
 
+    @property
+    def kept(self) -> int:
+        """Messages kept over all traces."""
+        return self._live
+
+    @property
+    def full(self) -> bool:
+        """The total bound has dropped a message: the traces hold about ``max_total_bytes``."""
+        return self.evicted > 0
+
     # -- bounds ------------------------------------------------------------------------------
     def _trace_of(self, association: Any) -> AssociationTrace:
         trace = self._open.get(association.id)
@@ -270,25 +332,45 @@ class WireRecorder:
     def _keep(self, trace: AssociationTrace, record: WireRecord) -> None:
         messages = trace.messages
         kept = len(record.data)
+        cost = kept + RECORD_OVERHEAD  # record_cost(record), inline: once per message
+        correlation = record.correlation
+        if correlation is not None:
+            cost += len(correlation) + CORRELATION_OVERHEAD
         trace.seen += 1
         while messages and (
             len(messages) >= self.max_messages or trace.bytes + kept > self.max_bytes
         ):
             self._forget(trace, messages.popleft())
+            trace.stale += 1  # its entry in the recording order stays until passed
+            self._stale += 1
         messages.append(record)
         trace.bytes += kept
         self.total_bytes += kept
+        self.memory += cost
         self._live += 1
-        self._order.append((trace, record))
-        while self.total_bytes > self.max_total_bytes and self._order:
-            oldest, old = self._order.popleft()
-            if _is_kept(oldest, old):
-                oldest.messages.popleft()
-                self._forget(oldest, old)
-        if len(self._order) > 2 * self._live + 1024:
-            self._order = collections.deque(
-                entry for entry in self._order if _is_kept(entry[0], entry[1])
-            )
+        order = self._order
+        order.append(trace)
+        while self.memory > self.max_total_bytes and order:
+            oldest = order.popleft()
+            if oldest.stale:
+                oldest.stale -= 1
+                self._stale -= 1
+            else:
+                self._forget(oldest, oldest.messages.popleft())
+                self.evicted += 1
+        if self._stale > self._live + 1024:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Take the entries of gone messages out of the recording order."""
+        kept: collections.deque[AssociationTrace] = collections.deque()
+        for trace in self._order:
+            if trace.stale:
+                trace.stale -= 1
+            else:
+                kept.append(trace)
+        self._order = kept
+        self._stale = 0
 
     def _forget(self, trace: AssociationTrace, record: WireRecord) -> None:
         """``record`` was just taken out of ``trace.messages``."""
@@ -296,6 +378,7 @@ class WireRecorder:
         trace.bytes -= kept
         trace.dropped += 1
         self.total_bytes -= kept
+        self.memory -= record_cost(record)
         self._live -= 1
 
     def _expire(self) -> None:
@@ -313,9 +396,14 @@ class WireRecorder:
     def _discard(self, trace: AssociationTrace) -> None:
         trace.discarded = True
         self.total_bytes -= trace.bytes
+        self.memory -= sum(record_cost(record) for record in trace.messages)
         self._live -= len(trace.messages)
+        trace.stale += len(trace.messages)  # its entries in the recording order
+        self._stale += len(trace.messages)
         trace.messages.clear()
         trace.bytes = 0
+        if self._stale > self._live + 1024:
+            self._compact()
 
     def _tell(self, trace: AssociationTrace, record: WireRecord) -> None:
         for listener in list(self._listeners.values()):
@@ -337,11 +425,6 @@ def recorder_for(core: Any, clock: Any) -> WireRecorder | None:
     recorder = WireRecorder(clock, core.limits)
     core.tracer = recorder
     return recorder
-
-
-def _is_kept(trace: AssociationTrace, record: WireRecord) -> bool:
-    """``record`` is still in ``trace`` (a trace drops its messages oldest first)."""
-    return not trace.discarded and bool(trace.messages) and record.seq >= trace.messages[0].seq
 
 
 # -- rendering -------------------------------------------------------------------------------
