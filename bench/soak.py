@@ -13,7 +13,9 @@ extensions, pinned to the first CPU when there are two or more):
   extension once);
 - **TR/87**: ``--dialogs`` (100) SIP dialogs over UDP from one small Python UA here (INVITE
   with RequestSystemStatus + ``lcs:line`` tel:+4685510000.., ACK, INFO MonitorStart on the
-  line), answering every event INFO and counting it once (a retransmission is not counted);
+  line), answering every event INFO and counting it once (a retransmission is not counted),
+  and refreshing each dialog as RFC 4028 §10's refresher: an UPDATE at half the
+  Session-Expires of the last 2xx (the server grants 1,800 s), refreshes and failures counted;
 - **SOAP**: ``--soap-clients`` (4) HTTP clients (stdlib ``http.client``, one thread each,
   HTTP Basic), each with an ECMA-354 session (``sessionID`` header), 5 device monitors, and a
   ``GetEvents`` long poll (5 s) in a loop;
