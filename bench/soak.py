@@ -13,7 +13,9 @@ extensions, pinned to the first CPU when there are two or more):
   extension once);
 - **TR/87**: ``--dialogs`` (100) SIP dialogs over UDP from one small Python UA here (INVITE
   with RequestSystemStatus + ``lcs:line`` tel:+4685510000.., ACK, INFO MonitorStart on the
-  line), answering every event INFO and counting it once (a retransmission is not counted);
+  line), answering every event INFO and counting it once (a retransmission is not counted),
+  and refreshing each dialog as RFC 4028 §10's refresher: an UPDATE at half the
+  Session-Expires of the last 2xx (the server grants 1,800 s), refreshes and failures counted;
 - **SOAP**: ``--soap-clients`` (4) HTTP clients (stdlib ``http.client``, one thread each,
   HTTP Basic), each with an ECMA-354 session (``sessionID`` header), 5 device monitors, and a
   ``GetEvents`` long poll (5 s) in a loop;
@@ -86,7 +88,17 @@ XREF_RE = re.compile(rb"<(?:[\w.-]+:)?monitorCrossRefID>([^<]+)<")
 
 # -- TR/87: a small UA over UDP ------------------------------------------------------------
 class Dialog:
-    __slots__ = ("line", "call_id", "from_header", "to_header", "cseq", "xref", "seen")
+    __slots__ = (
+        "line",
+        "call_id",
+        "from_header",
+        "to_header",
+        "cseq",
+        "xref",
+        "seen",
+        "interval",
+        "refresh_at",
+    )
 
     def __init__(self, line: str, host: str) -> None:
         self.line = line
@@ -96,6 +108,22 @@ class Dialog:
         self.cseq = 0
         self.xref = ""
         self.seen: set[str] = set()
+        self.interval: float | None = None
+        """Session-Expires granted in the last 2xx (RFC 4028); None: no session timer."""
+        self.refresh_at = 0.0
+        """Loop time of the next refresh: half the granted interval after the 2xx (§10)."""
+
+    def granted(self, headers: dict[str, str], now: float) -> None:
+        """Note the interval of a 2xx to INVITE or UPDATE and when to refresh next."""
+        self.interval = session_interval(headers)
+        if self.interval is not None:
+            self.refresh_at = now + self.interval / 2
+
+
+def session_interval(headers: dict[str, str]) -> float | None:
+    """The Session-Expires delta-seconds of a response (long or compact form ``x``)."""
+    raw = headers.get("session-expires", headers.get("x", "")).partition(";")[0].strip()
+    return float(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
 class SipUa(asyncio.DatagramProtocol):
@@ -110,6 +138,8 @@ class SipUa(asyncio.DatagramProtocol):
         self.events: Counter[bytes] = Counter()
         self.retransmitted_events = 0
         self.byes_from_server = 0
+        self.refreshes = 0
+        self.refresh_failures: Counter[str] = Counter()
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -172,8 +202,10 @@ class SipUa(asyncio.DatagramProtocol):
             f"CSeq: {cseq}",
             f"Contact: <sip:soak@{self.host}:{self.port};transport=udp>",
         ]
-        if method == "INVITE":
+        if method in ("INVITE", "UPDATE"):
             lines.append("Supported: timer")
+        if method == "UPDATE" and dialog.interval is not None:
+            lines.append(f"Session-Expires: {dialog.interval:g};refresher=uac")
         if data:
             lines += ["Content-Disposition: signal;handling=required"]
             lines += ["Content-Type: application/csta+xml"]
@@ -198,6 +230,7 @@ class SipUa(asyncio.DatagramProtocol):
         if not first.startswith("SIP/2.0 200"):
             raise RuntimeError(f"INVITE {line}: {first}")
         dialog.to_header = headers["to"]
+        dialog.granted(headers, asyncio.get_running_loop().time())
         self.request(dialog, "ACK", server)
         monitor = (
             f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>{line}</deviceObject>'
@@ -209,6 +242,49 @@ class SipUa(asyncio.DatagramProtocol):
             raise RuntimeError(f"TR/87 MonitorStart {line}: {answer[:200]!r}")
         dialog.xref = xref.decode()
         return dialog
+
+    async def refresh(self, dialog: Dialog, server: tuple[str, int]) -> bool:
+        """One session refresh (RFC 4028 §7.4, §10: UPDATE without a body, as the refresher)."""
+        loop = asyncio.get_running_loop()
+        try:
+            first, headers, _ = await asyncio.wait_for(self.request(dialog, "UPDATE", server), 10)
+        except TimeoutError:
+            first, headers = "timeout", {}
+        if not first.startswith("SIP/2.0 2"):
+            self.refresh_failures[first[8:11] if first.startswith("SIP/2.0 ") else first] += 1
+            dialog.interval = None  # the session is gone: no more refreshes
+            return False
+        self.refreshes += 1
+        dialog.granted(headers, loop.time())
+        return True
+
+    async def keep_refreshed(
+        self, server: tuple[str, int], stop: asyncio.Event, step: float = 1.0
+    ) -> None:
+        """Refresh every dialog with a session timer at half its interval until ``stop``.
+
+        One refresh per dialog per half interval (its next time is set only by the answer);
+        each pass waits at most ``step`` s, refreshes at most every dialog once, each within
+        the 10 s answer timeout.
+        """
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            now = loop.time()
+            due = [
+                d
+                for d in list(self.dialogs.values())
+                if d.interval is not None and d.refresh_at <= now
+            ]
+            for dialog in due:
+                dialog.refresh_at = now + dialog.interval  # not again before the answer
+            if due:
+                await asyncio.gather(*(self.refresh(d, server) for d in due))
+            upcoming = [d.refresh_at for d in self.dialogs.values() if d.interval is not None]
+            wait = min([step, *(t - loop.time() for t in upcoming)])
+            try:
+                await asyncio.wait_for(stop.wait(), max(0.01, wait))
+            except TimeoutError:
+                pass
 
 
 # -- SOAP: long-polling clients (one thread each) -------------------------------------------
@@ -470,6 +546,8 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
         ]
         dialogs += await asyncio.gather(*(ua.open_dialog(line, sip_server) for line in lines))
     print(f"{len(dialogs)} TR/87 dialogs", file=sys.stderr)
+    stop_refreshing = asyncio.Event()
+    refresher = asyncio.create_task(ua.keep_refreshed(sip_server, stop_refreshing))
 
     # SOAP long pollers
     pollers = []
@@ -614,6 +692,8 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
         extra += max(0, got - sent)
 
     # close everything
+    stop_refreshing.set()
+    await asyncio.wait_for(refresher, 15)
     for poller in pollers:
         await loop.run_in_executor(None, poller.close)
     for dialog in dialogs:
@@ -645,6 +725,9 @@ async def soak(args: argparse.Namespace, server: clients.FullServer) -> dict[str
         "events_extra": extra,
         "tr87_retransmitted_event_infos": ua.retransmitted_events,
         "tr87_byes_from_server": ua.byes_from_server,
+        "tr87_session_interval_s": dialogs[0].interval if dialogs else None,
+        "tr87_refreshes": ua.refreshes,
+        "tr87_refresh_failures": dict(ua.refresh_failures),
         "soap_polls": sum(p.polls for p in pollers),
         "soap_errors": [e for p in pollers for e in p.errors][:20],
         "server_after_close": end_stats,
@@ -704,6 +787,10 @@ def report(data: dict[str, Any]) -> str:
         f"{data['sessions']} XML sessions x {data['monitors_per_session']} monitors, "
         f"{data['tr87_dialogs']} TR/87 dialogs, {data['soap_clients']} SOAP pollers "
         f"({data['traffic']})",
+        f"TR/87 session refreshes (UPDATE at half of Session-Expires "
+        f"{data.get('tr87_session_interval_s')} s): {data.get('tr87_refreshes', 0)}, failed "
+        f"{sum(data.get('tr87_refresh_failures', {}).values())}; BYEs from the server "
+        f"{data.get('tr87_byes_from_server', 0)}",
         "",
         events,
         "",

@@ -141,3 +141,101 @@ def test_cpu_time_reads_the_process_user_and_system_seconds() -> None:
         pass
     # /proc counts in clock ticks (10 ms): the two clocks agree within a few of them
     assert abs(common.cpu_seconds(os.getpid()) - time.process_time()) < 0.05
+
+
+class _Granting:
+    """A loopback SIP peer granting ``interval`` s (RFC 4028) to INVITE and UPDATE."""
+
+    def __init__(self, interval: int, refuse_updates: bool = False) -> None:
+        self.interval = interval
+        self.refuse_updates = refuse_updates
+        self.updates: list[tuple[float, str]] = []
+        self.transport = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        import asyncio
+
+        first, headers, _ = soak.SipUa.parse(data)
+        method = first.split(" ", 1)[0]
+        if method == "ACK":
+            return
+        status = "200 OK"
+        if method == "UPDATE":
+            self.updates.append((asyncio.get_running_loop().time(), headers["call-id"]))
+            status = "481 Call/Transaction Does Not Exist" if self.refuse_updates else status
+        reply = [f"SIP/2.0 {status}"] + [
+            f"{name.title()}: {headers[name]}" for name in ("via", "from", "call-id", "cseq")
+        ]
+        reply += [f"To: {headers['to']};tag=srv", f"Session-Expires: {self.interval};refresher=uac"]
+        body = b""
+        if method == "INFO":
+            body = b"<MonitorStartResponse><monitorCrossRefID>7</monitorCrossRefID></MonitorStartResponse>"
+        reply += [f"Content-Length: {len(body)}", "", ""]
+        self.transport.sendto("\r\n".join(reply).encode() + body, addr)
+
+    def error_received(self, exc) -> None:
+        pass
+
+    def connection_lost(self, exc) -> None:
+        pass
+
+
+def _refreshing_run(interval: int, seconds: float, refuse: bool = False):
+    import asyncio
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        peer = _Granting(interval, refuse)
+        server_transport, _ = await loop.create_datagram_endpoint(
+            lambda: peer, local_addr=("127.0.0.1", 0)
+        )
+        address = server_transport.get_extra_info("sockname")[:2]
+        ua_transport, ua = await loop.create_datagram_endpoint(
+            soak.SipUa, local_addr=("127.0.0.1", 0)
+        )
+        try:
+            dialogs = [await ua.open_dialog(f"tel:+4685510{k}", address) for k in range(3)]
+            opened = loop.time()
+            stop = asyncio.Event()
+            task = asyncio.create_task(ua.keep_refreshed(address, stop, step=0.1))
+            await asyncio.sleep(seconds)
+            stop.set()
+            await asyncio.wait_for(task, 5)
+            return peer, ua, dialogs, opened
+        finally:
+            ua_transport.close()
+            server_transport.close()
+
+    return asyncio.run(scenario())
+
+
+def test_soak_ua_refreshes_each_dialog_at_half_the_granted_interval() -> None:
+    # granted 1 s: refreshes due at 0.5, 1.0, 1.5, 2.0 s; 2.3 s is over two intervals
+    peer, ua, dialogs, opened = _refreshing_run(1, 2.3)
+    assert all(d.interval == 1.0 for d in dialogs)
+    for dialog in dialogs:
+        times = [t - opened for t, call_id in peer.updates if call_id == dialog.call_id]
+        assert len(times) == 4, times
+        # never later than the interval after the previous 2xx, never twice per half interval
+        gaps = [b - a for a, b in zip([0.0, *times], times, strict=False)]
+        assert all(0.4 < gap < 1.0 for gap in gaps), gaps
+    assert ua.refreshes == 12
+    assert not ua.refresh_failures
+
+
+def test_soak_ua_counts_a_refused_refresh_and_stops_refreshing_that_dialog() -> None:
+    peer, ua, dialogs, _ = _refreshing_run(1, 1.3, refuse=True)
+    assert len(peer.updates) == 3  # one UPDATE each, refused, none after
+    assert ua.refreshes == 0
+    assert ua.refresh_failures == {"481": 3}
+    assert all(d.interval is None for d in dialogs)
+
+
+def test_session_interval_reads_long_and_compact_forms() -> None:
+    assert soak.session_interval({"session-expires": "1800;refresher=uac"}) == 1800.0
+    assert soak.session_interval({"x": "90"}) == 90.0
+    assert soak.session_interval({}) is None
+    assert soak.session_interval({"session-expires": "soon"}) is None
