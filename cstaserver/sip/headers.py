@@ -323,14 +323,6 @@ class Headers:
         values = self._lookup().get(_key(name))
         return values[0] if values else default
 
-    def drop_caches(self) -> None:
-        """Let go of the index and the parsed values (rebuilt on the next look-up): a
-        message kept only in case it is needed again holds a few objects, not dozens, for
-        the garbage collector to walk."""
-        self._index = None
-        if self._parsed:
-            self._parsed = {}
-
     def count(self, name: str) -> int:
         """How many ``name`` fields there are."""
         return len(self._lookup().get(_key(name), ()))

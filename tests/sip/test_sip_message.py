@@ -459,13 +459,3 @@ def test_list_and_parameter_splitting_follow_the_quoting_rules(value: str) -> No
             split_list(value)
     else:
         assert split_list(value) == [part.strip(" \t") for part in expected]
-
-
-def test_dropped_caches_are_rebuilt_on_the_next_look_up() -> None:
-    request = parse_datagram(sip_request("INFO"))
-    before = (request.call_id, request.cseq, request.from_address, request.vias)
-    request.headers.drop_caches()
-    assert (request.call_id, request.cseq, request.from_address, request.vias) == before
-    request.headers.drop_caches()
-    request.headers.add("Via", "SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKnew")
-    assert len(request.vias) == len(before[3]) + 1
