@@ -206,43 +206,20 @@ class CallProcessing:
     ) -> None:
         """Emit ``call.event(cls, cause, gone=gone, **fields)`` if a subscription wants it
         (``EventBus.wants``: its call, one of its devices - the parties, ``gone`` and the
-        call's watchers - or its class); nothing is built otherwise. For the events of one
-        call (Transferred and Conferenced also name the calls they merge: see
-        :meth:`emit_merging`)."""
+        call's watchers - or its class); nothing is built otherwise. A Transferred or
+        Conferenced is also wanted for the other call it merges (``secondary_old_call_id``)
+        or the call it becomes (``new_call_id``)."""
         bus = self.bus
-        if bus.wants(cls, call.call_id, call.connections, gone, call.watchers):
+        if bus.wants(cls, call.call_id, call.connections, gone, call.watchers) or (
+            "new_call_id" in fields and self._merge_wanted(cls, fields)
+        ):
             bus.publish(call.event(cls, cause, gone=gone, **fields))
 
-    def emit_merging(
-        self,
-        call: Call,
-        cls: type,
-        cause: EventCause,
-        *,
-        secondary_old_call_id: str | None,
-        new_call_id: str,
-        gone: Iterable[str] = (),
-        **fields: Any,
-    ) -> None:
-        """Emit a Transferred or Conferenced of ``call`` (the call that goes on, with every
-        party) if a subscription wants it: as :meth:`emit_call`, or the other call it
-        merges (``secondary_old_call_id``) or the call it becomes (``new_call_id``)."""
-        bus = self.bus
-        if (
-            bus.wants(cls, call.call_id, call.connections, gone, call.watchers)
-            or (secondary_old_call_id is not None and bus.wants(cls, secondary_old_call_id))
-            or bus.wants(cls, new_call_id)
-        ):
-            bus.publish(
-                call.event(
-                    cls,
-                    cause,
-                    gone=gone,
-                    secondary_old_call_id=secondary_old_call_id,
-                    new_call_id=new_call_id,
-                    **fields,
-                )
-            )
+    def _merge_wanted(self, cls: type, fields: dict[str, Any]) -> bool:
+        secondary = fields.get("secondary_old_call_id")
+        return (secondary is not None and self.bus.wants(cls, secondary)) or self.bus.wants(
+            cls, fields["new_call_id"]
+        )
 
     def emit_diverted(
         self,

@@ -219,20 +219,9 @@ class ICallSteps(Interface):
 
     def emit_call(call: object, cls: type, cause: object, *, gone: object = (), **fields) -> None:
         """Publish ``call.event(cls, cause, gone=gone, **fields)`` if a subscription wants it
-        (nothing is built otherwise)."""
-
-    def emit_merging(
-        call: object,
-        cls: type,
-        cause: object,
-        *,
-        secondary_old_call_id: str | None,
-        new_call_id: str,
-        gone: object = (),
-        **fields,
-    ) -> None:
-        """Publish a Transferred / Conferenced of ``call`` if a subscription wants it (its
-        parties, ``call`` or either call it merges)."""
+        (nothing is built otherwise): one about the call, its devices or the class, or for a
+        Transferred / Conferenced also either call it merges (``secondary_old_call_id``,
+        ``new_call_id``)."""
 
     def emit_diverted(
         call: object, cause: object, diverting: str, to: str, *, gone: object = (), called=None

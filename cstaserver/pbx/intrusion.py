@@ -93,7 +93,7 @@ class Intrusion:
             ConnectionChange(d, joined.call_id, joined.call_id) for d in joined.others(intruder)
         ]
         changes.append(ConnectionChange(intruder, call.call_id, joined.call_id))
-        self.core.emit_merging(
+        self.core.emit_call(
             joined,
             Conferenced,
             EventCause.INTRUDE,

@@ -635,7 +635,7 @@ class Switch:
         held.delivery_cause = EventCause.TRANSFER
         changes = [ConnectionChange(d, held.call_id, held.call_id) for d in held_others]
         changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
-        self.core.emit_merging(
+        self.core.emit_call(
             held,
             Transferred,
             EventCause.TRANSFER,
@@ -668,7 +668,7 @@ class Switch:
         call.called_device = target
         call.last_redirection_device = info.number
         call.delivery_cause = EventCause.SINGLE_STEP_TRANSFER
-        self.core.emit_merging(
+        self.core.emit_call(
             call,
             Transferred,
             EventCause.SINGLE_STEP_TRANSFER,
@@ -702,7 +702,7 @@ class Switch:
         self.core.join_restricted(held, active)
         changes = [ConnectionChange(d, held.call_id, held.call_id) for d in [number, *held_others]]
         changes += [ConnectionChange(d, active.call_id, held.call_id) for d in active_others]
-        self.core.emit_merging(
+        self.core.emit_call(
             held,
             Conferenced,
             EventCause.CONFERENCE,
@@ -751,7 +751,7 @@ class Switch:
         added = self.core.add_connection(call, info.number, ConnectionState.CONNECTED)
         added.silent = bool(silent)
         cause = EventCause.SILENT_PARTICIPATION if silent else EventCause.SINGLE_STEP_CONFERENCE
-        self.core.emit_merging(
+        self.core.emit_call(
             call,
             Conferenced,
             cause,
