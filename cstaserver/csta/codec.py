@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -572,6 +572,19 @@ def encode(message: Any, namespace: str = DEFAULT_NAMESPACE) -> bytes:
     return _encode_str(message, namespace).encode("utf-8")
 
 
+def _split_at_marks(data: bytes, marks: Sequence[bytes]) -> tuple[bytes, ...] | None:
+    """``data`` cut at each of ``marks`` in turn (the bytes between them), or None when a mark
+    is missing or there twice (a client's own text held it): then encode each time."""
+    parts: list[bytes] = []
+    for mark in marks:
+        before, found, data = data.partition(mark)
+        if not found or mark in data:
+            return None
+        parts.append(before)
+    parts.append(data)
+    return tuple(parts)
+
+
 class SlotTemplates:
     """One shape of a message, serialised once per namespace with placeholders for ``slots``
     text leaves: ``SlotTemplates(build, 2).render(ns, a, b) == encode(build(a, b), ns)`` for
@@ -586,15 +599,8 @@ class SlotTemplates:
         self._parts: dict[str, tuple[bytes, ...]] = {}
 
     def _compile(self, namespace: str) -> tuple[bytes, ...] | None:
-        text = _encode_str(self._build(*self._marks), namespace)
-        parts: list[bytes] = []
-        for mark in self._marks:
-            before, found, text = text.partition(mark)
-            if not found or mark in text:
-                return None  # the shape does not carry each slot once: encode each time
-            parts.append(before.encode("utf-8"))
-        parts.append(text.encode("utf-8"))
-        return tuple(parts)
+        data = encode(self._build(*self._marks), namespace)
+        return _split_at_marks(data, [mark.encode("utf-8") for mark in self._marks])
 
     def render(self, namespace: str, *values: str) -> bytes:
         parts = self._parts.get(namespace)
@@ -629,10 +635,10 @@ class EventTemplate:
         self.event = event
         self.namespace = namespace
         data = encode(attrs.evolve(event, monitor_cross_ref_id=_PLACEHOLDER), namespace)
-        prefix, found, suffix = data.partition(_PLACEHOLDER_BYTES)
-        if found and _PLACEHOLDER_BYTES not in suffix:
-            self._prefix: bytes | None = prefix
-            self._suffix = suffix
+        parts = _split_at_marks(data, (_PLACEHOLDER_BYTES,))
+        if parts is not None:
+            self._prefix: bytes | None = parts[0]
+            self._suffix = parts[1]
         else:  # a client-supplied string contains the placeholder: encode per monitor
             self._prefix = None
             self._suffix = b""
