@@ -13,7 +13,12 @@ publishes the switch's events.
   the answer (``bus.Reply(body, then=...)``); the bus publishes them after it, on the same
   connection. Events outside a request (timers, the simulator, the admin shell) are
   published at once.
-- **Events** go out on their devices' and calls' channels (``cluster.wire``), numbered.
+- **Events** go out on their devices' and calls' channels (``cluster.wire``), numbered, and
+  only on the channels some front end listens to. The switch builds only the events that
+  go out somewhere: this server subscribes to it with an interest (``pbx.bus.Interest``) in
+  the devices and calls of those channels, the union over its front ends, narrowed again
+  when a front end stops listening or is forgotten. Events of devices and calls nobody
+  monitors are not built here (unless another subscriber of this process wants them).
 - **Routeing** (ECMA-269 clause 20) runs here, next to the switch's queues: each front-end
   client that makes routeing requests has a stand-in association that lasts until the front
   end says it is gone; what the routeing service sends it (Route Request, Route Used, Route
@@ -38,6 +43,7 @@ from cstaserver.csta.association import Association, IMessageTransport, Profile
 from cstaserver.csta.core import CstaCore, ServiceRequest
 from cstaserver.csta.errors import UNSUPPORTED_SERVICE, CstaError, ErrorValue, error_for_decode
 from cstaserver.csta.xmlsafe import XmlRejected
+from cstaserver.pbx.bus import Interest
 from cstaserver.pbx.errors import SwitchError
 
 log = Logger()
@@ -100,13 +106,15 @@ class ExchangeServer:
         self._unsent: list[tuple[str, str]] = []  # routeing messages waiting for their event
         #: event channel -> the front ends listening to it (only those channels get events)
         self.wanted: dict[str, set[str]] = {}
+        #: what the switch builds events for: the devices and calls of ``wanted``'s channels
+        self.interest = Interest()
         self._flush_call: Any = None
 
     # -- start / stop ------------------------------------------------------------------------
     def start(self) -> defer.Deferred:
         """Publish the switch's events and serve requests; fires once both are in place."""
         if self._unsubscribe is None:
-            self._unsubscribe = self.core.switch.subscribe(self._switch_event)
+            self._unsubscribe = self.core.switch.subscribe(self._switch_event, self.interest)
         serving = defer.maybeDeferred(
             self.bus.serve, wire.service_name(self.exchange), self._handle
         )
@@ -194,10 +202,26 @@ class ExchangeServer:
     def _interest(self, interest: wire.Interest) -> str:
         for channel in interest.channels:
             if interest.on:
-                self.wanted.setdefault(channel, set()).add(interest.node)
+                nodes = self.wanted.get(channel)
+                if nodes is None:
+                    nodes = self.wanted[channel] = set()
+                    self._channel_wanted(channel, True)
+                nodes.add(interest.node)
             else:
                 self.forget(interest.node, channel)
         return "{}"
+
+    def _channel_wanted(self, channel: str, wanted: bool) -> None:
+        """The first front end listens to ``channel`` (``wanted``), or the last one stopped:
+        the switch builds that device's or call's events, or no longer does for us."""
+        subject = wire.channel_subject(self.exchange, channel)
+        if subject is None:
+            return
+        kind, key = subject
+        if kind == "device":
+            (self.interest.want_device if wanted else self.interest.drop_device)(key)
+        else:
+            (self.interest.want_call if wanted else self.interest.drop_call)(key)
 
     def forget(self, node: str, channel: str | None = None) -> None:
         """Front end ``node`` no longer listens to ``channel`` (None: it is gone, so it
@@ -208,6 +232,7 @@ class ExchangeServer:
                 nodes.discard(node)
                 if not nodes:
                     del self.wanted[name]
+                    self._channel_wanted(name, False)
         if channel is None:
             front = wire.front_channel(self.exchange, node)
             for client, number in [key for key in self.clients if key[0] == front]:

@@ -74,6 +74,23 @@ def event_channels(exchange: str, event: Any) -> list[str]:
     return channels
 
 
+def channel_subject(exchange: str, channel: str) -> tuple[str, str] | None:
+    """What an event channel of ``exchange`` is about, the reverse of
+    :func:`device_channel` and :func:`call_channel`: ``("device", number)`` or
+    ``("call", call_id)``; None for any other channel."""
+    prefix = f"csta:ev:{exchange}:"
+    if not channel.startswith(prefix):
+        return None
+    kind, _, key = channel[len(prefix) :].partition(":")
+    if not key:
+        return None
+    if kind == "d":
+        return "device", key
+    if kind == "c":
+        return "call", key
+    return None
+
+
 def event_message(epoch: str, sequence: int, event: object) -> str:
     """An event as it goes out (the event encoded once, whatever its channels)."""
     return f'{{"x":{json.dumps(epoch)},"n":{sequence},"e":{encode_event(event)}}}'
@@ -266,6 +283,7 @@ __all__ = [
     "ForwardedRequest",
     "Lookup",
     "call_channel",
+    "channel_subject",
     "decode_event",
     "device_channel",
     "event_channels",

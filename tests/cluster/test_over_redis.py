@@ -11,6 +11,7 @@ from twisted.trial import unittest
 from cstaserver.cluster.exchange import ExchangeServer
 from cstaserver.cluster.front import RemoteSwitch, front_services
 from cstaserver.csta.core import CstaCore
+from cstaserver.pbx.bus import Interest
 from cstaserver.pbx.demo import demo_plan
 from cstaserver.pbx.switch import Switch
 from cstaserver.testing import FakeTransport
@@ -73,3 +74,23 @@ class OverRedis(WithRedis, unittest.TestCase):
         await self.ask(client, Req.clear_connection(unwatched, "1002"))
         assert names([w.data for w in client.written]) == names([w.data for w in expected.written])
         assert client.written == expected.written
+
+    async def test_the_exchange_builds_only_what_a_front_end_monitors(self) -> None:
+        built: list[object] = []
+        self.switch.subscribe(built.append, Interest())  # sees every event that is built
+        client = FakeTransport()
+        client.associate(self.front)
+        unwatched = field(await self.ask(client, Req.make_call("1002", "1003")), "callID")
+        assert built == []  # nobody monitors 1002 or 1003: nothing built
+        xref = field(await self.ask(client, Req.monitor_start("1001")), "monitorCrossRefID")
+        assert self.server.interest.devices == {"1001"}
+        call = field(await self.ask(client, Req.make_call("1000", "1001"), events=1), "callID")
+        await self.ask(client, Req.clear_connection(call, "1000"), events=2)
+        assert "Delivered" in [type(event).__name__ for event in built]
+        assert all("1001" in event.devices for event in built)  # type: ignore[attr-defined]
+        count = len(built)
+        await self.ask(client, Req.monitor_stop(xref))
+        await eventually(lambda: not self.server.interest.devices, "the interest narrowed")
+        await self.ask(client, Req.clear_connection(unwatched, "1002"))
+        await self.ask(client, Req.make_call("1000", "1001"))
+        assert len(built) == count  # no longer monitored: nothing built
