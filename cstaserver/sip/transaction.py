@@ -12,17 +12,19 @@
   the request with it until Timer J (64*T1) fires. Likewise an INVITE server transaction
   over UDP, once ACKed (Confirmed, §17.2.1), is handed over to absorb retransmissions
   until Timer I (T4).
-- :class:`CompletedTransactions`: Timer J (or Timer I) for all of them at once. Such a
-  transaction is kept as a :class:`CompletedTransaction` (the response's bytes and the flow
-  they go back on) and not as the transaction with its request (and an INVITE's dialog):
-  at a few thousand transactions a second, 32 s of them is ~100,000 entries, and each
-  object kept is one more for every full pass of the garbage collector. The deadlines, all
-  the same time after their hand-over, are one time-ordered deque swept by one delayed
-  call (at most once per ``resolution`` seconds, 1 s: an entry lasts its timer's value
-  to one second more) instead of a ``DelayedCall`` each.
+- :class:`CompletedTransactions`: Timer J (or Timer I, or Timer K) for all of them at once.
+  Such a server transaction is kept as a :class:`CompletedTransaction` (the response's bytes
+  and the flow they go back on) and not as the transaction with its request (and an
+  INVITE's dialog): at a few thousand transactions a second, 32 s of them is ~100,000
+  entries, and each object kept is one more for every full pass of the garbage collector.
+  The deadlines, all the same time after their hand-over, are one time-ordered deque swept
+  by one delayed call (at most once per ``resolution`` seconds, 1 s: an entry lasts its
+  timer's value to one second more) instead of a ``DelayedCall`` each.
 - :class:`NonInviteClientTransaction` (§17.1.2): Timer E (UDP retransmission), Timer F
-  (64*T1 timeout, on every transport), Timer K. A timeout fires its Deferred with a
-  :class:`RequestTimeout` value, never an errback: nothing else is torn down.
+  (64*T1 timeout, on every transport), Timer K (§17.1.2.2: T4 in the Completed state over
+  UDP, absorbing retransmitted responses; a table's transactions are handed to its sweep,
+  like Timers J and I). A timeout fires its Deferred with a :class:`RequestTimeout` value,
+  never an errback: nothing else is torn down.
 - :func:`server_key` / :class:`TransactionTable`: matching on the Via branch when it
   carries the magic cookie (§17.2.3), else (RFC 2543 peers, pidgin-sipe, a bare
   ``z9hG4bK``) on Call-ID + CSeq number + method + From tag (+ the body for non-INVITE
@@ -410,8 +412,9 @@ class InviteServerTransaction(ServerTransaction):
 
 class NonInviteClientTransaction:
     """RFC 3261 §17.1.2; :attr:`deferred` fires with the final :class:`SipResponse` or a
-    :class:`RequestTimeout`. (Rare: the requests the server sends in a dialog; Timer K
-    keeps its own delayed call.)"""
+    :class:`RequestTimeout`. Completed over UDP, it absorbs retransmitted final responses
+    until Timer K: handed to :attr:`on_completed` (its table's sweep) when that is set,
+    else by a delayed call of its own."""
 
     log = Logger()
 
@@ -434,6 +437,8 @@ class NonInviteClientTransaction:
         self._send = send
         self._reliable = reliable
         self.on_terminated = on_terminated
+        #: told once Completed over UDP: it then runs Timer K (and calls :meth:`terminate`)
+        self.on_completed: Finished | None = None
 
     def start(self) -> None:
         if not self._transmit():
@@ -482,7 +487,10 @@ class NonInviteClientTransaction:
         self._timers.stop_all()
         if isinstance(result, SipResponse) and not self._reliable:
             self.state = TransactionState.COMPLETED
-            self._timers.start("K", self._settings.t4, self.terminate)
+            if self.on_completed is not None:
+                self.on_completed(self)
+            else:
+                self._timers.start("K", self._settings.t4, self.terminate)
         else:
             self.terminate()
         self.deferred.callback(result)
@@ -506,7 +514,6 @@ class CompletedTransaction:
     response: bytes | None
     """None: an ACKed INVITE (Confirmed, §17.2.1), whose retransmissions are absorbed."""
     flow: ISipFlow
-    expires: float
 
     log = Logger()
 
@@ -521,45 +528,62 @@ class CompletedTransaction:
 
 
 class CompletedTransactions:
-    """Timer J (§17.2.2) for every completed non-INVITE server transaction of a table.
+    """Timer J (§17.2.2) for every completed non-INVITE server transaction of a table (or
+    Timer I, §17.2.1, or Timer K for its client transactions, §17.1.2.2).
 
     Entries by transaction key, and their deadlines (``lifetime`` after completion, the same
     for all, so appending keeps them in time order) in a deque swept by one delayed call:
     at the first deadline, then at most once per ``resolution`` seconds while any is left.
+    ``on_expired`` is told of each entry that leaves at its deadline.
     """
 
-    def __init__(self, clock: IReactorTime, lifetime: float, resolution: float = 1.0) -> None:
+    def __init__(
+        self,
+        clock: IReactorTime,
+        lifetime: float,
+        resolution: float = 1.0,
+        on_expired: Callable[[Any], None] | None = None,
+    ) -> None:
         self._clock = clock
         self.lifetime = lifetime
         self.resolution = resolution
-        self._kept: dict[Hashable, CompletedTransaction] = {}
-        self._deadlines: deque[tuple[float, Hashable]] = deque()
+        self.on_expired = on_expired
+        self._kept: dict[Hashable, Any] = {}
+        self._deadlines: deque[tuple[float, Hashable, Any]] = deque()
         self._sweep_call: IDelayedCall | None = None
 
     def __len__(self) -> int:
         return len(self._kept)
 
-    def get(self, key: Hashable) -> CompletedTransaction | None:
+    def get(self, key: Hashable) -> Any:
         return self._kept.get(key)
+
+    def values(self) -> list[Any]:
+        return list(self._kept.values())
 
     def keep(self, key: Hashable, response: bytes | None, flow: ISipFlow) -> None:
         """Answer retransmissions of the request of ``key`` with ``response`` for
         ``lifetime`` seconds."""
+        self.put(key, CompletedTransaction(response, flow))
+
+    def put(self, key: Hashable, entry: Any) -> None:
+        """Keep ``entry`` under ``key`` for ``lifetime`` seconds (replacing any)."""
         expires = self._clock.seconds() + self.lifetime
-        self._kept[key] = CompletedTransaction(response, flow, expires)
-        self._deadlines.append((expires, key))
+        self._kept[key] = entry
+        self._deadlines.append((expires, key, entry))
         if self._sweep_call is None:
             self._sweep_call = self._clock.callLater(self.lifetime, self._sweep)
 
     def _sweep(self) -> None:
         self._sweep_call = None
         now = self._clock.seconds()
-        deadlines, kept = self._deadlines, self._kept
+        deadlines, kept, on_expired = self._deadlines, self._kept, self.on_expired
         while deadlines and deadlines[0][0] <= now:
-            expires, key = deadlines.popleft()
-            entry = kept.get(key)
-            if entry is not None and entry.expires == expires:  # not kept again since
+            _, key, entry = deadlines.popleft()
+            if kept.get(key) is entry:  # not kept again since
                 del kept[key]
+                if on_expired is not None:
+                    on_expired(entry)
         if deadlines:
             delay = max(deadlines[0][0] - now, self.resolution)
             self._sweep_call = self._clock.callLater(delay, self._sweep)
@@ -583,7 +607,9 @@ class TransactionTable:
     """The transactions a UA core owns, by key; terminated ones remove themselves, and
     server transactions over UDP past their last response become
     :class:`CompletedTransaction` entries: completed non-INVITE ones until Timer J
-    (``timers.timeout`` on ``clock``), ACKed INVITE ones until Timer I (``timers.t4``)."""
+    (``timers.timeout`` on ``clock``), ACKed INVITE ones until Timer I (``timers.t4``).
+    Client transactions completed over UDP are kept (to absorb retransmitted responses)
+    until Timer K (``timers.t4``), by one sweep too."""
 
     def __init__(self, clock: IReactorTime, timers: TimerSettings | None = None) -> None:
         settings = timers or TimerSettings()
@@ -591,9 +617,12 @@ class TransactionTable:
         self._client: dict[Hashable, NonInviteClientTransaction] = {}
         self.completed = CompletedTransactions(clock, settings.timeout)
         self.confirmed = CompletedTransactions(clock, settings.t4)
+        self.completed_clients = CompletedTransactions(
+            clock, settings.t4, on_expired=NonInviteClientTransaction.terminate
+        )
 
     def __len__(self) -> int:
-        return self.server_count + len(self._client)
+        return self.server_count + len(self._client) + len(self.completed_clients)
 
     @property
     def server_count(self) -> int:
@@ -630,11 +659,19 @@ class TransactionTable:
             key = client_key(response.top_via.branch or "", response.cseq.method)
         except HeaderSyntaxError:
             return None
-        return self._client.get(key)
+        found = self._client.get(key)
+        return found if found is not None else self.completed_clients.get(key)
 
     def add_client(self, transaction: NonInviteClientTransaction) -> None:
         self._client[transaction.key] = transaction
         transaction.on_terminated = self._client_terminated
+        transaction.on_completed = self._client_completed
+
+    def _client_completed(self, transaction: NonInviteClientTransaction) -> None:
+        """Completed over UDP: Timer K by the sweep (it then terminates the transaction)."""
+        if self._client.get(transaction.key) is transaction:
+            del self._client[transaction.key]
+        self.completed_clients.put(transaction.key, transaction)
 
     def _client_terminated(self, transaction: NonInviteClientTransaction) -> None:
         if self._client.get(transaction.key) is transaction:
@@ -642,10 +679,12 @@ class TransactionTable:
 
     def terminate_all(self) -> None:
         """Terminate every transaction, cancelling its timers (the service stops)."""
-        for transaction in [*self._server.values(), *self._client.values()]:
+        clients = [*self._client.values(), *self.completed_clients.values()]
+        for transaction in [*self._server.values(), *clients]:
             transaction.terminate()
         self.completed.clear()
         self.confirmed.clear()
+        self.completed_clients.clear()
 
     @property
     def server_transactions(self) -> list[ServerTransaction]:
@@ -654,4 +693,5 @@ class TransactionTable:
 
     @property
     def client_transactions(self) -> list[NonInviteClientTransaction]:
-        return list(self._client.values())
+        """The client transactions in progress and those completed, until Timer K."""
+        return [*self._client.values(), *self.completed_clients.values()]

@@ -292,6 +292,59 @@ class TestNonInviteClient:
         assert results[0].reason == "transport error"
 
 
+class TestTimerKInATable:
+    """§17.1.2.2: a client transaction completed over UDP absorbs retransmitted responses
+    for T4 (Timer K); a table's are ended by one time-ordered sweep, not a delayed call
+    each."""
+
+    @staticmethod
+    def add(table: TransactionTable, clock: Clock, branch: str) -> NonInviteClientTransaction:
+        request = parse_datagram(sip_request("INFO", branch=branch, to_tag="t"))
+        transaction = NonInviteClientTransaction(
+            request, clock=clock, timers=TIMERS, send=lambda message: None, reliable=False
+        )
+        table.add_client(transaction)
+        transaction.start()
+        return transaction
+
+    def test_one_sweep_ends_the_completed_client_transactions_in_time_order(self) -> None:
+        clock = Clock()
+        table = TransactionTable(clock, TIMERS)
+        first = self.add(table, clock, "z9hG4bKk1")
+        results: list = []
+        first.deferred.addCallback(results.append)
+        final = make_response(first.request, 200)
+        table.find_client(final).response_received(final)  # type: ignore[union-attr]
+        assert results == [final] and first.state is TransactionState.COMPLETED
+        assert len(clock.getDelayedCalls()) == 1  # the sweep, no Timer E/F/K of its own
+        clock.advance(2)
+        second = self.add(table, clock, "z9hG4bKk2")
+        answer = make_response(second.request, 200)
+        second.response_received(answer)
+        again = table.find_client(final)
+        assert again is first  # the retransmitted final is still matched, and absorbed
+        again.response_received(final)
+        assert results == [final]
+        assert len(clock.getDelayedCalls()) == 1
+        clock.advance(3)  # T4 after the first
+        assert first.state is TransactionState.TERMINATED
+        assert table.find_client(final) is None
+        assert table.find_client(answer) is second
+        assert table.client_transactions == [second]
+        clock.advance(2)
+        assert second.state is TransactionState.TERMINATED
+        assert len(table) == 0 and clock.getDelayedCalls() == []
+
+    def test_terminate_all_ends_the_completed_client_transactions(self) -> None:
+        clock = Clock()
+        table = TransactionTable(clock, TIMERS)
+        transaction = self.add(table, clock, "z9hG4bKk3")
+        transaction.response_received(make_response(transaction.request, 200))
+        table.terminate_all()
+        assert transaction.state is TransactionState.TERMINATED
+        assert len(table) == 0 and clock.getDelayedCalls() == []
+
+
 class TestMatching:
     def test_branch_matching(self) -> None:
         first = parse_datagram(sip_request("INFO", branch="z9hG4bKa", to_tag="t"))
