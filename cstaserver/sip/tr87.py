@@ -191,15 +191,12 @@ def checked_body(body: bytes) -> tuple[SipAnswer | None, Any]:
     return None, root
 
 
-def line_of(body: bytes, numbering: Any) -> tuple[str, str] | None:
-    """(line number, line string) from the ``lcs:line`` private element of a body."""
-    if not body.strip():
+def line_of(root: Any, numbering: Any) -> tuple[str, str] | None:
+    """(line number, line string) from the ``lcs:line`` private element of a body's parsed
+    ``root`` (:func:`checked_body`'s; None for an empty body)."""
+    if root is None:
         return None
-    try:
-        decoded = codec.decode(body)
-    except (XmlRejected, codec.DecodeError):
-        return None
-    for element in codec.find_descendants(decoded.element, "line"):
+    for element in codec.find_descendants(root, "line"):
         text = (element.text or "").strip()
         if text:
             try:
@@ -278,7 +275,7 @@ class Tr87Application:
         state.idle = GraceTimer(self.clock, lambda: self._idle(dialog))
         self._active(state)
         dialog.context = state
-        line = line_of(body, self._numbering())
+        line = line_of(root, self._numbering())
         if line is not None:
             number, text = line
             state.association.remember_device_string(number, text)
