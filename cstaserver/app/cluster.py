@@ -9,7 +9,9 @@
 - **front**: :class:`FrontService`: no switch of its own and no admin shell. Once started it
   joins the bus, fetches the exchange data from the exchange process (waiting for one to
   answer), and then builds the CSTA core over a ``cstaserver.cluster.front.RemoteSwitch`` and
-  starts the CSTA servers of that data (with this run's port options), as one process would.
+  starts the CSTA servers of that data (with this run's port options), as one process would;
+  once started it freezes its start-up out of the collector as one process does
+  (``root.freeze_long_lived_objects``).
   Its application sessions are kept on the bus
   (``cstaserver.cluster.sessions``), so a client may reattach through another front end.
   A change of the exchange data (an admin command on the exchange process) reaches it within
@@ -109,6 +111,9 @@ class FrontService(MultiService):
         self.watch: ExchangeWatch | None = None
         self._told_down = False
         self._stop_sharing: Any = None
+        #: as ``CstaRoot.freeze_when_started`` (``make_service`` sets it): the server built
+        #: once the exchange data has come freezes its start-up out of the collector
+        self.freeze_when_started = False
 
     # what tests and scripts ask of a running server
     def port_of(self, role: str) -> int:
@@ -187,6 +192,7 @@ class FrontService(MultiService):
         )
         core = runtime.core
         root = CstaRoot(runtime, default_admin_password=False, admin=False)
+        root.freeze_when_started = self.freeze_when_started
         add_core_services(root)
         add_csta_servers(root)
         # sessions on the bus before the first client: a client may reattach through here

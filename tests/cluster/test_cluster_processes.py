@@ -87,6 +87,17 @@ def test_a_call_between_clients_of_two_front_ends(cluster: Cluster) -> None:
         caller.wait_for("ConnectionClearedEvent", monitor=watched1)
 
 
+def test_every_process_freezes_its_start_up_out_of_the_collector(cluster: Cluster) -> None:
+    """As one server does (``freeze_long_lived_objects``): the front ends too, once they
+    have built their server from the exchange data, before their "csta: started"."""
+    for server in [cluster.exchange, *cluster.fronts]:
+        assert server is not None
+        formats = [e.get("log_format", "") for e in server.log_events()]
+        frozen = [i for i, f in enumerate(formats) if f.startswith("collector: {frozen} ")]
+        assert frozen, f"no start-up frozen in {server.log_path}"
+        assert frozen[0] < formats.index("csta: started")
+
+
 def test_a_refusal_is_the_exchange_s_csta_error(cluster: Cluster) -> None:
     with cluster.fronts[0].xml() as csta:
         with pytest.raises(CstaRefused) as refused:
