@@ -13,7 +13,7 @@ one connection = one association of the core.
 - Bounded write buffer: the protocol registers as a streaming producer; while the transport
   is paused, messages queue up to ``max_backlog_bytes``; a client that still does not read is
   dropped with a log line, never allowed to grow memory without limit.
-- Fair reading: a connection handles at most ``frames_per_turn`` frames (default 16) per
+- Fair reading: a connection handles at most ``frames_per_turn`` frames (default 4) per
   reactor turn. A read that brings more (a client with hundreds of pipelined requests) keeps
   the rest in order, pauses reading from the transport and goes on with the next slice on
   the next turn (``clock.callLater(0)``), so the other connections' frames are handled in
@@ -60,8 +60,10 @@ log = Logger()
 #: Seconds a started but unfinished frame may stay idle before the connection is closed.
 PARTIAL_FRAME_TIMEOUT = 60.0
 
-#: Frames one connection handles per reactor turn before the others get theirs.
-FRAMES_PER_TURN = 16
+#: Frames one connection handles per reactor turn before the others get theirs: each turn
+#: costs at most about twice this many frames per busy connection (a queued slice, then a
+#: read), so another client's request waits for a few of them, not for whole reads.
+FRAMES_PER_TURN = 4
 
 _ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 
