@@ -165,25 +165,37 @@ class CstaXmlProtocol(protocol.Protocol):
             frames = self.deframer.feed(data)
         except FramingError as exc:
             self._failed, frames = exc, exc.frames
-        self._unhandled.extend(frames)
-        if self._next_slice is None:  # else the slice due next turn takes these in order
+        if self._next_slice is not None:  # frames wait for their turn: these go behind them
+            self._unhandled.extend(frames)
+        elif len(frames) <= self.frames_per_turn:  # the usual read: nothing waits, a few frames
+            if frames:
+                self._handle(frames)
+            if self._failed is not None:
+                self._close_lost_stream()
+        else:
+            self._unhandled.extend(frames)
             self._handle_slice()
         if self._failed is None:
             self._watch_partial_frame()
 
+    def _handle(self, frames: list[Any]) -> None:
+        """Handle ``frames``, their answers and events written as one."""
+        self._batch = []
+        try:
+            self._frames_received(frames)
+        finally:
+            self._flush()
+
     def _handle_slice(self) -> None:
-        """Handle up to ``frames_per_turn`` received frames (one write for their answers);
-        leave the rest for the next reactor turn with reading paused, or, when none is left,
-        resume reading (or close a stream that could not be resynchronised)."""
+        """Handle the next ``frames_per_turn`` waiting frames; leave the rest for the next
+        reactor turn with reading paused, or, when none is left, resume reading (or close a
+        stream that could not be resynchronised)."""
         self._next_slice = None
         unhandled = self._unhandled
         if unhandled:
-            frames = [unhandled.popleft() for _ in range(min(len(unhandled), self.frames_per_turn))]
-            self._batch = []
-            try:
-                self._frames_received(frames)
-            finally:
-                self._flush()
+            self._handle(
+                [unhandled.popleft() for _ in range(min(len(unhandled), self.frames_per_turn))]
+            )
         closing = getattr(self.transport, "disconnecting", False)
         if closing or self.association is None or self.association.closed:
             unhandled.clear()  # closed by one of them: the rest has nobody to answer
@@ -198,8 +210,11 @@ class CstaXmlProtocol(protocol.Protocol):
             if not closing:
                 self.transport.resumeProducing()
         if self._failed is not None:
-            log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(self._failed))
-            self.transport.loseConnection()
+            self._close_lost_stream()
+
+    def _close_lost_stream(self) -> None:
+        log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(self._failed))
+        self.transport.loseConnection()
 
     def _watch_partial_frame(self) -> None:
         self._partial.watch(self.deframer.partial)
