@@ -92,6 +92,7 @@ def test_a_thousand_pipelined_frames_are_answered_in_order_over_several_turns() 
     assert world.turn()  # a turn later another connection's request arrives
     other.dataReceived(frames(range(7, 8)))
     assert world.answers("other") == ["0007"]  # answered while the flood still waits
+    assert len(world.answers("flood")) == 2 * FRAMES_PER_TURN
 
     turns = world.turns()
     assert turns == -(-1000 // FRAMES_PER_TURN) - 2  # one slice per turn
