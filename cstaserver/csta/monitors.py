@@ -21,7 +21,10 @@ Limits (the exchange data's ``Limits``; ECMA-269 12.2.4 / 12.2.5 error values):
 address (``max_monitors_per_address``: two connections from one host cannot take every
 monitor), ``objectMonitorLimitExceeded`` per association or session
 (``max_monitors_per_session``) and per monitored device (``max_monitors_per_device``: each
-monitor of a device costs every call to it a rendering, docs/limits.md).
+monitor of a device costs every call to it a rendering, docs/limits.md). Reaching the
+per-address or per-device limit is logged once, not for each refusal: a client that keeps
+asking beyond it costs no log line per request; the next line comes once one of the
+address's (or device's) monitors has stopped and the limit is reached again.
 
 Interest: the registry subscribes to the switch with a ``pbx.bus.Interest`` it keeps to the
 devices and calls that have monitors (followed calls included), so the switch builds no event
@@ -156,6 +159,8 @@ class MonitorRegistry:
         self.max_per_device = max_per_device  # None: no limit
         self.max_per_address = max_per_address  # None: no limit
         self._per_address: dict[str, int] = {}
+        #: ("address" | "device", key) whose limit is reached and logged, until a monitor stops
+        self._limit_logged: set[tuple[str, str]] = set()
         self._by_xref: dict[str, Monitor] = {}
         self._by_device: dict[str, list[Monitor]] = {}
         self._by_call: dict[str, list[Monitor]] = {}
@@ -261,11 +266,12 @@ class MonitorRegistry:
         limit = self.max_per_address
         if address is not None and limit is not None:
             if self._per_address.get(address, 0) >= limit:
-                log.info(
-                    "monitor limit {limit} of address {address} reached",
-                    limit=limit,
-                    address=address,
-                )
+                if self._first_refusal("address", address):
+                    log.info(
+                        "monitor limit {limit} of address {address} reached",
+                        limit=limit,
+                        address=address,
+                    )
                 raise CstaError(
                     ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED, "monitors per client address"
                 )
@@ -274,10 +280,20 @@ class MonitorRegistry:
         limit = self.max_per_device
         if device is not None and limit is not None:
             if len(self._by_device.get(device, ())) >= limit:
-                log.info(
-                    "monitor limit {limit} of device {device} reached", limit=limit, device=device
-                )
+                if self._first_refusal("device", device):
+                    log.info(
+                        "monitor limit {limit} of device {device} reached",
+                        limit=limit,
+                        device=device,
+                    )
                 raise CstaError(ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED, "monitors per device")
+
+    def _first_refusal(self, kind: str, key: str) -> bool:
+        """Is this the first refusal since the ``kind`` limit of ``key`` was reached (log it)?"""
+        if (kind, key) in self._limit_logged:
+            return False
+        self._limit_logged.add((kind, key))
+        return True
 
     def apply_limits(self, limits: Any) -> None:
         """Take new limits (the exchange data's ``Limits``): for the next MonitorStart."""
@@ -285,6 +301,7 @@ class MonitorRegistry:
         self.max_per_owner = limits.max_monitors_per_session
         self.max_per_device = limits.max_monitors_per_device
         self.max_per_address = limits.max_monitors_per_address
+        self._limit_logged.clear()
 
     def stop(self, cross_ref_id: str, owner: object | None = None) -> Monitor:
         monitor = self._by_xref.get(cross_ref_id)
@@ -318,6 +335,9 @@ class MonitorRegistry:
         return list(monitors.values())
 
     def _remove(self, monitor: Monitor) -> None:
+        if self._limit_logged:  # below the limits again: the next refusal is logged
+            self._limit_logged.discard(("address", monitor.address))
+            self._limit_logged.discard(("device", monitor.device))
         if self._by_xref.pop(monitor.cross_ref_id, None) is not None and monitor.address:
             left = self._per_address.get(monitor.address, 0) - 1
             if left > 0:

@@ -13,9 +13,15 @@ one connection = one association of the core.
 - Bounded write buffer: the protocol registers as a streaming producer; while the transport
   is paused, messages queue up to ``max_backlog_bytes``; a client that still does not read is
   dropped with a log line, never allowed to grow memory without limit.
-- One write per read: the answers and events that the frames of one ``dataReceived`` cause
-  are joined and handed to the transport once, after the last frame (before a close), in
-  the order they were written (over TLS one record instead of one per message).
+- Fair reading: a connection handles at most ``frames_per_turn`` frames (default 4) per
+  reactor turn. A read that brings more (a client with hundreds of pipelined requests) keeps
+  the rest in order, pauses reading from the transport and goes on with the next slice on
+  the next turn (``clock.callLater(0)``), so the other connections' frames are handled in
+  between; reading resumes when every frame received is handled. No frame is dropped and
+  the order per connection is kept.
+- One write per slice: the answers and events that one slice of frames causes are joined
+  and handed to the transport once, after its last frame (before a close), in the order
+  they were written (over TLS one record instead of one per message).
 """
 
 from __future__ import annotations
@@ -53,6 +59,11 @@ log = Logger()
 
 #: Seconds a started but unfinished frame may stay idle before the connection is closed.
 PARTIAL_FRAME_TIMEOUT = 60.0
+
+#: Frames one connection handles per reactor turn before the others get theirs: each turn
+#: costs at most about twice this many frames per busy connection (a queued slice, then a
+#: read), so another client's request waits for a few of them, not for whole reads.
+FRAMES_PER_TURN = 4
 
 _ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 
@@ -94,7 +105,10 @@ class CstaXmlProtocol(protocol.Protocol):
         request_timeout: float = 30.0,
         system_status_on_connect: bool = False,
         partial_frame_timeout: float | None = PARTIAL_FRAME_TIMEOUT,
+        frames_per_turn: int = FRAMES_PER_TURN,
     ) -> None:
+        if frames_per_turn < 1:
+            raise ValueError("frames_per_turn must be at least 1")
         self.core = core
         self.profile = profile
         self.clock = clock
@@ -113,7 +127,12 @@ class CstaXmlProtocol(protocol.Protocol):
         self._backlog_bytes = 0
         self._pending: dict[str, Deferred] = {}
         self._next_invoke = 0
-        self._batch: list[bytes] | None = None  # frames written while a read is handled
+        self._batch: list[bytes] | None = None  # frames written while a slice is handled
+        self.frames_per_turn = frames_per_turn
+        self._unhandled: collections.deque[Any] = collections.deque()  # received, in order
+        self._next_slice: Any = None  # the delayed call of the next slice, while one is due
+        self._failed: FramingError | None = None  # closes once the frames before it are done
+        self._reading_paused = False  # by us, while frames wait for their turn
         self.peer = "?"
 
     # -- Twisted hooks --------------------------------------------------------------------
@@ -140,22 +159,62 @@ class CstaXmlProtocol(protocol.Protocol):
             self.core.send_system_status(self.association, "normal")
 
     def dataReceived(self, data: bytes) -> None:
-        failed: FramingError | None = None
+        if self._failed is not None:  # the stream is lost; closing after the frames before it
+            return
         try:
             frames = self.deframer.feed(data)
         except FramingError as exc:
-            failed, frames = exc, exc.frames
-        if frames:
-            self._batch = []
-            try:
-                self._frames_received(frames)
-            finally:
-                self._flush()
-        if failed is not None:
-            log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(failed))
-            self.transport.loseConnection()
+            self._failed, frames = exc, exc.frames
+        if self._next_slice is not None:  # frames wait for their turn: these go behind them
+            self._unhandled.extend(frames)
+        elif len(frames) <= self.frames_per_turn:  # the usual read: nothing waits, a few frames
+            if frames:
+                self._handle(frames)
+            if self._failed is not None:
+                self._close_lost_stream()
+        else:
+            self._unhandled.extend(frames)
+            self._handle_slice()
+        if self._failed is None:
+            self._watch_partial_frame()
+
+    def _handle(self, frames: list[Any]) -> None:
+        """Handle ``frames``, their answers and events written as one."""
+        self._batch = []
+        try:
+            self._frames_received(frames)
+        finally:
+            self._flush()
+
+    def _handle_slice(self) -> None:
+        """Handle the next ``frames_per_turn`` waiting frames; leave the rest for the next
+        reactor turn with reading paused, or, when none is left, resume reading (or close a
+        stream that could not be resynchronised)."""
+        self._next_slice = None
+        unhandled = self._unhandled
+        if unhandled:
+            self._handle(
+                [unhandled.popleft() for _ in range(min(len(unhandled), self.frames_per_turn))]
+            )
+        closing = getattr(self.transport, "disconnecting", False)
+        if closing or self.association is None or self.association.closed:
+            unhandled.clear()  # closed by one of them: the rest has nobody to answer
+        if unhandled:
+            if not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pauseProducing()
+            self._next_slice = self.clock.callLater(0, self._handle_slice)
             return
-        self._watch_partial_frame()
+        if self._reading_paused:
+            self._reading_paused = False
+            if not closing:
+                self.transport.resumeProducing()
+        if self._failed is not None:
+            self._close_lost_stream()
+
+    def _close_lost_stream(self) -> None:
+        log.warn("closing {peer}: {reason}", peer=self.peer, reason=str(self._failed))
+        self.transport.loseConnection()
 
     def _watch_partial_frame(self) -> None:
         self._partial.watch(self.deframer.partial)
@@ -179,6 +238,10 @@ class CstaXmlProtocol(protocol.Protocol):
 
     def connectionLost(self, reason: Any = None) -> None:
         self._partial.cancel()
+        if self._next_slice is not None:
+            self._next_slice.cancel()
+            self._next_slice = None
+        self._unhandled.clear()
         pending, self._pending = self._pending, {}
         for deferred in pending.values():
             if not deferred.called:

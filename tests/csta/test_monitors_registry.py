@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from twisted.logger import globalLogPublisher
 
 from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.csta.monitors import MonitorRegistry, filter_flag
@@ -212,3 +213,41 @@ def test_a_call_type_device_monitor_follows_the_call_until_it_is_cleared(setup):
     switch.emit(delivered(call_id="8", calling="1000", called="1001"))
     registry.stop(monitor.cross_ref_id)
     assert registry._by_call == {} and registry._by_device == {}
+
+
+@pytest.fixture
+def limit_lines():
+    lines: list[str] = []
+
+    def observe(event) -> None:
+        text = event.get("log_format") or ""
+        if text.startswith("monitor limit"):
+            lines.append(text.format(**event))
+
+    globalLogPublisher.addObserver(observe)
+    yield lines
+    globalLogPublisher.removeObserver(observe)
+
+
+def test_reaching_a_limit_is_logged_once_not_for_each_refusal(setup, limit_lines):
+    switch, _, _ = setup
+    registry = MonitorRegistry(switch, Template, max_per_device=2, max_per_address=3)
+    owner = Owner()
+    kept = [registry.start(owner, device="1000", address="10.0.0.1") for _ in range(2)]
+    for _ in range(50):  # a client asking on and on beyond the device's limit
+        with pytest.raises(CstaError) as refused:
+            registry.start(owner, device="1000", address="10.0.0.9")
+        assert refused.value.value is ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED
+    assert limit_lines == ["monitor limit 2 of device 1000 reached"]
+    registry.stop(kept[0].cross_ref_id)  # below the limit, then reached again: a new line
+    registry.start(owner, device="1000", address="10.0.0.1")
+    for _ in range(3):
+        with pytest.raises(CstaError):
+            registry.start(owner, device="1000", address="10.0.0.9")
+    assert limit_lines == ["monitor limit 2 of device 1000 reached"] * 2
+    registry.start(owner, device="1001", address="10.0.0.1")  # the address's third
+    for _ in range(3):
+        with pytest.raises(CstaError) as refused:
+            registry.start(owner, device="1002", address="10.0.0.1")
+        assert refused.value.value is ErrorValue.OVERALL_MONITOR_LIMIT_EXCEEDED
+    assert limit_lines[2:] == ["monitor limit 3 of address 10.0.0.1 reached"]

@@ -99,3 +99,55 @@ class NoCertificateTests(unittest.TestCase):
     def test_nothing_installed_refuses_to_build_a_context(self):
         with self.assertRaises(CertificateError):
             ReloadingServerTLS(CertificateStore(self.mktemp()))
+
+
+class CountingClient(FrameClient):
+    """Collects every frame; ``all_in`` fires once ``expected`` frames arrived."""
+
+    expected = 0
+
+    def connectionMade(self) -> None:
+        self.frames: list = []
+        self.all_in: defer.Deferred = defer.Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.frames.extend(self.deframer.feed(data))
+        if len(self.frames) >= self.expected and not self.all_in.called:
+            self.all_in.callback(self.frames)
+
+
+class TlsPipelineTests(unittest.TestCase):
+    """Hundreds of frames pipelined over TLS, in one write: the server handles them a slice
+    per reactor turn with reading paused in between (the real reactor), and answers every
+    one, in order."""
+
+    def setUp(self) -> None:
+        self.store = CertificateStore(self.mktemp())
+        self.store.install(self_signed("localhost"))
+        clock = Clock()
+        core = CstaCore(Switch(demo_plan(), clock), clock)
+        factory = CstaXmlFactory(core, Profile(name="tls"), reactor)  # turns of the reactor
+        endpoint = SSL4ServerEndpoint(
+            reactor, 0, ReloadingServerTLS(self.store), interface="127.0.0.1"
+        )
+        return endpoint.listen(factory).addCallback(self._listening)
+
+    def _listening(self, port) -> None:
+        self.port = port
+        self.addCleanup(port.stopListening)
+
+    async def pipeline(self, count: int) -> list:
+        trust = Certificate.loadPEM(self.store.load().certificate_pem)
+        options = optionsForClientTLS("localhost", trustRoot=trust)
+        endpoint = SSL4ClientEndpoint(reactor, "127.0.0.1", self.port.getHost().port, options)
+        CountingClient.expected = count
+        client = await endpoint.connect(protocol.Factory.forProtocol(CountingClient))
+        self.addCleanup(client.close)
+        client.transport.write(b"".join(encode_frame(f"{n:04d}", REQUEST) for n in range(count)))
+        return await client.all_in.addTimeout(20, reactor)
+
+    @defer.inlineCallbacks
+    def test_pipelined_frames_are_all_answered_in_order(self):
+        frames = yield defer.Deferred.fromCoroutine(self.pipeline(2000))
+        self.assertEqual([frame.invoke_id for frame in frames], [f"{n:04d}" for n in range(2000)])
+        self.assertTrue(all(b"RequestSystemStatusResponse" in frame.body for frame in frames))
