@@ -32,8 +32,10 @@ record is larger than the whole arena is not kept, counted dropped); an ended as
 trace stays readable for ``keep_closed`` seconds, and only the last ``trace_closed`` ended
 associations keep theirs. A message a per-association bound or an expired trace lets go is
 marked gone in its record; its room is taken again when the write cursor comes round to it.
-``memory`` is the arena bytes the kept messages' records take (header, correlation and
-message, rounded); the memory the trace holds is the arena's size, whatever is kept.
+``memory`` is the arena bytes the ring's records take (header, correlation and message,
+rounded; those of messages let go included until their room is taken again), at most the
+arena's size; the memory the trace holds is the arena's size, whatever is kept. An
+association's ``dropped`` is its messages seen and not kept.
 :meth:`WireRecorder.apply_limits` (``csta_limits -c`` on a running server) takes new bounds
 at once: a new arena of the new size with the kept messages copied, the newest first, as far
 as they fit the new bounds. Nothing runs on a timer: expired traces go when the recorder is
@@ -155,11 +157,18 @@ class WireRecord:
 #: the correlation's length in bytes (-1: none), the role's code, the "gone" flag, padding.
 HEADER = struct.Struct("<QdqqIIiBB2x")
 _HEADER_SIZE = HEADER.size
-_NEXT = struct.Struct("<q")
 _NEXT_AT = 24  # where the next-record offset is in the header
 _GONE_AT = 45  # where the "gone" flag is
+#: What eviction reads of a header, from ``_EVICTED_AT``: association ID, next-record offset,
+#: kept length, correlation length, the "gone" flag.
+_EVICTED = struct.Struct("<qq4xIixB")
+_EVICTED_AT = 16
+_pack = HEADER.pack_into
+_unpack_evicted = _EVICTED.unpack_from
 _ROLES = tuple(WireRole)
-_ROLE_CODES = {role: code for code, role in enumerate(_ROLES)}
+#: By the role's value (``_value_``: a plain attribute, and a str's hash is cached, where an
+#: enum member's hash is a Python call).
+_ROLE_CODES = {role._value_: code for code, role in enumerate(_ROLES)}
 
 
 def record_length(kept: int, correlation: int) -> int:
@@ -170,8 +179,9 @@ def record_length(kept: int, correlation: int) -> int:
 
 def _arena(size: int) -> mmap.mmap:
     """``size`` bytes of anonymous memory (zero, resident as first written; not the
-    allocator's heap, so nothing in it fragments)."""
-    return mmap.mmap(-1, size)
+    allocator's heap, so nothing in it fragments), rounded up to whole 8-byte words (records
+    start and end on them, so the rounding is never written)."""
+    return mmap.mmap(-1, (size + 7) & ~7)
 
 
 @attrs.define(eq=False)
@@ -189,11 +199,15 @@ class AssociationTrace:
     count: int = 0  # messages kept
     bytes: int = 0  # of the kept messages
     seen: int = 0  # messages recorded, kept or not
-    dropped: int = 0  # messages pushed out by a bound
     discarded: bool = False  # the trace itself was let go
     head: int = -1  # the arena offset of the oldest kept message's record (-1: none)
     tail: int = -1  # of the newest
     recorder: WireRecorder | None = attrs.field(default=None, repr=False)
+
+    @property
+    def dropped(self) -> int:
+        """Messages pushed out by a bound (or not kept: larger than the whole arena)."""
+        return self.seen - self.count
 
     @property
     def messages(self) -> list[WireRecord]:
@@ -237,14 +251,13 @@ class WireRecorder:
         self.max_total_bytes = limits.trace_total_bytes
         self.max_closed = limits.trace_closed
         self.keep_closed = keep_closed
-        self.total_bytes = 0  # message bytes kept over all traces
-        self.memory = 0  # the arena bytes their records take (:func:`record_length`)
-        self._live = 0  # messages kept over all traces
         self.evicted = 0  # messages the total bound dropped (the trace has been full)
         self._seq = 0
         self._open: dict[int, AssociationTrace] = {}
         self._closed: collections.OrderedDict[int, AssociationTrace] = collections.OrderedDict()
+        self._by_id: dict[int, AssociationTrace] = {}  # every trace not discarded, open or not
         self._arena = _arena(self.max_total_bytes)
+        self._words = memoryview(self._arena).cast("q")  # the arena as 8-byte words
         self._size = self.max_total_bytes
         self._head = 0  # the ring: the offset of its oldest record (kept or gone)
         self._tail = 0  # the write cursor
@@ -275,7 +288,58 @@ class WireRecorder:
             correlation = _correlation(correlation)
         self._seq = seq = self._seq + 1
         now = self.clock.seconds()
-        self._keep(trace, seq, now, role, correlation, data, size, kept)
+        trace.seen += 1
+        # the record (inline: once per message of every association)
+        if correlation is None:
+            cut = b""
+            marked = -1
+        else:
+            try:
+                cut = correlation.encode()
+            except UnicodeEncodeError:  # a lone surrogate: kept as it is
+                cut = correlation.encode("utf-8", "surrogatepass")
+            marked = len(cut)
+        length = (_HEADER_SIZE + len(cut) + kept + 7) & ~7  # record_length, inline
+        if length <= self._size:
+            if trace.count and (
+                trace.count >= self.max_messages or trace.bytes + kept > self.max_bytes
+            ):
+                self._bound(trace, kept)
+            offset = self._tail
+            if (self._head - offset if self._wrap >= 0 else self._size - offset) >= length:
+                self._tail = offset + length  # room at the write cursor
+                self._records += 1
+            else:
+                offset = self._room(length)
+            arena = self._arena
+            _pack(
+                arena,
+                offset,
+                seq,
+                now,
+                trace.id,
+                -1,
+                size,
+                kept,
+                marked,
+                _ROLE_CODES[role._value_],
+                0,
+            )
+            start = offset + _HEADER_SIZE
+            if cut:
+                arena[start : start + marked] = cut
+                start += marked
+            arena[start : start + kept] = data if kept == size else memoryview(data)[:kept]
+            # the newest of its trace (_link, inline)
+            if trace.count:
+                self._words[(trace.tail + _NEXT_AT) >> 3] = offset
+            else:
+                trace.head = offset
+            trace.tail = offset
+            trace.count += 1
+            trace.bytes += kept
+        else:  # larger than the whole arena: not kept (dropped)
+            self.evicted += 1
         if self._listeners:
             self._tell(trace, WireRecord(seq, now, role, correlation, data[:kept], size))
 
@@ -338,7 +402,25 @@ class WireRecorder:
     @property
     def kept(self) -> int:
         """Messages kept over all traces."""
-        return self._live
+        return sum(trace.count for trace in self._traces())
+
+    @property
+    def total_bytes(self) -> int:
+        """Message bytes kept over all traces."""
+        return sum(trace.bytes for trace in self._traces())
+
+    @property
+    def memory(self) -> int:
+        """The arena bytes the ring's records take (:func:`record_length`): those of the
+        kept messages and of the messages let go whose room the ring has not come round to
+        take back yet; at most the arena's size."""
+        if self._wrap >= 0:
+            return self._wrap - self._head + self._tail
+        return self._tail - self._head
+
+    def _traces(self) -> Iterator[AssociationTrace]:
+        yield from self._open.values()
+        yield from self._closed.values()
 
     @property
     def full(self) -> bool:
@@ -374,30 +456,32 @@ class WireRecorder:
         taken: list[tuple[int, int, int, AssociationTrace]] = []
         counts: dict[int, list[int]] = {trace.id: [0, 0, 0] for trace in traces}  # n, bytes, full
         room = self.max_total_bytes
+        full = False
         for _seq, offset, length, size, trace in kept:
             count = counts[trace.id]
             if count[2] or count[0] >= self.max_messages or count[1] + size > self.max_bytes:
                 count[2] = 1  # its older messages go too: a trace drops its oldest first
                 continue
-            if length > room:
-                break  # and every older message of any trace: the oldest go first
+            if full or length > room:
+                full = True  # and every older message of any trace: the oldest go first
+                self.evicted += 1
+                continue
             room -= length
             count[0] += 1
             count[1] += size
             taken.append((offset, length, size, trace))
         for trace in traces:
-            trace.dropped += trace.count - counts[trace.id][0]
             trace.count, trace.bytes, trace.head, trace.tail = 0, 0, -1, -1
-        self.evicted += len(kept) - sum(count[0] for count in counts.values())
+        self._words.release()
         self._arena = arena = _arena(self.max_total_bytes)
+        self._words = memoryview(arena).cast("q")
         self._size = self.max_total_bytes
         self._head, self._wrap = 0, -1
-        self.total_bytes = self.memory = self._live = 0
         cursor = 0
         for offset, length, size, trace in reversed(taken):
             arena[cursor : cursor + length] = old[offset : offset + length]
-            _NEXT.pack_into(arena, cursor + _NEXT_AT, -1)
-            self._link(trace, cursor, size, length)
+            self._words[(cursor + _NEXT_AT) >> 3] = -1
+            self._link(trace, cursor, size)
             cursor += length
         self._tail = cursor
         self._records = len(taken)
@@ -417,99 +501,69 @@ class WireRecorder:
                 recorder=self,
             )
             self._open[association.id] = trace
+            self._by_id[association.id] = trace
         return trace
 
-    def _keep(
-        self,
-        trace: AssociationTrace,
-        seq: int,
-        now: float,
-        role: WireRole,
-        correlation: str | None,
-        data: bytes,
-        size: int,
-        kept: int,
-    ) -> None:
-        trace.seen += 1
-        if correlation is None:
-            cut, marked = b"", -1
-        else:
-            cut = correlation.encode("utf-8", "backslashreplace")
-            marked = len(cut)
-        length = (_HEADER_SIZE + len(cut) + kept + 7) & ~7  # record_length, inline
-        if length > self._size:  # larger than the whole arena: not kept
-            trace.dropped += 1
-            self.evicted += 1
-            return
+    def _bound(self, trace: AssociationTrace, kept: int) -> None:
+        """Let ``trace``'s oldest messages go until one of ``kept`` bytes fits its bounds."""
         while trace.count and (
             trace.count >= self.max_messages or trace.bytes + kept > self.max_bytes
         ):
             self._let_go(trace)
-            trace.dropped += 1
-        offset = self._room(length)
-        arena = self._arena
-        HEADER.pack_into(
-            arena, offset, seq, now, trace.id, -1, size, kept, marked, _ROLE_CODES[role], 0
-        )
-        start = offset + _HEADER_SIZE
-        if cut:
-            arena[start : start + marked] = cut
-            start += marked
-        arena[start : start + kept] = data if kept == size else memoryview(data)[:kept]
-        self._link(trace, offset, kept, length)
 
-    def _link(self, trace: AssociationTrace, offset: int, kept: int, length: int) -> None:
+    def _link(self, trace: AssociationTrace, offset: int, kept: int) -> None:
         """The record at ``offset`` (its next-offset -1) is ``trace``'s newest message."""
         if trace.count:
-            _NEXT.pack_into(self._arena, trace.tail + _NEXT_AT, offset)
+            self._words[(trace.tail + _NEXT_AT) >> 3] = offset
         else:
             trace.head = offset
         trace.tail = offset
         trace.count += 1
         trace.bytes += kept
-        self.total_bytes += kept
-        self.memory += length
-        self._live += 1
 
     def _room(self, length: int) -> int:
         """The offset of ``length`` free bytes at the write cursor (at most the arena's
-        size), the oldest records of the ring evicted for it; the cursor moved past them."""
+        size), the oldest records of the ring evicted for it (each its association's oldest
+        kept message); the cursor moved past them."""
+        arena, size, traces = self._arena, self._size, self._by_id
+        head, tail, wrap, records = self._head, self._tail, self._wrap, self._records
+        evicted = 0
         while True:
-            if not self._records:
-                self._head = self._tail = 0
-                self._wrap = -1
-            tail = self._tail
-            if self._wrap < 0:  # the records are [head, tail)
-                if self._size - tail >= length:
+            if not records:
+                head = tail = 0
+                wrap = -1
+            if wrap < 0:  # the records are [head, tail)
+                if size - tail >= length:
                     break
-                self._wrap = tail  # on at the start, before the oldest record
-                self._tail = 0
+                wrap = tail  # on at the start, before the oldest record
+                tail = 0
                 continue
-            if self._head - tail >= length:  # [head, wrap) and [0, tail)
+            if head - tail >= length:  # [head, wrap) and [0, tail)
                 break
-            self._evict()
+            # evict the ring's oldest record
+            association, following, kept, correlation, gone = _unpack_evicted(
+                arena, head + _EVICTED_AT
+            )
+            if not gone:
+                trace = traces.get(association)
+                if trace is not None and trace.head == head:  # (_let_go, inline)
+                    trace.count -= 1
+                    if trace.count:
+                        trace.head = following
+                    else:
+                        trace.head = trace.tail = -1
+                    trace.bytes -= kept
+                    evicted += 1
+            records -= 1
+            head += (_HEADER_SIZE + (correlation if correlation > 0 else 0) + kept + 7) & ~7
+            if head == wrap:  # the records go on at the start of the arena
+                head = 0
+                wrap = -1
+        self._head, self._wrap = head, wrap
+        self.evicted += evicted
         self._tail = tail + length
-        self._records += 1
+        self._records = records + 1
         return tail
-
-    def _evict(self) -> None:
-        """Take back the ring's oldest record: its association's oldest kept message."""
-        offset = self._head
-        _s, _t, association, _f, _size, kept, correlation, _r, gone = HEADER.unpack_from(
-            self._arena, offset
-        )
-        if not gone:
-            trace = self._open.get(association) or self._closed.get(association)
-            if trace is not None and trace.head == offset:
-                self._let_go(trace)
-                trace.dropped += 1
-                self.evicted += 1
-        self._records -= 1
-        head = offset + record_length(kept, max(correlation, 0))
-        if head == self._wrap:  # the records go on at the start of the arena
-            head = 0
-            self._wrap = -1
-        self._head = head
 
     def _let_go(self, trace: AssociationTrace) -> None:
         """Mark ``trace``'s oldest kept message gone; its record stays until the write
@@ -524,9 +578,6 @@ class WireRecorder:
         else:
             trace.head = trace.tail = -1
         trace.bytes -= kept
-        self.total_bytes -= kept
-        self.memory -= record_length(kept, max(correlation, 0))
-        self._live -= 1
 
     def _expire(self) -> None:
         if not self._closed:
@@ -542,6 +593,7 @@ class WireRecorder:
 
     def _discard(self, trace: AssociationTrace) -> None:
         trace.discarded = True
+        self._by_id.pop(trace.id, None)
         while trace.count:
             self._let_go(trace)
 

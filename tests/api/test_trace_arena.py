@@ -129,8 +129,9 @@ def check(recorder: WireRecorder, model: Model, associations: list[Association])
         assert trace.dropped == model.dropped.get(association.id, 0)
     kept = [p for p in model.ring if not p.gone]
     assert recorder.kept == len(kept)
-    assert recorder.memory == sum(p.end - p.start for p in kept) <= recorder.arena_size
     assert recorder.total_bytes == sum(len(p.record.data) for p in kept)
+    # the ring's records, those let go and not yet overwritten included
+    assert recorder.memory == sum(p.end - p.start for p in model.ring) <= recorder.arena_size
 
 
 ROLES = st.sampled_from([WireRole.EVENT, WireRole.ANSWER, WireRole.SERVER_REQUEST])
@@ -236,7 +237,7 @@ class TestBounds:
             association.closed = True
             recorder.closed(association, "connection closed")
         assert recorder.trace(1) is None and recorder.kept == 2
-        assert recorder.memory == 2 * record_length(300, 0)
+        assert recorder.total_bytes == 2 * 300
         for _ in range(3):  # there is room again for 3 without dropping a kept one
             recorder.message(later, WireRole.EVENT, b"b" * 300, None)
         assert not recorder.full
@@ -260,6 +261,7 @@ class TestResizing:
         recorder, _associations = self.fill()
         before = self.everything(recorder)
         dropped = sum(t.dropped for t in recorder.traces())
+        evicted = recorder.evicted
         recorder.apply_limits(Limits(trace_total_bytes=1000, trace_messages=10, trace_bytes=5000))
         after = self.everything(recorder)
         assert recorder.arena_size == 1000
@@ -270,6 +272,7 @@ class TestResizing:
         assert after == before[len(before) - fit :]  # the newest, as many as fit
         assert recorder.memory == sum(lengths[len(before) - fit :]) <= 1000
         assert sum(t.dropped for t in recorder.traces()) == dropped + len(before) - fit
+        assert recorder.evicted == evicted + len(before) - fit
 
     def test_larger_keeps_everything_and_goes_on_recording(self) -> None:
         recorder, associations = self.fill()
@@ -285,9 +288,11 @@ class TestResizing:
     def test_new_per_association_bounds_apply_at_once(self) -> None:
         recorder, _associations = self.fill()
         before = {t.id: t.messages for t in recorder.traces()}
+        evicted = recorder.evicted
         recorder.apply_limits(Limits(trace_total_bytes=4000, trace_messages=2, trace_bytes=5000))
         for trace in recorder.traces():
             assert trace.messages == before[trace.id][-2:]
+        assert recorder.evicted == evicted  # the per-association bound dropped them
 
 
 class TestListeners:
