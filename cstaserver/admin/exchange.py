@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cstaserver.admin.limitcommands import LOGIN_LIMITS, TRACE_BOUNDS
+from cstaserver.admin.limitcommands import LOGIN_LIMITS
 from cstaserver.admin.output import CommandError, fields, table
 from cstaserver.config import ConfigError, ExchangeData, from_json, to_json
 from cstaserver.config.files import FileRefused, read_regular_file
@@ -144,11 +144,9 @@ def read_backup(path: Path) -> ExchangeData:
 
 def restart_needed(old: ExchangeData, new: ExchangeData) -> list[str]:
     """What of ``new`` the running server applies only when it starts again."""
-    needed = []
-    for names, what in ((TRACE_BOUNDS, "the wire trace bounds"), (LOGIN_LIMITS, "the logins")):
-        if any(getattr(old.limits, name) != getattr(new.limits, name) for name in names):
-            needed.append(f"limits ({what})")
-    return needed
+    if any(getattr(old.limits, name) != getattr(new.limits, name) for name in LOGIN_LIMITS):
+        return ["limits (the logins)"]
+    return []
 
 
 async def restore(target: Any, path: Path) -> str:

@@ -5,9 +5,9 @@ settings commands (``timer``): ``csta_limits -p`` prints every limit with its va
 The options are derived from the fields of :class:`~cstaserver.config.model.Limits`
 (:mod:`.fieldoptions`), so a limit added there is an option here without a change. A running
 server takes the new limits at once (``CstaRoot.reconfig``): what is already open stays, the
-next connection, dialog, session or monitor is held to them; the wire trace bounds
-(``trace_*``) apply from the next start. Wrong input is one line and exit status 2, nothing
-changed.
+next connection, dialog, session or monitor is held to them, and the wire trace takes its
+bounds (``trace_*``) at once; the login throttle's limits apply from the next start. Wrong
+input is one line and exit status 2, nothing changed.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from cstaserver.admin.target import applied
 from cstaserver.config.model import ExchangeData, Limits
 
 LIMIT_OPTIONS = field_options([Limits])
-#: Limits the running server reads only when it starts: the wire trace bounds and the login
-#: throttle with its password-check pool.
-TRACE_BOUNDS = ("trace_messages", "trace_bytes", "trace_total_bytes", "trace_closed")
+#: Limits the running server reads only when it starts: the login throttle with its
+#: password-check pool (the wire trace bounds, ``trace_*``, apply at once).
 LOGIN_LIMITS = (
     "login_attempts_per_address",
     "login_attempts_per_account",
@@ -35,7 +34,7 @@ LOGIN_LIMITS = (
     "password_check_threads",
     "password_checks_waiting",
 )
-AT_START = TRACE_BOUNDS + LOGIN_LIMITS
+AT_START = LOGIN_LIMITS
 
 
 def limits_parser() -> parsing._Parser:

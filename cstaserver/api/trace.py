@@ -5,26 +5,41 @@ ring, and its downloads (docs/api.md, "Event stream and wire trace").
 association hands it each message as it is received or written - requests and the answers to
 server requests in, responses, ``CSTAErrorCode`` (ECMA-269 9.3), events and server requests
 (SystemStatus, ECMA-269 14.1) out - with the transport's correlation (the XML port's invoke
-ID, ECMA-323 annex "CSTA XML without SOAP"; a SOAP request number). A record keeps the bytes
-the association handed over (no copy) and a timestamp; the root element name and the text
-are worked out only when somebody reads the trace.
+ID, ECMA-323 annex "CSTA XML without SOAP"; a SOAP request number). The root element name
+and the text are worked out only when somebody reads the trace.
+
+Where the messages are: one arena of ``trace_total_bytes`` (anonymous memory, allocated once
+when the recorder is made; its pages become resident as they are first written, and then the
+trace's memory stays the same for ever), a log-structured ring in recording order. A record is
+a fixed header (:data:`HEADER`: sequence number, time, association ID, the offset of the
+association's next kept record, size on the wire, kept length, correlation length, role,
+a "gone" flag), the correlation's bytes and the message's bytes, rounded up to 8 bytes
+(:func:`record_length`). The write cursor takes the room it needs from the oldest records of
+the ring (the oldest record of the ring is always its association's oldest kept message, so
+the association's head moves on to the next one); a record that does not fit before the end
+of the arena goes to its start (the end of the ring's records at the top is kept as one
+offset, the skip marker). Per association only numbers are kept (the offsets of its oldest and
+newest kept records, counts, bytes): there is no Python object per message, so the cyclic
+garbage collector has nothing to walk and the allocator's heap nothing to fragment.
+:class:`WireRecord` objects are made only when somebody reads a trace, and for the listeners
+only while there are some.
 
 Bounds (``Limits`` of the exchange data): one association keeps its last ``trace_messages``
 messages and at most ``trace_bytes`` bytes (a longer message is kept cut to that size,
-marked ``truncated``); all traces together at most ``trace_total_bytes`` of memory (the
-oldest message of any association goes first); an ended association's trace stays readable for
-``keep_closed`` seconds, and only the last ``trace_closed`` ended associations keep theirs.
-Nothing runs on a timer: expired traces go when the recorder is next used.
-
-What the total bound counts is the memory a kept message really holds, not only its bytes:
-:func:`record_cost` is the message's length plus :data:`RECORD_OVERHEAD` (the ``bytes``
-object's header, the :class:`WireRecord`, its sequence number and timestamp objects, each
-rounded up to the allocator's 16-byte blocks, and the slots of the deques that hold it) plus
-the correlation string's. ``tests/api/test_trace.py`` checks with ``tracemalloc`` that the
-memory a full recorder holds stays under the bound. The recording-order index holds one
-pointer per kept message; the entries of messages a per-association bound already dropped
-are counted per trace (``stale``) and cleared out when they are as many as the kept ones, so
-nothing in the recorder grows with the messages seen rather than kept.
+marked ``truncated``); the records of all traces together fill at most the arena of
+``trace_total_bytes`` (the oldest message of any association goes first; a message whose
+record is larger than the whole arena is not kept, counted dropped); an ended association's
+trace stays readable for ``keep_closed`` seconds, and only the last ``trace_closed`` ended
+associations keep theirs. A message a per-association bound or an expired trace lets go is
+marked gone in its record; its room is taken again when the write cursor comes round to it.
+``memory`` is the arena bytes the ring's records take (header, correlation and message,
+rounded; those of messages let go included until their room is taken again), at most the
+arena's size; the memory the trace holds is the arena's size, whatever is kept. An
+association's ``dropped`` is its messages seen and not kept.
+:meth:`WireRecorder.apply_limits` (``csta_limits -c`` on a running server) takes new bounds
+at once: a new arena of the new size with the kept messages copied, the newest first, as far
+as they fit the new bounds. Nothing runs on a timer: expired traces go when the recorder is
+next used.
 
 The ECMA-354 login's ``<password>`` (StartApplicationSession's applicationSpecificInfo) is
 replaced by ``***`` before a request is kept: a trace is for reading, and readers are not
@@ -42,8 +57,9 @@ import collections
 import datetime
 import itertools
 import json
+import mmap
 import re
-import sys
+import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -64,15 +80,6 @@ KEEP_CLOSED_SECONDS = 3600.0
 
 _ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _PASSWORD = re.compile(rb"(<(?:[A-Za-z_][\w.-]*:)?password(?:\s[^>]*)?(?<!/)>)[^<]*")
-#: The allocator's block size: an object of n bytes takes n rounded up to it (CPython's
-#: pymalloc on 64-bit platforms; malloc, for larger objects, adds its own header).
-_BLOCK = 16
-
-
-def _allocated(size: int) -> int:
-    """What an object of ``size`` bytes takes from the allocator, at most."""
-    return -(-size // _BLOCK) * _BLOCK
-
 
 #: C0 controls other than tab, line feed and carriage return: not written raw to a text file.
 _CONTROLS = {code: "\ufffd" for code in range(32) if code not in (9, 10, 13)} | {127: "\ufffd"}
@@ -116,10 +123,10 @@ def _correlation(value: object) -> str | None:
     return None  # an opaque object (a TR/87 answer Deferred) or None (events)
 
 
-@attrs.define(eq=False)
+@attrs.frozen
 class WireRecord:
-    """One message as the association handed it over (never changed once made; not
-    ``frozen``: a frozen class pays a guarded set per field, twice per request)."""
+    """One kept message, read out of the arena (made for a reader or a listener; two records
+    are equal when every field is)."""
 
     seq: int  # over the whole recorder: the order of every message of every association
     time: float  # the recorder clock's seconds
@@ -145,9 +152,42 @@ class WireRecord:
         return self.data.decode("utf-8", "replace")
 
 
+#: A record's fixed header in the arena: sequence number, time, association ID, the offset of
+#: the association's next kept record (-1: none yet), the size on the wire, the kept length,
+#: the correlation's length in bytes (-1: none), the role's code, the "gone" flag, padding.
+HEADER = struct.Struct("<QdqqIIiBB2x")
+_HEADER_SIZE = HEADER.size
+_NEXT_AT = 24  # where the next-record offset is in the header
+_GONE_AT = 45  # where the "gone" flag is
+#: What eviction reads of a header, from ``_EVICTED_AT``: association ID, next-record offset,
+#: kept length, correlation length, the "gone" flag.
+_EVICTED = struct.Struct("<qq4xIixB")
+_EVICTED_AT = 16
+_pack = HEADER.pack_into
+_unpack_evicted = _EVICTED.unpack_from
+_ROLES = tuple(WireRole)
+#: By the role's value (``_value_``: a plain attribute, and a str's hash is cached, where an
+#: enum member's hash is a Python call).
+_ROLE_CODES = {role._value_: code for code, role in enumerate(_ROLES)}
+
+
+def record_length(kept: int, correlation: int) -> int:
+    """The arena bytes of the record of ``kept`` message bytes with a correlation of
+    ``correlation`` bytes: the header and both, rounded up to 8."""
+    return (_HEADER_SIZE + correlation + kept + 7) & ~7
+
+
+def _arena(size: int) -> mmap.mmap:
+    """``size`` bytes of anonymous memory (zero, resident as first written; not the
+    allocator's heap, so nothing in it fragments), rounded up to whole 8-byte words (records
+    start and end on them, so the rounding is never written)."""
+    return mmap.mmap(-1, (size + 7) & ~7)
+
+
 @attrs.define(eq=False)
 class AssociationTrace:
-    """The kept messages of one association, oldest first, and what the association was."""
+    """One association's kept messages (in the recorder's arena, oldest first, read by
+    :attr:`messages`) and what the association was."""
 
     id: int
     peer: str
@@ -156,14 +196,23 @@ class AssociationTrace:
     opened: float
     closed: float | None = None
     close_reason: str | None = None
-    messages: collections.deque[WireRecord] = attrs.Factory(collections.deque)
+    count: int = 0  # messages kept
     bytes: int = 0  # of the kept messages
     seen: int = 0  # messages recorded, kept or not
-    dropped: int = 0  # messages pushed out by a bound
     discarded: bool = False  # the trace itself was let go
-    # entries of this trace in the recorder's recording order whose messages have gone (they
-    # come before its other entries there: a trace drops its messages oldest first)
-    stale: int = 0
+    head: int = -1  # the arena offset of the oldest kept message's record (-1: none)
+    tail: int = -1  # of the newest
+    recorder: WireRecorder | None = attrs.field(default=None, repr=False)
+
+    @property
+    def dropped(self) -> int:
+        """Messages pushed out by a bound (or not kept: larger than the whole arena)."""
+        return self.seen - self.count
+
+    @property
+    def messages(self) -> list[WireRecord]:
+        """The kept messages, oldest first (read out of the arena now)."""
+        return [] if self.recorder is None else self.recorder.records(self)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -174,36 +223,11 @@ class AssociationTrace:
             "opened": timestamp(self.opened),
             "closed": timestamp(self.closed) if self.closed is not None else None,
             "close_reason": self.close_reason,
-            "messages": len(self.messages),
+            "messages": self.count,
             "bytes": self.bytes,
             "seen": self.seen,
             "dropped": self.dropped,
         }
-
-
-#: The memory a kept message costs beyond its length (see the module docstring): the bytes
-#: object's header with its rounding and a malloc header, the record, its ``seq`` and
-#: ``time`` objects, and three deque slots (the trace's ring, the recording order, and room
-#: for one entry there of a message a per-association bound dropped).
-RECORD_OVERHEAD = (
-    sys.getsizeof(b"")
-    + _BLOCK
-    + 8
-    + _allocated(sys.getsizeof(WireRecord(2**40, 0.0, WireRole.EVENT, None, b"", 0)))
-    + _allocated(sys.getsizeof(2**40))
-    + _allocated(sys.getsizeof(0.0))
-    + 3 * 8
-)
-#: A correlation string's cost beyond its length (an ASCII ``str``'s header, rounded).
-CORRELATION_OVERHEAD = sys.getsizeof("") + _BLOCK
-
-
-def record_cost(record: WireRecord) -> int:
-    """The memory ``record`` holds while kept, as the total bound counts it."""
-    cost = len(record.data) + RECORD_OVERHEAD
-    if record.correlation is not None:
-        cost += len(record.correlation) + CORRELATION_OVERHEAD
-    return cost
 
 
 WireListener = Callable[[AssociationTrace, WireRecord], None]
@@ -227,17 +251,18 @@ class WireRecorder:
         self.max_total_bytes = limits.trace_total_bytes
         self.max_closed = limits.trace_closed
         self.keep_closed = keep_closed
-        self.total_bytes = 0  # message bytes kept over all traces
-        self.memory = 0  # what they cost (:func:`record_cost`): held to ``max_total_bytes``
-        self._live = 0  # messages kept over all traces
         self.evicted = 0  # messages the total bound dropped (the trace has been full)
-        self._seq = itertools.count(1)
+        self._seq = 0
         self._open: dict[int, AssociationTrace] = {}
         self._closed: collections.OrderedDict[int, AssociationTrace] = collections.OrderedDict()
-        # the trace of every kept message in recording order, for the total bound (one
-        # pointer a message); a trace's first ``stale`` entries are of messages already gone
-        self._order: collections.deque[AssociationTrace] = collections.deque()
-        self._stale = 0  # entries of gone messages in ``_order``
+        self._by_id: dict[int, AssociationTrace] = {}  # every trace not discarded, open or not
+        self._arena = _arena(self.max_total_bytes)
+        self._words = memoryview(self._arena).cast("q")  # the arena as 8-byte words
+        self._size = self.max_total_bytes
+        self._head = 0  # the ring: the offset of its oldest record (kept or gone)
+        self._tail = 0  # the write cursor
+        self._wrap = -1  # while the ring goes round the end: where its records at the top end
+        self._records = 0  # records in the ring, kept or gone
         self._listeners: dict[int, WireListener] = {}
         self._tokens = itertools.count(1)
 
@@ -258,14 +283,65 @@ class WireRecorder:
         if role is WireRole.REQUEST:
             data = redact(data)
         size = len(data)
-        if size > self.max_bytes:
-            data = data[: self.max_bytes]
+        kept = size if size <= self.max_bytes else self.max_bytes
         if correlation is not None and correlation.__class__ is not str:
             correlation = _correlation(correlation)
-        record = WireRecord(next(self._seq), self.clock.seconds(), role, correlation, data, size)
-        self._keep(trace, record)
+        self._seq = seq = self._seq + 1
+        now = self.clock.seconds()
+        trace.seen += 1
+        # the record (inline: once per message of every association)
+        if correlation is None:
+            cut = b""
+            marked = -1
+        else:
+            try:
+                cut = correlation.encode()
+            except UnicodeEncodeError:  # a lone surrogate: kept as it is
+                cut = correlation.encode("utf-8", "surrogatepass")
+            marked = len(cut)
+        length = (_HEADER_SIZE + len(cut) + kept + 7) & ~7  # record_length, inline
+        if length <= self._size:
+            if trace.count and (
+                trace.count >= self.max_messages or trace.bytes + kept > self.max_bytes
+            ):
+                self._bound(trace, kept)
+            offset = self._tail
+            if (self._head - offset if self._wrap >= 0 else self._size - offset) >= length:
+                self._tail = offset + length  # room at the write cursor
+                self._records += 1
+            else:
+                offset = self._room(length)
+            arena = self._arena
+            _pack(
+                arena,
+                offset,
+                seq,
+                now,
+                trace.id,
+                -1,
+                size,
+                kept,
+                marked,
+                _ROLE_CODES[role._value_],
+                0,
+            )
+            start = offset + _HEADER_SIZE
+            if cut:
+                arena[start : start + marked] = cut
+                start += marked
+            arena[start : start + kept] = data if kept == size else memoryview(data)[:kept]
+            # the newest of its trace (_link, inline)
+            if trace.count:
+                self._words[(trace.tail + _NEXT_AT) >> 3] = offset
+            else:
+                trace.head = offset
+            trace.tail = offset
+            trace.count += 1
+            trace.bytes += kept
+        else:  # larger than the whole arena: not kept (dropped)
+            self.evicted += 1
         if self._listeners:
-            self._tell(trace, record)
+            self._tell(trace, WireRecord(seq, now, role, correlation, data[:kept], size))
 
     def closed(self, association: Any, reason: str) -> None:
         trace = self._open.pop(association.id, None)
@@ -289,6 +365,25 @@ class WireRecorder:
             self._closed.values(), key=lambda t: t.id
         )
 
+    def records(self, trace: AssociationTrace) -> list[WireRecord]:
+        """``trace``'s kept messages, oldest first, read out of the arena."""
+        arena = self._arena
+        found = []
+        offset = trace.head
+        for _ in range(trace.count):
+            seq, now, _association, following, size, kept, length, role, _gone = HEADER.unpack_from(
+                arena, offset
+            )
+            start = offset + _HEADER_SIZE
+            correlation = None
+            if length >= 0:
+                correlation = arena[start : start + length].decode("utf-8", "replace")
+                start += length
+            data = arena[start : start + kept]
+            found.append(WireRecord(seq, now, _ROLES[role], correlation, data, size))
+            offset = following
+        return found
+
     def listen(self, listener: WireListener) -> Callable[[], None]:
         """Call ``listener(trace, record)`` for every message from now on; returns the
         function that stops it. A listener that raises is logged and kept."""
@@ -307,14 +402,92 @@ class WireRecorder:
     @property
     def kept(self) -> int:
         """Messages kept over all traces."""
-        return self._live
+        return sum(trace.count for trace in self._traces())
+
+    @property
+    def total_bytes(self) -> int:
+        """Message bytes kept over all traces."""
+        return sum(trace.bytes for trace in self._traces())
+
+    @property
+    def memory(self) -> int:
+        """The arena bytes the ring's records take (:func:`record_length`): those of the
+        kept messages and of the messages let go whose room the ring has not come round to
+        take back yet; at most the arena's size."""
+        if self._wrap >= 0:
+            return self._wrap - self._head + self._tail
+        return self._tail - self._head
+
+    def _traces(self) -> Iterator[AssociationTrace]:
+        yield from self._open.values()
+        yield from self._closed.values()
 
     @property
     def full(self) -> bool:
         """The total bound has dropped a message: the traces hold about ``max_total_bytes``."""
         return self.evicted > 0
 
+    @property
+    def arena_size(self) -> int:
+        """The bytes of the arena: the memory the trace holds once it has been full."""
+        return self._size
+
     # -- bounds ------------------------------------------------------------------------------
+    def apply_limits(self, limits: Limits) -> None:
+        """New bounds at once (``csta_limits -c``): a new arena of ``trace_total_bytes`` with
+        the kept messages copied, the newest first as far as they fit it and the new
+        per-association bounds (the others are dropped, as the bounds drop them)."""
+        self.max_closed = limits.trace_closed
+        bounds = (limits.trace_messages, limits.trace_bytes, limits.trace_total_bytes)
+        if bounds == (self.max_messages, self.max_bytes, self.max_total_bytes):
+            self._expire()
+            return
+        self.max_messages, self.max_bytes, self.max_total_bytes = bounds
+        old = self._arena
+        traces = list(self._open.values()) + list(self._closed.values())
+        kept = []  # (seq, offset, record length, kept bytes, trace) of every kept message
+        for trace in traces:
+            offset = trace.head
+            for _ in range(trace.count):
+                seq, _t, _a, following, _s, size, length, _r, _g = HEADER.unpack_from(old, offset)
+                kept.append((seq, offset, record_length(size, max(length, 0)), size, trace))
+                offset = following
+        kept.sort(key=lambda entry: entry[0], reverse=True)
+        taken: list[tuple[int, int, int, AssociationTrace]] = []
+        counts: dict[int, list[int]] = {trace.id: [0, 0, 0] for trace in traces}  # n, bytes, full
+        room = self.max_total_bytes
+        full = False
+        for _seq, offset, length, size, trace in kept:
+            count = counts[trace.id]
+            if count[2] or count[0] >= self.max_messages or count[1] + size > self.max_bytes:
+                count[2] = 1  # its older messages go too: a trace drops its oldest first
+                continue
+            if full or length > room:
+                full = True  # and every older message of any trace: the oldest go first
+                self.evicted += 1
+                continue
+            room -= length
+            count[0] += 1
+            count[1] += size
+            taken.append((offset, length, size, trace))
+        for trace in traces:
+            trace.count, trace.bytes, trace.head, trace.tail = 0, 0, -1, -1
+        self._words.release()
+        self._arena = arena = _arena(self.max_total_bytes)
+        self._words = memoryview(arena).cast("q")
+        self._size = self.max_total_bytes
+        self._head, self._wrap = 0, -1
+        cursor = 0
+        for offset, length, size, trace in reversed(taken):
+            arena[cursor : cursor + length] = old[offset : offset + length]
+            self._words[(cursor + _NEXT_AT) >> 3] = -1
+            self._link(trace, cursor, size)
+            cursor += length
+        self._tail = cursor
+        self._records = len(taken)
+        old.close()
+        self._expire()
+
     def _trace_of(self, association: Any) -> AssociationTrace:
         trace = self._open.get(association.id)
         if trace is None:
@@ -325,61 +498,86 @@ class WireRecorder:
                 profile=profile.name,
                 server=profile.server_id,
                 opened=self.clock.seconds(),
+                recorder=self,
             )
             self._open[association.id] = trace
+            self._by_id[association.id] = trace
         return trace
 
-    def _keep(self, trace: AssociationTrace, record: WireRecord) -> None:
-        messages = trace.messages
-        kept = len(record.data)
-        cost = kept + RECORD_OVERHEAD  # record_cost(record), inline: once per message
-        correlation = record.correlation
-        if correlation is not None:
-            cost += len(correlation) + CORRELATION_OVERHEAD
-        trace.seen += 1
-        while messages and (
-            len(messages) >= self.max_messages or trace.bytes + kept > self.max_bytes
+    def _bound(self, trace: AssociationTrace, kept: int) -> None:
+        """Let ``trace``'s oldest messages go until one of ``kept`` bytes fits its bounds."""
+        while trace.count and (
+            trace.count >= self.max_messages or trace.bytes + kept > self.max_bytes
         ):
-            self._forget(trace, messages.popleft())
-            trace.stale += 1  # its entry in the recording order stays until passed
-            self._stale += 1
-        messages.append(record)
+            self._let_go(trace)
+
+    def _link(self, trace: AssociationTrace, offset: int, kept: int) -> None:
+        """The record at ``offset`` (its next-offset -1) is ``trace``'s newest message."""
+        if trace.count:
+            self._words[(trace.tail + _NEXT_AT) >> 3] = offset
+        else:
+            trace.head = offset
+        trace.tail = offset
+        trace.count += 1
         trace.bytes += kept
-        self.total_bytes += kept
-        self.memory += cost
-        self._live += 1
-        order = self._order
-        order.append(trace)
-        while self.memory > self.max_total_bytes and order:
-            oldest = order.popleft()
-            if oldest.stale:
-                oldest.stale -= 1
-                self._stale -= 1
-            else:
-                self._forget(oldest, oldest.messages.popleft())
-                self.evicted += 1
-        if self._stale > self._live + 1024:
-            self._compact()
 
-    def _compact(self) -> None:
-        """Take the entries of gone messages out of the recording order."""
-        kept: collections.deque[AssociationTrace] = collections.deque()
-        for trace in self._order:
-            if trace.stale:
-                trace.stale -= 1
-            else:
-                kept.append(trace)
-        self._order = kept
-        self._stale = 0
+    def _room(self, length: int) -> int:
+        """The offset of ``length`` free bytes at the write cursor (at most the arena's
+        size), the oldest records of the ring evicted for it (each its association's oldest
+        kept message); the cursor moved past them."""
+        arena, size, traces = self._arena, self._size, self._by_id
+        head, tail, wrap, records = self._head, self._tail, self._wrap, self._records
+        evicted = 0
+        while True:
+            if not records:
+                head = tail = 0
+                wrap = -1
+            if wrap < 0:  # the records are [head, tail)
+                if size - tail >= length:
+                    break
+                wrap = tail  # on at the start, before the oldest record
+                tail = 0
+                continue
+            if head - tail >= length:  # [head, wrap) and [0, tail)
+                break
+            # evict the ring's oldest record
+            association, following, kept, correlation, gone = _unpack_evicted(
+                arena, head + _EVICTED_AT
+            )
+            if not gone:
+                trace = traces.get(association)
+                if trace is not None and trace.head == head:  # (_let_go, inline)
+                    trace.count -= 1
+                    if trace.count:
+                        trace.head = following
+                    else:
+                        trace.head = trace.tail = -1
+                    trace.bytes -= kept
+                    evicted += 1
+            records -= 1
+            head += (_HEADER_SIZE + (correlation if correlation > 0 else 0) + kept + 7) & ~7
+            if head == wrap:  # the records go on at the start of the arena
+                head = 0
+                wrap = -1
+        self._head, self._wrap = head, wrap
+        self.evicted += evicted
+        self._tail = tail + length
+        self._records = records + 1
+        return tail
 
-    def _forget(self, trace: AssociationTrace, record: WireRecord) -> None:
-        """``record`` was just taken out of ``trace.messages``."""
-        kept = len(record.data)
+    def _let_go(self, trace: AssociationTrace) -> None:
+        """Mark ``trace``'s oldest kept message gone; its record stays until the write
+        cursor takes its room back."""
+        arena = self._arena
+        offset = trace.head
+        _s, _t, _a, following, _size, kept, correlation, _r, _g = HEADER.unpack_from(arena, offset)
+        arena[offset + _GONE_AT] = 1
+        trace.count -= 1
+        if trace.count:
+            trace.head = following
+        else:
+            trace.head = trace.tail = -1
         trace.bytes -= kept
-        trace.dropped += 1
-        self.total_bytes -= kept
-        self.memory -= record_cost(record)
-        self._live -= 1
 
     def _expire(self) -> None:
         if not self._closed:
@@ -395,15 +593,9 @@ class WireRecorder:
 
     def _discard(self, trace: AssociationTrace) -> None:
         trace.discarded = True
-        self.total_bytes -= trace.bytes
-        self.memory -= sum(record_cost(record) for record in trace.messages)
-        self._live -= len(trace.messages)
-        trace.stale += len(trace.messages)  # its entries in the recording order
-        self._stale += len(trace.messages)
-        trace.messages.clear()
-        trace.bytes = 0
-        if self._stale > self._live + 1024:
-            self._compact()
+        self._by_id.pop(trace.id, None)
+        while trace.count:
+            self._let_go(trace)
 
     def _tell(self, trace: AssociationTrace, record: WireRecord) -> None:
         for listener in list(self._listeners.values()):
@@ -458,7 +650,7 @@ def trace_json(trace: AssociationTrace) -> dict[str, Any]:
 
 def trace_jsonl(trace: AssociationTrace) -> Iterator[str]:
     """``GET .../trace.jsonl``: one line per kept message, oldest first."""
-    for record in list(trace.messages):
+    for record in trace.messages:
         yield json.dumps(record_json(trace, record), ensure_ascii=False) + "\n"
 
 
@@ -471,11 +663,11 @@ def trace_text(trace: AssociationTrace) -> Iterator[str]:
         ended = f", closed {timestamp(trace.closed)} ({trace.close_reason})"
     yield f"# opened {timestamp(trace.opened)}{ended}\n"
     yield (
-        f"# {len(trace.messages)} messages kept ({trace.bytes} bytes) of {trace.seen};"
+        f"# {trace.count} messages kept ({trace.bytes} bytes) of {trace.seen};"
         f" {trace.dropped} dropped by the bounds\n"
     )
     label = "invoke" if trace.profile in ("xml", "tls") else "correlation"
-    for record in list(trace.messages):
+    for record in trace.messages:
         arrow = "<<" if record.direction == "in" else ">>"
         parts = [
             f"\n{arrow} #{record.seq}",

@@ -284,6 +284,8 @@ class CstaRoot(MultiService):
             switch.update_plan(new.plan)
         if self.runtime.exchange.limits != new.limits:  # csta_limits -c: live
             self.core.apply_limits(new.limits)
+            if isinstance(self.core.tracer, WireRecorder):  # the trace bounds too
+                self.core.tracer.apply_limits(new.limits)
         self.runtime.exchange = new
         for told in self.reconfigured:
             told(new)

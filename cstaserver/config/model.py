@@ -166,9 +166,9 @@ class Limits:
     ``max_associations``: concurrent client associations over all transports (XML/TLS
     connections, TR/87 dialogs, SOAP channels); one more is refused.
     ``trace_messages`` / ``trace_bytes``: the wire trace of one association keeps its last
-    messages up to both bounds (the oldest go first); ``trace_total_bytes``: the memory all
-    traces hold together, each message counting its bytes and its record's overhead
-    (``api.trace.record_cost``; the oldest messages of any association go first);
+    messages up to both bounds (the oldest go first); ``trace_total_bytes``: the size of the
+    one arena all traces keep their messages in, each message taking its bytes and a 48-byte
+    header (``api.trace.record_length``; the oldest messages of any association go first);
     ``trace_closed``: how many ended associations keep their trace (the oldest ended go
     first; docs/api.md, docs/limits.md).
     ``login_attempts_per_address`` / ``login_attempts_per_account``: login attempts (refused

@@ -254,12 +254,22 @@ class RingBounds(unittest.TestCase):
         assert recorder.total_bytes == trace_b.bytes
 
     async def test_many_messages_stay_bounded(self) -> None:
-        """The recording order index is compacted: it does not grow with stale entries."""
-        world, recorder = traced_world(Limits(trace_messages=3))
+        """Messages a per-association bound let go leave nothing behind: the arena's room
+        is taken back as the ring comes round."""
+        world, recorder = traced_world(Limits(trace_messages=3, trace_total_bytes=4096))
         client = world.connect()
+        (association,) = world.core.associations
         for _ in range(700):
             await client.ok(xml("RequestSystemStatus"))
-        assert len(recorder._order) <= 2 * 3 + 1024
+        trace = recorder.trace(association.id)
+        assert trace is not None
+        assert (trace.count, trace.seen, trace.dropped) == (3, 1400, 1397)
+        assert [r.root for r in trace.messages] == [
+            "RequestSystemStatusResponse",
+            "RequestSystemStatus",
+            "RequestSystemStatusResponse",
+        ]
+        assert recorder.kept == 3 and recorder.memory < 4096
 
 
 class AfterTheEnd(unittest.TestCase):

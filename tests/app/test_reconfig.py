@@ -11,6 +11,7 @@ from twisted.internet import reactor as global_reactor
 from twisted.trial import unittest
 
 from cstaserver.admin.output import CommandError
+from cstaserver.api.trace import WireRecorder
 from cstaserver.app.options import RunSettings
 from cstaserver.app.root import CstaRoot, build_service
 from cstaserver.certificates import CertificateStore
@@ -160,3 +161,13 @@ class ReconfigTests(unittest.TestCase):
                 await root.reconfig(with_server(exchange, 1, ServerType.XML, tls_port=busy))
         (run,) = [r for r in root.server_runs() if r.settings.server_type is ServerType.XML]
         assert root.exchange is exchange and run.tls == "-"
+
+    async def test_new_wire_trace_bounds_apply_at_once(self) -> None:
+        root = self.start(certificate=False)
+        recorder = root.core.tracer
+        assert isinstance(recorder, WireRecorder)
+        assert recorder.arena_size == root.exchange.limits.trace_total_bytes
+        limits = attrs.evolve(root.exchange.limits, trace_total_bytes=1 << 20, trace_messages=7)
+        await root.reconfig(attrs.evolve(root.exchange, limits=limits))
+        assert root.core.tracer is recorder  # the same trace, in a new arena
+        assert (recorder.arena_size, recorder.max_messages) == (1 << 20, 7)
