@@ -735,8 +735,8 @@ def stream_in_process_cost(
     ``StringTransport``, subscribed to every switch event), best of ``batches`` batches of
     ``pairs`` MakeCall + ClearCall, alternating; every request is one reactor turn (the
     clock advanced by 0 after it: the turn's end writes the client's messages). Then, with
-    ``parts``, the parts of one streamed event: the JSON object (``switch_event_json``), its
-    encoding, its frame, and queueing and writing it (``push`` + ``flush``)."""
+    ``parts``, the parts of one streamed event: its JSON text (``switch_event_text``), its
+    frame, and queueing and writing it (``push`` + ``flush``)."""
     from twisted.internet.task import Clock
     from twisted.internet.testing import StringTransport
 
@@ -816,11 +816,10 @@ def _stream_event_parts(
 ) -> dict[str, Any]:
     """Thread CPU per event of each step of streaming ``sample`` to ``client``: best of
     ``batches``; the push and flush as one reactor turn of three events, as a request has."""
-    from cstaserver.api.events import encode, switch_event_json
     from cstaserver.api.frames import text_frame
+    from cstaserver.api.switch_json import switch_event_text
 
-    bodies = [switch_event_json(event, 1.0) for event in sample]
-    payloads = [encode(body) for body in bodies]
+    payloads = [switch_event_text(event, 1.0) for event in sample]
     frames = [text_frame(payload) for payload in payloads]
 
     def push_and_flush() -> None:
@@ -832,8 +831,7 @@ def _stream_event_parts(
 
     parts: dict[str, float] = {}
     for part, step in (
-        ("switch_event_json", lambda: [switch_event_json(e, 1.0) for e in sample]),
-        ("encode", lambda: [encode(b) for b in bodies]),
+        ("switch_event_text", lambda: [switch_event_text(e, 1.0) for e in sample]),
         ("text_frame", lambda: [text_frame(p) for p in payloads]),
         ("push_and_flush", push_and_flush),
     ):
@@ -1054,7 +1052,7 @@ def stream_cost(args: argparse.Namespace) -> dict[str, Any]:
         f"with one: +{in_process['stream_us_per_request']:.1f} us per request, "
         f"{in_process['stream_us_per_event']:.1f} us per streamed event "
         f"({in_process['switch_events_per_request']:.1f} events per request; "
-        f"switch_event_json {parts['switch_event_json']:.1f}, encode {parts['encode']:.1f}, "
+        f"JSON text {parts['switch_event_text']:.1f}, "
         f"frame {parts['text_frame']:.1f}, queue and write {parts['push_and_flush']:.1f} us)"
     )
     print(in_process_line, file=sys.stderr)

@@ -51,7 +51,8 @@ from twisted.web import resource, server
 from zope.interface import implementer
 
 from cstaserver.api.frames import text_frame
-from cstaserver.api.switch_json import encode, switch_event_json
+from cstaserver.api.switch_json import encode, switch_event_text
+from cstaserver.api.switch_json import switch_event_json as switch_event_json  # the API's
 from cstaserver.api.trace import (
     DOWNLOADS,
     AssociationTrace,
@@ -240,7 +241,7 @@ class EventHub:
         for client in self._listeners:
             if client.wants_switch(event):
                 if frame is None:
-                    frame = text_frame(encode(switch_event_json(event, self.clock.seconds())))
+                    frame = text_frame(switch_event_text(event, self.clock.seconds()))
                 self._push(client, frame)
 
     def _wire_message(self, trace: AssociationTrace, record: WireRecord) -> None:

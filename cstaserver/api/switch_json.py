@@ -2,10 +2,12 @@
 messages: JSON texts (RFC 8259) in UTF-8 (docs/api.md, "Event stream and wire trace").
 
 What an event class becomes is worked out once per class - its name, whether it is a call
-event, the fields it adds to the base ones - and kept in a per-class renderer; rendering an
-event then reads its fields and converts only values that are not already JSON scalars
-(enumerations by their value, attrs classes as objects, tuples as lists, XML as its text:
-:func:`plain`). One module-level encoder writes every message.
+event, the fields it adds to the base ones, each field's key as JSON text - and kept in a
+per-class renderer. Rendering an event then writes its JSON text directly: strings by the
+JSON string encoder, enumerations by their value; anything else (attrs classes as objects,
+tuples as lists, XML as its text: :func:`plain`) and every other message through one
+module-level encoder. The text is exactly what ``json.dumps(..., ensure_ascii=False,
+separators=(",", ":"))`` gives for the message as an object (:func:`switch_event_json`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from cstaserver.pbx.events import NO_CALL_DATA, CallData, CallEvent
 
 #: Fields every ``switch`` message has in its fixed place (the rest follow in class order).
 _BASE_FIELDS = ("call_id", "cause", "devices", "states", "data")
-#: Values JSON holds as they are: no conversion.
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 _CALL_DATA_FIELDS = tuple(field.name for field in attrs.fields(CallData))
 #: Every message's encoder (compact, UTF-8 text as it is). Our messages hold no cycles, so
 #: the encoder does not look for them.
@@ -45,7 +45,9 @@ _C_ENCODER = (
     )
 )
 
-Renderer = Callable[[Any, float], dict[str, Any]]
+#: A string as JSON text (non-ASCII characters as they are); TypeError for anything else.
+_string = json.encoder.encode_basestring
+Renderer = Callable[[Any, float], bytes]
 
 
 def plain(value: Any) -> Any:
@@ -70,55 +72,91 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def _value(value: Any) -> Any:
-    """:func:`plain`, without a call for the values that are JSON scalars already or
-    enumerations of them."""
-    if type(value) in _SCALARS:
-        return value
+def _dump(value: Any) -> str:
+    """``value`` (of JSON's types) as compact JSON text."""
+    if _C_ENCODER is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
+
+
+def _json(value: Any) -> str:
+    """``plain(value)`` as JSON text; without a call of :func:`plain` for the scalars and
+    enumerations of them that events are made of."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if value is None:
+        return "null"
     if isinstance(value, enum.Enum):
-        value = value._value_
-        if type(value) in _SCALARS:
-            return value
-    return plain(value)
+        return _json(value._value_)
+    if kind is bool or kind is int:
+        return _dump(value)
+    return _dump(plain(value))
 
 
-def _call_data(data: Any) -> dict[str, Any]:
-    """A call's data (``CallData``) as an object of the items it holds (no nulls, no empty
-    lists)."""
+def _strings(values: Any) -> str:
+    """A tuple of strings (call IDs, devices) as a JSON array."""
+    try:
+        return "[" + ",".join(map(_string, values)) + "]"
+    except TypeError:  # not all strings: what the encoder makes of them
+        return _dump(list(values))
+
+
+def _states(states: Any) -> str:
+    """Each party's connection state as a JSON object: device -> the state's value."""
+    by_device = {device: state._value_ for device, state in states}
+    try:
+        return "{" + ",".join([_string(d) + ":" + _string(v) for d, v in by_device.items()]) + "}"
+    except TypeError:
+        return _dump(by_device)
+
+
+def _call_data(data: Any) -> str:
+    """A call's data (``CallData``) as a JSON object of the items it holds (no nulls, no
+    empty lists)."""
     if data is NO_CALL_DATA:
-        return {}
-    if type(data) is not CallData:
-        items = plain(data).items()
+        return "{}"
+    if type(data) is CallData:
+        items: Any = ((name, plain(getattr(data, name))) for name in _CALL_DATA_FIELDS)
     else:
-        items = ((name, _value(getattr(data, name))) for name in _CALL_DATA_FIELDS)
-    return {name: value for name, value in items if value is not None and value != []}
+        items = plain(data).items()
+    return _dump({name: value for name, value in items if value is not None and value != []})
 
 
 def _renderer(cls: type) -> Renderer:
     """The renderer of one event class (attrs): worked out once, used for every event."""
-    name = cls.__name__
     fields = {field.name for field in attrs.fields(cls)}
-    extra = tuple(field.name for field in attrs.fields(cls) if field.name not in _BASE_FIELDS)
+    head = '{"kind":"switch","type":' + _string(cls.__name__) + ',"time":'
+    extra = tuple(
+        (f',"{field.name}":', field.name)
+        for field in attrs.fields(cls)
+        if field.name not in _BASE_FIELDS
+    )
     has_cause = "cause" in fields
-    has_call_id = "call_id" in fields or hasattr(cls, "call_id")
+    has_call_id = "call_id" in fields
     is_call = issubclass(cls, CallEvent)
 
-    def render(event: Any, time: float) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "kind": "switch",
-            "type": name,
-            "time": time,
-            "cause": _value(event.cause) if has_cause else None,
-            "call_id": event.call_id if has_call_id else None,
-            "call_ids": list(event.call_ids),
-            "devices": list(event.devices),
-        }
+    def render(event: Any, time: float) -> bytes:
+        call_id = event.call_id if has_call_id else None
+        parts = [
+            head,
+            float.__repr__(time) if type(time) is float and time - time == 0.0 else _dump(time),
+            ',"cause":',
+            _json(event.cause) if has_cause else "null",
+            ',"call_id":',
+            _string(call_id) if type(call_id) is str else _dump(call_id),
+            ',"call_ids":',
+            _strings(event.call_ids),
+            ',"devices":',
+            _strings(event.devices),
+        ]
         if is_call:
-            body["states"] = {device: state._value_ for device, state in event.states}
-            body["data"] = _call_data(event.data)
-        for field in extra:
-            body[field] = _value(getattr(event, field))
-        return body
+            parts += (',"states":', _states(event.states), ',"data":', _call_data(event.data))
+        for key, name in extra:
+            value = getattr(event, name)
+            parts += (key, _string(value) if type(value) is str else _json(value))
+        parts.append("}")
+        return "".join(parts).encode("utf-8")
 
     return render
 
@@ -126,10 +164,10 @@ def _renderer(cls: type) -> Renderer:
 _RENDERERS: dict[type, Renderer] = {}
 
 
-def switch_event_json(event: Any, time: float) -> dict[str, Any]:
-    """One domain event of the switch (``cstaserver.pbx.events``) as a ``switch`` message:
-    ``kind``, ``type``, ``time``, ``cause``, ``call_id``, ``call_ids``, ``devices``, for a
-    call event ``states`` and ``data``, then the event's own fields."""
+def switch_event_text(event: Any, time: float) -> bytes:
+    """One domain event of the switch (``cstaserver.pbx.events``) as a ``switch`` message,
+    JSON text in UTF-8: ``kind``, ``type``, ``time``, ``cause``, ``call_id``, ``call_ids``,
+    ``devices``, for a call event ``states`` and ``data``, then the event's own fields."""
     cls = type(event)
     render = _RENDERERS.get(cls)
     if render is None:
@@ -137,9 +175,12 @@ def switch_event_json(event: Any, time: float) -> dict[str, Any]:
     return render(event, time)
 
 
+def switch_event_json(event: Any, time: float) -> dict[str, Any]:
+    """:func:`switch_event_text` as the object it holds."""
+    return json.loads(switch_event_text(event, time))
+
+
 def encode(message: Mapping[str, Any]) -> bytes:
     """``message`` (an object) as compact JSON text in UTF-8 (non-ASCII characters as they
     are): what ``json.dumps(message, ensure_ascii=False, separators=(",", ":"))`` gives."""
-    if _C_ENCODER is None:
-        return _ENCODER.encode(message).encode("utf-8")
-    return "".join(_C_ENCODER(message, 0)).encode("utf-8")
+    return _dump(message).encode("utf-8")
