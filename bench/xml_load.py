@@ -727,23 +727,20 @@ def metrics_cost(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # -- stream: the cost of the event stream and /metrics under fan-out ---------------------
-def stream_in_process_cost(extensions: int, pairs: int = 1000, batches: int = 15) -> dict[str, Any]:
+def stream_in_process_cost(
+    extensions: int, pairs: int = 1000, batches: int = 15, parts: bool = True
+) -> dict[str, Any]:
     """CPU time per request through ``Association.receive`` (no monitors), without and with
     one event stream client (the product's ``EventHub`` and ``EventStreamProtocol`` on a
     ``StringTransport``, subscribed to every switch event), best of ``batches`` batches of
-    ``pairs`` MakeCall + ClearCall, alternating; then the parts of one streamed event: the
-    JSON object (``switch_event_json``), its encoding, autobahn's ``sendMessage``."""
+    ``pairs`` MakeCall + ClearCall, alternating; every request is one reactor turn (the
+    clock advanced by 0 after it: the turn's end writes the client's messages). Then, with
+    ``parts``, the parts of one streamed event: its JSON text (``switch_event_text``), its
+    frame, and queueing and writing it (``push`` + ``flush``)."""
     from twisted.internet.task import Clock
     from twisted.internet.testing import StringTransport
 
-    from cstaserver.api.events import (
-        EventHub,
-        EventStreamFactory,
-        StreamFilter,
-        StreamLimits,
-        encode,
-        switch_event_json,
-    )
+    from cstaserver.api.events import EventHub, EventStreamFactory, StreamFilter, StreamLimits
     from cstaserver.csta.association import Profile
     from cstaserver.csta.core import CstaCore
     from cstaserver.pbx.switch import Switch
@@ -764,19 +761,23 @@ def stream_in_process_cost(extensions: int, pairs: int = 1000, batches: int = 15
     client.send_state = client.SEND_STATE_GROUND
     transport.registerProducer(object(), True)  # the HTTP channel's, which onOpen replaces
     client.onOpen()
+    clock.advance(0)
     sink = _Sink()
     association = core.associate(sink, Profile(name="xml"))
     calls = [(common.make_call(*common.pair(i)), common.pair(i)[0]) for i in range(200)]
     events: list[Any] = []
+    turn = clock.advance
 
     def batch() -> float:
         start = time.thread_time()
         for i in range(pairs):
             make_call, calling = calls[i % len(calls)]
             association.receive(make_call, 1)
+            turn(0)
             call_id = common.element_text(sink.last, b"callID")
             assert call_id is not None, sink.last
             association.receive(common.clear_call(call_id.decode(), calling), 2)
+            turn(0)
         elapsed = time.thread_time() - start
         transport.clear()
         return elapsed / (2 * pairs) * 1e6
@@ -794,22 +795,7 @@ def stream_in_process_cost(extensions: int, pairs: int = 1000, batches: int = 15
         batch()
         stop()
         hub.remove(client)
-        sample = events[:700]
-        bodies = [switch_event_json(event, 1.0) for event in sample]
-        payloads = [encode(body) for body in bodies]
-        parts: dict[str, float] = {}
-        for part, step in (
-            ("switch_event_json", lambda: [switch_event_json(e, 1.0) for e in sample]),
-            ("encode", lambda: [encode(b) for b in bodies]),
-            ("send_message", lambda: [client.sendMessage(p) for p in payloads]),
-        ):
-            fastest = float("inf")
-            for _ in range(batches):
-                start = time.thread_time()
-                step()
-                fastest = min(fastest, time.thread_time() - start)
-                transport.clear()
-            parts[part] = fastest / len(sample) * 1e6
+        timed = _stream_event_parts(client, transport, events[:700], batches) if parts else {}
     finally:
         gc.unfreeze()
     per_request = best["with"] - best["without"]
@@ -819,9 +805,46 @@ def stream_in_process_cost(extensions: int, pairs: int = 1000, batches: int = 15
         "stream_us_per_request": per_request,
         "switch_events_per_request": events_per_request,
         "stream_us_per_event": per_request / events_per_request if events_per_request else 0.0,
-        "parts_us_per_event": parts,
-        "bytes_per_message": sum(map(len, payloads)) / len(payloads) if payloads else 0,
+        "parts_us_per_event": timed.get("parts", {}),
+        "bytes_per_message": timed.get("bytes_per_message", 0),
         "messages_sent": sent,
+    }
+
+
+def _stream_event_parts(
+    client: Any, transport: Any, sample: list[Any], batches: int
+) -> dict[str, Any]:
+    """Thread CPU per event of each step of streaming ``sample`` to ``client``: best of
+    ``batches``; the push and flush as one reactor turn of three events, as a request has."""
+    from cstaserver.api.frames import text_frame
+    from cstaserver.api.switch_json import switch_event_text
+
+    payloads = [switch_event_text(event, 1.0) for event in sample]
+    frames = [text_frame(payload) for payload in payloads]
+
+    def push_and_flush() -> None:
+        for i in range(0, len(frames), 3):
+            for frame in frames[i : i + 3]:
+                client.push(frame)
+            client.flush_scheduled = False
+            client.flush()
+
+    parts: dict[str, float] = {}
+    for part, step in (
+        ("switch_event_text", lambda: [switch_event_text(e, 1.0) for e in sample]),
+        ("text_frame", lambda: [text_frame(p) for p in payloads]),
+        ("push_and_flush", push_and_flush),
+    ):
+        fastest = float("inf")
+        for _ in range(batches):
+            start = time.thread_time()
+            step()
+            fastest = min(fastest, time.thread_time() - start)
+            transport.clear()
+        parts[part] = fastest / len(sample) * 1e6
+    return {
+        "parts": parts,
+        "bytes_per_message": sum(map(len, payloads)) / len(payloads) if payloads else 0,
     }
 
 
@@ -1029,8 +1052,8 @@ def stream_cost(args: argparse.Namespace) -> dict[str, Any]:
         f"with one: +{in_process['stream_us_per_request']:.1f} us per request, "
         f"{in_process['stream_us_per_event']:.1f} us per streamed event "
         f"({in_process['switch_events_per_request']:.1f} events per request; "
-        f"switch_event_json {parts['switch_event_json']:.1f}, encode {parts['encode']:.1f}, "
-        f"autobahn sendMessage {parts['send_message']:.1f} us)"
+        f"JSON text {parts['switch_event_text']:.1f}, "
+        f"frame {parts['text_frame']:.1f}, queue and write {parts['push_and_flush']:.1f} us)"
     )
     print(in_process_line, file=sys.stderr)
     slots = args.connections * args.window

@@ -23,15 +23,19 @@ connect, what each client gets and what happens to a client that does not read.
   bytes; a client that lets it overflow is dropped: close code 1008 (RFC 6455 7.4.1) with the
   reason, and the TCP connection aborted after ``close_grace`` seconds if the close handshake
   has not finished by then. Memory per client stays bounded whatever it does.
-- **Time**: every timer of this module runs on the injected clock; autobahn's own
-  handshake and ping timers are switched off (its opening handshake is already complete
+- **Sending**: an event is rendered once for every client that wants it - its JSON text and
+  its frame (a server's unmasked text frame, RFC 6455 5.2, :mod:`cstaserver.api.frames`); a
+  client's messages of one reactor turn go out in one write at the end of the turn (a turn
+  that fills the queue's bounds writes them at once). autobahn does the handshake, reads
+  and answers the client's frames and sends the control frames (close, pong).
+- **Time**: every timer of this module runs on the injected clock; the end of a turn is a
+  ``callLater(0)`` on the injected ``turns`` (the reactor; the clock unless told); autobahn's
+  own handshake and ping timers are switched off (its opening handshake is already complete
   when twisted.web hands the request over).
 """
 
 from __future__ import annotations
 
-import collections
-import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -40,13 +44,15 @@ from urllib.parse import urlsplit
 import attrs
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
-from lxml import etree
 from twisted.internet import defer
 from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from twisted.web import resource, server
 from zope.interface import implementer
 
+from cstaserver.api.frames import text_frame
+from cstaserver.api.switch_json import encode, switch_event_text
+from cstaserver.api.switch_json import switch_event_json as switch_event_json  # the API's
 from cstaserver.api.trace import (
     DOWNLOADS,
     AssociationTrace,
@@ -60,7 +66,7 @@ from cstaserver.api.trace import (
     web_login,
 )
 from cstaserver.pbx.errors import SwitchError
-from cstaserver.pbx.events import CallEvent, MergingCallEvent
+from cstaserver.pbx.events import MergingCallEvent
 
 log = Logger()
 
@@ -168,73 +174,30 @@ def parse_filter(
     )
 
 
-# -- switch events as JSON ---------------------------------------------------------------
-_BASE_FIELDS = ("call_id", "cause", "devices", "states", "data")
-
-
-def plain(value: Any) -> Any:
-    """``value`` as JSON can hold it: enumerations by value, attrs classes as objects,
-    tuples as lists, XML (stored user data) as its text."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, enum.Enum):
-        return plain(value.value)
-    if attrs.has(type(value)):
-        return {
-            field.name: plain(getattr(value, field.name)) for field in attrs.fields(type(value))
-        }
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, etree._Element):
-        return etree.tostring(value, encoding="unicode")
-    return str(value)
-
-
-def switch_event_json(event: Any, time: float) -> dict[str, Any]:
-    """One domain event of the switch (``cstaserver.pbx.events``) as a ``switch`` message."""
-    body: dict[str, Any] = {
-        "kind": "switch",
-        "type": type(event).__name__,
-        "time": time,
-        "cause": plain(getattr(event, "cause", None)),
-        "call_id": getattr(event, "call_id", None),
-        "call_ids": list(event.call_ids),
-        "devices": list(event.devices),
-    }
-    if isinstance(event, CallEvent):
-        body["states"] = {device: state.value for device, state in event.states}
-        body["data"] = {
-            name: value
-            for name, value in plain(event.data).items()
-            if value is not None and value != []
-        }
-    for field in attrs.fields(type(event)):
-        if field.name not in _BASE_FIELDS:
-            body[field.name] = plain(getattr(event, field.name))
-    return body
-
-
-def encode(message: Mapping[str, Any]) -> bytes:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 # -- the hub -------------------------------------------------------------------------------
 class EventHub:
     """Every stream client of one site; subscribed to the switch and the wire trace only
-    while some client wants them, and each event encoded once for all clients."""
+    while some client wants them, each event rendered and framed once for all clients, and
+    each client's messages of one reactor turn written at the end of the turn (``turns``:
+    where that end is scheduled, ``callLater(0)``; ``clock`` unless told)."""
 
     def __init__(
-        self, switch: Any, recorder: WireRecorder | None, clock: Any, limits: StreamLimits
+        self,
+        switch: Any,
+        recorder: WireRecorder | None,
+        clock: Any,
+        limits: StreamLimits,
+        turns: Any = None,
     ) -> None:
         self.switch = switch
         self.recorder = recorder
         self.clock = clock
         self.limits = limits
+        self.turns = clock if turns is None else turns
         self.clients: set[EventStreamProtocol] = set()
+        self._listeners: tuple[EventStreamProtocol, ...] = ()  # the clients, to loop over
+        self._to_flush: list[EventStreamProtocol] = []
+        self._turn_end: Any = None
         self._switch_subscription: Callable[[], None] | None = None
         self._wire_subscription: Callable[[], None] | None = None
 
@@ -247,10 +210,12 @@ class EventHub:
 
     def add(self, client: EventStreamProtocol) -> None:
         self.clients.add(client)
+        self._listeners = tuple(self.clients)
         self.refresh()
 
     def remove(self, client: EventStreamProtocol) -> None:
         self.clients.discard(client)
+        self._listeners = tuple(self.clients)
         self.refresh()
 
     def refresh(self) -> None:
@@ -272,27 +237,45 @@ class EventHub:
             self._wire_subscription = None
 
     def _switch_event(self, event: Any) -> None:
-        payload: bytes | None = None
-        for client in list(self.clients):
+        frame: bytes | None = None
+        for client in self._listeners:
             if client.wants_switch(event):
-                if payload is None:
-                    payload = encode(switch_event_json(event, self.clock.seconds()))
-                self._push(client, payload)
+                if frame is None:
+                    frame = text_frame(switch_event_text(event, self.clock.seconds()))
+                self._push(client, frame)
 
     def _wire_message(self, trace: AssociationTrace, record: WireRecord) -> None:
-        payload: bytes | None = None
-        for client in list(self.clients):
+        frame: bytes | None = None
+        for client in self._listeners:
             if client.wants_wire(trace.id):
-                if payload is None:
-                    payload = encode({"kind": "wire", **record_json(trace, record)})
-                self._push(client, payload)
+                if frame is None:
+                    frame = text_frame(encode({"kind": "wire", **record_json(trace, record)}))
+                self._push(client, frame)
 
-    def _push(self, client: EventStreamProtocol, payload: bytes) -> None:
+    def _push(self, client: EventStreamProtocol, frame: bytes) -> None:
         try:
-            client.push(payload)
+            client.push(frame)
         except Exception:  # one client's failure is not the others'
             log.failure("event stream client {peer} failed", peer=client.peer)
             client.close_with(CLOSE_INTERNAL_ERROR, "internal error")
+
+    # -- the end of a reactor turn --------------------------------------------------------
+    def flush_later(self, client: EventStreamProtocol) -> None:
+        """Write ``client``'s queue at the end of this reactor turn."""
+        self._to_flush.append(client)
+        if self._turn_end is None:
+            self._turn_end = self.turns.callLater(0, self._end_of_turn)
+
+    def _end_of_turn(self) -> None:
+        self._turn_end = None
+        clients, self._to_flush = self._to_flush, []
+        for client in clients:
+            client.flush_scheduled = False
+            try:
+                client.flush()
+            except Exception:  # one client's failure is not the others'
+                log.failure("event stream client {peer} failed", peer=client.peer)
+                client.close_with(CLOSE_INTERNAL_ERROR, "internal error")
 
 
 # -- one client ----------------------------------------------------------------------------
@@ -326,8 +309,9 @@ class EventStreamProtocol(WebSocketServerProtocol):
         super().__init__()
         self.paused = False
         self.closing = False
-        self.queue: collections.deque[bytes] = collections.deque()
+        self.queue: list[bytes] = []  # frames not written yet
         self.queued_bytes = 0
+        self.flush_scheduled = False
         self.sent = 0
         self._calls: set[str] = set()
         self._cut: Any = None
@@ -359,20 +343,18 @@ class EventStreamProtocol(WebSocketServerProtocol):
             user=self.user,
             filter=self.filter.as_json(),
         )
-        self.push(
-            encode(
-                {
-                    "kind": "hello",
-                    "user": self.user,
-                    "filter": self.filter.as_json(),
-                    "wire_trace": self.hub.recorder is not None,
-                    "limits": {
-                        "queue_messages": self.limits.queue_messages,
-                        "queue_bytes": self.limits.queue_bytes,
-                        "max_incoming_bytes": self.limits.max_incoming_bytes,
-                    },
-                }
-            )
+        self.push_json(
+            {
+                "kind": "hello",
+                "user": self.user,
+                "filter": self.filter.as_json(),
+                "wire_trace": self.hub.recorder is not None,
+                "limits": {
+                    "queue_messages": self.limits.queue_messages,
+                    "queue_bytes": self.limits.queue_bytes,
+                    "max_incoming_bytes": self.limits.max_incoming_bytes,
+                },
+            }
         )
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802, N803 (autobahn)
@@ -387,12 +369,12 @@ class EventStreamProtocol(WebSocketServerProtocol):
                 message["subscribe"], device_number=self.hub.device_number, limits=self.limits
             )
         except (ValueError, FilterError) as error:  # JSONDecodeError is a ValueError
-            self.push(encode({"kind": "error", "error": str(error)}))
+            self.push_json({"kind": "error", "error": str(error)})
             return
         self.filter = wanted
         self._calls = set(wanted.calls)
         self.hub.refresh()
-        self.push(encode({"kind": "subscribed", "filter": wanted.as_json()}))
+        self.push_json({"kind": "subscribed", "filter": wanted.as_json()})
 
     def connectionLost(self, reason: Any = None) -> None:  # noqa: N802 (Twisted hook)
         self._lost = True
@@ -443,19 +425,22 @@ class EventStreamProtocol(WebSocketServerProtocol):
         return not wanted.associations or association in wanted.associations
 
     # -- sending --------------------------------------------------------------------------
-    def push(self, payload: bytes) -> None:
-        """Send ``payload`` now, or queue it while the connection is full; drop the client
-        when the queue is over its bounds."""
+    def push(self, frame: bytes) -> None:
+        """Queue ``frame`` (one whole message, :func:`~cstaserver.api.frames.text_frame`)
+        for the end of this reactor turn, or until the connection has room again; write the
+        queue at once when a client that reads fills its bounds within one turn, and drop a
+        client that does not read when its queue is over them."""
         if self.closing or self.state != self.STATE_OPEN:
             return
-        if not self.paused and not self.queue:
-            self._send(payload)
-            return
-        self.queue.append(payload)
-        self.queued_bytes += len(payload)
+        queue = self.queue
+        queue.append(frame)
+        self.queued_bytes += len(frame)
         limits = self.limits
-        if len(self.queue) > limits.queue_messages or self.queued_bytes > limits.queue_bytes:
-            waiting, size = len(self.queue), self.queued_bytes
+        if len(queue) > limits.queue_messages or self.queued_bytes > limits.queue_bytes:
+            if not self.paused:
+                self.flush()
+                return
+            waiting, size = len(queue), self.queued_bytes
             log.warn(
                 "event stream client {peer} ({user}) dropped: it does not read"
                 " ({count} messages, {size} bytes waiting)",
@@ -465,19 +450,29 @@ class EventStreamProtocol(WebSocketServerProtocol):
                 size=size,
             )
             self.close_with(CLOSE_POLICY, f"send queue full ({waiting} messages): not reading")
+        elif not self.flush_scheduled and not self.paused:
+            self.flush_scheduled = True
+            self.hub.flush_later(self)
+
+    def push_json(self, message: Mapping[str, Any]) -> None:
+        """One message of this client's own (``hello``, ``subscribed``, ``error``)."""
+        self.push(text_frame(encode(message)))
 
     def flush(self) -> None:
-        while self.queue and not self.paused and not self.closing:
-            payload = self.queue.popleft()
-            self.queued_bytes -= len(payload)
-            self._send(payload)
-
-    def _send(self, payload: bytes) -> None:
-        self.sent += 1
-        self.sendMessage(payload, isBinary=False)
+        """Write every queued frame in one write (unless the connection is full or closing)."""
+        if self.paused or self.closing or not self.queue:
+            return
+        if self.state != self.STATE_OPEN:
+            self._drop_queue()
+            return
+        frames = self.queue
+        self.queue = []
+        self.queued_bytes = 0
+        self.sent += len(frames)
+        self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
     def _drop_queue(self) -> None:
-        self.queue.clear()
+        self.queue = []
         self.queued_bytes = 0
 
     def close_with(self, code: int, reason: str) -> None:
@@ -635,11 +630,12 @@ def events_resource(
     gate: Any,
     clock: Any,
     limits: StreamLimits | None = None,
+    turns: Any = None,
 ) -> EventStreamResource:
     """The ``/api/v1/events`` resource over ``switch`` and the core's wire ``recorder``
     (None: no ``wire`` messages), behind the web site's login ``gate``; every timer on
-    ``clock``."""
-    hub = EventHub(switch, recorder, clock, limits or StreamLimits())
+    ``clock``, the end of each reactor turn on ``turns`` (``clock`` unless given)."""
+    hub = EventHub(switch, recorder, clock, limits or StreamLimits(), turns)
     return EventStreamResource(EventStreamFactory(hub), gate)
 
 

@@ -100,7 +100,8 @@ class StreamClient(WebSocketClientProtocol):
 
 class Stream:
     """The demo switch (on a ``Clock``), a wire recorder, and ``/api/v1/events`` with the
-    trace downloads served on loopback; the stream's timers on ``stream_clock``."""
+    trace downloads served on loopback; the stream's timers on ``stream_clock``, the ends of
+    its reactor turns (when a client's messages are written) on the reactor."""
 
     def __init__(self, testcase: unittest.TestCase, limits: StreamLimits | None = None) -> None:
         self.world: World = make_world()
@@ -110,7 +111,7 @@ class Stream:
         self.stream_clock = Clock()
         self.gate = FixedGate()
         self.resource = events_resource(
-            self.switch, self.recorder, self.gate, self.stream_clock, limits
+            self.switch, self.recorder, self.gate, self.stream_clock, limits, turns=reactor
         )
         self.hub = self.resource.hub
         downloads = TraceDownloads(self.recorder, self.gate)
