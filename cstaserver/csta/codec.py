@@ -38,6 +38,7 @@ import attrs
 from lxml import etree
 
 from cstaserver.csta import messages as _messages  # noqa: F401  (registers every message)
+from cstaserver.csta.builders import builder
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.csta.schema import FieldInfo, Node, fields_of, message_class
 from cstaserver.csta.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, parse_document
@@ -87,6 +88,9 @@ class Decoded:
     namespace: str
     message: Any
     element: etree._Element = attrs.field(eq=False, repr=False)
+
+
+_decoded = builder(Decoded)
 
 
 # --------------------------------------------------------------------------- escaping
@@ -416,6 +420,17 @@ def _compile(cls: type) -> _Plan:
     bare_text = getattr(cls, "csta_bare_text", None)
     is_choice = bool(getattr(cls, "csta_choice", False))
     repeated_names = {info.xml for info in infos if info.many and not info.wrapped}
+    build = builder(cls)
+    # which decoder each local name (the field's own or an alias) is for, and the decoders
+    # of the mandatory fields: a decode visits those and the ones a child names, in field
+    # order, so the first problem in field order is the one reported, as before
+    position_of: dict[str, int] = {}
+    for position, (_, tags, _, _) in enumerate(decoders):
+        for tag in tags:
+            position_of.setdefault(tag, position)
+    mandatory = frozenset(
+        position for position, (_, _, info, _) in enumerate(decoders) if not info.optional
+    )
 
     def decode(element: etree._Element) -> Any:
         kwargs: dict[str, Any] = {}
@@ -426,7 +441,7 @@ def _compile(cls: type) -> _Plan:
                     kwargs[name] = value
         if text_field is not None:
             kwargs[text_field] = _text(element)
-            return cls(**kwargs)
+            return build(kwargs)
         index: dict[str, Any] = {}
         for child in element:
             tag = child.tag
@@ -441,7 +456,11 @@ def _compile(cls: type) -> _Plan:
             # tolerate <callingDevice>1001</callingDevice> for an ExtendedDeviceID
             return cls(**{bare_text: _plan(_bare_type(cls, bare_text)).decode(element)})
         found = False
-        for name, tags, info, decode_item in decoders:
+        positions = {position_of[tag] for tag in index if tag in position_of}
+        if mandatory:
+            positions |= mandatory
+        for position in sorted(positions):
+            name, tags, info, decode_item = decoders[position]
             child = None
             for tag in tags:
                 child = index.get(tag)
@@ -462,7 +481,7 @@ def _compile(cls: type) -> _Plan:
                 raise DecodeError(path, exc.reason, missing=exc.missing) from None
         if is_choice and not found:
             raise DecodeError("", "empty choice", missing=True)
-        return cls(**kwargs)
+        return build(kwargs)
 
     plan = _Plan(
         cls=cls,
@@ -501,7 +520,7 @@ def decode_element(root: etree._Element) -> Decoded:
         namespace, name = "", tag
     cls = message_class(name)
     if cls is None:
-        return Decoded(name=name, namespace=namespace, message=None, element=root)
+        return _decoded({"name": name, "namespace": namespace, "message": None, "element": root})
     try:
         message = _plan(cls).decode(root)
     except DecodeError as exc:
@@ -509,7 +528,7 @@ def decode_element(root: etree._Element) -> Decoded:
         raise DecodeError(path, exc.reason, missing=exc.missing, namespace=namespace) from None
     except (TypeError, ValueError) as exc:  # attrs validators, odd values
         raise DecodeError(name, str(exc), namespace=namespace) from None
-    return Decoded(name=name, namespace=namespace, message=message, element=root)
+    return _decoded({"name": name, "namespace": namespace, "message": message, "element": root})
 
 
 def decode(
