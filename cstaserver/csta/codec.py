@@ -615,11 +615,15 @@ class SlotTemplates:
         self._build = build
         self._marks = [f"\u2063SLOT{i}\u2063" for i in range(slots)]
         self._max = max_namespaces
-        self._parts: dict[str, tuple[bytes, ...]] = {}
+        #: per namespace, the text between the slots (the encoded bytes cut at the marks,
+        #: each piece whole UTF-8): a render joins them with the escaped values and encodes
+        #: once, which gives the same bytes as encoding each piece
+        self._parts: dict[str, tuple[str, ...]] = {}
 
-    def _compile(self, namespace: str) -> tuple[bytes, ...] | None:
+    def _compile(self, namespace: str) -> tuple[str, ...] | None:
         data = encode(self._build(*self._marks), namespace)
-        return _split_at_marks(data, [mark.encode("utf-8") for mark in self._marks])
+        parts = _split_at_marks(data, [mark.encode("utf-8") for mark in self._marks])
+        return None if parts is None else tuple(part.decode("utf-8") for part in parts)
 
     def render(self, namespace: str, *values: str) -> bytes:
         parts = self._parts.get(namespace)
@@ -628,11 +632,13 @@ class SlotTemplates:
             if compiled is None or len(self._parts) >= self._max:
                 return encode(self._build(*values), namespace)
             parts = self._parts[namespace] = compiled
+        if len(values) != len(parts) - 1:
+            raise ValueError(f"{len(parts) - 1} values expected, {len(values)} given")
         out = [parts[0]]
-        for value, part in zip(values, parts[1:], strict=True):
-            out.append(escape_text(value).encode("utf-8"))
-            out.append(part)
-        return b"".join(out)
+        for index, value in enumerate(values, 1):
+            out.append(escape_text(value))
+            out.append(parts[index])
+        return "".join(out).encode("utf-8")
 
 
 _PLACEHOLDER = "\u2063XREF\u2063"  # invisible separators: never in a real crossRefID
