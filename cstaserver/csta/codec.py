@@ -431,6 +431,9 @@ def _compile(cls: type) -> _Plan:
     mandatory = frozenset(
         position for position, (_, _, info, _) in enumerate(decoders) if not info.optional
     )
+    # a local name two fields answer to (one's own, the other's alias): visit every field
+    shared = len(position_of) < sum(len(tags) for _, tags, _, _ in decoders)
+    every = tuple(range(len(decoders))) if shared else None
 
     def decode(element: etree._Element) -> Any:
         kwargs: dict[str, Any] = {}
@@ -456,10 +459,14 @@ def _compile(cls: type) -> _Plan:
             # tolerate <callingDevice>1001</callingDevice> for an ExtendedDeviceID
             return cls(**{bare_text: _plan(_bare_type(cls, bare_text)).decode(element)})
         found = False
-        positions = {position_of[tag] for tag in index if tag in position_of}
-        if mandatory:
-            positions |= mandatory
-        for position in sorted(positions):
+        if every is None:
+            positions = {position_of[tag] for tag in index if tag in position_of}
+            if mandatory:
+                positions |= mandatory
+            visited: Sequence[int] = sorted(positions)
+        else:
+            visited = every
+        for position in visited:
             name, tags, info, decode_item = decoders[position]
             child = None
             for tag in tags:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from lxml import etree
 
+from cstaserver.csta import codec
 from cstaserver.csta.builders import builder
 from cstaserver.csta.codec import Decoded, DecodeError, decode
-from cstaserver.csta.schema import all_messages, fields_of
+from cstaserver.csta.schema import all_messages, fields_of, x
 from cstaserver.csta.types import ConnectionID, DeviceID
 
 
@@ -92,3 +94,17 @@ def test_the_first_problem_in_field_order_is_the_one_reported() -> None:
         )
     assert caught.value.field == "MakeCall/callingDevice"
     assert caught.value.missing
+
+
+@attrs.frozen(kw_only=True)
+class _Renamed:
+    """A structure one of whose fields also answers to the other's name (an alias)."""
+
+    new_name: str | None = None
+    old_name: str | None = x("oldName", aliases=("newName",), default=None)
+
+
+def test_a_name_two_fields_answer_to_fills_both() -> None:
+    element = etree.fromstring(b"<renamed><newName>17</newName></renamed>")
+    decoded = codec._plan(_Renamed).decode(element)
+    assert decoded == _Renamed(new_name="17", old_name="17")
