@@ -38,6 +38,7 @@ import attrs
 from lxml import etree
 
 from cstaserver.csta import messages as _messages  # noqa: F401  (registers every message)
+from cstaserver.csta.builders import builder
 from cstaserver.csta.namespaces import DEFAULT_NAMESPACE
 from cstaserver.csta.schema import FieldInfo, Node, fields_of, message_class
 from cstaserver.csta.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, parse_document
@@ -87,6 +88,9 @@ class Decoded:
     namespace: str
     message: Any
     element: etree._Element = attrs.field(eq=False, repr=False)
+
+
+_decoded = builder(Decoded)
 
 
 # --------------------------------------------------------------------------- escaping
@@ -416,6 +420,20 @@ def _compile(cls: type) -> _Plan:
     bare_text = getattr(cls, "csta_bare_text", None)
     is_choice = bool(getattr(cls, "csta_choice", False))
     repeated_names = {info.xml for info in infos if info.many and not info.wrapped}
+    build = builder(cls)
+    # which decoder each local name (the field's own or an alias) is for, and the decoders
+    # of the mandatory fields: a decode visits those and the ones a child names, in field
+    # order, so the first problem in field order is the one reported, as before
+    position_of: dict[str, int] = {}
+    for position, (_, tags, _, _) in enumerate(decoders):
+        for tag in tags:
+            position_of.setdefault(tag, position)
+    mandatory = frozenset(
+        position for position, (_, _, info, _) in enumerate(decoders) if not info.optional
+    )
+    # a local name two fields answer to (one's own, the other's alias): visit every field
+    shared = len(position_of) < sum(len(tags) for _, tags, _, _ in decoders)
+    every = tuple(range(len(decoders))) if shared else None
 
     def decode(element: etree._Element) -> Any:
         kwargs: dict[str, Any] = {}
@@ -426,7 +444,7 @@ def _compile(cls: type) -> _Plan:
                     kwargs[name] = value
         if text_field is not None:
             kwargs[text_field] = _text(element)
-            return cls(**kwargs)
+            return build(kwargs)
         index: dict[str, Any] = {}
         for child in element:
             tag = child.tag
@@ -441,7 +459,15 @@ def _compile(cls: type) -> _Plan:
             # tolerate <callingDevice>1001</callingDevice> for an ExtendedDeviceID
             return cls(**{bare_text: _plan(_bare_type(cls, bare_text)).decode(element)})
         found = False
-        for name, tags, info, decode_item in decoders:
+        if every is None:
+            positions = {position_of[tag] for tag in index if tag in position_of}
+            if mandatory:
+                positions |= mandatory
+            visited: Sequence[int] = sorted(positions)
+        else:
+            visited = every
+        for position in visited:
+            name, tags, info, decode_item = decoders[position]
             child = None
             for tag in tags:
                 child = index.get(tag)
@@ -462,7 +488,7 @@ def _compile(cls: type) -> _Plan:
                 raise DecodeError(path, exc.reason, missing=exc.missing) from None
         if is_choice and not found:
             raise DecodeError("", "empty choice", missing=True)
-        return cls(**kwargs)
+        return build(kwargs)
 
     plan = _Plan(
         cls=cls,
@@ -501,7 +527,7 @@ def decode_element(root: etree._Element) -> Decoded:
         namespace, name = "", tag
     cls = message_class(name)
     if cls is None:
-        return Decoded(name=name, namespace=namespace, message=None, element=root)
+        return _decoded({"name": name, "namespace": namespace, "message": None, "element": root})
     try:
         message = _plan(cls).decode(root)
     except DecodeError as exc:
@@ -509,7 +535,7 @@ def decode_element(root: etree._Element) -> Decoded:
         raise DecodeError(path, exc.reason, missing=exc.missing, namespace=namespace) from None
     except (TypeError, ValueError) as exc:  # attrs validators, odd values
         raise DecodeError(name, str(exc), namespace=namespace) from None
-    return Decoded(name=name, namespace=namespace, message=message, element=root)
+    return _decoded({"name": name, "namespace": namespace, "message": message, "element": root})
 
 
 def decode(
@@ -596,11 +622,15 @@ class SlotTemplates:
         self._build = build
         self._marks = [f"\u2063SLOT{i}\u2063" for i in range(slots)]
         self._max = max_namespaces
-        self._parts: dict[str, tuple[bytes, ...]] = {}
+        #: per namespace, the text between the slots (the encoded bytes cut at the marks,
+        #: each piece whole UTF-8): a render joins them with the escaped values and encodes
+        #: once, which gives the same bytes as encoding each piece
+        self._parts: dict[str, tuple[str, ...]] = {}
 
-    def _compile(self, namespace: str) -> tuple[bytes, ...] | None:
+    def _compile(self, namespace: str) -> tuple[str, ...] | None:
         data = encode(self._build(*self._marks), namespace)
-        return _split_at_marks(data, [mark.encode("utf-8") for mark in self._marks])
+        parts = _split_at_marks(data, [mark.encode("utf-8") for mark in self._marks])
+        return None if parts is None else tuple(part.decode("utf-8") for part in parts)
 
     def render(self, namespace: str, *values: str) -> bytes:
         parts = self._parts.get(namespace)
@@ -609,11 +639,13 @@ class SlotTemplates:
             if compiled is None or len(self._parts) >= self._max:
                 return encode(self._build(*values), namespace)
             parts = self._parts[namespace] = compiled
+        if len(values) != len(parts) - 1:
+            raise ValueError(f"{len(parts) - 1} values expected, {len(values)} given")
         out = [parts[0]]
-        for value, part in zip(values, parts[1:], strict=True):
-            out.append(escape_text(value).encode("utf-8"))
-            out.append(part)
-        return b"".join(out)
+        for index, value in enumerate(values, 1):
+            out.append(escape_text(value))
+            out.append(parts[index])
+        return "".join(out).encode("utf-8")
 
 
 _PLACEHOLDER = "\u2063XREF\u2063"  # invisible separators: never in a real crossRefID

@@ -30,6 +30,7 @@ __all__ = [
     "CanonicalDevice",
     "PresentationStyle",
     "canonical",
+    "canonical_number",
     "present",
 ]
 
@@ -107,6 +108,15 @@ def canonical(text: str, public_plan: PublicNumberPlan | None = None) -> Canonic
         else:
             external = True
     return CanonicalDevice(number=value, external=external, params=params, original=original)
+
+
+def canonical_number(text: str, public_plan: PublicNumberPlan | None = None) -> str:
+    """``canonical(text, public_plan).number``, without building the :class:`CanonicalDevice`
+    for a plain dialling number (``1001``, which every rule leaves as it is): what a service
+    asks of each device its request names."""
+    if text.isdigit():
+        return text
+    return canonical(text, public_plan).number
 
 
 class PresentationStyle(enum.Enum):

@@ -2,8 +2,10 @@
 
 :class:`SkippableClock` is an ``IReactorTime`` over a real one (the reactor): its time is the
 reactor's plus the seconds skipped so far, and its delayed calls are kept in its own ordered
-set with one reactor timer for the earliest, so they run at their time as they would on the
-reactor itself. :meth:`SkippableClock.advance` skips time forward and runs every delayed
+set with one reactor timer at or before the earliest, so they run at their time as they would
+on the reactor itself (a call made for later than that timer, or cancelled while others wait,
+leaves the reactor alone; a turn that finds nothing due sets the timer for the earliest
+again). :meth:`SkippableClock.advance` skips time forward and runs every delayed
 call that falls due on the way, one by one, in time order, each seeing the clock at its own
 due time (a ring time-out 30 s ahead that arms a 10 s wrap-up runs both when 60 s are
 skipped), as a test double's users expect of "let a minute pass".
@@ -80,6 +82,7 @@ class SkippableClock:
         self._order = itertools.count()
         self._new: list[DelayedCall] = []  # made while a reactor turn runs the due calls
         self._stale = 0
+        self._live = 0  # delayed calls made and neither run nor cancelled
         self._timer: IDelayedCall | None = None  # the reactor timer for the earliest call
         self._timer_at = 0.0  # the reactor time it fires at
         self._running_turn = False
@@ -103,10 +106,14 @@ class SkippableClock:
             self._moved_sooner,
             seconds=self.seconds,
         )
+        self._live += 1
         if self._running_turn:
             self._new.append(call)  # like the reactor: not in the turn that made it
-        else:
-            self._push(call)
+            return call
+        self._push(call)
+        timer = self._timer
+        # the reactor timer fires at or before this call's time already: leave it be
+        if timer is None or call.time - self.skipped < self._timer_at or not timer.active():
             self._schedule()
         return call
 
@@ -165,8 +172,12 @@ class SkippableClock:
 
     def _cancelled(self, call: DelayedCall) -> None:
         call.cancelled = 1  # DelayedCall.cancel sets it right after; _earliest needs it now
+        self._live -= 1
         self._dropped()
-        if not self._running_turn and not self._busy:
+        # The reactor timer stays where it is while a call waits: at worst it fires before
+        # anything is due, and that turn sets it again for the earliest (a call's time-out
+        # cancelled when the call ends - each MakeCall's alerting timer - moves no timer)
+        if not self._live and not self._running_turn and not self._busy:
             self._schedule()
 
     def _moved_sooner(self, call: DelayedCall) -> None:
@@ -207,6 +218,7 @@ class SkippableClock:
 
     def _run(self, call: DelayedCall) -> None:
         call.called = 1
+        self._live -= 1
         try:
             call.func(*call.args, **call.kw)
         except Exception:

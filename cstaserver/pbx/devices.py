@@ -116,6 +116,8 @@ class DeviceInfo:
         call" needs; any alerting, connected, initiated or failed connection makes it busy)."""
         if self.busy:
             return False
+        if not self.connections:  # the usual case: no call at all
+            return True
         # a call parked at an extension (queued there, ParkCall) does not make it busy
         waiting = (ConnectionState.HOLD, ConnectionState.QUEUED) if self.is_extension else _HELD
         return all(conn.state in waiting for conn in self.connections.values())

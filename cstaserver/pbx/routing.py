@@ -102,11 +102,12 @@ class Router:
                 self.divert(call, number, entry.forward_to, EventCause.CALL_FORWARD_IMMEDIATE)
                 return
         unreachable = bool(info.terminals) and not self.steps.appearances.ringing_phones(info)
-        if not info.is_free() and not unreachable and waits(info):  # a phone can take it
+        free = info.is_free()
+        if not free and not unreachable and waits(info):  # a phone can take it
             self.steps.alert(call, number, cause=EventCause.CAMP_ON)
             self._forward_on_no_answer(call, info, external, may_forward)
             return
-        if info.dnd or not info.is_free() or unreachable:
+        if info.dnd or not free or unreachable:
             entry = info.active_forwarding(_BUSY[external]) if may_forward else None
             if entry is not None and entry.forward_to:
                 self.divert(call, number, entry.forward_to, EventCause.CALL_FORWARD_BUSY)

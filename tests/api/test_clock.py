@@ -110,6 +110,54 @@ def test_cancelling_the_earliest_leaves_no_reactor_timer_behind() -> None:
     assert base.getDelayedCalls() == []
 
 
+def test_a_call_made_after_the_earliest_was_cancelled_runs_at_its_own_time() -> None:
+    base, clock = make()
+    ran: list[str] = []
+    clock.callLater(1, ran.append, "cancelled").cancel()
+    clock.callLater(10, ran.append, "ten")
+    first = clock.callLater(2, ran.append, "first")
+    clock.callLater(5, ran.append, "five")
+    first.cancel()
+    clock.callLater(3, ran.append, "three")  # sooner than every call left: the timer moves
+    base.advance(3)
+    assert ran == ["three"]
+    base.advance(2)
+    assert ran == ["three", "five"]
+    base.advance(5)
+    assert ran == ["three", "five", "ten"]
+    assert base.getDelayedCalls() == []
+
+
+def test_the_reactor_timer_is_left_alone_while_calls_come_and_go() -> None:
+    base, clock = make()
+    ran: list[int] = []
+    clock.callLater(30, ran.append, 0)
+    (timer,) = base.getDelayedCalls()
+    for n in range(1, 50):  # each call made after the first and cancelled again
+        clock.callLater(30 + n, ran.append, n).cancel()
+    clock.callLater(31, ran.append, 1)
+    assert base.getDelayedCalls() == [timer]
+    assert timer.getTime() == 1030.0
+    base.advance(30)
+    assert ran == [0]
+    base.advance(1)
+    assert ran == [0, 1]
+    assert base.getDelayedCalls() == []
+
+
+def test_a_wake_up_with_nothing_due_sets_the_timer_for_the_earliest() -> None:
+    base, clock = make()
+    ran: list[str] = []
+    early = clock.callLater(5, ran.append, "early")
+    clock.callLater(20, ran.append, "late")
+    early.cancel()  # the timer stays at 1005: it wakes, runs nothing, waits for 1020
+    base.advance(5)
+    assert ran == []
+    assert [c.getTime() for c in base.getDelayedCalls()] == [1020.0]
+    base.advance(15)
+    assert ran == ["late"]
+
+
 def test_many_cancellations_are_swept() -> None:
     base, clock = make()
     calls = [clock.callLater(10 + n, lambda: None) for n in range(400)]

@@ -81,3 +81,18 @@ def test_a_shape_that_does_not_carry_its_slots_is_encoded_each_time():
         MakeCallResponse(calling_device=ConnectionID(call_id="7")), namespaces.ED3
     )
     assert templates._parts == {}
+
+
+@given(call_id=texts, device=texts)
+def test_a_template_in_a_namespace_beyond_ascii_gives_the_same_bytes(call_id, device):
+    namespace = "urn:clïent:名前:\U0001f4de"  # the text between the slots is multi-byte UTF-8
+    assert TEMPLATES.render(namespace, call_id, device) == codec.encode(
+        _made(call_id, device), namespace
+    )
+
+
+def test_a_template_refuses_a_wrong_number_of_values():
+    with pytest.raises(ValueError):
+        TEMPLATES.render(namespaces.ED3, "7")
+    with pytest.raises(ValueError):
+        TEMPLATES.render(namespaces.ED3, "7", "1001", "extra")

@@ -4,12 +4,15 @@ send (dialling strings, E.164, ``tel:`` and SIP URIs, ``N<...>``) and how they a
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cstaserver.csta.deviceid import (
     CanonicalDevice,
     PrefixNumberPlan,
     PresentationStyle,
     canonical,
+    canonical_number,
     present,
 )
 
@@ -106,3 +109,15 @@ def test_plain_digit_strings_are_their_own_canonical_form(text: str) -> None:
         number=text, external=False, params={}, original=text
     )
     assert canonical(f" {text} ", PLAN).number == text  # the general path, same number
+
+
+@given(
+    st.one_of(
+        st.text(max_size=24),
+        st.from_regex(r"\A(tel:|sip:|SIP:)?\+?[0-9 ()\-.]{0,16}(;[a-z]+=[a-z]*)?\Z"),
+        st.integers(min_value=0, max_value=10**12).map(str),
+    )
+)
+def test_canonical_number_is_the_number_of_canonical(text: str) -> None:
+    assert canonical_number(text, PLAN) == canonical(text, PLAN).number
+    assert canonical_number(text) == canonical(text).number

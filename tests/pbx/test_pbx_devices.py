@@ -240,3 +240,21 @@ def test_a_phone_talking_on_its_adn_line_makes_no_call_on_its_own_number(switch,
     rec.take()
     switch.make_call("1500", "1002")
     assert rec.take()[0] == "ServiceInitiated makeCall 1500"
+
+
+# -- free or busy -----------------------------------------------------------------------------
+
+
+def test_a_line_is_free_with_no_call_or_only_held_ones_and_busy_when_made_so(switch):
+    line = switch.core.info("1002")
+    assert not line.connections and line.is_free()
+    line.busy = True  # ``sim busy``, no call at all
+    assert not line.is_free()
+    line.busy = False
+    call_id, _ = switch.make_call("1001", "1002")
+    assert not line.is_free()  # alerting
+    switch.answer_call(call_id, "1002")
+    switch.hold_call(call_id, "1002")
+    assert line.is_free()  # only a held call
+    switch.clear_call(call_id)
+    assert not line.connections and line.is_free()

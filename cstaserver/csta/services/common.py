@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from cstaserver.csta.deviceid import canonical
+from cstaserver.csta.deviceid import canonical_number
 from cstaserver.csta.errors import CstaError, ErrorValue
 from cstaserver.csta.types import ConnectionID, DeviceID
 from cstaserver.pbx.errors import SwitchError
@@ -27,12 +27,12 @@ def device_number(
     if device is None or not device.value.strip():
         raise CstaError(error, "no device given")
     try:
-        result = canonical(device.value, request.switch.public_numbering)
+        number = canonical_number(device.value, request.switch.public_numbering)
     except ValueError as exc:
         raise CstaError(error, str(exc)) from None
-    if not result.number:
+    if not number:
         raise CstaError(error, f"no number in {device.value!r}")
-    return result.number
+    return number
 
 
 def internal_device(
