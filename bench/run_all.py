@@ -527,7 +527,9 @@ def bench_churn(full: bool) -> list[Row]:
             row(
                 "churn",
                 f"{rounds} rounds x {d['sessions_per_round']:,} sessions over "
-                f"{d['transport'].upper()}: RSS after the last round vs baseline",
+                f"{d['transport'].upper()}: RSS less the wire trace after the last round vs "
+                f"baseline (raw RSS {d.get('last_rss_drift_bytes', 0) / 1024:+,.0f} kB, trace "
+                f"{d.get('last_trace_growth_bytes', 0) / 1024:+,.0f} kB)",
                 d["last_drift_bytes"] / 1024,
                 "kB",
                 target=f"within {d['tolerance_bytes'] / 1024:,.0f} kB, nothing left",
