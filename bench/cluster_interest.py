@@ -13,12 +13,9 @@ between rounds.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+import common
 
 _CHILD = """
 import json, time
@@ -75,21 +72,12 @@ print(json.dumps({{"cpu_us_per_call": best}}))
 
 
 def one(tree: Path, batches: int, calls: int) -> float:
-    env = dict(os.environ, PYTHONPATH=str(tree))
     code = _CHILD.format(batches=batches, calls=calls)
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=tree, capture_output=True, text=True, timeout=600
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["cpu_us_per_call"])
+    return float(common.run_in_tree(tree, code)["cpu_us_per_call"])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("before", type=Path)
-    parser.add_argument("after", type=Path)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = common.tree_pair_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--calls", type=int, default=2000)
     options = parser.parse_args()

@@ -406,3 +406,33 @@ def command(proc: Any, line: str) -> None:
     """Send one control command to the bench server's stdin."""
     proc.stdin.write(line + "\n")
     proc.stdin.flush()
+
+
+def run_in_tree(tree: Path, code: str, timeout: float = 600) -> Any:
+    """Run ``code`` in a child Python (this virtualenv's) on the source ``tree``
+    (``PYTHONPATH``, run from the tree) and return the JSON of its last stdout line: how the
+    two-tree comparisons (``cpu_pairs``, ``switch_cost``, ``trace_cost``,
+    ``cluster_interest``) measure each tree in a process of its own."""
+    done = subprocess.run(
+        [PYTHON, "-c", code],
+        env=dict(os.environ, PYTHONPATH=str(tree)),
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def tree_pair_parser(description: str, rounds: int = 3) -> Any:
+    """The arguments every two-tree comparison takes: ``before`` and ``after`` (source trees)
+    and ``--rounds`` (each round runs both, the order alternating)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("before", type=Path)
+    parser.add_argument("after", type=Path)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    return parser

@@ -21,8 +21,6 @@ A tree is a checkout of the project, e.g. the commit before a change unpacked wi
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import subprocess
 import sys
@@ -42,14 +40,8 @@ print(json.dumps(xml_load.in_process_cost(10000, pairs=1000, batches={batches}))
 
 
 def in_process(tree: Path, batches: int) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(tree))
     code = _IN_PROCESS.format(bench=str(tree / "bench"), batches=batches)
-    done = subprocess.run(
-        [common.PYTHON, "-c", code], env=env, cwd=tree, capture_output=True, text=True, timeout=600
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])["cpu_us_per_request"]
+    return common.run_in_tree(tree, code)["cpu_us_per_request"]
 
 
 def closed_loop(tree: Path, prefix: list[str], seconds: float) -> dict[str, float]:
@@ -79,10 +71,7 @@ def closed_loop(tree: Path, prefix: list[str], seconds: float) -> dict[str, floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("before", type=Path)
-    parser.add_argument("after", type=Path)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = common.tree_pair_parser(__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--batches", type=int, default=15, help="in-process batches per tree")
     args = parser.parse_args()

@@ -19,10 +19,7 @@ child process on that tree, the trees in alternating order per round:
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -71,24 +68,11 @@ print(json.dumps({{"clock": cost(False), "skippable": cost(True)}}))
 
 def measure(tree: Path, pairs: int, batches: int) -> dict[str, float]:
     code = _CHILD.format(bench=str(tree / "bench"), pairs=pairs, batches=batches)
-    done = subprocess.run(
-        [common.PYTHON, "-c", code],
-        env=dict(os.environ, PYTHONPATH=str(tree)),
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return common.run_in_tree(tree, code)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("before", type=Path)
-    parser.add_argument("after", type=Path)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = common.tree_pair_parser(__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5000)
     parser.add_argument("--batches", type=int, default=7)
     args = parser.parse_args()

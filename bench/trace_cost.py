@@ -27,11 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import common
 
 _CHILD = r"""
 import gc, json, sys, time
@@ -117,20 +117,11 @@ def one(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
     code = _CHILD.format(
         associations=args.associations, messages=args.messages, batches=args.batches
     )
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=tree, capture_output=True, text=True, timeout=900
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return common.run_in_tree(tree, code, timeout=900)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("before", type=Path)
-    parser.add_argument("after", type=Path)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = common.tree_pair_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--associations", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--batches", type=int, default=5)

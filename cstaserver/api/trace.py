@@ -330,14 +330,7 @@ class WireRecorder:
                 arena[start : start + marked] = cut
                 start += marked
             arena[start : start + kept] = data if kept == size else memoryview(data)[:kept]
-            # the newest of its trace (_link, inline)
-            if trace.count:
-                self._words[(trace.tail + _NEXT_AT) >> 3] = offset
-            else:
-                trace.head = offset
-            trace.tail = offset
-            trace.count += 1
-            trace.bytes += kept
+            self._link(trace, offset, kept)
         else:  # larger than the whole arena: not kept (dropped)
             self.evicted += 1
         if self._listeners:

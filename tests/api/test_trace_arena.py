@@ -19,22 +19,7 @@ from cstaserver.api import trace as trace_module
 from cstaserver.api.trace import WireRecord, WireRecorder, record_length
 from cstaserver.config.model import Limits
 from cstaserver.csta.association import WireRole
-
-
-@attrs.define(eq=False)
-class Profile:
-    name: str = "xml"
-    server_id: str = ""
-
-
-@attrs.define(eq=False)
-class Association:
-    """What the recorder reads of an association."""
-
-    id: int
-    peer: str = "127.0.0.1:4000"
-    profile: Profile = attrs.Factory(Profile)
-    closed: bool = False
+from tests.api.trace_support import Association
 
 
 @attrs.define

@@ -11,29 +11,13 @@ import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import attrs
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
 from cstaserver.api.trace import WireRecorder, record_length
 from cstaserver.config.model import Limits
 from cstaserver.csta.association import WireRole
-
-
-@attrs.define(eq=False)
-class Profile:
-    name: str = "xml"
-    server_id: str = ""
-
-
-@attrs.define(eq=False)
-class Association:
-    """What the recorder reads of an association."""
-
-    id: int
-    peer: str = "127.0.0.1:4000"
-    profile: Profile = attrs.Factory(Profile)
-    closed: bool = False
+from tests.api.trace_support import Association
 
 
 def event(n: int) -> bytes:
