@@ -18,7 +18,9 @@ R numbers below are its interop rules).
 - Lock-out limits (docs/limits.md): one IP address holds at most
   ``Limits.max_dialogs_per_address`` dialogs (one more INVITE: 503 + Retry-After), and a
   dialog without an RFC 4028 session timer whose client sends no request for
-  ``Limits.dialog_idle_timeout`` seconds is ended with a BYE.
+  ``Limits.dialog_idle_timeout`` seconds is ended with a BYE. An address reaching its
+  limit is logged once, not for each INVITE refused: the next line comes once one of its
+  dialogs has ended and the limit is reached again.
 - An out-of-dialog INFO with a CSTA body is answered 481 or served, by setting.
 - Devices are presented in E.164 (``tel:+4685551001``); the line's own string is echoed.
 
@@ -246,6 +248,8 @@ class Tr87Application:
         )
         self.lines: dict[str, Any] = {}  # line number -> dialog
         self.per_address: dict[str, int] = {}  # client IP -> dialogs
+        #: addresses whose dialog limit is reached and logged, until one of their dialogs ends
+        self._full_logged: set[str] = set()
 
     def _numbering(self) -> Any:
         return getattr(self.core.switch, "public_numbering", None)
@@ -290,8 +294,12 @@ class Tr87Application:
         count = self.per_address.get(address, 0)
         if limit is None or count < limit:
             return False
+        if address in self._full_logged:
+            return True
+        self._full_logged.add(address)
         log.warn(
-            "TR/87 INVITE from {address} refused: it holds {count} dialogs (the limit)",
+            "TR/87 INVITE from {address} refused: it holds {count} dialogs (the limit; "
+            "further INVITEs are refused without a line until one of them ends)",
             address=address,
             count=count,
         )
@@ -385,6 +393,7 @@ class Tr87Application:
             state.idle.cancel()
             state.idle = None
         if state.address is not None:
+            self._full_logged.discard(state.address)  # below the limit: logged again
             left = self.per_address.get(state.address, 0) - 1
             if left > 0:
                 self.per_address[state.address] = left

@@ -267,7 +267,9 @@ class ResponseBudget:
     would reflect ten times what it received. While an address has ``limit()`` bytes waiting
     for ACKs, a further final response to it is sent once and not retransmitted (Timer H
     still runs); a client that ACKs its responses never comes near the limit
-    (docs/limits.md)."""
+    (docs/limits.md). An address going over the limit is logged once, not for each response
+    sent without retransmissions: the next line comes once its waiting bytes have fallen
+    below the limit and it goes over again."""
 
     log = Logger()
 
@@ -275,6 +277,7 @@ class ResponseBudget:
         self.limit = limit
         self.waiting: dict[Hashable, int] = {}
         self.refused = 0
+        self._over_logged: set[Hashable] = set()  # over the limit and logged
 
     def reserve(self, key: Hashable, size: int) -> bool:
         """Count ``size`` bytes for ``key``; False (nothing counted) over the limit."""
@@ -282,8 +285,12 @@ class ResponseBudget:
         used = self.waiting.get(key, 0)
         if limit is not None and used + size > limit:
             self.refused += 1
+            if key in self._over_logged:
+                return False
+            self._over_logged.add(key)
             self.log.info(
-                "{address} has {used} bytes of responses unacknowledged: no retransmission",
+                "{address} has {used} bytes of responses unacknowledged: no retransmission "
+                "(of this or further responses, until its ACKs come or Timer H ends them)",
                 address=key,
                 used=used,
             )
@@ -292,6 +299,7 @@ class ResponseBudget:
         return True
 
     def release(self, key: Hashable, size: int) -> None:
+        self._over_logged.discard(key)  # below the limit again: the next refusal is logged
         left = self.waiting.get(key, 0) - size
         if left > 0:
             self.waiting[key] = left

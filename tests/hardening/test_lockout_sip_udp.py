@@ -121,3 +121,28 @@ class DatagramSizeTests(unittest.TestCase):
             sock.sendto(request, ("127.0.0.1", port))
             await until(poll, f"the answer to a {size}-byte OPTIONS")
             self.assertEqual(parse_datagram(answers[0]).status, 200)
+
+
+def _budget_lines(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if "unacknowledged" in e.get("log_format", "")]
+
+
+def test_going_over_the_budget_is_logged_once_not_per_response() -> None:
+    """A flood of forged INVITEs costs one log line, not one per response it draws; the
+    address is logged again once its waiting bytes were released and it goes over again."""
+    from twisted.logger import capturedLogs
+
+    endpoint, _app, clock = make_endpoint(udp_unacknowledged_bytes=BUDGET, trying_delay=None)
+    victim = RecordingFlow(peer=VICTIM)
+    with capturedLogs() as events:
+        for n in range(30):
+            deliver(endpoint, victim, _invite(f"forged{n:02d}"))
+    assert endpoint.response_budget.refused > 20
+    assert [line["address"] for line in _budget_lines(events)] == [VICTIM[0]]
+
+    clock.pump([0.25] * int(64 * 0.5 / 0.25 + 8))  # Timer H releases what was waiting
+    assert endpoint.response_budget.waiting == {}
+    with capturedLogs() as events:
+        for n in range(30):
+            deliver(endpoint, victim, _invite(f"again{n:02d}"))
+    assert len(_budget_lines(events)) == 1

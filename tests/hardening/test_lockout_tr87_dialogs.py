@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import attrs
+from twisted.logger import capturedLogs
 from twisted.trial import unittest
 
 from tests.hardening.support import OTHER_HOST, FullServer, until
@@ -69,6 +70,34 @@ class Tr87DialogLockoutTests(unittest.TestCase):
         bystander = await self.bystander(server)
         await self.check_served(server, bystander)
         self.assertEqual(self.application.per_address[OTHER_HOST], PER_ADDRESS)
+
+    async def test_reaching_the_limit_is_logged_once_not_per_invite(self) -> None:
+        server = self.start(max_dialogs_per_address=PER_ADDRESS)
+        attacker = await connect_ua(self, server.port_of("sip"), "udp", source=OTHER_HOST)
+
+        def limit_lines(events: list) -> list:
+            return [e for e in events if "dialogs (the limit" in e.get("log_format", "")]
+
+        with capturedLogs() as events:
+            statuses = [
+                await invite_without_timer(attacker, f"tel:+468555110{n}")
+                for n in range(PER_ADDRESS + 4)
+            ]
+        self.assertEqual(statuses, [200] * PER_ADDRESS + [503] * 4)
+        self.assertEqual([e["address"] for e in limit_lines(events)], [OTHER_HOST])
+
+        # one of its dialogs ends: the next time the limit is reached is logged again
+        next(iter(self.application.lines.values())).end("test")
+        await until(
+            lambda: self.application.per_address.get(OTHER_HOST) == PER_ADDRESS - 1,
+            "one dialog fewer",
+        )
+        with capturedLogs() as events:
+            statuses = [
+                await invite_without_timer(attacker, f"tel:+468555110{n}") for n in (7, 8, 9)
+            ]
+        self.assertEqual(statuses, [200, 503, 503])
+        self.assertEqual(len(limit_lines(events)), 1)
 
     async def test_a_dialog_nobody_refreshes_is_ended(self) -> None:
         server = self.start(dialog_idle_timeout=1)
