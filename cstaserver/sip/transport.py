@@ -1,7 +1,8 @@
 """SIP transports: RFC 3261 §18 over UDP and TCP on one port number.
 
 - :class:`SipDatagramProtocol`: one message per datagram (§18.3); CRLF keep-alives
-  ignored. One :class:`UdpFlow` per peer address, re-used for its datagrams (up to
+  ignored; at most ``UDP_BYTES_PER_TURN`` bytes of datagrams handled per reactor turn, so
+  that a burst does not hold up the other clients. One :class:`UdpFlow` per peer address, re-used for its datagrams (up to
   ``FLOWS_KEPT`` peers, then the cache starts again): the transactions kept for Timer J
   over UDP share it instead of holding one each.
 - :class:`SipStreamProtocol` / :class:`SipStreamFactory`: one
@@ -95,6 +96,15 @@ def enlarge_receive_buffer(sock: socket.socket, size: int) -> int:
 FLOWS_KEPT = 4096
 
 
+#: Bytes of datagrams one read of the UDP port handles before the reactor serves its other
+#: connections (Twisted's ``udp.Port.maxThroughput``, 256 KiB by default; at least one
+#: datagram per read). A burst of INVITEs, each a new dialog or a refusal, was otherwise all
+#: handled in one reactor turn (40 of them: 10 - 20 ms in which no XML or TCP client was
+#: answered); the rest now waits in the socket's receive buffer (``UDP_RECEIVE_BUFFER``) for
+#: the next turn, the reactor's poll being level-triggered.
+UDP_BYTES_PER_TURN = 8 * 1024
+
+
 #: The largest datagram read whole (Twisted's UDP port reads 8,192 bytes by default and
 #: silently drops the rest): every UDP datagram fits, so a message up to the parser's limit
 #: (65,535 bytes) is parsed whole and a larger one, on a smaller limit, is answered 513.
@@ -107,12 +117,22 @@ class SipDatagramProtocol(DatagramProtocol):
 
     log = Logger()
 
-    def __init__(self, endpoint: SipEndpoint, receive_buffer: int = UDP_RECEIVE_BUFFER) -> None:
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        receive_buffer: int = UDP_RECEIVE_BUFFER,
+        bytes_per_turn: int = UDP_BYTES_PER_TURN,
+    ) -> None:
+        if bytes_per_turn < 1:
+            raise ValueError("bytes_per_turn must be at least 1")
         self.endpoint = endpoint
         self.receive_buffer = receive_buffer
+        self.bytes_per_turn = bytes_per_turn
         self._flows: dict[Any, UdpFlow] = {}
 
     def startProtocol(self) -> None:
+        if hasattr(self.transport, "maxThroughput"):
+            self.transport.maxThroughput = self.bytes_per_turn  # fair reading (above)
         sock = getattr(self.transport, "socket", None)
         if self.receive_buffer and isinstance(sock, socket.socket):
             granted = enlarge_receive_buffer(sock, self.receive_buffer)

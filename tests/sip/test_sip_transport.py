@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from twisted.internet import defer, protocol
@@ -191,7 +193,7 @@ class LoopbackTests(unittest.TestCase):
     async def _start(self) -> int:
         self.app = RecordingApplication()
         self.endpoint = SipEndpoint(self.app, global_reactor)
-        listeners = await listen_sip(global_reactor, self.endpoint, 0, "127.0.0.1")
+        listeners = self.listeners = await listen_sip(global_reactor, self.endpoint, 0, "127.0.0.1")
         self.addCleanup(listeners.stop_listening)
         self.addCleanup(self.endpoint.stop)
         assert listeners.udp.getHost().port == listeners.port
@@ -281,3 +283,54 @@ class ReceiveBufferTests(unittest.TestCase):
         (line,) = [e for e in events if "receive buffer" in e.get("log_format", "")]
         self.assertEqual(line["asked"], 4 * 1024 * 1024)
         self.assertGreater(line["granted"], 0)
+
+
+class FairReadingTests(unittest.TestCase):
+    """One read of the UDP port handles at most ``bytes_per_turn`` bytes of datagrams (at
+    least one), and leaves the rest of a burst in the socket for the next reactor turn."""
+
+    timeout = 10
+
+    def _port(self, bytes_per_turn: int) -> tuple[Any, list[int]]:
+        server = SipDatagramProtocol(
+            SipEndpoint(RecordingApplication(), Clock()), bytes_per_turn=bytes_per_turn
+        )
+        handled: list[int] = []
+        server.datagramReceived = lambda data, addr: handled.append(len(data))  # type: ignore[method-assign]
+        port = global_reactor.listenUDP(0, server, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return port, handled
+
+    def _burst(self, port: Any, sizes: list[int]) -> None:
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sender.close)
+        for size in sizes:
+            sender.sendto(b"x" * size, ("127.0.0.1", port.getHost().port))
+
+    def test_a_burst_is_handled_over_several_reads(self) -> None:
+        port, handled = self._port(bytes_per_turn=4096)
+        self._burst(port, [1000] * 12)
+        port.doRead()
+        self.assertEqual(handled, [1000] * 5)  # 4,000 < 4,096 read: one more, then the turn ends
+        port.doRead()
+        port.doRead()
+        self.assertEqual(len(handled), 12)  # nothing lost, in three reads
+
+    def test_a_datagram_larger_than_the_share_is_still_read(self) -> None:
+        port, handled = self._port(bytes_per_turn=100)
+        self._burst(port, [3000, 3000])
+        port.doRead()
+        self.assertEqual(handled, [3000])
+        port.doRead()
+        self.assertEqual(handled, [3000, 3000])
+
+    @defer.inlineCallbacks
+    def test_the_listener_reads_a_fair_share_by_default(self):  # type: ignore[no-untyped-def]
+        yield defer.Deferred.fromCoroutine(LoopbackTests._start(self))  # type: ignore[arg-type]
+        udp = self.listeners.udp  # type: ignore[attr-defined]
+        self.assertEqual(udp.maxThroughput, transport_module.UDP_BYTES_PER_TURN)
+        self.assertLess(transport_module.UDP_BYTES_PER_TURN, 256 * 1024)  # Twisted's default
+
+    def test_a_share_below_one_byte_is_refused(self) -> None:
+        with self.assertRaises(ValueError):
+            SipDatagramProtocol(SipEndpoint(RecordingApplication(), Clock()), bytes_per_turn=0)
