@@ -177,6 +177,17 @@ def record_length(kept: int, correlation: int) -> int:
     return (_HEADER_SIZE + correlation + kept + 7) & ~7
 
 
+def _unlink_oldest(trace: AssociationTrace, following: int, kept: int) -> None:
+    """``trace`` no longer holds its oldest kept message (of ``kept`` bytes), whose record
+    named ``following`` as the next (-1: none)."""
+    trace.count -= 1
+    if trace.count:
+        trace.head = following
+    else:
+        trace.head = trace.tail = -1
+    trace.bytes -= kept
+
+
 def _arena(size: int) -> mmap.mmap:
     """``size`` bytes of anonymous memory (zero, resident as first written; not the
     allocator's heap, so nothing in it fragments), rounded up to whole 8-byte words (records
@@ -539,13 +550,8 @@ class WireRecorder:
             )
             if not gone:
                 trace = traces.get(association)
-                if trace is not None and trace.head == head:  # (_let_go, inline)
-                    trace.count -= 1
-                    if trace.count:
-                        trace.head = following
-                    else:
-                        trace.head = trace.tail = -1
-                    trace.bytes -= kept
+                if trace is not None and trace.head == head:
+                    _unlink_oldest(trace, following, kept)
                     evicted += 1
             records -= 1
             head += (_HEADER_SIZE + (correlation if correlation > 0 else 0) + kept + 7) & ~7
@@ -565,12 +571,7 @@ class WireRecorder:
         offset = trace.head
         _s, _t, _a, following, _size, kept, correlation, _r, _g = HEADER.unpack_from(arena, offset)
         arena[offset + _GONE_AT] = 1
-        trace.count -= 1
-        if trace.count:
-            trace.head = following
-        else:
-            trace.head = trace.tail = -1
-        trace.bytes -= kept
+        _unlink_oldest(trace, following, kept)
 
     def _expire(self) -> None:
         if not self._closed:
