@@ -45,6 +45,7 @@ from twisted.logger import Logger
 from zope.interface import Interface
 
 from cstaserver.csta.errors import CstaError, ErrorValue
+from cstaserver.csta.limitlog import LimitLog
 from cstaserver.pbx import events as pbx_events
 from cstaserver.pbx.bus import Interest
 
@@ -160,7 +161,7 @@ class MonitorRegistry:
         self.max_per_address = max_per_address  # None: no limit
         self._per_address: dict[str, int] = {}
         #: ("address" | "device", key) whose limit is reached and logged, until a monitor stops
-        self._limit_logged: set[tuple[str, str]] = set()
+        self._limit_log = LimitLog()
         self._by_xref: dict[str, Monitor] = {}
         self._by_device: dict[str, list[Monitor]] = {}
         self._by_call: dict[str, list[Monitor]] = {}
@@ -266,7 +267,7 @@ class MonitorRegistry:
         limit = self.max_per_address
         if address is not None and limit is not None:
             if self._per_address.get(address, 0) >= limit:
-                if self._first_refusal("address", address):
+                if self._limit_log.first(("address", address)):
                     log.info(
                         "monitor limit {limit} of address {address} reached",
                         limit=limit,
@@ -280,7 +281,7 @@ class MonitorRegistry:
         limit = self.max_per_device
         if device is not None and limit is not None:
             if len(self._by_device.get(device, ())) >= limit:
-                if self._first_refusal("device", device):
+                if self._limit_log.first(("device", device)):
                     log.info(
                         "monitor limit {limit} of device {device} reached",
                         limit=limit,
@@ -288,20 +289,13 @@ class MonitorRegistry:
                     )
                 raise CstaError(ErrorValue.OBJECT_MONITOR_LIMIT_EXCEEDED, "monitors per device")
 
-    def _first_refusal(self, kind: str, key: str) -> bool:
-        """Is this the first refusal since the ``kind`` limit of ``key`` was reached (log it)?"""
-        if (kind, key) in self._limit_logged:
-            return False
-        self._limit_logged.add((kind, key))
-        return True
-
     def apply_limits(self, limits: Any) -> None:
         """Take new limits (the exchange data's ``Limits``): for the next MonitorStart."""
         self.max_monitors = limits.max_monitors
         self.max_per_owner = limits.max_monitors_per_session
         self.max_per_device = limits.max_monitors_per_device
         self.max_per_address = limits.max_monitors_per_address
-        self._limit_logged.clear()
+        self._limit_log.clear()
 
     def stop(self, cross_ref_id: str, owner: object | None = None) -> Monitor:
         monitor = self._by_xref.get(cross_ref_id)
@@ -335,9 +329,7 @@ class MonitorRegistry:
         return list(monitors.values())
 
     def _remove(self, monitor: Monitor) -> None:
-        if self._limit_logged:  # below the limits again: the next refusal is logged
-            self._limit_logged.discard(("address", monitor.address))
-            self._limit_logged.discard(("device", monitor.device))
+        self._limit_log.below(("address", monitor.address), ("device", monitor.device))
         if self._by_xref.pop(monitor.cross_ref_id, None) is not None and monitor.address:
             left = self._per_address.get(monitor.address, 0) - 1
             if left > 0:

@@ -50,6 +50,7 @@ from cstaserver.csta.association import (
 )
 from cstaserver.csta.deviceid import canonical
 from cstaserver.csta.grace import GraceTimer
+from cstaserver.csta.limitlog import LimitLog
 from cstaserver.csta.xmlsafe import XmlRejected, parse_document
 from cstaserver.sip.interfaces import ISipApplication, SipAnswer
 
@@ -249,7 +250,7 @@ class Tr87Application:
         self.lines: dict[str, Any] = {}  # line number -> dialog
         self.per_address: dict[str, int] = {}  # client IP -> dialogs
         #: addresses whose dialog limit is reached and logged, until one of their dialogs ends
-        self._full_logged: set[str] = set()
+        self._limit_log = LimitLog()
 
     def _numbering(self) -> Any:
         return getattr(self.core.switch, "public_numbering", None)
@@ -294,9 +295,8 @@ class Tr87Application:
         count = self.per_address.get(address, 0)
         if limit is None or count < limit:
             return False
-        if address in self._full_logged:
+        if not self._limit_log.first(address):
             return True
-        self._full_logged.add(address)
         log.warn(
             "TR/87 INVITE from {address} refused: it holds {count} dialogs (the limit; "
             "further INVITEs are refused without a line until one of them ends)",
@@ -393,7 +393,7 @@ class Tr87Application:
             state.idle.cancel()
             state.idle = None
         if state.address is not None:
-            self._full_logged.discard(state.address)  # below the limit: logged again
+            self._limit_log.below(state.address)
             left = self.per_address.get(state.address, 0) - 1
             if left > 0:
                 self.per_address[state.address] = left

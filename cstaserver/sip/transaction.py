@@ -46,6 +46,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
+from cstaserver.csta.limitlog import LimitLog
 from cstaserver.sip.headers import MAGIC_COOKIE, HeaderSyntaxError
 from cstaserver.sip.interfaces import ISipFlow
 from cstaserver.sip.message import SipRequest, SipResponse, make_response
@@ -268,8 +269,8 @@ class ResponseBudget:
     for ACKs, a further final response to it is sent once and not retransmitted (Timer H
     still runs); a client that ACKs its responses never comes near the limit
     (docs/limits.md). An address going over the limit is logged once, not for each response
-    sent without retransmissions: the next line comes once its waiting bytes have fallen
-    below the limit and it goes over again."""
+    sent without retransmissions: the next line comes after one of its waiting responses has
+    been acknowledged or has timed out (:class:`~cstaserver.csta.limitlog.LimitLog`)."""
 
     log = Logger()
 
@@ -277,7 +278,7 @@ class ResponseBudget:
         self.limit = limit
         self.waiting: dict[Hashable, int] = {}
         self.refused = 0
-        self._over_logged: set[Hashable] = set()  # over the limit and logged
+        self._limit_log = LimitLog()
 
     def reserve(self, key: Hashable, size: int) -> bool:
         """Count ``size`` bytes for ``key``; False (nothing counted) over the limit."""
@@ -285,9 +286,8 @@ class ResponseBudget:
         used = self.waiting.get(key, 0)
         if limit is not None and used + size > limit:
             self.refused += 1
-            if key in self._over_logged:
+            if not self._limit_log.first(key):
                 return False
-            self._over_logged.add(key)
             self.log.info(
                 "{address} has {used} bytes of responses unacknowledged: no retransmission "
                 "(of this or further responses, until its ACKs come or Timer H ends them)",
@@ -299,7 +299,7 @@ class ResponseBudget:
         return True
 
     def release(self, key: Hashable, size: int) -> None:
-        self._over_logged.discard(key)  # below the limit again: the next refusal is logged
+        self._limit_log.below(key)
         left = self.waiting.get(key, 0) - size
         if left > 0:
             self.waiting[key] = left
