@@ -113,7 +113,7 @@ async def churn(args: argparse.Namespace, server: clients.FullServer) -> dict[st
             later[-1]["trace_bytes"] - rounds[0]["trace_bytes"] if later else 0
         ),
         "targets": {
-            "rss_back_to_baseline": returned,
+            "rss_less_trace_back_to_baseline": returned,
             "nothing_left": clean,
             "fds_back": fds_back,
         },

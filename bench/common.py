@@ -9,6 +9,7 @@ it. Every child process is started with :func:`start_process` and stopped by its
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime
 import json
@@ -426,11 +427,9 @@ def run_in_tree(tree: Path, code: str, timeout: float = 600) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def tree_pair_parser(description: str, rounds: int = 3) -> Any:
+def tree_pair_parser(description: str, rounds: int = 3) -> argparse.ArgumentParser:
     """The arguments every two-tree comparison takes: ``before`` and ``after`` (source trees)
     and ``--rounds`` (each round runs both, the order alternating)."""
-    import argparse
-
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)

@@ -528,8 +528,8 @@ def bench_churn(full: bool) -> list[Row]:
                 "churn",
                 f"{rounds} rounds x {d['sessions_per_round']:,} sessions over "
                 f"{d['transport'].upper()}: RSS less the wire trace after the last round vs "
-                f"baseline (raw RSS {d.get('last_rss_drift_bytes', 0) / 1024:+,.0f} kB, trace "
-                f"{d.get('last_trace_growth_bytes', 0) / 1024:+,.0f} kB)",
+                f"baseline (raw RSS {d['last_rss_drift_bytes'] / 1024:+,.0f} kB, trace "
+                f"{d['last_trace_growth_bytes'] / 1024:+,.0f} kB)",
                 d["last_drift_bytes"] / 1024,
                 "kB",
                 target=f"within {d['tolerance_bytes'] / 1024:,.0f} kB, nothing left",

@@ -2,9 +2,9 @@
 
 - :class:`SipDatagramProtocol`: one message per datagram (§18.3); CRLF keep-alives
   ignored; at most ``UDP_BYTES_PER_TURN`` bytes of datagrams handled per reactor turn, so
-  that a burst does not hold up the other clients. One :class:`UdpFlow` per peer address, re-used for its datagrams (up to
-  ``FLOWS_KEPT`` peers, then the cache starts again): the transactions kept for Timer J
-  over UDP share it instead of holding one each.
+  that a burst does not hold up the other clients. One :class:`UdpFlow` per peer address,
+  re-used for its datagrams (up to ``FLOWS_KEPT`` peers, then the cache starts again): the
+  transactions kept for Timer J over UDP share it instead of holding one each.
 - :class:`SipStreamProtocol` / :class:`SipStreamFactory`: one
   :class:`~cstaserver.sip.message.SipStreamParser` per connection; a bad message is
   answered and parsing goes on; only an unframable stream closes the connection.
