@@ -17,6 +17,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from twisted.logger import capturedLogs
 from twisted.trial import unittest
 
 from cstaserver.sip.message import parse_datagram
@@ -130,8 +131,6 @@ def _budget_lines(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_going_over_the_budget_is_logged_once_not_per_response() -> None:
     """A flood of forged INVITEs costs one log line, not one per response it draws; the
     address is logged again once its waiting bytes were released and it goes over again."""
-    from twisted.logger import capturedLogs
-
     endpoint, _app, clock = make_endpoint(udp_unacknowledged_bytes=BUDGET, trying_delay=None)
     victim = RecordingFlow(peer=VICTIM)
     with capturedLogs() as events:
