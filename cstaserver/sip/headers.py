@@ -210,6 +210,7 @@ def _key(name: str) -> str:
 
 
 _MISSING: Any = object()
+_MEMO: Any = object()  # marks what memo() keeps apart from the parsed values of one field
 
 
 class Headers:
@@ -289,6 +290,19 @@ class Headers:
         if self._parsed:
             self._parsed = {}
 
+    def _one_changed(self, key: str, values: list[str]) -> None:
+        """Only the fields under ``key`` changed, to ``values``: the index is mended and the
+        other fields' parsed values are kept; what :meth:`memo` keeps (derived from any
+        fields) is dropped with this field's own."""
+        if self._index is not None:
+            self._index[key] = values  # a new list: one a caller holds is left as it was
+        if self._parsed:
+            self._parsed = {
+                cached: value
+                for cached, value in self._parsed.items()
+                if cached[0] is not _MEMO and _key(cached[0]) != key
+            }
+
     def add(self, name: str, value: str) -> None:
         """Append one header field; a CR or LF in the value is refused (header injection)."""
         if "\r" in value or "\n" in value or not TOKEN_RE.fullmatch(name):
@@ -359,9 +373,10 @@ class Headers:
         """``compute()``, kept with the parsed values until the headers change (a value
         derived from several fields, e.g. a transaction's key); it must be immutable."""
         parsed_values = self._parsed
-        found = parsed_values.get(key, _MISSING)
+        memo_key = (_MEMO, key)
+        found = parsed_values.get(memo_key, _MISSING)
         if found is _MISSING:
-            found = parsed_values[key] = compute()
+            found = parsed_values[memo_key] = compute()
         return cast(T, found)
 
     def parse_all(self, name: str, parse: Callable[[str], T]) -> list[T]:
@@ -401,7 +416,7 @@ class Headers:
         for index, (item, _) in enumerate(self._items):
             if item.lower() == wanted:
                 self._items[index] = (item, value)
-                self._changed()
+                self._one_changed(wanted, [value, *self._lookup()[wanted][1:]])
                 return
         self.add(name, value)
 

@@ -65,6 +65,22 @@ _STATUS_LINE_RE = re.compile(
 )
 _URI_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
+
+
+def _head_end(data: bytes | bytearray, start: int = 0) -> tuple[int, int] | None:
+    """Where the head that ``data`` holds ends (§7: an empty line), searched from ``start``:
+    the offsets of the empty line's first byte and of the byte after it, or None.
+
+    The usual head (every line ended by CRLF) is found by one substring search; when a
+    bare LF comes between ``start`` and that point, :data:`_HEAD_END_RE` answers, as it
+    takes every mix of line ends (a bare LF may end the head before the first CRLF CRLF)."""
+    end = data.find(b"\r\n\r\n", start)
+    if end >= 0 and data.count(b"\n", start, end) == data.count(b"\r\n", start, end):
+        return end, end + 4
+    match = _HEAD_END_RE.search(data, start)
+    return None if match is None else match.span()
+
+
 _LINE_SPLIT_RE = re.compile(r"\r?\n")
 _FIELD_RE = re.compile(rf"({TOKEN_RE.pattern})[ \t]*:")
 _LOOSE_LENGTH_RE = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
@@ -526,8 +542,8 @@ def _check_size(message: SipMessage, size: int, limits: ParserLimits) -> None:
 def parse_datagram(data: bytes, limits: ParserLimits = DEFAULT_LIMITS) -> SipMessage:
     """Parse the one message in a UDP datagram (RFC 3261 §18.3)."""
     data = data.lstrip(b"\r\n")
-    match = _HEAD_END_RE.search(data)
-    head, rest = (data[: match.start()], data[match.end() :]) if match else (data, b"")
+    span = _head_end(data)
+    head, rest = (data[: span[0]], data[span[1] :]) if span else (data, b"")
     if not head:
         raise SipParseError(400, "empty message")
     message, length = _parse_head(head, limits)
@@ -602,15 +618,15 @@ class SipStreamParser:
         if start:
             del self._buffer[:start]
             self._scanned = 0
-        match = _HEAD_END_RE.search(self._buffer, max(0, self._scanned - 3))
-        if match is None:
+        span = _head_end(self._buffer, max(0, self._scanned - 3))
+        if span is None:
             self._scanned = len(self._buffer)
             if len(self._buffer) > self._limits.max_message_size:
                 raise self._fail(513, "no end of headers within the size limit")
             return False
         self._scanned = 0
-        head = bytes(self._buffer[: match.start()])
-        head_size = match.end()  # the blank line ending the head counts towards the size
+        head = bytes(self._buffer[: span[0]])
+        head_size = span[1]  # the blank line ending the head counts towards the size
         del self._buffer[:head_size]
         try:
             message, length = _parse_head(head, self._limits)

@@ -275,3 +275,56 @@ def test_tr87_answer_given_later_fires_a_deferred() -> None:
     clock.advance(0)
     transport.write_message(b"<Later/>", association.kept[0])
     assert [a.body for a in got] == [b"<Later/>"]
+
+
+def test_stamping_the_top_via_keeps_the_other_fields_parsed(monkeypatch: Any) -> None:
+    """A request whose Via names another host than the one it came from gets ``received``
+    (RFC 3261 §18.2.1) on every message, as from a client behind NAT or a front end that
+    writes its name in Via: its From, To and CSeq are still parsed once."""
+    from cstaserver.sip import headers as header_module
+
+    parsed: list[str] = []
+    for kind in (NameAddress, Via, header_module.CSeq):
+        original = kind.parse.__func__  # type: ignore[attr-defined]
+
+        def counting(cls: Any, value: str, _original: Any = original) -> Any:
+            parsed.append(cls.__name__)
+            return _original(cls, value)
+
+        monkeypatch.setattr(kind, "parse", classmethod(counting))
+    endpoint, app, _ = make_endpoint()
+    flow = RecordingFlow(reliable=True, peer=("198.51.100.7", 40000))  # not the Via's host
+    _, tag = establish(endpoint, flow)
+    flow.clear()
+    parsed.clear()
+    deliver(endpoint, flow, sip_request("INFO", cseq=2, to_tag=tag, body=b"<x/>"))
+    (_, info), *_ = reversed(app.infos)
+    assert info.top_via.received == "198.51.100.7"  # the stamped Via is what is read
+    # each once, the top Via twice (as received, and as stamped)
+    assert sorted(parsed) == ["CSeq", "NameAddress", "NameAddress", "Via", "Via"]
+    (response,) = flow.final_responses()
+    assert response.status == 200
+    assert response.headers.get("Via") == "SIP/2.0/TCP 192.0.2.10:50123;received=198.51.100.7"
+
+
+def test_replacing_one_field_keeps_the_others_parsed_and_drops_derived_values() -> None:
+    from cstaserver.sip.headers import CSeq, Headers
+
+    headers = Headers(
+        [
+            ("Via", "SIP/2.0/TCP a.example;branch=z9hG4bK1"),
+            ("Via", "SIP/2.0/TCP b"),
+            ("CSeq", "1 INFO"),
+        ]
+    )
+    cseq = headers.parse_first("CSeq", CSeq.parse)
+    assert headers.parse_first("v", Via.parse).host == "a.example"
+    assert headers.memo("key", lambda: "derived") == "derived"
+    held = headers.index()["via"]
+    headers.replace_first("Via", "SIP/2.0/TCP c.example;branch=z9hG4bK2")
+    assert headers.parse_first("CSeq", CSeq.parse) is cseq  # kept, not parsed again
+    assert headers.parse_first("v", Via.parse).host == "c.example"
+    assert [via.host for via in headers.parse_all("Via", Via.parse)] == ["c.example", "b"]
+    assert headers.get_all("via") == ["SIP/2.0/TCP c.example;branch=z9hG4bK2", "SIP/2.0/TCP b"]
+    assert held == ["SIP/2.0/TCP a.example;branch=z9hG4bK1", "SIP/2.0/TCP b"]  # not mutated
+    assert headers.memo("key", lambda: "again") == "again"

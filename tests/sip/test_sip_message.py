@@ -413,6 +413,34 @@ class TestProperties:
         assert stream_messages(request.to_bytes(), 7) == [request]
 
 
+def _first_empty_line(data: bytes, start: int) -> tuple[int, int] | None:
+    """The grammar's answer, written plainly: the first place from ``start`` where a line
+    end (CRLF or a bare LF) is followed at once by another, as (its start, its end)."""
+    for position in range(start, len(data)):
+        cursor = position + (data[position : position + 1] == b"\r")
+        if data[cursor : cursor + 1] != b"\n":
+            continue
+        cursor += 1
+        cursor += data[cursor : cursor + 1] == b"\r"
+        if data[cursor : cursor + 1] == b"\n":
+            return position, cursor + 1
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=40).map(lambda raw: bytes(b"\r\nA"[byte % 3] for byte in raw)), st.data())
+def test_the_head_ends_at_the_first_empty_line_whatever_the_line_ends(
+    data: bytes, draw: st.DataObject
+) -> None:
+    """The one-search reading of the usual CRLF head finds what the grammar says, also in
+    a head mixing bare LFs with CRLFs (where a bare LF may end it earlier)."""
+    from cstaserver.sip.message import _head_end
+
+    start = draw.draw(st.integers(0, len(data)))
+    assert _head_end(data, start) == _first_empty_line(data, start)
+    assert _head_end(bytearray(data), start) == _first_empty_line(data, start)
+
+
 def _split_outside_quotes(value: str, separator: str, angle: bool) -> list[str] | None:
     """The grammar's answer, written plainly: ``separator`` splits outside quoted strings
     (and ``<>`` when ``angle``); None for an unterminated quoted string."""
