@@ -354,19 +354,21 @@ class Headers:
         """``parse`` of the first value of ``name`` (of ``""`` if absent), kept until the
         headers change; ``parse`` must return an immutable value. Errors are not kept."""
         parsed_values = self._parsed
-        found = parsed_values.get((name, parse, True), _MISSING)  # as spelt: no _key
+        spelt = (name, parse, True)
+        found = parsed_values.get(spelt, _MISSING)  # as spelt: no _key
         if found is not _MISSING:
             return cast(T, found)
         key = _key(name)
-        cache_key = (key, parse, True)
+        cache_key = spelt if key == name else (key, parse, True)
         found = parsed_values.get(cache_key, _MISSING)
         if found is _MISSING:
             every = parsed_values.get((key, parse, False))
             if every:
                 found = every[0]
             else:
-                found = parsed_values[cache_key] = parse(self.get(name) or "")
-        parsed_values[(name, parse, True)] = found
+                values = self._lookup().get(key)
+                found = parsed_values[cache_key] = parse(values[0] if values else "")
+        parsed_values[spelt] = found
         return cast(T, found)
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -518,10 +520,11 @@ def _plain_params(text: str) -> Params:
     """The parameters of a text :data:`_PLAIN_PARAMS_RE` matches (no blanks, no quotes)."""
     if not text:
         return ()
-    return tuple(
-        (name, value if equals else None)
-        for name, equals, value in (raw.partition("=") for raw in text[1:].split(";"))
-    )
+    params: list[tuple[str, str | None]] = []
+    for raw in text[1:].split(";"):
+        name, equals, value = raw.partition("=")
+        params.append((name, value if equals else None))
+    return tuple(params)
 
 
 def format_params(params: Params) -> str:

@@ -91,8 +91,10 @@ _DATE_RE = re.compile(
 """RFC 3261 §20.17: an RFC 1123 date, always in GMT."""
 _SINGLE_HEADERS = ("From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Type")
 _REQUIRED_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
-_SINGLE_FIELDS = tuple((name, name.lower()) for name in _SINGLE_HEADERS)
-_REQUIRED_FIELDS = tuple((name, name.lower()) for name in _REQUIRED_HEADERS)
+_COUNTED_FIELDS = tuple(
+    (name, name.lower(), name in _REQUIRED_HEADERS, name in _SINGLE_HEADERS)
+    for name in dict.fromkeys(_REQUIRED_HEADERS + _SINGLE_HEADERS)
+)
 
 
 class SipParseError(Exception):
@@ -143,9 +145,11 @@ class _MessageMixin:
     def call_id(self) -> str | None:
         return self.headers.get("Call-ID")
 
+    # the parsed fields are named as the index keys them (one cached entry each)
+
     @property
     def cseq(self) -> CSeq:
-        return self.headers.parse_first("CSeq", CSeq.parse)
+        return self.headers.parse_first("cseq", CSeq.parse)
 
     @property
     def vias(self) -> list[Via]:
@@ -153,15 +157,15 @@ class _MessageMixin:
 
     @property
     def top_via(self) -> Via:
-        return self.headers.parse_first("Via", Via.parse)
+        return self.headers.parse_first("via", Via.parse)
 
     @property
     def from_address(self) -> NameAddress:
-        return self.headers.parse_first("From", NameAddress.parse)
+        return self.headers.parse_first("from", NameAddress.parse)
 
     @property
     def to_address(self) -> NameAddress:
-        return self.headers.parse_first("To", NameAddress.parse)
+        return self.headers.parse_first("to", NameAddress.parse)
 
     @property
     def from_tag(self) -> str | None:
@@ -477,12 +481,12 @@ def validate(message: SipMessage) -> None:
     received and are not parsed (RFC 3261 §8.2: a UAS examines what it processes)."""
     headers = message.headers
     index = headers.index()
-    for name, key in _REQUIRED_FIELDS:
-        if not index.get(key):
-            raise SipParseError(400, f"missing {name}", message)
-    for name, key in _SINGLE_FIELDS:
+    for name, key, required, single in _COUNTED_FIELDS:
         values = index.get(key)
-        if values is not None and len(values) > 1:
+        if not values:
+            if required:
+                raise SipParseError(400, f"missing {name}", message)
+        elif single and len(values) > 1:
             raise SipParseError(400, f"more than one {name}", message)
     is_request = isinstance(message, SipRequest)
     try:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import abc
 import enum
-import hashlib
 import secrets
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -83,6 +82,11 @@ class TransactionState(enum.Enum):
     TERMINATED = "terminated"
 
 
+_FINISHED_STATES = frozenset(
+    {TransactionState.COMPLETED, TransactionState.CONFIRMED, TransactionState.TERMINATED}
+)
+
+
 def generate_branch() -> str:
     """A new RFC 3261 branch: the magic cookie and 64 random bits (§8.1.1.7)."""
     return MAGIC_COOKIE + secrets.token_hex(8)
@@ -113,7 +117,7 @@ def _server_key(request: SipRequest, method: str | None) -> Hashable:
         number = request.cseq.number
     except HeaderSyntaxError:
         from_tag, number = None, None
-    body = b"" if method == "INVITE" else hashlib.sha1(request.body).digest()
+    body = 0 if method == "INVITE" else hash(request.body)  # as sipe re-uses CSeq numbers
     return ("rfc2543", request.call_id, number, method, from_tag, body)
 
 
@@ -182,11 +186,7 @@ class ServerTransaction(abc.ABC):
     @property
     def finished(self) -> bool:
         """True once a final response was given."""
-        return self.state in (
-            TransactionState.COMPLETED,
-            TransactionState.CONFIRMED,
-            TransactionState.TERMINATED,
-        )
+        return self.state in _FINISHED_STATES
 
     @abc.abstractmethod
     def respond(self, response: SipResponse) -> None:
