@@ -16,6 +16,7 @@ a ``400 Bad Request``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
@@ -560,6 +561,18 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+KEPT_VALUES = 1024
+"""How many distinct values of each of From/To/Contact/Route, Via and CSeq keep their
+parsed form. A dialog's From and To, a client's Via without a branch and the CSeq of
+each method repeat request after request; a value the server never saw is parsed."""
+
+
+def _kept(read: Callable[[str], T]) -> Callable[[str], T]:
+    """``read`` (one header value to an immutable result) with the results of its latest
+    :data:`KEPT_VALUES` distinct values kept; a value it refuses is not kept."""
+    return functools.lru_cache(maxsize=KEPT_VALUES)(read)
+
+
 @frozen
 class NameAddress:
     """A name-addr or addr-spec with header parameters (§20.10 and §25.1)."""
@@ -575,6 +588,11 @@ class NameAddress:
 
     @classmethod
     def parse(cls, value: str) -> NameAddress:
+        """The value parsed (kept: the same value is parsed once, :func:`_kept`)."""
+        return _nameaddress_kept(value)
+
+    @classmethod
+    def _read(cls, value: str) -> NameAddress:
         plain = _PLAIN_NAME_ADDR_RE.fullmatch(value)  # <uri>;params, the usual form
         if plain is not None:
             return cls(plain.group(1), None, _plain_params(plain.group(2)))
@@ -631,6 +649,11 @@ class Via:
 
     @classmethod
     def parse(cls, value: str) -> Via:
+        """The value parsed (kept: the same value is parsed once, :func:`_kept`)."""
+        return _via_kept(value)
+
+    @classmethod
+    def _read(cls, value: str) -> Via:
         plain = _PLAIN_VIA_RE.fullmatch(value)  # SIP/2.0/TCP host:port;params, the usual form
         if plain is not None and (plain.group(3) is None or int(plain.group(3)) <= 65535):
             transport, host, port, params = plain.groups()
@@ -699,6 +722,11 @@ class CSeq:
 
     @classmethod
     def parse(cls, value: str) -> CSeq:
+        """The value parsed (kept: the same value is parsed once, :func:`_kept`)."""
+        return _cseq_kept(value)
+
+    @classmethod
+    def _read(cls, value: str) -> CSeq:
         match = _CSEQ_RE.fullmatch(value.strip(" \t"))
         if match is None:
             raise HeaderSyntaxError(f"invalid CSeq {value!r}")
@@ -709,6 +737,11 @@ class CSeq:
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"
+
+
+_nameaddress_kept = _kept(NameAddress._read)
+_via_kept = _kept(Via._read)
+_cseq_kept = _kept(CSeq._read)
 
 
 @frozen

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
 from cstaserver.csta.grace import EXPIRY_GRACE, GraceTimer
-from cstaserver.sip.headers import NameAddress, Via, parse_params
+from cstaserver.sip.headers import HeaderSyntaxError, NameAddress, Via, parse_params
 from cstaserver.sip.interfaces import SipAnswer
 from cstaserver.sip.message import (
     DEFAULT_LIMITS,
@@ -328,3 +329,24 @@ def test_replacing_one_field_keeps_the_others_parsed_and_drops_derived_values() 
     assert headers.get_all("via") == ["SIP/2.0/TCP c.example;branch=z9hG4bK2", "SIP/2.0/TCP b"]
     assert held == ["SIP/2.0/TCP a.example;branch=z9hG4bK1", "SIP/2.0/TCP b"]  # not mutated
     assert headers.memo("key", lambda: "again") == "again"
+
+
+def test_a_repeated_value_is_parsed_once_and_the_kept_values_are_bounded() -> None:
+    """A dialog's From and To (and a sipe client's Via, and each method's CSeq) come again
+    in every request: the parsed value is kept, a bounded number of them, never an error."""
+    from cstaserver.sip import headers as header_module
+    from cstaserver.sip.headers import KEPT_VALUES, CSeq
+
+    first = NameAddress.parse('"Alice" <sip:alice@example.net>;tag=k1;epid=2')
+    assert NameAddress.parse('"Alice" <sip:alice@example.net>;tag=k1;epid=2') is first
+    assert first.tag == "k1" and first.display_name == "Alice"
+    assert Via.parse("SIP/2.0/TCP 192.0.2.10:50123") is Via.parse("SIP/2.0/TCP 192.0.2.10:50123")
+    assert CSeq.parse("7 INFO") is CSeq.parse("7 INFO")
+    for _ in range(2):  # a refused value is refused each time, not kept
+        with pytest.raises(HeaderSyntaxError):
+            NameAddress.parse("<sip:alice@example.net")
+    for number in range(KEPT_VALUES + 50):
+        assert NameAddress.parse(f"<sip:u{number}@example.net>").uri == f"sip:u{number}@example.net"
+        CSeq.parse(f"{number} INFO")
+    for kept in (header_module._nameaddress_kept, header_module._cseq_kept):
+        assert kept.cache_info().currsize == KEPT_VALUES
