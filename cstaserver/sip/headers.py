@@ -562,14 +562,15 @@ def _quote(text: str) -> str:
 
 
 KEPT_VALUES = 1024
-"""How many distinct values of each of From/To/Contact/Route, Via and CSeq keep their
-parsed form. A dialog's From and To, a client's Via without a branch and the CSeq of
-each method repeat request after request; a value the server never saw is parsed."""
+"""How many distinct values of each of From/To/Contact/Route, Via, CSeq and the request
+line keep their parsed form. A dialog's From and To, a client's Via without a branch, the
+CSeq of each method and the request lines repeat request after request; a value the
+server never saw is parsed."""
 
 
-def _kept(read: Callable[[str], T]) -> Callable[[str], T]:
-    """``read`` (one header value to an immutable result) with the results of its latest
-    :data:`KEPT_VALUES` distinct values kept; a value it refuses is not kept."""
+def kept_parse(read: Callable[[str], T]) -> Callable[[str], T]:
+    """``read`` (one header value or line to an immutable result) with the results of its
+    latest :data:`KEPT_VALUES` distinct values kept; a value it refuses is not kept."""
     return functools.lru_cache(maxsize=KEPT_VALUES)(read)
 
 
@@ -588,7 +589,7 @@ class NameAddress:
 
     @classmethod
     def parse(cls, value: str) -> NameAddress:
-        """The value parsed (kept: the same value is parsed once, :func:`_kept`)."""
+        """The value parsed (kept: the same value is parsed once, :func:`kept_parse`)."""
         return _nameaddress_kept(value)
 
     @classmethod
@@ -649,7 +650,7 @@ class Via:
 
     @classmethod
     def parse(cls, value: str) -> Via:
-        """The value parsed (kept: the same value is parsed once, :func:`_kept`)."""
+        """The value parsed (kept: the same value is parsed once, :func:`kept_parse`)."""
         return _via_kept(value)
 
     @classmethod
@@ -722,7 +723,7 @@ class CSeq:
 
     @classmethod
     def parse(cls, value: str) -> CSeq:
-        """The value parsed (kept: the same value is parsed once, :func:`_kept`)."""
+        """The value parsed (kept: the same value is parsed once, :func:`kept_parse`)."""
         return _cseq_kept(value)
 
     @classmethod
@@ -739,9 +740,9 @@ class CSeq:
         return f"{self.number} {self.method}"
 
 
-_nameaddress_kept = _kept(NameAddress._read)
-_via_kept = _kept(Via._read)
-_cseq_kept = _kept(CSeq._read)
+_nameaddress_kept = kept_parse(NameAddress._read)
+_via_kept = kept_parse(Via._read)
+_cseq_kept = kept_parse(CSeq._read)
 
 
 @frozen

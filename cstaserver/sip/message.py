@@ -30,6 +30,7 @@ from cstaserver.sip.headers import (
     NameAddress,
     Via,
     canonical_name,
+    kept_parse,
     media_type,
     split_list,
 )
@@ -288,14 +289,25 @@ def _has_tag(request: SipRequest, to_value: str, position: int) -> bool:
         return ";tag=" in to_value.replace(" ", "").lower()
 
 
-def _parse_start_line(line: str) -> SipRequest | SipResponse:
+def _parse_start_line(line: str, headers: Headers | None = None) -> SipRequest | SipResponse:
+    """The message a start line begins (§7.1, §7.2), with ``headers`` (or none yet)."""
+    if headers is None:
+        headers = Headers()
     if line[:4].upper() == "SIP/":
         status = _STATUS_LINE_RE.fullmatch(line)
         if status is None:
             raise SipParseError(400, f"malformed status line {line[:80]!r}")
         return SipResponse(
-            int(status.group(2)), status.group(3) or "", version=f"SIP/{status.group(1)}"
+            int(status.group(2)), status.group(3) or "", headers, version=f"SIP/{status.group(1)}"
         )
+    method, uri, version = _request_line(line)
+    return SipRequest(method, uri, headers, version=version)
+
+
+@kept_parse
+def _request_line(line: str) -> tuple[str, str, str]:
+    """Method, Request-URI and version of a request line (§7.1): a client's requests
+    repeat the same few lines, so their reading is kept (:func:`~cstaserver.sip.headers.kept_parse`)."""
     request = _REQUEST_LINE_RE.fullmatch(line)
     if request is None:
         raise SipParseError(400, f"malformed request line {line[:80]!r}")
@@ -304,7 +316,7 @@ def _parse_start_line(line: str) -> SipRequest | SipResponse:
         raise SipParseError(400, f"invalid method {method[:40]!r}")
     if not _URI_SCHEME_RE.match(uri):
         raise SipParseError(400, f"invalid Request-URI {uri[:80]!r}")
-    return SipRequest(method, uri, version=version.upper())
+    return method, uri, version.upper()
 
 
 def _header_lines(lines: list[str], limits: ParserLimits) -> list[tuple[str, str]]:
@@ -370,10 +382,6 @@ def _parse_head(head: bytes, limits: ParserLimits) -> tuple[SipMessage, int | No
 def _parse_plain_head(lines: list[str]) -> tuple[SipMessage, int | None] | None:
     """:func:`_parse_head` for a head of CRLF-ended, unfolded lines; None when something is
     wrong with it (the general reading then says what)."""
-    try:
-        message = _parse_start_line(lines[0])
-    except SipParseError:
-        return None
     items: list[tuple[str, str]] = []
     index: dict[str, list[str]] = {}
     lengths: list[str] = []
@@ -407,7 +415,10 @@ def _parse_plain_head(lines: list[str]) -> tuple[SipMessage, int | None] | None:
         else:
             items.append((canonical, value))
             values.append(value)
-    message.headers = Headers.parsed(items, index)
+    try:
+        message = _parse_start_line(lines[0], Headers.parsed(items, index))
+    except SipParseError:
+        return None
     if not lengths:
         return message, None
     if len(lengths) > 1 and len(set(lengths)) > 1:
