@@ -189,8 +189,7 @@ class _MessageMixin:
 def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
     """The wire form: CRLF line ends, Content-Length = the body's length in bytes; the
     body is appended untouched."""
-    lines = [start_line]
-    lines.extend(f"{name}: {value}" for name, value in headers)
+    lines = [start_line, *[f"{name}: {value}" for name, value in headers]]
     lines.append(f"Content-Length: {len(body)}")
     head = "\r\n".join(lines) + "\r\n\r\n"
     return head.encode("utf-8", "surrogateescape") + body
@@ -259,7 +258,8 @@ def make_response(
                     value = f"{value};tag={to_tag}"
                 copied.append((name, value))
         else:
-            copied.extend((name, value) for value in values)
+            for value in values:
+                copied.append((name, value))
     response = SipResponse(
         status,
         reason if reason is not None else REASON_PHRASES.get(status, ""),
