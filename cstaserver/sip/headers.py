@@ -567,11 +567,22 @@ line keep their parsed form. A dialog's From and To, a client's Via without a br
 CSeq of each method and the request lines repeat request after request; a value the
 server never saw is parsed."""
 
+KEPT_LENGTH = 512
+"""Longer values are parsed each time, never kept: what the kept values hold stays under
+:data:`KEPT_VALUES` x this many characters per kind, whatever a client sends."""
+
 
 def kept_parse(read: Callable[[str], T]) -> Callable[[str], T]:
     """``read`` (one header value or line to an immutable result) with the results of its
-    latest :data:`KEPT_VALUES` distinct values kept; a value it refuses is not kept."""
-    return functools.lru_cache(maxsize=KEPT_VALUES)(read)
+    latest :data:`KEPT_VALUES` distinct values of up to :data:`KEPT_LENGTH` characters
+    kept; a value it refuses is not kept. ``cache_info()`` counts them."""
+    kept = functools.lru_cache(maxsize=KEPT_VALUES)(read)
+
+    def parse(value: str) -> T:
+        return kept(value) if len(value) <= KEPT_LENGTH else read(value)
+
+    parse.cache_info = kept.cache_info  # type: ignore[attr-defined]
+    return parse
 
 
 @frozen

@@ -335,7 +335,7 @@ def test_a_repeated_value_is_parsed_once_and_the_kept_values_are_bounded() -> No
     """A dialog's From and To (and a sipe client's Via, and each method's CSeq) come again
     in every request: the parsed value is kept, a bounded number of them, never an error."""
     from cstaserver.sip import headers as header_module
-    from cstaserver.sip.headers import KEPT_VALUES, CSeq
+    from cstaserver.sip.headers import KEPT_LENGTH, KEPT_VALUES, CSeq
 
     first = NameAddress.parse('"Alice" <sip:alice@example.net>;tag=k1;epid=2')
     assert NameAddress.parse('"Alice" <sip:alice@example.net>;tag=k1;epid=2') is first
@@ -350,3 +350,6 @@ def test_a_repeated_value_is_parsed_once_and_the_kept_values_are_bounded() -> No
         CSeq.parse(f"{number} INFO")
     for kept in (header_module._nameaddress_kept, header_module._cseq_kept):
         assert kept.cache_info().currsize == KEPT_VALUES
+    long_value = f"<sip:{'a' * KEPT_LENGTH}@example.net>;tag=long"
+    assert NameAddress.parse(long_value) == NameAddress.parse(long_value)
+    assert NameAddress.parse(long_value) is not NameAddress.parse(long_value)  # not kept
