@@ -59,7 +59,7 @@ ATTACKER_ADDRESS = "127.0.0.1"
 PAUSE = 0.010
 READY_TIMEOUT = 60.0
 WRONG = "not-the-password"
-LCS = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"
+LCS = common.LCS
 DEMO_DEVICES = [str(n) for n in (*range(1000, 1010), *range(1100, 1110), *range(1200, 1205))]
 
 

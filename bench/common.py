@@ -31,6 +31,7 @@ RESULTS = HERE / "results"
 PYTHON = sys.executable
 
 NS = "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
+LCS = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"  # Lync's lcs:line (TR/87)
 HEADER = struct.Struct(">2sH4s")
 EVENT_ID = b"9999"
 

@@ -57,7 +57,7 @@ import xml_load  # noqa: E402
 
 PATHS = ("xml", "soap", "tr87-udp", "tr87-tcp")
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-LCS = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"
+LCS = common.LCS
 CALL_ID_RE = re.compile(rb"<(?:[\w.-]+:)?callID>([^<]+)<")
 
 #: (layer, pattern on the file path of a Python function), first match wins.

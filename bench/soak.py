@@ -80,7 +80,7 @@ import common  # noqa: E402
 from fanout import EventSink  # noqa: E402
 
 ED3 = common.NS
-LCS = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"
+LCS = common.LCS
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_NS = "urn:cstaserver:soap"
 XREF_RE = re.compile(rb"<(?:[\w.-]+:)?monitorCrossRefID>([^<]+)<")
