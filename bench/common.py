@@ -150,6 +150,45 @@ def monitor_start(device: str) -> bytes:
     ).encode()
 
 
+def sipe_request_lines(
+    method: str,
+    *,
+    uri: str,
+    via: str,
+    from_: str,
+    to: str,
+    call_id: str,
+    cseq: int | str,
+    contact: str,
+    user_agent: str,
+    content_length: int | str,
+    body: bool,
+) -> list[str]:
+    """A TR/87 request's head as pidgin-sipe writes it (no Via branch, an ``epid`` on From,
+    ``Supported: timer`` on INVITE, ``Content-Disposition`` with a CSTA body), up to its
+    Content-Length line. ``to`` is the whole To line; the values may be SIPp keywords."""
+    lines = [
+        f"{method} {uri} SIP/2.0",
+        f"Via: {via}",
+        "Max-Forwards: 70",
+        f"From: {from_}",
+        to,
+        f"Call-ID: {call_id}",
+        f"CSeq: {cseq} {method}",
+        f"Contact: {contact}",
+        f"User-Agent: {user_agent}",
+    ]
+    if method == "INVITE":
+        lines.append("Supported: timer")
+    if body:
+        lines += [
+            "Content-Disposition: signal;handling=required",
+            "Content-Type: application/csta+xml",
+        ]
+    lines.append(f"Content-Length: {content_length}")
+    return lines
+
+
 def element_text(body: bytes, tag: bytes, start: int = 0) -> bytes | None:
     """Text of the first ``<tag>`` at or after ``start`` (no namespace prefixes: our server
     and the reference answer with a default namespace)."""

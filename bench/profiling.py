@@ -292,27 +292,21 @@ class SipCaller:
 
     def request(self, method: str, cseq: int, to: str, tag: str, body: str = "") -> bytes:
         host, port = self.local
-        lines = [
-            f"{method} sip:rccgateway@127.0.0.1 SIP/2.0",
-            f"Via: SIP/2.0/{self.transport.upper()} {host}:{port}",  # no branch, as sipe
-            "Max-Forwards: 70",
-            f"From: <sip:alice@example.net>;tag={tag};epid=0a1b2c3d4e",
-            f"To: {to}",
-            f"Call-ID: {self.call_id}",
-            f"CSeq: {cseq} {method}",
-            f"Contact: <sip:alice@{host}:{port};transport={self.transport}>;proxy=replace",
-            "User-Agent: Purple/2.14.10 Sipe/1.25.0 (bench profile)",
-        ]
-        if method == "INVITE":
-            lines.append("Supported: timer")
-        if body:
-            lines += [
-                "Content-Disposition: signal;handling=required",
-                "Content-Type: application/csta+xml",
-            ]
         data = body.encode()
-        lines += [f"Content-Length: {len(data)}", "", ""]
-        return "\r\n".join(lines).encode() + data
+        lines = common.sipe_request_lines(
+            method,
+            uri="sip:rccgateway@127.0.0.1",
+            via=f"SIP/2.0/{self.transport.upper()} {host}:{port}",  # no branch, as sipe
+            from_=f"<sip:alice@example.net>;tag={tag};epid=0a1b2c3d4e",
+            to=f"To: {to}",
+            call_id=self.call_id,
+            cseq=cseq,
+            contact=f"<sip:alice@{host}:{port};transport={self.transport}>;proxy=replace",
+            user_agent="Purple/2.14.10 Sipe/1.25.0 (bench profile)",
+            content_length=len(data),
+            body=bool(data),
+        )
+        return "\r\n".join([*lines, "", ""]).encode() + data
 
     def status_body(self) -> str:
         return (

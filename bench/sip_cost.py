@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+import profiling
 
 HERE = Path(__file__).resolve().parent
 PEER = ("198.51.100.7", 40000)
@@ -38,28 +39,11 @@ PEER = ("198.51.100.7", 40000)
 def request(
     method: str, call_id: str, cseq: int, via_host: str, to_tag: str = "", body: bytes = b""
 ) -> bytes:
-    """One request as sipe writes it (no Via branch, epid on From)."""
+    """One request as sipe writes it (no Via branch, epid on From): the profiles' caller's."""
+    caller = profiling.SipCaller(0, "tcp", (via_host, PEER[1]), infos=5)
+    caller.call_id = call_id
     to = "<sip:rccgateway@127.0.0.1>" + (f";tag={to_tag}" if to_tag else "")
-    lines = [
-        f"{method} sip:rccgateway@127.0.0.1 SIP/2.0",
-        f"Via: SIP/2.0/TCP {via_host}:{PEER[1]}",
-        "Max-Forwards: 70",
-        "From: <sip:alice@example.net>;tag=5c1e;epid=0a1b2c3d4e",
-        f"To: {to}",
-        f"Call-ID: {call_id}",
-        f"CSeq: {cseq} {method}",
-        f"Contact: <sip:alice@{via_host}:{PEER[1]};transport=tcp>;proxy=replace",
-        "User-Agent: Purple/2.14.10 Sipe/1.25.0 (bench sip_cost)",
-    ]
-    if method == "INVITE":
-        lines.append("Supported: timer")
-    if body:
-        lines += [
-            "Content-Disposition: signal;handling=required",
-            "Content-Type: application/csta+xml",
-        ]
-    lines += [f"Content-Length: {len(body)}", "", ""]
-    return "\r\n".join(lines).encode() + body
+    return caller.request(method, cseq, to, "5c1e", body.decode())
 
 
 def in_process(dialogs: int, batches: int, via_host: str) -> dict[str, Any]:

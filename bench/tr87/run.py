@@ -39,6 +39,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))
+import common  # noqa: E402  (bench/common.py)
+
 RESULTS = REPO / "bench" / "results"
 TARGET_RATIO = 0.15
 LINE = "tel:+46700[call_number]"  # one line per SIPp call: a line's new dialog replaces its old one
@@ -209,26 +212,20 @@ def csta(root: str, inner: str) -> str:
 def request(
     method: str, cseq: int, body: str = "", to: str = "<sip:rccgateway@example.net>"
 ) -> str:
-    lines = [
-        f"{method} sip:rccgateway@[remote_ip]:[remote_port] SIP/2.0",
-        "Via: SIP/2.0/[transport] [local_ip]:[local_port]",  # no branch, as sipe
-        "Max-Forwards: 70",
-        "From: <sip:alice[call_number]@example.net>;tag=[pid]SIPpTag[call_number];epid=0a1b2c3d4e",
-        to if to.startswith("[last_To") else f"To: {to}",  # [last_To:] includes "To:"
-        "Call-ID: [call_id]",
-        f"CSeq: {cseq} {method}",
-        "Contact: <sip:alice@[local_ip]:[local_port];transport=[transport]>;proxy=replace",
-        "User-Agent: Purple/2.14.10 Sipe/1.25.0 (bench)",
-    ]
-    if method == "INVITE":
-        lines.append("Supported: timer")
-    if body:
-        lines += [
-            "Content-Disposition: signal;handling=required",
-            "Content-Type: application/csta+xml",
-        ]
-    lines += ["Content-Length: [len]", "", body]
-    return "\n".join(lines)
+    lines = common.sipe_request_lines(
+        method,
+        uri="sip:rccgateway@[remote_ip]:[remote_port]",
+        via="SIP/2.0/[transport] [local_ip]:[local_port]",  # no branch, as sipe
+        from_="<sip:alice[call_number]@example.net>;tag=[pid]SIPpTag[call_number];epid=0a1b2c3d4e",
+        to=to if to.startswith("[last_To") else f"To: {to}",  # [last_To:] includes "To:"
+        call_id="[call_id]",
+        cseq=cseq,
+        contact="<sip:alice@[local_ip]:[local_port];transport=[transport]>;proxy=replace",
+        user_agent="Purple/2.14.10 Sipe/1.25.0 (bench)",
+        content_length="[len]",
+        body=bool(body),
+    )
+    return "\n".join([*lines, "", body])
 
 
 def scenario(infos: int) -> str:

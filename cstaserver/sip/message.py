@@ -66,22 +66,6 @@ _STATUS_LINE_RE = re.compile(
 )
 _URI_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
-
-
-def _head_end(data: bytes | bytearray, start: int = 0) -> tuple[int, int] | None:
-    """Where the head that ``data`` holds ends (§7: an empty line), searched from ``start``:
-    the offsets of the empty line's first byte and of the byte after it, or None.
-
-    The usual head (every line ended by CRLF) is found by one substring search; when a
-    bare LF comes between ``start`` and that point, :data:`_HEAD_END_RE` answers, as it
-    takes every mix of line ends (a bare LF may end the head before the first CRLF CRLF)."""
-    end = data.find(b"\r\n\r\n", start)
-    if end >= 0 and data.count(b"\n", start, end) == data.count(b"\r\n", start, end):
-        return end, end + 4
-    match = _HEAD_END_RE.search(data, start)
-    return None if match is None else match.span()
-
-
 _LINE_SPLIT_RE = re.compile(r"\r?\n")
 _FIELD_RE = re.compile(rf"({TOKEN_RE.pattern})[ \t]*:")
 _LOOSE_LENGTH_RE = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
@@ -96,6 +80,20 @@ _COUNTED_FIELDS = tuple(
     (name, name.lower(), name in _REQUIRED_HEADERS, name in _SINGLE_HEADERS)
     for name in dict.fromkeys(_REQUIRED_HEADERS + _SINGLE_HEADERS)
 )
+
+
+def _head_end(data: bytes | bytearray, start: int = 0) -> tuple[int, int] | None:
+    """Where the head that ``data`` holds ends (§7: an empty line), searched from ``start``:
+    the offsets of the empty line's first byte and of the byte after it, or None.
+
+    The usual head (every line ended by CRLF) is found by one substring search; when a
+    bare LF comes between ``start`` and that point, :data:`_HEAD_END_RE` answers, as it
+    takes every mix of line ends (a bare LF may end the head before the first CRLF CRLF)."""
+    end = data.find(b"\r\n\r\n", start)
+    if end >= 0 and data.count(b"\n", start, end) == data.count(b"\r\n", start, end):
+        return end, end + 4
+    match = _HEAD_END_RE.search(data, start)
+    return None if match is None else match.span()
 
 
 class SipParseError(Exception):
@@ -307,7 +305,8 @@ def _parse_start_line(line: str, headers: Headers | None = None) -> SipRequest |
 @kept_parse
 def _request_line(line: str) -> tuple[str, str, str]:
     """Method, Request-URI and version of a request line (§7.1): a client's requests
-    repeat the same few lines, so their reading is kept (:func:`~cstaserver.sip.headers.kept_parse`)."""
+    repeat the same few lines, so their reading is kept
+    (:func:`~cstaserver.sip.headers.kept_parse`)."""
     request = _REQUEST_LINE_RE.fullmatch(line)
     if request is None:
         raise SipParseError(400, f"malformed request line {line[:80]!r}")
