@@ -301,7 +301,7 @@ class Headers:
             self._parsed = {
                 cached: value
                 for cached, value in self._parsed.items()
-                if cached[0] is not _MEMO and _key(cached[0]) != key
+                if cached[0] is not _MEMO and cached[0] != key
             }
 
     def add(self, name: str, value: str) -> None:
@@ -355,12 +355,8 @@ class Headers:
         """``parse`` of the first value of ``name`` (of ``""`` if absent), kept until the
         headers change; ``parse`` must return an immutable value. Errors are not kept."""
         parsed_values = self._parsed
-        spelt = (name, parse, True)
-        found = parsed_values.get(spelt, _MISSING)  # as spelt: no _key
-        if found is not _MISSING:
-            return cast(T, found)
         key = _key(name)
-        cache_key = spelt if key == name else (key, parse, True)
+        cache_key = (key, parse, True)
         found = parsed_values.get(cache_key, _MISSING)
         if found is _MISSING:
             every = parsed_values.get((key, parse, False))
@@ -368,8 +364,8 @@ class Headers:
                 found = every[0]
             else:
                 values = self._lookup().get(key)
-                found = parsed_values[cache_key] = parse(values[0] if values else "")
-        parsed_values[spelt] = found
+                found = parse(values[0] if values else "")
+            parsed_values[cache_key] = found
         return cast(T, found)
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
