@@ -6,7 +6,8 @@ The TR/87 stack of each tree (``CstaCore`` on the demo exchange, ``Tr87Applicati
 sign-in dialog, as ``bench/tr87/run.py`` drives the whole server with SIPp: INVITE with
 RequestSystemStatus and ``lcs:line`` / 200 / ACK, five INFOs (RequestSystemStatus) / 200,
 BYE / 200, no Via branch: seven SIP transactions. Each tree runs in a child process of its
-own; the figure is the thread's CPU time per transaction, best of the batches. No network,
+own; the figure is the thread's CPU time per transaction, best of the batches (building the
+requests, the same in both trees, counted in). No network,
 no wire trace and no metrics: this isolates the SIP and TR/87 layers and the CSTA core they
 call, which the whole server's figure (``bench/cpu_time.py --paths tr87-tcp``) contains.
 
@@ -34,16 +35,6 @@ import profiling
 
 HERE = Path(__file__).resolve().parent
 PEER = ("198.51.100.7", 40000)
-
-
-def request(
-    method: str, call_id: str, cseq: int, via_host: str, to_tag: str = "", body: bytes = b""
-) -> bytes:
-    """One request as sipe writes it (no Via branch, epid on From): the profiles' caller's."""
-    caller = profiling.SipCaller(0, "tcp", (via_host, PEER[1]), infos=5)
-    caller.call_id = call_id
-    to = "<sip:rccgateway@127.0.0.1>" + (f";tag={to_tag}" if to_tag else "")
-    return caller.request(method, cseq, to, "5c1e", body.decode())
 
 
 def in_process(dialogs: int, batches: int, via_host: str) -> dict[str, Any]:
@@ -76,22 +67,30 @@ def in_process(dialogs: int, batches: int, via_host: str) -> dict[str, Any]:
         f'<RequestSystemStatus xmlns="{common.NS}"><extensions><privateData><private>'
         f'<lcs:line xmlns:lcs="{common.LCS}">tel:+4685551101</lcs:line></private></privateData>'
         "</extensions></RequestSystemStatus>"
-    ).encode()
-    to_tag = re.compile(rb"\r\nTo: [^\r]*;tag=([^;\r]+)")
+    )
+    caller = profiling.SipCaller(0, "tcp", (via_host, PEER[1]), infos=5)  # sipe's requests
+    to = "<sip:rccgateway@127.0.0.1>"
+
+    def request(method: str, cseq: int, to_tag: str = "", with_body: bool = False) -> bytes:
+        to_value = f"{to};tag={to_tag}" if to_tag else to
+        return caller.request(method, cseq, to_value, "5c1e", body if with_body else "")
+
+    tag_of_answer = re.compile(rb"\r\nTo: [^\r]*;tag=([^;\r]+)")
 
     def dialog(call_id: str) -> int:
-        protocol.dataReceived(request("INVITE", call_id, 1, via_host, body=body))
+        caller.call_id = call_id
+        protocol.dataReceived(request("INVITE", 1, with_body=True))
         clock.advance(0)
-        found = to_tag.search(transport.value())
+        found = tag_of_answer.search(transport.value())
         if found is None or b"SIP/2.0 200" not in transport.value():
             raise RuntimeError(f"no 200 to the INVITE: {transport.value()[:200]!r}")
         tag = found.group(1).decode()
         transport.clear()
-        protocol.dataReceived(request("ACK", call_id, 1, via_host, tag))
+        protocol.dataReceived(request("ACK", 1, tag))
         for cseq in range(2, 7):
-            protocol.dataReceived(request("INFO", call_id, cseq, via_host, tag, body))
+            protocol.dataReceived(request("INFO", cseq, tag, with_body=True))
             clock.advance(0)
-        protocol.dataReceived(request("BYE", call_id, 7, via_host, tag))
+        protocol.dataReceived(request("BYE", 7, tag))
         clock.advance(0)
         answered = transport.value().count(b"SIP/2.0 200 ")
         transport.clear()
