@@ -144,8 +144,6 @@ class _MessageMixin:
     def call_id(self) -> str | None:
         return self.headers.get("Call-ID")
 
-    # the parsed fields are named as the index keys them (one cached entry each)
-
     @property
     def cseq(self) -> CSeq:
         return self.headers.parse_first("cseq", CSeq.parse)

@@ -13,7 +13,17 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
 from cstaserver.csta.grace import EXPIRY_GRACE, GraceTimer
-from cstaserver.sip.headers import HeaderSyntaxError, NameAddress, Via, parse_params
+from cstaserver.sip import headers as header_module
+from cstaserver.sip.headers import (
+    KEPT_LENGTH,
+    KEPT_VALUES,
+    CSeq,
+    Headers,
+    HeaderSyntaxError,
+    NameAddress,
+    Via,
+    parse_params,
+)
 from cstaserver.sip.interfaces import SipAnswer
 from cstaserver.sip.message import (
     DEFAULT_LIMITS,
@@ -282,10 +292,9 @@ def test_stamping_the_top_via_keeps_the_other_fields_parsed(monkeypatch: Any) ->
     """A request whose Via names another host than the one it came from gets ``received``
     (RFC 3261 §18.2.1) on every message, as from a client behind NAT or a front end that
     writes its name in Via: its From, To and CSeq are still parsed once."""
-    from cstaserver.sip import headers as header_module
 
     parsed: list[str] = []
-    for kind in (NameAddress, Via, header_module.CSeq):
+    for kind in (NameAddress, Via, CSeq):
         original = kind.parse.__func__  # type: ignore[attr-defined]
 
         def counting(cls: Any, value: str, _original: Any = original) -> Any:
@@ -299,7 +308,7 @@ def test_stamping_the_top_via_keeps_the_other_fields_parsed(monkeypatch: Any) ->
     flow.clear()
     parsed.clear()
     deliver(endpoint, flow, sip_request("INFO", cseq=2, to_tag=tag, body=b"<x/>"))
-    (_, info), *_ = reversed(app.infos)
+    _, info = app.infos[-1]
     assert info.top_via.received == "198.51.100.7"  # the stamped Via is what is read
     # each once, the top Via twice (as received, and as stamped)
     assert sorted(parsed) == ["CSeq", "NameAddress", "NameAddress", "Via", "Via"]
@@ -309,7 +318,6 @@ def test_stamping_the_top_via_keeps_the_other_fields_parsed(monkeypatch: Any) ->
 
 
 def test_replacing_one_field_keeps_the_others_parsed_and_drops_derived_values() -> None:
-    from cstaserver.sip.headers import CSeq, Headers
 
     headers = Headers(
         [
@@ -334,8 +342,6 @@ def test_replacing_one_field_keeps_the_others_parsed_and_drops_derived_values() 
 def test_a_repeated_value_is_parsed_once_and_the_kept_values_are_bounded() -> None:
     """A dialog's From and To (and a sipe client's Via, and each method's CSeq) come again
     in every request: the parsed value is kept, a bounded number of them, never an error."""
-    from cstaserver.sip import headers as header_module
-    from cstaserver.sip.headers import KEPT_LENGTH, KEPT_VALUES, CSeq
 
     first = NameAddress.parse('"Alice" <sip:alice@example.net>;tag=k1;epid=2')
     assert NameAddress.parse('"Alice" <sip:alice@example.net>;tag=k1;epid=2') is first

@@ -22,6 +22,7 @@ from cstaserver.sip.message import (
     SipRequest,
     SipResponse,
     SipStreamParser,
+    _head_end,
     make_response,
     parse_datagram,
 )
@@ -434,8 +435,6 @@ def test_the_head_ends_at_the_first_empty_line_whatever_the_line_ends(
 ) -> None:
     """The one-search reading of the usual CRLF head finds what the grammar says, also in
     a head mixing bare LFs with CRLFs (where a bare LF may end it earlier)."""
-    from cstaserver.sip.message import _head_end
-
     start = draw.draw(st.integers(0, len(data)))
     assert _head_end(data, start) == _first_empty_line(data, start)
     assert _head_end(bytearray(data), start) == _first_empty_line(data, start)
